@@ -1,0 +1,286 @@
+"""The Kiwoom REST client: au10001/au10002 tokens, ka00001 account number, kt00005 balance pages.
+
+Everything `requests` can raise is translated here into the exception tree of `etl.errors`; nothing above this
+module imports `requests`. HTTP 200 is not success: the return code inside the body decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from etl.errors import (
+    ApiServerError,
+    ApiUnreachable,
+    BadResponse,
+    CredentialsRejected,
+    RateLimited,
+    RequestRejected,
+    TokenRejected,
+)
+from etl.pacing import Pacer
+from etl.pages import Page, parse_json_object
+from etl.retry import RetryPolicy
+from etl.settings import Account, Settings
+from etl.tokens import Token, TokenCache, parse_expires_dt
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATH = "/oauth2/token"
+REVOKE_PATH = "/oauth2/revoke"
+ACCOUNT_PATH = "/api/dostk/acnt"
+CONTENT_TYPE = "application/json;charset=UTF-8"
+
+# The 4-digit reason inside return_msg brackets: "인증에 실패했습니다[8005:Token이 유효하지 않습니다]".
+_REASON = re.compile(r"\[(\d{4})\s*:")
+TOKEN_REASONS = frozenset({"8003", "8005", "8006", "8009"})
+CREDENTIAL_REASONS = frozenset({"8001", "8002", "8010", "8011", "8012", "8020", "8030", "8031", "8040", "8050", "8103"})
+RATE_LIMIT_REASONS = frozenset({"1700"})
+SERVER_REASONS = frozenset({"1999"})
+RATE_LIMIT_RETURN_CODE = 5
+TOKEN_RETURN_CODE = 3
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def new_session() -> requests.Session:
+    """One keep-alive HTTP session, to be shared by every client of a process."""
+    session = requests.Session()
+    session.headers["Content-Type"] = CONTENT_TYPE
+    session.headers["User-Agent"] = "kiwoom-etl"
+    return session
+
+
+class KiwoomClient:
+    """The Kiwoom REST API for one account (one app key), over a shared session, pacer and token cache."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        account: Account,
+        *,
+        session: requests.Session,
+        pacer: Pacer,
+        tokens: TokenCache,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._settings = settings
+        self._account = account
+        self._session = session
+        self._pacer = pacer
+        self._tokens = tokens
+        self._retry = retry or RetryPolicy(
+            attempts=settings.retry_attempts, backoff=settings.retry_backoff, max_wait=settings.retry_max_wait
+        )
+        self._clock = clock
+        # The pacing key names the app key by a digest, so no secret sits in a long-lived structure.
+        self._pace_id = hashlib.sha256(account.appkey.reveal().encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"KiwoomClient({self._settings.base_url!r}, {self._account.label!r})"
+
+    # -- tokens ---------------------------------------------------------------------------------------------------
+
+    def token(self) -> Token:
+        """A usable access token: the cached one, or a new one issued under the app key's lock."""
+        base, appkey = self._settings.base_url, self._account.appkey.reveal()
+        cached = self._tokens.load(base, appkey)
+        if cached is not None and cached.usable_at(self._clock()):
+            return cached
+        with self._tokens.locked(base, appkey):
+            cached = self._tokens.load(base, appkey)  # another thread or process may have issued one meanwhile
+            if cached is not None and cached.usable_at(self._clock()):
+                return cached
+            token = self.issue_token()
+            self._tokens.save(base, appkey, token)
+            return token
+
+    def issue_token(self) -> Token:
+        """au10001: issue a new access token. Raises CredentialsRejected, ApiError."""
+        body = {
+            "grant_type": "client_credentials",
+            "appkey": self._account.appkey.reveal(),
+            "secretkey": self._account.secretkey.reveal(),
+        }
+        page = self._retry.call(lambda: self._post("au10001", TOKEN_PATH, body, auth=None), "au10001")
+        data = page.data or {}
+        value = data.get("token")
+        if not isinstance(value, str) or not value:
+            raise BadResponse("the answer holds no token", api_id="au10001")
+        token = Token(value=value, expires_at=parse_expires_dt(data.get("expires_dt")))
+        log.info("issued a token for %s, valid until %s", self._account.label, token.expires_at.isoformat())
+        return token
+
+    def revoke_token(self) -> bool:
+        """au10002: revoke the cached token, if any; True when one was revoked. Raises ApiError."""
+        base, appkey = self._settings.base_url, self._account.appkey.reveal()
+        with self._tokens.locked(base, appkey):
+            cached = self._tokens.load(base, appkey)
+            if cached is None:
+                return False
+            body = {"appkey": appkey, "secretkey": self._account.secretkey.reveal(), "token": cached.value}
+            try:
+                self._retry.call(lambda: self._post("au10002", REVOKE_PATH, body, auth=None), "au10002")
+            except TokenRejected:
+                pass  # already invalid: forgetting it is all that is left to do
+            self._tokens.discard(base, appkey, cached)
+            return True
+
+    # -- account data ---------------------------------------------------------------------------------------------
+
+    def account_number(self) -> tuple[str, Page]:
+        """ka00001: the account number behind the app key, and the page it came in. Raises ApiError."""
+        page = self._call("ka00001", ACCOUNT_PATH, {})
+        number = (page.data or {}).get("acctNo")
+        if not isinstance(number, str) or not number.strip():
+            raise BadResponse("the answer holds no acctNo", api_id="ka00001", page=page)
+        return number.strip(), page
+
+    def balance_pages(self, exchange: str) -> Iterator[Page]:
+        """kt00005 for one exchange: every page, following cont-yn/next-key response headers.
+
+        Yields each page as it arrives, so a caller keeps what came before a failure. Raises ApiError, and
+        BadResponse when next-key repeats or the chain exceeds the page cap.
+        """
+        seen: set[str] = set()
+        next_key: str | None = None
+        page_no = 0
+        while True:
+            page = self._call("kt00005", ACCOUNT_PATH, {"dmst_stex_tp": exchange}, next_key=next_key, page_no=page_no)
+            yield page
+            if page.cont_yn != "Y":
+                return
+            if not page.next_key:
+                raise BadResponse(f"page {page_no} says cont-yn Y but sends no next-key", api_id="kt00005")
+            if page.next_key in seen:
+                raise BadResponse(
+                    f"next-key {page.next_key!r} repeats at page {page_no}: the continuation chain loops",
+                    api_id="kt00005",
+                )
+            page_no += 1
+            if page_no >= self._settings.page_cap:
+                raise BadResponse(
+                    f"more than {self._settings.page_cap} pages (KIWOOM_ETL_PAGE_CAP): the chain does not end",
+                    api_id="kt00005",
+                )
+            seen.add(page.next_key)
+            next_key = page.next_key
+
+    # -- transport ------------------------------------------------------------------------------------------------
+
+    def _call(self, api_id: str, path: str, body: Mapping[str, Any], *, next_key: str | None = None,
+              page_no: int = 0) -> Page:
+        """An authorised request with retries; a rejected token is replaced once and the request repeated."""
+        token = self.token()
+        try:
+            return self._retry.call(lambda: self._post(api_id, path, body, auth=token, next_key=next_key,
+                                                       page_no=page_no), api_id)
+        except TokenRejected as exc:
+            log.warning("%s: token rejected (%s); issuing a new one and retrying once", api_id, exc.reason)
+            base, appkey = self._settings.base_url, self._account.appkey.reveal()
+            self._tokens.discard(base, appkey, token)
+            token = self.token()
+            return self._retry.call(lambda: self._post(api_id, path, body, auth=token, next_key=next_key,
+                                                       page_no=page_no), api_id)
+
+    def _post(self, api_id: str, path: str, body: Mapping[str, Any], *, auth: Token | None,
+              next_key: str | None = None, page_no: int = 0) -> Page:
+        headers = {"api-id": api_id}
+        if auth is not None:
+            headers["authorization"] = f"Bearer {auth.value}"
+        if next_key is not None:
+            headers["cont-yn"] = "Y"
+            headers["next-key"] = next_key
+        self._pacer.wait((self._pace_id, api_id))
+        url = self._settings.base_url + path
+        try:
+            response = self._session.post(url, json=dict(body), headers=headers, timeout=self._settings.http_timeout)
+            content = response.content
+        except requests.Timeout:
+            raise ApiUnreachable(f"no answer within {self._settings.http_timeout:g} s", api_id=api_id) from None
+        except requests.RequestException as exc:
+            # The exception text can quote the request; only its class and the host are reported.
+            raise ApiUnreachable(
+                f"connection to {self._settings.base_url} failed ({type(exc).__name__})", api_id=api_id
+            ) from None
+        received_at = self._clock()
+        text = content.decode("utf-8", errors="replace")
+        page = Page(
+            api_id=api_id,
+            page_no=page_no,
+            received_at=received_at,
+            http_status=response.status_code,
+            text=text,
+            data=parse_json_object(text),
+            cont_yn=response.headers.get("cont-yn"),
+            next_key=response.headers.get("next-key"),
+        )
+        _raise_for_answer(page, response.headers.get("Retry-After"), received_at)
+        return page
+
+
+def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime) -> None:
+    """Classify one answer: return quietly on success, raise the matching ApiError otherwise."""
+    api_id, status, data = page.api_id, page.http_status, page.data
+    return_code, message = _return_code(data, api_id)
+    reason_match = _REASON.search(message)
+    reason = reason_match.group(1) if reason_match else None
+    fields: dict[str, Any] = {"api_id": api_id, "return_code": return_code, "reason": reason, "http_status": status}
+    described = f"HTTP {status}" + (f", return_code {return_code}: {message}" if return_code else "")
+
+    if status == 429 or return_code == RATE_LIMIT_RETURN_CODE or reason in RATE_LIMIT_REASONS:
+        raise RateLimited(described, retry_after=_retry_after(retry_after_header, now), **fields)
+    if status >= 500 or reason in SERVER_REASONS:
+        raise ApiServerError(described, **fields)
+    if reason in CREDENTIAL_REASONS:
+        raise CredentialsRejected(described, **fields)
+    if reason in TOKEN_REASONS or return_code == TOKEN_RETURN_CODE:
+        raise TokenRejected(described, **fields)
+    if return_code:
+        raise RequestRejected(described, **fields)
+    if status != 200:
+        raise RequestRejected(described, **fields)
+    if data is None:
+        raise BadResponse(f"the answer is not a JSON object (HTTP {status}, {len(page.text)} characters)",
+                          page=page, api_id=api_id, http_status=status)
+
+
+def _return_code(data: Mapping[str, Any] | None, api_id: str) -> tuple[int, str]:
+    if data is None:
+        return 0, ""
+    message = data.get("return_msg")
+    message = message if isinstance(message, str) else ""
+    code = data.get("return_code", 0)
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise BadResponse(f"return_code is not a number: {code!r}", api_id=api_id)
+    return code, message
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After in seconds, given as seconds or as an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - now).total_seconds())
+

@@ -1,0 +1,95 @@
+"""Database access: the engine for a URL, the Alembic migrations, and the check that the schema is current."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+from etl.errors import SchemaNotMigrated, StorageError
+from etl.settings import mask_database_url
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; on SQLite with WAL, a busy timeout and foreign keys, so readers don't block loads."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@contextmanager
+def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
+    """Translate SQLAlchemy's errors into StorageError, naming the database without its password."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        url = mask_database_url(engine.url.render_as_string(hide_password=False))
+        raise StorageError(f"database {url}: {doing} failed: {detail}") from exc
+
+
+def migrations_dir() -> Path:
+    """Where the Alembic scripts are (the top-level migrations/ folder, installed as etl.migrations)."""
+    return Path(str(resources.files("etl.migrations")))
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for our scripts; `connection`, when given, is the one env.py migrates."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The revision the code expects."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "migrations/ holds no revision"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, None when it was never migrated."""
+    with storage_errors(engine, "reading the schema revision"), engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine) -> tuple[str | None, str]:
+    """Upgrade the database to the head revision; return (revision before, revision after)."""
+    before = current_revision(engine)
+    with storage_errors(engine, "migrating"), engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    return before, head_revision()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise SchemaNotMigrated unless the database is at the head revision."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        where = mask_database_url(engine.url.render_as_string(hide_password=False))
+        state = "has no kiwoom-etl tables" if current is None else f"is at revision {current}, the code needs {head}"
+        raise SchemaNotMigrated(f"database {where} {state}: run `kiwoom-etl migrate` first")

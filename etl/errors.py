@@ -1,0 +1,114 @@
+"""The one exception tree of kiwoom-etl.
+
+Whether a failure is retried is decided by its class, never by its message::
+
+    EtlError
+    ├── ConfigError                 a setting is missing or malformed
+    ├── ApiError                    the Kiwoom API failed or refused (api_id, return_code, reason)
+    │   ├── TransientApiError       retried with backoff
+    │   │   ├── ApiUnreachable      connection refused or dropped, timeout
+    │   │   ├── ApiServerError      HTTP 5xx, reason 1999
+    │   │   └── RateLimited         HTTP 429, return_code 5 / reason 1700 (retry_after)
+    │   ├── TokenRejected           return_code 3 / 8003, 8005, 8006, 8009: a new token is issued once
+    │   ├── CredentialsRejected     wrong app key or secret key (8001, 8002, ...): never retried
+    │   ├── RequestRejected         bad input (15xx) and any other refusal: never retried
+    │   └── BadResponse             not JSON, not an object, or a continuation chain that repeats or never ends
+    ├── TransformError              a value that does not match the contract (field, line, value)
+    └── StorageError                the database failed or could not be reached
+        └── SchemaNotMigrated       the database is not at the head revision
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl.pages import Page
+
+
+class EtlError(Exception):
+    """Root of every error kiwoom-etl raises on purpose."""
+
+
+class ConfigError(EtlError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+class ApiError(EtlError):
+    """The Kiwoom API failed or refused a request."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        api_id: str,
+        return_code: int | None = None,
+        reason: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        self.api_id = api_id
+        self.return_code = return_code
+        self.reason = reason
+        self.http_status = http_status
+        super().__init__(f"{api_id}: {message}")
+
+
+class TransientApiError(ApiError):
+    """A failure that may pass: retried with exponential backoff and jitter."""
+
+    retry_after: float | None = None
+
+
+class ApiUnreachable(TransientApiError):
+    """The connection failed, dropped or timed out."""
+
+
+class ApiServerError(TransientApiError):
+    """HTTP 5xx, or return code reason 1999 (unexpected server error)."""
+
+
+class RateLimited(TransientApiError):
+    """HTTP 429 or return_code 5: too many requests."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class TokenRejected(ApiError):
+    """The access token is invalid or expired."""
+
+
+class CredentialsRejected(ApiError):
+    """The app key or secret key was refused; retrying cannot help."""
+
+
+class RequestRejected(ApiError):
+    """The API refused the request itself (bad input, unknown market, ...)."""
+
+
+class BadResponse(ApiError):
+    """The answer cannot be used: not JSON, not an object, or a broken continuation chain."""
+
+    def __init__(self, message: str, *, page: Page | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.page = page
+
+
+class TransformError(EtlError):
+    """A value does not match the contract; nothing of its snapshot is loaded."""
+
+    def __init__(self, message: str, *, field: str, value: object, line: int | None = None) -> None:
+        self.field = field
+        self.value = value
+        self.line = line
+        where = f"stk_cntr_remn[{line}].{field}" if line is not None else field
+        super().__init__(f"{where}: {message}: {value!r}")
+
+
+class StorageError(EtlError):
+    """The database failed or could not be reached."""
+
+
+class SchemaNotMigrated(StorageError):
+    """The database schema is not at the head revision."""

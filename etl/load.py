@@ -1,0 +1,134 @@
+"""Loading: run bookkeeping in etl_runs, and one transaction per snapshot for its summary, positions and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, update
+
+from etl.db import storage_errors
+from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.pages import Page
+from etl.transform import Snapshot
+
+RUNNING, SUCCESS, FAILED = "running", "success", "failed"
+
+
+def start_run(
+    engine: Engine,
+    *,
+    trigger: str,
+    started_at: datetime,
+    account_no: str | None,
+    exchange: str | None,
+    scheduled_for: datetime | None = None,
+) -> int:
+    """Record that a run began (status running) and return its id."""
+    with storage_errors(engine, "recording a run"), engine.begin() as connection:
+        return int(
+            connection.execute(
+                insert(EtlRun).returning(EtlRun.id),
+                {
+                    "trigger": trigger,
+                    "status": RUNNING,
+                    "account_no": account_no,
+                    "exchange": exchange,
+                    "scheduled_for": scheduled_for,
+                    "started_at": started_at,
+                },
+            ).scalar_one()
+        )
+
+
+def load_snapshot(
+    engine: Engine, run_id: int, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime
+) -> int:
+    """Load a snapshot in one transaction: its account row, every position row, its raw pages, the run's success.
+
+    Either all of it is committed or none of it. Returns the account_snapshots id.
+    """
+    with storage_errors(engine, "loading a snapshot"), engine.begin() as connection:
+        snapshot_id = int(
+            connection.execute(
+                insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run_id, **snapshot.account}
+            ).scalar_one()
+        )
+        if snapshot.positions:
+            # One executemany: SQLAlchemy sends it as multi-row INSERTs (insertmanyvalues), not row by row.
+            connection.execute(
+                insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **row} for row in snapshot.positions]
+            )
+        account = snapshot.account
+        _insert_pages(connection, run_id, snapshot_id, account["account_no"], account["exchange"], pages)
+        _finish(connection, run_id, SUCCESS, finished_at, len(pages), len(snapshot.positions), None)
+    return snapshot_id
+
+
+def fail_run(
+    engine: Engine,
+    run_id: int,
+    error: str,
+    finished_at: datetime,
+    *,
+    account_no: str | None = None,
+    exchange: str | None = None,
+    pages: Sequence[Page] = (),
+) -> None:
+    """Mark a run failed with its error, keeping the raw pages that were received (a later replay reads them)."""
+    with storage_errors(engine, "recording a failed run"), engine.begin() as connection:
+        _insert_pages(connection, run_id, None, account_no, exchange, pages)
+        _finish(connection, run_id, FAILED, finished_at, len(pages), None, error)
+
+
+def _insert_pages(
+    connection: Connection,
+    run_id: int,
+    snapshot_id: int | None,
+    account_no: str | None,
+    exchange: str | None,
+    pages: Sequence[Page],
+) -> None:
+    if not pages:
+        return
+    rows: list[dict[str, Any]] = [
+        {
+            "run_id": run_id,
+            "snapshot_id": snapshot_id,
+            "api_id": page.api_id,
+            "account_no": account_no,
+            "exchange": exchange,
+            "page_no": page.page_no,
+            "http_status": page.http_status,
+            "cont_yn": page.cont_yn,
+            "next_key": page.next_key,
+            "received_at": page.received_at,
+            "payload": page.text if page.data is not None else None,
+            "body_text": None if page.data is not None else page.text,
+        }
+        for page in pages
+    ]
+    connection.execute(insert(RawResponse), rows)
+
+
+def _finish(
+    connection: Connection,
+    run_id: int,
+    status: str,
+    finished_at: datetime,
+    page_count: int | None,
+    position_count: int | None,
+    error: str | None,
+) -> None:
+    connection.execute(
+        update(EtlRun)
+        .where(EtlRun.id == run_id)
+        .values(
+            status=status,
+            finished_at=finished_at,
+            page_count=page_count,
+            position_count=position_count,
+            error=error,
+        )
+    )

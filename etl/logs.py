@@ -1,0 +1,45 @@
+"""Logging set-up, with a filter that blanks credentials out of every record as a last line of defence."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+
+# Anything that looks like a bearer token or a credential field in JSON, whatever code logged it.
+_PATTERNS = [
+    re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r'("(?:token|appkey|secretkey)"\s*:\s*")[^"]*'),
+]
+
+
+class RedactSecrets(logging.Filter):
+    """Replace known secret values, bearer tokens and credential fields by *** in each record's message."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = message
+        for secret in self._secrets:
+            cleaned = cleaned.replace(secret, "***")
+        for pattern in _PATTERNS:
+            cleaned = pattern.sub(r"\1***", cleaned)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr at `level`, with credentials redacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)

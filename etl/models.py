@@ -1,0 +1,166 @@
+"""The history tables (contract: kt00005-schema.md), in SQLAlchemy 2.0 style on a naming convention."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from etl.sqltypes import ExactDecimal, RawJson, UtcDateTime
+
+# From Alembic's naming doc, with every column of a composite index or key in its name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT keys on PostgreSQL; SQLite only auto-increments a column declared INTEGER (which is 64-bit there).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Rate = ExactDecimal(12, 4)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EtlRun(Base):
+    """One attempt at one account × exchange snapshot (or another job): when, why, how it ended."""
+
+    __tablename__ = "etl_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    trigger: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    account_no: Mapped[str | None] = mapped_column(Text)
+    exchange: Mapped[str | None] = mapped_column(Text)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    position_count: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'success', 'failed')", name="status"),
+        Index(None, "account_no", "exchange", "started_at"),
+        Index(None, "status", "started_at"),
+    )
+
+
+class AccountSnapshot(Base):
+    """One account × exchange at one moment: the kt00005 summary."""
+
+    __tablename__ = "account_snapshots"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("etl_runs.id"))
+    account_no: Mapped[str] = mapped_column(Text)
+    exchange: Mapped[str] = mapped_column(Text)
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    trade_date: Mapped[date] = mapped_column(Date)
+    deposit: Mapped[int | None] = mapped_column(BigInteger)
+    deposit_d1: Mapped[int | None] = mapped_column(BigInteger)
+    deposit_d2: Mapped[int | None] = mapped_column(BigInteger)
+    withdrawable_amount: Mapped[int | None] = mapped_column(BigInteger)
+    unsettled_secured_amount: Mapped[int | None] = mapped_column(BigInteger)
+    substitute_amount: Mapped[int | None] = mapped_column(BigInteger)
+    rights_substitute_amount: Mapped[int | None] = mapped_column(BigInteger)
+    orderable_cash: Mapped[int | None] = mapped_column(BigInteger)
+    cash_outstanding: Mapped[int | None] = mapped_column(BigInteger)
+    unpaid_credit_interest: Mapped[int | None] = mapped_column(BigInteger)
+    other_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
+    unrepaid_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
+    margin_cash: Mapped[int | None] = mapped_column(BigInteger)
+    margin_substitute: Mapped[int | None] = mapped_column(BigInteger)
+    total_purchase_amount: Mapped[int | None] = mapped_column(BigInteger)
+    total_evaluation_amount: Mapped[int | None] = mapped_column(BigInteger)
+    total_profit_loss: Mapped[int | None] = mapped_column(BigInteger)
+    total_profit_loss_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    total_rebuy_available: Mapped[int | None] = mapped_column(BigInteger)
+    orderable_amount_20pct: Mapped[int | None] = mapped_column(BigInteger)
+    orderable_amount_30pct: Mapped[int | None] = mapped_column(BigInteger)
+    orderable_amount_40pct: Mapped[int | None] = mapped_column(BigInteger)
+    orderable_amount_50pct: Mapped[int | None] = mapped_column(BigInteger)
+    orderable_amount_60pct: Mapped[int | None] = mapped_column(BigInteger)
+    orderable_amount_100pct: Mapped[int | None] = mapped_column(BigInteger)
+    credit_loan_total: Mapped[int | None] = mapped_column(BigInteger)
+    credit_loan_short_total: Mapped[int | None] = mapped_column(BigInteger)
+    credit_collateral_ratio: Mapped[Decimal | None] = mapped_column(Rate)
+    deposit_collateral_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
+    sale_collateral_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
+    position_count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("account_no", "exchange", "scheduled_for"),
+        CheckConstraint("exchange IN ('KRX', 'NXT')", name="exchange"),
+        Index(None, "account_no", "exchange", "captured_at"),
+        Index(None, "trade_date"),
+        Index(None, "run_id"),
+    )
+
+
+class PositionSnapshot(Base):
+    """One line of stk_cntr_remn: a holding (cash or credit) within a snapshot."""
+
+    __tablename__ = "position_snapshots"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("account_snapshots.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    account_no: Mapped[str] = mapped_column(Text)
+    exchange: Mapped[str] = mapped_column(Text)
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    trade_date: Mapped[date] = mapped_column(Date)
+    credit_type: Mapped[str | None] = mapped_column(Text)
+    loan_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    stock_code: Mapped[str | None] = mapped_column(Text)
+    stock_name: Mapped[str | None] = mapped_column(Text)
+    settlement_quantity: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[int | None] = mapped_column(BigInteger)
+    current_price: Mapped[int | None] = mapped_column(BigInteger)
+    purchase_price: Mapped[int | None] = mapped_column(BigInteger)
+    purchase_amount: Mapped[int | None] = mapped_column(BigInteger)
+    evaluation_amount: Mapped[int | None] = mapped_column(BigInteger)
+    profit_loss: Mapped[int | None] = mapped_column(BigInteger)
+    profit_loss_rate: Mapped[Decimal | None] = mapped_column(Rate)
+
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "line_no"),
+        Index(None, "account_no", "exchange", "captured_at"),
+        Index(None, "stock_code", "captured_at"),
+        Index(None, "trade_date"),
+    )
+
+
+class RawResponse(Base):
+    """One kt00005 page exactly as received: the audit trail and the input of a replay. Never a credential."""
+
+    __tablename__ = "raw_responses"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("etl_runs.id"))
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("account_snapshots.id", ondelete="SET NULL"))
+    api_id: Mapped[str] = mapped_column(Text)
+    account_no: Mapped[str | None] = mapped_column(Text)
+    exchange: Mapped[str | None] = mapped_column(Text)
+    page_no: Mapped[int] = mapped_column(Integer)
+    http_status: Mapped[int] = mapped_column(Integer)
+    cont_yn: Mapped[str | None] = mapped_column(Text)
+    next_key: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The body as JSON when it is a JSON object; otherwise (broken JSON) its text in body_text.
+    payload: Mapped[str | None] = mapped_column(RawJson())
+    body_text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "run_id"),
+        Index(None, "snapshot_id"),
+        Index(None, "account_no", "exchange", "received_at"),
+    )

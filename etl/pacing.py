@@ -1,0 +1,40 @@
+"""Client-side pacing: stay under Kiwoom's rate limit (about 1 request/s per app key and api-id) before it complains."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+
+
+class Pacer:
+    """A token bucket per key, shared by every thread: `rate` requests a second, bursts of up to `burst`."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._buckets: dict[Hashable, tuple[float, float]] = {}
+
+    def wait(self, key: Hashable) -> float:
+        """Block until a request under `key` may go; return the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            tokens, last = self._buckets.get(key, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - last) * self._rate)
+            # Taking the token before sleeping reserves this thread's turn: the next caller queues behind it.
+            tokens -= 1.0
+            self._buckets[key] = (tokens, now)
+        delay = -tokens / self._rate if tokens < 0 else 0.0
+        if delay:
+            self._sleep(delay)
+        return delay

@@ -1,0 +1,51 @@
+"""Retries live here: bounded attempts with exponential backoff and jitter, honouring Retry-After."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from etl.errors import TransientApiError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a transient failure."""
+
+    attempts: int = 5
+    backoff: float = 0.5
+    max_wait: float = 60.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    random: Callable[[], float] = field(default=random.random, compare=False)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        exponential = self.backoff * 2 ** (attempt - 1)
+        jittered = exponential * (0.5 + self.random() / 2)  # half fixed, half random: spread, never zero
+        if retry_after is not None:
+            jittered = max(jittered, retry_after)
+        return min(jittered, self.max_wait)
+
+    def call(self, action: Callable[[], T], what: str) -> T:
+        """Run `action`, retrying TransientApiError up to `attempts` times in all; the last failure is raised."""
+        attempt = 1
+        while True:
+            try:
+                return action()
+            except TransientApiError as exc:
+                if attempt >= self.attempts:
+                    raise
+                wait = self.delay(attempt, exc.retry_after)
+                log.warning(
+                    "%s failed (%s); retry %d of %d in %.1f s",
+                    what, exc, attempt, self.attempts - 1, wait,
+                )
+                self.sleep(wait)
+                attempt += 1

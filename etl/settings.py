@@ -1,0 +1,287 @@
+"""Settings: built once at the edge (the CLI) from the environment and an optional TOML file, then passed along.
+
+Environment variables win over the file, the file over the defaults. Secrets are held in `Secret`, whose repr
+and str never show the value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from etl.errors import ConfigError
+
+REAL_BASE_URL = "https://api.kiwoom.com"
+MOCK_BASE_URL = "https://mockapi.kiwoom.com"
+EXCHANGES = ("KRX", "NXT")
+DEFAULT_DATABASE_FILE = "kiwoom_etl.db"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A credential: compares and hashes by value, but never shows it."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+
+@dataclass(frozen=True)
+class Account:
+    """One Kiwoom app key pair and the exchanges to snapshot with it."""
+
+    appkey: Secret
+    secretkey: Secret
+    name: str | None = None
+    exchanges: tuple[str, ...] = EXCHANGES
+
+    @property
+    def label(self) -> str:
+        """How logs refer to the account before its number is known."""
+        return self.name or "account"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything kiwoom-etl is configured with."""
+
+    base_url: str = REAL_BASE_URL
+    database_url: str = ""
+    state_dir: Path = field(default_factory=lambda: Path("~/.local/state/kiwoom-etl").expanduser())
+    http_timeout: float = 10.0
+    accounts: tuple[Account, ...] = ()
+    rate_per_second: float = 1.0
+    rate_burst: int = 2
+    retry_attempts: int = 5
+    retry_backoff: float = 0.5
+    retry_max_wait: float = 60.0
+    page_cap: int = 1000
+    mock: bool = False
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some settings replaced (command-line options)."""
+        return replace(self, **changes)
+
+    @property
+    def safe_database_url(self) -> str:
+        """The database URL with its password masked, for messages and logs."""
+        return mask_database_url(self.database_url)
+
+    def require_accounts(self) -> tuple[Account, ...]:
+        """The configured accounts; ConfigError when there are none."""
+        if not self.accounts:
+            raise ConfigError(
+                "no account configured: set KIWOOM_APPKEY and KIWOOM_SECRETKEY, "
+                "or add [[accounts]] to the config file (--config / KIWOOM_ETL_CONFIG)"
+            )
+        return self.accounts
+
+
+def mask_database_url(url: str) -> str:
+    """`url` with any password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def default_database_url(cwd: Path | None = None) -> str:
+    """The embedded default: a SQLite file kiwoom_etl.db in the working directory."""
+    return f"sqlite:///{(cwd or Path.cwd()) / DEFAULT_DATABASE_FILE}"
+
+
+def normalize_database_url(url: str, setting: str) -> str:
+    """Check a database URL and give PostgreSQL URLs the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{setting}: not a database URL (expected e.g. postgresql://user@host/db)") from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{setting}: {parsed.get_backend_name()} is not supported (use sqlite or postgresql)")
+    return parsed.render_as_string(hide_password=False)
+
+
+# setting → (environment variable, TOML key)
+_SCALARS: dict[str, tuple[str, str]] = {
+    "base_url": ("KIWOOM_BASE_URL", "base_url"),
+    "database_url": ("KIWOOM_ETL_DATABASE_URL", "database_url"),
+    "state_dir": ("KIWOOM_ETL_STATE_DIR", "state_dir"),
+    "http_timeout": ("KIWOOM_ETL_HTTP_TIMEOUT", "http_timeout"),
+    "rate_per_second": ("KIWOOM_ETL_RATE_PER_SECOND", "rate_per_second"),
+    "rate_burst": ("KIWOOM_ETL_RATE_BURST", "rate_burst"),
+    "retry_attempts": ("KIWOOM_ETL_RETRY_ATTEMPTS", "retry_attempts"),
+    "retry_backoff": ("KIWOOM_ETL_RETRY_BACKOFF", "retry_backoff"),
+    "page_cap": ("KIWOOM_ETL_PAGE_CAP", "page_cap"),
+}
+
+
+def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from the environment and the TOML file (`config_file`, else KIWOOM_ETL_CONFIG)."""
+    env = os.environ if environ is None else environ
+    path = config_file or env.get("KIWOOM_ETL_CONFIG") or None
+    document = _read_toml(Path(path)) if path else {}
+
+    def pick(name: str) -> tuple[Any, str] | None:
+        var, key = _SCALARS[name]
+        if env.get(var, "") != "":
+            return env[var], var
+        if key in document:
+            return document[key], f"{path}: {key}"
+        return None
+
+    env_name = env.get("KIWOOM_ENV") or document.get("env") or "real"
+    if env_name not in ("real", "mock"):
+        raise ConfigError(f"KIWOOM_ENV: expected 'real' or 'mock', got {env_name!r}")
+    mock = env_name == "mock"
+
+    base = pick("base_url")
+    base_url = _url(*base) if base else (MOCK_BASE_URL if mock else REAL_BASE_URL)
+    database = pick("database_url")
+    database_url = normalize_database_url(str(database[0]), database[1]) if database else default_database_url()
+    state = pick("state_dir")
+    state_dir = {"state_dir": Path(str(state[0])).expanduser()} if state else {}
+
+    numbers: dict[str, Any] = {}
+    for name, kind, minimum in (
+        ("http_timeout", float, 0.001),
+        ("rate_per_second", float, 0.001),
+        ("rate_burst", int, 1),
+        ("retry_attempts", int, 1),
+        ("retry_backoff", float, 0.0),
+        ("page_cap", int, 1),
+    ):
+        given = pick(name)
+        if given is not None:
+            numbers[name] = _number(given[0], given[1], kind, minimum)
+
+    default_exchanges = ("KRX",) if mock else EXCHANGES
+    if "accounts" in document:
+        accounts = _accounts(document["accounts"], str(path), env, default_exchanges, mock)
+    else:
+        accounts = _env_account(env, default_exchanges)
+
+    return Settings(
+        base_url=base_url,
+        database_url=database_url,
+        accounts=accounts,
+        mock=mock,
+        **state_dir,
+        **numbers,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _url(value: Any, setting: str) -> str:
+    text = str(value).rstrip("/")
+    if not text.startswith(("https://", "http://")):
+        raise ConfigError(f"{setting}: expected an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def _number(value: Any, setting: str, kind: type, minimum: float) -> Any:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{setting}: expected a {kind.__name__}, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{setting}: must be at least {minimum}, got {value!r}")
+    return number
+
+
+def _env_account(env: Mapping[str, str], exchanges: tuple[str, ...]) -> tuple[Account, ...]:
+    appkey, secretkey = env.get("KIWOOM_APPKEY", ""), env.get("KIWOOM_SECRETKEY", "")
+    if not appkey and not secretkey:
+        return ()
+    if not appkey:
+        raise ConfigError("KIWOOM_APPKEY is not set (KIWOOM_SECRETKEY is)")
+    if not secretkey:
+        raise ConfigError("KIWOOM_SECRETKEY is not set (KIWOOM_APPKEY is)")
+    return (Account(appkey=Secret(appkey), secretkey=Secret(secretkey), exchanges=exchanges),)
+
+
+def _accounts(
+    entries: Any, path: str, env: Mapping[str, str], default_exchanges: tuple[str, ...], mock: bool
+) -> tuple[Account, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: accounts must be a non-empty list of [[accounts]] tables")
+    accounts = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries):
+        where = f"{path}: accounts[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a table")
+        unknown = set(entry) - {"name", "appkey", "secretkey", "exchanges"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        name = entry.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ConfigError(f"{where}.name: expected a non-empty string")
+        if name in names:
+            raise ConfigError(f"{where}.name: {name!r} is used twice")
+        if name:
+            names.add(name)
+        exchanges = _exchanges(entry.get("exchanges", list(default_exchanges)), f"{where}.exchanges", mock)
+        accounts.append(
+            Account(
+                appkey=_secret(entry.get("appkey"), f"{where}.appkey", env),
+                secretkey=_secret(entry.get("secretkey"), f"{where}.secretkey", env),
+                name=name,
+                exchanges=exchanges,
+            )
+        )
+    return tuple(accounts)
+
+
+def _secret(value: Any, setting: str, env: Mapping[str, str]) -> Secret:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{setting}: missing (give the value, or env:VARIABLE to read it from the environment)")
+    if value.startswith("env:"):
+        var = value[4:]
+        if not env.get(var):
+            raise ConfigError(f"{setting}: environment variable {var} is not set")
+        return Secret(env[var])
+    return Secret(value)
+
+
+def _exchanges(value: Any, setting: str, mock: bool) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{setting}: expected a list such as [\"KRX\", \"NXT\"]")
+    exchanges = tuple(dict.fromkeys(item.upper() for item in value))
+    bad = [item for item in exchanges if item not in EXCHANGES]
+    if bad:
+        raise ConfigError(f"{setting}: unknown exchange {bad[0]!r} (expected KRX or NXT)")
+    if mock and "NXT" in exchanges:
+        raise ConfigError(f"{setting}: mock trading (KIWOOM_ENV=mock) supports KRX only")
+    return exchanges

@@ -1,0 +1,213 @@
+"""One snapshot of every configured account × exchange: fetch every page, transform, load, record the run.
+
+This is the job the command line runs once (`snapshot`) and the scheduler runs on a timer. One account's failure
+never stops the others; every attempt leaves an etl_runs row.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import requests
+from sqlalchemy import Engine
+
+from etl.client import KiwoomClient, new_session, utc_now
+from etl.errors import BadResponse, EtlError, StorageError
+from etl.load import FAILED, SUCCESS, fail_run, load_snapshot, start_run
+from etl.pacing import Pacer
+from etl.pages import Page
+from etl.settings import Account, Settings
+from etl.tokens import TokenCache
+from etl.transform import transform
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """How one account × exchange snapshot ended."""
+
+    account: str
+    exchange: str
+    status: str
+    run_id: int | None = None
+    snapshot_id: int | None = None
+    positions: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCESS
+
+
+@dataclass
+class Fetcher:
+    """What every snapshot of a process shares: the HTTP session, the pacer, the token cache."""
+
+    settings: Settings
+    session: requests.Session = field(default_factory=new_session)
+    pacer: Pacer | None = None
+    tokens: TokenCache | None = None
+    clock: Callable[[], datetime] = utc_now
+    _warned_fields: set[str] = field(default_factory=set)
+    _warned_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.pacer is None:
+            self.pacer = Pacer(self.settings.rate_per_second, self.settings.rate_burst)
+        if self.tokens is None:
+            self.tokens = TokenCache(self.settings.state_dir)
+
+    def client(self, account: Account) -> KiwoomClient:
+        """A client for one account over the shared session, pacer and token cache."""
+        assert self.pacer is not None and self.tokens is not None
+        return KiwoomClient(
+            self.settings, account, session=self.session, pacer=self.pacer, tokens=self.tokens, clock=self.clock
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    def warn_unknown_fields(self, names: frozenset[str]) -> None:
+        """Log each field the contract does not know once per process (it stays in raw_responses)."""
+        with self._warned_lock:
+            new = sorted(names - self._warned_fields)
+            self._warned_fields.update(new)
+        if new:
+            log.warning("kt00005 sent field(s) the contract does not know, kept in raw_responses only: %s",
+                        ", ".join(new))
+
+
+def snapshot_all(
+    settings: Settings,
+    engine: Engine,
+    fetcher: Fetcher,
+    *,
+    trigger: str = "manual",
+    scheduled_for: datetime | None = None,
+) -> list[SnapshotResult]:
+    """Snapshot every configured account on each of its exchanges, one after the other."""
+    results: list[SnapshotResult] = []
+    for account in settings.require_accounts():
+        results.extend(snapshot_account(account, engine, fetcher, trigger=trigger, scheduled_for=scheduled_for))
+    return results
+
+
+def snapshot_account(
+    account: Account,
+    engine: Engine,
+    fetcher: Fetcher,
+    *,
+    trigger: str,
+    scheduled_for: datetime | None = None,
+) -> list[SnapshotResult]:
+    """Learn the account number (ka00001), then snapshot each configured exchange."""
+    client = fetcher.client(account)
+    try:
+        number, _ = client.account_number()
+    except EtlError as exc:
+        log.error("%s: cannot read the account number: %s", account.label, exc)
+        return [
+            _record_failure(engine, fetcher, account, exchange, trigger, scheduled_for, exc)
+            for exchange in account.exchanges
+        ]
+    account_no = account.name or number
+    return [
+        snapshot_exchange(client, engine, fetcher, account_no, exchange, trigger=trigger, scheduled_for=scheduled_for)
+        for exchange in account.exchanges
+    ]
+
+
+def snapshot_exchange(
+    client: KiwoomClient,
+    engine: Engine,
+    fetcher: Fetcher,
+    account_no: str,
+    exchange: str,
+    *,
+    trigger: str,
+    scheduled_for: datetime | None = None,
+) -> SnapshotResult:
+    """Fetch every kt00005 page for one exchange, transform and load them; record the run either way."""
+    started = time.monotonic()
+    run_id = start_run(
+        engine, trigger=trigger, started_at=fetcher.clock(), account_no=account_no, exchange=exchange,
+        scheduled_for=scheduled_for,
+    )
+    pages: list[Page] = []
+    try:
+        for page in client.balance_pages(exchange):
+            pages.append(page)
+        snapshot = transform(
+            [page.data or {} for page in pages],
+            account_no=account_no,
+            exchange=exchange,
+            captured_at=pages[0].received_at,
+            scheduled_for=scheduled_for,
+        )
+        fetcher.warn_unknown_fields(snapshot.unknown_fields)
+        snapshot_id = load_snapshot(engine, run_id, snapshot, pages, fetcher.clock())
+    except EtlError as exc:
+        if isinstance(exc, BadResponse) and exc.page is not None:
+            pages.append(exc.page)
+        return _fail(engine, fetcher, run_id, account_no, exchange, pages, exc, started)
+    except Exception as exc:  # a bug must not stop the other accounts; its traceback goes to the log
+        log.exception("%s %s: unexpected error", account_no, exchange)
+        return _fail(engine, fetcher, run_id, account_no, exchange, pages, exc, started)
+    seconds = time.monotonic() - started
+    log.info("%s %s: loaded %d position(s) from %d page(s) in %.2f s (snapshot %d)",
+             account_no, exchange, len(snapshot.positions), len(pages), seconds, snapshot_id)
+    return SnapshotResult(
+        account=account_no, exchange=exchange, status=SUCCESS, run_id=run_id, snapshot_id=snapshot_id,
+        positions=len(snapshot.positions), pages=len(pages), seconds=seconds,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, EtlError) else f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _fail(
+    engine: Engine,
+    fetcher: Fetcher,
+    run_id: int,
+    account_no: str,
+    exchange: str,
+    pages: Sequence[Page],
+    exc: BaseException,
+    started: float,
+) -> SnapshotResult:
+    error = _describe(exc)
+    log.error("%s %s: snapshot failed: %s", account_no, exchange, error)
+    try:
+        fail_run(engine, run_id, error, fetcher.clock(), account_no=account_no, exchange=exchange, pages=pages)
+    except StorageError as storage:
+        log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, storage)
+    return SnapshotResult(
+        account=account_no, exchange=exchange, status=FAILED, run_id=run_id, pages=len(pages),
+        seconds=time.monotonic() - started, error=error,
+    )
+
+
+def _record_failure(
+    engine: Engine,
+    fetcher: Fetcher,
+    account: Account,
+    exchange: str,
+    trigger: str,
+    scheduled_for: datetime | None,
+    exc: EtlError,
+) -> SnapshotResult:
+    started = time.monotonic()
+    run_id = start_run(
+        engine, trigger=trigger, started_at=fetcher.clock(), account_no=account.name, exchange=exchange,
+        scheduled_for=scheduled_for,
+    )
+    return _fail(engine, fetcher, run_id, account.label, exchange, (), exc, started)

@@ -1,0 +1,77 @@
+"""Column types that keep values exact on every backend: UTC timestamps, decimal rates, raw JSON text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Numeric, Text, cast, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware timestamp, stored in UTC (timestamptz on PostgreSQL, UTC text on SQLite), read back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing a naive datetime {value.isoformat()}: the time zone would be a guess")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class _SqliteDecimal(Numeric[Decimal]):
+    """NUMERIC(p, s) on SQLite, written and read as decimal text so that no value passes through a Python float.
+
+    SQLite keeps it as an 8-byte REAL, whose 15 significant decimal digits hold any NUMERIC(12,4) value exactly;
+    reading CASTs it to text, which is parsed straight into Decimal.
+    """
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        return lambda value: None if value is None else str(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        quantum = Decimal(1).scaleb(-(self.scale or 0))
+        return lambda value: None if value is None else Decimal(value).quantize(quantum)
+
+    def column_expression(self, colexpr: ColumnElement[Any]) -> ColumnElement[Any]:
+        return type_coerce(cast(colexpr, Text), self)
+
+
+def ExactDecimal(precision: int, scale: int) -> TypeEngine[Decimal]:  # noqa: N802 - reads as a type
+    """NUMERIC(precision, scale) that is a Decimal in Python on both PostgreSQL and SQLite."""
+    return Numeric(precision, scale, asdecimal=True).with_variant(_SqliteDecimal(precision, scale), "sqlite")
+
+
+class _PgJsonbText(UserDefinedType[str]):
+    """JSONB on PostgreSQL, exchanged with Python as JSON text so that numbers are never parsed into floats."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "JSONB"
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return type_coerce(cast(type_coerce(bindvalue, Text), JSONB), self)
+
+    def column_expression(self, colexpr: Any) -> Any:
+        return cast(colexpr, Text)
+
+
+def RawJson() -> TypeEngine[str]:  # noqa: N802 - reads as a type
+    """A JSON document as text: JSONB on PostgreSQL (queryable), TEXT elsewhere."""
+    return Text().with_variant(_PgJsonbText(), "postgresql")

@@ -1,0 +1,124 @@
+"""Access tokens: parsed with their KST expiry, cached per app key in a 0600 file, issued under a lock.
+
+One token per app key and base URL: several processes issuing tokens for one key at once have invalidated each
+other, so issuing happens under a file lock and every process reuses the cached token until shortly before it
+expires.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from etl.errors import BadResponse, StorageError
+from etl.transform import KST
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: threads in one process are still serialised
+    fcntl = None  # type: ignore[assignment]
+
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and the moment it expires (aware, UTC)."""
+
+    value: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return f"Token('***', expires_at={self.expires_at.isoformat()})"
+
+    def usable_at(self, now: datetime) -> bool:
+        """True while the token has more than the refresh margin left."""
+        return now < self.expires_at - REFRESH_MARGIN
+
+
+def parse_expires_dt(value: object) -> datetime:
+    """au10001's `expires_dt` ("YYYYMMDDHHMMSS", Korean time) → an aware UTC datetime."""
+    if not isinstance(value, str) or len(value) != 14 or not value.isascii() or not value.isdigit():
+        raise BadResponse(f"expires_dt is not YYYYMMDDHHMMSS: {value!r}", api_id="au10001")
+    try:
+        local = datetime.strptime(value, "%Y%m%d%H%M%S")
+    except ValueError:
+        raise BadResponse(f"expires_dt is not a valid time: {value!r}", api_id="au10001") from None
+    return local.replace(tzinfo=KST).astimezone(timezone.utc)
+
+
+class TokenCache:
+    """Token files under `<state dir>/tokens`, one per (base URL, app key), named by a hash of both."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._dir = state_dir / "tokens"
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _key(self, base_url: str, appkey: str) -> str:
+        return hashlib.sha256(f"{base_url}\n{appkey}".encode()).hexdigest()[:32]
+
+    def _path(self, key: str) -> Path:
+        return self._dir / f"{key}.json"
+
+    def _ensure_dir(self) -> None:
+        try:
+            # Only directories created here get 0700; an existing state dir keeps the mode its owner chose.
+            self._dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._dir.mkdir(exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StorageError(f"state directory {self._dir.parent} is not writable: {exc.strerror}") from None
+
+    @contextlib.contextmanager
+    def locked(self, base_url: str, appkey: str) -> Iterator[None]:
+        """Hold the lock for one app key: across threads of this process and across processes."""
+        key = self._key(base_url, appkey)
+        with self._locks_guard:
+            thread_lock = self._locks.setdefault(key, threading.Lock())
+        with thread_lock:
+            self._ensure_dir()
+            if fcntl is None:
+                yield
+                return
+            fd = os.open(self._dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
+    def load(self, base_url: str, appkey: str) -> Token | None:
+        """The cached token, or None when there is none or it cannot be read."""
+        try:
+            data = json.loads(self._path(self._key(base_url, appkey)).read_text(encoding="utf-8"))
+            return Token(value=data["token"], expires_at=datetime.fromisoformat(data["expires_at"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, base_url: str, appkey: str, token: Token) -> None:
+        """Write the token atomically (temporary file, fsync, rename), readable by the owner only."""
+        self._ensure_dir()
+        path = self._path(self._key(base_url, appkey))
+        temporary = path.with_suffix(".tmp")
+        payload = json.dumps({"token": token.value, "expires_at": token.expires_at.isoformat()})
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, payload.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+
+    def discard(self, base_url: str, appkey: str, token: Token) -> None:
+        """Forget the cached token if it is still `token` (another process may have replaced it already)."""
+        cached = self.load(base_url, appkey)
+        if cached is not None and cached.value == token.value:
+            with contextlib.suppress(FileNotFoundError):
+                self._path(self._key(base_url, appkey)).unlink()

@@ -1,0 +1,233 @@
+"""The pure transform: the pages of one kt00005 answer → one account row and its position rows.
+
+Every rule comes from the contract (kt00005-schema.md). No I/O, no clock, no float: the capture time is passed in,
+amounts become int, rates Decimal, dates date. A value that does not match is refused with its field, line and
+value named, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from etl.errors import TransformError
+
+KST = timezone(timedelta(hours=9), "KST")  # Korea has kept UTC+9 without daylight saving since 1988
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+RATE_SCALE = 4
+RATE_PRECISION = 12
+_RATE_QUANTUM = Decimal(1).scaleb(-RATE_SCALE)
+
+# [0-9] rather than \d: \d also matches full-width and other Unicode digits.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{8}")
+
+
+def _text_of(value: Any, field: str, line: int | None) -> str:
+    if not isinstance(value, str):
+        raise TransformError("expected a JSON string", field=field, value=value, line=line)
+    return value.strip(" ")
+
+
+def parse_amount(value: Any, field: str, line: int | None = None) -> int | None:
+    """A zero-padded signed integer string ("-00000163958") → int; "" → None."""
+    text = _text_of(value, field, line)
+    if text == "":
+        return None
+    if not _INTEGER.fullmatch(text):
+        raise TransformError("not an integer", field=field, value=value, line=line)
+    number = int(text)
+    if not BIGINT_MIN <= number <= BIGINT_MAX:
+        raise TransformError("outside the BIGINT range", field=field, value=value, line=line)
+    return number
+
+
+def parse_price(value: Any, field: str, line: int | None = None) -> int | None:
+    """A price: an amount whose sign, when Kiwoom adds one to mark direction, is dropped."""
+    number = parse_amount(value, field, line)
+    return None if number is None else abs(number)
+
+
+def parse_rate(value: Any, field: str, line: int | None = None) -> Decimal | None:
+    """A percent string ("-43.8977") → Decimal with 4 places; "" → None; refused if NUMERIC(12,4) can't hold it."""
+    text = _text_of(value, field, line)
+    if text == "":
+        return None
+    if not _DECIMAL.fullmatch(text):
+        raise TransformError("not a decimal number", field=field, value=value, line=line)
+    number = Decimal(text)
+    exact = number.quantize(_RATE_QUANTUM)
+    if exact != number:
+        raise TransformError(
+            f"more than {RATE_SCALE} decimal places cannot be stored exactly", field=field, value=value, line=line
+        )
+    if exact.adjusted() >= RATE_PRECISION - RATE_SCALE:
+        raise TransformError("too large for NUMERIC(12,4)", field=field, value=value, line=line)
+    return exact
+
+
+def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
+    """"YYYYMMDD" → date; "" and "00000000" → None."""
+    text = _text_of(value, field, line)
+    if text in ("", "00000000"):
+        return None
+    if not _DATE.fullmatch(text):
+        raise TransformError("not a YYYYMMDD date", field=field, value=value, line=line)
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise TransformError("not a calendar date", field=field, value=value, line=line) from None
+
+
+def parse_stock_code(value: Any, field: str, line: int | None = None) -> str:
+    """"A005930" → "005930": a 7-character code starting with A loses the A; anything else is kept."""
+    text = _text_of(value, field, line)
+    return text[1:] if len(text) == 7 and text.startswith("A") else text
+
+
+def parse_text(value: Any, field: str, line: int | None = None) -> str:
+    """Text with surrounding spaces stripped, otherwise byte for byte."""
+    return _text_of(value, field, line)
+
+
+Parser = Callable[[Any, str, int | None], Any]
+
+# kt00005 body field → (account_snapshots column, parser), in the order of the API page.
+ACCOUNT_FIELDS: dict[str, tuple[str, Parser]] = {
+    "entr": ("deposit", parse_amount),
+    "entr_d1": ("deposit_d1", parse_amount),
+    "entr_d2": ("deposit_d2", parse_amount),
+    "pymn_alow_amt": ("withdrawable_amount", parse_amount),
+    "uncl_stk_amt": ("unsettled_secured_amount", parse_amount),
+    "repl_amt": ("substitute_amount", parse_amount),
+    "rght_repl_amt": ("rights_substitute_amount", parse_amount),
+    "ord_alowa": ("orderable_cash", parse_amount),
+    "ch_uncla": ("cash_outstanding", parse_amount),
+    "crd_int_npay_gold": ("unpaid_credit_interest", parse_amount),
+    "etc_loana": ("other_loan_amount", parse_amount),
+    "nrpy_loan": ("unrepaid_loan_amount", parse_amount),
+    "profa_ch": ("margin_cash", parse_amount),
+    "repl_profa": ("margin_substitute", parse_amount),
+    "stk_buy_tot_amt": ("total_purchase_amount", parse_amount),
+    "evlt_amt_tot": ("total_evaluation_amount", parse_amount),
+    "tot_pl_tot": ("total_profit_loss", parse_amount),
+    "tot_pl_rt": ("total_profit_loss_rate", parse_rate),
+    "tot_re_buy_alowa": ("total_rebuy_available", parse_amount),
+    "20ord_alow_amt": ("orderable_amount_20pct", parse_amount),
+    "30ord_alow_amt": ("orderable_amount_30pct", parse_amount),
+    "40ord_alow_amt": ("orderable_amount_40pct", parse_amount),
+    "50ord_alow_amt": ("orderable_amount_50pct", parse_amount),
+    "60ord_alow_amt": ("orderable_amount_60pct", parse_amount),
+    "100ord_alow_amt": ("orderable_amount_100pct", parse_amount),
+    "crd_loan_tot": ("credit_loan_total", parse_amount),
+    "crd_loan_ls_tot": ("credit_loan_short_total", parse_amount),
+    "crd_grnt_rt": ("credit_collateral_ratio", parse_rate),
+    "dpst_grnt_use_amt_amt": ("deposit_collateral_loan_amount", parse_amount),
+    "grnt_loan_amt": ("sale_collateral_loan_amount", parse_amount),
+}
+
+# stk_cntr_remn line field → (position_snapshots column, parser).
+POSITION_FIELDS: dict[str, tuple[str, Parser]] = {
+    "crd_tp": ("credit_type", parse_text),
+    "loan_dt": ("loan_date", parse_date),
+    "expr_dt": ("expiry_date", parse_date),
+    "stk_cd": ("stock_code", parse_stock_code),
+    "stk_nm": ("stock_name", parse_text),
+    "setl_remn": ("settlement_quantity", parse_amount),
+    "cur_qty": ("quantity", parse_amount),
+    "cur_prc": ("current_price", parse_price),
+    "buy_uv": ("purchase_price", parse_amount),
+    "pur_amt": ("purchase_amount", parse_amount),
+    "evlt_amt": ("evaluation_amount", parse_amount),
+    "evltv_prft": ("profit_loss", parse_amount),
+    "pl_rt": ("profit_loss_rate", parse_rate),
+}
+
+POSITIONS_KEY = "stk_cntr_remn"
+# Present in every answer, but not account data.
+ENVELOPE_FIELDS = frozenset({"return_code", "return_msg"})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The rows of one account × exchange snapshot, ready to load, and the fields the contract does not know."""
+
+    account: dict[str, Any]
+    positions: tuple[dict[str, Any], ...]
+    unknown_fields: frozenset[str]
+
+
+def trade_date_of(captured_at: datetime) -> date:
+    """The Korean (Asia/Seoul) calendar date of an aware timestamp."""
+    return captured_at.astimezone(KST).date()
+
+
+def transform(
+    bodies: Sequence[Mapping[str, Any]],
+    *,
+    account_no: str,
+    exchange: str,
+    captured_at: datetime,
+    scheduled_for: datetime | None = None,
+) -> Snapshot:
+    """Turn the JSON bodies of every kt00005 page of one answer into an account row and its position rows.
+
+    The summary comes from the first page (every page repeats it); positions are taken from all pages, in order.
+    Raises TransformError for any value that does not match the contract.
+    """
+    if not bodies:
+        raise TransformError("a snapshot needs at least one page", field="pages", value=0)
+    if captured_at.tzinfo is None:
+        raise ValueError("captured_at must be timezone-aware")
+    captured_at = captured_at.astimezone(timezone.utc)
+    trade_date = trade_date_of(captured_at)
+    unknown: set[str] = set()
+
+    account: dict[str, Any] = {
+        "account_no": account_no,
+        "exchange": exchange,
+        "captured_at": captured_at,
+        "scheduled_for": scheduled_for.astimezone(timezone.utc) if scheduled_for else None,
+        "trade_date": trade_date,
+    }
+    account.update(_columns(bodies[0], ACCOUNT_FIELDS, None))
+
+    positions: list[dict[str, Any]] = []
+    for body in bodies:
+        unknown.update(set(body) - ACCOUNT_FIELDS.keys() - ENVELOPE_FIELDS - {POSITIONS_KEY})
+        lines = body.get(POSITIONS_KEY, [])
+        if lines is None or lines == "":
+            lines = []
+        if not isinstance(lines, list):
+            raise TransformError("expected a list", field=POSITIONS_KEY, value=lines)
+        for line in lines:
+            line_no = len(positions)
+            if not isinstance(line, dict):
+                raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no)
+            unknown.update(f"{POSITIONS_KEY}.{name}" for name in set(line) - POSITION_FIELDS.keys())
+            row = {
+                "line_no": line_no,
+                "account_no": account_no,
+                "exchange": exchange,
+                "captured_at": captured_at,
+                "trade_date": trade_date,
+            }
+            row.update(_columns(line, POSITION_FIELDS, line_no))
+            positions.append(row)
+
+    account["position_count"] = len(positions)
+    return Snapshot(account=account, positions=tuple(positions), unknown_fields=frozenset(unknown))
+
+
+def _columns(source: Mapping[str, Any], fields: dict[str, tuple[str, Parser]], line: int | None) -> dict[str, Any]:
+    # A missing key is NULL, never an error (contract: "missing field").
+    return {
+        column: (parse(source[name], name, line) if name in source else None)
+        for name, (column, parse) in fields.items()
+    }
