@@ -202,7 +202,8 @@ class KiwoomClient:
         if next_key is not None:
             headers["cont-yn"] = "Y"
             headers["next-key"] = next_key
-        self._pacer.wait((self._pace_id, api_id))
+        pace_key = (self._pace_id, api_id)
+        self._pacer.wait(pace_key)
         url = self._settings.base_url + path
         try:
             response = self._session.post(url, json=dict(body), headers=headers, timeout=self._settings.http_timeout)
@@ -226,7 +227,11 @@ class KiwoomClient:
             cont_yn=response.headers.get("cont-yn"),
             next_key=response.headers.get("next-key"),
         )
-        _raise_for_answer(page, response.headers.get("Retry-After"), received_at)
+        try:
+            _raise_for_answer(page, response.headers.get("Retry-After"), received_at)
+        except RateLimited:
+            self._pacer.drain(pace_key)
+            raise
         return page
 
 

@@ -38,3 +38,12 @@ class Pacer:
         if delay:
             self._sleep(delay)
         return delay
+
+    def drain(self, key: Hashable) -> None:
+        """The server said "too many requests": spend the burst, so the next request under `key` waits a full turn.
+
+        Without this a client whose bucket matches the server's has no slack, and keeps meeting 429s on jitter.
+        """
+        with self._lock:
+            tokens, _ = self._buckets.get(key, (0.0, 0.0))
+            self._buckets[key] = (min(tokens, 0.0), self._clock())

@@ -319,7 +319,8 @@ class Simulator:
                 return self._error(200, BAD_INPUT)
             start = int(next_key[3:])
         else:
-            self._frozen[key] = self._move_prices(account, exchange)
+            # The first answer shows the starting prices (so the API page's example line appears as printed).
+            self._frozen[key] = self._lines(account, exchange, move=key in self._frozen)
         lines = self._frozen[key]
         page = [dict(line) for line in lines[start : start + self.page_size]]
         more = start + self.page_size < len(lines)
@@ -339,9 +340,9 @@ class Simulator:
         return 200, response_headers, json.dumps(payload | {"return_code": 0, "return_msg": OK_MESSAGE},
                                                   ensure_ascii=False)
 
-    def _move_prices(self, account: SimAccount, exchange: str) -> list[dict[str, str]]:
+    def _lines(self, account: SimAccount, exchange: str, *, move: bool) -> list[dict[str, str]]:
         with self._lock:
-            for holding in account.holdings.get(exchange, []):
+            for holding in account.holdings.get(exchange, []) if move else []:
                 step = self._rng.choice((-2, -1, 0, 1, 2))
                 holding.price = max(100, holding.price + step * max(10, holding.price // 500))
             return [holding.line() for holding in account.holdings.get(exchange, [])]
@@ -429,7 +430,8 @@ class _Server(ThreadingHTTPServer):
 def serve(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve `simulator` on a loopback port in a background thread; yield its base URL."""
     server = _Server((host, port), simulator)
-    thread = threading.Thread(target=server.serve_forever, name="kiwoom-simulator", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="kiwoom-simulator",
+                              daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}"

@@ -1,0 +1,264 @@
+"""The Kiwoom client against the simulator on loopback: tokens, continuation, pacing and every error class."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from etl.client import KiwoomClient, new_session
+from etl.errors import (
+    ApiServerError,
+    ApiUnreachable,
+    BadResponse,
+    CredentialsRejected,
+    RateLimited,
+    RequestRejected,
+    TokenRejected,
+    TransientApiError,
+)
+from etl.pacing import Pacer
+from etl.retry import RetryPolicy
+from etl.settings import Account, Secret, Settings
+from etl.simulator import Simulator, serve
+from etl.tokens import TokenCache, parse_expires_dt
+from tests.conftest import make_settings, sim_accounts
+
+
+class Recorder:
+    """A sleep that only remembers how long it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def settings(sim_url: str, simulator: Simulator, tmp_path: Path) -> Settings:
+    return make_settings(sim_url, "sqlite://", tmp_path / "state", sim_accounts(simulator))
+
+
+def client_for(settings: Settings, account: Account | None = None, *, sleep: Recorder | None = None,
+               attempts: int = 4) -> KiwoomClient:
+    retry = RetryPolicy(attempts=attempts, backoff=0.01, max_wait=30.0, sleep=sleep or Recorder())
+    return KiwoomClient(settings, account or settings.accounts[0], session=new_session(),
+                        pacer=Pacer(settings.rate_per_second, settings.rate_burst),
+                        tokens=TokenCache(settings.state_dir), retry=retry)
+
+
+def test_account_number_and_all_pages(settings: Settings, simulator: Simulator) -> None:
+    client = client_for(settings)
+    number, _ = client.account_number()
+    assert number == simulator.accounts[0].acct_no
+    pages = list(client.balance_pages("KRX"))
+    assert len(pages) == 3  # 7 positions, 3 a page
+    assert [p.cont_yn for p in pages] == ["Y", "Y", "N"]
+    lines = [line for p in pages for line in (p.data or {})["stk_cntr_remn"]]
+    assert len(lines) == 7
+    sent = [r for r in simulator.requests if r["api_id"] == "kt00005"]
+    assert [r["next-key"] for r in sent] == [None, pages[0].next_key, pages[1].next_key]
+    assert all(r["authorized"] for r in sent)
+
+
+def test_token_is_cached_in_a_private_file_and_reused(settings: Settings, simulator: Simulator) -> None:
+    client_for(settings).account_number()
+    client_for(settings).account_number()  # a second client, as a second process would
+    assert simulator.count("au10001") == 1
+    files = list((settings.state_dir / "tokens").glob("*.json"))
+    assert len(files) == 1
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE((settings.state_dir / "tokens").stat().st_mode) == 0o700
+    content = files[0].read_text()
+    assert settings.accounts[0].appkey.reveal() not in content and settings.accounts[0].secretkey.reveal() not in content
+
+
+def test_token_near_its_expiry_is_replaced(settings: Settings, simulator: Simulator) -> None:
+    simulator.token_lifetime = timedelta(minutes=3)  # inside the 5-minute refresh margin
+    client_for(settings).account_number()
+    client_for(settings).account_number()
+    assert simulator.count("au10001") == 2
+
+
+def test_expires_dt_is_korean_time() -> None:
+    assert parse_expires_dt("20241107083713") == datetime(2024, 11, 6, 23, 37, 13, tzinfo=timezone.utc)
+    for bad in ("2024-11-07T08:37:13", "20241307083713", "", None, "2024110708371"):
+        with pytest.raises(BadResponse, match="expires_dt"):
+            parse_expires_dt(bad)
+
+
+def test_a_revoked_token_mid_pagination_is_reissued_once(settings: Settings, simulator: Simulator) -> None:
+    client = client_for(settings)
+    client.account_number()
+    simulator.inject("revoke_token", api_id="kt00005", after=1)
+    pages = list(client.balance_pages("KRX"))
+    assert len(pages) == 3 and simulator.count("au10001") == 2
+    continued = [r["next-key"] for r in simulator.requests if r["api_id"] == "kt00005"]
+    assert continued == [None, pages[0].next_key, pages[0].next_key, pages[1].next_key]  # page 2 asked again
+
+
+def test_a_token_rejected_twice_fails(settings: Settings, simulator: Simulator) -> None:
+    client = client_for(settings)
+    client.account_number()
+    simulator.inject("revoke_token", api_id="kt00005", count=2)
+    with pytest.raises(TokenRejected) as caught:
+        list(client.balance_pages("KRX"))
+    assert caught.value.return_code == 3 and caught.value.reason == "8005"
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [("http_500", ApiServerError), ("http_503", ApiServerError), ("drop", ApiUnreachable),
+     ("rate_limit", RateLimited), ("rate_limit_200", RateLimited), ("server_error", ApiServerError)],
+)
+def test_transient_failures_are_retried_with_growing_backoff(settings: Settings, simulator: Simulator, kind: str,
+                                                             error: type[TransientApiError]) -> None:
+    sleep = Recorder()
+    client = client_for(settings, sleep=sleep)
+    client.account_number()
+    simulator.inject(kind, api_id="kt00005", count=2)
+    assert len(list(client.balance_pages("KRX"))) == 3
+    assert len(sleep.waits) == 2 and sleep.waits[1] > sleep.waits[0]
+    simulator.inject(kind, api_id="kt00005", count=4)
+    with pytest.raises(error):
+        list(client.balance_pages("KRX"))
+
+
+def test_retry_after_is_honoured(settings: Settings, simulator: Simulator) -> None:
+    simulator.retry_after = "3"
+    sleep = Recorder()
+    client = client_for(settings, sleep=sleep)
+    simulator.inject("rate_limit", api_id="ka00001")
+    client.account_number()
+    assert sleep.waits == [3.0]
+
+
+def test_a_timeout_is_retried(settings: Settings, simulator: Simulator) -> None:
+    fast = settings.with_overrides(http_timeout=0.2)
+    sleep = Recorder()
+    client = client_for(fast, sleep=sleep)
+    simulator.inject("delay", api_id="ka00001", seconds=1.0)
+    client.account_number()
+    assert len(sleep.waits) == 1 and simulator.count("ka00001") == 2
+
+
+def test_a_server_that_is_not_there_is_unreachable(tmp_path: Path, simulator: Simulator) -> None:
+    settings = make_settings("http://127.0.0.1:9", "sqlite://", tmp_path, sim_accounts(simulator))
+    sleep = Recorder()
+    with pytest.raises(ApiUnreachable, match="127.0.0.1:9"):
+        client_for(settings, sleep=sleep, attempts=2).account_number()
+    assert len(sleep.waits) == 1
+
+
+def test_input_errors_are_not_retried(settings: Settings, simulator: Simulator) -> None:
+    sleep = Recorder()
+    client = client_for(settings, sleep=sleep)
+    client.account_number()
+    simulator.inject("input_error", api_id="kt00005")
+    with pytest.raises(RequestRejected) as caught:
+        list(client.balance_pages("KRX"))
+    assert caught.value.reason == "1517" and sleep.waits == []
+    assert simulator.count("kt00005") == 1
+
+
+@pytest.mark.parametrize(("appkey", "secret", "reason"), [("nope", "x", "8001"), ("sim-appkey-1", "wrong", "8002")])
+def test_wrong_keys_are_not_retried_and_not_shown(settings: Settings, simulator: Simulator, appkey: str,
+                                                  secret: str, reason: str) -> None:
+    sleep = Recorder()
+    client = client_for(settings, Account(Secret(appkey), Secret(secret)), sleep=sleep)
+    with pytest.raises(CredentialsRejected) as caught:
+        client.account_number()
+    assert caught.value.reason == reason and sleep.waits == [] and simulator.count("au10001") == 1
+    assert secret not in str(caught.value) and appkey not in str(caught.value)
+
+
+def test_broken_json_is_a_bad_response_that_keeps_the_page(settings: Settings, simulator: Simulator) -> None:
+    client = client_for(settings)
+    simulator.inject("broken_json", api_id="kt00005")
+    with pytest.raises(BadResponse) as caught:
+        list(client.balance_pages("KRX"))
+    assert caught.value.page is not None and caught.value.page.text.startswith('{"entr"')
+
+
+def test_a_repeating_next_key_fails_loudly(settings: Settings, simulator: Simulator) -> None:
+    client = client_for(settings)
+    simulator.inject("loop_next_key", api_id="kt00005", count=5)
+    with pytest.raises(BadResponse, match="repeats"):
+        list(client.balance_pages("KRX"))
+
+
+def test_more_pages_than_the_cap_fails_loudly(settings: Settings) -> None:
+    with pytest.raises(BadResponse, match="more than 2 pages"):
+        list(client_for(settings.with_overrides(page_cap=2)).balance_pages("KRX"))
+
+
+def test_revoke_token(settings: Settings, simulator: Simulator) -> None:
+    client = client_for(settings)
+    client.account_number()
+    assert client.revoke_token() is True
+    assert simulator.tokens == {} and not list((settings.state_dir / "tokens").glob("*.json"))
+    assert client.revoke_token() is False
+
+
+def _paged_run(simulator: Simulator, tmp_path: Path, *, attempts: int) -> list[float]:
+    settings = make_settings("", "sqlite://", tmp_path, sim_accounts(simulator), rate_per_second=4.0, rate_burst=2)
+    with serve(simulator) as url:
+        client = client_for(settings.with_overrides(base_url=url), attempts=attempts)
+        client.account_number()
+        for _ in range(2):
+            assert len(list(client.balance_pages("KRX"))) == 3
+    return [r["at"] for r in simulator.requests if r["api_id"] == "kt00005"]
+
+
+def test_requests_are_paced_before_the_server_complains(tmp_path: Path, simulator: Simulator) -> None:
+    # The client sends 4 a second with bursts of 2; a server that allows that (and a little jitter) never says 429,
+    # and a single 429 would fail this test: no retries.
+    simulator.rate_per_second, simulator.burst = 4.0, 3
+    times = _paged_run(simulator, tmp_path, attempts=1)
+    assert len(times) == 6
+    # Beyond the burst of 2, six requests need at least (6 - 2) / 4 s between the first and the last.
+    assert times[-1] - times[0] >= (6 - 2) / 4 - 0.05
+
+
+def test_a_stricter_server_is_met_by_backing_off(tmp_path: Path, simulator: Simulator) -> None:
+    simulator.rate_per_second, simulator.burst = 4.0, 1  # no burst at all
+    times = _paged_run(simulator, tmp_path, attempts=4)
+    assert len(times) > 6  # some 429s were met and retried, and every page still arrived
+
+
+def test_pacer_spaces_requests_with_a_controlled_clock() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(rate=1.0, burst=2, clock=lambda: now[0], sleep=sleep)
+    assert [pacer.wait(("k", "kt00005")) for _ in range(4)] == [0.0, 0.0, 1.0, 1.0]
+    assert pacer.wait(("k", "ka00001")) == 0.0  # another api-id has its own bucket
+    now[0] += 10
+    assert pacer.wait(("k", "kt00005")) == 0.0
+    pacer.drain(("k", "kt00005"))
+    assert pacer.wait(("k", "kt00005")) == 1.0  # after a 429 the next request waits a full turn
+
+
+def test_fault_injection_over_http(sim_url: str, simulator: Simulator) -> None:
+    import requests
+
+    answer = requests.post(f"{sim_url}/_sim/faults", data=json.dumps([{"kind": "http_500", "count": 2}]), timeout=5)
+    assert answer.json() == {"queued": 1} and simulator.faults[0].count == 2
+
+
+def test_repr_shows_no_secret(settings: Settings) -> None:
+    client = client_for(settings)
+    token = client.token()
+    texts = [repr(client), repr(settings), str(settings.accounts[0].appkey), repr(token)]
+    for text in texts:
+        assert token.value not in text
+        assert settings.accounts[0].appkey.reveal() not in text
+        assert settings.accounts[0].secretkey.reveal() not in text

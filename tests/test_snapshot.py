@@ -1,0 +1,166 @@
+"""Snapshots end to end: simulator on loopback → client → transform → a migrated SQLite file and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from etl.errors import SchemaNotMigrated
+from etl.db import make_engine, require_current_schema
+from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.settings import Account, Secret, Settings
+from etl.simulator import Simulator
+from etl.snapshot import Fetcher, snapshot_all
+from tests.conftest import make_settings, sim_accounts
+
+
+@pytest.fixture
+def settings(sim_url: str, simulator: Simulator, engine: Engine, tmp_path: Path) -> Settings:
+    return make_settings(sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state",
+                         sim_accounts(simulator))
+
+
+def take(settings: Settings, engine: Engine, **kw: Any) -> list[Any]:
+    fetcher = Fetcher(settings)
+    try:
+        return snapshot_all(settings, engine, fetcher, **kw)
+    finally:
+        fetcher.close()
+
+
+def rows(engine: Engine, model: Any, *order: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(select(model.__table__).order_by(*order)).mappings())
+
+
+def expected_amount(text: str) -> int:
+    """An independent reading of a Kiwoom amount: sign, then digits."""
+    sign = -1 if text.startswith("-") else 1
+    return sign * int(text.lstrip("+-"))
+
+
+def test_every_value_of_every_page_lands_exactly(settings: Settings, engine: Engine, simulator: Simulator) -> None:
+    results = take(settings, engine)
+    assert [(r.account, r.exchange, r.status) for r in results] == [
+        (a.acct_no, x, "success") for a in simulator.accounts for x in ("KRX", "NXT")
+    ]
+    raw = rows(engine, RawResponse, RawResponse.id)
+    krx = [r for r in raw if r["account_no"] == simulator.accounts[0].acct_no and r["exchange"] == "KRX"]
+    assert [r["page_no"] for r in krx] == [0, 1, 2] and [r["cont_yn"] for r in krx] == ["Y", "Y", "N"]
+    sent_lines = [line for r in krx for line in json.loads(r["payload"])["stk_cntr_remn"]]
+    summary = json.loads(krx[0]["payload"])
+
+    account = next(r for r in rows(engine, AccountSnapshot, AccountSnapshot.id) if r["id"] == krx[0]["snapshot_id"])
+    assert account["deposit"] == expected_amount(summary["entr"])
+    assert account["total_evaluation_amount"] == expected_amount(summary["evlt_amt_tot"])
+    assert account["total_profit_loss_rate"] == Decimal(summary["tot_pl_rt"])
+    assert isinstance(account["total_profit_loss_rate"], Decimal)
+    assert account["position_count"] == len(sent_lines) == 7
+    assert account["captured_at"] == krx[0]["received_at"] and account["captured_at"].tzinfo is not None
+    assert account["scheduled_for"] is None
+
+    positions = [p for p in rows(engine, PositionSnapshot, PositionSnapshot.line_no)
+                 if p["snapshot_id"] == account["id"]]
+    assert [p["line_no"] for p in positions] == list(range(7))
+    for line, position in zip(sent_lines, positions, strict=True):
+        assert position["stock_code"] == line["stk_cd"][1:]
+        assert position["stock_name"] == line["stk_nm"]
+        assert position["quantity"] == expected_amount(line["cur_qty"])
+        assert position["evaluation_amount"] == expected_amount(line["evlt_amt"])
+        assert position["profit_loss"] == expected_amount(line["evltv_prft"])
+        assert position["profit_loss_rate"] == Decimal(line["pl_rt"])
+        assert position["loan_date"] == (date(2026, 10, 15) if line["loan_dt"] else None)
+        assert (position["account_no"], position["exchange"]) == (account["account_no"], "KRX")
+        assert position["captured_at"] == account["captured_at"]
+    # The API page's own example line, as the contract reads it.
+    assert (positions[0]["stock_code"], positions[0]["purchase_amount"], positions[0]["evaluation_amount"],
+            positions[0]["profit_loss"], positions[0]["profit_loss_rate"]) == (
+        "005930", 373500, 209542, -163958, Decimal("-43.8977"))
+
+    runs = rows(engine, EtlRun, EtlRun.id)
+    assert [r["status"] for r in runs] == ["success"] * 4 and all(r["error"] is None for r in runs)
+    assert runs[0]["page_count"] == 3 and runs[0]["position_count"] == 7 and runs[0]["trigger"] == "manual"
+
+
+def test_a_configured_name_labels_the_account(settings: Settings, engine: Engine, simulator: Simulator) -> None:
+    named = settings.with_overrides(accounts=sim_accounts(simulator, **{simulator.accounts[0].acct_no: "main"}))
+    take(named, engine)
+    labels = {r["account_no"] for r in rows(engine, AccountSnapshot, AccountSnapshot.id)}
+    assert labels == {"main", simulator.accounts[1].acct_no}
+
+
+def test_scheduled_for_is_kept_and_unique(settings: Settings, engine: Engine) -> None:
+    slot = datetime(2026, 11, 24, 0, 5, tzinfo=timezone.utc)
+    assert all(r.ok for r in take(settings, engine, scheduled_for=slot, trigger="scheduled"))
+    again = take(settings, engine, scheduled_for=slot, trigger="scheduled")
+    assert not any(r.ok for r in again)  # the slot is taken: (account_no, exchange, scheduled_for) is unique
+    snapshots = rows(engine, AccountSnapshot, AccountSnapshot.id)
+    assert len(snapshots) == 4 and {s["scheduled_for"] for s in snapshots} == {slot}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("cur_prc", "00000007000X"), ("pl_rt", "NaN"), ("evlt_amt_tot", "１２３"), ("loan_dt", "20261332"),
+     ("tot_pl_rt", "1e5"), ("evlt_amt", "99999999999999999999")],
+)
+def test_an_unreadable_value_fails_the_run_names_the_field_and_loads_nothing(
+    settings: Settings, engine: Engine, simulator: Simulator, field: str, value: str
+) -> None:
+    simulator.inject("bad_value", api_id="kt00005", field=field, value=value)
+    results = take(settings, engine)
+    failed = [r for r in results if not r.ok]
+    assert len(failed) == 1 and field in (failed[0].error or "") and repr(value) in (failed[0].error or "")
+    assert sum(r.ok for r in results) == 3  # the other snapshots went on
+    run = next(r for r in rows(engine, EtlRun, EtlRun.id) if r["id"] == failed[0].run_id)
+    assert run["status"] == "failed" and field in run["error"] and run["finished_at"] is not None
+    assert not any(s["run_id"] == run["id"] for s in rows(engine, AccountSnapshot, AccountSnapshot.id))
+    kept = [r for r in rows(engine, RawResponse, RawResponse.id) if r["run_id"] == run["id"]]
+    assert kept and all(r["snapshot_id"] is None for r in kept)
+    assert value in "".join(r["payload"] for r in kept)  # the raw page, as received, is there for a replay
+
+
+def test_broken_json_fails_the_run_and_keeps_the_body(settings: Settings, engine: Engine,
+                                                      simulator: Simulator) -> None:
+    simulator.inject("broken_json", api_id="kt00005", after=1)  # the second page of the first snapshot
+    results = take(settings, engine)
+    assert [r.ok for r in results] == [False, True, True, True]
+    assert "not a JSON object" in (results[0].error or "")
+    kept = [r for r in rows(engine, RawResponse, RawResponse.id) if r["run_id"] == results[0].run_id]
+    assert [r["page_no"] for r in kept] == [0, 1]
+    assert kept[0]["payload"] is not None and kept[1]["payload"] is None
+    assert kept[1]["body_text"].startswith('{"entr"')
+    assert not any(s["run_id"] == results[0].run_id for s in rows(engine, AccountSnapshot, AccountSnapshot.id))
+
+
+def test_a_bad_account_does_not_stop_the_others(settings: Settings, engine: Engine, simulator: Simulator) -> None:
+    bad = Account(Secret("sim-appkey-1"), Secret("wrong-secret"), name="bad", exchanges=("KRX", "NXT"))
+    results = take(settings.with_overrides(accounts=(bad, *settings.accounts)), engine)
+    assert [(r.account, r.ok) for r in results[:2]] == [("bad", False), ("bad", False)]
+    assert all(r.ok for r in results[2:]) and len(results) == 6
+    assert "8002" in (results[0].error or "") and "wrong-secret" not in (results[0].error or "")
+    failed = [r for r in rows(engine, EtlRun, EtlRun.id) if r["status"] == "failed"]
+    assert [(r["account_no"], r["exchange"]) for r in failed] == [("bad", "KRX"), ("bad", "NXT")]
+
+
+def test_many_positions_over_many_pages(settings: Settings, engine: Engine, simulator: Simulator) -> None:
+    from etl.simulator import make_account
+
+    simulator.accounts[:] = [make_account(7, 450, exchanges=("KRX",))]
+    simulator.page_size = 40
+    results = take(settings.with_overrides(accounts=sim_accounts(simulator)), engine)
+    assert [(r.positions, r.pages) for r in results] == [(450, 12)]
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(PositionSnapshot)).scalar() == 450
+
+
+def test_snapshot_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(SchemaNotMigrated, match="kiwoom-etl migrate"):
+        require_current_schema(engine)
+    engine.dispose()
