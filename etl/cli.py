@@ -47,9 +47,7 @@ class Context:
             self._settings = load_settings(self.config)
             _configure_logging(self.log_level, self._settings)
         if database_url:
-            return self._settings.with_overrides(
-                database_url=normalize_database_url(database_url, "--database-url")
-            )
+            return self._settings.with_overrides(database_url=normalize_database_url(database_url, "--database-url"))
         return self._settings
 
 
@@ -85,8 +83,13 @@ database_option = click.option(
 
 @click.group(epilog=CONFIG_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kiwoom-etl")
-@click.option("--config", "config", metavar="FILE", envvar="KIWOOM_ETL_CONFIG",
-              help="TOML settings file (accounts, database, pacing). Also KIWOOM_ETL_CONFIG.")
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    envvar="KIWOOM_ETL_CONFIG",
+    help="TOML settings file (accounts, database, pacing). Also KIWOOM_ETL_CONFIG.",
+)
 @click.option("--log-level", default="WARNING", show_default=True, type=LOG_LEVELS, help="Logging detail on stderr.")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, log_level: str) -> None:
@@ -153,15 +156,26 @@ def snapshot(obj: Context, database_url: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 50), help="How many accounts.")
-@click.option("--positions", default=12, show_default=True, type=click.IntRange(0, 100000),
-              help="Holdings of each account on KRX (NXT gets a third).")
+@click.option(
+    "--positions",
+    default=12,
+    show_default=True,
+    type=click.IntRange(0, 100000),
+    help="Holdings of each account on KRX (NXT gets a third).",
+)
 @click.option("--page-size", default=20, show_default=True, type=click.IntRange(1), help="Positions per page.")
-@click.option("--rate", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
-              help="Requests a second allowed per app key and api-id before HTTP 429.")
+@click.option(
+    "--rate",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Requests a second allowed per app key and api-id before HTTP 429.",
+)
 @click.option("--burst", default=2, show_default=True, type=click.IntRange(1), help="Burst allowed at once.")
 @click.pass_obj
-def simulate(obj: Context, host: str, port: int, accounts: int, positions: int, page_size: int, rate: float,
-             burst: int) -> None:
+def simulate(
+    obj: Context, host: str, port: int, accounts: int, positions: int, page_size: int, rate: float, burst: int
+) -> None:
     """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
 
     It speaks au10001, au10002, ka00001 and kt00005 like the real API. Point kiwoom-etl at it with
@@ -171,8 +185,12 @@ def simulate(obj: Context, host: str, port: int, accounts: int, positions: int, 
     from etl.simulator import Simulator, make_account, serve_forever
 
     _configure_logging(obj.log_level, None)
-    simulator = Simulator(accounts=[make_account(i, positions) for i in range(1, accounts + 1)],
-                          page_size=page_size, rate_per_second=rate, burst=burst)
+    simulator = Simulator(
+        accounts=[make_account(i, positions) for i in range(1, accounts + 1)],
+        page_size=page_size,
+        rate_per_second=rate,
+        burst=burst,
+    )
     click.echo(f"Kiwoom simulator on http://{host}:{port} — accounts (made-up keys):")
     for account in simulator.accounts:
         click.echo(f"  KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}  → {account.acct_no}")
@@ -185,8 +203,12 @@ def simulate(obj: Context, host: str, port: int, accounts: int, positions: int, 
 
 
 @cli.command()
-@click.option("--database-url", metavar="URL", default=None,
-              help="Where the demo writes (default: the SQLite file kiwoom_etl.db in this directory).")
+@click.option(
+    "--database-url",
+    metavar="URL",
+    default=None,
+    help="Where the demo writes (default: the SQLite file kiwoom_etl.db in this directory).",
+)
 @click.option("--snapshots", default=3, show_default=True, type=click.IntRange(1, 100), help="How many rounds.")
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0), help="Seconds between.")
 @click.pass_obj

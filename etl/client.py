@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -50,7 +50,7 @@ TOKEN_RETURN_CODE = 3
 
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_session() -> requests.Session:
@@ -179,23 +179,34 @@ class KiwoomClient:
 
     # -- transport ------------------------------------------------------------------------------------------------
 
-    def _call(self, api_id: str, path: str, body: Mapping[str, Any], *, next_key: str | None = None,
-              page_no: int = 0) -> Page:
+    def _call(
+        self, api_id: str, path: str, body: Mapping[str, Any], *, next_key: str | None = None, page_no: int = 0
+    ) -> Page:
         """An authorised request with retries; a rejected token is replaced once and the request repeated."""
         token = self.token()
         try:
-            return self._retry.call(lambda: self._post(api_id, path, body, auth=token, next_key=next_key,
-                                                       page_no=page_no), api_id)
+            return self._retry.call(
+                lambda: self._post(api_id, path, body, auth=token, next_key=next_key, page_no=page_no), api_id
+            )
         except TokenRejected as exc:
             log.warning("%s: token rejected (%s); issuing a new one and retrying once", api_id, exc.reason)
             base, appkey = self._settings.base_url, self._account.appkey.reveal()
             self._tokens.discard(base, appkey, token)
             token = self.token()
-            return self._retry.call(lambda: self._post(api_id, path, body, auth=token, next_key=next_key,
-                                                       page_no=page_no), api_id)
+            return self._retry.call(
+                lambda: self._post(api_id, path, body, auth=token, next_key=next_key, page_no=page_no), api_id
+            )
 
-    def _post(self, api_id: str, path: str, body: Mapping[str, Any], *, auth: Token | None,
-              next_key: str | None = None, page_no: int = 0) -> Page:
+    def _post(
+        self,
+        api_id: str,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        auth: Token | None,
+        next_key: str | None = None,
+        page_no: int = 0,
+    ) -> Page:
         headers = {"api-id": api_id}
         if auth is not None:
             headers["authorization"] = f"Bearer {auth.value}"
@@ -257,8 +268,12 @@ def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime)
     if status != 200:
         raise RequestRejected(described, **fields)
     if data is None:
-        raise BadResponse(f"the answer is not a JSON object (HTTP {status}, {len(page.text)} characters)",
-                          page=page, api_id=api_id, http_status=status)
+        raise BadResponse(
+            f"the answer is not a JSON object (HTTP {status}, {len(page.text)} characters)",
+            page=page,
+            api_id=api_id,
+            http_status=status,
+        )
 
 
 def _return_code(data: Mapping[str, Any] | None, api_id: str) -> tuple[int, str]:
@@ -286,6 +301,5 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - now).total_seconds())
-

@@ -64,10 +64,18 @@ def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callab
                 Account(Secret(a.appkey), Secret(a.secretkey), name=f"{DEMO_PREFIX}{i}")
                 for i, a in enumerate(simulator.accounts, start=1)
             )
-            settings = Settings(base_url=base_url, database_url=database_url, state_dir=Path(state),
-                                accounts=accounts, rate_per_second=10.0, rate_burst=5)
-            echo(f"Simulator: {base_url} ({len(accounts)} accounts on KRX and NXT, {simulator.page_size} "
-                 "positions per page)")
+            settings = Settings(
+                base_url=base_url,
+                database_url=database_url,
+                state_dir=Path(state),
+                accounts=accounts,
+                rate_per_second=10.0,
+                rate_burst=5,
+            )
+            echo(
+                f"Simulator: {base_url} ({len(accounts)} accounts on KRX and NXT, {simulator.page_size} "
+                "positions per page)"
+            )
             echo(f"Database:  {mask_database_url(database_url)} (schema {before or 'new'} → {after})\n")
             fetcher = Fetcher(settings)
             try:
@@ -80,8 +88,10 @@ def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callab
                         time.sleep(interval)
             finally:
                 fetcher.close()
-        echo(f"The history is in {mask_database_url(database_url)}. Two example queries (rates are CAST to "
-             "text so that SQLite, which has no decimal type, shows their exact value):\n")
+        echo(
+            f"The history is in {mask_database_url(database_url)}. Two example queries (rates are CAST to "
+            "text so that SQLite, which has no decimal type, shows their exact value):\n"
+        )
         with engine.connect() as connection:
             for title, sql in EXAMPLE_QUERIES:
                 result = connection.execute(text(sql))

@@ -42,9 +42,7 @@ def start_run(
         )
 
 
-def load_snapshot(
-    engine: Engine, run_id: int, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime
-) -> int:
+def load_snapshot(engine: Engine, run_id: int, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime) -> int:
     """Load a snapshot in one transaction: its account row, every position row, its raw pages, the run's success.
 
     Either all of it is committed or none of it. Returns the account_snapshots id.

@@ -14,6 +14,9 @@ _PATTERNS = [
 ]
 
 
+_HANDLER_NAME = "kiwoom-etl"
+
+
 class RedactSecrets(logging.Filter):
     """Replace known secret values, bearer tokens and credential fields by *** in each record's message."""
 
@@ -38,8 +41,9 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)  # configured again (tests, the demo): replace ours, leave others' handlers alone
     root.addHandler(handler)
     root.setLevel(level)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from random import random
 from typing import TypeVar
 
 from etl.errors import TransientApiError
@@ -23,12 +23,12 @@ class RetryPolicy:
     backoff: float = 0.5
     max_wait: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-    random: Callable[[], float] = field(default=random.random, compare=False)
+    jitter: Callable[[], float] = field(default=random, compare=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        exponential = self.backoff * 2 ** (attempt - 1)
-        jittered = exponential * (0.5 + self.random() / 2)  # half fixed, half random: spread, never zero
+        exponential = self.backoff * 2.0 ** (attempt - 1)
+        jittered = exponential * (0.5 + self.jitter() / 2)  # half fixed, half random: spread, never zero
         if retry_after is not None:
             jittered = max(jittered, retry_after)
         return min(jittered, self.max_wait)
@@ -45,7 +45,11 @@ class RetryPolicy:
                 wait = self.delay(attempt, exc.retry_after)
                 log.warning(
                     "%s failed (%s); retry %d of %d in %.1f s",
-                    what, exc, attempt, self.attempts - 1, wait,
+                    what,
+                    exc,
+                    attempt,
+                    self.attempts - 1,
+                    wait,
                 )
                 self.sleep(wait)
                 attempt += 1

@@ -156,7 +156,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     database = pick("database_url")
     database_url = normalize_database_url(str(database[0]), database[1]) if database else default_database_url()
     state = pick("state_dir")
-    state_dir = {"state_dir": Path(str(state[0])).expanduser()} if state else {}
+    state_dir: dict[str, Any] = {"state_dir": Path(str(state[0])).expanduser()} if state else {}
 
     numbers: dict[str, Any] = {}
     for name, kind, minimum in (
@@ -277,7 +277,7 @@ def _exchanges(value: Any, setting: str, mock: bool) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{setting}: expected a list such as [\"KRX\", \"NXT\"]")
+        raise ConfigError(f'{setting}: expected a list such as ["KRX", "NXT"]')
     exchanges = tuple(dict.fromkeys(item.upper() for item in value))
     bad = [item for item in exchanges if item not in EXCHANGES]
     if bad:

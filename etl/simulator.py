@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -105,7 +105,9 @@ def _rate(numerator: int, denominator: int) -> str:
     return str((Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
-def make_account(index: int, positions: int, *, seed: int = 0, exchanges: tuple[str, ...] = ("KRX", "NXT")) -> SimAccount:
+def make_account(
+    index: int, positions: int, *, seed: int = 0, exchanges: tuple[str, ...] = ("KRX", "NXT")
+) -> SimAccount:
     """A demo account `index` with `positions` holdings on KRX (and a few on NXT), deterministic for a seed."""
     rng = random.Random(seed * 1000 + index)
     holdings: dict[str, list[Holding]] = {}
@@ -173,6 +175,7 @@ class Simulator:
     seed: int = 0
     faults: deque[Fault] = field(default_factory=deque)
     tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    issued: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
@@ -196,18 +199,20 @@ class Simulator:
             self.tokens.clear()
 
     def _take_fault(self, api_id: str) -> Fault | None:
+        """The fault that applies to this request, if any; every matching fault still waiting counts it."""
+        chosen = None
         with self._lock:
-            for fault in self.faults:
+            for fault in list(self.faults):
                 if fault.api_id not in (None, api_id):
                     continue
                 if fault.after > 0:
                     fault.after -= 1
-                    return None
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
+                elif chosen is None:
+                    chosen = fault
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+        return chosen
 
     def _paced(self, key: tuple[str, str]) -> bool:
         with self._lock:
@@ -225,8 +230,13 @@ class Simulator:
         api_id = headers.get("api-id", "")
         with self._lock:
             self.requests.append(
-                {"api_id": api_id, "at": time.monotonic(), "cont-yn": headers.get("cont-yn"),
-                 "next-key": headers.get("next-key"), "authorized": "authorization" in headers}
+                {
+                    "api_id": api_id,
+                    "at": time.monotonic(),
+                    "cont-yn": headers.get("cont-yn"),
+                    "next-key": headers.get("next-key"),
+                    "authorized": "authorization" in headers,
+                }
             )
         fault = self._take_fault(api_id)
         if fault is not None:
@@ -281,9 +291,10 @@ class Simulator:
         if body.get("secretkey") != account.secretkey or body.get("grant_type") != "client_credentials":
             return self._error(200, BAD_SECRET)
         token = secrets.token_urlsafe(32)
-        expires = datetime.now(timezone.utc) + self.token_lifetime
+        expires = datetime.now(UTC) + self.token_lifetime
         with self._lock:
             self.tokens[token] = (account.appkey, expires)
+            self.issued.append(token)
         return self._ok(
             {"expires_dt": expires.astimezone(KST).strftime("%Y%m%d%H%M%S"), "token_type": "bearer", "token": token},
             "정상적으로 처리되었습니다",
@@ -301,7 +312,7 @@ class Simulator:
         token = header[7:] if header.startswith("Bearer ") else ""
         with self._lock:
             entry = self.tokens.get(token)
-        if entry is None or entry[1] <= datetime.now(timezone.utc):
+        if entry is None or entry[1] <= datetime.now(UTC):
             return None
         return next(a for a in self.accounts if a.appkey == entry[0])
 
@@ -337,8 +348,11 @@ class Simulator:
                 page[0][name] = fault.value
         if fault is not None and fault.kind == "loop_next_key":
             response_headers.update({"cont-yn": "Y", "next-key": "SIM0"})
-        return 200, response_headers, json.dumps(payload | {"return_code": 0, "return_msg": OK_MESSAGE},
-                                                  ensure_ascii=False)
+        return (
+            200,
+            response_headers,
+            json.dumps(payload | {"return_code": 0, "return_msg": OK_MESSAGE}, ensure_ascii=False),
+        )
 
     def _lines(self, account: SimAccount, exchange: str, *, move: bool) -> list[dict[str, str]]:
         with self._lock:
@@ -354,14 +368,34 @@ class Simulator:
         deposit = account.deposit
         orderable = deposit * 5
         summary = {
-            "entr": deposit, "entr_d1": deposit - 84, "entr_d2": deposit - 4984, "pymn_alow_amt": orderable,
-            "uncl_stk_amt": 0, "repl_amt": evaluation * 6 // 10, "rght_repl_amt": 0, "ord_alowa": orderable,
-            "ch_uncla": 0, "crd_int_npay_gold": 0, "etc_loana": 0, "nrpy_loan": 0, "profa_ch": deposit * 2,
-            "repl_profa": 0, "stk_buy_tot_amt": purchase, "evlt_amt_tot": evaluation, "tot_pl_tot": profit,
-            "tot_re_buy_alowa": orderable // 2, "20ord_alow_amt": deposit - 4984, "30ord_alow_amt": deposit - 4984,
-            "40ord_alow_amt": deposit - 4984, "50ord_alow_amt": deposit - 4984, "60ord_alow_amt": deposit - 4984,
-            "100ord_alow_amt": deposit - 4984, "crd_loan_tot": 0, "crd_loan_ls_tot": 0,
-            "dpst_grnt_use_amt_amt": 0, "grnt_loan_amt": 0,
+            "entr": deposit,
+            "entr_d1": deposit - 84,
+            "entr_d2": deposit - 4984,
+            "pymn_alow_amt": orderable,
+            "uncl_stk_amt": 0,
+            "repl_amt": evaluation * 6 // 10,
+            "rght_repl_amt": 0,
+            "ord_alowa": orderable,
+            "ch_uncla": 0,
+            "crd_int_npay_gold": 0,
+            "etc_loana": 0,
+            "nrpy_loan": 0,
+            "profa_ch": deposit * 2,
+            "repl_profa": 0,
+            "stk_buy_tot_amt": purchase,
+            "evlt_amt_tot": evaluation,
+            "tot_pl_tot": profit,
+            "tot_re_buy_alowa": orderable // 2,
+            "20ord_alow_amt": deposit - 4984,
+            "30ord_alow_amt": deposit - 4984,
+            "40ord_alow_amt": deposit - 4984,
+            "50ord_alow_amt": deposit - 4984,
+            "60ord_alow_amt": deposit - 4984,
+            "100ord_alow_amt": deposit - 4984,
+            "crd_loan_tot": 0,
+            "crd_loan_ls_tot": 0,
+            "dpst_grnt_use_amt_amt": 0,
+            "grnt_loan_amt": 0,
         }
         payload: dict[str, Any] = {name: _amount(value) for name, value in summary.items()}
         payload["tot_pl_rt"] = _rate(profit, purchase)
@@ -392,8 +426,15 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         headers = {name.lower(): value for name, value in self.headers.items()}
         if self.path == "/_sim/faults":
-            for spec in body if isinstance(body, list) else [body]:
-                self.server.simulator.inject(**spec)
+            specs = body if isinstance(body, list) else [body]
+            try:
+                for spec in specs:
+                    if not isinstance(spec, dict):
+                        raise TypeError(f"got {spec!r}")
+                    self.server.simulator.inject(**spec)
+            except TypeError as exc:
+                self._send(400, {}, json.dumps({"error": f"a fault is an object of Fault's fields: {exc}"}))
+                return
             self._send(200, {}, json.dumps({"queued": len(self.server.simulator.faults)}))
             return
         status, response_headers, text = self.server.simulator.handle(self.path, headers, body)
@@ -430,8 +471,9 @@ class _Server(ThreadingHTTPServer):
 def serve(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve `simulator` on a loopback port in a background thread; yield its base URL."""
     server = _Server((host, port), simulator)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="kiwoom-simulator",
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="kiwoom-simulator", daemon=True
+    )
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}"

@@ -81,8 +81,9 @@ class Fetcher:
             new = sorted(names - self._warned_fields)
             self._warned_fields.update(new)
         if new:
-            log.warning("kt00005 sent field(s) the contract does not know, kept in raw_responses only: %s",
-                        ", ".join(new))
+            log.warning(
+                "kt00005 sent field(s) the contract does not know, kept in raw_responses only: %s", ", ".join(new)
+            )
 
 
 def snapshot_all(
@@ -138,7 +139,11 @@ def snapshot_exchange(
     """Fetch every kt00005 page for one exchange, transform and load them; record the run either way."""
     started = time.monotonic()
     run_id = start_run(
-        engine, trigger=trigger, started_at=fetcher.clock(), account_no=account_no, exchange=exchange,
+        engine,
+        trigger=trigger,
+        started_at=fetcher.clock(),
+        account_no=account_no,
+        exchange=exchange,
         scheduled_for=scheduled_for,
     )
     pages: list[Page] = []
@@ -162,11 +167,24 @@ def snapshot_exchange(
         log.exception("%s %s: unexpected error", account_no, exchange)
         return _fail(engine, fetcher, run_id, account_no, exchange, pages, exc, started)
     seconds = time.monotonic() - started
-    log.info("%s %s: loaded %d position(s) from %d page(s) in %.2f s (snapshot %d)",
-             account_no, exchange, len(snapshot.positions), len(pages), seconds, snapshot_id)
+    log.info(
+        "%s %s: loaded %d position(s) from %d page(s) in %.2f s (snapshot %d)",
+        account_no,
+        exchange,
+        len(snapshot.positions),
+        len(pages),
+        seconds,
+        snapshot_id,
+    )
     return SnapshotResult(
-        account=account_no, exchange=exchange, status=SUCCESS, run_id=run_id, snapshot_id=snapshot_id,
-        positions=len(snapshot.positions), pages=len(pages), seconds=seconds,
+        account=account_no,
+        exchange=exchange,
+        status=SUCCESS,
+        run_id=run_id,
+        snapshot_id=snapshot_id,
+        positions=len(snapshot.positions),
+        pages=len(pages),
+        seconds=seconds,
     )
 
 
@@ -191,8 +209,13 @@ def _fail(
     except StorageError as storage:
         log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, storage)
     return SnapshotResult(
-        account=account_no, exchange=exchange, status=FAILED, run_id=run_id, pages=len(pages),
-        seconds=time.monotonic() - started, error=error,
+        account=account_no,
+        exchange=exchange,
+        status=FAILED,
+        run_id=run_id,
+        pages=len(pages),
+        seconds=time.monotonic() - started,
+        error=error,
     )
 
 
@@ -207,7 +230,11 @@ def _record_failure(
 ) -> SnapshotResult:
     started = time.monotonic()
     run_id = start_run(
-        engine, trigger=trigger, started_at=fetcher.clock(), account_no=account.name, exchange=exchange,
+        engine,
+        trigger=trigger,
+        started_at=fetcher.clock(),
+        account_no=account.name,
+        exchange=exchange,
         scheduled_for=scheduled_for,
     )
     return _fail(engine, fetcher, run_id, account.label, exchange, (), exc, started)

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from etl.errors import BadResponse, StorageError
@@ -51,7 +51,7 @@ def parse_expires_dt(value: object) -> datetime:
         local = datetime.strptime(value, "%Y%m%d%H%M%S")
     except ValueError:
         raise BadResponse(f"expires_dt is not a valid time: {value!r}", api_id="au10001") from None
-    return local.replace(tzinfo=KST).astimezone(timezone.utc)
+    return local.replace(tzinfo=KST).astimezone(UTC)
 
 
 class TokenCache:

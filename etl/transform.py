@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -73,7 +73,7 @@ def parse_rate(value: Any, field: str, line: int | None = None) -> Decimal | Non
 
 
 def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
-    """"YYYYMMDD" → date; "" and "00000000" → None."""
+    """ "YYYYMMDD" → date; "" and "00000000" → None."""
     text = _text_of(value, field, line)
     if text in ("", "00000000"):
         return None
@@ -86,7 +86,7 @@ def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
 
 
 def parse_stock_code(value: Any, field: str, line: int | None = None) -> str:
-    """"A005930" → "005930": a 7-character code starting with A loses the A; anything else is kept."""
+    """ "A005930" → "005930": a 7-character code starting with A loses the A; anything else is kept."""
     text = _text_of(value, field, line)
     return text[1:] if len(text) == 7 and text.startswith("A") else text
 
@@ -185,7 +185,7 @@ def transform(
         raise TransformError("a snapshot needs at least one page", field="pages", value=0)
     if captured_at.tzinfo is None:
         raise ValueError("captured_at must be timezone-aware")
-    captured_at = captured_at.astimezone(timezone.utc)
+    captured_at = captured_at.astimezone(UTC)
     trade_date = trade_date_of(captured_at)
     unknown: set[str] = set()
 
@@ -193,7 +193,7 @@ def transform(
         "account_no": account_no,
         "exchange": exchange,
         "captured_at": captured_at,
-        "scheduled_for": scheduled_for.astimezone(timezone.utc) if scheduled_for else None,
+        "scheduled_for": scheduled_for.astimezone(UTC) if scheduled_for else None,
         "trade_date": trade_date,
     }
     account.update(_columns(bodies[0], ACCOUNT_FIELDS, None))

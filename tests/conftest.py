@@ -30,8 +30,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def simulator() -> Simulator:
     """Two accounts: the first holds the API page's example line first, 7 positions on KRX, 2 on NXT."""
-    return Simulator(accounts=[make_account(1, 7), make_account(2, 3)], page_size=3, rate_per_second=200, burst=50,
-                     retry_after=None)
+    return Simulator(
+        accounts=[make_account(1, 7), make_account(2, 3)], page_size=3, rate_per_second=200, burst=50, retry_after=None
+    )
 
 
 @pytest.fixture
@@ -99,12 +100,20 @@ def sim_accounts(simulator: Simulator, **names: str) -> tuple[Account, ...]:
     )
 
 
-def make_settings(base_url: str, database_url: str, state_dir: Path, accounts: tuple[Account, ...],
-                  **overrides: object) -> Settings:
+def make_settings(
+    base_url: str, database_url: str, state_dir: Path, accounts: tuple[Account, ...], **overrides: object
+) -> Settings:
     """Settings for tests: fast pacing and short backoff, so tests never sleep for long."""
     values: dict[str, object] = dict(
-        base_url=base_url, database_url=database_url, state_dir=state_dir, accounts=accounts,
-        rate_per_second=200.0, rate_burst=50, retry_attempts=4, retry_backoff=0.01, retry_max_wait=2.0,
+        base_url=base_url,
+        database_url=database_url,
+        state_dir=state_dir,
+        accounts=accounts,
+        rate_per_second=200.0,
+        rate_burst=50,
+        retry_attempts=4,
+        retry_backoff=0.01,
+        retry_max_wait=2.0,
         http_timeout=5.0,
     )
     values.update(overrides)

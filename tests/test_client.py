@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,12 +43,18 @@ def settings(sim_url: str, simulator: Simulator, tmp_path: Path) -> Settings:
     return make_settings(sim_url, "sqlite://", tmp_path / "state", sim_accounts(simulator))
 
 
-def client_for(settings: Settings, account: Account | None = None, *, sleep: Recorder | None = None,
-               attempts: int = 4) -> KiwoomClient:
+def client_for(
+    settings: Settings, account: Account | None = None, *, sleep: Recorder | None = None, attempts: int = 4
+) -> KiwoomClient:
     retry = RetryPolicy(attempts=attempts, backoff=0.01, max_wait=30.0, sleep=sleep or Recorder())
-    return KiwoomClient(settings, account or settings.accounts[0], session=new_session(),
-                        pacer=Pacer(settings.rate_per_second, settings.rate_burst),
-                        tokens=TokenCache(settings.state_dir), retry=retry)
+    return KiwoomClient(
+        settings,
+        account or settings.accounts[0],
+        session=new_session(),
+        pacer=Pacer(settings.rate_per_second, settings.rate_burst),
+        tokens=TokenCache(settings.state_dir),
+        retry=retry,
+    )
 
 
 def test_account_number_and_all_pages(settings: Settings, simulator: Simulator) -> None:
@@ -74,7 +80,9 @@ def test_token_is_cached_in_a_private_file_and_reused(settings: Settings, simula
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     assert stat.S_IMODE((settings.state_dir / "tokens").stat().st_mode) == 0o700
     content = files[0].read_text()
-    assert settings.accounts[0].appkey.reveal() not in content and settings.accounts[0].secretkey.reveal() not in content
+    assert (
+        settings.accounts[0].appkey.reveal() not in content and settings.accounts[0].secretkey.reveal() not in content
+    )
 
 
 def test_token_near_its_expiry_is_replaced(settings: Settings, simulator: Simulator) -> None:
@@ -85,7 +93,7 @@ def test_token_near_its_expiry_is_replaced(settings: Settings, simulator: Simula
 
 
 def test_expires_dt_is_korean_time() -> None:
-    assert parse_expires_dt("20241107083713") == datetime(2024, 11, 6, 23, 37, 13, tzinfo=timezone.utc)
+    assert parse_expires_dt("20241107083713") == datetime(2024, 11, 6, 23, 37, 13, tzinfo=UTC)
     for bad in ("2024-11-07T08:37:13", "20241307083713", "", None, "2024110708371"):
         with pytest.raises(BadResponse, match="expires_dt"):
             parse_expires_dt(bad)
@@ -112,11 +120,18 @@ def test_a_token_rejected_twice_fails(settings: Settings, simulator: Simulator) 
 
 @pytest.mark.parametrize(
     ("kind", "error"),
-    [("http_500", ApiServerError), ("http_503", ApiServerError), ("drop", ApiUnreachable),
-     ("rate_limit", RateLimited), ("rate_limit_200", RateLimited), ("server_error", ApiServerError)],
+    [
+        ("http_500", ApiServerError),
+        ("http_503", ApiServerError),
+        ("drop", ApiUnreachable),
+        ("rate_limit", RateLimited),
+        ("rate_limit_200", RateLimited),
+        ("server_error", ApiServerError),
+    ],
 )
-def test_transient_failures_are_retried_with_growing_backoff(settings: Settings, simulator: Simulator, kind: str,
-                                                             error: type[TransientApiError]) -> None:
+def test_transient_failures_are_retried_with_growing_backoff(
+    settings: Settings, simulator: Simulator, kind: str, error: type[TransientApiError]
+) -> None:
     sleep = Recorder()
     client = client_for(settings, sleep=sleep)
     client.account_number()
@@ -166,8 +181,9 @@ def test_input_errors_are_not_retried(settings: Settings, simulator: Simulator) 
 
 
 @pytest.mark.parametrize(("appkey", "secret", "reason"), [("nope", "x", "8001"), ("sim-appkey-1", "wrong", "8002")])
-def test_wrong_keys_are_not_retried_and_not_shown(settings: Settings, simulator: Simulator, appkey: str,
-                                                  secret: str, reason: str) -> None:
+def test_wrong_keys_are_not_retried_and_not_shown(
+    settings: Settings, simulator: Simulator, appkey: str, secret: str, reason: str
+) -> None:
     sleep = Recorder()
     client = client_for(settings, Account(Secret(appkey), Secret(secret)), sleep=sleep)
     with pytest.raises(CredentialsRejected) as caught:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from etl.errors import SchemaNotMigrated
 from etl.db import make_engine, require_current_schema
+from etl.errors import SchemaNotMigrated
 from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from etl.settings import Account, Secret, Settings
 from etl.simulator import Simulator
@@ -22,8 +22,9 @@ from tests.conftest import make_settings, sim_accounts
 
 @pytest.fixture
 def settings(sim_url: str, simulator: Simulator, engine: Engine, tmp_path: Path) -> Settings:
-    return make_settings(sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state",
-                         sim_accounts(simulator))
+    return make_settings(
+        sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state", sim_accounts(simulator)
+    )
 
 
 def take(settings: Settings, engine: Engine, **kw: Any) -> list[Any]:
@@ -65,8 +66,9 @@ def test_every_value_of_every_page_lands_exactly(settings: Settings, engine: Eng
     assert account["captured_at"] == krx[0]["received_at"] and account["captured_at"].tzinfo is not None
     assert account["scheduled_for"] is None
 
-    positions = [p for p in rows(engine, PositionSnapshot, PositionSnapshot.line_no)
-                 if p["snapshot_id"] == account["id"]]
+    positions = [
+        p for p in rows(engine, PositionSnapshot, PositionSnapshot.line_no) if p["snapshot_id"] == account["id"]
+    ]
     assert [p["line_no"] for p in positions] == list(range(7))
     for line, position in zip(sent_lines, positions, strict=True):
         assert position["stock_code"] == line["stk_cd"][1:]
@@ -79,9 +81,13 @@ def test_every_value_of_every_page_lands_exactly(settings: Settings, engine: Eng
         assert (position["account_no"], position["exchange"]) == (account["account_no"], "KRX")
         assert position["captured_at"] == account["captured_at"]
     # The API page's own example line, as the contract reads it.
-    assert (positions[0]["stock_code"], positions[0]["purchase_amount"], positions[0]["evaluation_amount"],
-            positions[0]["profit_loss"], positions[0]["profit_loss_rate"]) == (
-        "005930", 373500, 209542, -163958, Decimal("-43.8977"))
+    assert (
+        positions[0]["stock_code"],
+        positions[0]["purchase_amount"],
+        positions[0]["evaluation_amount"],
+        positions[0]["profit_loss"],
+        positions[0]["profit_loss_rate"],
+    ) == ("005930", 373500, 209542, -163958, Decimal("-43.8977"))
 
     runs = rows(engine, EtlRun, EtlRun.id)
     assert [r["status"] for r in runs] == ["success"] * 4 and all(r["error"] is None for r in runs)
@@ -96,7 +102,7 @@ def test_a_configured_name_labels_the_account(settings: Settings, engine: Engine
 
 
 def test_scheduled_for_is_kept_and_unique(settings: Settings, engine: Engine) -> None:
-    slot = datetime(2026, 11, 24, 0, 5, tzinfo=timezone.utc)
+    slot = datetime(2026, 11, 24, 0, 5, tzinfo=UTC)
     assert all(r.ok for r in take(settings, engine, scheduled_for=slot, trigger="scheduled"))
     again = take(settings, engine, scheduled_for=slot, trigger="scheduled")
     assert not any(r.ok for r in again)  # the slot is taken: (account_no, exchange, scheduled_for) is unique
@@ -106,8 +112,14 @@ def test_scheduled_for_is_kept_and_unique(settings: Settings, engine: Engine) ->
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("cur_prc", "00000007000X"), ("pl_rt", "NaN"), ("evlt_amt_tot", "１２３"), ("loan_dt", "20261332"),
-     ("tot_pl_rt", "1e5"), ("evlt_amt", "99999999999999999999")],
+    [
+        ("cur_prc", "00000007000X"),
+        ("pl_rt", "NaN"),
+        ("evlt_amt_tot", "１２３"),
+        ("loan_dt", "20261332"),
+        ("tot_pl_rt", "1e5"),
+        ("evlt_amt", "99999999999999999999"),
+    ],
 )
 def test_an_unreadable_value_fails_the_run_names_the_field_and_loads_nothing(
     settings: Settings, engine: Engine, simulator: Simulator, field: str, value: str
@@ -125,8 +137,7 @@ def test_an_unreadable_value_fails_the_run_names_the_field_and_loads_nothing(
     assert value in "".join(r["payload"] for r in kept)  # the raw page, as received, is there for a replay
 
 
-def test_broken_json_fails_the_run_and_keeps_the_body(settings: Settings, engine: Engine,
-                                                      simulator: Simulator) -> None:
+def test_broken_json_fails_the_run_and_keeps_the_body(settings: Settings, engine: Engine, simulator: Simulator) -> None:
     simulator.inject("broken_json", api_id="kt00005", after=1)  # the second page of the first snapshot
     results = take(settings, engine)
     assert [r.ok for r in results] == [False, True, True, True]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,50 +21,109 @@ from etl.transform import (
 
 # The response example of the API page (seeds/kt00005.md), verbatim.
 SEED_EXAMPLE: dict[str, Any] = {
-    "entr": "000000017534", "entr_d1": "000000017450", "entr_d2": "000000012550",
-    "pymn_alow_amt": "000000085341", "uncl_stk_amt": "000000000000", "repl_amt": "000003915500",
-    "rght_repl_amt": "000000000000", "ord_alowa": "000000085341", "ch_uncla": "000000000000",
-    "crd_int_npay_gold": "000000000000", "etc_loana": "000000000000", "nrpy_loan": "000000000000",
-    "profa_ch": "000000032193", "repl_profa": "000000000000", "stk_buy_tot_amt": "000006122786",
-    "evlt_amt_tot": "000006236342", "tot_pl_tot": "000000113556", "tot_pl_rt": "1.8546",
-    "tot_re_buy_alowa": "000000135970", "20ord_alow_amt": "000000012550", "30ord_alow_amt": "000000012550",
-    "40ord_alow_amt": "000000012550", "50ord_alow_amt": "000000012550", "60ord_alow_amt": "000000012550",
-    "100ord_alow_amt": "000000012550", "crd_loan_tot": "000000000000", "crd_loan_ls_tot": "000000000000",
-    "crd_grnt_rt": "0.00", "dpst_grnt_use_amt_amt": "000000000000", "grnt_loan_amt": "000000000000",
+    "entr": "000000017534",
+    "entr_d1": "000000017450",
+    "entr_d2": "000000012550",
+    "pymn_alow_amt": "000000085341",
+    "uncl_stk_amt": "000000000000",
+    "repl_amt": "000003915500",
+    "rght_repl_amt": "000000000000",
+    "ord_alowa": "000000085341",
+    "ch_uncla": "000000000000",
+    "crd_int_npay_gold": "000000000000",
+    "etc_loana": "000000000000",
+    "nrpy_loan": "000000000000",
+    "profa_ch": "000000032193",
+    "repl_profa": "000000000000",
+    "stk_buy_tot_amt": "000006122786",
+    "evlt_amt_tot": "000006236342",
+    "tot_pl_tot": "000000113556",
+    "tot_pl_rt": "1.8546",
+    "tot_re_buy_alowa": "000000135970",
+    "20ord_alow_amt": "000000012550",
+    "30ord_alow_amt": "000000012550",
+    "40ord_alow_amt": "000000012550",
+    "50ord_alow_amt": "000000012550",
+    "60ord_alow_amt": "000000012550",
+    "100ord_alow_amt": "000000012550",
+    "crd_loan_tot": "000000000000",
+    "crd_loan_ls_tot": "000000000000",
+    "crd_grnt_rt": "0.00",
+    "dpst_grnt_use_amt_amt": "000000000000",
+    "grnt_loan_amt": "000000000000",
     "stk_cntr_remn": [
         {
-            "crd_tp": "00", "loan_dt": "", "expr_dt": "", "stk_cd": "A005930", "stk_nm": "삼성전자",
-            "setl_remn": "000000000003", "cur_qty": "000000000003", "cur_prc": "000000070000",
-            "buy_uv": "000000124500", "pur_amt": "000000373500", "evlt_amt": "000000209542",
-            "evltv_prft": "-00000163958", "pl_rt": "-43.8977",
+            "crd_tp": "00",
+            "loan_dt": "",
+            "expr_dt": "",
+            "stk_cd": "A005930",
+            "stk_nm": "삼성전자",
+            "setl_remn": "000000000003",
+            "cur_qty": "000000000003",
+            "cur_prc": "000000070000",
+            "buy_uv": "000000124500",
+            "pur_amt": "000000373500",
+            "evlt_amt": "000000209542",
+            "evltv_prft": "-00000163958",
+            "pl_rt": "-43.8977",
         }
     ],
-    "return_code": 0, "return_msg": "조회가 완료되었습니다.",
+    "return_code": 0,
+    "return_msg": "조회가 완료되었습니다.",
 }
 
-CAPTURED = datetime(2026, 11, 23, 15, 30, 5, tzinfo=timezone.utc)  # 00:30:05 on the 24th in Seoul
+CAPTURED = datetime(2026, 11, 23, 15, 30, 5, tzinfo=UTC)  # 00:30:05 on the 24th in Seoul
 
 
 def run(*bodies: dict[str, Any], **kw: Any) -> Any:
-    return transform(list(bodies), account_no=kw.pop("account_no", "5012345678"), exchange="KRX",
-                     captured_at=kw.pop("captured_at", CAPTURED), **kw)
+    return transform(
+        list(bodies),
+        account_no=kw.pop("account_no", "5012345678"),
+        exchange="KRX",
+        captured_at=kw.pop("captured_at", CAPTURED),
+        **kw,
+    )
 
 
 def test_seed_example_account_row_exactly() -> None:
     account = run(SEED_EXAMPLE).account
     assert account == {
-        "account_no": "5012345678", "exchange": "KRX", "captured_at": CAPTURED, "scheduled_for": None,
+        "account_no": "5012345678",
+        "exchange": "KRX",
+        "captured_at": CAPTURED,
+        "scheduled_for": None,
         "trade_date": date(2026, 11, 24),
-        "deposit": 17534, "deposit_d1": 17450, "deposit_d2": 12550, "withdrawable_amount": 85341,
-        "unsettled_secured_amount": 0, "substitute_amount": 3915500, "rights_substitute_amount": 0,
-        "orderable_cash": 85341, "cash_outstanding": 0, "unpaid_credit_interest": 0, "other_loan_amount": 0,
-        "unrepaid_loan_amount": 0, "margin_cash": 32193, "margin_substitute": 0,
-        "total_purchase_amount": 6122786, "total_evaluation_amount": 6236342, "total_profit_loss": 113556,
-        "total_profit_loss_rate": Decimal("1.8546"), "total_rebuy_available": 135970,
-        "orderable_amount_20pct": 12550, "orderable_amount_30pct": 12550, "orderable_amount_40pct": 12550,
-        "orderable_amount_50pct": 12550, "orderable_amount_60pct": 12550, "orderable_amount_100pct": 12550,
-        "credit_loan_total": 0, "credit_loan_short_total": 0, "credit_collateral_ratio": Decimal("0"),
-        "deposit_collateral_loan_amount": 0, "sale_collateral_loan_amount": 0, "position_count": 1,
+        "deposit": 17534,
+        "deposit_d1": 17450,
+        "deposit_d2": 12550,
+        "withdrawable_amount": 85341,
+        "unsettled_secured_amount": 0,
+        "substitute_amount": 3915500,
+        "rights_substitute_amount": 0,
+        "orderable_cash": 85341,
+        "cash_outstanding": 0,
+        "unpaid_credit_interest": 0,
+        "other_loan_amount": 0,
+        "unrepaid_loan_amount": 0,
+        "margin_cash": 32193,
+        "margin_substitute": 0,
+        "total_purchase_amount": 6122786,
+        "total_evaluation_amount": 6236342,
+        "total_profit_loss": 113556,
+        "total_profit_loss_rate": Decimal("1.8546"),
+        "total_rebuy_available": 135970,
+        "orderable_amount_20pct": 12550,
+        "orderable_amount_30pct": 12550,
+        "orderable_amount_40pct": 12550,
+        "orderable_amount_50pct": 12550,
+        "orderable_amount_60pct": 12550,
+        "orderable_amount_100pct": 12550,
+        "credit_loan_total": 0,
+        "credit_loan_short_total": 0,
+        "credit_collateral_ratio": Decimal("0"),
+        "deposit_collateral_loan_amount": 0,
+        "sale_collateral_loan_amount": 0,
+        "position_count": 1,
     }
 
 
@@ -72,11 +131,24 @@ def test_seed_example_position_row_exactly() -> None:
     snapshot = run(SEED_EXAMPLE)
     assert snapshot.positions == (
         {
-            "line_no": 0, "account_no": "5012345678", "exchange": "KRX", "captured_at": CAPTURED,
-            "trade_date": date(2026, 11, 24), "credit_type": "00", "loan_date": None, "expiry_date": None,
-            "stock_code": "005930", "stock_name": "삼성전자", "settlement_quantity": 3, "quantity": 3,
-            "current_price": 70000, "purchase_price": 124500, "purchase_amount": 373500,
-            "evaluation_amount": 209542, "profit_loss": -163958, "profit_loss_rate": Decimal("-43.8977"),
+            "line_no": 0,
+            "account_no": "5012345678",
+            "exchange": "KRX",
+            "captured_at": CAPTURED,
+            "trade_date": date(2026, 11, 24),
+            "credit_type": "00",
+            "loan_date": None,
+            "expiry_date": None,
+            "stock_code": "005930",
+            "stock_name": "삼성전자",
+            "settlement_quantity": 3,
+            "quantity": 3,
+            "current_price": 70000,
+            "purchase_price": 124500,
+            "purchase_amount": 373500,
+            "evaluation_amount": 209542,
+            "profit_loss": -163958,
+            "profit_loss_rate": Decimal("-43.8977"),
         },
     )
     assert snapshot.unknown_fields == frozenset()
@@ -109,8 +181,21 @@ def test_amounts(raw: str, expected: int | None) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["00000001753X", "1e5", "NaN", "１２３", "1,000", "12.5", "--1", "+", "0x10", "1 000", "٣", "9223372036854775808",
-     "-9223372036854775809"],
+    [
+        "00000001753X",
+        "1e5",
+        "NaN",
+        "１２３",
+        "1,000",
+        "12.5",
+        "--1",
+        "+",
+        "0x10",
+        "1 000",
+        "٣",
+        "9223372036854775808",
+        "-9223372036854775809",
+    ],
 )
 def test_unreadable_amounts_are_refused_with_field_and_value(raw: str) -> None:
     with pytest.raises(TransformError) as caught:
@@ -170,8 +255,16 @@ def test_unreadable_dates_are_refused(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("A005930", "005930"), ("A0001A0", "0001A0"), ("005930", "005930"), ("0001A0", "0001A0"),
-     ("A00593", "A00593"), ("B005930", "B005930"), (" A005930 ", "005930"), ("A12345678", "A12345678")],
+    [
+        ("A005930", "005930"),
+        ("A0001A0", "0001A0"),
+        ("005930", "005930"),
+        ("0001A0", "0001A0"),
+        ("A00593", "A00593"),
+        ("B005930", "B005930"),
+        (" A005930 ", "005930"),
+        ("A12345678", "A12345678"),
+    ],
 )
 def test_stock_codes(raw: str, expected: str) -> None:
     assert parse_stock_code(raw, "stk_cd") == expected
@@ -191,8 +284,7 @@ def test_a_signed_price_keeps_its_magnitude() -> None:
 
 
 def test_missing_fields_are_null_and_unknown_fields_are_reported() -> None:
-    body = {"entr": "000000000100", "new_fld": "1",
-            "stk_cntr_remn": [{"stk_cd": "A005930", "extra": "x"}]}
+    body = {"entr": "000000000100", "new_fld": "1", "stk_cntr_remn": [{"stk_cd": "A005930", "extra": "x"}]}
     snapshot = run(body)
     assert snapshot.account["deposit"] == 100
     assert snapshot.account["deposit_d1"] is None and snapshot.account["total_profit_loss_rate"] is None
@@ -202,10 +294,13 @@ def test_missing_fields_are_null_and_unknown_fields_are_reported() -> None:
 
 def test_positions_come_from_every_page_in_order_and_summary_from_the_first() -> None:
     first = dict(SEED_EXAMPLE)
-    second = {"entr": "000000000001", "stk_cntr_remn": [
-        {"stk_cd": "A000660", "crd_tp": "03", "loan_dt": "20261015", "expr_dt": "20270415"},
-        {"stk_cd": "A005930", "crd_tp": "03", "loan_dt": "20261016", "expr_dt": "20270416"},
-    ]}
+    second = {
+        "entr": "000000000001",
+        "stk_cntr_remn": [
+            {"stk_cd": "A000660", "crd_tp": "03", "loan_dt": "20261015", "expr_dt": "20270415"},
+            {"stk_cd": "A005930", "crd_tp": "03", "loan_dt": "20261016", "expr_dt": "20270416"},
+        ],
+    }
     third: dict[str, Any] = {"stk_cntr_remn": []}
     snapshot = run(first, second, third)
     assert [p["line_no"] for p in snapshot.positions] == [0, 1, 2]
@@ -229,7 +324,7 @@ def test_a_position_list_that_is_not_a_list_is_refused(lines: object) -> None:
 
 
 def test_trade_date_is_the_seoul_date() -> None:
-    before_midnight = datetime(2026, 11, 23, 14, 59, 59, tzinfo=timezone.utc)  # 23:59:59 KST
+    before_midnight = datetime(2026, 11, 23, 14, 59, 59, tzinfo=UTC)  # 23:59:59 KST
     assert run(SEED_EXAMPLE, captured_at=before_midnight).account["trade_date"] == date(2026, 11, 23)
     assert run(SEED_EXAMPLE).account["trade_date"] == date(2026, 11, 24)
 

@@ -42,8 +42,9 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('running', 'success', 'failed')", name=op.f("ck_etl_runs_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_etl_runs")),
     )
-    op.create_index(op.f("ix_etl_runs_account_no_exchange_started_at"), "etl_runs",
-                    ["account_no", "exchange", "started_at"])
+    op.create_index(
+        op.f("ix_etl_runs_account_no_exchange_started_at"), "etl_runs", ["account_no", "exchange", "started_at"]
+    )
     op.create_index(op.f("ix_etl_runs_status_started_at"), "etl_runs", ["status", "started_at"])
 
     op.create_table(
@@ -89,11 +90,18 @@ def upgrade() -> None:
         sa.CheckConstraint("exchange IN ('KRX', 'NXT')", name=op.f("ck_account_snapshots_exchange")),
         sa.ForeignKeyConstraint(["run_id"], ["etl_runs.id"], name=op.f("fk_account_snapshots_run_id_etl_runs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_snapshots")),
-        sa.UniqueConstraint("account_no", "exchange", "scheduled_for",
-                            name=op.f("uq_account_snapshots_account_no_exchange_scheduled_for")),
+        sa.UniqueConstraint(
+            "account_no",
+            "exchange",
+            "scheduled_for",
+            name=op.f("uq_account_snapshots_account_no_exchange_scheduled_for"),
+        ),
     )
-    op.create_index(op.f("ix_account_snapshots_account_no_exchange_captured_at"), "account_snapshots",
-                    ["account_no", "exchange", "captured_at"])
+    op.create_index(
+        op.f("ix_account_snapshots_account_no_exchange_captured_at"),
+        "account_snapshots",
+        ["account_no", "exchange", "captured_at"],
+    )
     op.create_index(op.f("ix_account_snapshots_trade_date"), "account_snapshots", ["trade_date"])
     op.create_index(op.f("ix_account_snapshots_run_id"), "account_snapshots", ["run_id"])
 
@@ -119,15 +127,23 @@ def upgrade() -> None:
         sa.Column("evaluation_amount", sa.BigInteger()),
         sa.Column("profit_loss", sa.BigInteger()),
         sa.Column("profit_loss_rate", RATE),
-        sa.ForeignKeyConstraint(["snapshot_id"], ["account_snapshots.id"], ondelete="CASCADE",
-                                name=op.f("fk_position_snapshots_snapshot_id_account_snapshots")),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["account_snapshots.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_position_snapshots_snapshot_id_account_snapshots"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_position_snapshots")),
         sa.UniqueConstraint("snapshot_id", "line_no", name=op.f("uq_position_snapshots_snapshot_id_line_no")),
     )
-    op.create_index(op.f("ix_position_snapshots_account_no_exchange_captured_at"), "position_snapshots",
-                    ["account_no", "exchange", "captured_at"])
-    op.create_index(op.f("ix_position_snapshots_stock_code_captured_at"), "position_snapshots",
-                    ["stock_code", "captured_at"])
+    op.create_index(
+        op.f("ix_position_snapshots_account_no_exchange_captured_at"),
+        "position_snapshots",
+        ["account_no", "exchange", "captured_at"],
+    )
+    op.create_index(
+        op.f("ix_position_snapshots_stock_code_captured_at"), "position_snapshots", ["stock_code", "captured_at"]
+    )
     op.create_index(op.f("ix_position_snapshots_trade_date"), "position_snapshots", ["trade_date"])
 
     op.create_table(
@@ -146,14 +162,21 @@ def upgrade() -> None:
         sa.Column("payload", JSON_TEXT),
         sa.Column("body_text", sa.Text()),
         sa.ForeignKeyConstraint(["run_id"], ["etl_runs.id"], name=op.f("fk_raw_responses_run_id_etl_runs")),
-        sa.ForeignKeyConstraint(["snapshot_id"], ["account_snapshots.id"], ondelete="SET NULL",
-                                name=op.f("fk_raw_responses_snapshot_id_account_snapshots")),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["account_snapshots.id"],
+            ondelete="SET NULL",
+            name=op.f("fk_raw_responses_snapshot_id_account_snapshots"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_raw_responses")),
     )
     op.create_index(op.f("ix_raw_responses_run_id"), "raw_responses", ["run_id"])
     op.create_index(op.f("ix_raw_responses_snapshot_id"), "raw_responses", ["snapshot_id"])
-    op.create_index(op.f("ix_raw_responses_account_no_exchange_received_at"), "raw_responses",
-                    ["account_no", "exchange", "received_at"])
+    op.create_index(
+        op.f("ix_raw_responses_account_no_exchange_received_at"),
+        "raw_responses",
+        ["account_no", "exchange", "received_at"],
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,123 @@
+"""Settings from the environment and the TOML file: precedence, accounts, clear errors, no secret shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl.errors import ConfigError
+from etl.settings import MOCK_BASE_URL, REAL_BASE_URL, Secret, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "kiwoom-etl.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.base_url == REAL_BASE_URL
+    assert settings.database_url == f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
+    assert settings.state_dir == Path("~/.local/state/kiwoom-etl").expanduser()
+    assert settings.http_timeout == 10.0 and settings.accounts == ()
+    assert (settings.rate_per_second, settings.rate_burst) == (1.0, 2)
+
+
+def test_environment_account_and_mock(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={
+            "KIWOOM_APPKEY": "k",
+            "KIWOOM_SECRETKEY": "s",
+            "KIWOOM_ENV": "mock",
+            "KIWOOM_ETL_STATE_DIR": str(tmp_path),
+            "KIWOOM_ETL_HTTP_TIMEOUT": "2.5",
+        }
+    )
+    assert settings.base_url == MOCK_BASE_URL and settings.state_dir == tmp_path and settings.http_timeout == 2.5
+    (account,) = settings.accounts
+    assert account.appkey == Secret("k") and account.exchanges == ("KRX",)  # mock trading is KRX only
+
+
+def test_postgres_urls_get_the_psycopg_driver() -> None:
+    settings = load_settings(environ={"KIWOOM_ETL_DATABASE_URL": "postgres://u:pw@db/history"})
+    assert settings.database_url == "postgresql+psycopg://u:pw@db/history"
+    assert settings.safe_database_url == "postgresql+psycopg://u:***@db/history"
+
+
+def test_config_file_accounts_with_env_references(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+base_url = "http://127.0.0.1:8080/"
+database_url = "sqlite:///from-file.db"
+rate_per_second = 0.5
+
+[[accounts]]
+name = "isa"
+appkey = "env:ISA_KEY"
+secretkey = "env:ISA_SECRET"
+exchanges = ["krx"]
+
+[[accounts]]
+appkey = "plain-key"
+secretkey = "plain-secret"
+""",
+    )
+    settings = load_settings(
+        path, environ={"ISA_KEY": "k1", "ISA_SECRET": "s1", "KIWOOM_ETL_DATABASE_URL": "sqlite:///from-env.db"}
+    )
+    assert settings.base_url == "http://127.0.0.1:8080"
+    assert settings.database_url == "sqlite:///from-env.db"  # the environment wins over the file
+    assert settings.rate_per_second == 0.5
+    first, second = settings.accounts
+    assert (first.name, first.appkey.reveal(), first.secretkey.reveal(), first.exchanges) == (
+        "isa",
+        "k1",
+        "s1",
+        ("KRX",),
+    )
+    assert (second.name, second.exchanges) == (None, ("KRX", "NXT"))
+
+
+def test_the_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "http_timeout = 3\n")
+    assert load_settings(environ={"KIWOOM_ETL_CONFIG": str(path)}).http_timeout == 3.0
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[[accounts]]\nappkey = 'k'\n", {}, "accounts[0].secretkey: missing"),
+        ("[[accounts]]\nappkey = 'env:NOPE'\nsecretkey = 's'\n", {}, "environment variable NOPE is not set"),
+        ("[[accounts]]\nappkey = 'k'\nsecretkey = 's'\nexchanges = ['KOSDAQ']\n", {}, "unknown exchange 'KOSDAQ'"),
+        ("[[accounts]]\nappkey = 'k'\nsecretkey = 's'\nexchanges = []\n", {}, "accounts[0].exchanges: expected"),
+        ("[[accounts]]\nappkey = 'k'\nsecretkey = 's'\nsecret = 'typo'\n", {}, "unknown key(s) secret"),
+        (
+            "[[accounts]]\nname='a'\nappkey='k'\nsecretkey='s'\n[[accounts]]\nname='a'\nappkey='k'\nsecretkey='s'\n",
+            {},
+            "'a' is used twice",
+        ),
+        (
+            "[[accounts]]\nappkey = 'k'\nsecretkey = 's'\nexchanges = ['NXT']\n",
+            {"KIWOOM_ENV": "mock"},
+            "supports KRX only",
+        ),
+        ("accounts = 3\n", {}, "accounts must be a non-empty list"),
+        ("rate_burst = 0\n", {}, "rate_burst: must be at least 1"),
+        ("http_timeout = true\n", {}, "http_timeout: expected a float"),
+        ("this is not toml", {}, "is not valid TOML"),
+    ],
+)
+def test_bad_config_files_name_the_setting(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ=env)
+    assert message in str(caught.value)
+
+
+def test_secrets_do_not_show() -> None:
+    settings = load_settings(environ={"KIWOOM_APPKEY": "APPKEY-VALUE", "KIWOOM_SECRETKEY": "SECRET-VALUE"})
+    shown = repr(settings) + str(settings.accounts[0].appkey) + f"{settings.accounts[0]}"
+    assert "APPKEY-VALUE" not in shown and "SECRET-VALUE" not in shown
