@@ -1,0 +1,36 @@
+"""The docs tell the truth: the data dictionary lists exactly the models' columns, the README's quick start runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from etl.models import Base
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def documented_columns() -> dict[str, set[str]]:
+    text = (ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
+    tables: dict[str, set[str]] = {}
+    for section in re.split(r"^## ", text, flags=re.M)[1:]:
+        name = section.split()[0]
+        names = re.findall(r"^\| `([a-z0-9_]+)`(?:, `([a-z0-9_]+)`)?", section, flags=re.M)
+        tables[name] = {n for pair in names for n in pair if n}
+    return tables
+
+
+def test_the_data_dictionary_lists_every_column_of_every_table() -> None:
+    documented = documented_columns()
+    for table in Base.metadata.sorted_tables:
+        assert documented.get(table.name) == {c.name for c in table.columns}, table.name
+
+
+def test_the_quick_start_holds_the_demo_and_the_test_commands_and_ci_runs_the_latter() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1]
+    block = re.search(r"```[a-z]*\n(.*?)```", quick, re.S)
+    assert block is not None
+    commands = [line for line in block.group(1).splitlines() if line.strip()]
+    assert commands == ["python3 dev.py demo", "python3 dev.py test"]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
