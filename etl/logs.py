@@ -24,15 +24,24 @@ class RedactSecrets(logging.Filter):
         super().__init__()
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
+    def redact(self, text: str) -> str:
+        """`text` with every known secret and credential-looking value replaced by ***."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        for pattern in _PATTERNS:
+            text = pattern.sub(r"\1***", text)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = message
-        for secret in self._secrets:
-            cleaned = cleaned.replace(secret, "***")
-        for pattern in _PATTERNS:
-            cleaned = pattern.sub(r"\1***", cleaned)
+        cleaned = self.redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set, so the traceback is redacted too.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
         return True
 
 
