@@ -41,8 +41,9 @@ def ensure_virtualenv() -> None:
     STAMP.write_text(wanted)
 
 
-def run(*command: str) -> int:
-    return subprocess.run(list(command), cwd=ROOT).returncode
+def run(*command: str, here: bool = False) -> int:
+    # The command line runs where the user is (their config file, their database); tests and checks in the repo.
+    return subprocess.run(list(command), cwd=None if here else ROOT).returncode
 
 
 def main(argv: list[str]) -> int:
@@ -52,9 +53,9 @@ def main(argv: list[str]) -> int:
         return 0 if task in ("help", "-h", "--help") else 2
     ensure_virtualenv()
     if task == "demo":
-        return run(str(PYTHON), "-m", "etl", "demo", *rest)
+        return run(str(PYTHON), "-m", "etl", "demo", *rest, here=True)
     if task == "kiwoom-etl":
-        return run(str(PYTHON), "-m", "etl", *rest)
+        return run(str(PYTHON), "-m", "etl", *rest, here=True)
     if task == "lint":
         return run(str(PYTHON), "-m", "ruff", "check", ".") or run(str(PYTHON), "-m", "mypy")
     return run(str(PYTHON), "-m", "pytest", *rest)

@@ -128,7 +128,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     others. The database must be migrated first (`kiwoom-etl migrate`): snapshot never changes the schema itself.
     """
     from etl.db import make_engine, require_current_schema
-    from etl.demo import results_table
+    from etl.report import results_table
     from etl.snapshot import Fetcher, snapshot_all
 
     with _errors():
@@ -142,10 +142,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
         finally:
             fetcher.close()
             engine.dispose()
-        click.echo(results_table(results))
-        for result in results:
-            if not result.ok:
-                click.echo(f"{result.account} {result.exchange}: {result.error}", err=True)
+        click.echo(results_table(results))  # why a snapshot failed is on stderr, in the log
         loaded = sum(r.ok for r in results)
         click.echo(f"{loaded} of {len(results)} snapshot(s) loaded into {settings.safe_database_url}.")
         if loaded != len(results):
@@ -182,7 +179,7 @@ def simulate(
     KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
     {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.simulator.Fault).
     """
-    from etl.simulator import Simulator, make_account, serve_forever
+    from etl.simulator import Simulator, bind, make_account
 
     _configure_logging(obj.log_level, None)
     simulator = Simulator(
@@ -191,15 +188,18 @@ def simulate(
         rate_per_second=rate,
         burst=burst,
     )
-    click.echo(f"Kiwoom simulator on http://{host}:{port} — accounts (made-up keys):")
-    for account in simulator.accounts:
-        click.echo(f"  KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}  → {account.acct_no}")
     try:
-        serve_forever(simulator, host, port)
+        server = bind(simulator, host, port)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILED)
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    click.echo(f"Kiwoom simulator on http://{host}:{server.server_address[1]} — accounts (made-up keys):")
+    for account in simulator.accounts:
+        click.echo(f"  KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}  → {account.acct_no}")
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped")
 
 
 @cli.command()

@@ -16,7 +16,9 @@ from typing import Any
 
 import requests
 
+from etl.clock import utc_now
 from etl.errors import (
+    ApiError,
     ApiServerError,
     ApiUnreachable,
     BadResponse,
@@ -29,7 +31,7 @@ from etl.pacing import Pacer
 from etl.pages import Page, parse_json_object
 from etl.retry import RetryPolicy
 from etl.settings import Account, Settings
-from etl.tokens import Token, TokenCache, parse_expires_dt
+from etl.tokens import Token, TokenCache, cache_key, parse_expires_dt
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +42,20 @@ CONTENT_TYPE = "application/json;charset=UTF-8"
 
 # The 4-digit reason inside return_msg brackets: "인증에 실패했습니다[8005:Token이 유효하지 않습니다]".
 _REASON = re.compile(r"\[(\d{4})\s*:")
-TOKEN_REASONS = frozenset({"8003", "8005", "8006", "8009"})
-CREDENTIAL_REASONS = frozenset({"8001", "8002", "8010", "8011", "8012", "8020", "8030", "8031", "8040", "8050", "8103"})
+# 8010 (token issued from another IP) is cured by a new token, like an expired one.
+TOKEN_REASONS = frozenset({"8003", "8005", "8006", "8009", "8010"})
+CREDENTIAL_REASONS = frozenset({"8001", "8002", "8011", "8012", "8020", "8030", "8031", "8040", "8050", "8103"})
+TOKEN_APIS = frozenset({"au10001", "au10002"})  # their answers and requests carry credentials: never kept
 RATE_LIMIT_REASONS = frozenset({"1700"})
 SERVER_REASONS = frozenset({"1999"})
 RATE_LIMIT_RETURN_CODE = 5
 TOKEN_RETURN_CODE = 3
 
 
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
+HttpSession = requests.Session
 
 
-def new_session() -> requests.Session:
+def new_session() -> HttpSession:
     """One keep-alive HTTP session, to be shared by every client of a process."""
     session = requests.Session()
     session.headers["Content-Type"] = CONTENT_TYPE
@@ -84,27 +86,31 @@ class KiwoomClient:
             attempts=settings.retry_attempts, backoff=settings.retry_backoff, max_wait=settings.retry_max_wait
         )
         self._clock = clock
-        # The pacing key names the app key by a digest, so no secret sits in a long-lived structure.
+        # Pacing and the token cache name the credentials by digests, so no secret sits in a long-lived structure.
         self._pace_id = hashlib.sha256(account.appkey.reveal().encode()).hexdigest()[:16]
+        self._cache_key = cache_key(settings.base_url, account.appkey.reveal(), account.secretkey.reveal())
 
     def __repr__(self) -> str:
-        return f"KiwoomClient({self._settings.base_url!r}, {self._account.label!r})"
-
-    # -- tokens ---------------------------------------------------------------------------------------------------
+        return f"KiwoomClient({self._settings.safe_base_url!r}, {self._account.label!r})"
 
     def token(self) -> Token:
         """A usable access token: the cached one, or a new one issued under the app key's lock."""
-        base, appkey = self._settings.base_url, self._account.appkey.reveal()
-        cached = self._tokens.load(base, appkey)
+        cached = self._tokens.load(self._cache_key)
         if cached is not None and cached.usable_at(self._clock()):
             return cached
-        with self._tokens.locked(base, appkey):
-            cached = self._tokens.load(base, appkey)  # another thread or process may have issued one meanwhile
+        with self._tokens.locked(self._cache_key):
+            cached = self._tokens.load(self._cache_key)  # another thread or process may have issued one meanwhile
             if cached is not None and cached.usable_at(self._clock()):
                 return cached
             token = self.issue_token()
-            self._tokens.save(base, appkey, token)
+            self._tokens.save(self._cache_key, token)
             return token
+
+    def _replace_token(self, rejected: Token) -> Token:
+        """Forget a token the API rejected (unless another process already did) and get a new one."""
+        with self._tokens.locked(self._cache_key):
+            self._tokens.discard(self._cache_key, rejected)
+        return self.token()
 
     def issue_token(self) -> Token:
         """au10001: issue a new access token. Raises CredentialsRejected, ApiError."""
@@ -124,20 +130,21 @@ class KiwoomClient:
 
     def revoke_token(self) -> bool:
         """au10002: revoke the cached token, if any; True when one was revoked. Raises ApiError."""
-        base, appkey = self._settings.base_url, self._account.appkey.reveal()
-        with self._tokens.locked(base, appkey):
-            cached = self._tokens.load(base, appkey)
+        with self._tokens.locked(self._cache_key):
+            cached = self._tokens.load(self._cache_key)
             if cached is None:
                 return False
-            body = {"appkey": appkey, "secretkey": self._account.secretkey.reveal(), "token": cached.value}
+            body = {
+                "appkey": self._account.appkey.reveal(),
+                "secretkey": self._account.secretkey.reveal(),
+                "token": cached.value,
+            }
             try:
                 self._retry.call(lambda: self._post("au10002", REVOKE_PATH, body, auth=None), "au10002")
             except TokenRejected:
                 pass  # already invalid: forgetting it is all that is left to do
-            self._tokens.discard(base, appkey, cached)
+            self._tokens.discard(self._cache_key, cached)
             return True
-
-    # -- account data ---------------------------------------------------------------------------------------------
 
     def account_number(self) -> tuple[str, Page]:
         """ka00001: the account number behind the app key, and the page it came in. Raises ApiError."""
@@ -177,8 +184,6 @@ class KiwoomClient:
             seen.add(page.next_key)
             next_key = page.next_key
 
-    # -- transport ------------------------------------------------------------------------------------------------
-
     def _call(
         self, api_id: str, path: str, body: Mapping[str, Any], *, next_key: str | None = None, page_no: int = 0
     ) -> Page:
@@ -190,9 +195,7 @@ class KiwoomClient:
             )
         except TokenRejected as exc:
             log.warning("%s: token rejected (%s); issuing a new one and retrying once", api_id, exc.reason)
-            base, appkey = self._settings.base_url, self._account.appkey.reveal()
-            self._tokens.discard(base, appkey, token)
-            token = self.token()
+            token = self._replace_token(token)
             return self._retry.call(
                 lambda: self._post(api_id, path, body, auth=token, next_key=next_key, page_no=page_no), api_id
             )
@@ -219,22 +222,34 @@ class KiwoomClient:
         try:
             response = self._session.post(url, json=dict(body), headers=headers, timeout=self._settings.http_timeout)
             content = response.content
+        # The exceptions' own texts can quote the request; only their class and the host are reported.
         except requests.Timeout:
             raise ApiUnreachable(f"no answer within {self._settings.http_timeout:g} s", api_id=api_id) from None
-        except requests.RequestException as exc:
-            # The exception text can quote the request; only its class and the host are reported.
+        except requests.exceptions.SSLError:
+            raise ApiError(
+                f"the TLS certificate of {self._settings.safe_base_url} is not trusted", api_id=api_id
+            ) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise ApiUnreachable(
-                f"connection to {self._settings.base_url} failed ({type(exc).__name__})", api_id=api_id
+                f"connection to {self._settings.safe_base_url} failed ({type(exc).__name__})", api_id=api_id
+            ) from None
+        except requests.RequestException as exc:  # a bad URL, too many redirects: trying again cannot help
+            raise ApiError(
+                f"request to {self._settings.safe_base_url} cannot be made ({type(exc).__name__})", api_id=api_id
             ) from None
         received_at = self._clock()
-        text = content.decode("utf-8", errors="replace")
+        try:
+            text = content.decode("utf-8")
+            data = parse_json_object(text)
+        except UnicodeDecodeError:
+            text, data = content.decode("utf-8", errors="replace"), None
         page = Page(
             api_id=api_id,
             page_no=page_no,
             received_at=received_at,
             http_status=response.status_code,
             text=text,
-            data=parse_json_object(text),
+            data=data,
             cont_yn=response.headers.get("cont-yn"),
             next_key=response.headers.get("next-key"),
         )
@@ -260,7 +275,9 @@ def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime)
     if status >= 500 or reason in SERVER_REASONS:
         raise ApiServerError(described, **fields)
     if reason in CREDENTIAL_REASONS:
-        raise CredentialsRejected(described, **fields)
+        raise CredentialsRejected(
+            f"{described} — check this account's app key and secret key (real and mock keys differ)", **fields
+        )
     if reason in TOKEN_REASONS or return_code == TOKEN_RETURN_CODE:
         raise TokenRejected(described, **fields)
     if return_code:
@@ -268,9 +285,10 @@ def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime)
     if status != 200:
         raise RequestRejected(described, **fields)
     if data is None:
+        what = f"page {page.page_no}" if api_id == "kt00005" else "the answer"
         raise BadResponse(
-            f"the answer is not a JSON object (HTTP {status}, {len(page.text)} characters)",
-            page=page,
+            f"{what} is not valid JSON, or not a JSON object (HTTP {status}, {len(page.text)} characters)",
+            page=None if api_id in TOKEN_APIS else page,
             api_id=api_id,
             http_status=status,
         )

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl.errors import SchemaNotMigrated, StorageError
+from etl.errors import ConfigError, SchemaNotMigrated, StorageError
 from etl.settings import mask_database_url
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,12 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{mask_database_url(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
+        ) from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -87,9 +92,13 @@ def migrate(engine: Engine) -> tuple[str | None, str]:
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Raise SchemaNotMigrated unless the database is at the head revision."""
+    """Raise SchemaNotMigrated unless the database is at the head revision (without creating a SQLite file)."""
+    where = mask_database_url(engine.url.render_as_string(hide_password=False))
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
+        if not Path(database).exists():
+            raise SchemaNotMigrated(f"database file {database} does not exist: run `kiwoom-etl migrate` first")
     current, head = current_revision(engine), head_revision()
     if current != head:
-        where = mask_database_url(engine.url.render_as_string(hide_password=False))
         state = "has no kiwoom-etl tables" if current is None else f"is at revision {current}, the code needs {head}"
         raise SchemaNotMigrated(f"database {where} {state}: run `kiwoom-etl migrate` first")

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, text
 
 from etl.db import make_engine, migrate
 from etl.errors import EtlError
-from etl.report import table
+from etl.report import results_table, table
 from etl.settings import Account, Secret, Settings, mask_database_url
 from etl.simulator import Simulator, make_account, serve
-from etl.snapshot import Fetcher, SnapshotResult, snapshot_all
+from etl.snapshot import Fetcher, snapshot_all
 
 DEMO_PREFIX = "demo-"
 
@@ -41,14 +41,6 @@ FROM account_snapshots
 ORDER BY account_no, exchange, captured_at""",
     ),
 ]
-
-
-def results_table(results: list[SnapshotResult]) -> str:
-    """The short table `snapshot` and `demo` print."""
-    return table(
-        ["account", "exchange", "status", "positions", "pages", "run", "seconds"],
-        [(r.account, r.exchange, r.status, r.positions, r.pages, r.run_id, f"{r.seconds:.2f}") for r in results],
-    )
 
 
 def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callable[[str], None]) -> bool:

@@ -98,12 +98,23 @@ class BadResponse(ApiError):
 class TransformError(EtlError):
     """A value does not match the contract; nothing of its snapshot is loaded."""
 
-    def __init__(self, message: str, *, field: str, value: object, line: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str, value: object, line: int | None = None, page: int | None = None
+    ) -> None:
+        self.problem = message
         self.field = field
         self.value = value
-        self.line = line
-        where = f"stk_cntr_remn[{line}].{field}" if line is not None else field
-        super().__init__(f"{where}: {message}: {value!r}")
+        self.line = line  # the position's line_no: 0-based over all pages
+        self.page = page  # the page it came in, 0-based
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = self.field
+        if self.line is not None:
+            where += f" of position line {self.line}"
+        if self.page is not None:
+            where += f" (page {self.page})"
+        return f"{where}: {self.problem}: {self.value!r}"
 
 
 class StorageError(EtlError):

@@ -103,12 +103,18 @@ def _insert_pages(
             "cont_yn": page.cont_yn,
             "next_key": page.next_key,
             "received_at": page.received_at,
-            "payload": page.text if page.data is not None else None,
-            "body_text": None if page.data is not None else page.text,
+            **_body_columns(page),
         }
         for page in pages
     ]
     connection.execute(insert(RawResponse), rows)
+
+
+def _body_columns(page: Page) -> dict[str, str | None]:
+    """A JSON object goes to `payload`; anything else, or JSON that PostgreSQL's JSONB cannot hold, to body_text."""
+    if page.data is not None and "\\u0000" not in page.text:
+        return {"payload": page.text, "body_text": None}
+    return {"payload": None, "body_text": page.text}
 
 
 def _finish(

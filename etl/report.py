@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl.snapshot import SnapshotResult
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -12,6 +16,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["  ".join(_pad(value, width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def results_table(results: Sequence[SnapshotResult]) -> str:
+    """The short table `snapshot` and `demo` print."""
+    return table(
+        ["account", "exchange", "status", "positions", "pages", "run", "seconds"],
+        [(r.account, r.exchange, r.status, r.positions, r.pages, r.run_id, f"{r.seconds:.2f}") for r in results],
+    )
 
 
 def _width(text: str) -> int:

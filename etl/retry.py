@@ -43,6 +43,10 @@ class RetryPolicy:
                 if attempt >= self.attempts:
                     raise
                 wait = self.delay(attempt, exc.retry_after)
+                if exc.retry_after is not None and exc.retry_after > wait:
+                    log.warning(
+                        "%s: the server asks to wait %.0f s; waiting the maximum of %.0f s", what, exc.retry_after, wait
+                    )
                 log.warning(
                     "%s failed (%s); retry %d of %d in %.1f s",
                     what,

@@ -6,6 +6,7 @@ and str never show the value.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -49,11 +50,12 @@ class Account:
     secretkey: Secret
     name: str | None = None
     exchanges: tuple[str, ...] = EXCHANGES
+    source: str = "account"  # where it was configured: "accounts[1]", "KIWOOM_APPKEY"
 
     @property
     def label(self) -> str:
-        """How logs refer to the account before its number is known."""
-        return self.name or "account"
+        """How to name the account before its number is known: its name, else where it was configured."""
+        return self.name or self.source
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,18 @@ class Settings:
         """A copy with some settings replaced (command-line options)."""
         return replace(self, **changes)
 
+    def __repr__(self) -> str:
+        # The URLs can hold passwords, the accounts hold keys: show neither.
+        return (
+            f"Settings(base_url={self.safe_base_url!r}, database_url={self.safe_database_url!r}, "
+            f"state_dir={str(self.state_dir)!r}, accounts={len(self.accounts)})"
+        )
+
+    @property
+    def safe_base_url(self) -> str:
+        """The API base URL with any user information (a proxy's password) masked."""
+        return mask_base_url(self.base_url)
+
     @property
     def safe_database_url(self) -> str:
         """The database URL with its password masked, for messages and logs."""
@@ -98,6 +112,14 @@ def mask_database_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable database URL>"
+
+
+def mask_base_url(url: str) -> str:
+    """`url` with any user:password@ replaced by ***@."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        return f"{scheme}{sep}***@{rest.split('@', 1)[1]}"
+    return url
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -137,6 +159,9 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     env = os.environ if environ is None else environ
     path = config_file or env.get("KIWOOM_ETL_CONFIG") or None
     document = _read_toml(Path(path)) if path else {}
+    unknown = set(document) - {key for _, key in _SCALARS.values()} - {"env", "accounts"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))} (see the README)")
 
     def pick(name: str) -> tuple[Any, str] | None:
         var, key = _SCALARS[name]
@@ -213,7 +238,7 @@ def _number(value: Any, setting: str, kind: type, minimum: float) -> Any:
         number = kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{setting}: expected a {kind.__name__}, got {value!r}") from None
-    if number < minimum:
+    if not math.isfinite(number) or number < minimum:
         raise ConfigError(f"{setting}: must be at least {minimum}, got {value!r}")
     return number
 
@@ -226,7 +251,7 @@ def _env_account(env: Mapping[str, str], exchanges: tuple[str, ...]) -> tuple[Ac
         raise ConfigError("KIWOOM_APPKEY is not set (KIWOOM_SECRETKEY is)")
     if not secretkey:
         raise ConfigError("KIWOOM_SECRETKEY is not set (KIWOOM_APPKEY is)")
-    return (Account(appkey=Secret(appkey), secretkey=Secret(secretkey), exchanges=exchanges),)
+    return (Account(appkey=Secret(appkey), secretkey=Secret(secretkey), exchanges=exchanges, source="KIWOOM_APPKEY"),)
 
 
 def _accounts(
@@ -257,6 +282,7 @@ def _accounts(
                 secretkey=_secret(entry.get("secretkey"), f"{where}.secretkey", env),
                 name=name,
                 exchanges=exchanges,
+                source=f"accounts[{index}]",
             )
         )
     return tuple(accounts)

@@ -22,10 +22,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from etl.transform import KST
+from etl.clock import KST
 
 OK_MESSAGE = "조회가 완료되었습니다."
 BAD_TOKEN = (3, "인증에 실패했습니다[8005:Token이 유효하지 않습니다]")
+OTHER_IP_TOKEN = (3, "인증에 실패했습니다[8010:Token을 발급받은 IP와 서비스를 요청한 IP가 동일하지 않습니다]")
 BAD_APPKEY = (3, "인증에 실패했습니다[8001:App Key와 Secret Key 검증에 실패했습니다.]")
 BAD_SECRET = (3, "인증에 실패했습니다[8002:App Key와 Secret Key 검증에 실패했습니다.]")
 RATE_LIMIT = (5, "허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다. API ID={api_id}]")
@@ -150,7 +151,8 @@ class Fault:
     rate_limit_200 (return_code 5 inside HTTP 200), revoke_token (the token dies before the request is served),
     broken_json, bad_value (`field` set to `value` on the first position line, or in the summary when it is a
     summary field), delay (`seconds` before answering), server_error (return_code with reason 1999),
-    input_error (reason 1517), loop_next_key (always answer cont-yn Y with the same next-key).
+    input_error (reason 1517), loop_next_key (always answer cont-yn Y with the same next-key), token_other_ip
+    (reason 8010), truncated (the normal answer cut in half).
     """
 
     kind: str
@@ -243,6 +245,15 @@ class Simulator:
             answer = self._fault_answer(fault, api_id)
             if answer is not None:
                 return answer
+        status, response_headers, text = self._serve(path, headers, body, fault)
+        if fault is not None and fault.kind == "truncated":
+            text = text[: len(text) // 2]
+        return status, response_headers, text
+
+    def _serve(
+        self, path: str, headers: dict[str, str], body: Any, fault: Fault | None
+    ) -> tuple[int, dict[str, str], str]:
+        api_id = headers.get("api-id", "")
         if not isinstance(body, dict):
             return self._error(400, BAD_INPUT)
         if path == "/oauth2/token" and api_id == "au10001":
@@ -274,6 +285,8 @@ class Simulator:
             return self._error(200, RATE_LIMIT, api_id)
         if kind == "revoke_token":
             self.revoke_all_tokens()
+        if kind == "token_other_ip":
+            return self._error(200, OTHER_IP_TOKEN)
         if kind == "server_error":
             return self._error(200, SERVER_ERROR)
         if kind == "input_error":
@@ -483,7 +496,6 @@ def serve(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> Itera
         thread.join()
 
 
-def serve_forever(simulator: Simulator, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve `simulator` in the foreground until interrupted."""
-    with _Server((host, port), simulator) as server:
-        server.serve_forever()
+def bind(simulator: Simulator, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+    """A server for `simulator`, listening; the caller runs serve_forever(). Raises OSError when it cannot bind."""
+    return _Server((host, port), simulator)

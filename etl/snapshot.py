@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import requests
 from sqlalchemy import Engine
 
-from etl.client import KiwoomClient, new_session, utc_now
+from etl.client import HttpSession, KiwoomClient, new_session
+from etl.clock import utc_now
 from etl.errors import BadResponse, EtlError, StorageError
 from etl.load import FAILED, SUCCESS, fail_run, load_snapshot, start_run
 from etl.pacing import Pacer
@@ -37,7 +37,7 @@ class SnapshotResult:
     status: str
     run_id: int | None = None
     snapshot_id: int | None = None
-    positions: int = 0
+    positions: int | None = None
     pages: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -52,7 +52,7 @@ class Fetcher:
     """What every snapshot of a process shares: the HTTP session, the pacer, the token cache."""
 
     settings: Settings
-    session: requests.Session = field(default_factory=new_session)
+    session: HttpSession = field(default_factory=new_session)
     pacer: Pacer | None = None
     tokens: TokenCache | None = None
     clock: Callable[[], datetime] = utc_now
@@ -64,6 +64,9 @@ class Fetcher:
             self.pacer = Pacer(self.settings.rate_per_second, self.settings.rate_burst)
         if self.tokens is None:
             self.tokens = TokenCache(self.settings.state_dir)
+
+    def __repr__(self) -> str:
+        return f"Fetcher({self.settings!r})"
 
     def client(self, account: Account) -> KiwoomClient:
         """A client for one account over the shared session, pacer and token cache."""
@@ -113,12 +116,16 @@ def snapshot_account(
     client = fetcher.client(account)
     try:
         number, _ = client.account_number()
-    except EtlError as exc:
-        log.error("%s: cannot read the account number: %s", account.label, exc)
-        return [
-            _record_failure(engine, fetcher, account, exchange, trigger, scheduled_for, exc)
-            for exchange in account.exchanges
-        ]
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it is recorded against each exchange below
+        if not isinstance(exc, EtlError):
+            log.exception("%s: unexpected error", account.label)
+        error = f"cannot read the account number: {_describe(exc)}"
+        results = []
+        for exchange in account.exchanges:
+            started = time.monotonic()
+            run_id = _start(engine, fetcher, account.label, exchange, trigger, scheduled_for)
+            results.append(_fail(engine, fetcher, run_id, account.label, exchange, (), error, started))
+        return results
     account_no = account.name or number
     return [
         snapshot_exchange(client, engine, fetcher, account_no, exchange, trigger=trigger, scheduled_for=scheduled_for)
@@ -138,14 +145,7 @@ def snapshot_exchange(
 ) -> SnapshotResult:
     """Fetch every kt00005 page for one exchange, transform and load them; record the run either way."""
     started = time.monotonic()
-    run_id = start_run(
-        engine,
-        trigger=trigger,
-        started_at=fetcher.clock(),
-        account_no=account_no,
-        exchange=exchange,
-        scheduled_for=scheduled_for,
-    )
+    run_id = _start(engine, fetcher, account_no, exchange, trigger, scheduled_for)
     pages: list[Page] = []
     try:
         for page in client.balance_pages(exchange):
@@ -159,13 +159,12 @@ def snapshot_exchange(
         )
         fetcher.warn_unknown_fields(snapshot.unknown_fields)
         snapshot_id = load_snapshot(engine, run_id, snapshot, pages, fetcher.clock())
-    except EtlError as exc:
-        if isinstance(exc, BadResponse) and exc.page is not None:
-            pages.append(exc.page)
-        return _fail(engine, fetcher, run_id, account_no, exchange, pages, exc, started)
-    except Exception as exc:  # a bug must not stop the other accounts; its traceback goes to the log
-        log.exception("%s %s: unexpected error", account_no, exchange)
-        return _fail(engine, fetcher, run_id, account_no, exchange, pages, exc, started)
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the other accounts either
+        if isinstance(exc, BadResponse) and exc.page is not None and exc.page.api_id == "kt00005":
+            pages.append(exc.page)  # a broken page is kept, as received, with the ones before it
+        if not isinstance(exc, EtlError):
+            log.exception("%s %s: unexpected error", account_no, exchange)
+        return _fail(engine, fetcher, run_id, account_no, exchange, pages, _describe(exc), started)
     seconds = time.monotonic() - started
     log.info(
         "%s %s: loaded %d position(s) from %d page(s) in %.2f s (snapshot %d)",
@@ -192,6 +191,19 @@ def _describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, EtlError) else f"internal error: {type(exc).__name__}: {exc}"
 
 
+def _start(
+    engine: Engine, fetcher: Fetcher, account_no: str, exchange: str, trigger: str, scheduled_for: datetime | None
+) -> int:
+    return start_run(
+        engine,
+        trigger=trigger,
+        started_at=fetcher.clock(),
+        account_no=account_no,
+        exchange=exchange,
+        scheduled_for=scheduled_for,
+    )
+
+
 def _fail(
     engine: Engine,
     fetcher: Fetcher,
@@ -199,15 +211,22 @@ def _fail(
     account_no: str,
     exchange: str,
     pages: Sequence[Page],
-    exc: BaseException,
+    error: str,
     started: float,
 ) -> SnapshotResult:
-    error = _describe(exc)
     log.error("%s %s: snapshot failed: %s", account_no, exchange, error)
     try:
         fail_run(engine, run_id, error, fetcher.clock(), account_no=account_no, exchange=exchange, pages=pages)
     except StorageError as storage:
-        log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, storage)
+        if not pages:
+            log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, storage)
+        else:
+            # The pages may be what the database refuses; the failure itself must still be recorded.
+            error = f"{error}; its {len(pages)} raw page(s) could not be stored either: {storage}"
+            try:
+                fail_run(engine, run_id, error, fetcher.clock(), account_no=account_no, exchange=exchange)
+            except StorageError as again:
+                log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, again)
     return SnapshotResult(
         account=account_no,
         exchange=exchange,
@@ -217,24 +236,3 @@ def _fail(
         seconds=time.monotonic() - started,
         error=error,
     )
-
-
-def _record_failure(
-    engine: Engine,
-    fetcher: Fetcher,
-    account: Account,
-    exchange: str,
-    trigger: str,
-    scheduled_for: datetime | None,
-    exc: EtlError,
-) -> SnapshotResult:
-    started = time.monotonic()
-    run_id = start_run(
-        engine,
-        trigger=trigger,
-        started_at=fetcher.clock(),
-        account_no=account.name,
-        exchange=exchange,
-        scheduled_for=scheduled_for,
-    )
-    return _fail(engine, fetcher, run_id, account.label, exchange, (), exc, started)

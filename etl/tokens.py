@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from etl.clock import KST
 from etl.errors import BadResponse, StorageError
-from etl.transform import KST
 
 try:
     import fcntl
@@ -54,16 +54,21 @@ def parse_expires_dt(value: object) -> datetime:
     return local.replace(tzinfo=KST).astimezone(UTC)
 
 
+def cache_key(base_url: str, appkey: str, secretkey: str) -> str:
+    """The name of one credential's cache entry: a digest, so that no key is written to disk.
+
+    The secret key is part of it: a wrong secret must not find the token issued for the right one.
+    """
+    return hashlib.sha256(f"{base_url}\n{appkey}\n{secretkey}".encode()).hexdigest()[:32]
+
+
 class TokenCache:
-    """Token files under `<state dir>/tokens`, one per (base URL, app key), named by a hash of both."""
+    """Token files under `<state dir>/tokens`, one per `cache_key`."""
 
     def __init__(self, state_dir: Path) -> None:
         self._dir = state_dir / "tokens"
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-
-    def _key(self, base_url: str, appkey: str) -> str:
-        return hashlib.sha256(f"{base_url}\n{appkey}".encode()).hexdigest()[:32]
 
     def _path(self, key: str) -> Path:
         return self._dir / f"{key}.json"
@@ -74,12 +79,11 @@ class TokenCache:
             self._dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._dir.mkdir(exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise StorageError(f"state directory {self._dir.parent} is not writable: {exc.strerror}") from None
+            raise StorageError(f"state directory {self._dir.parent} is not usable: {exc.strerror}") from None
 
     @contextlib.contextmanager
-    def locked(self, base_url: str, appkey: str) -> Iterator[None]:
-        """Hold the lock for one app key: across threads of this process and across processes."""
-        key = self._key(base_url, appkey)
+    def locked(self, key: str) -> Iterator[None]:
+        """Hold the lock of one cache entry: across threads of this process and across processes."""
         with self._locks_guard:
             thread_lock = self._locks.setdefault(key, threading.Lock())
         with thread_lock:
@@ -87,38 +91,45 @@ class TokenCache:
             if fcntl is None:
                 yield
                 return
-            fd = os.open(self._dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            lock_path = self._dir / f"{key}.lock"
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise StorageError(f"token lock {lock_path} cannot be opened: {exc.strerror}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 yield
             finally:
                 os.close(fd)
 
-    def load(self, base_url: str, appkey: str) -> Token | None:
+    def load(self, key: str) -> Token | None:
         """The cached token, or None when there is none or it cannot be read."""
         try:
-            data = json.loads(self._path(self._key(base_url, appkey)).read_text(encoding="utf-8"))
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
             return Token(value=data["token"], expires_at=datetime.fromisoformat(data["expires_at"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def save(self, base_url: str, appkey: str, token: Token) -> None:
+    def save(self, key: str, token: Token) -> None:
         """Write the token atomically (temporary file, fsync, rename), readable by the owner only."""
         self._ensure_dir()
-        path = self._path(self._key(base_url, appkey))
+        path = self._path(key)
         temporary = path.with_suffix(".tmp")
         payload = json.dumps({"token": token.value, "expires_at": token.expires_at.isoformat()})
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, payload.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, payload.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise StorageError(f"token cache {path} cannot be written: {exc.strerror}") from None
 
-    def discard(self, base_url: str, appkey: str, token: Token) -> None:
+    def discard(self, key: str, token: Token) -> None:
         """Forget the cached token if it is still `token` (another process may have replaced it already)."""
-        cached = self.load(base_url, appkey)
+        cached = self.load(key)
         if cached is not None and cached.value == token.value:
             with contextlib.suppress(FileNotFoundError):
-                self._path(self._key(base_url, appkey)).unlink()
+                self._path(key).unlink()

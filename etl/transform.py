@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from etl.clock import KST
 from etl.errors import TransformError
-
-KST = timezone(timedelta(hours=9), "KST")  # Korea has kept UTC+9 without daylight saving since 1988
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 RATE_SCALE = 4
@@ -32,6 +31,10 @@ _DATE = re.compile(r"[0-9]{8}")
 def _text_of(value: Any, field: str, line: int | None) -> str:
     if not isinstance(value, str):
         raise TransformError("expected a JSON string", field=field, value=value, line=line)
+    if "\x00" in value:
+        raise TransformError(
+            "contains a NUL character, which no SQL text column holds", field=field, value=value, line=line
+        )
     return value.strip(" ")
 
 
@@ -42,7 +45,11 @@ def parse_amount(value: Any, field: str, line: int | None = None) -> int | None:
         return None
     if not _INTEGER.fullmatch(text):
         raise TransformError("not an integer", field=field, value=value, line=line)
-    number = int(text)
+    # Leading zeros are padding; counted first, because Python refuses to parse thousands of digits.
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 19:
+        raise TransformError("outside the BIGINT range", field=field, value=value, line=line)
+    number = -int(digits) if text.startswith("-") else int(digits)
     if not BIGINT_MIN <= number <= BIGINT_MAX:
         raise TransformError("outside the BIGINT range", field=field, value=value, line=line)
     return number
@@ -61,15 +68,15 @@ def parse_rate(value: Any, field: str, line: int | None = None) -> Decimal | Non
         return None
     if not _DECIMAL.fullmatch(text):
         raise TransformError("not a decimal number", field=field, value=value, line=line)
-    number = Decimal(text)
-    exact = number.quantize(_RATE_QUANTUM)
-    if exact != number:
+    # Digits are counted on the text, so that no Decimal operation can overflow its context.
+    integer, _, fraction = text.lstrip("+-").partition(".")
+    if len(integer.lstrip("0")) > RATE_PRECISION - RATE_SCALE:
+        raise TransformError("too large for NUMERIC(12,4)", field=field, value=value, line=line)
+    if len(fraction.rstrip("0")) > RATE_SCALE:
         raise TransformError(
             f"more than {RATE_SCALE} decimal places cannot be stored exactly", field=field, value=value, line=line
         )
-    if exact.adjusted() >= RATE_PRECISION - RATE_SCALE:
-        raise TransformError("too large for NUMERIC(12,4)", field=field, value=value, line=line)
-    return exact
+    return Decimal(text).quantize(_RATE_QUANTUM)
 
 
 def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
@@ -196,20 +203,20 @@ def transform(
         "scheduled_for": scheduled_for.astimezone(UTC) if scheduled_for else None,
         "trade_date": trade_date,
     }
-    account.update(_columns(bodies[0], ACCOUNT_FIELDS, None))
+    account.update(_columns(bodies[0], ACCOUNT_FIELDS, None, 0))
 
     positions: list[dict[str, Any]] = []
-    for body in bodies:
+    for page_no, body in enumerate(bodies):
         unknown.update(set(body) - ACCOUNT_FIELDS.keys() - ENVELOPE_FIELDS - {POSITIONS_KEY})
         lines = body.get(POSITIONS_KEY, [])
         if lines is None or lines == "":
             lines = []
         if not isinstance(lines, list):
-            raise TransformError("expected a list", field=POSITIONS_KEY, value=lines)
+            raise TransformError("expected a list", field=POSITIONS_KEY, value=lines, page=page_no)
         for line in lines:
             line_no = len(positions)
             if not isinstance(line, dict):
-                raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no)
+                raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
             unknown.update(f"{POSITIONS_KEY}.{name}" for name in set(line) - POSITION_FIELDS.keys())
             row = {
                 "line_no": line_no,
@@ -218,16 +225,22 @@ def transform(
                 "captured_at": captured_at,
                 "trade_date": trade_date,
             }
-            row.update(_columns(line, POSITION_FIELDS, line_no))
+            row.update(_columns(line, POSITION_FIELDS, line_no, page_no))
             positions.append(row)
 
     account["position_count"] = len(positions)
     return Snapshot(account=account, positions=tuple(positions), unknown_fields=frozenset(unknown))
 
 
-def _columns(source: Mapping[str, Any], fields: dict[str, tuple[str, Parser]], line: int | None) -> dict[str, Any]:
+def _columns(
+    source: Mapping[str, Any], fields: dict[str, tuple[str, Parser]], line: int | None, page: int
+) -> dict[str, Any]:
     # A missing key is NULL, never an error (contract: "missing field").
-    return {
-        column: (parse(source[name], name, line) if name in source else None)
-        for name, (column, parse) in fields.items()
-    }
+    try:
+        return {
+            column: (parse(source[name], name, line) if name in source else None)
+            for name, (column, parse) in fields.items()
+        }
+    except TransformError as exc:
+        exc.page = page
+        raise

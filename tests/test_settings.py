@@ -108,6 +108,10 @@ def test_the_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
         ("accounts = 3\n", {}, "accounts must be a non-empty list"),
         ("rate_burst = 0\n", {}, "rate_burst: must be at least 1"),
         ("http_timeout = true\n", {}, "http_timeout: expected a float"),
+        ("http_timeout = nan\n", {}, "http_timeout: must be at least"),
+        ("rate_per_second = inf\n", {}, "rate_per_second: must be at least"),
+        ("databse_url = 'sqlite://'\n", {}, "unknown setting(s) databse_url"),
+        ("exchanges = ['KOSDAQ']\n", {}, "unknown setting(s) exchanges"),
         ("this is not toml", {}, "is not valid TOML"),
     ],
 )
@@ -118,6 +122,22 @@ def test_bad_config_files_name_the_setting(tmp_path: Path, text: str, env: dict[
 
 
 def test_secrets_do_not_show() -> None:
-    settings = load_settings(environ={"KIWOOM_APPKEY": "APPKEY-VALUE", "KIWOOM_SECRETKEY": "SECRET-VALUE"})
+    settings = load_settings(
+        environ={
+            "KIWOOM_APPKEY": "APPKEY-VALUE",
+            "KIWOOM_SECRETKEY": "SECRET-VALUE",
+            "KIWOOM_ETL_DATABASE_URL": "postgresql://kiwoom:hunter2@db/history",
+            "KIWOOM_BASE_URL": "https://proxy:pw-123@proxy.example",
+        }
+    )
     shown = repr(settings) + str(settings.accounts[0].appkey) + f"{settings.accounts[0]}"
-    assert "APPKEY-VALUE" not in shown and "SECRET-VALUE" not in shown
+    for secret in ("APPKEY-VALUE", "SECRET-VALUE", "hunter2", "pw-123"):
+        assert secret not in shown
+    assert "postgresql+psycopg://kiwoom:***@db/history" in repr(settings)
+
+
+def test_accounts_without_a_name_are_labelled_by_where_they_were_configured(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[accounts]]\nappkey = 'a'\nsecretkey = 'b'\n[[accounts]]\nappkey = 'c'\nsecretkey = 'd'\n")
+    assert [a.label for a in load_settings(path, environ={}).accounts] == ["accounts[0]", "accounts[1]"]
+    env_account = load_settings(environ={"KIWOOM_APPKEY": "k", "KIWOOM_SECRETKEY": "s"}).accounts[0]
+    assert env_account.label == "KIWOOM_APPKEY"

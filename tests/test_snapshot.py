@@ -141,7 +141,7 @@ def test_broken_json_fails_the_run_and_keeps_the_body(settings: Settings, engine
     simulator.inject("broken_json", api_id="kt00005", after=1)  # the second page of the first snapshot
     results = take(settings, engine)
     assert [r.ok for r in results] == [False, True, True, True]
-    assert "not a JSON object" in (results[0].error or "")
+    assert "kt00005: page 1 is not valid JSON" in (results[0].error or "")
     kept = [r for r in rows(engine, RawResponse, RawResponse.id) if r["run_id"] == results[0].run_id]
     assert [r["page_no"] for r in kept] == [0, 1]
     assert kept[0]["payload"] is not None and kept[1]["payload"] is None
@@ -175,3 +175,41 @@ def test_snapshot_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     with pytest.raises(SchemaNotMigrated, match="kiwoom-etl migrate"):
         require_current_schema(engine)
     engine.dispose()
+
+
+def test_a_token_answer_is_never_kept(settings: Settings, engine: Engine, simulator: Simulator) -> None:
+    # The token dies mid-chain, and the answer that re-issues it arrives cut in half: the snapshot fails,
+    # and nothing of the token answer reaches raw_responses.
+    simulator.inject("revoke_token", api_id="kt00005", after=1)
+    simulator.inject("truncated", api_id="au10001", after=1)
+    results = take(settings, engine)
+    assert not results[0].ok and "au10001: the answer is not valid JSON" in (results[0].error or "")
+    raw = rows(engine, RawResponse, RawResponse.id)
+    assert {r["api_id"] for r in raw} == {"kt00005"}
+    stored = " ".join(str(r["payload"]) + str(r["body_text"]) for r in raw)
+    assert "expires_dt" not in stored and not any(token in stored for token in simulator.issued)
+
+
+def test_a_nul_character_fails_the_run_and_keeps_the_page(
+    settings: Settings, engine: Engine, simulator: Simulator
+) -> None:
+    simulator.inject("bad_value", api_id="kt00005", field="stk_nm", value="삼성\x00전자")
+    results = take(settings, engine)
+    assert not results[0].ok and "stk_nm of position line 0 (page 0): contains a NUL" in (results[0].error or "")
+    run = next(r for r in rows(engine, EtlRun, EtlRun.id) if r["id"] == results[0].run_id)
+    assert run["status"] == "failed"
+    kept = [r for r in rows(engine, RawResponse, RawResponse.id) if r["run_id"] == run["id"]]
+    assert [r["page_no"] for r in kept] == [0, 1, 2]  # the whole chain is kept for a replay
+    assert kept[0]["payload"] is None and "\\u0000" in kept[0]["body_text"]  # JSONB cannot hold \u0000
+    assert kept[1]["payload"] is not None and kept[1]["body_text"] is None
+
+
+def test_an_unusable_state_directory_fails_each_snapshot_cleanly(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    results = take(settings.with_overrides(state_dir=blocker), engine)
+    assert len(results) == 4 and not any(r.ok for r in results)
+    assert all("state directory" in (r.error or "") for r in results)
+    assert [r["status"] for r in rows(engine, EtlRun, EtlRun.id)] == ["failed"] * 4

@@ -201,7 +201,7 @@ def test_unreadable_amounts_are_refused_with_field_and_value(raw: str) -> None:
     with pytest.raises(TransformError) as caught:
         parse_amount(raw, "evlt_amt", 4)
     assert caught.value.field == "evlt_amt" and caught.value.value == raw and caught.value.line == 4
-    assert "stk_cntr_remn[4].evlt_amt" in str(caught.value) and repr(raw) in str(caught.value)
+    assert str(caught.value).startswith("evlt_amt of position line 4: ") and repr(raw) in str(caught.value)
 
 
 @pytest.mark.parametrize("raw", [17534, None, 1.5, [], {}, True])
@@ -310,11 +310,33 @@ def test_positions_come_from_every_page_in_order_and_summary_from_the_first() ->
     assert snapshot.account["position_count"] == 3
 
 
-def test_an_error_on_a_later_page_names_the_line_over_all_pages() -> None:
+def test_an_error_on_a_later_page_names_the_line_over_all_pages_and_the_page() -> None:
     second = {"stk_cntr_remn": [{"stk_cd": "A000660", "cur_qty": "00000000001O"}]}
     with pytest.raises(TransformError) as caught:
         run(SEED_EXAMPLE, second)
-    assert caught.value.line == 1 and caught.value.field == "cur_qty"
+    assert caught.value.line == 1 and caught.value.field == "cur_qty" and caught.value.page == 1
+    assert str(caught.value) == "cur_qty of position line 1 (page 1): not an integer: '00000000001O'"
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "problem"),
+    [
+        (parse_rate, "1" * 40, "too large"),
+        (parse_rate, "0." + "1" * 40, "decimal places"),
+        (parse_rate, "0." + "0" * 5000 + "1", "decimal places"),
+        (parse_amount, "1" * 5000, "BIGINT"),
+        (parse_amount, "0" * 5000 + "1", None),
+        (parse_text, "삼성\x00전자", "NUL"),
+        (parse_stock_code, "A00\x005930", "NUL"),
+    ],
+)
+def test_huge_and_unstorable_values_are_refused_by_name(parse: Any, raw: str, problem: str | None) -> None:
+    if problem is None:
+        assert parse(raw, "entr") == 1  # leading zeros, however many, are only padding
+        return
+    with pytest.raises(TransformError, match=problem) as caught:
+        parse(raw, "stk_nm")
+    assert caught.value.field == "stk_nm"
 
 
 @pytest.mark.parametrize("lines", ["x", 5, {"a": 1}])
