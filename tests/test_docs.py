@@ -1,4 +1,4 @@
-"""The docs tell the truth: the data dictionary lists exactly the models' columns, the README's quick start runs."""
+"""The docs tell the truth: the data dictionary lists exactly the models' columns; the quick start is what CI runs."""
 
 from __future__ import annotations
 
