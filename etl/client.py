@@ -76,6 +76,7 @@ class KiwoomClient:
         tokens: TokenCache,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
+        observer: Callable[[ApiError], None] | None = None,
     ) -> None:
         self._settings = settings
         self._account = account
@@ -83,7 +84,10 @@ class KiwoomClient:
         self._pacer = pacer
         self._tokens = tokens
         self._retry = retry or RetryPolicy(
-            attempts=settings.retry_attempts, backoff=settings.retry_backoff, max_wait=settings.retry_max_wait
+            attempts=settings.retry_attempts,
+            backoff=settings.retry_backoff,
+            max_wait=settings.retry_max_wait,
+            observer=observer,
         )
         self._clock = clock
         # Pacing and the token cache name the credentials by digests, so no secret sits in a long-lived structure.
@@ -195,6 +199,7 @@ class KiwoomClient:
             )
         except TokenRejected as exc:
             log.warning("%s: token rejected (%s); issuing a new one and retrying once", api_id, exc.reason)
+            self._retry.notify(exc)
             token = self._replace_token(token)
             return self._retry.call(
                 lambda: self._post(api_id, path, body, auth=token, next_key=next_key, page_no=page_no), api_id

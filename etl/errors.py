@@ -14,6 +14,7 @@ Whether a failure is retried is decided by its class, never by its message::
     │   ├── RequestRejected         bad input (15xx) and any other refusal: never retried
     │   └── BadResponse             not JSON, not an object, or a continuation chain that repeats or never ends
     ├── TransformError              a value that does not match the contract (field, line, value)
+    ├── SlotClaimed                 another process has already taken this schedule slot (not a failure)
     └── StorageError                the database failed or could not be reached
         └── SchemaNotMigrated       the database is not at the head revision
 """
@@ -115,6 +116,10 @@ class TransformError(EtlError):
         if self.page is not None:
             where += f" (page {self.page})"
         return f"{where}: {self.problem}: {self.value!r}"
+
+
+class SlotClaimed(EtlError):
+    """Another process has already claimed this account × exchange × slot: nothing to do here."""
 
 
 class StorageError(EtlError):

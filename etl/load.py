@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, Insert, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from etl.db import storage_errors
+from etl.errors import SlotClaimed
 from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from etl.pages import Page
 from etl.transform import Snapshot
 
-RUNNING, SUCCESS, FAILED = "running", "success", "failed"
+RUNNING, SUCCESS, FAILED, MISSED, SKIPPED = "running", "success", "failed", "missed", "skipped"
+
+
+@dataclass(frozen=True)
+class Run:
+    """An etl_runs row that has begun."""
+
+    id: int
+    started_at: datetime
+
+
+def _insert_unless_taken(connection: Connection) -> Insert:
+    """INSERT INTO etl_runs … ON CONFLICT DO NOTHING: a slot already claimed is left to its owner."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(EtlRun).on_conflict_do_nothing()
+    return sqlite.insert(EtlRun).on_conflict_do_nothing()
 
 
 def start_run(
@@ -24,25 +42,37 @@ def start_run(
     account_no: str | None,
     exchange: str | None,
     scheduled_for: datetime | None = None,
-) -> int:
-    """Record that a run began (status running) and return its id."""
+) -> Run:
+    """Record that a run began (status running). For a scheduled slot this claims it: SlotClaimed if it was taken."""
+    values = {
+        "trigger": trigger,
+        "status": RUNNING,
+        "account_no": account_no,
+        "exchange": exchange,
+        "scheduled_for": scheduled_for,
+        "started_at": started_at,
+    }
     with storage_errors(engine, "recording a run"), engine.begin() as connection:
-        return int(
-            connection.execute(
-                insert(EtlRun).returning(EtlRun.id),
-                {
-                    "trigger": trigger,
-                    "status": RUNNING,
-                    "account_no": account_no,
-                    "exchange": exchange,
-                    "scheduled_for": scheduled_for,
-                    "started_at": started_at,
-                },
-            ).scalar_one()
-        )
+        run_id = connection.execute(_insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
+    if run_id is None:
+        raise SlotClaimed(f"{account_no} {exchange} {scheduled_for:%Y-%m-%d %H:%M:%S %Z}" if scheduled_for else "")
+    return Run(id=int(run_id), started_at=started_at)
 
 
-def load_snapshot(engine: Engine, run_id: int, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime) -> int:
+def record_unrun(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
+    """Record slots that were missed or skipped (status, reason, ...), leaving any slot already claimed alone.
+
+    Returns how many rows were written.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    with storage_errors(engine, "recording missed or skipped slots"), engine.begin() as connection:
+        written = connection.execute(_insert_unless_taken(connection).returning(EtlRun.id), rows).all()
+    return len(written)
+
+
+def load_snapshot(engine: Engine, run: Run, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime) -> int:
     """Load a snapshot in one transaction: its account row, every position row, its raw pages, the run's success.
 
     Either all of it is committed or none of it. Returns the account_snapshots id.
@@ -50,7 +80,7 @@ def load_snapshot(engine: Engine, run_id: int, snapshot: Snapshot, pages: Sequen
     with storage_errors(engine, "loading a snapshot"), engine.begin() as connection:
         snapshot_id = int(
             connection.execute(
-                insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run_id, **snapshot.account}
+                insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run.id, **snapshot.account}
             ).scalar_one()
         )
         if snapshot.positions:
@@ -60,14 +90,14 @@ def load_snapshot(engine: Engine, run_id: int, snapshot: Snapshot, pages: Sequen
                 insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **row} for row in snapshot.positions]
             )
         account = snapshot.account
-        _insert_pages(connection, run_id, snapshot_id, account["account_no"], account["exchange"], pages)
-        _finish(connection, run_id, SUCCESS, finished_at, len(pages), len(snapshot.positions), None)
+        _insert_pages(connection, run.id, snapshot_id, account["account_no"], account["exchange"], pages)
+        _finish(connection, run, SUCCESS, finished_at, len(pages), len(snapshot.positions), None)
     return snapshot_id
 
 
 def fail_run(
     engine: Engine,
-    run_id: int,
+    run: Run,
     error: str,
     finished_at: datetime,
     *,
@@ -77,8 +107,8 @@ def fail_run(
 ) -> None:
     """Mark a run failed with its error, keeping the raw pages that were received (a later replay reads them)."""
     with storage_errors(engine, "recording a failed run"), engine.begin() as connection:
-        _insert_pages(connection, run_id, None, account_no, exchange, pages)
-        _finish(connection, run_id, FAILED, finished_at, len(pages), None, error)
+        _insert_pages(connection, run.id, None, account_no, exchange, pages)
+        _finish(connection, run, FAILED, finished_at, len(pages), None, error)
 
 
 def _insert_pages(
@@ -119,7 +149,7 @@ def _body_columns(page: Page) -> dict[str, str | None]:
 
 def _finish(
     connection: Connection,
-    run_id: int,
+    run: Run,
     status: str,
     finished_at: datetime,
     page_count: int | None,
@@ -128,10 +158,11 @@ def _finish(
 ) -> None:
     connection.execute(
         update(EtlRun)
-        .where(EtlRun.id == run_id)
+        .where(EtlRun.id == run.id)
         .values(
             status=status,
             finished_at=finished_at,
+            duration_ms=int((finished_at - run.started_at).total_seconds() * 1000),
             page_count=page_count,
             position_count=position_count,
             error=error,

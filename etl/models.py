@@ -38,8 +38,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+RUN_STATUSES = ("running", "success", "failed", "missed", "skipped")
+
+
 class EtlRun(Base):
-    """One attempt at one account × exchange snapshot (or another job): when, why, how it ended."""
+    """One account × exchange snapshot attempt, or a slot that was missed or skipped: when, why, how it ended.
+
+    A scheduled slot has at most one row per account and exchange: the unique key is how replicas claim it.
+    """
 
     __tablename__ = "etl_runs"
 
@@ -54,9 +60,12 @@ class EtlRun(Base):
     page_count: Mapped[int | None] = mapped_column(Integer)
     position_count: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        CheckConstraint("status IN ('running', 'success', 'failed')", name="status"),
+        CheckConstraint("status IN ('running', 'success', 'failed', 'missed', 'skipped')", name="status"),
+        UniqueConstraint("account_no", "exchange", "scheduled_for"),
         Index(None, "account_no", "exchange", "started_at"),
         Index(None, "status", "started_at"),
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from random import random
 from typing import TypeVar
 
-from etl.errors import TransientApiError
+from etl.errors import ApiError, TransientApiError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -24,6 +24,12 @@ class RetryPolicy:
     max_wait: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     jitter: Callable[[], float] = field(default=random, compare=False)
+    observer: Callable[[ApiError], None] | None = field(default=None, compare=False)  # metrics: retries by reason
+
+    def notify(self, exc: ApiError) -> None:
+        """Tell the observer that `exc` is being retried (or, for a rejected token, worked around)."""
+        if self.observer is not None:
+            self.observer(exc)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
@@ -42,6 +48,7 @@ class RetryPolicy:
             except TransientApiError as exc:
                 if attempt >= self.attempts:
                     raise
+                self.notify(exc)
                 wait = self.delay(attempt, exc.retry_after)
                 if exc.retry_after is not None and exc.retry_after > wait:
                     log.warning(

@@ -1,7 +1,7 @@
-"""One snapshot of every configured account × exchange: fetch every page, transform, load, record the run.
+"""One snapshot of configured accounts × exchanges: fetch every page, transform, load, record the run.
 
-This is the job the command line runs once (`snapshot`) and the scheduler runs on a timer. One account's failure
-never stops the others; every attempt leaves an etl_runs row.
+This is the job the command line runs once (`snapshot`) and the daemon runs on a timer, from several threads.
+One account's failure never stops the others; every attempt leaves an etl_runs row.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from etl.client import HttpSession, KiwoomClient, new_session
 from etl.clock import utc_now
-from etl.errors import BadResponse, EtlError, StorageError
-from etl.load import FAILED, SUCCESS, fail_run, load_snapshot, start_run
+from etl.errors import ApiError, BadResponse, EtlError, SlotClaimed, StorageError
+from etl.load import FAILED, SKIPPED, SUCCESS, Run, fail_run, load_snapshot, start_run
 from etl.pacing import Pacer
 from etl.pages import Page
 from etl.settings import Account, Settings
@@ -49,15 +49,18 @@ class SnapshotResult:
 
 @dataclass
 class Fetcher:
-    """What every snapshot of a process shares: the HTTP session, the pacer, the token cache."""
+    """What every snapshot of a process shares: HTTP sessions (one a thread), the pacer, the token cache."""
 
     settings: Settings
-    session: HttpSession = field(default_factory=new_session)
     pacer: Pacer | None = None
     tokens: TokenCache | None = None
     clock: Callable[[], datetime] = utc_now
+    observer: Callable[[ApiError], None] | None = None
+    _local: threading.local = field(default_factory=threading.local)
+    _sessions: list[HttpSession] = field(default_factory=list)
+    _numbers: dict[Account, str] = field(default_factory=dict)
     _warned_fields: set[str] = field(default_factory=set)
-    _warned_lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.pacer is None:
@@ -68,19 +71,52 @@ class Fetcher:
     def __repr__(self) -> str:
         return f"Fetcher({self.settings!r})"
 
+    def session(self) -> HttpSession:
+        """This thread's keep-alive session (requests' sessions are not meant to be shared between threads)."""
+        session: HttpSession | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = new_session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
     def client(self, account: Account) -> KiwoomClient:
-        """A client for one account over the shared session, pacer and token cache."""
+        """A client for one account over this thread's session and the shared pacer and token cache."""
         assert self.pacer is not None and self.tokens is not None
         return KiwoomClient(
-            self.settings, account, session=self.session, pacer=self.pacer, tokens=self.tokens, clock=self.clock
+            self.settings,
+            account,
+            session=self.session(),
+            pacer=self.pacer,
+            tokens=self.tokens,
+            clock=self.clock,
+            observer=self.observer,
         )
 
+    def account_number(self, account: Account, client: KiwoomClient) -> str:
+        """The number behind the account's key (ka00001), asked once per process."""
+        with self._lock:
+            known = self._numbers.get(account)
+        if known is None:
+            known, _ = client.account_number()
+            with self._lock:
+                self._numbers[account] = known
+        return known
+
+    def account_no(self, account: Account) -> str | None:
+        """What the tables call the account: its name, else its number once known."""
+        with self._lock:
+            return account.name or self._numbers.get(account)
+
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def warn_unknown_fields(self, names: frozenset[str]) -> None:
         """Log each field the contract does not know once per process (it stays in raw_responses)."""
-        with self._warned_lock:
+        with self._lock:
             new = sorted(names - self._warned_fields)
             self._warned_fields.update(new)
         if new:
@@ -111,25 +147,31 @@ def snapshot_account(
     *,
     trigger: str,
     scheduled_for: datetime | None = None,
+    exchanges: Sequence[str] | None = None,
 ) -> list[SnapshotResult]:
-    """Learn the account number (ka00001), then snapshot each configured exchange."""
+    """Learn the account number (ka00001, once), then snapshot each of `exchanges` (default: all configured)."""
+    wanted = [x for x in account.exchanges if exchanges is None or x in exchanges]
     client = fetcher.client(account)
     try:
-        number, _ = client.account_number()
+        number = fetcher.account_number(account, client)
     except Exception as exc:  # noqa: BLE001 - whatever it is, it is recorded against each exchange below
         if not isinstance(exc, EtlError):
             log.exception("%s: unexpected error", account.label)
         error = f"cannot read the account number: {_describe(exc)}"
         results = []
-        for exchange in account.exchanges:
+        for exchange in wanted:
             started = time.monotonic()
-            run_id = _start(engine, fetcher, account.label, exchange, trigger, scheduled_for)
-            results.append(_fail(engine, fetcher, run_id, account.label, exchange, (), error, started))
+            try:
+                run = _start(engine, fetcher, account.label, exchange, trigger, scheduled_for)
+            except SlotClaimed:
+                results.append(_claimed(account.label, exchange))
+                continue
+            results.append(_fail(engine, fetcher, run, account.label, exchange, (), error, started))
         return results
     account_no = account.name or number
     return [
         snapshot_exchange(client, engine, fetcher, account_no, exchange, trigger=trigger, scheduled_for=scheduled_for)
-        for exchange in account.exchanges
+        for exchange in wanted
     ]
 
 
@@ -143,9 +185,12 @@ def snapshot_exchange(
     trigger: str,
     scheduled_for: datetime | None = None,
 ) -> SnapshotResult:
-    """Fetch every kt00005 page for one exchange, transform and load them; record the run either way."""
+    """Claim the slot, fetch every kt00005 page for one exchange, transform and load them; record the run."""
     started = time.monotonic()
-    run_id = _start(engine, fetcher, account_no, exchange, trigger, scheduled_for)
+    try:
+        run = _start(engine, fetcher, account_no, exchange, trigger, scheduled_for)
+    except SlotClaimed:
+        return _claimed(account_no, exchange)
     pages: list[Page] = []
     try:
         for page in client.balance_pages(exchange):
@@ -158,28 +203,37 @@ def snapshot_exchange(
             scheduled_for=scheduled_for,
         )
         fetcher.warn_unknown_fields(snapshot.unknown_fields)
-        snapshot_id = load_snapshot(engine, run_id, snapshot, pages, fetcher.clock())
+        snapshot_id = load_snapshot(engine, run, snapshot, pages, fetcher.clock())
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other accounts either
         if isinstance(exc, BadResponse) and exc.page is not None and exc.page.api_id == "kt00005":
             pages.append(exc.page)  # a broken page is kept, as received, with the ones before it
         if not isinstance(exc, EtlError):
             log.exception("%s %s: unexpected error", account_no, exchange)
-        return _fail(engine, fetcher, run_id, account_no, exchange, pages, _describe(exc), started)
+        return _fail(engine, fetcher, run, account_no, exchange, pages, _describe(exc), started)
     seconds = time.monotonic() - started
+    slot = f" for {scheduled_for:%Y-%m-%d %H:%M:%S}Z" if scheduled_for else ""
     log.info(
-        "%s %s: loaded %d position(s) from %d page(s) in %.2f s (snapshot %d)",
+        "%s %s%s: loaded %d position(s) from %d page(s) in %.2f s",
         account_no,
         exchange,
+        slot,
         len(snapshot.positions),
         len(pages),
         seconds,
-        snapshot_id,
+        extra={
+            "account": account_no,
+            "exchange": exchange,
+            "slot": scheduled_for,
+            "rows": len(snapshot.positions),
+            "seconds": round(seconds, 3),
+            "status": SUCCESS,
+        },
     )
     return SnapshotResult(
         account=account_no,
         exchange=exchange,
         status=SUCCESS,
-        run_id=run_id,
+        run_id=run.id,
         snapshot_id=snapshot_id,
         positions=len(snapshot.positions),
         pages=len(pages),
@@ -193,7 +247,7 @@ def _describe(exc: BaseException) -> str:
 
 def _start(
     engine: Engine, fetcher: Fetcher, account_no: str, exchange: str, trigger: str, scheduled_for: datetime | None
-) -> int:
+) -> Run:
     return start_run(
         engine,
         trigger=trigger,
@@ -204,19 +258,31 @@ def _start(
     )
 
 
+def _claimed(account_no: str, exchange: str) -> SnapshotResult:
+    # Another daemon on the same database has this slot: it is theirs to take, and nothing is wrong.
+    log.debug("%s %s: slot already claimed by another process", account_no, exchange)
+    return SnapshotResult(account=account_no, exchange=exchange, status=SKIPPED, error="claimed by another process")
+
+
 def _fail(
     engine: Engine,
     fetcher: Fetcher,
-    run_id: int,
+    run: Run,
     account_no: str,
     exchange: str,
     pages: Sequence[Page],
     error: str,
     started: float,
 ) -> SnapshotResult:
-    log.error("%s %s: snapshot failed: %s", account_no, exchange, error)
+    log.error(
+        "%s %s: snapshot failed: %s",
+        account_no,
+        exchange,
+        error,
+        extra={"account": account_no, "exchange": exchange, "status": FAILED},
+    )
     try:
-        fail_run(engine, run_id, error, fetcher.clock(), account_no=account_no, exchange=exchange, pages=pages)
+        fail_run(engine, run, error, fetcher.clock(), account_no=account_no, exchange=exchange, pages=pages)
     except StorageError as storage:
         if not pages:
             log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, storage)
@@ -224,14 +290,14 @@ def _fail(
             # The pages may be what the database refuses; the failure itself must still be recorded.
             error = f"{error}; its {len(pages)} raw page(s) could not be stored either: {storage}"
             try:
-                fail_run(engine, run_id, error, fetcher.clock(), account_no=account_no, exchange=exchange)
+                fail_run(engine, run, error, fetcher.clock(), account_no=account_no, exchange=exchange)
             except StorageError as again:
                 log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, again)
     return SnapshotResult(
         account=account_no,
         exchange=exchange,
         status=FAILED,
-        run_id=run_id,
+        run_id=run.id,
         pages=len(pages),
         seconds=time.monotonic() - started,
         error=error,

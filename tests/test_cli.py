@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from etl.db import make_engine
+from etl.db import head_revision, make_engine
 from etl.models import AccountSnapshot, EtlRun
 from etl.simulator import Simulator
 
@@ -54,7 +54,7 @@ def test_migrate_then_snapshot(db_url: str, sim_url: str, simulator: Simulator, 
 
     migrated = kiwoom_etl("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "→ 0001" in migrated.stdout
+    assert f"empty → {head_revision()}" in migrated.stdout
     assert "up to date" in kiwoom_etl("migrate", env=env).stdout
 
     taken = kiwoom_etl("snapshot", env=env)

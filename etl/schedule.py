@@ -1,0 +1,183 @@
+"""When snapshots are due: slots aligned to the wall clock, exchange windows, the end-of-day snapshot, the KRX calendar.
+
+Pure: every function takes the time it reasons about. Slots are counted from local midnight in the schedule's time
+zone, so with a 5-minute interval they fall on 09:00, 09:05, … whenever the daemon started.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from etl.errors import ConfigError
+
+SCHEDULED, END_OF_DAY = "scheduled", "end_of_day"
+DEFAULT_WINDOWS = {"KRX": "08:30-18:10", "NXT": "07:50-20:10"}
+DEFAULT_END_OF_DAY = {"KRX": "15:45", "NXT": "20:05"}
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_SEARCH_DAYS = 400  # the longest run of closed days is a few weeks; a year and more means nothing is ever due
+
+
+def parse_duration(text: str, setting: str) -> timedelta:
+    """ "30s", "5m", "1h", "1h30m" → a timedelta between 1 second and 24 hours."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        raise ConfigError(f"{setting}: expected a duration such as 30s, 5m or 1h, got {text!r}")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    duration = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    if not timedelta(seconds=1) <= duration <= timedelta(hours=24):
+        raise ConfigError(f"{setting}: must be between 1s and 24h, got {text!r}")
+    return duration
+
+
+def parse_clock(text: str, setting: str) -> time:
+    """ "15:45" → time(15, 45)."""
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None:
+        raise ConfigError(f"{setting}: expected a time HH:MM, got {text!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class Window:
+    """The part of a day in which an exchange is snapshotted, both ends included."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str, setting: str) -> Window:
+        start, sep, end = text.partition("-")
+        if not sep:
+            raise ConfigError(f"{setting}: expected HH:MM-HH:MM, got {text!r}")
+        window = cls(parse_clock(start, setting), parse_clock(end, setting))
+        if window.end <= window.start:
+            raise ConfigError(f"{setting}: the window must end after it starts, got {text!r}")
+        return window
+
+    def __contains__(self, moment: time) -> bool:
+        return self.start <= moment <= self.end
+
+
+@dataclass(frozen=True)
+class Due:
+    """One exchange due at a slot: why (`scheduled`, `end_of_day`), or why it is skipped (`skip`)."""
+
+    exchange: str
+    trigger: str = SCHEDULED
+    skip: str | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The slots of a daemon and what is due at each."""
+
+    interval: timedelta
+    zone: tzinfo
+    windows: Mapping[str, Window]
+    end_of_day: Mapping[str, time]
+    calendar: Container[date] = field(default_factory=frozenset)
+    all_hours: bool = False
+
+    @property
+    def exchanges(self) -> tuple[str, ...]:
+        return tuple(self.windows)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    def _midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.zone)
+
+    def floor(self, moment: datetime) -> datetime:
+        """The slot at or before `moment`."""
+        local = self.local(moment)
+        midnight = self._midnight(local.date())
+        return midnight + ((local - midnight) // self.interval) * self.interval
+
+    def next_slot(self, moment: datetime) -> datetime:
+        """The first slot strictly after `moment` (each day's slots restart at midnight)."""
+        local = self.local(moment)
+        following = self.floor(local) + self.interval
+        tomorrow = self._midnight(local.date() + timedelta(days=1))
+        return min(following, tomorrow)
+
+    def ceil(self, moment: datetime) -> datetime:
+        """The slot at or after `moment`."""
+        floor = self.floor(moment)
+        return floor if floor == moment else self.next_slot(moment)
+
+    def is_trading_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.calendar
+
+    def closed_reason(self, day: date) -> str | None:
+        """Why the market is closed on `day` (a weekday), or None when it is open."""
+        if day.weekday() >= 5 or day not in self.calendar:
+            return None
+        name = getattr(self.calendar, "get", lambda _: None)(day)
+        return f"KRX holiday: {name}" if name else "KRX holiday"
+
+    def due(self, moment: datetime) -> list[Due]:
+        """What is due at `moment`: exchanges in their window at a slot, end-of-day snapshots, holiday skips."""
+        local = self.local(moment)
+        if self.all_hours:
+            return [Due(exchange) for exchange in self.exchanges] if local == self.floor(local) else []
+        day, clock = local.date(), local.time()
+        if day.weekday() >= 5:
+            return []
+        closed = self.closed_reason(day)
+        due = []
+        for exchange, window in self.windows.items():
+            at_slot = local == self.floor(local)
+            if closed is not None:
+                # One row per holiday says why nothing was taken: at the window's first slot.
+                if at_slot and local == self.ceil(datetime.combine(day, window.start, tzinfo=self.zone)):
+                    due.append(Due(exchange, SCHEDULED, skip=closed))
+            elif at_slot and clock in window:
+                due.append(Due(exchange, SCHEDULED))
+            elif clock == self.end_of_day.get(exchange):
+                due.append(Due(exchange, END_OF_DAY))
+        return due
+
+    def next_fire(self, after: datetime) -> datetime:
+        """The first moment strictly after `after` at which something is due."""
+        local = self.local(after)
+        if self.all_hours:
+            return self.next_slot(local)
+        for offset in range(_SEARCH_DAYS):
+            day = local.date() + timedelta(days=offset)
+            if day.weekday() >= 5:
+                continue
+            candidates = []
+            for exchange, window in self.windows.items():
+                start = datetime.combine(day, window.start, tzinfo=self.zone)
+                end = datetime.combine(day, window.end, tzinfo=self.zone)
+                first = self.ceil(start) if local < start else self.next_slot(local)
+                if first <= end and first.date() == day:
+                    candidates.append(first)
+                closing = self.end_of_day.get(exchange)
+                if closing is not None:
+                    moment = datetime.combine(day, closing, tzinfo=self.zone)
+                    if moment > local:
+                        candidates.append(moment)
+            for candidate in sorted(candidates):
+                if self.due(candidate):
+                    return candidate
+        raise ConfigError("nothing is ever due: check the windows and the calendar")
+
+    def fires_between(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Every moment strictly between `start` and `end` at which something was due."""
+        moment = self.next_fire(start)
+        while moment < end:
+            yield moment
+            moment = self.next_fire(moment)
+
+    def last_fire(self, moment: datetime, lookback: timedelta) -> datetime | None:
+        """The latest moment at or before `moment` (and within `lookback`) at which something was due."""
+        latest = None
+        for fire in self.fires_between(moment - lookback, moment + timedelta(microseconds=1)):
+            latest = fire
+        return latest
