@@ -1,4 +1,4 @@
-"""The command line: kiwoom-etl migrate | snapshot | simulate | demo | revoke-token."""
+"""The command line: kiwoom-etl migrate | snapshot | run | status | simulate | demo | revoke-token."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from etl import __version__
+from etl.clock import utc_now
 from etl.errors import ConfigError, EtlError
 from etl.settings import Settings, default_database_url, load_settings, normalize_database_url
 
@@ -29,6 +30,7 @@ Configuration (environment variables win over the --config TOML file):
   KIWOOM_ETL_DATABASE_URL           SQLAlchemy URL (default: sqlite file kiwoom_etl.db here)
   KIWOOM_ETL_STATE_DIR              token cache (default ~/.local/state/kiwoom-etl)
   KIWOOM_ETL_HTTP_TIMEOUT           seconds per request (default 10)
+  KIWOOM_ETL_INTERVAL               time between the daemon's slots (default 5m)
   KIWOOM_ETL_CONFIG                 the TOML file, instead of --config
 See the README for the TOML file, several accounts and the pacing settings.
 """
@@ -37,25 +39,26 @@ See the README for the TOML file, several accounts and the pacing settings.
 class Context:
     """What the group options give every command: the settings, built once."""
 
-    def __init__(self, config: str | None, log_level: str) -> None:
+    def __init__(self, config: str | None, log_level: str | None, log_format: str) -> None:
         self.config = config
-        self.log_level = log_level.upper()
+        self.log_level = log_level.upper() if log_level else None
+        self.log_format = log_format
         self._settings: Settings | None = None
 
-    def settings(self, database_url: str | None = None) -> Settings:
+    def logging(self, settings: Settings | None, default_level: str = "WARNING") -> None:
+        """Log at the level asked for, else the command's default, with the settings' secrets redacted."""
+        from etl.logs import configure_logging
+
+        secrets = [s.reveal() for a in (settings.accounts if settings else ()) for s in (a.appkey, a.secretkey)]
+        configure_logging(self.log_level or default_level, secrets, self.log_format)
+
+    def settings(self, database_url: str | None = None, default_level: str = "WARNING") -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config)
-            _configure_logging(self.log_level, self._settings)
+            self.logging(self._settings, default_level)
         if database_url:
             return self._settings.with_overrides(database_url=normalize_database_url(database_url, "--database-url"))
         return self._settings
-
-
-def _configure_logging(level: str, settings: Settings | None) -> None:
-    from etl.logs import configure_logging
-
-    secrets = [s.reveal() for a in (settings.accounts if settings else ()) for s in (a.appkey, a.secretkey)]
-    configure_logging(level, secrets)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -90,11 +93,18 @@ database_option = click.option(
     envvar="KIWOOM_ETL_CONFIG",
     help="TOML settings file (accounts, database, pacing). Also KIWOOM_ETL_CONFIG.",
 )
-@click.option("--log-level", default="WARNING", show_default=True, type=LOG_LEVELS, help="Logging detail on stderr.")
+@click.option("--log-level", type=LOG_LEVELS, help="Logging detail on stderr [default: INFO for run, else WARNING].")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object a line, for log shippers.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, log_level: str) -> None:
+def cli(ctx: click.Context, config: str | None, log_level: str | None, log_format: str) -> None:
     """Snapshots of a Kiwoom Securities account (kt00005), loaded exactly into SQL history tables."""
-    ctx.obj = Context(config, log_level)
+    ctx.obj = Context(config, log_level, log_format)
 
 
 @cli.command()
@@ -150,6 +160,102 @@ def snapshot(obj: Context, database_url: str | None) -> None:
 
 
 @cli.command()
+@database_option
+@click.option(
+    "--interval", metavar="DURATION", help="Time between slots: 30s, 5m, 1h [default: KIWOOM_ETL_INTERVAL, 5m]."
+)
+@click.option("--all-hours", is_flag=True, help="Ignore trading windows and holidays: snapshot at every slot.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Accounts snapshotted at once [default: 4].")
+@click.option(
+    "--health-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Serve /healthz and /metrics on 127.0.0.1:PORT.",
+)
+@click.pass_obj
+def run(
+    obj: Context,
+    database_url: str | None,
+    interval: str | None,
+    all_hours: bool,
+    workers: int | None,
+    health_port: int | None,
+) -> None:
+    """Run as a daemon: take every account × exchange snapshot at every slot, until SIGTERM or Ctrl-C.
+
+    Slots are aligned to the clock in the schedule's time zone (Asia/Seoul): with 5m, 09:00, 09:05, ... Each
+    exchange is snapshotted inside its window (KRX 08:30-18:10, NXT 07:50-20:10) on KRX trading days, plus an
+    end-of-day snapshot (KRX 15:45, NXT 20:05). Slots missed while the daemon was down are recorded as missed.
+    Several daemons may share one database: each slot is taken once. A first SIGTERM lets the snapshot in flight
+    finish; a second one exits at once (nothing half-loaded either way).
+    """
+    from etl.daemon import Daemon
+    from etl.db import make_engine, require_current_schema
+    from etl.schedule import Schedule, parse_duration
+
+    with _errors():
+        settings = obj.settings(database_url, default_level="INFO")
+        if interval:
+            settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
+        if workers:
+            settings = settings.with_overrides(workers=workers)
+        settings.require_accounts()
+        schedule = Schedule.build(
+            settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
+        )
+        engine = make_engine(settings.database_url)
+        try:
+            require_current_schema(engine)
+            code = Daemon(settings, schedule, engine).run(health_port)
+        finally:
+            engine.dispose()
+    sys.exit(code)
+
+
+@cli.command()
+@database_option
+@click.option("--interval", metavar="DURATION", help="The daemon's interval, if not the configured one.")
+@click.option("--all-hours", is_flag=True, help="Judge as a daemon run with --all-hours does.")
+@click.pass_obj
+def status(obj: Context, database_url: str | None, interval: str | None, all_hours: bool) -> None:
+    """Show, per account × exchange, the newest successful snapshot, its age, failures since and the next slot.
+
+    Exits 1 when, inside an active window, the newest success is older than twice the interval (STALE).
+    """
+    from etl.db import make_engine, require_current_schema
+    from etl.report import status_table
+    from etl.schedule import Schedule, parse_duration
+    from etl.status import pair_statuses
+
+    with _errors():
+        settings = obj.settings(database_url)
+        if interval:
+            settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
+        schedule = Schedule.build(
+            settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
+        )
+        engine = make_engine(settings.database_url)
+        try:
+            require_current_schema(engine)
+            now = utc_now()
+            pairs = pair_statuses(engine, schedule, now)
+        finally:
+            engine.dispose()
+        if not pairs:
+            click.echo(f"No runs in the last week in {settings.safe_database_url}.")
+            return
+        click.echo(status_table(pairs, schedule, now))
+        stale = [p for p in pairs if p.stale]
+        if stale:
+            click.echo(
+                f"{len(stale)} of {len(pairs)} account × exchange(s) STALE: no success within "
+                f"{2 * schedule.interval} inside an active window.",
+                err=True,
+            )
+            sys.exit(EXIT_FAILED)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 50), help="How many accounts.")
@@ -181,7 +287,7 @@ def simulate(
     """
     from etl.simulator import Simulator, bind, make_account
 
-    _configure_logging(obj.log_level, None)
+    obj.logging(None)
     simulator = Simulator(
         accounts=[make_account(i, positions) for i in range(1, accounts + 1)],
         page_size=page_size,
@@ -219,7 +325,7 @@ def demo(obj: Context, database_url: str | None, snapshots: int, interval: float
     """
     from etl.demo import run_demo
 
-    _configure_logging(obj.log_level, None)
+    obj.logging(None)
     with _errors():
         url = normalize_database_url(database_url, "--database-url") if database_url else default_database_url()
         ok = run_demo(url, snapshots=snapshots, interval=interval, echo=click.echo)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 # Anything that looks like a bearer token or a credential field in JSON, whatever code logged it.
 _PATTERNS = [
@@ -15,6 +17,7 @@ _PATTERNS = [
 
 
 _HANDLER_NAME = "kiwoom-etl"
+_CHATTY = ("apscheduler", "alembic")
 
 
 class RedactSecrets(logging.Filter):
@@ -45,10 +48,37 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at `level`, with credentials redacted."""
+# Context that snapshot log lines carry (`extra=`), kept as fields of their own in JSON lines.
+_CONTEXT = ("account", "exchange", "slot", "rows", "seconds", "status")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log shippers: time, level, logger, message, and the snapshot's context."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _CONTEXT:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value.isoformat() if isinstance(value, datetime) else value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["traceback"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """Log to stderr at `level` as text or JSON lines, with credentials redacted."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactSecrets(secrets))
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
@@ -56,3 +86,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
         root.removeHandler(old)  # configured again (tests, the demo): replace ours, leave others' handlers alone
     root.addHandler(handler)
     root.setLevel(level)
+    # Libraries that narrate every job run and migration step speak only of problems, unless DEBUG is asked for.
+    for chatty in _CHATTY:
+        logging.getLogger(chatty).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

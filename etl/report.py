@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    from etl.schedule import Schedule
     from etl.snapshot import SnapshotResult
+    from etl.status import PairStatus
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -24,6 +28,44 @@ def results_table(results: Sequence[SnapshotResult]) -> str:
         ["account", "exchange", "status", "positions", "pages", "run", "seconds"],
         [(r.account, r.exchange, r.status, r.positions, r.pages, r.run_id, f"{r.seconds:.2f}") for r in results],
     )
+
+
+def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime) -> str:
+    """The table `status` prints: times in the schedule's time zone."""
+
+    def when(moment: datetime | None) -> str:
+        return "-" if moment is None else schedule.local(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+    def state(pair: PairStatus) -> str:
+        return "STALE" if pair.stale else ("ok" if pair.active else "closed")
+
+    return table(
+        ["account", "exchange", "state", "last success", "age", "last run", "failures since", "next slot"],
+        [
+            (
+                p.account_no,
+                p.exchange,
+                state(p),
+                when(p.last_success),
+                _age(p.age(now)),
+                p.last_status,
+                p.failures_since,
+                when(p.next_slot),
+            )
+            for p in pairs
+        ],
+    )
+
+
+def _age(age: timedelta | None) -> str:
+    if age is None:
+        return "never"
+    seconds = int(age.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def _width(text: str) -> int:

@@ -21,6 +21,13 @@ _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _SEARCH_DAYS = 400  # the longest run of closed days is a few weeks; a year and more means nothing is ever due
 
 
+def krx_calendar() -> Container[date]:
+    """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked."""
+    import holidays  # imported here: loading its calendars is not free, and only the daemon needs them
+
+    return holidays.financial_holidays("XKRX")
+
+
 def parse_duration(text: str, setting: str) -> timedelta:
     """ "30s", "5m", "1h", "1h30m" → a timedelta between 1 second and 24 hours."""
     match = _DURATION.fullmatch(text.strip())
@@ -74,6 +81,21 @@ class Due:
 @dataclass(frozen=True)
 class Schedule:
     """The slots of a daemon and what is due at each."""
+
+    @classmethod
+    def build(
+        cls,
+        interval: timedelta,
+        zone: str,
+        windows: Mapping[str, Window],
+        end_of_day: Mapping[str, time],
+        *,
+        all_hours: bool = False,
+    ) -> Schedule:
+        """A schedule on the KRX calendar, from settings."""
+        from zoneinfo import ZoneInfo
+
+        return cls(interval, ZoneInfo(zone), windows, end_of_day, krx_calendar(), all_hours)
 
     interval: timedelta
     zone: tzinfo

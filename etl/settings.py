@@ -11,13 +11,16 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from etl.errors import ConfigError
+from etl.schedule import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Window, parse_clock, parse_duration
 
 REAL_BASE_URL = "https://api.kiwoom.com"
 MOCK_BASE_URL = "https://mockapi.kiwoom.com"
@@ -74,6 +77,15 @@ class Settings:
     retry_max_wait: float = 60.0
     page_cap: int = 1000
     mock: bool = False
+    interval: timedelta = timedelta(minutes=5)
+    timezone: str = "Asia/Seoul"
+    windows: Mapping[str, Window] = field(
+        default_factory=lambda: {x: Window.parse(w, "windows") for x, w in DEFAULT_WINDOWS.items()}
+    )
+    end_of_day: Mapping[str, time] = field(
+        default_factory=lambda: {x: parse_clock(t, "end_of_day") for x, t in DEFAULT_END_OF_DAY.items()}
+    )
+    workers: int = 4
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (command-line options)."""
@@ -151,7 +163,11 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "retry_attempts": ("KIWOOM_ETL_RETRY_ATTEMPTS", "retry_attempts"),
     "retry_backoff": ("KIWOOM_ETL_RETRY_BACKOFF", "retry_backoff"),
     "page_cap": ("KIWOOM_ETL_PAGE_CAP", "page_cap"),
+    "interval": ("KIWOOM_ETL_INTERVAL", "interval"),
+    "timezone": ("KIWOOM_ETL_TIMEZONE", "timezone"),
+    "workers": ("KIWOOM_ETL_WORKERS", "workers"),
 }
+_TABLES = {"env", "accounts", "windows", "end_of_day"}
 
 
 def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -159,7 +175,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     env = os.environ if environ is None else environ
     path = config_file or env.get("KIWOOM_ETL_CONFIG") or None
     document = _read_toml(Path(path)) if path else {}
-    unknown = set(document) - {key for _, key in _SCALARS.values()} - {"env", "accounts"}
+    unknown = set(document) - {key for _, key in _SCALARS.values()} - _TABLES
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))} (see the README)")
 
@@ -191,10 +207,23 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         ("retry_attempts", int, 1),
         ("retry_backoff", float, 0.0),
         ("page_cap", int, 1),
+        ("workers", int, 1),
     ):
         given = pick(name)
         if given is not None:
             numbers[name] = _number(given[0], given[1], kind, minimum)
+
+    schedule: dict[str, Any] = {}
+    interval = pick("interval")
+    if interval is not None:
+        schedule["interval"] = parse_duration(str(interval[0]), interval[1])
+    zone = pick("timezone")
+    if zone is not None:
+        schedule["timezone"] = _zone(str(zone[0]), zone[1])
+    if "windows" in document:
+        schedule["windows"] = _per_exchange(document["windows"], f"{path}: windows", Window.parse)
+    if "end_of_day" in document:
+        schedule["end_of_day"] = _per_exchange(document["end_of_day"], f"{path}: end_of_day", parse_clock)
 
     default_exchanges = ("KRX",) if mock else EXCHANGES
     if "accounts" in document:
@@ -209,7 +238,29 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         mock=mock,
         **state_dir,
         **numbers,
+        **schedule,
     )
+
+
+def _zone(name: str, setting: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{setting}: unknown time zone {name!r} (e.g. Asia/Seoul)") from None
+    return name
+
+
+def _per_exchange(table: Any, setting: str, parse: Any) -> dict[str, Any]:
+    """A TOML table keyed by exchange: every exchange must be given, each value parsed."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{setting}: expected a table such as {{ KRX = ..., NXT = ... }}")
+    unknown = set(table) - set(EXCHANGES)
+    if unknown:
+        raise ConfigError(f"{setting}: unknown exchange(s) {', '.join(sorted(unknown))} (expected KRX, NXT)")
+    missing = [x for x in EXCHANGES if x not in table]
+    if missing:
+        raise ConfigError(f"{setting}: {', '.join(missing)} missing")
+    return {x: parse(str(table[x]), f"{setting}.{x}") for x in EXCHANGES}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

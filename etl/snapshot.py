@@ -211,7 +211,7 @@ def snapshot_exchange(
             log.exception("%s %s: unexpected error", account_no, exchange)
         return _fail(engine, fetcher, run, account_no, exchange, pages, _describe(exc), started)
     seconds = time.monotonic() - started
-    slot = f" for {scheduled_for:%Y-%m-%d %H:%M:%S}Z" if scheduled_for else ""
+    slot = f" for slot {scheduled_for.isoformat()}" if scheduled_for else ""
     log.info(
         "%s %s%s: loaded %d position(s) from %d page(s) in %.2f s",
         account_no,

@@ -1,0 +1,58 @@
+"""Prometheus metrics of the daemon, in a registry of its own (nothing is registered at import time)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from etl.clock import utc_now
+from etl.errors import ApiError, ApiServerError, ApiUnreachable, RateLimited, TokenRejected
+from etl.snapshot import SnapshotResult
+
+_RETRY_REASONS = (
+    (RateLimited, "rate_limited"),
+    (ApiServerError, "server_error"),
+    (ApiUnreachable, "unreachable"),
+    (TokenRejected, "token_rejected"),
+)
+
+
+class Metrics:
+    """Snapshots by result, their duration, the last success per account × exchange, API retries by reason."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.snapshots = Counter(
+            "kiwoom_etl_snapshots", "Account × exchange snapshots, by result.", ["result"], registry=self.registry
+        )
+        self.duration = Histogram(
+            "kiwoom_etl_snapshot_duration_seconds",
+            "Time to fetch, transform and load one account × exchange snapshot.",
+            buckets=(0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
+        self.last_success = Gauge(
+            "kiwoom_etl_last_success_timestamp_seconds",
+            "When the newest successful snapshot of an account × exchange was loaded (Unix time).",
+            ["account", "exchange"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "kiwoom_etl_api_retries", "Kiwoom API requests retried, by reason.", ["reason"], registry=self.registry
+        )
+
+    def observe(self, result: SnapshotResult) -> None:
+        """Count one snapshot's outcome."""
+        self.snapshots.labels(result=result.status).inc()
+        if result.status in ("success", "failed"):
+            self.duration.observe(result.seconds)
+        if result.ok:
+            self.last_success.labels(account=result.account, exchange=result.exchange).set(utc_now().timestamp())
+
+    def retried(self, exc: ApiError) -> None:
+        """Count one retry (or token replacement) by what caused it."""
+        reason = next((name for kind, name in _RETRY_REASONS if isinstance(exc, kind)), "other")
+        self.retries.labels(reason=reason).inc()
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus' text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,102 @@
+"""Where the history stands, per account × exchange: the newest success, its age, failures since, the next slot.
+
+Read from etl_runs, so that `kiwoom-etl status`, `/healthz` and every replica on one database agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, case, func, select
+
+from etl.db import storage_errors
+from etl.models import EtlRun
+from etl.schedule import Schedule
+
+RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
+
+
+@dataclass(frozen=True)
+class PairStatus:
+    """One account × exchange."""
+
+    account_no: str
+    exchange: str
+    last_success: datetime | None
+    last_status: str
+    failures_since: int
+    active: bool
+    next_slot: datetime | None
+    stale: bool
+
+    def age(self, now: datetime) -> timedelta | None:
+        return None if self.last_success is None else now - self.last_success
+
+
+def is_active(schedule: Schedule, exchange: str, now: datetime) -> bool:
+    """Whether `exchange` is inside its snapshot window now (always, with --all-hours)."""
+    if schedule.all_hours:
+        return True
+    local = schedule.local(now)
+    window = schedule.windows.get(exchange)
+    return schedule.is_trading_day(local.date()) and window is not None and local.time() in window
+
+
+def pair_statuses(engine: Engine, schedule: Schedule, now: datetime) -> list[PairStatus]:
+    """Every account × exchange with a run in the last week, and whether its newest success is too old.
+
+    Too old means: inside an active window, no success within twice the interval.
+    """
+    since = now - RECENT
+    success_at = func.max(case((EtlRun.status == "success", EtlRun.finished_at)))
+    newest = func.max(EtlRun.started_at)
+    query = (
+        select(EtlRun.account_no, EtlRun.exchange, success_at, newest)
+        .where(EtlRun.started_at >= since, EtlRun.account_no.is_not(None), EtlRun.exchange.is_not(None))
+        .group_by(EtlRun.account_no, EtlRun.exchange)
+        .order_by(EtlRun.account_no, EtlRun.exchange)
+    )
+    statuses = []
+    with storage_errors(engine, "reading etl_runs"), engine.connect() as connection:
+        for account_no, exchange, last_success, newest_start in connection.execute(query):
+            last_status = connection.execute(
+                select(EtlRun.status)
+                .where(EtlRun.account_no == account_no, EtlRun.exchange == exchange, EtlRun.started_at == newest_start)
+                .order_by(EtlRun.id.desc())
+                .limit(1)
+            ).scalar_one()
+            failures = connection.execute(
+                select(func.count())
+                .select_from(EtlRun)
+                .where(
+                    EtlRun.account_no == account_no,
+                    EtlRun.exchange == exchange,
+                    EtlRun.status == "failed",
+                    EtlRun.started_at > (last_success or since),
+                )
+            ).scalar_one()
+            active = is_active(schedule, exchange, now)
+            too_old = last_success is None or now - last_success > 2 * schedule.interval
+            statuses.append(
+                PairStatus(
+                    account_no=account_no,
+                    exchange=exchange,
+                    last_success=last_success,
+                    last_status=last_status,
+                    failures_since=failures,
+                    active=active,
+                    next_slot=_next_slot(schedule, exchange, now),
+                    stale=active and too_old,
+                )
+            )
+    return statuses
+
+
+def _next_slot(schedule: Schedule, exchange: str, now: datetime) -> datetime | None:
+    moment = now
+    for _ in range(10_000):  # a few days of slots at the shortest intervals
+        moment = schedule.next_fire(moment)
+        if any(d.exchange == exchange and d.skip is None for d in schedule.due(moment)):
+            return moment
+    return None
