@@ -89,8 +89,23 @@ class Daemon:
         self._idle = threading.Condition()
         self._stopping = threading.Event()
 
+    def resolve_accounts(self) -> None:
+        """Learn each account's number (ka00001) at start, in parallel, so that every row names it the same way.
+
+        An account whose number cannot be read is named by its label until a later slot succeeds.
+        """
+
+        def resolve(account: Account) -> None:
+            try:
+                self.fetcher.account_number(account, self.fetcher.client(account))
+            except Exception as exc:  # noqa: BLE001 - reported here, and again by each of its slots
+                log.warning("%s: cannot read the account number yet: %s", account.label, exc)
+
+        wait([self._pool.submit(resolve, account) for account in self.settings.accounts])
+
     def recover(self) -> int:
         """At start: record as missed the slots since the newest one in the database (within a day)."""
+        self.resolve_accounts()
         now = self.clock()
         with storage_errors(self.engine, "reading the newest slot"), self.engine.connect() as connection:
             newest = connection.execute(

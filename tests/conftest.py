@@ -95,8 +95,14 @@ def engine(db_url: str) -> Iterator[Engine]:
 def sim_accounts(simulator: Simulator, **names: str) -> tuple[Account, ...]:
     """Settings accounts for the simulator's accounts; `names` maps an acct_no to a configured name."""
     return tuple(
-        Account(Secret(a.appkey), Secret(a.secretkey), name=names.get(a.acct_no), exchanges=tuple(a.holdings))
-        for a in simulator.accounts
+        Account(
+            Secret(a.appkey),
+            Secret(a.secretkey),
+            name=names.get(a.acct_no),
+            exchanges=tuple(a.holdings),
+            source=f"accounts[{index}]",
+        )
+        for index, a in enumerate(simulator.accounts)
     )
 
 

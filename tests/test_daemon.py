@@ -1,0 +1,205 @@
+"""The daemon's slots in process, with a controlled clock: claims, missed and skipped slots, failures, health."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select
+
+from etl.daemon import NOT_RUNNING, NOT_STARTED, Daemon, serve_health
+from etl.models import AccountSnapshot, EtlRun
+from etl.schedule import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Schedule, Window, parse_clock
+from etl.settings import Account, Secret, Settings
+from etl.simulator import Simulator
+from tests.conftest import make_settings, sim_accounts
+
+SEOUL = ZoneInfo("Asia/Seoul")
+SLOT = datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL)  # a Tuesday, a trading day
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def build_schedule(*, all_hours: bool = False, interval: timedelta = timedelta(minutes=5)) -> Schedule:
+    return Schedule.build(
+        interval,
+        "Asia/Seoul",
+        {x: Window.parse(w, x) for x, w in DEFAULT_WINDOWS.items()},
+        {x: parse_clock(t, x) for x, t in DEFAULT_END_OF_DAY.items()},
+        all_hours=all_hours,
+    )
+
+
+@pytest.fixture
+def settings(sim_url: str, simulator: Simulator, engine: Engine, tmp_path: Path) -> Settings:
+    return make_settings(
+        sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state", sim_accounts(simulator)
+    )
+
+
+@pytest.fixture
+def daemon_for(engine: Engine) -> Callable[..., Daemon]:
+    made: list[Daemon] = []
+
+    def make(settings: Settings, clock: Clock, **kw: object) -> Daemon:
+        daemon = Daemon(settings, build_schedule(**kw), engine, clock=clock)  # type: ignore[arg-type]
+        made.append(daemon)
+        return daemon
+
+    yield make  # type: ignore[misc]
+    for daemon in made:
+        daemon.fetcher.close()
+
+
+def runs(engine: Engine) -> list[dict[str, object]]:
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(select(EtlRun.__table__).order_by(EtlRun.id)).mappings()]
+
+
+def test_a_slot_snapshots_every_account_and_exchange(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
+) -> None:
+    results = daemon_for(settings, Clock(SLOT)).run_slot(SLOT)
+    assert sorted((r.exchange, r.status) for r in results) == [("KRX", "success")] * 2 + [("NXT", "success")] * 2
+    with engine.connect() as connection:
+        slots = connection.execute(select(AccountSnapshot.scheduled_for)).scalars().all()
+    assert slots == [SLOT] * 4
+    assert {r["trigger"] for r in runs(engine)} == {"scheduled"} and all(
+        r["duration_ms"] is not None for r in runs(engine)
+    )
+
+
+def test_two_daemons_on_one_database_take_a_slot_once(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
+) -> None:
+    first, second = daemon_for(settings, Clock(SLOT)), daemon_for(settings, Clock(SLOT))
+    outcomes: list[list[object]] = []
+    racers = [threading.Thread(target=lambda d=d: outcomes.append(d.run_slot(SLOT))) for d in (first, second)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    statuses = sorted(r.status for outcome in outcomes for r in outcome)  # type: ignore[attr-defined]
+    assert statuses == ["skipped"] * 4 + ["success"] * 4  # the loser of each race did nothing
+    rows = runs(engine)
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"success"}
+    with engine.connect() as connection:
+        assert len(connection.execute(select(AccountSnapshot.id)).all()) == 4
+
+
+def test_slots_passed_while_down_are_recorded_as_missed(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
+) -> None:
+    daemon_for(settings, Clock(SLOT)).run_slot(SLOT)
+    restarted = daemon_for(settings, Clock(SLOT + timedelta(minutes=17)))
+    assert restarted.recover() == 3 * 4  # 09:05, 09:10, 09:15 × 2 accounts × 2 exchanges
+    missed = [r for r in runs(engine) if r["status"] == "missed"]
+    assert {r["scheduled_for"] for r in missed} == {SLOT + timedelta(minutes=m) for m in (5, 10, 15)}
+    assert {r["reason"] for r in missed} == {NOT_RUNNING}
+    assert restarted.recover() == 0  # recorded once, however often asked
+
+
+def test_a_gap_between_ticks_is_recorded_as_missed(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
+) -> None:
+    clock = Clock(SLOT + timedelta(seconds=1))
+    daemon = daemon_for(settings, clock)
+    assert len(daemon.tick()) == 4
+    assert daemon.tick() == []  # the same slot again: nothing to do
+    clock.now = SLOT + timedelta(minutes=15, seconds=2)  # the machine slept through 09:05 and 09:10
+    assert [r.status for r in daemon.tick()] == ["success"] * 4
+    by_slot = {(r["scheduled_for"], r["status"]) for r in runs(engine)}
+    assert by_slot == {
+        (SLOT, "success"),
+        (SLOT + timedelta(minutes=5), "missed"),
+        (SLOT + timedelta(minutes=10), "missed"),
+        (SLOT + timedelta(minutes=15), "success"),
+    }
+    assert {r["reason"] for r in runs(engine) if r["status"] == "missed"} == {NOT_STARTED}
+
+
+def test_a_holiday_is_skipped_with_its_reason_and_no_request(
+    settings: Settings, engine: Engine, simulator: Simulator, daemon_for: Callable[..., Daemon]
+) -> None:
+    chuseok_eve = datetime(2026, 9, 24, 8, 30, tzinfo=SEOUL)
+    assert daemon_for(settings, Clock(chuseok_eve)).run_slot(chuseok_eve) == []
+    skipped = runs(engine)
+    assert len(skipped) == 2 and {r["exchange"] for r in skipped} == {"KRX"}  # NXT's window began at 07:50
+    assert all(r["status"] == "skipped" and "Chuseok" in str(r["reason"]) for r in skipped)
+    assert simulator.count("kt00005") == 0
+
+
+def test_a_bad_account_fails_alone(settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]) -> None:
+    bad = Account(Secret("sim-appkey-1"), Secret("wrong"), name="bad", exchanges=("KRX", "NXT"))
+    with_bad = settings.with_overrides(accounts=(bad, *settings.accounts))
+    results = daemon_for(with_bad, Clock(SLOT)).run_slot(SLOT)
+    assert sorted((r.account, r.status) for r in results if r.account == "bad") == [("bad", "failed")] * 2
+    assert [r.status for r in results if r.account != "bad"] == ["success"] * 4
+    failed = [r for r in runs(engine) if r["status"] == "failed"]
+    assert {(r["account_no"], r["exchange"]) for r in failed} == {("bad", "KRX"), ("bad", "NXT")}
+    assert all("8002" in str(r["error"]) for r in failed)
+
+
+def test_health_and_metrics_over_http(settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]) -> None:
+    clock = Clock(SLOT)
+    daemon = daemon_for(settings, clock)
+    daemon.started_at = SLOT - timedelta(hours=1)
+    server = serve_health(daemon, 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        daemon.run_slot(SLOT)
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
+            assert answer.status == 200
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as answer:
+            metrics = answer.read().decode()
+        assert 'kiwoom_etl_snapshots_total{result="success"} 4.0' in metrics
+        assert "kiwoom_etl_snapshot_duration_seconds_bucket" in metrics
+        assert 'kiwoom_etl_last_success_timestamp_seconds{account="5000001111",exchange="KRX"}' in metrics
+        clock.now = SLOT + timedelta(minutes=11)  # inside the window, and more than twice the interval later
+        with pytest.raises(urllib.error.HTTPError) as stale:
+            urllib.request.urlopen(f"{base}/healthz", timeout=5)
+        assert stale.value.code == 503
+        stale.value.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_api_retries_are_counted_by_reason(
+    settings: Settings, simulator: Simulator, daemon_for: Callable[..., Daemon]
+) -> None:
+    daemon = daemon_for(settings, Clock(SLOT))
+    simulator.inject("http_503", api_id="kt00005", count=2)
+    simulator.inject("rate_limit", api_id="kt00005", after=4)
+    daemon.run_slot(SLOT)
+    metrics = daemon.metrics.exposition().decode()
+    assert 'kiwoom_etl_api_retries_total{reason="server_error"} 2.0' in metrics
+    assert 'kiwoom_etl_api_retries_total{reason="rate_limited"} 1.0' in metrics
+
+
+def test_status_names_stale_pairs_and_exits_non_zero(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
+) -> None:
+    from tests.test_cli import kiwoom_etl
+
+    last_friday = datetime(2026, 11, 20, 9, 0, tzinfo=SEOUL)
+    daemon_for(settings, Clock(last_friday)).run_slot(last_friday)
+    env = {"KIWOOM_ETL_DATABASE_URL": settings.database_url}
+    result = kiwoom_etl("status", "--all-hours", env=env)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["account", "exchange", "state"] and len(lines) == 2 + 4
+    assert all(" STALE " in line and "2026-11-20 09:00:" in line for line in lines[2:])
+    assert "4 of 4 account × exchange(s) STALE" in result.stderr

@@ -1,0 +1,161 @@
+"""The schedule with a controlled clock: aligned slots, windows, end of day, weekends, KRX holidays, --all-hours."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from etl.errors import ConfigError
+from etl.schedule import (
+    DEFAULT_END_OF_DAY,
+    DEFAULT_WINDOWS,
+    END_OF_DAY,
+    SCHEDULED,
+    Due,
+    Schedule,
+    Window,
+    krx_calendar,
+    parse_clock,
+    parse_duration,
+)
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def seoul(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SEOUL)  # type: ignore[misc]
+
+
+def schedule(interval: str = "5m", *, all_hours: bool = False) -> Schedule:
+    return Schedule.build(
+        parse_duration(interval, "interval"),
+        "Asia/Seoul",
+        {x: Window.parse(w, x) for x, w in DEFAULT_WINDOWS.items()},
+        {x: parse_clock(t, x) for x, t in DEFAULT_END_OF_DAY.items()},
+        all_hours=all_hours,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("5m", timedelta(minutes=5)),
+        ("1h", timedelta(hours=1)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2s", timedelta(seconds=2)),
+        ("24h", timedelta(hours=24)),
+    ],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text, "--interval") == expected
+
+
+@pytest.mark.parametrize("text", ["", "5", "5 m", "0s", "25h", "1d", "-5m", "m5", "5mm"])
+def test_bad_durations_name_the_setting(text: str) -> None:
+    with pytest.raises(ConfigError, match="--interval"):
+        parse_duration(text, "--interval")
+
+
+@pytest.mark.parametrize("text", ["8:30-18:10", "18:10-08:30", "08:30", "08:30-24:00", "08:60-09:00"])
+def test_bad_windows_are_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="windows.KRX"):
+        Window.parse(text, "windows.KRX")
+
+
+def test_slots_are_aligned_to_the_clock_whenever_asked() -> None:
+    s = schedule("5m")
+    assert s.floor(seoul(2026, 11, 23, 9, 3, 10)) == seoul(2026, 11, 23, 9, 0)
+    assert s.next_slot(seoul(2026, 11, 23, 9, 3, 10)) == seoul(2026, 11, 23, 9, 5)
+    assert s.next_slot(seoul(2026, 11, 23, 9, 5)) == seoul(2026, 11, 23, 9, 10)
+    assert s.ceil(seoul(2026, 11, 23, 9, 5)) == seoul(2026, 11, 23, 9, 5)
+    utc = datetime(2026, 11, 23, 0, 3, 10, tzinfo=ZoneInfo("UTC"))  # 09:03:10 in Seoul
+    assert s.floor(utc) == seoul(2026, 11, 23, 9, 0)
+
+
+def test_an_interval_that_does_not_divide_the_day_restarts_at_midnight() -> None:
+    s = schedule("7m")
+    assert s.next_slot(seoul(2026, 11, 23, 23, 58)) == seoul(2026, 11, 24, 0, 0)
+    assert s.floor(seoul(2026, 11, 24, 0, 10)) == seoul(2026, 11, 24, 0, 7)
+
+
+def test_what_is_due_on_a_trading_day() -> None:
+    s = schedule("5m")
+    assert s.due(seoul(2026, 11, 23, 7, 45)) == []
+    assert s.due(seoul(2026, 11, 23, 7, 50)) == [Due("NXT")]
+    assert s.due(seoul(2026, 11, 23, 9, 0)) == [Due("KRX"), Due("NXT")]
+    assert s.due(seoul(2026, 11, 23, 9, 1)) == []  # not a slot
+    assert s.due(seoul(2026, 11, 23, 18, 10)) == [Due("KRX"), Due("NXT")]  # both ends of a window count
+    assert s.due(seoul(2026, 11, 23, 18, 15)) == [Due("NXT")]
+    assert s.due(seoul(2026, 11, 23, 20, 15)) == []
+
+
+def test_end_of_day_snapshots_when_the_interval_misses_the_closing_time() -> None:
+    s = schedule("8m")  # 15:45 is 945 minutes after midnight: not a multiple of 8
+    assert s.due(seoul(2026, 11, 23, 15, 45)) == [Due("KRX", END_OF_DAY)]  # NXT has no slot there
+    assert seoul(2026, 11, 23, 15, 45) in list(
+        s.fires_between(seoul(2026, 11, 23, 15, 40), seoul(2026, 11, 23, 15, 50))
+    )
+
+
+def test_weekends_are_skipped_silently() -> None:
+    s = schedule("5m")
+    friday_night = seoul(2026, 11, 20, 20, 15)
+    assert s.next_fire(friday_night) == seoul(2026, 11, 23, 7, 50)  # Monday, the NXT window
+    assert s.due(seoul(2026, 11, 21, 9, 0)) == []
+
+
+def test_krx_holidays_come_from_the_holidays_package() -> None:
+    calendar = krx_calendar()
+    assert date(2026, 9, 25) in calendar and date(2026, 2, 17) in calendar
+    assert date(2026, 11, 23) not in calendar
+
+
+def test_a_holiday_is_one_skipped_slot_per_exchange_with_its_name() -> None:
+    s = schedule("5m")
+    eve = seoul(2026, 9, 23, 20, 15)  # the evening before Chuseok's eve (Thursday 24th) and Chuseok (Friday 25th)
+    first = s.next_fire(eve)
+    assert first == seoul(2026, 9, 24, 7, 50)
+    (nxt,) = s.due(first)
+    assert nxt.exchange == "NXT" and nxt.skip is not None and "Chuseok" in nxt.skip
+    fires = list(s.fires_between(eve, seoul(2026, 9, 28, 7, 0)))
+    assert fires == [
+        seoul(2026, 9, 24, 7, 50),
+        seoul(2026, 9, 24, 8, 30),
+        seoul(2026, 9, 25, 7, 50),
+        seoul(2026, 9, 25, 8, 30),
+    ]
+    assert s.next_fire(seoul(2026, 9, 25, 9, 0)) == seoul(2026, 9, 28, 7, 50)  # Monday, trading again
+
+
+def test_a_trading_day_has_every_slot_of_its_windows() -> None:
+    s = schedule("5m")
+    fires = list(s.fires_between(seoul(2026, 11, 23, 0, 0), seoul(2026, 11, 24, 0, 0)))
+    assert fires[0] == seoul(2026, 11, 23, 7, 50) and fires[-1] == seoul(2026, 11, 23, 20, 10)
+    assert len(fires) == (20 * 60 + 10 - (7 * 60 + 50)) // 5 + 1
+    krx = [f for f in fires if any(d.exchange == "KRX" for d in s.due(f))]
+    assert len(krx) == (18 * 60 + 10 - (8 * 60 + 30)) // 5 + 1
+    assert all(d.trigger == SCHEDULED for f in fires for d in s.due(f))
+
+
+def test_all_hours_ignores_windows_weekends_and_holidays() -> None:
+    s = schedule("2s", all_hours=True)
+    sunday_night = seoul(2026, 9, 27, 3, 0, 1)
+    assert s.next_fire(sunday_night) == seoul(2026, 9, 27, 3, 0, 2)
+    assert s.due(seoul(2026, 9, 27, 3, 0, 2)) == [Due("KRX"), Due("NXT")]
+    assert s.due(seoul(2026, 9, 27, 3, 0, 3)) == []
+
+
+def test_the_last_fire_within_a_grace() -> None:
+    s = schedule("5m")
+    assert s.last_fire(seoul(2026, 11, 23, 9, 2), timedelta(minutes=2, seconds=30)) == seoul(2026, 11, 23, 9, 0)
+    assert s.last_fire(seoul(2026, 11, 23, 9, 3), timedelta(minutes=2, seconds=30)) is None
+    assert s.last_fire(seoul(2026, 11, 23, 9, 0), timedelta(seconds=1)) == seoul(2026, 11, 23, 9, 0)
+
+
+def test_clock_parsing() -> None:
+    assert parse_clock("15:45", "end_of_day.KRX") == time(15, 45)
+    with pytest.raises(ConfigError, match="end_of_day.KRX"):
+        parse_clock("3:45pm", "end_of_day.KRX")
