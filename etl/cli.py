@@ -165,7 +165,9 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     "--interval", metavar="DURATION", help="Time between slots: 30s, 5m, 1h [default: KIWOOM_ETL_INTERVAL, 5m]."
 )
 @click.option("--all-hours", is_flag=True, help="Ignore trading windows and holidays: snapshot at every slot.")
-@click.option("--workers", type=click.IntRange(1, 64), help="Accounts snapshotted at once [default: 4].")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Accounts snapshotted at once [default: KIWOOM_ETL_WORKERS, 4]."
+)
 @click.option(
     "--health-port",
     type=click.IntRange(0, 65535),
@@ -186,8 +188,10 @@ def run(
     Slots are aligned to the clock in the schedule's time zone (Asia/Seoul): with 5m, 09:00, 09:05, ... Each
     exchange is snapshotted inside its window (KRX 08:30-18:10, NXT 07:50-20:10) on KRX trading days, plus an
     end-of-day snapshot (KRX 15:45, NXT 20:05). Slots missed while the daemon was down are recorded as missed.
-    Several daemons may share one database: each slot is taken once. A first SIGTERM lets the snapshot in flight
-    finish; a second one exits at once (nothing half-loaded either way).
+    Several daemons may share one database: each slot is taken once. A first SIGTERM lets the snapshots in
+    flight finish and exits 0; a second one exits at once with 143 (nothing half-loaded either way).
+
+    Global options go before `run`: kiwoom-etl --log-format json --log-level DEBUG run --interval 30s
     """
     from etl.daemon import Daemon
     from etl.db import make_engine, require_current_schema
@@ -220,8 +224,10 @@ def run(
 def status(obj: Context, database_url: str | None, interval: str | None, all_hours: bool) -> None:
     """Show, per account × exchange, the newest successful snapshot, its age, failures since and the next slot.
 
-    Exits 1 when, inside an active window, the newest success is older than twice the interval (STALE).
+    Shows the configured accounts (all those with runs in the last week when none is configured). Exits 1 when,
+    inside an active window, the newest success is older than twice the interval (STALE).
     """
+    from etl.accounts import KnownAccounts
     from etl.db import make_engine, require_current_schema
     from etl.report import status_table
     from etl.schedule import Schedule, parse_duration
@@ -238,7 +244,9 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
         try:
             require_current_schema(engine)
             now = utc_now()
-            pairs = pair_statuses(engine, schedule, now)
+            known = KnownAccounts(settings.state_dir, settings.base_url)
+            configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
+            pairs = pair_statuses(engine, schedule, now, only=configured or None)
         finally:
             engine.dispose()
         if not pairs:

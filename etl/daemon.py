@@ -19,16 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from etl.clock import utc_now
 from etl.db import storage_errors
-from etl.errors import StorageError
-from etl.load import MISSED, SKIPPED, record_unrun
+from etl.errors import ConfigError, StorageError
+from etl.load import FAILED, MISSED, RUNNING, SKIPPED, record_unrun
 from etl.metrics import Metrics
 from etl.models import EtlRun
 from etl.schedule import Due, Schedule
@@ -38,9 +38,13 @@ from etl.status import pair_statuses
 
 log = logging.getLogger(__name__)
 
+CACHE_HEALTH = timedelta(seconds=30)
+
 LOOKBACK = timedelta(hours=24)  # how far back a restarted daemon records the slots it missed
+ABANDONED = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)
 NOT_RUNNING = "the daemon was not running"
-NOT_STARTED = "no snapshot was started for this slot (the machine slept, or the previous slot was still running)"
+NOT_STARTED = "no snapshot was started for this slot (the machine slept, or the daemon was paused)"
+STILL_RUNNING = "the previous snapshot of this account and exchange was still running"
 
 
 def misfire_grace(interval: timedelta) -> timedelta:
@@ -81,16 +85,20 @@ class Daemon:
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.stop_timeout = stop_timeout
-        self.fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried)
+        self.stopping = threading.Event()
+        self.fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried, stop=self.stopping)
         self.started_at = clock()
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="snapshot")
         self._last_fire: datetime | None = None
-        self._busy = 0
+        self._in_flight: set[tuple[int, str]] = set()  # (account index, exchange) being snapshotted
         self._idle = threading.Condition()
-        self._stopping = threading.Event()
+        self._health: tuple[datetime, bool] | None = None
+
+    def account_no(self, account: Account) -> str:
+        return self.fetcher.known.account_no(account)
 
     def resolve_accounts(self) -> None:
-        """Learn each account's number (ka00001) at start, in parallel, so that every row names it the same way.
+        """Learn the numbers of accounts never seen before (ka00001), in parallel, so that rows name them alike.
 
         An account whose number cannot be read is named by its label until a later slot succeeds.
         """
@@ -101,126 +109,189 @@ class Daemon:
             except Exception as exc:  # noqa: BLE001 - reported here, and again by each of its slots
                 log.warning("%s: cannot read the account number yet: %s", account.label, exc)
 
-        wait([self._pool.submit(resolve, account) for account in self.settings.accounts])
+        wait([self._pool.submit(resolve, a) for a in self.settings.accounts if not self.fetcher.known.number(a)])
 
     def recover(self) -> int:
-        """At start: record as missed the slots since the newest one in the database (within a day)."""
+        """At start: close runs cut off long ago, and record the slots passed since the newest one (a day at most)."""
         self.resolve_accounts()
         now = self.clock()
-        with storage_errors(self.engine, "reading the newest slot"), self.engine.connect() as connection:
-            newest = connection.execute(
-                select(func.max(EtlRun.scheduled_for)).where(EtlRun.scheduled_for >= now - LOOKBACK)
-            ).scalar()
-        self._last_fire = newest
+        with storage_errors(self.engine, "reading etl_runs"), self.engine.begin() as connection:
+            abandoned = connection.execute(
+                update(EtlRun)
+                .where(EtlRun.status == RUNNING, EtlRun.started_at < now - ABANDONED)
+                .values(status=FAILED, finished_at=now, error="abandoned: the process stopped before it finished")
+            ).rowcount
+            newest = connection.execute(select(func.max(EtlRun.scheduled_for))).scalar()
+        if abandoned:
+            log.warning("%d run(s) cut off before they finished are now marked failed (abandoned)", abandoned)
         if newest is None:
             return 0
-        return self._record_gap(newest, now, NOT_RUNNING)
+        # The newest slot in progress may belong to a replica that is still claiming it: leave the last interval
+        # to the first tick, which records what is still missing then.
+        written, last = self._record_gap(max(newest, now - LOOKBACK), now - self.schedule.interval, NOT_RUNNING)
+        self._last_fire = last or newest
+        return written
 
-    def tick(self) -> list[SnapshotResult]:
-        """Take the snapshots of the slot that is due now (the latest fire time within the misfire grace)."""
-        if self._stopping.is_set():
-            return []
-        with self._idle:
-            self._busy += 1
-        try:
-            now = self.clock()
-            fire = self.schedule.last_fire(now, misfire_grace(self.schedule.interval))
-            if fire is None or (self._last_fire is not None and fire <= self._last_fire):
-                return []
-            if self._last_fire is not None:
-                self._record_gap(self._last_fire, fire, NOT_STARTED)
-            self._last_fire = fire
-            return self.run_slot(fire)
-        finally:
-            with self._idle:
-                self._busy -= 1
-                self._idle.notify_all()
+    def tick(self) -> None:
+        """Start the snapshots of the slot that is due now (the latest fire time within the misfire grace)."""
+        now = self.clock()
+        fire = self.schedule.last_fire(now, misfire_grace(self.schedule.interval))
+        if fire is None or (self._last_fire is not None and fire <= self._last_fire):
+            return
+        if self._last_fire is not None:
+            self._record_gap(self._last_fire, fire, NOT_STARTED)
+        self._last_fire = fire
+        self.run_slot(fire, wait_for_results=False)
 
-    def run_slot(self, slot: datetime) -> list[SnapshotResult]:
-        """Snapshot every account × exchange due at `slot`, the accounts in parallel; record holiday skips."""
+    def run_slot(self, slot: datetime, *, wait_for_results: bool = True) -> list[SnapshotResult]:
+        """Start every account × exchange due at `slot`, the accounts in parallel; record holiday skips.
+
+        An account × exchange whose previous snapshot is still running is recorded missed for this slot, and
+        the others go on. Returns the results when `wait_for_results`, else at once (the daemon's way).
+        """
         due = self.schedule.due(slot)
         self._record(slot, [d for d in due if d.skip], SKIPPED)
         work = [d for d in due if d.skip is None]
         futures = []
-        for account in self.settings.accounts:
+        for index, account in enumerate(self.settings.accounts):
             by_trigger: dict[str, list[str]] = defaultdict(list)
-            for item in work:
-                if item.exchange in account.exchanges:
+            busy = []
+            with self._idle:
+                if self.stopping.is_set():
+                    break
+                for item in work:
+                    if item.exchange not in account.exchanges:
+                        continue
+                    if (index, item.exchange) in self._in_flight:
+                        busy.append(item)
+                        continue
+                    self._in_flight.add((index, item.exchange))
                     by_trigger[item.trigger].append(item.exchange)
+            if busy:
+                self._record(slot, busy, MISSED, STILL_RUNNING, accounts=[account])
             for trigger, exchanges in by_trigger.items():
-                futures.append(self._pool.submit(self._snapshot, account, trigger, slot, exchanges))
+                futures.append(self._pool.submit(self._snapshot, index, account, trigger, slot, exchanges))
+        if not wait_for_results:
+            return []
         wait(futures)
-        results = [result for future in futures for result in future.result()]
-        for result in results:
-            self.metrics.observe(result)
-        return results
+        return [result for future in futures for result in future.result()]
 
-    def _snapshot(self, account: Account, trigger: str, slot: datetime, exchanges: list[str]) -> list[SnapshotResult]:
+    def _snapshot(
+        self, index: int, account: Account, trigger: str, slot: datetime, exchanges: list[str]
+    ) -> list[SnapshotResult]:
         try:
-            return snapshot_account(
+            results = snapshot_account(
                 account, self.engine, self.fetcher, trigger=trigger, scheduled_for=slot, exchanges=exchanges
             )
         except StorageError as exc:  # the database is away: nothing can be recorded, but the others go on
             log.error("%s: %s", account.label, exc)
-            return [SnapshotResult(account.label, x, "failed", error=str(exc)) for x in exchanges]
+            results = [SnapshotResult(account.label, x, FAILED, error=str(exc)) for x in exchanges]
+        finally:
+            with self._idle:
+                self._in_flight.difference_update((index, x) for x in exchanges)
+                self._idle.notify_all()
+        for result in results:
+            self.metrics.observe(result)
+        return results
 
-    def _record_gap(self, after: datetime, before: datetime, reason: str) -> int:
-        written = 0
+    def _record_gap(self, after: datetime, before: datetime, reason: str) -> tuple[int, datetime | None]:
+        """Record every fire strictly between `after` and `before`: missed, or skipped for a holiday.
+
+        Returns how many rows were written and the last fire seen.
+        """
+        missed: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
+        last = None
         for fire in self.schedule.fires_between(after, before):
-            written += self._record(fire, self.schedule.due(fire), MISSED, reason)
-        return written
+            last = fire
+            for item in self.schedule.due(fire):
+                target = skipped if item.skip else missed
+                target.extend(self._rows(fire, [item], SKIPPED if item.skip else MISSED, item.skip or reason))
+        return self._write(missed, MISSED) + self._write(skipped, SKIPPED), last
 
-    def _record(self, slot: datetime, due: list[Due], status: str, reason: str | None = None) -> int:
-        rows = []
+    def _record(
+        self,
+        slot: datetime,
+        due: list[Due],
+        status: str,
+        reason: str | None = None,
+        accounts: list[Account] | None = None,
+    ) -> int:
+        return self._write(self._rows(slot, due, status, reason, accounts), status)
+
+    def _rows(
+        self,
+        slot: datetime,
+        due: list[Due],
+        status: str,
+        reason: str | None,
+        accounts: list[Account] | None = None,
+    ) -> list[dict[str, Any]]:
         now = self.clock()
-        for account in self.settings.accounts:
-            account_no = self.fetcher.account_no(account) or account.label
-            for item in due:
-                if item.exchange in account.exchanges:
-                    rows.append(
-                        {
-                            "trigger": item.trigger,
-                            "status": status,
-                            "account_no": account_no,
-                            "exchange": item.exchange,
-                            "scheduled_for": slot,
-                            "started_at": now,
-                            "finished_at": now,
-                            "reason": item.skip or reason,
-                        }
-                    )
+        return [
+            {
+                "trigger": item.trigger,
+                "status": status,
+                "account_no": self.account_no(account),
+                "exchange": item.exchange,
+                "scheduled_for": slot,
+                "started_at": now,
+                "finished_at": now,
+                "reason": item.skip or reason,
+            }
+            for account in (accounts if accounts is not None else self.settings.accounts)
+            for item in due
+            if item.exchange in account.exchanges
+        ]
+
+    def _write(self, rows: list[dict[str, Any]], status: str) -> int:
+        if not rows:
+            return 0
         try:
             written = record_unrun(self.engine, rows)
         except StorageError as exc:
-            log.error("cannot record %s slot %s: %s", status, slot.isoformat(), exc)
+            log.error("cannot record %d %s run(s): %s", len(rows), status, exc)
             return 0
         if written:
-            level = logging.INFO if status == SKIPPED else logging.WARNING
+            slots = sorted({row["scheduled_for"] for row in rows})
+            span = self.schedule.local(slots[0]).isoformat()
+            if len(slots) > 1:
+                span += f" to {self.schedule.local(slots[-1]).isoformat()}"
             log.log(
-                level,
-                "slot %s: %d run(s) %s: %s",
-                self.schedule.local(slot).isoformat(),
+                logging.INFO if status == SKIPPED else logging.WARNING,
+                "%d run(s) %s, slot(s) %s: %s",
                 written,
                 status,
+                span,
                 rows[0]["reason"],
             )
         return written
 
-    def healthy(self) -> bool:
-        """Healthy while every active account × exchange has a success within twice the interval.
+    def configured_pairs(self) -> set[tuple[str, str]]:
+        """(account_no, exchange) of every configured account, as the tables name them."""
+        return {(self.account_no(a), x) for a in self.settings.accounts for x in a.exchanges}
 
-        A daemon younger than that is given the time to take its first snapshots.
+    def healthy(self) -> bool:
+        """Healthy while every configured, active account × exchange has a success within twice the interval.
+
+        A daemon younger than that is given the time to take its first snapshots. The answer is kept for half
+        an interval (at most 30 s), so that frequent probes cost nothing.
         """
         now = self.clock()
         if now - self.started_at < 2 * self.schedule.interval:
             return True
+        if self._health is not None and now - self._health[0] < min(self.schedule.interval / 2, CACHE_HEALTH):
+            return self._health[1]
         try:
-            return not any(p.stale for p in pair_statuses(self.engine, self.schedule, now))
+            statuses = pair_statuses(self.engine, self.schedule, now, only=self.configured_pairs())
+            healthy = not any(p.stale for p in statuses)
         except StorageError:
-            return False
+            healthy = False
+        self._health = (now, healthy)
+        return healthy
 
     def run(self, health_port: int | None = None) -> int:
-        """Schedule, block until a signal, let the slot in flight finish; return the exit code."""
+        """Schedule, block until a signal, let the snapshots in flight finish; return the exit code."""
         grace = misfire_grace(self.schedule.interval)
         scheduler = BlockingScheduler(timezone=self.schedule.zone, executors={"default": JobExecutor(max_workers=1)})
         scheduler.add_job(
@@ -228,54 +299,61 @@ class Daemon:
             ScheduleTrigger(self.schedule),
             id="snapshots",
             name="snapshots",
-            max_instances=1,  # one slot at a time: a slow slot makes the next one missed, never doubled
-            coalesce=True,  # after a sleep, run the newest slot once; the ones skipped are recorded as missed
+            max_instances=1,  # ticks only start work (a slow account never holds the next slot of the others)
+            coalesce=True,  # after a sleep, run the newest slot once; the ones passed are recorded as missed
             misfire_grace_time=max(1, int(grace.total_seconds())),
         )
-        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        server = serve_health(self, health_port) if health_port is not None else None
+        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
 
         def stop(signum: int, _frame: FrameType | None) -> None:
-            if self._stopping.is_set():
+            if self.stopping.is_set():
                 log.warning("second signal: exiting at once (a snapshot in flight is rolled back, never half-loaded)")
                 logging.shutdown()
                 os._exit(128 + signum)
-            self._stopping.set()
-            log.info("stopping: no new slots; waiting up to %.0f s for the snapshot in flight", self.stop_timeout)
-            scheduler.shutdown(wait=False)
+            self.stopping.set()
+            log.info("stopping: no new slots; waiting up to %.0f s for the snapshots in flight", self.stop_timeout)
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        missed = self.recover()
-        log.info(
-            "running: %d account(s), every %s in %s%s; next slot %s%s",
-            len(self.settings.accounts),
-            self.schedule.interval,
-            self.schedule.zone,
-            " at all hours" if self.schedule.all_hours else "",
-            self.schedule.next_fire(self.clock()).isoformat(),
-            f"; {missed} missed run(s) recorded since the last slot" if missed else "",
-        )
-        scheduler.start()  # blocks until stop() shuts it down
-        finished = self._wait_idle()
-        if server is not None:
-            server.shutdown()
+        server = serve_health(self, health_port) if health_port is not None else None
+        try:
+            missed = self.recover()
+            if not self.stopping.is_set():
+                log.info(
+                    "running: %d account(s), every %s in %s%s; next slot %s%s",
+                    len(self.settings.accounts),
+                    self.schedule.interval,
+                    self.schedule.zone,
+                    " at all hours" if self.schedule.all_hours else "",
+                    self.schedule.next_fire(self.clock()).isoformat(),
+                    f"; {missed} run(s) recorded as missed or skipped since the last slot" if missed else "",
+                )
+                scheduler.start()  # blocks until stop() shuts it down
+        finally:
+            self.stopping.set()
+            finished = self.wait_idle()
+            if server is not None:
+                server.shutdown()
+                server.server_close()
         self._pool.shutdown(wait=finished)
         self.fetcher.close()
         if not finished:
-            log.error("the snapshot in flight did not finish within %.0f s; exiting anyway", self.stop_timeout)
+            log.error("the snapshots in flight did not finish within %.0f s; exiting anyway", self.stop_timeout)
             logging.shutdown()
             os._exit(1)  # worker threads would otherwise keep the process alive
         log.info("stopped")
         return 0
 
-    def _wait_idle(self) -> bool:
+    def wait_idle(self) -> bool:
+        """Wait (at most the stop timeout) until no snapshot is in flight; False when time ran out."""
         with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout=self.stop_timeout)
+            return self._idle.wait_for(lambda: not self._in_flight, timeout=self.stop_timeout)
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
         # The slot is recorded as missed by the next tick, which sees the gap; this only tells the log at once.
-        log.warning("slot %s could not start in time", getattr(event, "scheduled_run_time", "?"))
+        log.warning("slot %s could not start within the grace time", event.scheduled_run_time)
 
 
 def serve_health(daemon: Daemon, port: int) -> ThreadingHTTPServer:
@@ -301,7 +379,10 @@ def serve_health(daemon: Daemon, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # probes every few seconds would drown the log
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError as exc:
+        raise ConfigError(f"--health-port {port}: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     log.info("health and metrics on http://127.0.0.1:%d/healthz and /metrics", server.server_address[1])

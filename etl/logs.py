@@ -77,7 +77,9 @@ def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text"
     """Log to stderr at `level` as text or JSON lines, with credentials redacted."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z")
     )
     handler.addFilter(RedactSecrets(secrets))
     handler.set_name(_HANDLER_NAME)

@@ -39,8 +39,18 @@ def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime)
     def state(pair: PairStatus) -> str:
         return "STALE" if pair.stale else ("ok" if pair.active else "closed")
 
+    zone = schedule.local(now).tzname()
     return table(
-        ["account", "exchange", "state", "last success", "age", "last run", "failures since", "next slot"],
+        [
+            "account",
+            "exchange",
+            "state",
+            f"last success ({zone})",
+            "age",
+            "last run",
+            "failures since",
+            f"next slot ({zone})",
+        ],
         [
             (
                 p.account_no,

@@ -22,9 +22,10 @@ class RetryPolicy:
     attempts: int = 5
     backoff: float = 0.5
     max_wait: float = 60.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    sleep: Callable[[float], object] = field(default=time.sleep, compare=False)
     jitter: Callable[[], float] = field(default=random, compare=False)
     observer: Callable[[ApiError], None] | None = field(default=None, compare=False)  # metrics: retries by reason
+    cancelled: Callable[[], bool] = field(default=lambda: False, compare=False)  # the daemon is stopping
 
     def notify(self, exc: ApiError) -> None:
         """Tell the observer that `exc` is being retried (or, for a rejected token, worked around)."""
@@ -63,4 +64,6 @@ class RetryPolicy:
                     wait,
                 )
                 self.sleep(wait)
+                if self.cancelled():
+                    raise
                 attempt += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from etl.errors import ConfigError
 
@@ -112,20 +112,22 @@ class Schedule:
         return moment.astimezone(self.zone)
 
     def _midnight(self, day: date) -> datetime:
-        return datetime.combine(day, time(0), tzinfo=self.zone)
+        """Local midnight of `day`, in UTC: slot arithmetic is done in UTC, where every hour happens once."""
+        return datetime.combine(day, time(0), tzinfo=self.zone).astimezone(UTC)
 
     def floor(self, moment: datetime) -> datetime:
         """The slot at or before `moment`."""
         local = self.local(moment)
         midnight = self._midnight(local.date())
-        return midnight + ((local - midnight) // self.interval) * self.interval
+        elapsed = moment.astimezone(UTC) - midnight
+        return self.local(midnight + (elapsed // self.interval) * self.interval)
 
     def next_slot(self, moment: datetime) -> datetime:
-        """The first slot strictly after `moment` (each day's slots restart at midnight)."""
+        """The first slot strictly after `moment` (each day's slots restart at local midnight)."""
         local = self.local(moment)
-        following = self.floor(local) + self.interval
+        following = self.floor(local).astimezone(UTC) + self.interval
         tomorrow = self._midnight(local.date() + timedelta(days=1))
-        return min(following, tomorrow)
+        return self.local(min(following, tomorrow))
 
     def ceil(self, moment: datetime) -> datetime:
         """The slot at or after `moment`."""
@@ -158,10 +160,10 @@ class Schedule:
                 # One row per holiday says why nothing was taken: at the window's first slot.
                 if at_slot and local == self.ceil(datetime.combine(day, window.start, tzinfo=self.zone)):
                     due.append(Due(exchange, SCHEDULED, skip=closed))
+            elif clock == self.end_of_day.get(exchange):
+                due.append(Due(exchange, END_OF_DAY))  # also when a slot falls on it: analysts can pick it out
             elif at_slot and clock in window:
                 due.append(Due(exchange, SCHEDULED))
-            elif clock == self.end_of_day.get(exchange):
-                due.append(Due(exchange, END_OF_DAY))
         return due
 
     def next_fire(self, after: datetime) -> datetime:

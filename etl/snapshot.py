@@ -10,17 +10,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from etl.accounts import KnownAccounts
 from etl.client import HttpSession, KiwoomClient, new_session
 from etl.clock import utc_now
 from etl.errors import ApiError, BadResponse, EtlError, SlotClaimed, StorageError
 from etl.load import FAILED, SKIPPED, SUCCESS, Run, fail_run, load_snapshot, start_run
 from etl.pacing import Pacer
 from etl.pages import Page
+from etl.retry import RetryPolicy
 from etl.settings import Account, Settings
 from etl.tokens import TokenCache
 from etl.transform import transform
@@ -56,9 +58,9 @@ class Fetcher:
     tokens: TokenCache | None = None
     clock: Callable[[], datetime] = utc_now
     observer: Callable[[ApiError], None] | None = None
+    stop: threading.Event | None = None  # set when the daemon stops: retries give up instead of sleeping on
     _local: threading.local = field(default_factory=threading.local)
     _sessions: list[HttpSession] = field(default_factory=list)
-    _numbers: dict[Account, str] = field(default_factory=dict)
     _warned_fields: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,6 +69,7 @@ class Fetcher:
             self.pacer = Pacer(self.settings.rate_per_second, self.settings.rate_burst)
         if self.tokens is None:
             self.tokens = TokenCache(self.settings.state_dir)
+        self.known = KnownAccounts(self.settings.state_dir, self.settings.base_url)
 
     def __repr__(self) -> str:
         return f"Fetcher({self.settings!r})"
@@ -83,30 +86,32 @@ class Fetcher:
     def client(self, account: Account) -> KiwoomClient:
         """A client for one account over this thread's session and the shared pacer and token cache."""
         assert self.pacer is not None and self.tokens is not None
+        settings = self.settings
+        retry = RetryPolicy(
+            attempts=settings.retry_attempts,
+            backoff=settings.retry_backoff,
+            max_wait=settings.retry_max_wait,
+            observer=self.observer,
+        )
+        if self.stop is not None:
+            retry = replace(retry, sleep=self.stop.wait, cancelled=self.stop.is_set)
         return KiwoomClient(
-            self.settings,
+            settings,
             account,
             session=self.session(),
             pacer=self.pacer,
             tokens=self.tokens,
+            retry=retry,
             clock=self.clock,
-            observer=self.observer,
         )
 
     def account_number(self, account: Account, client: KiwoomClient) -> str:
-        """The number behind the account's key (ka00001), asked once per process."""
-        with self._lock:
-            known = self._numbers.get(account)
-        if known is None:
-            known, _ = client.account_number()
-            with self._lock:
-                self._numbers[account] = known
-        return known
-
-    def account_no(self, account: Account) -> str | None:
-        """What the tables call the account: its name, else its number once known."""
-        with self._lock:
-            return account.name or self._numbers.get(account)
+        """The number behind the account's key: remembered, else asked (ka00001) and remembered."""
+        number = self.known.number(account)
+        if number is None:
+            number, _ = client.account_number()
+            self.known.remember(account, number)
+        return number
 
     def close(self) -> None:
         with self._lock:
@@ -158,15 +163,16 @@ def snapshot_account(
         if not isinstance(exc, EtlError):
             log.exception("%s: unexpected error", account.label)
         error = f"cannot read the account number: {_describe(exc)}"
+        known_as = fetcher.known.account_no(account)  # its name, its number from an earlier run, or its label
         results = []
         for exchange in wanted:
             started = time.monotonic()
             try:
-                run = _start(engine, fetcher, account.label, exchange, trigger, scheduled_for)
+                run = _start(engine, fetcher, known_as, exchange, trigger, scheduled_for)
             except SlotClaimed:
-                results.append(_claimed(account.label, exchange))
+                results.append(_claimed(known_as, exchange))
                 continue
-            results.append(_fail(engine, fetcher, run, account.label, exchange, (), error, started))
+            results.append(_fail(engine, fetcher, run, known_as, exchange, (), error, started, scheduled_for))
         return results
     account_no = account.name or number
     return [
@@ -209,7 +215,7 @@ def snapshot_exchange(
             pages.append(exc.page)  # a broken page is kept, as received, with the ones before it
         if not isinstance(exc, EtlError):
             log.exception("%s %s: unexpected error", account_no, exchange)
-        return _fail(engine, fetcher, run, account_no, exchange, pages, _describe(exc), started)
+        return _fail(engine, fetcher, run, account_no, exchange, pages, _describe(exc), started, scheduled_for)
     seconds = time.monotonic() - started
     slot = f" for slot {scheduled_for.isoformat()}" if scheduled_for else ""
     log.info(
@@ -273,13 +279,20 @@ def _fail(
     pages: Sequence[Page],
     error: str,
     started: float,
+    slot: datetime | None = None,
 ) -> SnapshotResult:
     log.error(
         "%s %s: snapshot failed: %s",
         account_no,
         exchange,
         error,
-        extra={"account": account_no, "exchange": exchange, "status": FAILED},
+        extra={
+            "account": account_no,
+            "exchange": exchange,
+            "slot": slot,
+            "status": FAILED,
+            "seconds": round(time.monotonic() - started, 3),
+        },
     )
     try:
         fail_run(engine, run, error, fetcher.clock(), account_no=account_no, exchange=exchange, pages=pages)

@@ -43,10 +43,21 @@ def is_active(schedule: Schedule, exchange: str, now: datetime) -> bool:
     return schedule.is_trading_day(local.date()) and window is not None and local.time() in window
 
 
-def pair_statuses(engine: Engine, schedule: Schedule, now: datetime) -> list[PairStatus]:
-    """Every account × exchange with a run in the last week, and whether its newest success is too old.
+def window_opened(schedule: Schedule, exchange: str, now: datetime) -> datetime | None:
+    """When today's window of `exchange` opened (None with --all-hours): age counts from then at the earliest."""
+    window = schedule.windows.get(exchange)
+    if schedule.all_hours or window is None:
+        return None
+    return datetime.combine(schedule.local(now).date(), window.start, tzinfo=schedule.zone)
 
-    Too old means: inside an active window, no success within twice the interval.
+
+def pair_statuses(
+    engine: Engine, schedule: Schedule, now: datetime, *, only: set[tuple[str, str]] | None = None
+) -> list[PairStatus]:
+    """Every account × exchange with a run in the last week (or those in `only`), and whether it is stale.
+
+    Stale means: inside an active window, no success within twice the interval — counted from the later of the
+    newest success and the moment today's window opened, so that each morning's first slots are not alarms.
     """
     since = now - RECENT
     success_at = func.max(case((EtlRun.status == "success", EtlRun.finished_at)))
@@ -60,6 +71,8 @@ def pair_statuses(engine: Engine, schedule: Schedule, now: datetime) -> list[Pai
     statuses = []
     with storage_errors(engine, "reading etl_runs"), engine.connect() as connection:
         for account_no, exchange, last_success, newest_start in connection.execute(query):
+            if only is not None and (account_no, exchange) not in only:
+                continue
             last_status = connection.execute(
                 select(EtlRun.status)
                 .where(EtlRun.account_no == account_no, EtlRun.exchange == exchange, EtlRun.started_at == newest_start)
@@ -77,7 +90,8 @@ def pair_statuses(engine: Engine, schedule: Schedule, now: datetime) -> list[Pai
                 )
             ).scalar_one()
             active = is_active(schedule, exchange, now)
-            too_old = last_success is None or now - last_success > 2 * schedule.interval
+            since_when = max(filter(None, (last_success, window_opened(schedule, exchange, now))), default=None)
+            too_old = since_when is None or now - since_when > 2 * schedule.interval
             statuses.append(
                 PairStatus(
                     account_no=account_no,

@@ -137,7 +137,10 @@ def test_a_trading_day_has_every_slot_of_its_windows() -> None:
     assert len(fires) == (20 * 60 + 10 - (7 * 60 + 50)) // 5 + 1
     krx = [f for f in fires if any(d.exchange == "KRX" for d in s.due(f))]
     assert len(krx) == (18 * 60 + 10 - (8 * 60 + 30)) // 5 + 1
-    assert all(d.trigger == SCHEDULED for f in fires for d in s.due(f))
+    triggers = {(f.time(), d.exchange): d.trigger for f in fires for d in s.due(f)}
+    assert triggers[(time(15, 45), "KRX")] == END_OF_DAY and triggers[(time(20, 5), "NXT")] == END_OF_DAY
+    assert triggers[(time(15, 45), "NXT")] == SCHEDULED
+    assert sum(trigger == END_OF_DAY for trigger in triggers.values()) == 2
 
 
 def test_all_hours_ignores_windows_weekends_and_holidays() -> None:
@@ -159,3 +162,27 @@ def test_clock_parsing() -> None:
     assert parse_clock("15:45", "end_of_day.KRX") == time(15, 45)
     with pytest.raises(ConfigError, match="end_of_day.KRX"):
         parse_clock("3:45pm", "end_of_day.KRX")
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 8), date(2026, 11, 1)])  # New York's clocks change on these days
+def test_slots_move_forward_in_real_time_across_a_daylight_saving_change(day: date) -> None:
+    new_york = ZoneInfo("America/New_York")
+    s = Schedule(timedelta(minutes=30), new_york, {"KRX": Window(time(0, 0), time(23, 59))}, {}, frozenset())
+    start = datetime.combine(day, time(0), tzinfo=new_york)
+    fires = list(s.fires_between(start, start + timedelta(hours=26)))
+    in_utc = [f.astimezone(ZoneInfo("UTC")) for f in fires]
+    assert in_utc == sorted(set(in_utc))  # no moment twice, never backwards
+    gaps = {b - a for a, b in zip(in_utc, in_utc[1:], strict=False)}
+    assert gaps == {timedelta(minutes=30)}  # and none skipped
+
+
+def test_an_interval_that_does_not_divide_a_window_stops_inside_it() -> None:
+    s = schedule("7m")
+    krx = [
+        f
+        for f in s.fires_between(seoul(2026, 11, 23, 8, 0), seoul(2026, 11, 23, 19, 0))
+        if any(d.exchange == "KRX" for d in s.due(f))
+    ]
+    assert krx[0] == seoul(2026, 11, 23, 8, 31)  # 511 minutes after midnight: the first multiple of 7 after 08:30
+    assert krx[-1] == seoul(2026, 11, 23, 18, 5)  # 1085 minutes: the last multiple of 7 before 18:10
+    assert seoul(2026, 11, 23, 15, 45) in krx  # the end-of-day snapshot, between two slots

@@ -1,0 +1,190 @@
+"""The spool: snapshots that were fetched while the database could not take them, kept on disk until it can.
+
+One JSON file per snapshot under `<state dir>/spool`, written to a temporary name, fsynced and renamed, so that a
+file is either whole or absent. Names start with the capture time, so that sorting them is oldest first. Files
+are 0600 in a 0700 directory: they hold account data (never a credential: token answers are not spooled).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from etl.errors import StorageError
+from etl.pages import Page, parse_json_object
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+class SpoolError(StorageError):
+    """The spool directory cannot be written (full disk, permissions) or a file cannot be read."""
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """One snapshot's raw pages and what they belong to; `error` is set when the fetch itself failed."""
+
+    account_no: str
+    exchange: str
+    trigger: str
+    captured_at: datetime
+    pages: tuple[Page, ...]
+    scheduled_for: datetime | None = None
+    run_id: int | None = None  # the etl_runs row begun before the database went away, if any
+    error: str | None = None
+    spool_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "spool_id": self.spool_id,
+                "account_no": self.account_no,
+                "exchange": self.exchange,
+                "trigger": self.trigger,
+                "captured_at": self.captured_at.isoformat(),
+                "scheduled_for": self.scheduled_for.isoformat() if self.scheduled_for else None,
+                "run_id": self.run_id,
+                "error": self.error,
+                "pages": [
+                    {
+                        "api_id": p.api_id,
+                        "page_no": p.page_no,
+                        "received_at": p.received_at.isoformat(),
+                        "http_status": p.http_status,
+                        "cont_yn": p.cont_yn,
+                        "next_key": p.next_key,
+                        "text": p.text,
+                    }
+                    for p in self.pages
+                ],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Spooled:
+        raw: dict[str, Any] = json.loads(text)
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"unknown spool format {raw.get('format')!r}")
+        pages = tuple(
+            Page(
+                api_id=p["api_id"],
+                page_no=p["page_no"],
+                received_at=datetime.fromisoformat(p["received_at"]),
+                http_status=p["http_status"],
+                text=p["text"],
+                data=parse_json_object(p["text"]),
+                cont_yn=p["cont_yn"],
+                next_key=p["next_key"],
+            )
+            for p in raw["pages"]
+        )
+        return cls(
+            account_no=raw["account_no"],
+            exchange=raw["exchange"],
+            trigger=raw["trigger"],
+            captured_at=datetime.fromisoformat(raw["captured_at"]),
+            scheduled_for=datetime.fromisoformat(raw["scheduled_for"]) if raw["scheduled_for"] else None,
+            run_id=raw["run_id"],
+            error=raw["error"],
+            pages=pages,
+            spool_id=raw["spool_id"],
+        )
+
+
+@dataclass(frozen=True)
+class SpoolSummary:
+    count: int
+    size: int
+    oldest: datetime | None
+
+
+class Spool:
+    """The spool directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.directory = state_dir / "spool"
+
+    def __repr__(self) -> str:
+        return f"Spool({str(self.directory)!r})"
+
+    def write(self, item: Spooled) -> Path:
+        """Store `item` durably: temporary name, fsync, rename, fsync of the directory. Raises SpoolError."""
+        stamp = item.captured_at.strftime("%Y%m%dT%H%M%S%f")
+        safe_account = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in item.account_no)
+        path = self.directory / f"{stamp}-{safe_account}-{item.exchange}-{item.spool_id[:12]}.json"
+        temporary = path.with_suffix(".tmp")
+        try:
+            self.directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.directory.mkdir(exist_ok=True, mode=0o700)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                data = item.to_json().encode("utf-8")
+                written = 0
+                while written < len(data):
+                    written += os.write(fd, data[written:])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, path)
+            _fsync_directory(self.directory)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise SpoolError(f"cannot spool to {self.directory}: {exc.strerror}") from None
+        return path
+
+    def paths(self) -> list[Path]:
+        """The spooled files, oldest capture first."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob("*.json"))
+
+    def read(self, path: Path) -> Spooled:
+        """One spooled snapshot. Raises SpoolError for a file that is not one."""
+        try:
+            return Spooled.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SpoolError(f"spool file {path} cannot be read: {exc}") from None
+
+    def items(self) -> Iterator[tuple[Path, Spooled]]:
+        for path in self.paths():
+            yield path, self.read(path)
+
+    def remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        _fsync_directory(self.directory)
+
+    def summary(self) -> SpoolSummary:
+        paths = self.paths()
+        size = sum(p.stat().st_size for p in paths)
+        oldest = None
+        if paths:
+            try:
+                oldest = self.read(paths[0]).captured_at
+            except SpoolError:
+                oldest = None
+        return SpoolSummary(count=len(paths), size=size, oldest=oldest)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
