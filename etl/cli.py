@@ -138,8 +138,10 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     others. The database must be migrated first (`kiwoom-etl migrate`): snapshot never changes the schema itself.
     """
     from etl.db import make_engine, require_current_schema
+    from etl.errors import DatabaseUnavailable
+    from etl.flush import flush
     from etl.report import results_table
-    from etl.snapshot import Fetcher, snapshot_all
+    from etl.snapshot import SPOOLED, Fetcher, snapshot_all
 
     with _errors():
         settings = obj.settings(database_url)
@@ -147,16 +149,64 @@ def snapshot(obj: Context, database_url: str | None) -> None:
         engine = make_engine(settings.database_url)
         fetcher = Fetcher(settings)
         try:
-            require_current_schema(engine)
+            try:
+                require_current_schema(engine)
+                flushed = flush(engine, fetcher.spool)  # older snapshots first
+                if flushed.handled:
+                    click.echo(f"Loaded {flushed.handled} spooled snapshot(s) first.")
+            except DatabaseUnavailable as exc:
+                log.warning("%s: fetching anyway, snapshots will be spooled", exc)
             results = snapshot_all(settings, engine, fetcher)
         finally:
             fetcher.close()
             engine.dispose()
         click.echo(results_table(results))  # why a snapshot failed is on stderr, in the log
         loaded = sum(r.ok for r in results)
+        spooled = sum(r.status == SPOOLED for r in results)
         click.echo(f"{loaded} of {len(results)} snapshot(s) loaded into {settings.safe_database_url}.")
+        if spooled:
+            click.echo(
+                f"{spooled} snapshot(s) spooled in {fetcher.spool.directory}: the database could not take them; "
+                "`kiwoom-etl flush` loads them once it can.",
+                err=True,
+            )
         if loaded != len(results):
             sys.exit(EXIT_FAILED)
+
+
+@cli.command("flush")
+@database_option
+@click.pass_obj
+def flush_command(obj: Context, database_url: str | None) -> None:
+    """Load the snapshots spooled while the database was unreachable, oldest first, each at most once.
+
+    Safe to run at any time and again: a snapshot already loaded is only removed from the spool. `snapshot` and
+    `run` flush by themselves too.
+    """
+    from etl.db import make_engine, require_current_schema
+    from etl.flush import flush
+    from etl.spool import Spool
+
+    with _errors():
+        settings = obj.settings(database_url)
+        spool = Spool(settings.state_dir)
+        waiting = len(spool.paths())
+        if not waiting:
+            click.echo(f"The spool ({spool.directory}) is empty.")
+            return
+        engine = make_engine(settings.database_url)
+        try:
+            require_current_schema(engine)
+            with click.progressbar(length=waiting, label="Flushing", file=sys.stderr) as bar:
+                report = flush(engine, spool, progress=bar.update)
+        finally:
+            engine.dispose()
+        click.echo(
+            f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded; "
+            f"{report.left} left in {spool.directory}."
+        )
+        if report.left:
+            _fail(report.error or "some snapshots could not be loaded", EXIT_FAILED)
 
 
 @cli.command()
@@ -231,6 +281,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     from etl.db import make_engine, require_current_schema
     from etl.report import status_table
     from etl.schedule import Schedule, parse_duration
+    from etl.spool import Spool
     from etl.status import pair_statuses
 
     with _errors():
@@ -249,6 +300,15 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             pairs = pair_statuses(engine, schedule, now, only=configured or None)
         finally:
             engine.dispose()
+        spool = Spool(settings.state_dir).summary()
+        if spool.count:
+            oldest = schedule.local(spool.oldest).strftime("%Y-%m-%d %H:%M:%S %Z") if spool.oldest else "?"
+            click.echo(
+                f"Spool: {spool.count} snapshot(s) waiting ({spool.size / 1024:.0f} KiB, the oldest captured "
+                f"{oldest}): run `kiwoom-etl flush`."
+            )
+        else:
+            click.echo("Spool: empty.")
         if not pairs:
             click.echo(f"No runs in the last week in {settings.safe_database_url}.")
             return

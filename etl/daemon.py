@@ -23,11 +23,13 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, func, select, update
 
 from etl.clock import utc_now
 from etl.db import storage_errors
 from etl.errors import ConfigError, StorageError
+from etl.flush import flush
 from etl.load import FAILED, MISSED, RUNNING, SKIPPED, record_unrun
 from etl.metrics import Metrics
 from etl.models import EtlRun
@@ -111,9 +113,18 @@ class Daemon:
 
         wait([self._pool.submit(resolve, a) for a in self.settings.accounts if not self.fetcher.known.number(a)])
 
+    def flush_spool(self) -> None:
+        """Load what the spool holds (the daemon does this at start and every interval)."""
+        if not self.fetcher.spool.paths():
+            return
+        report = flush(self.engine, self.fetcher.spool, clock=self.clock)
+        if report.handled:
+            log.info("loaded %d spooled snapshot(s); %d left", report.handled, report.left)
+
     def recover(self) -> int:
-        """At start: close runs cut off long ago, and record the slots passed since the newest one (a day at most)."""
+        """At start: load the spool, close runs cut off long ago, record the slots passed since the newest one."""
         self.resolve_accounts()
+        self.flush_spool()
         now = self.clock()
         with storage_errors(self.engine, "reading etl_runs"), self.engine.begin() as connection:
             abandoned = connection.execute(
@@ -293,7 +304,7 @@ class Daemon:
     def run(self, health_port: int | None = None) -> int:
         """Schedule, block until a signal, let the snapshots in flight finish; return the exit code."""
         grace = misfire_grace(self.schedule.interval)
-        scheduler = BlockingScheduler(timezone=self.schedule.zone, executors={"default": JobExecutor(max_workers=1)})
+        scheduler = BlockingScheduler(timezone=self.schedule.zone, executors={"default": JobExecutor(max_workers=2)})
         scheduler.add_job(
             self.tick,
             ScheduleTrigger(self.schedule),
@@ -302,6 +313,14 @@ class Daemon:
             max_instances=1,  # ticks only start work (a slow account never holds the next slot of the others)
             coalesce=True,  # after a sleep, run the newest slot once; the ones passed are recorded as missed
             misfire_grace_time=max(1, int(grace.total_seconds())),
+        )
+        scheduler.add_job(
+            self.flush_spool,
+            IntervalTrigger(seconds=self.schedule.interval.total_seconds()),
+            id="flush",
+            name="flush the spool",
+            max_instances=1,
+            coalesce=True,
         )
         scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
 

@@ -14,9 +14,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
-from etl.errors import ConfigError, SchemaNotMigrated, StorageError
+from etl.errors import ConfigError, DatabaseUnavailable, SchemaNotMigrated, StorageError
 from etl.settings import mask_database_url
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,12 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         url = mask_database_url(engine.url.render_as_string(hide_password=False))
-        raise StorageError(f"database {url}: {doing} failed: {detail}") from exc
+        # A lost connection, a server that is down or shutting down, a locked file: none is the data's fault.
+        unavailable = isinstance(exc, OperationalError | InterfaceError | DisconnectionError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        )
+        kind = DatabaseUnavailable if unavailable else StorageError
+        raise kind(f"database {url}: {doing} failed: {detail}") from exc
 
 
 def migrations_dir() -> Path:

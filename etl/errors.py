@@ -15,8 +15,10 @@ Whether a failure is retried is decided by its class, never by its message::
     │   └── BadResponse             not JSON, not an object, or a continuation chain that repeats or never ends
     ├── TransformError              a value that does not match the contract (field, line, value)
     ├── SlotClaimed                 another process has already taken this schedule slot (not a failure)
-    └── StorageError                the database failed or could not be reached
-        └── SchemaNotMigrated       the database is not at the head revision
+    └── StorageError                the database failed, or refused what it was given
+        ├── DatabaseUnavailable     it cannot be reached, or failed for a reason that is not the data's: spool
+        ├── SchemaNotMigrated       the database is not at the head revision
+        └── SpoolError              the spool cannot be written (full disk) or a spool file cannot be read
 """
 
 from __future__ import annotations
@@ -124,6 +126,14 @@ class SlotClaimed(EtlError):
 
 class StorageError(EtlError):
     """The database failed or could not be reached."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database cannot be reached, or failed mid-transaction for a reason that is not the data's fault."""
+
+
+class SpoolError(StorageError):
+    """The spool directory cannot be written (full disk, permissions) or a spool file cannot be read."""
 
 
 class SchemaNotMigrated(StorageError):

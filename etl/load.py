@@ -27,7 +27,7 @@ class Run:
     started_at: datetime
 
 
-def _insert_unless_taken(connection: Connection) -> Insert:
+def insert_unless_taken(connection: Connection) -> Insert:
     """INSERT INTO etl_runs … ON CONFLICT DO NOTHING: a slot already claimed is left to its owner."""
     if connection.dialect.name == "postgresql":
         return postgresql.insert(EtlRun).on_conflict_do_nothing()
@@ -53,7 +53,7 @@ def start_run(
         "started_at": started_at,
     }
     with storage_errors(engine, "recording a run"), engine.begin() as connection:
-        run_id = connection.execute(_insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
+        run_id = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
     if run_id is None:
         raise SlotClaimed(f"{account_no} {exchange} {scheduled_for:%Y-%m-%d %H:%M:%S %Z}" if scheduled_for else "")
     return Run(id=int(run_id), started_at=started_at)
@@ -68,7 +68,7 @@ def record_unrun(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     if not rows:
         return 0
     with storage_errors(engine, "recording missed or skipped slots"), engine.begin() as connection:
-        written = connection.execute(_insert_unless_taken(connection).returning(EtlRun.id), rows).all()
+        written = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), rows).all()
     return len(written)
 
 
@@ -78,20 +78,27 @@ def load_snapshot(engine: Engine, run: Run, snapshot: Snapshot, pages: Sequence[
     Either all of it is committed or none of it. Returns the account_snapshots id.
     """
     with storage_errors(engine, "loading a snapshot"), engine.begin() as connection:
-        snapshot_id = int(
-            connection.execute(
-                insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run.id, **snapshot.account}
-            ).scalar_one()
+        return write_snapshot(connection, run, snapshot, pages, finished_at)
+
+
+def write_snapshot(
+    connection: Connection, run: Run, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime
+) -> int:
+    """The statements of `load_snapshot`, inside a transaction the caller holds."""
+    snapshot_id = int(
+        connection.execute(
+            insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run.id, **snapshot.account}
+        ).scalar_one()
+    )
+    if snapshot.positions:
+        # One executemany for every position: sqlite3 runs it in C, psycopg 3 pipelines it. Row-by-row ORM
+        # flushes take 7-18 times as long (benchmarks/bench_load.py); INSERT..RETURNING batches gained nothing.
+        connection.execute(
+            insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **row} for row in snapshot.positions]
         )
-        if snapshot.positions:
-            # One executemany for every position: sqlite3 runs it in C, psycopg 3 pipelines it. Row-by-row ORM
-            # flushes take 7-18 times as long (benchmarks/bench_load.py); INSERT..RETURNING batches gained nothing.
-            connection.execute(
-                insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **row} for row in snapshot.positions]
-            )
-        account = snapshot.account
-        _insert_pages(connection, run.id, snapshot_id, account["account_no"], account["exchange"], pages)
-        _finish(connection, run, SUCCESS, finished_at, len(pages), len(snapshot.positions), None)
+    account = snapshot.account
+    _insert_pages(connection, run.id, snapshot_id, account["account_no"], account["exchange"], pages)
+    _finish(connection, run, SUCCESS, finished_at, len(pages), len(snapshot.positions), None)
     return snapshot_id
 
 
@@ -107,8 +114,22 @@ def fail_run(
 ) -> None:
     """Mark a run failed with its error, keeping the raw pages that were received (a later replay reads them)."""
     with storage_errors(engine, "recording a failed run"), engine.begin() as connection:
-        _insert_pages(connection, run.id, None, account_no, exchange, pages)
-        _finish(connection, run, FAILED, finished_at, len(pages), None, error)
+        write_failure(connection, run, error, finished_at, account_no=account_no, exchange=exchange, pages=pages)
+
+
+def write_failure(
+    connection: Connection,
+    run: Run,
+    error: str,
+    finished_at: datetime,
+    *,
+    account_no: str | None = None,
+    exchange: str | None = None,
+    pages: Sequence[Page] = (),
+) -> None:
+    """The statements of `fail_run`, inside a transaction the caller holds."""
+    _insert_pages(connection, run.id, None, account_no, exchange, pages)
+    _finish(connection, run, FAILED, finished_at, len(pages), None, error)
 
 
 def _insert_pages(

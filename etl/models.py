@@ -62,6 +62,7 @@ class EtlRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+    spool_id: Mapped[str | None] = mapped_column(Text, unique=True)  # loaded from the spool: at most once
 
     __table_args__ = (
         CheckConstraint("status IN ('running', 'success', 'failed', 'missed', 'skipped')", name="status"),

@@ -18,16 +18,19 @@ from sqlalchemy import Engine
 from etl.accounts import KnownAccounts
 from etl.client import HttpSession, KiwoomClient, new_session
 from etl.clock import utc_now
-from etl.errors import ApiError, BadResponse, EtlError, SlotClaimed, StorageError
+from etl.errors import ApiError, BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
 from etl.load import FAILED, SKIPPED, SUCCESS, Run, fail_run, load_snapshot, start_run
 from etl.pacing import Pacer
 from etl.pages import Page
 from etl.retry import RetryPolicy
 from etl.settings import Account, Settings
+from etl.spool import Spool, Spooled
 from etl.tokens import TokenCache
 from etl.transform import transform
 
 log = logging.getLogger(__name__)
+
+SPOOLED = "spooled"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Fetcher:
         if self.tokens is None:
             self.tokens = TokenCache(self.settings.state_dir)
         self.known = KnownAccounts(self.settings.state_dir, self.settings.base_url)
+        self.spool = Spool(self.settings.state_dir)
 
     def __repr__(self) -> str:
         return f"Fetcher({self.settings!r})"
@@ -167,12 +171,16 @@ def snapshot_account(
         results = []
         for exchange in wanted:
             started = time.monotonic()
+            run: Run | None = None
             try:
                 run = _start(engine, fetcher, known_as, exchange, trigger, scheduled_for)
             except SlotClaimed:
                 results.append(_claimed(known_as, exchange))
                 continue
-            results.append(_fail(engine, fetcher, run, known_as, exchange, (), error, started, scheduled_for))
+            except DatabaseUnavailable:
+                pass  # nothing was fetched, so nothing is spooled: the error is in the log
+            context = _Context(engine, fetcher, run, known_as, exchange, trigger, scheduled_for, started)
+            results.append(_fail(context, (), error))
         return results
     account_no = account.name or number
     return [
@@ -191,13 +199,21 @@ def snapshot_exchange(
     trigger: str,
     scheduled_for: datetime | None = None,
 ) -> SnapshotResult:
-    """Claim the slot, fetch every kt00005 page for one exchange, transform and load them; record the run."""
+    """Claim the slot, fetch every kt00005 page for one exchange, transform and load them; record the run.
+
+    Fetching never depends on the database: when it cannot be reached, or fails for a reason that is not the
+    data's, the pages go to the spool (`kiwoom-etl flush` loads them later).
+    """
     started = time.monotonic()
+    run: Run | None = None
     try:
         run = _start(engine, fetcher, account_no, exchange, trigger, scheduled_for)
     except SlotClaimed:
         return _claimed(account_no, exchange)
+    except DatabaseUnavailable as exc:
+        log.warning("%s %s: %s; fetching anyway, to spool", account_no, exchange, exc)
     pages: list[Page] = []
+    context = _Context(engine, fetcher, run, account_no, exchange, trigger, scheduled_for, started)
     try:
         for page in client.balance_pages(exchange):
             pages.append(page)
@@ -209,13 +225,20 @@ def snapshot_exchange(
             scheduled_for=scheduled_for,
         )
         fetcher.warn_unknown_fields(snapshot.unknown_fields)
-        snapshot_id = load_snapshot(engine, run, snapshot, pages, fetcher.clock())
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other accounts either
         if isinstance(exc, BadResponse) and exc.page is not None and exc.page.api_id == "kt00005":
             pages.append(exc.page)  # a broken page is kept, as received, with the ones before it
         if not isinstance(exc, EtlError):
             log.exception("%s %s: unexpected error", account_no, exchange)
-        return _fail(engine, fetcher, run, account_no, exchange, pages, _describe(exc), started, scheduled_for)
+        return _fail(context, pages, _describe(exc))
+    if run is None:
+        return _spool(context, pages, None, "the database could not be reached")
+    try:
+        snapshot_id = load_snapshot(engine, run, snapshot, pages, fetcher.clock())
+    except DatabaseUnavailable as exc:
+        return _spool(context, pages, None, str(exc))
+    except StorageError as exc:  # the database refused this data: a failure to record, not to retry
+        return _fail(context, pages, str(exc))
     seconds = time.monotonic() - started
     slot = f" for slot {scheduled_for.isoformat()}" if scheduled_for else ""
     log.info(
@@ -247,6 +270,40 @@ def snapshot_exchange(
     )
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the ways a snapshot can end share."""
+
+    engine: Engine
+    fetcher: Fetcher
+    run: Run | None
+    account_no: str
+    exchange: str
+    trigger: str
+    slot: datetime | None
+    started: float
+
+    def result(self, status: str, pages: int, error: str | None) -> SnapshotResult:
+        return SnapshotResult(
+            account=self.account_no,
+            exchange=self.exchange,
+            status=status,
+            run_id=self.run.id if self.run else None,
+            pages=pages,
+            seconds=time.monotonic() - self.started,
+            error=error,
+        )
+
+    def log_extra(self, status: str) -> dict[str, object]:
+        return {
+            "account": self.account_no,
+            "exchange": self.exchange,
+            "slot": self.slot,
+            "status": status,
+            "seconds": round(time.monotonic() - self.started, 3),
+        }
+
+
 def _describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, EtlError) else f"internal error: {type(exc).__name__}: {exc}"
 
@@ -270,48 +327,50 @@ def _claimed(account_no: str, exchange: str) -> SnapshotResult:
     return SnapshotResult(account=account_no, exchange=exchange, status=SKIPPED, error="claimed by another process")
 
 
-def _fail(
-    engine: Engine,
-    fetcher: Fetcher,
-    run: Run,
-    account_no: str,
-    exchange: str,
-    pages: Sequence[Page],
-    error: str,
-    started: float,
-    slot: datetime | None = None,
-) -> SnapshotResult:
-    log.error(
-        "%s %s: snapshot failed: %s",
-        account_no,
-        exchange,
-        error,
-        extra={
-            "account": account_no,
-            "exchange": exchange,
-            "slot": slot,
-            "status": FAILED,
-            "seconds": round(time.monotonic() - started, 3),
-        },
-    )
+def _fail(context: _Context, pages: Sequence[Page], error: str) -> SnapshotResult:
+    """Record a failed snapshot with the pages that arrived; spooled when the database cannot take even that."""
+    c = context
+    log.error("%s %s: snapshot failed: %s", c.account_no, c.exchange, error, extra=c.log_extra(FAILED))
+    if c.run is None:
+        return _spool(c, pages, error, "the database could not be reached") if pages else c.result(FAILED, 0, error)
     try:
-        fail_run(engine, run, error, fetcher.clock(), account_no=account_no, exchange=exchange, pages=pages)
+        fail_run(c.engine, c.run, error, c.fetcher.clock(), account_no=c.account_no, exchange=c.exchange, pages=pages)
+    except DatabaseUnavailable as storage:
+        return _spool(c, pages, error, str(storage)) if pages else c.result(FAILED, 0, error)
     except StorageError as storage:
-        if not pages:
-            log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, storage)
-        else:
-            # The pages may be what the database refuses; the failure itself must still be recorded.
-            error = f"{error}; its {len(pages)} raw page(s) could not be stored either: {storage}"
-            try:
-                fail_run(engine, run, error, fetcher.clock(), account_no=account_no, exchange=exchange)
-            except StorageError as again:
-                log.error("%s %s: the failure could not be recorded either: %s", account_no, exchange, again)
-    return SnapshotResult(
-        account=account_no,
-        exchange=exchange,
-        status=FAILED,
-        run_id=run.id,
-        pages=len(pages),
-        seconds=time.monotonic() - started,
+        # The pages may be what the database refuses; the failure itself must still be recorded.
+        error = f"{error}; its {len(pages)} raw page(s) could not be stored either: {storage}"
+        try:
+            fail_run(c.engine, c.run, error, c.fetcher.clock(), account_no=c.account_no, exchange=c.exchange)
+        except StorageError as again:
+            log.error("%s %s: the failure could not be recorded either: %s", c.account_no, c.exchange, again)
+    return c.result(FAILED, len(pages), error)
+
+
+def _spool(context: _Context, pages: Sequence[Page], error: str | None, why: str) -> SnapshotResult:
+    """Keep what was fetched on disk until the database can take it."""
+    c = context
+    item = Spooled(
+        account_no=c.account_no,
+        exchange=c.exchange,
+        trigger=c.trigger,
+        captured_at=pages[0].received_at if pages else c.fetcher.clock(),
+        pages=tuple(pages),
+        scheduled_for=c.slot,
+        run_id=c.run.id if c.run else None,
         error=error,
     )
+    try:
+        path = c.fetcher.spool.write(item)
+    except SpoolError as exc:
+        log.critical(
+            "%s %s: LOST — neither the database nor the spool could take the snapshot: %s; %s",
+            c.account_no,
+            c.exchange,
+            why,
+            exc,
+            extra=c.log_extra(FAILED),
+        )
+        return c.result(FAILED, len(pages), f"{why}; and {exc}")
+    log.warning("%s %s: spooled to %s (%s)", c.account_no, c.exchange, path.name, why, extra=c.log_extra(SPOOLED))
+    return c.result(SPOOLED, len(pages), why)

@@ -17,16 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from etl.errors import StorageError
+from etl.errors import SpoolError
 from etl.pages import Page, parse_json_object
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-
-
-class SpoolError(StorageError):
-    """The spool directory cannot be written (full disk, permissions) or a file cannot be read."""
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,8 @@ def test_status_names_stale_pairs_and_exits_non_zero(
     env = {"KIWOOM_ETL_DATABASE_URL": settings.database_url}
     result = kiwoom_etl("status", "--all-hours", env=env)
     assert result.returncode == 1, result.stderr
-    lines = result.stdout.splitlines()
+    spool_line, *lines = result.stdout.splitlines()
+    assert spool_line == "Spool: empty."
     assert lines[0].split()[:3] == ["account", "exchange", "state"] and len(lines) == 2 + 4
     assert all(" STALE " in line and "2026-11-20 09:00:" in line for line in lines[2:])
     assert "4 of 4 account × exchange(s) STALE" in result.stderr

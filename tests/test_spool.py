@@ -1,0 +1,186 @@
+"""Nothing lost: the spool when the database is away, and flush, at most once, when it is back."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select, text
+
+from etl.db import make_engine, migrate
+from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.simulator import Simulator
+from etl.spool import Spool
+from etl.transform import transform
+from tests.test_cli import account_env, kiwoom_etl
+
+DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens there: the database is away
+
+
+def spooled_files(state: Path) -> list[Path]:
+    return sorted((state / "spool").glob("*.json"))
+
+
+def table_count(engine: Engine, model: object) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(model)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_with_the_database_down_snapshot_fetches_and_spools_then_flush_loads_exactly(
+    db_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    env = account_env(simulator, sim_url, DOWN, tmp_path)
+    taken = kiwoom_etl("snapshot", env=env)
+    assert taken.returncode == 1 and "Traceback" not in taken.stderr
+    state = tmp_path / "state"
+    assert f"2 snapshot(s) spooled in {state / 'spool'}" in taken.stderr
+    files = spooled_files(state)
+    assert len(files) == 2 and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    assert stat.S_IMODE((state / "spool").stat().st_mode) == 0o700
+
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        status = kiwoom_etl("status", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url})
+        assert status.stdout.startswith("Spool: 2 snapshot(s) waiting ("), status.stderr
+        flushed = kiwoom_etl("flush", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url})
+        assert flushed.returncode == 0, flushed.stderr
+        assert "2 loaded, 0 recorded as failed, 0 already loaded; 0 left" in flushed.stdout
+        assert spooled_files(state) == []
+        # Every value equals what the pages say, read by the transform from the pages kept in raw_responses.
+        with engine.connect() as connection:
+            snapshots = connection.execute(select(AccountSnapshot.__table__)).mappings().all()
+            for snapshot in snapshots:
+                pages = (
+                    connection.execute(
+                        select(RawResponse.payload)
+                        .where(RawResponse.snapshot_id == snapshot["id"])
+                        .order_by(RawResponse.page_no)
+                    )
+                    .scalars()
+                    .all()
+                )
+                again = transform(
+                    [json.loads(p) for p in pages],
+                    account_no=snapshot["account_no"],
+                    exchange=snapshot["exchange"],
+                    captured_at=snapshot["captured_at"],
+                )
+                assert {k: snapshot[k] for k in again.account} == again.account
+                positions = connection.execute(
+                    select(func.count())
+                    .select_from(PositionSnapshot)
+                    .where(PositionSnapshot.snapshot_id == snapshot["id"])
+                ).scalar_one()
+                assert positions == snapshot["position_count"] == len(again.positions)
+        assert len(snapshots) == 2 and {s["account_no"] for s in snapshots} == {simulator.accounts[0].acct_no}
+        assert kiwoom_etl("flush", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url}).stdout.startswith("The spool")
+    finally:
+        engine.dispose()
+
+
+def test_a_snapshot_flushed_twice_is_one_snapshot(
+    sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    env = account_env(simulator, sim_url, DOWN, tmp_path)
+    assert kiwoom_etl("snapshot", env=env).returncode == 1
+    state = tmp_path / "state"
+    kept = tmp_path / "copies"
+    shutil.copytree(state / "spool", kept)
+    up = env | {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    assert kiwoom_etl("migrate", env=up).returncode == 0
+    assert kiwoom_etl("flush", env=up).returncode == 0
+    for copy in kept.iterdir():  # as if the process died after the commit but before removing the file
+        shutil.copy(copy, state / "spool" / copy.name)
+    again = kiwoom_etl("flush", env=up)
+    assert "0 loaded, 0 recorded as failed, 2 already loaded" in again.stdout
+    engine = make_engine(sqlite_url)
+    try:
+        assert table_count(engine, AccountSnapshot) == 2 and table_count(engine, EtlRun) == 2
+    finally:
+        engine.dispose()
+
+
+def test_snapshot_flushes_the_spool_before_it_fetches(
+    sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    env = account_env(simulator, sim_url, DOWN, tmp_path)
+    assert kiwoom_etl("snapshot", env=env).returncode == 1
+    up = env | {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    assert kiwoom_etl("migrate", env=up).returncode == 0
+    taken = kiwoom_etl("snapshot", env=up)
+    assert taken.returncode == 0 and "Loaded 2 spooled snapshot(s) first." in taken.stdout
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            captured = connection.execute(select(AccountSnapshot.captured_at).order_by(AccountSnapshot.id)).scalars()
+            times = list(captured)
+    finally:
+        engine.dispose()
+    assert len(times) == 4 and times[:2] < times[2:]  # the older, spooled snapshots first
+
+
+def test_the_database_failing_mid_transaction_spools_and_flush_completes_the_same_run(
+    postgres_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    with engine.begin() as connection:  # a real server-side fault: the connection "breaks" mid-load
+        connection.execute(
+            text(
+                "CREATE FUNCTION break_load() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'connection lost' USING ERRCODE = '08006'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER break_load BEFORE INSERT ON position_snapshots "
+                "FOR EACH STATEMENT EXECUTE FUNCTION break_load()"
+            )
+        )
+    env = account_env(simulator, sim_url, postgres_url, tmp_path)
+    try:
+        taken = kiwoom_etl("snapshot", env=env)
+        assert taken.returncode == 1 and "2 snapshot(s) spooled" in taken.stderr
+        assert table_count(engine, AccountSnapshot) == 0 and table_count(engine, PositionSnapshot) == 0
+        with engine.begin() as connection:
+            assert connection.execute(select(EtlRun.status)).scalars().all() == ["running", "running"]
+            connection.execute(text("DROP TRIGGER break_load ON position_snapshots"))
+        assert kiwoom_etl("flush", env=env).returncode == 0
+        with engine.connect() as connection:
+            runs = connection.execute(select(EtlRun.id, EtlRun.status, EtlRun.spool_id)).all()
+        assert len(runs) == 2 and all(status == "success" and spool_id for _, status, spool_id in runs)
+        assert table_count(engine, AccountSnapshot) == 2
+    finally:
+        engine.dispose()
+
+
+def _limit_file_size() -> None:
+    # Writing past 1 KiB fails with EFBIG, as a full disk fails with ENOSPC: the same refusal, without root.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+
+def test_a_spool_that_cannot_be_written_says_what_was_lost(sim_url: str, simulator: Simulator, tmp_path: Path) -> None:
+    env = account_env(simulator, sim_url, DOWN, tmp_path)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "etl", "snapshot"],
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_file_size,
+        check=False,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "LOST" in result.stderr and "cannot spool" in result.stderr
+    assert list((tmp_path / "state" / "spool").glob("*")) == []  # no torn file left behind
+    assert Spool(tmp_path / "state").summary().count == 0
