@@ -1,4 +1,4 @@
-"""The command line: kiwoom-etl migrate | snapshot | run | status | simulate | demo | revoke-token."""
+"""The command line: kiwoom-etl migrate | snapshot | run | status | flush | replay | import | simulate | demo."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -321,6 +323,71 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
                 err=True,
             )
             sys.exit(EXIT_FAILED)
+
+
+@cli.command("replay")
+@database_option
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only pages received from this date (Seoul).")
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
+@click.pass_obj
+def replay_command(obj: Context, database_url: str | None, since: datetime | None, account: str | None) -> None:
+    """Rebuild account_snapshots and position_snapshots from raw_responses with today's transform.
+
+    For after a parser fix, or into a freshly migrated database holding raw pages. Idempotent: a snapshot that
+    already reads the same is left alone, so running it twice changes nothing. Runs whose pages are incomplete,
+    or that today's transform refuses, keep what they have.
+    """
+    from etl.db import make_engine, require_current_schema
+    from etl.replay import replay, runs_to_replay
+
+    with _errors():
+        settings = obj.settings(database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            require_current_schema(engine)
+            runs = runs_to_replay(engine, since=since.date() if since else None, account=account)
+            with click.progressbar(length=len(runs), label="Replaying", file=sys.stderr) as bar:
+                report = replay(engine, runs, progress=bar.update)
+        finally:
+            engine.dispose()
+        click.echo(f"{len(runs)} run(s) with raw pages: {report}.")
+
+
+@cli.command("import")
+@database_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--account", "account_no", required=True, metavar="ACCOUNT", help="The account_no to load them as.")
+@click.option("--exchange", required=True, type=click.Choice(["KRX", "NXT"]), help="The exchange they answer for.")
+@click.option(
+    "--captured-at",
+    required=True,
+    metavar="TIME",
+    help="When they were received, ISO 8601 (2026-11-20T15:30:00+09:00; no zone means Korean time).",
+)
+@click.pass_obj
+def import_command(
+    obj: Context, database_url: str | None, files: tuple[Path, ...], account_no: str, exchange: str, captured_at: str
+) -> None:
+    """Load raw kt00005 JSON answers kept elsewhere, one page a file in chain order, as one snapshot.
+
+    The pages are stored in raw_responses and transformed like fetched ones. Importing the same files again
+    changes nothing.
+    """
+    from etl.db import make_engine, require_current_schema
+    from etl.replay import import_pages, parse_moment
+
+    with _errors():
+        settings = obj.settings(database_url)
+        moment = parse_moment(captured_at, "--captured-at")
+        engine = make_engine(settings.database_url)
+        try:
+            require_current_schema(engine)
+            outcome = import_pages(engine, list(files), account_no=account_no, exchange=exchange, captured_at=moment)
+        finally:
+            engine.dispose()
+        click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
+        if outcome == "failed":
+            _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
 
 
 @cli.command()

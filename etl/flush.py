@@ -55,7 +55,7 @@ def flush(
     for index, path in enumerate(paths):
         try:
             item = spool.read(path)
-            outcome = _flush_one(engine, item, clock)
+            outcome = flush_item(engine, item, clock)
         except DatabaseUnavailable as exc:
             report.left = len(paths) - index
             report.error = str(exc)
@@ -79,7 +79,8 @@ def flush(
     return report
 
 
-def _flush_one(engine: Engine, item: Spooled, clock: Callable[[], datetime]) -> str:
+def flush_item(engine: Engine, item: Spooled, clock: Callable[[], datetime]) -> str:
+    """Load one spooled (or imported) snapshot in one transaction: loaded, failed, or already loaded."""
     with storage_errors(engine, "loading from the spool"), engine.begin() as connection:
         run = _run_for(connection, item)
         if run is None:
