@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl.errors import TransformError
-from etl.transform import BIGINT_MAX, BIGINT_MIN, parse_amount, parse_date, parse_rate
+from etl.transform import (
+    ACCOUNT_FIELDS,
+    BIGINT_MAX,
+    BIGINT_MIN,
+    POSITION_FIELDS,
+    parse_amount,
+    parse_date,
+    parse_rate,
+    transform,
+)
 
 kiwoom_amounts = st.integers(min_value=BIGINT_MIN, max_value=BIGINT_MAX)
 rates = st.decimals(
@@ -45,3 +56,117 @@ def test_any_text_is_parsed_or_refused_by_name_never_crashes(text: str) -> None:
             parse(text, "field_x", 3)
         except TransformError as exc:
             assert exc.field == "field_x" and exc.value == text and exc.line == 3
+
+
+# The whole transform: a generated valid kt00005 answer loads exactly; one corrupted value is refused by name.
+
+AMOUNT_FIELDS = [name for name, (_, parse) in ACCOUNT_FIELDS.items() if parse is parse_amount]
+RATE_FIELDS = [name for name, (_, parse) in ACCOUNT_FIELDS.items() if parse is parse_rate]
+LINE_AMOUNTS = ["setl_remn", "cur_qty", "buy_uv", "pur_amt", "evlt_amt", "evltv_prft"]
+CAPTURED = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+codes = st.from_regex(r"A[0-9][0-9A-Z]{4}[0-9]", fullmatch=True)
+names = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
+dates = st.one_of(st.just(""), st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31)))
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+    """Pages of a valid answer, with the values they must load as (account columns, position rows)."""
+    expected_account: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+    for name in AMOUNT_FIELDS:
+        value = draw(kiwoom_amounts)
+        summary[name] = padded(value)
+        expected_account[ACCOUNT_FIELDS[name][0]] = value
+    for name in RATE_FIELDS:
+        rate = draw(rates)
+        summary[name] = format(rate, "f")
+        expected_account[ACCOUNT_FIELDS[name][0]] = rate
+    lines, expected_lines = [], []
+    for _ in range(draw(st.integers(min_value=0, max_value=12))):
+        line: dict[str, Any] = {}
+        row: dict[str, Any] = {}
+        for name in LINE_AMOUNTS:
+            value = draw(kiwoom_amounts)
+            line[name] = padded(value)
+            row[POSITION_FIELDS[name][0]] = value
+        price = draw(st.integers(min_value=0, max_value=BIGINT_MAX))
+        line["cur_prc"], row["current_price"] = padded(price), price
+        rate = draw(rates)
+        line["pl_rt"], row["profit_loss_rate"] = format(rate, "f"), rate
+        code, name, loan = draw(codes), draw(names), draw(dates)
+        line.update(
+            {
+                "stk_cd": code,
+                "stk_nm": name + "  ",
+                "crd_tp": "03" if loan else "00",
+                "loan_dt": loan.strftime("%Y%m%d") if loan else "",
+                "expr_dt": "",
+            }
+        )
+        row.update(
+            {
+                "stock_code": code[1:],
+                "stock_name": name.strip(" "),
+                "credit_type": "03" if loan else "00",
+                "loan_date": loan or None,
+                "expiry_date": None,
+            }
+        )
+        lines.append(line)
+        expected_lines.append(row)
+    size = draw(st.integers(min_value=1, max_value=5))
+    chunks = [lines[i : i + size] for i in range(0, len(lines), size)] or [[]]
+    pages = [dict(summary, stk_cntr_remn=chunk, return_code=0, return_msg="ok") for chunk in chunks]
+    return pages, expected_account, expected_lines
+
+
+@settings(max_examples=150, deadline=None)
+@given(answers())
+def test_every_generated_valid_answer_loads_exactly(answer: tuple[Any, Any, Any]) -> None:
+    pages, expected_account, expected_lines = answer
+    snapshot = transform(pages, account_no="5012345678", exchange="KRX", captured_at=CAPTURED)
+    assert {k: snapshot.account[k] for k in expected_account} == expected_account
+    assert snapshot.account["position_count"] == len(expected_lines)
+    for row, expected in zip(snapshot.positions, expected_lines, strict=True):
+        assert {k: row[k] for k in expected} == expected
+    assert not any(isinstance(v, float) for v in snapshot.account.values())
+
+
+corruptions = st.one_of(
+    st.sampled_from(["NaN", "1e5", "１２３", "1,000", "0x1F", "--1", "Infinity", "12 34", "٣", "", "+"]),
+    st.text(min_size=1, max_size=12).filter(
+        lambda t: not t.strip(" ").lstrip("+-").isascii() or not t.strip(" ").lstrip("+-").isdigit()
+    ),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers(), st.data(), corruptions)
+def test_every_corrupted_value_is_refused_by_name_or_read_exactly(
+    answer: tuple[Any, Any, Any], data: st.DataObject, bad: Any
+) -> None:
+    pages, _, expected_lines = answer
+    on_line = bool(expected_lines) and data.draw(st.booleans())
+    if on_line:
+        page = data.draw(st.sampled_from([p for p in pages if p["stk_cntr_remn"]]))
+        target = data.draw(st.sampled_from(page["stk_cntr_remn"]))
+        field = data.draw(st.sampled_from([*LINE_AMOUNTS, "cur_prc", "pl_rt", "loan_dt"]))
+    else:
+        target = pages[0]
+        field = data.draw(st.sampled_from(AMOUNT_FIELDS + RATE_FIELDS))
+    target[field] = bad
+    try:
+        snapshot = transform(pages, account_no="5012345678", exchange="KRX", captured_at=CAPTURED)
+    except TransformError as exc:
+        assert exc.field == field and exc.value == bad  # refused, naming the field and the value
+        return
+    # Accepted: only because the value is one the contract reads ("" is NULL; some texts are valid numbers).
+    assert isinstance(bad, str)
+    loaded = [snapshot.account] + list(snapshot.positions)
+    assert not any(isinstance(v, float) for row in loaded for v in row.values())
