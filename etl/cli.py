@@ -247,6 +247,7 @@ def run(
     """
     from etl.daemon import Daemon
     from etl.db import make_engine, require_current_schema
+    from etl.errors import DatabaseUnavailable
     from etl.schedule import Schedule, parse_duration
 
     with _errors():
@@ -261,7 +262,10 @@ def run(
         )
         engine = make_engine(settings.database_url)
         try:
-            require_current_schema(engine)
+            try:
+                require_current_schema(engine)
+            except DatabaseUnavailable as exc:  # fetching goes on: the daemon spools until the database is back
+                log.warning("%s", exc)
             code = Daemon(settings, schedule, engine).run(health_port)
         finally:
             engine.dispose()

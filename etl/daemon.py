@@ -28,7 +28,7 @@ from sqlalchemy import Engine, func, select, update
 
 from etl.clock import utc_now
 from etl.db import storage_errors
-from etl.errors import ConfigError, StorageError
+from etl.errors import ConfigError, DatabaseUnavailable, StorageError
 from etl.flush import flush
 from etl.load import FAILED, MISSED, RUNNING, SKIPPED, record_unrun
 from etl.metrics import Metrics
@@ -126,13 +126,18 @@ class Daemon:
         self.resolve_accounts()
         self.flush_spool()
         now = self.clock()
-        with storage_errors(self.engine, "reading etl_runs"), self.engine.begin() as connection:
-            abandoned = connection.execute(
-                update(EtlRun)
-                .where(EtlRun.status == RUNNING, EtlRun.started_at < now - ABANDONED)
-                .values(status=FAILED, finished_at=now, error="abandoned: the process stopped before it finished")
-            ).rowcount
-            newest = connection.execute(select(func.max(EtlRun.scheduled_for))).scalar()
+        try:
+            with storage_errors(self.engine, "reading etl_runs"), self.engine.begin() as connection:
+                abandoned = connection.execute(
+                    update(EtlRun)
+                    .where(EtlRun.status == RUNNING, EtlRun.started_at < now - ABANDONED)
+                    .values(status=FAILED, finished_at=now, error="abandoned: the process stopped before it finished")
+                ).rowcount
+                newest = connection.execute(select(func.max(EtlRun.scheduled_for))).scalar()
+        except DatabaseUnavailable as exc:
+            # Fetching does not depend on the database: the slots are taken and spooled until it is back.
+            log.warning("%s: starting anyway; snapshots are spooled until the database is back", exc)
+            return 0
         if abandoned:
             log.warning("%d run(s) cut off before they finished are now marked failed (abandoned)", abandoned)
         if newest is None:

@@ -261,3 +261,45 @@ def wait_until_true(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "gave up waiting"
         time.sleep(0.05)
+
+
+def test_the_daemon_spools_while_the_database_is_away_and_flushes_when_it_is_back(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    from etl.db import make_engine
+
+    down = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
+    away = Daemon(settings, build_schedule(), down, clock=Clock(SLOT))
+    try:
+        assert away.recover() == 0  # starts anyway
+        assert {r.status for r in away.run_slot(SLOT)} == {"spooled"}
+    finally:
+        away.fetcher.close()
+        down.dispose()
+    assert len(away.fetcher.spool.paths()) == 4
+    back = daemon_for(settings, Clock(SLOT + timedelta(minutes=1)))
+    back.recover()  # a start flushes, as every interval does
+    assert back.fetcher.spool.paths() == []
+    assert sorted(r["status"] for r in runs(engine)) == ["success"] * 4
+
+
+def test_a_reader_holding_the_sqlite_file_does_not_block_a_load(
+    sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from etl.db import make_engine, migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    settings = make_settings(sim_url, sqlite_url, tmp_path / "state", sim_accounts(simulator))
+    daemon = Daemon(settings, build_schedule(), engine, clock=Clock(SLOT))
+    reader = sqlite3.connect(str(engine.url.database))
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM position_snapshots").fetchone()  # a BI tool in the middle of a query
+        assert [r.status for r in daemon.run_slot(SLOT)] == ["success"] * 4  # WAL: readers never block the load
+    finally:
+        reader.close()
+        daemon.fetcher.close()
+        engine.dispose()
