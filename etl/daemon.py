@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, func, select, update
 
 from etl.clock import utc_now
-from etl.db import storage_errors
+from etl.db import transaction
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
 from etl.flush import flush
 from etl.load import FAILED, MISSED, RUNNING, SKIPPED, record_unrun
@@ -127,7 +127,7 @@ class Daemon:
         self.flush_spool()
         now = self.clock()
         try:
-            with storage_errors(self.engine, "reading etl_runs"), self.engine.begin() as connection:
+            with transaction(self.engine, "reading etl_runs") as connection:
                 abandoned = connection.execute(
                     update(EtlRun)
                     .where(EtlRun.status == RUNNING, EtlRun.started_at < now - ABANDONED)

@@ -61,6 +61,13 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
         raise kind(f"database {url}: {doing} failed: {detail}") from exc
 
 
+@contextmanager
+def transaction(engine: Engine, doing: str) -> Iterator[Connection]:
+    """One transaction, committed when the block ends and rolled back on any error, with storage_errors' messages."""
+    with storage_errors(engine, doing), engine.begin() as connection:
+        yield connection
+
+
 def migrations_dir() -> Path:
     """Where the Alembic scripts are (the top-level migrations/ folder, installed as etl.migrations)."""
     return Path(str(resources.files("etl.migrations")))
@@ -91,7 +98,7 @@ def current_revision(engine: Engine) -> str | None:
 def migrate(engine: Engine) -> tuple[str | None, str]:
     """Upgrade the database to the head revision; return (revision before, revision after)."""
     before = current_revision(engine)
-    with storage_errors(engine, "migrating"), engine.begin() as connection:
+    with transaction(engine, "migrating") as connection:
         command.upgrade(alembic_config(connection), "head")
     return before, head_revision()
 

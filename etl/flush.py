@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select, update
 
 from etl.clock import utc_now
-from etl.db import storage_errors
+from etl.db import transaction
 from etl.errors import DatabaseUnavailable, SpoolError, StorageError, TransformError
 from etl.load import FAILED, RUNNING, Run, insert_unless_taken, write_failure, write_snapshot
 from etl.models import EtlRun
@@ -81,7 +81,7 @@ def flush(
 
 def flush_item(engine: Engine, item: Spooled, clock: Callable[[], datetime]) -> str:
     """Load one spooled (or imported) snapshot in one transaction: loaded, failed, or already loaded."""
-    with storage_errors(engine, "loading from the spool"), engine.begin() as connection:
+    with transaction(engine, "loading from the spool") as connection:
         run = _run_for(connection, item)
         if run is None:
             return ALREADY_LOADED

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from etl.db import storage_errors
+from etl.db import transaction
 from etl.errors import SlotClaimed
 from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from etl.pages import Page
@@ -52,7 +52,7 @@ def start_run(
         "scheduled_for": scheduled_for,
         "started_at": started_at,
     }
-    with storage_errors(engine, "recording a run"), engine.begin() as connection:
+    with transaction(engine, "recording a run") as connection:
         run_id = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
     if run_id is None:
         raise SlotClaimed(f"{account_no} {exchange} {scheduled_for:%Y-%m-%d %H:%M:%S %Z}" if scheduled_for else "")
@@ -67,24 +67,19 @@ def record_unrun(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     rows = list(rows)
     if not rows:
         return 0
-    with storage_errors(engine, "recording missed or skipped slots"), engine.begin() as connection:
+    with transaction(engine, "recording missed or skipped slots") as connection:
         written = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), rows).all()
     return len(written)
-
-
-def load_snapshot(engine: Engine, run: Run, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime) -> int:
-    """Load a snapshot in one transaction: its account row, every position row, its raw pages, the run's success.
-
-    Either all of it is committed or none of it. Returns the account_snapshots id.
-    """
-    with storage_errors(engine, "loading a snapshot"), engine.begin() as connection:
-        return write_snapshot(connection, run, snapshot, pages, finished_at)
 
 
 def write_snapshot(
     connection: Connection, run: Run, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime
 ) -> int:
-    """The statements of `load_snapshot`, inside a transaction the caller holds."""
+    """Write a snapshot: its account row, every position row, its raw pages, the run's success.
+
+    Called inside one transaction (`etl.db.transaction`), so that all of it is committed or none of it. Returns
+    the account_snapshots id.
+    """
     snapshot_id = int(
         connection.execute(
             insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run.id, **snapshot.account}
@@ -102,21 +97,6 @@ def write_snapshot(
     return snapshot_id
 
 
-def fail_run(
-    engine: Engine,
-    run: Run,
-    error: str,
-    finished_at: datetime,
-    *,
-    account_no: str | None = None,
-    exchange: str | None = None,
-    pages: Sequence[Page] = (),
-) -> None:
-    """Mark a run failed with its error, keeping the raw pages that were received (a later replay reads them)."""
-    with storage_errors(engine, "recording a failed run"), engine.begin() as connection:
-        write_failure(connection, run, error, finished_at, account_no=account_no, exchange=exchange, pages=pages)
-
-
 def write_failure(
     connection: Connection,
     run: Run,
@@ -127,7 +107,7 @@ def write_failure(
     exchange: str | None = None,
     pages: Sequence[Page] = (),
 ) -> None:
-    """The statements of `fail_run`, inside a transaction the caller holds."""
+    """Mark a run failed with its error, keeping the raw pages that were received (a later replay reads them)."""
     _insert_pages(connection, run.id, None, account_no, exchange, pages)
     _finish(connection, run, FAILED, finished_at, len(pages), None, error)
 

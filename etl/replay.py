@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from etl.clock import KST, utc_now
-from etl.db import storage_errors
+from etl.db import storage_errors, transaction
 from etl.errors import EtlError, TransformError
 from etl.flush import flush_item
 from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
@@ -67,12 +67,12 @@ def replay(
     report = ReplayReport()
     started = clock()
     for run_id in run_ids:
-        with storage_errors(engine, f"replaying run {run_id}"), engine.begin() as connection:
+        with transaction(engine, f"replaying run {run_id}") as connection:
             outcome = _replay_run(connection, run_id, clock)
         setattr(report, outcome, getattr(report, outcome) + 1)
         if progress is not None:
             progress(1)
-    with storage_errors(engine, "recording the replay"), engine.begin() as connection:
+    with transaction(engine, "recording the replay") as connection:
         connection.execute(
             insert(EtlRun).values(
                 trigger="replay",

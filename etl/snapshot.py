@@ -18,8 +18,9 @@ from sqlalchemy import Engine
 from etl.accounts import KnownAccounts
 from etl.client import HttpSession, KiwoomClient, new_session
 from etl.clock import utc_now
+from etl.db import transaction
 from etl.errors import ApiError, BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
-from etl.load import FAILED, SKIPPED, SUCCESS, Run, fail_run, load_snapshot, start_run
+from etl.load import FAILED, SKIPPED, SUCCESS, Run, start_run, write_failure, write_snapshot
 from etl.pacing import Pacer
 from etl.pages import Page
 from etl.retry import RetryPolicy
@@ -234,7 +235,8 @@ def snapshot_exchange(
     if run is None:
         return _spool(context, pages, None, "the database could not be reached")
     try:
-        snapshot_id = load_snapshot(engine, run, snapshot, pages, fetcher.clock())
+        with transaction(engine, "loading a snapshot") as connection:
+            snapshot_id = write_snapshot(connection, run, snapshot, pages, fetcher.clock())
     except DatabaseUnavailable as exc:
         return _spool(context, pages, None, str(exc))
     except StorageError as exc:  # the database refused this data: a failure to record, not to retry
@@ -334,17 +336,25 @@ def _fail(context: _Context, pages: Sequence[Page], error: str) -> SnapshotResul
     if c.run is None:
         return _spool(c, pages, error, "the database could not be reached") if pages else c.result(FAILED, 0, error)
     try:
-        fail_run(c.engine, c.run, error, c.fetcher.clock(), account_no=c.account_no, exchange=c.exchange, pages=pages)
+        _record_failure(c, error, pages)
     except DatabaseUnavailable as storage:
         return _spool(c, pages, error, str(storage)) if pages else c.result(FAILED, 0, error)
     except StorageError as storage:
         # The pages may be what the database refuses; the failure itself must still be recorded.
         error = f"{error}; its {len(pages)} raw page(s) could not be stored either: {storage}"
         try:
-            fail_run(c.engine, c.run, error, c.fetcher.clock(), account_no=c.account_no, exchange=c.exchange)
+            _record_failure(c, error, ())
         except StorageError as again:
             log.error("%s %s: the failure could not be recorded either: %s", c.account_no, c.exchange, again)
     return c.result(FAILED, len(pages), error)
+
+
+def _record_failure(c: _Context, error: str, pages: Sequence[Page]) -> None:
+    assert c.run is not None
+    with transaction(c.engine, "recording a failed run") as connection:
+        write_failure(
+            connection, c.run, error, c.fetcher.clock(), account_no=c.account_no, exchange=c.exchange, pages=pages
+        )
 
 
 def _spool(context: _Context, pages: Sequence[Page], error: str | None, why: str) -> SnapshotResult:
