@@ -30,7 +30,7 @@ Configuration (environment variables win over the --config TOML file):
   KIWOOM_ENV=mock                   use the mock-trading server (KRX only)
   KIWOOM_BASE_URL                   API base URL (default https://api.kiwoom.com)
   KIWOOM_ETL_DATABASE_URL           SQLAlchemy URL (default: sqlite file kiwoom_etl.db here)
-  KIWOOM_ETL_STATE_DIR              token cache (default ~/.local/state/kiwoom-etl)
+  KIWOOM_ETL_STATE_DIR              token cache, spool, account numbers (default ~/.local/state/kiwoom-etl)
   KIWOOM_ETL_HTTP_TIMEOUT           seconds per request (default 10)
   KIWOOM_ETL_INTERVAL               time between the daemon's slots (default 5m)
   KIWOOM_ETL_CONFIG                 the TOML file, instead of --config
@@ -199,7 +199,9 @@ def flush_command(obj: Context, database_url: str | None) -> None:
         engine = make_engine(settings.database_url)
         try:
             require_current_schema(engine)
-            with click.progressbar(length=waiting, label="Flushing", file=sys.stderr) as bar:
+            with click.progressbar(
+                length=waiting, label="Flushing", file=sys.stderr, hidden=not sys.stderr.isatty()
+            ) as bar:
                 report = flush(engine, spool, progress=bar.update)
         finally:
             engine.dispose()
@@ -297,16 +299,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
         schedule = Schedule.build(
             settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
         )
-        engine = make_engine(settings.database_url)
-        try:
-            require_current_schema(engine)
-            now = utc_now()
-            known = KnownAccounts(settings.state_dir, settings.base_url)
-            configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
-            pairs = pair_statuses(engine, schedule, now, only=configured or None)
-        finally:
-            engine.dispose()
-        spool = Spool(settings.state_dir).summary()
+        spool = Spool(settings.state_dir).summary()  # first: it matters most when the database is away
         if spool.count:
             oldest = schedule.local(spool.oldest).strftime("%Y-%m-%d %H:%M:%S %Z") if spool.oldest else "?"
             click.echo(
@@ -315,6 +308,22 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             )
         else:
             click.echo("Spool: empty.")
+        engine = make_engine(settings.database_url)
+        try:
+            require_current_schema(engine)
+            now = utc_now()
+            known = KnownAccounts(settings.state_dir, settings.base_url)
+            configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
+            every = pair_statuses(engine, schedule, now)
+        finally:
+            engine.dispose()
+        pairs = [p for p in every if (p.account_no, p.exchange) in configured] if configured else every
+        if every and not pairs:
+            click.echo(
+                "None of the configured accounts has runs here (account numbers are learned per base URL); "
+                "showing every account with runs in the last week."
+            )
+            pairs = every
         if not pairs:
             click.echo(f"No runs in the last week in {settings.safe_database_url}.")
             return
@@ -350,7 +359,9 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
         try:
             require_current_schema(engine)
             runs = runs_to_replay(engine, since=since.date() if since else None, account=account)
-            with click.progressbar(length=len(runs), label="Replaying", file=sys.stderr) as bar:
+            with click.progressbar(
+                length=len(runs), label="Replaying", file=sys.stderr, hidden=not sys.stderr.isatty()
+            ) as bar:
                 report = replay(engine, runs, progress=bar.update)
         finally:
             engine.dispose()

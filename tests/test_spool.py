@@ -44,6 +44,9 @@ def test_with_the_database_down_snapshot_fetches_and_spools_then_flush_loads_exa
     files = spooled_files(state)
     assert len(files) == 2 and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     assert stat.S_IMODE((state / "spool").stat().st_mode) == 0o700
+    while_down = kiwoom_etl("status", env=env)  # the spool is what matters while the database is away
+    assert while_down.stdout.startswith("Spool: 2 snapshot(s) waiting (") and while_down.returncode == 1
+    assert "Connection refused" in while_down.stderr or "connection" in while_down.stderr.lower()
 
     engine = make_engine(db_url)
     try:
