@@ -206,8 +206,13 @@ def flush_command(obj: Context, database_url: str | None) -> None:
         finally:
             engine.dispose()
         click.echo(
-            f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded; "
-            f"{report.left} left in {spool.directory}."
+            f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
+            + (
+                f", {report.conflicts} set aside in {spool.directory / 'conflicts'} (their slot was taken)"
+                if report.conflicts
+                else ""
+            )
+            + f"; {report.left} left in {spool.directory}."
         )
         if report.left:
             _fail(report.error or "some snapshots could not be loaded", EXIT_FAILED)

@@ -22,6 +22,11 @@ from etl.settings import mask_database_url
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# PostgreSQL errors that are the server's state, not the data's: connection (08), resources (53), operator
+# intervention such as a shutdown (57), rollbacks for serialization or deadlock (40); a read-only standby after a
+# failover (25006), a lock not available (55P03), an idle-in-transaction timeout (25P03).
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "40"})
+UNAVAILABLE_STATES = frozenset({"25006", "55P03", "25P03"})
 
 
 def make_engine(url: str) -> Engine:
@@ -54,8 +59,12 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         url = mask_database_url(engine.url.render_as_string(hide_password=False))
         # A lost connection, a server that is down or shutting down, a locked file: none is the data's fault.
-        unavailable = isinstance(exc, OperationalError | InterfaceError | DisconnectionError) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+        unavailable = (
+            isinstance(exc, OperationalError | InterfaceError | DisconnectionError)
+            or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+            or sqlstate[:2] in UNAVAILABLE_CLASSES
+            or sqlstate in UNAVAILABLE_STATES
         )
         kind = DatabaseUnavailable if unavailable else StorageError
         raise kind(f"database {url}: {doing} failed: {detail}") from exc

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select, update
 
 from etl.clock import utc_now
 from etl.db import transaction
 from etl.errors import DatabaseUnavailable, SpoolError, StorageError, TransformError
-from etl.load import FAILED, RUNNING, Run, insert_unless_taken, write_failure, write_snapshot
+from etl.load import RUNNING, SUCCESS, Run, insert_unless_taken, write_failure, write_snapshot
 from etl.models import EtlRun
 from etl.spool import Spool, Spooled
 from etl.transform import transform
@@ -25,6 +25,8 @@ from etl.transform import transform
 log = logging.getLogger(__name__)
 
 LOADED, RECORDED_FAILED, ALREADY_LOADED = "loaded", "failed", "already loaded"
+CONFLICT, WAIT = "conflict", "wait"
+ABANDONED = timedelta(hours=1)  # as the daemon judges a run cut off
 
 
 @dataclass
@@ -34,12 +36,13 @@ class FlushReport:
     loaded: int = 0
     failed: int = 0
     already: int = 0
+    conflicts: int = 0
     left: int = 0
     error: str | None = None
 
     @property
     def handled(self) -> int:
-        return self.loaded + self.failed + self.already
+        return self.loaded + self.failed + self.already + self.conflicts
 
 
 def flush(
@@ -49,42 +52,56 @@ def flush(
     clock: Callable[[], datetime] = utc_now,
     progress: Callable[[int], None] | None = None,
 ) -> FlushReport:
-    """Load every spooled snapshot, oldest first; stop at the first sign that the database is away."""
+    """Load every spooled snapshot, oldest first; stop at the first sign that the database is away.
+
+    One flush at a time per spool (a lock file): the daemon's flush and a manual one never race for a file.
+    """
     report = FlushReport()
-    paths = spool.paths()
-    for index, path in enumerate(paths):
-        try:
-            item = spool.read(path)
-            outcome = flush_item(engine, item, clock)
-        except DatabaseUnavailable as exc:
-            report.left = len(paths) - index
-            report.error = str(exc)
-            log.warning("flush stopped, %d snapshot(s) still spooled: %s", report.left, exc)
-            break
-        except (SpoolError, StorageError) as exc:  # this file cannot be loaded as it is: keep it, go on
-            report.left += 1
-            report.error = str(exc)
-            log.error("%s stays in the spool: %s", path.name, exc)
-            continue
-        spool.remove(path)
-        if outcome == LOADED:
-            report.loaded += 1
-        elif outcome == RECORDED_FAILED:
-            report.failed += 1
-        else:
-            report.already += 1
-        log.info("%s: %s", path.name, outcome)
-        if progress is not None:
-            progress(1)
+    with spool.exclusive() as mine:
+        if not mine:
+            report.left = len(spool.paths())
+            report.error = "another flush of this spool is running"
+            return report
+        paths = spool.paths()
+        for index, path in enumerate(paths):
+            try:
+                item = spool.read(path)
+                outcome = flush_item(engine, item, clock)
+            except DatabaseUnavailable as exc:
+                report.left = len(paths) - index
+                report.error = str(exc)
+                log.warning("flush stopped, %d snapshot(s) still spooled: %s", report.left, exc)
+                break
+            except (SpoolError, StorageError) as exc:  # this file cannot be loaded as it is: keep it, go on
+                report.left += 1
+                report.error = str(exc)
+                log.error("%s stays in the spool: %s", path.name, exc)
+                continue
+            if outcome == WAIT:
+                report.left += 1
+                log.info("%s: its slot is being taken by another process; it stays for the next flush", path.name)
+                continue
+            if outcome == CONFLICT:
+                moved = spool.set_aside(path)
+                report.conflicts += 1
+                log.warning("%s: another snapshot already serves its slot; kept aside as %s", path.name, moved)
+            else:
+                spool.remove(path)
+                report.loaded += outcome == LOADED
+                report.failed += outcome == RECORDED_FAILED
+                report.already += outcome == ALREADY_LOADED
+                log.info("%s: %s", path.name, outcome)
+            if progress is not None:
+                progress(1)
     return report
 
 
 def flush_item(engine: Engine, item: Spooled, clock: Callable[[], datetime]) -> str:
-    """Load one spooled (or imported) snapshot in one transaction: loaded, failed, or already loaded."""
+    """Load one spooled (or imported) snapshot in one transaction: loaded, failed, already loaded, or why not."""
     with transaction(engine, "loading from the spool") as connection:
-        run = _run_for(connection, item)
-        if run is None:
-            return ALREADY_LOADED
+        run = _claim(connection, item)
+        if not isinstance(run, Run):
+            return run
         error = item.error
         if error is None:
             try:
@@ -106,33 +123,56 @@ def flush_item(engine: Engine, item: Spooled, clock: Callable[[], datetime]) -> 
         return RECORDED_FAILED
 
 
-def _run_for(connection: Connection, item: Spooled) -> Run | None:
-    """The run this spooled snapshot completes, claimed now; None when it was loaded before (or by a replica)."""
+def _claim(connection: Connection, item: Spooled) -> Run | str:
+    """The run this spooled snapshot is loaded into, claimed atomically; or why it is not loaded now.
+
+    Loaded before from this very file: ALREADY_LOADED. Its own run (begun before the database went away), or a
+    row of its slot that holds no snapshot (missed, skipped, failed, or cut off): adopted. A slot already served
+    by a successful snapshot: CONFLICT (the file is kept aside, never deleted). A slot another process is taking
+    right now: WAIT.
+    """
+    if connection.execute(select(EtlRun.id).where(EtlRun.spool_id == item.spool_id)).first() is not None:
+        return ALREADY_LOADED
+    columns = (EtlRun.id, EtlRun.status, EtlRun.started_at, EtlRun.error)
     row = None
-    if item.run_id is not None:
+    if item.run_id is not None:  # the run it began, unless this is another database with a namesake
         row = connection.execute(
-            select(EtlRun.status, EtlRun.started_at, EtlRun.error).where(
-                EtlRun.id == item.run_id,
-                EtlRun.account_no == item.account_no,  # the same run, not a namesake in another database
-                EtlRun.exchange == item.exchange,
+            select(*columns).where(
+                EtlRun.id == item.run_id, EtlRun.account_no == item.account_no, EtlRun.exchange == item.exchange
             )
         ).first()
-    if row is not None:
-        reopenable = row.status == RUNNING or (row.status == FAILED and str(row.error).startswith("abandoned"))
-        if not reopenable:
-            return None
-        connection.execute(update(EtlRun).where(EtlRun.id == item.run_id).values(spool_id=item.spool_id))
-        return Run(id=int(item.run_id or 0), started_at=row.started_at)
-    run_id = connection.execute(
-        insert_unless_taken(connection).returning(EtlRun.id),
-        {
-            "trigger": item.trigger,
-            "status": RUNNING,
-            "account_no": item.account_no,
-            "exchange": item.exchange,
-            "scheduled_for": item.scheduled_for,
-            "started_at": item.captured_at,
-            "spool_id": item.spool_id,
-        },
-    ).scalar()
-    return None if run_id is None else Run(id=int(run_id), started_at=item.captured_at)
+    if row is None and item.scheduled_for is not None:
+        row = connection.execute(
+            select(*columns).where(
+                EtlRun.account_no == item.account_no,
+                EtlRun.exchange == item.exchange,
+                EtlRun.scheduled_for == item.scheduled_for,
+            )
+        ).first()
+    if row is None:
+        run_id = connection.execute(
+            insert_unless_taken(connection).returning(EtlRun.id),
+            {
+                "trigger": item.trigger,
+                "status": RUNNING,
+                "account_no": item.account_no,
+                "exchange": item.exchange,
+                "scheduled_for": item.scheduled_for,
+                "started_at": item.captured_at,
+                "spool_id": item.spool_id,
+            },
+        ).scalar()
+        return WAIT if run_id is None else Run(id=int(run_id), started_at=item.captured_at)
+    if row.status == SUCCESS:
+        return CONFLICT
+    ours = row.id == item.run_id
+    cut_off = row.started_at < item.captured_at - ABANDONED or str(row.error).startswith("abandoned")
+    if row.status == RUNNING and not (ours or cut_off):
+        return WAIT
+    # Adopt the row, unless another flush did in the meantime: the condition makes the claim atomic.
+    claimed = connection.execute(
+        update(EtlRun)
+        .where(EtlRun.id == row.id, EtlRun.spool_id.is_(None), EtlRun.status == row.status)
+        .values(spool_id=item.spool_id, status=RUNNING, error=None, reason=None)
+    ).rowcount
+    return Run(id=int(row.id), started_at=row.started_at) if claimed == 1 else WAIT

@@ -120,7 +120,11 @@ def _replay_run(connection: Connection, run_id: int, clock: Callable[[], datetim
     )
     if snapshot.positions:
         connection.execute(insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **p} for p in snapshot.positions])
-    connection.execute(update(RawResponse).where(RawResponse.run_id == run_id).values(snapshot_id=snapshot_id))
+    connection.execute(
+        update(RawResponse)
+        .where(RawResponse.run_id == run_id, RawResponse.api_id == "kt00005")
+        .values(snapshot_id=snapshot_id)
+    )
     if run.status != "success":
         connection.execute(
             update(EtlRun)
@@ -128,6 +132,7 @@ def _replay_run(connection: Connection, run_id: int, clock: Callable[[], datetim
             .values(
                 status="success",
                 position_count=len(snapshot.positions),
+                page_count=len(rows),
                 reason=f"replayed {clock():%Y-%m-%d %H:%M}Z; it had failed: {run.error}",
                 error=None,
             )

@@ -345,6 +345,9 @@ def _fail(context: _Context, pages: Sequence[Page], error: str) -> SnapshotResul
         try:
             _record_failure(c, error, ())
         except StorageError as again:
+            # Whatever the database has against it, what was fetched is kept.
+            if pages:
+                return _spool(c, pages, error, str(again))
             log.error("%s %s: the failure could not be recorded either: %s", c.account_no, c.exchange, again)
     return c.result(FAILED, len(pages), error)
 

@@ -7,9 +7,11 @@ are 0600 in a 0700 directory: they hold account data (never a credential: token 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +21,11 @@ from typing import Any
 
 from etl.errors import SpoolError
 from etl.pages import Page, parse_json_object
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one flush at a time is then the user's to keep
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +147,13 @@ class Spool:
         return path
 
     def paths(self) -> list[Path]:
-        """The spooled files, oldest capture first."""
+        """The spooled files, oldest capture first (and temporary files left by a crash an hour ago, removed)."""
         if not self.directory.is_dir():
             return []
+        for torn in self.directory.glob("*.tmp"):
+            with contextlib.suppress(OSError):
+                if time.time() - torn.stat().st_mtime > 3600:
+                    torn.unlink()
         return sorted(self.directory.glob("*.json"))
 
     def read(self, path: Path) -> Spooled:
@@ -155,6 +166,32 @@ class Spool:
     def items(self) -> Iterator[tuple[Path, Spooled]]:
         for path in self.paths():
             yield path, self.read(path)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[bool]:
+        """Hold the spool's lock if no other process does: yields whether it was had."""
+        if fcntl is None or not self.directory.is_dir():
+            yield True
+            return
+        fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
+
+    def set_aside(self, path: Path) -> Path:
+        """Move a file that must not be loaded, and must not be lost, to `conflicts/` for a person to look at."""
+        aside = self.directory / "conflicts"
+        aside.mkdir(exist_ok=True, mode=0o700)
+        target = aside / path.name
+        os.replace(path, target)
+        _fsync_directory(self.directory)
+        return target
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)

@@ -187,3 +187,91 @@ def test_a_spool_that_cannot_be_written_says_what_was_lost(sim_url: str, simulat
     assert "LOST" in result.stderr and "cannot spool" in result.stderr
     assert list((tmp_path / "state" / "spool").glob("*")) == []  # no torn file left behind
     assert Spool(tmp_path / "state").summary().count == 0
+
+
+def _spooled_while_down(simulator: Simulator, sim_url: str, tmp_path: Path, *, slot: object = None) -> Spool:
+    """Snapshots of the first account fetched while the database was away, as the daemon spools them."""
+    from etl.db import make_engine as engine_for
+    from etl.snapshot import Fetcher, snapshot_account
+    from tests.conftest import make_settings, sim_accounts
+
+    settings = make_settings(sim_url, DOWN, tmp_path / "state", sim_accounts(simulator))
+    down = engine_for("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
+    fetcher = Fetcher(settings)
+    try:
+        results = snapshot_account(settings.accounts[0], down, fetcher, trigger="scheduled", scheduled_for=slot)  # type: ignore[arg-type]
+    finally:
+        fetcher.close()
+        down.dispose()
+    assert {r.status for r in results} == {"spooled"}
+    return fetcher.spool
+
+
+def test_a_spooled_slot_recorded_meanwhile_as_missed_is_loaded_into_that_row(
+    engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from etl.flush import flush
+    from etl.load import record_unrun
+
+    slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    spool = _spooled_while_down(simulator, sim_url, tmp_path, slot=slot)
+    account = simulator.accounts[0].acct_no
+    record_unrun(
+        engine,
+        [
+            {
+                "trigger": "scheduled",
+                "status": "missed",
+                "account_no": account,
+                "exchange": x,
+                "scheduled_for": slot,
+                "started_at": slot,
+                "finished_at": slot,
+                "reason": "down",
+            }
+            for x in ("KRX", "NXT")
+        ],
+    )
+    report = flush(engine, spool)
+    assert (report.loaded, report.already, report.left) == (2, 0, 0)
+    with engine.connect() as connection:
+        runs = connection.execute(select(EtlRun.status, EtlRun.scheduled_for)).all()
+    assert sorted(status for status, _ in runs) == ["success", "success"] and table_count(engine, AccountSnapshot) == 2
+
+
+def test_a_spooled_slot_served_meanwhile_is_set_aside_not_deleted(
+    engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from etl.flush import flush
+    from tests.conftest import make_settings, sim_accounts
+
+    slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    spool = _spooled_while_down(simulator, sim_url, tmp_path, slot=slot)
+    settings = make_settings(sim_url, "", tmp_path / "replica", sim_accounts(simulator))
+    from etl.snapshot import Fetcher, snapshot_account
+
+    fetcher = Fetcher(settings)
+    try:  # a replica took the same slot while this database was away from us
+        snapshot_account(settings.accounts[0], engine, fetcher, trigger="scheduled", scheduled_for=slot)
+    finally:
+        fetcher.close()
+    report = flush(engine, spool)
+    assert (report.conflicts, report.loaded) == (2, 0) and spool.paths() == []
+    assert len(list((spool.directory / "conflicts").glob("*.json"))) == 2  # kept for a person to look at
+    assert table_count(engine, AccountSnapshot) == 2
+
+
+def test_one_flush_at_a_time(engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path) -> None:
+    from etl.flush import flush
+
+    spool = _spooled_while_down(simulator, sim_url, tmp_path)
+    with spool.exclusive() as mine:  # another flush holds the spool
+        assert mine
+        report = flush(engine, spool)
+        assert report.handled == 0 and report.left == 2 and "another flush" in str(report.error)
+    assert flush(engine, spool).loaded == 2
+    assert flush(engine, spool).handled == 0 and table_count(engine, AccountSnapshot) == 2
