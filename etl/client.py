@@ -76,19 +76,13 @@ class KiwoomClient:
         tokens: TokenCache,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
-        observer: Callable[[ApiError], None] | None = None,
     ) -> None:
         self._settings = settings
         self._account = account
         self._session = session
         self._pacer = pacer
         self._tokens = tokens
-        self._retry = retry or RetryPolicy(
-            attempts=settings.retry_attempts,
-            backoff=settings.retry_backoff,
-            max_wait=settings.retry_max_wait,
-            observer=observer,
-        )
+        self._retry = retry or RetryPolicy.from_settings(settings)
         self._clock = clock
         # Pacing and the token cache name the credentials by digests, so no secret sits in a long-lived structure.
         self._pace_id = hashlib.sha256(account.appkey.reveal().encode()).hexdigest()[:16]

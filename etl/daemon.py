@@ -30,7 +30,7 @@ from etl.clock import utc_now
 from etl.db import transaction
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
 from etl.flush import flush
-from etl.load import FAILED, MISSED, RUNNING, SKIPPED, record_unrun
+from etl.load import ABANDONED, ABANDONED_AFTER, FAILED, MISSED, RUNNING, SKIPPED, record_unrun
 from etl.metrics import Metrics
 from etl.models import EtlRun
 from etl.schedule import Due, Schedule
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 CACHE_HEALTH = timedelta(seconds=30)
 
 LOOKBACK = timedelta(hours=24)  # how far back a restarted daemon records the slots it missed
-ABANDONED = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)
 NOT_RUNNING = "the daemon was not running"
 NOT_STARTED = "no snapshot was started for this slot (the machine slept, or the daemon was paused)"
 STILL_RUNNING = "the previous snapshot of this account and exchange was still running"
@@ -130,8 +129,8 @@ class Daemon:
             with transaction(self.engine, "reading etl_runs") as connection:
                 abandoned = connection.execute(
                     update(EtlRun)
-                    .where(EtlRun.status == RUNNING, EtlRun.started_at < now - ABANDONED)
-                    .values(status=FAILED, finished_at=now, error="abandoned: the process stopped before it finished")
+                    .where(EtlRun.status == RUNNING, EtlRun.started_at < now - ABANDONED_AFTER)
+                    .values(status=FAILED, finished_at=now, error=ABANDONED)
                 ).rowcount
                 newest = connection.execute(select(func.max(EtlRun.scheduled_for))).scalar()
         except DatabaseUnavailable as exc:

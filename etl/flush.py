@@ -10,14 +10,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
 
 from etl.clock import utc_now
 from etl.db import transaction
 from etl.errors import DatabaseUnavailable, SpoolError, StorageError, TransformError
-from etl.load import RUNNING, SUCCESS, Run, insert_unless_taken, write_failure, write_snapshot
+from etl.load import (
+    ABANDONED,
+    ABANDONED_AFTER,
+    RUNNING,
+    SUCCESS,
+    Run,
+    insert_unless_taken,
+    write_failure,
+    write_snapshot,
+)
 from etl.models import EtlRun
 from etl.spool import Spool, Spooled
 from etl.transform import transform
@@ -26,7 +35,6 @@ log = logging.getLogger(__name__)
 
 LOADED, RECORDED_FAILED, ALREADY_LOADED = "loaded", "failed", "already loaded"
 CONFLICT, WAIT = "conflict", "wait"
-ABANDONED = timedelta(hours=1)  # as the daemon judges a run cut off
 
 
 @dataclass
@@ -166,7 +174,7 @@ def _claim(connection: Connection, item: Spooled) -> Run | str:
     if row.status == SUCCESS:
         return CONFLICT
     ours = row.id == item.run_id
-    cut_off = row.started_at < item.captured_at - ABANDONED or str(row.error).startswith("abandoned")
+    cut_off = row.started_at < item.captured_at - ABANDONED_AFTER or row.error == ABANDONED
     if row.status == RUNNING and not (ours or cut_off):
         return WAIT
     # Adopt the row, unless another flush did in the meantime: the condition makes the claim atomic.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, insert, update
@@ -17,6 +17,8 @@ from etl.pages import Page
 from etl.transform import Snapshot
 
 RUNNING, SUCCESS, FAILED, MISSED, SKIPPED = "running", "success", "failed", "missed", "skipped"
+ABANDONED_AFTER = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)
+ABANDONED = "abandoned: the process stopped before it finished"  # the error such a run is closed with
 
 
 @dataclass(frozen=True)

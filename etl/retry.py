@@ -7,9 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import random
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from etl.errors import ApiError, TransientApiError
+
+if TYPE_CHECKING:
+    from etl.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,6 +29,16 @@ class RetryPolicy:
     jitter: Callable[[], float] = field(default=random, compare=False)
     observer: Callable[[ApiError], None] | None = field(default=None, compare=False)  # metrics: retries by reason
     cancelled: Callable[[], bool] = field(default=lambda: False, compare=False)  # the daemon is stopping
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> RetryPolicy:
+        """The policy the settings ask for (attempts, backoff, longest wait), with `overrides`."""
+        return cls(
+            attempts=settings.retry_attempts,
+            backoff=settings.retry_backoff,
+            max_wait=settings.retry_max_wait,
+            **overrides,
+        )
 
     def notify(self, exc: ApiError) -> None:
         """Tell the observer that `exc` is being retried (or, for a rejected token, worked around)."""

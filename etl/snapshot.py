@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -91,17 +91,10 @@ class Fetcher:
     def client(self, account: Account) -> KiwoomClient:
         """A client for one account over this thread's session and the shared pacer and token cache."""
         assert self.pacer is not None and self.tokens is not None
-        settings = self.settings
-        retry = RetryPolicy(
-            attempts=settings.retry_attempts,
-            backoff=settings.retry_backoff,
-            max_wait=settings.retry_max_wait,
-            observer=self.observer,
-        )
-        if self.stop is not None:
-            retry = replace(retry, sleep=self.stop.wait, cancelled=self.stop.is_set)
+        stopping = {"sleep": self.stop.wait, "cancelled": self.stop.is_set} if self.stop is not None else {}
+        retry = RetryPolicy.from_settings(self.settings, observer=self.observer, **stopping)
         return KiwoomClient(
-            settings,
+            self.settings,
             account,
             session=self.session(),
             pacer=self.pacer,
