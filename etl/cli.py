@@ -81,6 +81,20 @@ def _errors() -> Iterator[None]:
         _fail("interrupted", 130)
 
 
+def _progress(length: int, label: str) -> Any:
+    """A progress bar on a terminal; nothing at all when stderr is a log."""
+    return click.progressbar(length=length, label=label, file=sys.stderr, hidden=not sys.stderr.isatty())
+
+
+def _schedule(settings: Settings, all_hours: bool) -> Any:
+    """The schedule the settings describe, on the KRX calendar."""
+    from etl.schedule import Schedule
+
+    return Schedule.build(
+        settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
+    )
+
+
 database_option = click.option(
     "--database-url", metavar="URL", help="Database to use instead of KIWOOM_ETL_DATABASE_URL / the config file."
 )
@@ -114,16 +128,13 @@ def cli(ctx: click.Context, config: str | None, log_level: str | None, log_forma
 @click.pass_obj
 def migrate(obj: Context, database_url: str | None) -> None:
     """Create or upgrade the tables (Alembic, to the newest revision). Safe to run again."""
-    from etl.db import make_engine
+    from etl.db import connected
     from etl.db import migrate as upgrade
 
     with _errors():
         settings = obj.settings(database_url)
-        engine = make_engine(settings.database_url)
-        try:
+        with connected(settings.database_url, migrated=False) as engine:
             before, after = upgrade(engine)
-        finally:
-            engine.dispose()
         if before == after:
             click.echo(f"{settings.safe_database_url} is up to date (revision {after}).")
         else:
@@ -139,7 +150,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     Prints what was loaded. Exits 0 only when every snapshot succeeded; one account's failure does not stop the
     others. The database must be migrated first (`kiwoom-etl migrate`): snapshot never changes the schema itself.
     """
-    from etl.db import make_engine, require_current_schema
+    from etl.db import connected, require_current_schema
     from etl.errors import DatabaseUnavailable
     from etl.flush import flush
     from etl.report import results_table
@@ -148,20 +159,19 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     with _errors():
         settings = obj.settings(database_url)
         settings.require_accounts()
-        engine = make_engine(settings.database_url)
         fetcher = Fetcher(settings)
         try:
-            try:
-                require_current_schema(engine)
-                flushed = flush(engine, fetcher.spool)  # older snapshots first
-                if flushed.handled:
-                    click.echo(f"Loaded {flushed.handled} spooled snapshot(s) first.")
-            except DatabaseUnavailable as exc:
-                log.warning("%s: fetching anyway, snapshots will be spooled", exc)
-            results = snapshot_all(settings, engine, fetcher)
+            with connected(settings.database_url, migrated=False) as engine:
+                try:
+                    require_current_schema(engine)
+                    flushed = flush(engine, fetcher.spool)  # older snapshots first
+                    if flushed.handled:
+                        click.echo(f"Loaded {flushed.handled} spooled snapshot(s) first.")
+                except DatabaseUnavailable as exc:
+                    log.warning("%s: fetching anyway, snapshots will be spooled", exc)
+                results = snapshot_all(settings, engine, fetcher)
         finally:
             fetcher.close()
-            engine.dispose()
         click.echo(results_table(results))  # why a snapshot failed is on stderr, in the log
         loaded = sum(r.ok for r in results)
         spooled = sum(r.status == SPOOLED for r in results)
@@ -185,7 +195,7 @@ def flush_command(obj: Context, database_url: str | None) -> None:
     Safe to run at any time and again: a snapshot already loaded is only removed from the spool. `snapshot` and
     `run` flush by themselves too.
     """
-    from etl.db import make_engine, require_current_schema
+    from etl.db import connected
     from etl.flush import flush
     from etl.spool import Spool
 
@@ -196,15 +206,8 @@ def flush_command(obj: Context, database_url: str | None) -> None:
         if not waiting:
             click.echo(f"The spool ({spool.directory}) is empty.")
             return
-        engine = make_engine(settings.database_url)
-        try:
-            require_current_schema(engine)
-            with click.progressbar(
-                length=waiting, label="Flushing", file=sys.stderr, hidden=not sys.stderr.isatty()
-            ) as bar:
-                report = flush(engine, spool, progress=bar.update)
-        finally:
-            engine.dispose()
+        with connected(settings.database_url) as engine, _progress(waiting, "Flushing") as bar:
+            report = flush(engine, spool, progress=bar.update)
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
             + (
@@ -253,9 +256,9 @@ def run(
     Global options go before `run`: kiwoom-etl --log-format json --log-level DEBUG run --interval 30s
     """
     from etl.daemon import Daemon
-    from etl.db import make_engine, require_current_schema
+    from etl.db import connected, require_current_schema
     from etl.errors import DatabaseUnavailable
-    from etl.schedule import Schedule, parse_duration
+    from etl.schedule import parse_duration
 
     with _errors():
         settings = obj.settings(database_url, default_level="INFO")
@@ -264,18 +267,13 @@ def run(
         if workers:
             settings = settings.with_overrides(workers=workers)
         settings.require_accounts()
-        schedule = Schedule.build(
-            settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
-        )
-        engine = make_engine(settings.database_url)
-        try:
+        schedule = _schedule(settings, all_hours)
+        with connected(settings.database_url, migrated=False) as engine:
             try:
                 require_current_schema(engine)
             except DatabaseUnavailable as exc:  # fetching goes on: the daemon spools until the database is back
                 log.warning("%s", exc)
             code = Daemon(settings, schedule, engine).run(health_port)
-        finally:
-            engine.dispose()
     sys.exit(code)
 
 
@@ -291,9 +289,9 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     inside an active window, the newest success is older than twice the interval (STALE).
     """
     from etl.accounts import KnownAccounts
-    from etl.db import make_engine, require_current_schema
+    from etl.db import connected
     from etl.report import status_table
-    from etl.schedule import Schedule, parse_duration
+    from etl.schedule import parse_duration
     from etl.spool import Spool
     from etl.status import pair_statuses
 
@@ -301,9 +299,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
         settings = obj.settings(database_url)
         if interval:
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
-        schedule = Schedule.build(
-            settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
-        )
+        schedule = _schedule(settings, all_hours)
         spool = Spool(settings.state_dir).summary()  # first: it matters most when the database is away
         if spool.count:
             oldest = schedule.local(spool.oldest).strftime("%Y-%m-%d %H:%M:%S %Z") if spool.oldest else "?"
@@ -313,15 +309,11 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             )
         else:
             click.echo("Spool: empty.")
-        engine = make_engine(settings.database_url)
-        try:
-            require_current_schema(engine)
+        with connected(settings.database_url) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
             every = pair_statuses(engine, schedule, now)
-        finally:
-            engine.dispose()
         pairs = [p for p in every if (p.account_no, p.exchange) in configured] if configured else every
         if every and not pairs:
             click.echo(
@@ -355,21 +347,15 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
     already reads the same is left alone, so running it twice changes nothing. Runs whose pages are incomplete,
     or that today's transform refuses, keep what they have.
     """
-    from etl.db import make_engine, require_current_schema
+    from etl.db import connected
     from etl.replay import replay, runs_to_replay
 
     with _errors():
         settings = obj.settings(database_url)
-        engine = make_engine(settings.database_url)
-        try:
-            require_current_schema(engine)
+        with connected(settings.database_url) as engine:
             runs = runs_to_replay(engine, since=since.date() if since else None, account=account)
-            with click.progressbar(
-                length=len(runs), label="Replaying", file=sys.stderr, hidden=not sys.stderr.isatty()
-            ) as bar:
+            with _progress(len(runs), "Replaying") as bar:
                 report = replay(engine, runs, progress=bar.update)
-        finally:
-            engine.dispose()
         click.echo(f"{len(runs)} run(s) with raw pages: {report}.")
 
 
@@ -393,18 +379,14 @@ def import_command(
     The pages are stored in raw_responses and transformed like fetched ones. Importing the same files again
     changes nothing.
     """
-    from etl.db import make_engine, require_current_schema
+    from etl.db import connected
     from etl.replay import import_pages, parse_moment
 
     with _errors():
         settings = obj.settings(database_url)
         moment = parse_moment(captured_at, "--captured-at")
-        engine = make_engine(settings.database_url)
-        try:
-            require_current_schema(engine)
+        with connected(settings.database_url) as engine:
             outcome = import_pages(engine, list(files), account_no=account_no, exchange=exchange, captured_at=moment)
-        finally:
-            engine.dispose()
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == "failed":
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)

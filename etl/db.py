@@ -77,6 +77,18 @@ def transaction(engine: Engine, doing: str) -> Iterator[Connection]:
         yield connection
 
 
+@contextmanager
+def connected(url: str, *, migrated: bool = True) -> Iterator[Engine]:
+    """An engine for `url`, disposed afterwards; with `migrated`, SchemaNotMigrated unless the schema is current."""
+    engine = make_engine(url)
+    try:
+        if migrated:
+            require_current_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def migrations_dir() -> Path:
     """Where the Alembic scripts are (the top-level migrations/ folder, installed as etl.migrations)."""
     return Path(str(resources.files("etl.migrations")))
