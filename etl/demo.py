@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from etl.db import make_engine, migrate
+from etl.db import connected, migrate
 from etl.errors import EtlError
 from etl.report import results_table, table
 from etl.settings import Account, Secret, Settings, mask_database_url
@@ -46,8 +46,7 @@ ORDER BY account_no, exchange, captured_at""",
 def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callable[[str], None]) -> bool:
     """Run the demo end to end; True when every snapshot loaded."""
     simulator = Simulator(accounts=[make_account(1, 12), make_account(2, 4)], page_size=5)
-    engine = make_engine(database_url)
-    try:
+    with connected(database_url, migrated=False) as engine:
         before, after = migrate(engine)
         _refuse_foreign_data(engine, database_url)
         all_ok = True
@@ -89,8 +88,6 @@ def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callab
                 result = connection.execute(text(sql))
                 echo(f"-- {title}\n{sql};\n\n{table(list(result.keys()), [tuple(row) for row in result])}\n")
         return all_ok
-    finally:
-        engine.dispose()
 
 
 def _refuse_foreign_data(engine: Engine, database_url: str) -> None:
