@@ -293,7 +293,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     from etl.report import status_table
     from etl.schedule import parse_duration
     from etl.spool import Spool
-    from etl.status import pair_statuses
+    from etl.status import newest_run, pair_statuses
 
     with _errors():
         settings = obj.settings(database_url)
@@ -314,6 +314,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
             every = pair_statuses(engine, schedule, now)
+            newest = None if every else newest_run(engine)
         pairs = [p for p in every if (p.account_no, p.exchange) in configured] if configured else every
         if every and not pairs:
             click.echo(
@@ -322,8 +323,18 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             )
             pairs = every
         if not pairs:
+            # A monitor that has seen nothing for a week is not fine: say what the newest run is, and fail.
             click.echo(f"No runs in the last week in {settings.safe_database_url}.")
-            return
+            if newest is None:
+                click.echo("kiwoom-etl: no snapshot was ever attempted here: is the daemon running?", err=True)
+            else:
+                click.echo(
+                    f"kiwoom-etl: the newest run is {newest.status}, started "
+                    f"{schedule.local(newest.started_at):%Y-%m-%d %H:%M:%S %Z} "
+                    f"({newest.account_no} {newest.exchange or '-'}): is the daemon running?",
+                    err=True,
+                )
+            sys.exit(EXIT_FAILED)
         click.echo(status_table(pairs, schedule, now))
         stale = [p for p in pairs if p.stale]
         if stale:

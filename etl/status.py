@@ -107,6 +107,29 @@ def pair_statuses(
     return statuses
 
 
+@dataclass(frozen=True)
+class NewestRun:
+    """The newest etl_runs row of any account, for when nothing ran in the last week."""
+
+    account_no: str
+    exchange: str | None
+    status: str
+    started_at: datetime
+
+
+def newest_run(engine: Engine) -> NewestRun | None:
+    """The newest run of an account in the database, however old; None when there is none."""
+    query = (
+        select(EtlRun.account_no, EtlRun.exchange, EtlRun.status, EtlRun.started_at)
+        .where(EtlRun.account_no.is_not(None))
+        .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
+        .limit(1)
+    )
+    with storage_errors(engine, "reading etl_runs"), engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else NewestRun(row.account_no, row.exchange, row.status, row.started_at)
+
+
 def _next_slot(schedule: Schedule, exchange: str, now: datetime) -> datetime | None:
     moment = now
     for _ in range(10_000):  # a few days of slots at the shortest intervals

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
+from etl.clock import utc_now
 from etl.daemon import NOT_RUNNING, NOT_STARTED, STILL_RUNNING, Daemon, serve_health
 from etl.models import AccountSnapshot, EtlRun
 from etl.schedule import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Schedule, Window, parse_clock
@@ -202,16 +203,36 @@ def test_status_names_stale_pairs_and_exits_non_zero(
 ) -> None:
     from tests.test_cli import kiwoom_etl
 
-    last_friday = datetime(2026, 11, 20, 9, 0, tzinfo=SEOUL)
-    daemon_for(settings, Clock(last_friday)).run_slot(last_friday)
-    env = {"KIWOOM_ETL_DATABASE_URL": settings.database_url}
+    # `status` judges against the real time: the snapshot is an hour before now, whatever today is.
+    schedule = build_schedule(all_hours=True)
+    an_hour_ago = schedule.floor(utc_now() - timedelta(hours=1))
+    daemon_for(settings, Clock(an_hour_ago), all_hours=True).run_slot(an_hour_ago)
+    env = {"KIWOOM_ETL_DATABASE_URL": settings.database_url, "KIWOOM_ETL_STATE_DIR": str(settings.state_dir)}
     result = kiwoom_etl("status", "--all-hours", env=env)
     assert result.returncode == 1, result.stderr
     spool_line, *lines = result.stdout.splitlines()
     assert spool_line == "Spool: empty."
     assert lines[0].split()[:3] == ["account", "exchange", "state"] and len(lines) == 2 + 4
-    assert all(" STALE " in line and "2026-11-20 09:00:" in line for line in lines[2:])
+    shown = f"{schedule.local(an_hour_ago):%Y-%m-%d %H:%M:}"
+    assert all(" STALE " in line and shown in line for line in lines[2:])
     assert "4 of 4 account × exchange(s) STALE" in result.stderr
+
+
+def test_status_with_nothing_for_a_week_names_the_newest_run_and_fails(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    from tests.test_cli import kiwoom_etl
+
+    env = {"KIWOOM_ETL_DATABASE_URL": settings.database_url, "KIWOOM_ETL_STATE_DIR": str(settings.state_dir)}
+    empty = kiwoom_etl("status", env=env)
+    assert empty.returncode == 1 and "no snapshot was ever attempted" in empty.stderr
+    schedule = build_schedule(all_hours=True)
+    long_ago = schedule.floor(utc_now() - timedelta(days=8))
+    daemon_for(settings, Clock(long_ago), all_hours=True).run_slot(long_ago)
+    result = kiwoom_etl("status", env=env)
+    assert result.returncode == 1, result.stdout
+    assert "No runs in the last week" in result.stdout
+    assert f"the newest run is success, started {schedule.local(long_ago):%Y-%m-%d %H:%M:}" in result.stderr
 
 
 def test_a_slow_account_does_not_hold_up_the_others(
