@@ -3,7 +3,7 @@
 
 python3 dev.py demo        the demo (simulator, migration, snapshots, example SQL)
 python3 dev.py test [...]  the test suite (extra arguments go to pytest)
-python3 dev.py lint        ruff and mypy
+python3 dev.py lint        ruff, mypy and the import-linter contract (stages import only earlier stages)
 python3 dev.py kiwoom-etl [...]  the command line itself, from the virtualenv
 """
 
@@ -57,7 +57,11 @@ def main(argv: list[str]) -> int:
     if task == "kiwoom-etl":
         return run(str(PYTHON), "-m", "etl", *rest, here=True)
     if task == "lint":
-        return run(str(PYTHON), "-m", "ruff", "check", ".") or run(str(PYTHON), "-m", "mypy")
+        return (
+            run(str(PYTHON), "-m", "ruff", "check", ".")
+            or run(str(PYTHON), "-m", "mypy")
+            or run(str(BIN / "lint-imports"), "--no-cache")
+        )
     return run(str(PYTHON), "-m", "pytest", *rest)
 
 

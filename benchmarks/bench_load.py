@@ -20,8 +20,9 @@ from sqlalchemy import Engine, delete, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from etl.db import make_engine, migrate
-from etl.models import AccountSnapshot, EtlRun, PositionSnapshot
+from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
+from etl.store.schema import migrate
 
 POSITIONS = 500
 ROUNDS = 5

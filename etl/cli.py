@@ -88,7 +88,7 @@ def _progress(length: int, label: str) -> Any:
 
 def _schedule(settings: Settings, all_hours: bool) -> Any:
     """The schedule the settings describe, on the KRX calendar."""
-    from etl.schedule import Schedule
+    from etl.daemon.schedule import Schedule
 
     return Schedule.build(
         settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
@@ -128,8 +128,8 @@ def cli(ctx: click.Context, config: str | None, log_level: str | None, log_forma
 @click.pass_obj
 def migrate(obj: Context, database_url: str | None) -> None:
     """Create or upgrade the tables (Alembic, to the newest revision). Safe to run again."""
-    from etl.db import connected
-    from etl.db import migrate as upgrade
+    from etl.store.schema import connected
+    from etl.store.schema import migrate as upgrade
 
     with _errors():
         settings = obj.settings(database_url)
@@ -150,11 +150,10 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     Prints what was loaded. Exits 0 only when every snapshot succeeded; one account's failure does not stop the
     others. The database must be migrated first (`kiwoom-etl migrate`): snapshot never changes the schema itself.
     """
-    from etl.db import connected, require_current_schema
     from etl.errors import DatabaseUnavailable
-    from etl.flush import flush
-    from etl.report import results_table
-    from etl.snapshot import SPOOLED, Fetcher, snapshot_all
+    from etl.jobs.flush import flush
+    from etl.jobs.snapshot import SPOOLED, Fetcher, results_table, snapshot_all
+    from etl.store.schema import connected, require_current_schema
 
     with _errors():
         settings = obj.settings(database_url)
@@ -195,9 +194,9 @@ def flush_command(obj: Context, database_url: str | None) -> None:
     Safe to run at any time and again: a snapshot already loaded is only removed from the spool. `snapshot` and
     `run` flush by themselves too.
     """
-    from etl.db import connected
-    from etl.flush import flush
-    from etl.spool import Spool
+    from etl.jobs.flush import flush
+    from etl.jobs.spool import Spool
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
@@ -255,10 +254,10 @@ def run(
 
     Global options go before `run`: kiwoom-etl --log-format json --log-level DEBUG run --interval 30s
     """
-    from etl.daemon import Daemon
-    from etl.db import connected, require_current_schema
+    from etl.clock import parse_duration
+    from etl.daemon.runner import Daemon
     from etl.errors import DatabaseUnavailable
-    from etl.schedule import parse_duration
+    from etl.store.schema import connected, require_current_schema
 
     with _errors():
         settings = obj.settings(database_url, default_level="INFO")
@@ -288,12 +287,11 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     Shows the configured accounts (all those with runs in the last week when none is configured). Exits 1 when,
     inside an active window, the newest success is older than twice the interval (STALE).
     """
-    from etl.accounts import KnownAccounts
-    from etl.db import connected
-    from etl.report import status_table
-    from etl.schedule import parse_duration
-    from etl.spool import Spool
-    from etl.status import newest_run, pair_statuses
+    from etl.clock import parse_duration
+    from etl.daemon.status import newest_run, pair_statuses, status_table
+    from etl.jobs.spool import Spool
+    from etl.kiwoom.accounts import KnownAccounts
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
@@ -358,8 +356,8 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
     already reads the same is left alone, so running it twice changes nothing. Runs whose pages are incomplete,
     or that today's transform refuses, keep what they have.
     """
-    from etl.db import connected
-    from etl.replay import replay, runs_to_replay
+    from etl.jobs.replay import replay, runs_to_replay
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
@@ -390,8 +388,8 @@ def import_command(
     The pages are stored in raw_responses and transformed like fetched ones. Importing the same files again
     changes nothing.
     """
-    from etl.db import connected
-    from etl.replay import import_pages, parse_moment
+    from etl.jobs.replay import import_pages, parse_moment
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
@@ -433,7 +431,7 @@ def simulate(
     KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
     {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.simulator.Fault).
     """
-    from etl.simulator import Simulator, bind, make_account
+    from etl.kiwoom.simulator import Simulator, bind, make_account
 
     obj.logging(None)
     simulator = Simulator(
@@ -471,7 +469,7 @@ def demo(obj: Context, database_url: str | None, snapshots: int, interval: float
 
     Needs no key and touches no real API. It refuses a database that already holds real (non-demo) snapshots.
     """
-    from etl.demo import run_demo
+    from etl.jobs.demo import run_demo
 
     obj.logging(None)
     with _errors():
@@ -485,7 +483,7 @@ def demo(obj: Context, database_url: str | None, snapshots: int, interval: float
 @click.pass_obj
 def revoke_token(obj: Context) -> None:
     """Revoke (au10002) and forget the cached access token of every configured account."""
-    from etl.snapshot import Fetcher
+    from etl.jobs.snapshot import Fetcher
 
     with _errors():
         settings = obj.settings()

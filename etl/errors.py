@@ -23,11 +23,6 @@ Whether a failure is retried is decided by its class, never by its message::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from etl.pages import Page
-
 
 class EtlError(Exception):
     """Root of every error kiwoom-etl raises on purpose."""
@@ -93,8 +88,10 @@ class RequestRejected(ApiError):
 class BadResponse(ApiError):
     """The answer cannot be used: not JSON, not an object, or a broken continuation chain."""
 
-    def __init__(self, message: str, *, page: Page | None = None, **kwargs: object) -> None:
+    def __init__(self, message: str, *, page: object = None, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        # The etl.kiwoom.pages.Page that could not be used, kept by the caller; typed loosely because this tree sits
+        # below every stage and imports none of them.
         self.page = page
 
 

@@ -19,13 +19,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from etl.clock import Window, parse_clock, parse_duration
 from etl.errors import ConfigError
-from etl.schedule import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Window, parse_clock, parse_duration
 
 REAL_BASE_URL = "https://api.kiwoom.com"
 MOCK_BASE_URL = "https://mockapi.kiwoom.com"
 EXCHANGES = ("KRX", "NXT")
 DEFAULT_DATABASE_FILE = "kiwoom_etl.db"
+DEFAULT_WINDOWS = {"KRX": "08:30-18:10", "NXT": "07:50-20:10"}
+DEFAULT_END_OF_DAY = {"KRX": "15:45", "NXT": "20:05"}
 
 
 @dataclass(frozen=True)

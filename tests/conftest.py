@@ -12,9 +12,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from etl.db import make_engine, migrate
+from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import Account, Secret, Settings, normalize_database_url
-from etl.simulator import Simulator, make_account, serve
+from etl.store.engine import make_engine
+from etl.store.schema import migrate
 
 POSTGRES_VARIABLE = "KIWOOM_ETL_TEST_POSTGRES_URL"
 

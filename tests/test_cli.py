@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from etl.db import head_revision, make_engine
-from etl.models import AccountSnapshot, EtlRun
-from etl.simulator import Simulator
+from etl.kiwoom.simulator import Simulator
+from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun
+from etl.store.schema import head_revision
 
 
 def kiwoom_etl(

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from etl.client import KiwoomClient, new_session
 from etl.errors import (
     ApiError,
     ApiServerError,
@@ -21,11 +20,12 @@ from etl.errors import (
     TokenRejected,
     TransientApiError,
 )
-from etl.pacing import Pacer
-from etl.retry import RetryPolicy
+from etl.kiwoom.client import KiwoomClient, new_session
+from etl.kiwoom.pacing import Pacer
+from etl.kiwoom.retry import RetryPolicy
+from etl.kiwoom.simulator import Simulator, serve
+from etl.kiwoom.tokens import TokenCache, parse_expires_dt
 from etl.settings import Account, Secret, Settings
-from etl.simulator import Simulator, serve
-from etl.tokens import TokenCache, parse_expires_dt
 from tests.conftest import make_settings, sim_accounts
 
 

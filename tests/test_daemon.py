@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from etl.clock import utc_now
-from etl.daemon import NOT_RUNNING, NOT_STARTED, STILL_RUNNING, Daemon, serve_health
-from etl.models import AccountSnapshot, EtlRun
-from etl.schedule import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Schedule, Window, parse_clock
-from etl.settings import Account, Secret, Settings
-from etl.simulator import Simulator
+from etl.clock import Window, parse_clock, utc_now
+from etl.daemon.runner import NOT_RUNNING, NOT_STARTED, STILL_RUNNING, Daemon, serve_health
+from etl.daemon.schedule import Schedule
+from etl.kiwoom.simulator import Simulator
+from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings
+from etl.store.models import AccountSnapshot, EtlRun
 from tests.conftest import make_settings, sim_accounts
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -258,7 +258,7 @@ def test_a_slow_account_does_not_hold_up_the_others(
 def test_runs_cut_off_long_ago_are_closed_at_start(
     settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
 ) -> None:
-    from etl.load import start_run
+    from etl.store.load import start_run
 
     cut_off = start_run(
         engine,
@@ -287,7 +287,7 @@ def wait_until_true(condition: Callable[[], bool]) -> None:
 def test_the_daemon_spools_while_the_database_is_away_and_flushes_when_it_is_back(
     settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], tmp_path: Path
 ) -> None:
-    from etl.db import make_engine
+    from etl.store.engine import make_engine
 
     down = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
     away = Daemon(settings, build_schedule(), down, clock=Clock(SLOT))
@@ -309,7 +309,8 @@ def test_a_reader_holding_the_sqlite_file_does_not_block_a_load(
 ) -> None:
     import sqlite3
 
-    from etl.db import make_engine, migrate
+    from etl.store.engine import make_engine
+    from etl.store.schema import migrate
 
     engine = make_engine(sqlite_url)
     migrate(engine)

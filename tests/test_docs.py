@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from etl.models import Base
+from etl.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 

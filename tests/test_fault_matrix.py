@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from etl.db import make_engine
-from etl.flush import flush
-from etl.models import RawResponse
-from etl.simulator import Simulator
-from etl.snapshot import Fetcher, snapshot_all
-from etl.spool import Spool
+from etl.jobs.flush import flush
+from etl.jobs.snapshot import Fetcher, snapshot_all
+from etl.jobs.spool import Spool
+from etl.kiwoom.simulator import Simulator
+from etl.store.engine import make_engine
+from etl.store.models import RawResponse
 from tests.conftest import make_settings, sim_accounts
 from tests.test_kill import assert_nothing_partial
 

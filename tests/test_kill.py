@@ -13,9 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from etl.db import make_engine, migrate
-from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from etl.simulator import Simulator, make_account
+from etl.kiwoom.simulator import Simulator, make_account
+from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.schema import migrate
 from tests.test_cli import account_env, kiwoom_etl
 
 KILLS = 6

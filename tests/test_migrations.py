@@ -8,8 +8,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from etl.db import alembic_config, current_revision, head_revision, make_engine, migrate
-from etl.models import Base
+from etl.store.engine import make_engine
+from etl.store.models import Base
+from etl.store.schema import alembic_config, current_revision, head_revision, migrate
 
 TABLES = {"etl_runs", "raw_responses", "account_snapshots", "position_snapshots"}
 

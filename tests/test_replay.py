@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
-from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from etl.replay import import_pages, replay, runs_to_replay
+from etl.jobs.replay import import_pages, replay, runs_to_replay
+from etl.jobs.snapshot import Fetcher, snapshot_all
+from etl.kiwoom.simulator import Simulator
 from etl.settings import Settings
-from etl.simulator import Simulator
-from etl.snapshot import Fetcher, snapshot_all
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from tests.conftest import make_settings, sim_accounts
 from tests.test_cli import kiwoom_etl
 from tests.test_transform import SEED_EXAMPLE
@@ -76,7 +76,8 @@ def test_replay_restores_emptied_tables_exactly_and_a_second_replay_changes_noth
 def test_replay_into_a_freshly_migrated_database(
     engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path
 ) -> None:
-    from etl.db import make_engine, migrate
+    from etl.store.engine import make_engine
+    from etl.store.schema import migrate
 
     take_snapshots(sim_url, simulator, engine, tmp_path, rounds=1)
     fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")

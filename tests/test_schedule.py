@@ -7,19 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from etl.clock import Window, parse_clock, parse_duration
+from etl.daemon.schedule import END_OF_DAY, SCHEDULED, Due, Schedule, krx_calendar
 from etl.errors import ConfigError
-from etl.schedule import (
-    DEFAULT_END_OF_DAY,
-    DEFAULT_WINDOWS,
-    END_OF_DAY,
-    SCHEDULED,
-    Due,
-    Schedule,
-    Window,
-    krx_calendar,
-    parse_clock,
-    parse_duration,
-)
+from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

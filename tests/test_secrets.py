@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, select
 
-from etl.client import new_session
-from etl.db import make_engine
-from etl.simulator import Simulator
+from etl.kiwoom.client import new_session
+from etl.kiwoom.simulator import Simulator
+from etl.store.engine import make_engine
 from tests.test_cli import account_env, kiwoom_etl
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from etl.db import make_engine, require_current_schema
 from etl.errors import SchemaNotMigrated
-from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.jobs.snapshot import Fetcher, snapshot_all
+from etl.kiwoom.simulator import Simulator
 from etl.settings import Account, Secret, Settings
-from etl.simulator import Simulator
-from etl.snapshot import Fetcher, snapshot_all
+from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.schema import require_current_schema
 from tests.conftest import make_settings, sim_accounts
 
 
@@ -160,7 +161,7 @@ def test_a_bad_account_does_not_stop_the_others(settings: Settings, engine: Engi
 
 
 def test_many_positions_over_many_pages(settings: Settings, engine: Engine, simulator: Simulator) -> None:
-    from etl.simulator import make_account
+    from etl.kiwoom.simulator import make_account
 
     simulator.accounts[:] = [make_account(7, 450, exchanges=("KRX",))]
     simulator.page_size = 40

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
-from etl.db import make_engine, migrate
-from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from etl.simulator import Simulator
-from etl.spool import Spool
-from etl.transform import transform
+from etl.jobs.spool import Spool
+from etl.kiwoom.simulator import Simulator
+from etl.normalize.transform import transform
+from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.schema import migrate
 from tests.test_cli import account_env, kiwoom_etl
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens there: the database is away
@@ -191,8 +192,8 @@ def test_a_spool_that_cannot_be_written_says_what_was_lost(sim_url: str, simulat
 
 def _spooled_while_down(simulator: Simulator, sim_url: str, tmp_path: Path, *, slot: object = None) -> Spool:
     """Snapshots of the first account fetched while the database was away, as the daemon spools them."""
-    from etl.db import make_engine as engine_for
-    from etl.snapshot import Fetcher, snapshot_account
+    from etl.jobs.snapshot import Fetcher, snapshot_account
+    from etl.store.engine import make_engine as engine_for
     from tests.conftest import make_settings, sim_accounts
 
     settings = make_settings(sim_url, DOWN, tmp_path / "state", sim_accounts(simulator))
@@ -212,8 +213,8 @@ def test_a_spooled_slot_recorded_meanwhile_as_missed_is_loaded_into_that_row(
 ) -> None:
     from datetime import UTC, datetime
 
-    from etl.flush import flush
-    from etl.load import record_unrun
+    from etl.jobs.flush import flush
+    from etl.store.load import record_unrun
 
     slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
     spool = _spooled_while_down(simulator, sim_url, tmp_path, slot=slot)
@@ -246,13 +247,13 @@ def test_a_spooled_slot_served_meanwhile_is_set_aside_not_deleted(
 ) -> None:
     from datetime import UTC, datetime
 
-    from etl.flush import flush
+    from etl.jobs.flush import flush
     from tests.conftest import make_settings, sim_accounts
 
     slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
     spool = _spooled_while_down(simulator, sim_url, tmp_path, slot=slot)
     settings = make_settings(sim_url, "", tmp_path / "replica", sim_accounts(simulator))
-    from etl.snapshot import Fetcher, snapshot_account
+    from etl.jobs.snapshot import Fetcher, snapshot_account
 
     fetcher = Fetcher(settings)
     try:  # a replica took the same slot while this database was away from us
@@ -266,7 +267,7 @@ def test_a_spooled_slot_served_meanwhile_is_set_aside_not_deleted(
 
 
 def test_one_flush_at_a_time(engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path) -> None:
-    from etl.flush import flush
+    from etl.jobs.flush import flush
 
     spool = _spooled_while_down(simulator, sim_url, tmp_path)
     with spool.exclusive() as mine:  # another flush holds the spool

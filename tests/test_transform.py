@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from etl.errors import TransformError
-from etl.transform import (
+from etl.normalize.transform import (
     parse_amount,
     parse_date,
     parse_price,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl.errors import TransformError
-from etl.transform import (
+from etl.normalize.transform import (
     ACCOUNT_FIELDS,
     BIGINT_MAX,
     BIGINT_MIN,

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from etl.db import transaction
 from etl.errors import SlotClaimed
-from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from etl.pages import Page
-from etl.transform import Snapshot
+from etl.kiwoom.pages import Page
+from etl.normalize.transform import Snapshot
+from etl.store.engine import transaction
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 
 RUNNING, SUCCESS, FAILED, MISSED, SKIPPED = "running", "success", "failed", "missed", "skipped"
 ABANDONED_AFTER = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)

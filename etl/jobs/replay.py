@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from etl.clock import KST, utc_now
-from etl.db import storage_errors, transaction
 from etl.errors import EtlError, TransformError
-from etl.flush import flush_item
-from etl.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from etl.pages import Page, parse_json_object
-from etl.spool import Spooled
-from etl.transform import Snapshot, transform
+from etl.jobs.flush import flush_item
+from etl.jobs.spool import Spooled
+from etl.kiwoom.pages import Page, parse_json_object
+from etl.normalize.transform import Snapshot, transform
+from etl.store.engine import storage_errors, transaction
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 
 log = logging.getLogger(__name__)
 

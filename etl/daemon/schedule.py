@@ -6,18 +6,14 @@ zone, so with a 5-minute interval they fall on 09:00, 09:05, … whenever the da
 
 from __future__ import annotations
 
-import re
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from etl.clock import Window
 from etl.errors import ConfigError
 
 SCHEDULED, END_OF_DAY = "scheduled", "end_of_day"
-DEFAULT_WINDOWS = {"KRX": "08:30-18:10", "NXT": "07:50-20:10"}
-DEFAULT_END_OF_DAY = {"KRX": "15:45", "NXT": "20:05"}
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _SEARCH_DAYS = 400  # the longest run of closed days is a few weeks; a year and more means nothing is ever due
 
 
@@ -26,47 +22,6 @@ def krx_calendar() -> Container[date]:
     import holidays  # imported here: loading its calendars is not free, and only the daemon needs them
 
     return holidays.financial_holidays("XKRX")
-
-
-def parse_duration(text: str, setting: str) -> timedelta:
-    """ "30s", "5m", "1h", "1h30m" → a timedelta between 1 second and 24 hours."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or match is None:
-        raise ConfigError(f"{setting}: expected a duration such as 30s, 5m or 1h, got {text!r}")
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    duration = timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    if not timedelta(seconds=1) <= duration <= timedelta(hours=24):
-        raise ConfigError(f"{setting}: must be between 1s and 24h, got {text!r}")
-    return duration
-
-
-def parse_clock(text: str, setting: str) -> time:
-    """ "15:45" → time(15, 45)."""
-    match = _CLOCK.fullmatch(text.strip())
-    if match is None:
-        raise ConfigError(f"{setting}: expected a time HH:MM, got {text!r}")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-@dataclass(frozen=True)
-class Window:
-    """The part of a day in which an exchange is snapshotted, both ends included."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str, setting: str) -> Window:
-        start, sep, end = text.partition("-")
-        if not sep:
-            raise ConfigError(f"{setting}: expected HH:MM-HH:MM, got {text!r}")
-        window = cls(parse_clock(start, setting), parse_clock(end, setting))
-        if window.end <= window.start:
-            raise ConfigError(f"{setting}: the window must end after it starts, got {text!r}")
-        return window
-
-    def __contains__(self, moment: time) -> bool:
-        return self.start <= moment <= self.end
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The history tables (contract: kt00005-schema.md), in SQLAlchemy 2.0 style on a naming convention."""
+"""The history tables (every column described in docs/data-dictionary.md), in SQLAlchemy 2.0 style on a naming convention."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from etl.sqltypes import ExactDecimal, RawJson, UtcDateTime
+from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
 
 # From Alembic's naming doc, with every column of a composite index or key in its name.
 NAMING_CONVENTION = {

@@ -5,14 +5,16 @@ Read from etl_runs, so that `kiwoom-etl status`, `/healthz` and every replica on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
-from etl.db import storage_errors
-from etl.models import EtlRun
-from etl.schedule import Schedule
+from etl.console import table
+from etl.daemon.schedule import Schedule
+from etl.store.engine import storage_errors
+from etl.store.models import EtlRun
 
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
 
@@ -137,3 +139,51 @@ def _next_slot(schedule: Schedule, exchange: str, now: datetime) -> datetime | N
         if any(d.exchange == exchange and d.skip is None for d in schedule.due(moment)):
             return moment
     return None
+
+
+def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime) -> str:
+    """The table `status` prints: times in the schedule's time zone."""
+
+    def when(moment: datetime | None) -> str:
+        return "-" if moment is None else schedule.local(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+    def state(pair: PairStatus) -> str:
+        return "STALE" if pair.stale else ("ok" if pair.active else "closed")
+
+    zone = schedule.local(now).tzname()
+    return table(
+        [
+            "account",
+            "exchange",
+            "state",
+            f"last success ({zone})",
+            "age",
+            "last run",
+            "failures since",
+            f"next slot ({zone})",
+        ],
+        [
+            (
+                p.account_no,
+                p.exchange,
+                state(p),
+                when(p.last_success),
+                format_age(p.age(now)),
+                p.last_status,
+                p.failures_since,
+                when(p.next_slot),
+            )
+            for p in pairs
+        ],
+    )
+
+
+def format_age(age: timedelta | None) -> str:
+    if age is None:
+        return "never"
+    seconds = int(age.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -15,9 +15,11 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select, update
 
 from etl.clock import utc_now
-from etl.db import transaction
 from etl.errors import DatabaseUnavailable, SpoolError, StorageError, TransformError
-from etl.load import (
+from etl.jobs.spool import Spool, Spooled
+from etl.normalize.transform import transform
+from etl.store.engine import transaction
+from etl.store.load import (
     ABANDONED,
     ABANDONED_AFTER,
     RUNNING,
@@ -27,9 +29,7 @@ from etl.load import (
     write_failure,
     write_snapshot,
 )
-from etl.models import EtlRun
-from etl.spool import Spool, Spooled
-from etl.transform import transform
+from etl.store.models import EtlRun
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from etl.db import connected, migrate
+from etl.console import table
 from etl.errors import EtlError
-from etl.report import results_table, table
+from etl.jobs.snapshot import Fetcher, results_table, snapshot_all
+from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import Account, Secret, Settings, mask_database_url
-from etl.simulator import Simulator, make_account, serve
-from etl.snapshot import Fetcher, snapshot_all
+from etl.store.schema import connected, migrate
 
 DEMO_PREFIX = "demo-"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
 
+from etl.files import write_private
 from etl.settings import Account
 
 
@@ -49,16 +49,8 @@ class KnownAccounts:
             if numbers.get(self._key(account)) == number:
                 return
             numbers[self._key(account)] = number
-            temporary = self._path.with_suffix(".tmp")
             try:
-                self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                try:
-                    os.write(fd, json.dumps(numbers).encode())
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-                os.replace(temporary, self._path)
+                write_private(self._path, json.dumps(numbers).encode())
             except OSError:
                 pass
 

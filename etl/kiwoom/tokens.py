@@ -19,6 +19,7 @@ from pathlib import Path
 
 from etl.clock import KST
 from etl.errors import BadResponse, StorageError
+from etl.files import make_private_dir, write_private
 
 try:
     import fcntl
@@ -76,8 +77,7 @@ class TokenCache:
     def _ensure_dir(self) -> None:
         try:
             # Only directories created here get 0700; an existing state dir keeps the mode its owner chose.
-            self._dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._dir.mkdir(exist_ok=True, mode=0o700)
+            make_private_dir(self._dir)
         except OSError as exc:
             raise StorageError(f"state directory {self._dir.parent} is not usable: {exc.strerror}") from None
 
@@ -114,16 +114,9 @@ class TokenCache:
         """Write the token atomically (temporary file, fsync, rename), readable by the owner only."""
         self._ensure_dir()
         path = self._path(key)
-        temporary = path.with_suffix(".tmp")
         payload = json.dumps({"token": token.value, "expires_at": token.expires_at.isoformat()})
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, payload.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temporary, path)
+            write_private(path, payload.encode())
         except OSError as exc:
             raise StorageError(f"token cache {path} cannot be written: {exc.strerror}") from None
 

@@ -27,16 +27,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, func, select, update
 
 from etl.clock import utc_now
-from etl.db import transaction
+from etl.daemon.metrics import Metrics
+from etl.daemon.schedule import Due, Schedule
+from etl.daemon.status import pair_statuses
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
-from etl.flush import flush
-from etl.load import ABANDONED, ABANDONED_AFTER, FAILED, MISSED, RUNNING, SKIPPED, record_unrun
-from etl.metrics import Metrics
-from etl.models import EtlRun
-from etl.schedule import Due, Schedule
+from etl.jobs.flush import flush
+from etl.jobs.snapshot import Fetcher, SnapshotResult, snapshot_account
 from etl.settings import Account, Settings
-from etl.snapshot import Fetcher, SnapshotResult, snapshot_account
-from etl.status import pair_statuses
+from etl.store.engine import transaction
+from etl.store.load import ABANDONED, ABANDONED_AFTER, FAILED, MISSED, RUNNING, SKIPPED, record_unrun
+from etl.store.models import EtlRun
 
 log = logging.getLogger(__name__)
 

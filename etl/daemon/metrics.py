@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from etl.clock import utc_now
 from etl.errors import ApiError, ApiServerError, ApiUnreachable, RateLimited, TokenRejected
-from etl.snapshot import SnapshotResult
+from etl.jobs.snapshot import SnapshotResult
 
 _RETRY_REASONS = (
     (RateLimited, "rate_limited"),

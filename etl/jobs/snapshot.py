@@ -15,19 +15,20 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from etl.accounts import KnownAccounts
-from etl.client import HttpSession, KiwoomClient, new_session
 from etl.clock import utc_now
-from etl.db import transaction
+from etl.console import table
 from etl.errors import ApiError, BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
-from etl.load import FAILED, SKIPPED, SUCCESS, Run, start_run, write_failure, write_snapshot
-from etl.pacing import Pacer
-from etl.pages import Page
-from etl.retry import RetryPolicy
+from etl.jobs.spool import Spool, Spooled
+from etl.kiwoom.accounts import KnownAccounts
+from etl.kiwoom.client import HttpSession, KiwoomClient, new_session
+from etl.kiwoom.pacing import Pacer
+from etl.kiwoom.pages import Page
+from etl.kiwoom.retry import RetryPolicy
+from etl.kiwoom.tokens import TokenCache
+from etl.normalize.transform import transform
 from etl.settings import Account, Settings
-from etl.spool import Spool, Spooled
-from etl.tokens import TokenCache
-from etl.transform import transform
+from etl.store.engine import transaction
+from etl.store.load import FAILED, SKIPPED, SUCCESS, Run, start_run, write_failure, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ def snapshot_exchange(
         )
         fetcher.warn_unknown_fields(snapshot.unknown_fields)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other accounts either
-        if isinstance(exc, BadResponse) and exc.page is not None and exc.page.api_id == "kt00005":
+        if isinstance(exc, BadResponse) and isinstance(exc.page, Page) and exc.page.api_id == "kt00005":
             pages.append(exc.page)  # a broken page is kept, as received, with the ones before it
         if not isinstance(exc, EtlError):
             log.exception("%s %s: unexpected error", account_no, exchange)
@@ -380,3 +381,11 @@ def _spool(context: _Context, pages: Sequence[Page], error: str | None, why: str
         return c.result(FAILED, len(pages), f"{why}; and {exc}")
     log.warning("%s %s: spooled to %s (%s)", c.account_no, c.exchange, path.name, why, extra=c.log_extra(SPOOLED))
     return c.result(SPOOLED, len(pages), why)
+
+
+def results_table(results: Sequence[SnapshotResult]) -> str:
+    """The short table `snapshot` and `demo` print."""
+    return table(
+        ["account", "exchange", "status", "positions", "pages", "run", "seconds"],
+        [(r.account, r.exchange, r.status, r.positions, r.pages, r.run_id, f"{r.seconds:.2f}") for r in results],
+    )

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from etl.errors import SpoolError
-from etl.pages import Page, parse_json_object
+from etl.files import fsync_directory, make_private_dir, write_private
+from etl.kiwoom.pages import Page, parse_json_object
 
 try:
     import fcntl
@@ -122,27 +123,13 @@ class Spool:
         return f"Spool({str(self.directory)!r})"
 
     def write(self, item: Spooled) -> Path:
-        """Store `item` durably: temporary name, fsync, rename, fsync of the directory. Raises SpoolError."""
+        """Store `item` durably (etl.files.write_private): whole or not at all. Raises SpoolError."""
         stamp = item.captured_at.strftime("%Y%m%dT%H%M%S%f")
         safe_account = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in item.account_no)
         path = self.directory / f"{stamp}-{safe_account}-{item.exchange}-{item.spool_id[:12]}.json"
-        temporary = path.with_suffix(".tmp")
         try:
-            self.directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.directory.mkdir(exist_ok=True, mode=0o700)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                data = item.to_json().encode("utf-8")
-                written = 0
-                while written < len(data):
-                    written += os.write(fd, data[written:])
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temporary, path)
-            _fsync_directory(self.directory)
+            write_private(path, item.to_json().encode("utf-8"))
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
             raise SpoolError(f"cannot spool to {self.directory}: {exc.strerror}") from None
         return path
 
@@ -187,15 +174,15 @@ class Spool:
     def set_aside(self, path: Path) -> Path:
         """Move a file that must not be loaded, and must not be lost, to `conflicts/` for a person to look at."""
         aside = self.directory / "conflicts"
-        aside.mkdir(exist_ok=True, mode=0o700)
+        make_private_dir(aside)
         target = aside / path.name
         os.replace(path, target)
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
         return target
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
 
     def summary(self) -> SpoolSummary:
         paths = self.paths()
@@ -208,16 +195,3 @@ class Spool:
                 oldest = None
         return SpoolSummary(count=len(paths), size=size, oldest=oldest)
 
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -27,11 +27,11 @@ from etl.errors import (
     RequestRejected,
     TokenRejected,
 )
-from etl.pacing import Pacer
-from etl.pages import Page, parse_json_object
-from etl.retry import RetryPolicy
+from etl.kiwoom.pacing import Pacer
+from etl.kiwoom.pages import Page, parse_json_object
+from etl.kiwoom.retry import RetryPolicy
+from etl.kiwoom.tokens import Token, TokenCache, cache_key, parse_expires_dt
 from etl.settings import Account, Settings
-from etl.tokens import Token, TokenCache, cache_key, parse_expires_dt
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,71 @@
+"""The engine for a URL, its transactions, and the translation of SQLAlchemy's errors into StorageError."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+
+from etl.errors import ConfigError, DatabaseUnavailable, StorageError
+from etl.settings import mask_database_url
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# PostgreSQL errors that are the server's state, not the data's: connection (08), resources (53), operator
+# intervention such as a shutdown (57), rollbacks for serialization or deadlock (40); a read-only standby after a
+# failover (25006), a lock not available (55P03), an idle-in-transaction timeout (25P03).
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "40"})
+UNAVAILABLE_STATES = frozenset({"25006", "55P03", "25P03"})
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; on SQLite with WAL, a busy timeout and foreign keys, so readers don't block loads."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{mask_database_url(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
+        ) from None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@contextmanager
+def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
+    """Translate SQLAlchemy's errors into StorageError, naming the database without its password."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        url = mask_database_url(engine.url.render_as_string(hide_password=False))
+        # A lost connection, a server that is down or shutting down, a locked file: none is the data's fault.
+        sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+        unavailable = (
+            isinstance(exc, OperationalError | InterfaceError | DisconnectionError)
+            or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+            or sqlstate[:2] in UNAVAILABLE_CLASSES
+            or sqlstate in UNAVAILABLE_STATES
+        )
+        kind = DatabaseUnavailable if unavailable else StorageError
+        raise kind(f"database {url}: {doing} failed: {detail}") from exc
+
+
+@contextmanager
+def transaction(engine: Engine, doing: str) -> Iterator[Connection]:
+    """One transaction, committed when the block ends and rolled back on any error, with storage_errors' messages."""
+    with storage_errors(engine, doing), engine.begin() as connection:
+        yield connection
