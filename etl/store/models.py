@@ -1,4 +1,4 @@
-"""The history tables (every column described in docs/data-dictionary.md), in SQLAlchemy 2.0 style on a naming convention."""
+"""The history tables (each column in docs/data-dictionary.md), in SQLAlchemy 2.0 style on a naming convention."""
 
 from __future__ import annotations
 
