@@ -1,8 +1,8 @@
 """The pure transform: the pages of one kt00005 answer → one account row and its position rows.
 
 Every rule is in the data dictionary (docs/data-dictionary.md). No I/O, no clock, no float: the capture time is
-passed in, amounts become int, rates Decimal, dates date. A value that does not match is refused with its field, line and
-value named, never guessed.
+passed in, amounts become int, rates Decimal, dates date. A value that does not match is refused with its field,
+line and value named, never guessed.
 """
 
 from __future__ import annotations
