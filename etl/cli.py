@@ -151,33 +151,31 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     others. The database must be migrated first (`kiwoom-etl migrate`): snapshot never changes the schema itself.
     """
     from etl.errors import DatabaseUnavailable
-    from etl.jobs.flush import flush
-    from etl.jobs.snapshot import SPOOLED, Fetcher, results_table, snapshot_all
+    from etl.jobs.snapshot import SPOOLED, Snapshotter, results_table
     from etl.store.schema import connected, require_current_schema
 
     with _errors():
         settings = obj.settings(database_url)
         settings.require_accounts()
-        fetcher = Fetcher(settings)
-        try:
-            with connected(settings.database_url, migrated=False) as engine:
-                try:
-                    require_current_schema(engine)
-                    flushed = flush(engine, fetcher.spool)  # older snapshots first
-                    if flushed.handled:
-                        click.echo(f"Loaded {flushed.handled} spooled snapshot(s) first.")
-                except DatabaseUnavailable as exc:
-                    log.warning("%s: fetching anyway, snapshots will be spooled", exc)
-                results = snapshot_all(settings, engine, fetcher)
-        finally:
-            fetcher.close()
+        with connected(settings.database_url, migrated=False) as engine:
+            try:
+                require_current_schema(engine)
+            except DatabaseUnavailable as exc:
+                log.warning("%s: fetching anyway, snapshots will be spooled", exc)
+            snapshotter = Snapshotter(settings, engine)
+            try:
+                results = snapshotter.take()  # the spool first, then every account × exchange
+            finally:
+                snapshotter.close()
+        if snapshotter.last_flush.handled:
+            click.echo(f"Loaded {snapshotter.last_flush.handled} spooled snapshot(s) first.")
         click.echo(results_table(results))  # why a snapshot failed is on stderr, in the log
         loaded = sum(r.ok for r in results)
         spooled = sum(r.status == SPOOLED for r in results)
         click.echo(f"{loaded} of {len(results)} snapshot(s) loaded into {settings.safe_database_url}.")
         if spooled:
             click.echo(
-                f"{spooled} snapshot(s) spooled in {fetcher.spool.directory}: the database could not take them; "
+                f"{spooled} snapshot(s) spooled in {snapshotter.spool.directory}: the database could not take them; "
                 "`kiwoom-etl flush` loads them once it can.",
                 err=True,
             )
@@ -388,6 +386,7 @@ def import_command(
     The pages are stored in raw_responses and transformed like fetched ones. Importing the same files again
     changes nothing.
     """
+    from etl.jobs.flush import RECORDED_FAILED
     from etl.jobs.replay import import_pages, parse_moment
     from etl.store.schema import connected
 
@@ -397,7 +396,7 @@ def import_command(
         with connected(settings.database_url) as engine:
             outcome = import_pages(engine, list(files), account_no=account_no, exchange=exchange, captured_at=moment)
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
-        if outcome == "failed":
+        if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
 
 
@@ -483,7 +482,7 @@ def demo(obj: Context, database_url: str | None, snapshots: int, interval: float
 @click.pass_obj
 def revoke_token(obj: Context) -> None:
     """Revoke (au10002) and forget the cached access token of every configured account."""
-    from etl.jobs.snapshot import Fetcher
+    from etl.kiwoom.fetcher import Fetcher
 
     with _errors():
         settings = obj.settings()

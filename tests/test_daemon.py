@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from etl.clock import Window, parse_clock, utc_now
-from etl.daemon.runner import NOT_RUNNING, NOT_STARTED, STILL_RUNNING, Daemon, serve_health
+from etl.daemon.runner import Daemon, serve_health
 from etl.daemon.schedule import Schedule
 from etl.kiwoom.simulator import Simulator
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings
@@ -109,7 +109,7 @@ def test_slots_passed_while_down_are_recorded_as_missed(
     assert restarted.recover() == 2 * 4
     missed = [r for r in runs(engine) if r["status"] == "missed"]
     assert {r["scheduled_for"] for r in missed} == {SLOT + timedelta(minutes=m) for m in (5, 10)}
-    assert {r["reason"] for r in missed} == {NOT_RUNNING}
+    assert {r["reason"] for r in missed} == {"daemon_down"}
     assert restarted.recover() == 0  # recorded once, however often asked
     restarted.tick()  # 09:17: the 09:15 slot, two minutes late but within the grace, is taken
     assert restarted.wait_idle()
@@ -136,7 +136,7 @@ def test_a_gap_between_ticks_is_recorded_as_missed(
         (SLOT + timedelta(minutes=10), "missed"),
         (SLOT + timedelta(minutes=15), "success"),
     }
-    assert {r["reason"] for r in runs(engine) if r["status"] == "missed"} == {NOT_STARTED}
+    assert {r["reason"] for r in runs(engine) if r["status"] == "missed"} == {"not_started"}
 
 
 def test_a_holiday_is_skipped_with_its_reason_and_no_request(
@@ -146,7 +146,8 @@ def test_a_holiday_is_skipped_with_its_reason_and_no_request(
     assert daemon_for(settings, Clock(chuseok_eve)).run_slot(chuseok_eve) == []
     skipped = runs(engine)
     assert len(skipped) == 2 and {r["exchange"] for r in skipped} == {"KRX"}  # NXT's window began at 07:50
-    assert all(r["status"] == "skipped" and "Chuseok" in str(r["reason"]) for r in skipped)
+    assert all(r["status"] == "skipped" and r["reason"] == "market_closed" for r in skipped)
+    assert all("Chuseok" in str(r["detail"]) for r in skipped)  # the holiday's name
     assert simulator.count("kt00005") == 0
 
 
@@ -173,7 +174,7 @@ def test_health_and_metrics_over_http(settings: Settings, engine: Engine, daemon
             assert answer.status == 200
         with urllib.request.urlopen(f"{base}/metrics", timeout=5) as answer:
             metrics = answer.read().decode()
-        assert 'kiwoom_etl_snapshots_total{result="success"} 4.0' in metrics
+        assert 'kiwoom_etl_snapshots_total{reason="",result="success"} 4.0' in metrics
         assert "kiwoom_etl_snapshot_duration_seconds_bucket" in metrics
         assert 'kiwoom_etl_last_success_timestamp_seconds{account="5000001111",exchange="KRX"}' in metrics
         clock.now = SLOT + timedelta(minutes=11)  # inside the window, and more than twice the interval later
@@ -252,13 +253,13 @@ def test_a_slow_account_does_not_hold_up_the_others(
     later = SLOT + timedelta(minutes=5)
     assert got[(quick, "KRX", later)] == ("success", None) and got[(quick, "NXT", later)] == ("success", None)
     assert got[(slow.acct_no, "KRX", SLOT)][0] == "success"
-    assert got[(slow.acct_no, "KRX", later)] == ("missed", STILL_RUNNING)
+    assert got[(slow.acct_no, "KRX", later)] == ("missed", "still_running")
 
 
 def test_runs_cut_off_long_ago_are_closed_at_start(
     settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
 ) -> None:
-    from etl.store.load import start_run
+    from etl.store.runs import start_run
 
     cut_off = start_run(
         engine,
@@ -272,6 +273,7 @@ def test_runs_cut_off_long_ago_are_closed_at_start(
     daemon_for(settings, Clock(SLOT)).recover()
     status = {r["id"]: (r["status"], r["error"]) for r in runs(engine)}
     assert status[cut_off.id][0] == "failed" and "abandoned" in str(status[cut_off.id][1])
+    assert {r["reason"] for r in runs(engine) if r["id"] == cut_off.id} == {"abandoned"}
     assert status[recent.id] == ("running", None)  # perhaps another replica's, still at work
 
 
@@ -297,10 +299,10 @@ def test_the_daemon_spools_while_the_database_is_away_and_flushes_when_it_is_bac
     finally:
         away.fetcher.close()
         down.dispose()
-    assert len(away.fetcher.spool.paths()) == 4
+    assert len(away.snapshotter.spool.paths()) == 4
     back = daemon_for(settings, Clock(SLOT + timedelta(minutes=1)))
     back.recover()  # a start flushes, as every interval does
-    assert back.fetcher.spool.paths() == []
+    assert back.snapshotter.spool.paths() == []
     assert sorted(r["status"] for r in runs(engine)) == ["success"] * 4
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from etl.jobs.flush import flush
-from etl.jobs.snapshot import Fetcher, snapshot_all
+from etl.jobs.snapshot import Snapshotter
 from etl.jobs.spool import Spool
 from etl.kiwoom.simulator import Simulator
 from etl.store.engine import make_engine
@@ -60,27 +60,27 @@ def test_api_faults(fault: str, engine: Engine, sim_url: str, simulator: Simulat
         sim_accounts(simulator),
         http_timeout=0.5,
     )
-    fetcher = Fetcher(settings)
+    snapshotter = Snapshotter(settings, engine)
     try:
-        results = snapshot_all(settings, engine, fetcher)
+        results = snapshotter.take()
     finally:
-        fetcher.close()
+        snapshotter.close()
     first = results[0]
     assert (first.exchange, first.status) == ("KRX", expected), first.error
     assert all(r.ok for r in results[1:])  # the other snapshots are untouched by the fault
     assert assert_nothing_partial(engine) == sum(r.ok for r in results)
-    assert_nothing_lost(engine, simulator, fetcher.spool)
+    assert_nothing_lost(engine, simulator, snapshotter.spool)
 
 
 def test_database_unreachable_then_back(engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path) -> None:
     down_url = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere"
     settings = make_settings(sim_url, down_url, tmp_path / "state", sim_accounts(simulator))
     down = make_engine(down_url)
-    fetcher = Fetcher(settings)
+    snapshotter = Snapshotter(settings, down)
     try:
-        results = snapshot_all(settings, down, fetcher)
+        results = snapshotter.take()
     finally:
-        fetcher.close()
+        snapshotter.close()
         down.dispose()
     assert {r.status for r in results} == {"spooled"} and len(results) == 4
     spool = Spool(tmp_path / "state")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -58,3 +59,82 @@ def test_postgres_types_are_the_contracts(postgres_url: str) -> None:
     assert str(columns["total_profit_loss_rate"]) == "NUMERIC(12, 4)"
     assert str(columns["deposit"]) == "BIGINT" and str(columns["trade_date"]) == "DATE"
     assert str(raw["payload"]) == "JSONB"
+
+
+OLD_ROWS = [  # (status, trigger, reason, error, spool_id) as revision 0003 wrote them
+    ("skipped", "scheduled", "Chuseok", None, None),
+    ("missed", "scheduled", "the daemon was not running", None, None),
+    (
+        "missed",
+        "scheduled",
+        "no snapshot was started for this slot (the machine slept, or the daemon was paused)",
+        None,
+        None,
+    ),
+    ("missed", "scheduled", "the previous snapshot of this account and exchange was still running", None, None),
+    ("success", "replay", "3 rebuilt, 0 unchanged, 0 refused by today's transform, 0 incomplete", None, None),
+    ("success", "manual", "replayed 2026-11-20 06:00Z; it had failed: dnca_tot: not an integer: 'x'", None, None),
+    ("failed", "scheduled", None, "abandoned: the process stopped before it finished", None),
+    ("failed", "manual", None, "kt00005: HTTP 500", None),
+    ("failed", "manual", None, "cannot read the account number: ka00001: HTTP 200, return_code 3", None),
+    ("failed", "manual", None, "internal error: KeyError: 'x'", None),
+    ("failed", "manual", None, "database sqlite:///x: loading a snapshot failed: disk I/O error", None),
+    ("failed", "manual", None, "dnca_tot: not an integer: '00000001753X'", None),
+    ("success", "scheduled", None, None, "abc"),
+    ("success", "manual", None, None, None),
+]
+EXPECTED = [  # (reason, detail) after 0004
+    ("market_closed", "Chuseok"),
+    ("daemon_down", None),
+    ("not_started", None),
+    ("still_running", None),
+    ("replayed", OLD_ROWS[4][2]),
+    ("replayed", OLD_ROWS[5][2]),
+    ("abandoned", None),
+    ("api_error", None),
+    ("api_error", None),
+    ("internal_error", None),
+    ("database_error", None),
+    ("payload_refused", None),
+    ("spooled", None),
+    (None, None),
+]
+
+
+def test_0004_gives_old_rows_their_reason_keeps_their_text_and_downgrades_back(db_url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0003")
+            for n, (status, trigger, reason, error, spool_id) in enumerate(OLD_ROWS):
+                connection.execute(
+                    text(
+                        "INSERT INTO etl_runs (id, trigger, status, account_no, exchange, started_at, reason, error, "
+                        "spool_id) VALUES (:id, :trigger, :status, 'a', 'KRX', '2026-11-20 00:00:00+00:00', :reason, "
+                        ":error, :spool_id)"
+                    ),
+                    {
+                        "id": n + 1,
+                        "trigger": trigger,
+                        "status": status,
+                        "reason": reason,
+                        "error": error,
+                        "spool_id": spool_id,
+                    },
+                )
+        migrate(engine)
+        with engine.connect() as connection:
+            got = connection.execute(text("SELECT reason, detail FROM etl_runs ORDER BY id")).all()
+        assert [tuple(row) for row in got] == EXPECTED
+        with pytest.raises(IntegrityError), engine.begin() as connection:  # a reason outside the enum
+            connection.execute(text("UPDATE etl_runs SET reason = 'because' WHERE id = 1"))
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0003")
+        with engine.connect() as connection:
+            back = connection.execute(text("SELECT reason FROM etl_runs ORDER BY id")).scalars().all()
+        assert back[:6] == [row[2] for row in OLD_ROWS[:6]]
+    finally:
+        engine.dispose()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from etl.jobs.replay import import_pages, replay, runs_to_replay
-from etl.jobs.snapshot import Fetcher, snapshot_all
+from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
 from etl.settings import Settings
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
@@ -41,12 +41,12 @@ def take_snapshots(sim_url: str, simulator: Simulator, engine: Engine, tmp_path:
     settings: Settings = make_settings(
         sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state", sim_accounts(simulator)
     )
-    fetcher = Fetcher(settings)
+    snapshotter = Snapshotter(settings, engine)
     try:
         for _ in range(rounds):
-            snapshot_all(settings, engine, fetcher)
+            snapshotter.take()
     finally:
-        fetcher.close()
+        snapshotter.close()
 
 
 def test_replay_restores_emptied_tables_exactly_and_a_second_replay_changes_nothing(
@@ -69,8 +69,9 @@ def test_replay_restores_emptied_tables_exactly_and_a_second_replay_changes_noth
     assert (second.rebuilt, second.unchanged) == (0, 8)
     with engine.connect() as connection:
         assert connection.execute(select(AccountSnapshot.id).order_by(AccountSnapshot.id)).scalars().all() == ids
-        replays = connection.execute(select(EtlRun.reason).where(EtlRun.trigger == "replay")).scalars().all()
-    assert content(engine) == before and len(replays) == 2 and "8 rebuilt" in replays[0]
+        replays = connection.execute(select(EtlRun.reason, EtlRun.detail).where(EtlRun.trigger == "replay")).all()
+    assert content(engine) == before and len(replays) == 2
+    assert {reason for reason, _ in replays} == {"replayed"} and "8 rebuilt" in replays[0].detail
 
 
 def test_replay_into_a_freshly_migrated_database(

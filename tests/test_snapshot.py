@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from etl.errors import SchemaNotMigrated
-from etl.jobs.snapshot import Fetcher, snapshot_all
+from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
 from etl.settings import Account, Secret, Settings
 from etl.store.engine import make_engine
@@ -29,11 +29,11 @@ def settings(sim_url: str, simulator: Simulator, engine: Engine, tmp_path: Path)
 
 
 def take(settings: Settings, engine: Engine, **kw: Any) -> list[Any]:
-    fetcher = Fetcher(settings)
+    snapshotter = Snapshotter(settings, engine)
     try:
-        return snapshot_all(settings, engine, fetcher, **kw)
+        return snapshotter.take(**kw)
     finally:
-        fetcher.close()
+        snapshotter.close()
 
 
 def rows(engine: Engine, model: Any, *order: Any) -> list[Any]:

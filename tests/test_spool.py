@@ -192,20 +192,20 @@ def test_a_spool_that_cannot_be_written_says_what_was_lost(sim_url: str, simulat
 
 def _spooled_while_down(simulator: Simulator, sim_url: str, tmp_path: Path, *, slot: object = None) -> Spool:
     """Snapshots of the first account fetched while the database was away, as the daemon spools them."""
-    from etl.jobs.snapshot import Fetcher, snapshot_account
+    from etl.jobs.snapshot import Snapshotter
     from etl.store.engine import make_engine as engine_for
     from tests.conftest import make_settings, sim_accounts
 
     settings = make_settings(sim_url, DOWN, tmp_path / "state", sim_accounts(simulator))
     down = engine_for("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
-    fetcher = Fetcher(settings)
+    snapshotter = Snapshotter(settings, down)
     try:
-        results = snapshot_account(settings.accounts[0], down, fetcher, trigger="scheduled", scheduled_for=slot)  # type: ignore[arg-type]
+        results = snapshotter.take(settings.accounts[:1], trigger="scheduled", scheduled_for=slot)  # type: ignore[arg-type]
     finally:
-        fetcher.close()
+        snapshotter.close()
         down.dispose()
     assert {r.status for r in results} == {"spooled"}
-    return fetcher.spool
+    return snapshotter.spool
 
 
 def test_a_spooled_slot_recorded_meanwhile_as_missed_is_loaded_into_that_row(
@@ -214,7 +214,7 @@ def test_a_spooled_slot_recorded_meanwhile_as_missed_is_loaded_into_that_row(
     from datetime import UTC, datetime
 
     from etl.jobs.flush import flush
-    from etl.store.load import record_unrun
+    from etl.store.runs import record_unrun
 
     slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
     spool = _spooled_while_down(simulator, sim_url, tmp_path, slot=slot)
@@ -230,7 +230,7 @@ def test_a_spooled_slot_recorded_meanwhile_as_missed_is_loaded_into_that_row(
                 "scheduled_for": slot,
                 "started_at": slot,
                 "finished_at": slot,
-                "reason": "down",
+                "reason": "daemon_down",
             }
             for x in ("KRX", "NXT")
         ],
@@ -253,13 +253,13 @@ def test_a_spooled_slot_served_meanwhile_is_set_aside_not_deleted(
     slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
     spool = _spooled_while_down(simulator, sim_url, tmp_path, slot=slot)
     settings = make_settings(sim_url, "", tmp_path / "replica", sim_accounts(simulator))
-    from etl.jobs.snapshot import Fetcher, snapshot_account
+    from etl.jobs.snapshot import Snapshotter
 
-    fetcher = Fetcher(settings)
+    replica = Snapshotter(settings, engine)
     try:  # a replica took the same slot while this database was away from us
-        snapshot_account(settings.accounts[0], engine, fetcher, trigger="scheduled", scheduled_for=slot)
+        replica.take(settings.accounts[:1], trigger="scheduled", scheduled_for=slot)
     finally:
-        fetcher.close()
+        replica.close()
     report = flush(engine, spool)
     assert (report.conflicts, report.loaded) == (2, 0) and spool.paths() == []
     assert len(list((spool.directory / "conflicts").glob("*.json"))) == 2  # kept for a person to look at

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from etl.clock import utc_now
 from etl.errors import ApiError, ApiServerError, ApiUnreachable, RateLimited, TokenRejected
 from etl.jobs.snapshot import SnapshotResult
+from etl.store.models import RunStatus
 
 _RETRY_REASONS = (
     (RateLimited, "rate_limited"),
@@ -22,7 +23,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.snapshots = Counter(
-            "kiwoom_etl_snapshots", "Account × exchange snapshots, by result.", ["result"], registry=self.registry
+            "kiwoom_etl_snapshots",
+            "Account × exchange snapshots, by result and reason (etl_runs' names; empty for a plain success).",
+            ["result", "reason"],
+            registry=self.registry,
         )
         self.duration = Histogram(
             "kiwoom_etl_snapshot_duration_seconds",
@@ -42,8 +46,8 @@ class Metrics:
 
     def observe(self, result: SnapshotResult) -> None:
         """Count one snapshot's outcome."""
-        self.snapshots.labels(result=result.status).inc()
-        if result.status in ("success", "failed"):
+        self.snapshots.labels(result=result.status, reason=result.reason or "").inc()
+        if result.status in (RunStatus.SUCCESS, RunStatus.FAILED):
             self.duration.observe(result.seconds)
         if result.ok:
             self.last_success.labels(account=result.account, exchange=result.exchange).set(utc_now().timestamp())

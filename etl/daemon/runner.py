@@ -24,28 +24,24 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine
 
 from etl.clock import utc_now
 from etl.daemon.metrics import Metrics
 from etl.daemon.schedule import Due, Schedule
 from etl.daemon.status import pair_statuses
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
-from etl.jobs.flush import flush
-from etl.jobs.snapshot import Fetcher, SnapshotResult, snapshot_account
+from etl.jobs.snapshot import SnapshotResult, Snapshotter
+from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Account, Settings
-from etl.store.engine import transaction
-from etl.store.load import ABANDONED, ABANDONED_AFTER, FAILED, MISSED, RUNNING, SKIPPED, record_unrun
-from etl.store.models import EtlRun
+from etl.store.models import Reason, RunStatus
+from etl.store.runs import close_abandoned, record_unrun
 
 log = logging.getLogger(__name__)
 
 CACHE_HEALTH = timedelta(seconds=30)
 
 LOOKBACK = timedelta(hours=24)  # how far back a restarted daemon records the slots it missed
-NOT_RUNNING = "the daemon was not running"
-NOT_STARTED = "no snapshot was started for this slot (the machine slept, or the daemon was paused)"
-STILL_RUNNING = "the previous snapshot of this account and exchange was still running"
 
 
 def misfire_grace(interval: timedelta) -> timedelta:
@@ -87,7 +83,9 @@ class Daemon:
         self.clock = clock
         self.stop_timeout = stop_timeout
         self.stopping = threading.Event()
-        self.fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried, stop=self.stopping)
+        fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried, stop=self.stopping)
+        self.snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
+        self.fetcher = fetcher
         self.started_at = clock()
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="snapshot")
         self._last_fire: datetime | None = None
@@ -114,11 +112,7 @@ class Daemon:
 
     def flush_spool(self) -> None:
         """Load what the spool holds (the daemon does this at start and every interval)."""
-        if not self.fetcher.spool.paths():
-            return
-        report = flush(self.engine, self.fetcher.spool, clock=self.clock)
-        if report.handled:
-            log.info("loaded %d spooled snapshot(s); %d left", report.handled, report.left)
+        self.snapshotter.flush()
 
     def recover(self) -> int:
         """At start: load the spool, close runs cut off long ago, record the slots passed since the newest one."""
@@ -126,13 +120,7 @@ class Daemon:
         self.flush_spool()
         now = self.clock()
         try:
-            with transaction(self.engine, "reading etl_runs") as connection:
-                abandoned = connection.execute(
-                    update(EtlRun)
-                    .where(EtlRun.status == RUNNING, EtlRun.started_at < now - ABANDONED_AFTER)
-                    .values(status=FAILED, finished_at=now, error=ABANDONED)
-                ).rowcount
-                newest = connection.execute(select(func.max(EtlRun.scheduled_for))).scalar()
+            abandoned, newest = close_abandoned(self.engine, now)
         except DatabaseUnavailable as exc:
             # Fetching does not depend on the database: the slots are taken and spooled until it is back.
             log.warning("%s: starting anyway; snapshots are spooled until the database is back", exc)
@@ -143,7 +131,7 @@ class Daemon:
             return 0
         # The newest slot in progress may belong to a replica that is still claiming it: leave the last interval
         # to the first tick, which records what is still missing then.
-        written, last = self._record_gap(max(newest, now - LOOKBACK), now - self.schedule.interval, NOT_RUNNING)
+        written, last = self._record_gap(max(newest, now - LOOKBACK), now - self.schedule.interval, Reason.DAEMON_DOWN)
         self._last_fire = last or newest
         return written
 
@@ -154,7 +142,7 @@ class Daemon:
         if fire is None or (self._last_fire is not None and fire <= self._last_fire):
             return
         if self._last_fire is not None:
-            self._record_gap(self._last_fire, fire, NOT_STARTED)
+            self._record_gap(self._last_fire, fire, Reason.NOT_STARTED)
         self._last_fire = fire
         self.run_slot(fire, wait_for_results=False)
 
@@ -165,7 +153,7 @@ class Daemon:
         the others go on. Returns the results when `wait_for_results`, else at once (the daemon's way).
         """
         due = self.schedule.due(slot)
-        self._record(slot, [d for d in due if d.skip], SKIPPED)
+        self._record(slot, [d for d in due if d.skip], RunStatus.SKIPPED, Reason.MARKET_CLOSED)
         work = [d for d in due if d.skip is None]
         futures = []
         for index, account in enumerate(self.settings.accounts):
@@ -183,7 +171,7 @@ class Daemon:
                     self._in_flight.add((index, item.exchange))
                     by_trigger[item.trigger].append(item.exchange)
             if busy:
-                self._record(slot, busy, MISSED, STILL_RUNNING, accounts=[account])
+                self._record(slot, busy, RunStatus.MISSED, Reason.STILL_RUNNING, accounts=[account])
             for trigger, exchanges in by_trigger.items():
                 futures.append(self._pool.submit(self._snapshot, index, account, trigger, slot, exchanges))
         if not wait_for_results:
@@ -195,12 +183,11 @@ class Daemon:
         self, index: int, account: Account, trigger: str, slot: datetime, exchanges: list[str]
     ) -> list[SnapshotResult]:
         try:
-            results = snapshot_account(
-                account, self.engine, self.fetcher, trigger=trigger, scheduled_for=slot, exchanges=exchanges
-            )
+            results = self.snapshotter.take([account], trigger=trigger, scheduled_for=slot, exchanges=exchanges)
         except StorageError as exc:  # the database is away: nothing can be recorded, but the others go on
             log.error("%s: %s", account.label, exc)
-            results = [SnapshotResult(account.label, x, FAILED, error=str(exc)) for x in exchanges]
+            reason = Reason.DATABASE_ERROR
+            results = [SnapshotResult(account.label, x, RunStatus.FAILED, reason, error=str(exc)) for x in exchanges]
         finally:
             with self._idle:
                 self._in_flight.difference_update((index, x) for x in exchanges)
@@ -209,7 +196,7 @@ class Daemon:
             self.metrics.observe(result)
         return results
 
-    def _record_gap(self, after: datetime, before: datetime, reason: str) -> tuple[int, datetime | None]:
+    def _record_gap(self, after: datetime, before: datetime, reason: Reason) -> tuple[int, datetime | None]:
         """Record every fire strictly between `after` and `before`: missed, or skipped for a holiday.
 
         Returns how many rows were written and the last fire seen.
@@ -220,16 +207,18 @@ class Daemon:
         for fire in self.schedule.fires_between(after, before):
             last = fire
             for item in self.schedule.due(fire):
-                target = skipped if item.skip else missed
-                target.extend(self._rows(fire, [item], SKIPPED if item.skip else MISSED, item.skip or reason))
-        return self._write(missed, MISSED) + self._write(skipped, SKIPPED), last
+                if item.skip:
+                    skipped.extend(self._rows(fire, [item], RunStatus.SKIPPED, Reason.MARKET_CLOSED))
+                else:
+                    missed.extend(self._rows(fire, [item], RunStatus.MISSED, reason))
+        return self._write(missed, RunStatus.MISSED) + self._write(skipped, RunStatus.SKIPPED), last
 
     def _record(
         self,
         slot: datetime,
         due: list[Due],
-        status: str,
-        reason: str | None = None,
+        status: RunStatus,
+        reason: Reason,
         accounts: list[Account] | None = None,
     ) -> int:
         return self._write(self._rows(slot, due, status, reason, accounts), status)
@@ -238,8 +227,8 @@ class Daemon:
         self,
         slot: datetime,
         due: list[Due],
-        status: str,
-        reason: str | None,
+        status: RunStatus,
+        reason: Reason,
         accounts: list[Account] | None = None,
     ) -> list[dict[str, Any]]:
         now = self.clock()
@@ -252,14 +241,15 @@ class Daemon:
                 "scheduled_for": slot,
                 "started_at": now,
                 "finished_at": now,
-                "reason": item.skip or reason,
+                "reason": reason,
+                "detail": item.skip,  # the holiday's name
             }
             for account in (accounts if accounts is not None else self.settings.accounts)
             for item in due
             if item.exchange in account.exchanges
         ]
 
-    def _write(self, rows: list[dict[str, Any]], status: str) -> int:
+    def _write(self, rows: list[dict[str, Any]], status: RunStatus) -> int:
         if not rows:
             return 0
         try:
@@ -273,12 +263,13 @@ class Daemon:
             if len(slots) > 1:
                 span += f" to {self.schedule.local(slots[-1]).isoformat()}"
             log.log(
-                logging.INFO if status == SKIPPED else logging.WARNING,
-                "%d run(s) %s, slot(s) %s: %s",
+                logging.INFO if status == RunStatus.SKIPPED else logging.WARNING,
+                "%d run(s) %s, slot(s) %s: %s%s",
                 written,
                 status,
                 span,
                 rows[0]["reason"],
+                f" ({rows[0]['detail']})" if rows[0]["detail"] else "",
             )
         return written
 
@@ -307,26 +298,7 @@ class Daemon:
 
     def run(self, health_port: int | None = None) -> int:
         """Schedule, block until a signal, let the snapshots in flight finish; return the exit code."""
-        grace = misfire_grace(self.schedule.interval)
-        scheduler = BlockingScheduler(timezone=self.schedule.zone, executors={"default": JobExecutor(max_workers=2)})
-        scheduler.add_job(
-            self.tick,
-            ScheduleTrigger(self.schedule),
-            id="snapshots",
-            name="snapshots",
-            max_instances=1,  # ticks only start work (a slow account never holds the next slot of the others)
-            coalesce=True,  # after a sleep, run the newest slot once; the ones passed are recorded as missed
-            misfire_grace_time=max(1, int(grace.total_seconds())),
-        )
-        scheduler.add_job(
-            self.flush_spool,
-            IntervalTrigger(seconds=self.schedule.interval.total_seconds()),
-            id="flush",
-            name="flush the spool",
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        scheduler = self._scheduler()
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             if self.stopping.is_set():
@@ -361,13 +333,37 @@ class Daemon:
                 server.shutdown()
                 server.server_close()
         self._pool.shutdown(wait=finished)
-        self.fetcher.close()
+        self.snapshotter.close()
         if not finished:
             log.error("the snapshots in flight did not finish within %.0f s; exiting anyway", self.stop_timeout)
             logging.shutdown()
             os._exit(1)  # worker threads would otherwise keep the process alive
         log.info("stopped")
         return 0
+
+    def _scheduler(self) -> BlockingScheduler:
+        """The snapshot ticks on the schedule's trigger, and a flush of the spool every interval."""
+        grace = misfire_grace(self.schedule.interval)
+        scheduler = BlockingScheduler(timezone=self.schedule.zone, executors={"default": JobExecutor(max_workers=2)})
+        scheduler.add_job(
+            self.tick,
+            ScheduleTrigger(self.schedule),
+            id="snapshots",
+            name="snapshots",
+            max_instances=1,  # ticks only start work (a slow account never holds the next slot of the others)
+            coalesce=True,  # after a sleep, run the newest slot once; the ones passed are recorded as missed
+            misfire_grace_time=max(1, int(grace.total_seconds())),
+        )
+        scheduler.add_job(
+            self.flush_spool,
+            IntervalTrigger(seconds=self.schedule.interval.total_seconds()),
+            id="flush",
+            name="flush the spool",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        return scheduler
 
     def wait_idle(self) -> bool:
         """Wait (at most the stop timeout) until no snapshot is in flight; False when time ran out."""

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, case, func, select
 from etl.console import table
 from etl.daemon.schedule import Schedule
 from etl.store.engine import storage_errors
-from etl.store.models import EtlRun
+from etl.store.models import EtlRun, RunStatus
 
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
 
@@ -27,6 +27,7 @@ class PairStatus:
     exchange: str
     last_success: datetime | None
     last_status: str
+    last_reason: str | None
     failures_since: int
     active: bool
     next_slot: datetime | None
@@ -62,7 +63,7 @@ def pair_statuses(
     newest success and the moment today's window opened, so that each morning's first slots are not alarms.
     """
     since = now - RECENT
-    success_at = func.max(case((EtlRun.status == "success", EtlRun.finished_at)))
+    success_at = func.max(case((EtlRun.status == RunStatus.SUCCESS, EtlRun.finished_at)))
     newest = func.max(EtlRun.started_at)
     query = (
         select(EtlRun.account_no, EtlRun.exchange, success_at, newest)
@@ -75,34 +76,32 @@ def pair_statuses(
         for account_no, exchange, last_success, newest_start in connection.execute(query):
             if only is not None and (account_no, exchange) not in only:
                 continue
-            last_status = connection.execute(
-                select(EtlRun.status)
-                .where(EtlRun.account_no == account_no, EtlRun.exchange == exchange, EtlRun.started_at == newest_start)
+            pair = (EtlRun.account_no == account_no, EtlRun.exchange == exchange)
+            last_status, last_reason = connection.execute(
+                select(EtlRun.status, EtlRun.reason)
+                .where(*pair, EtlRun.started_at == newest_start)
                 .order_by(EtlRun.id.desc())
                 .limit(1)
-            ).scalar_one()
+            ).one()
             failures = connection.execute(
                 select(func.count())
                 .select_from(EtlRun)
-                .where(
-                    EtlRun.account_no == account_no,
-                    EtlRun.exchange == exchange,
-                    EtlRun.status == "failed",
-                    EtlRun.started_at > (last_success or since),
-                )
+                .where(*pair, EtlRun.status == RunStatus.FAILED, EtlRun.started_at > (last_success or since))
             ).scalar_one()
             active = is_active(schedule, exchange, now)
             since_when = max(filter(None, (last_success, window_opened(schedule, exchange, now))), default=None)
             too_old = since_when is None or now - since_when > 2 * schedule.interval
+            next_slot = _next_slot(schedule, exchange, now)
             statuses.append(
                 PairStatus(
-                    account_no=account_no,
-                    exchange=exchange,
-                    last_success=last_success,
-                    last_status=last_status,
-                    failures_since=failures,
-                    active=active,
-                    next_slot=_next_slot(schedule, exchange, now),
+                    account_no,
+                    exchange,
+                    last_success,
+                    last_status,
+                    last_reason,
+                    failures,
+                    active,
+                    next_slot,
                     stale=active and too_old,
                 )
             )
@@ -169,7 +168,7 @@ def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime)
                 state(p),
                 when(p.last_success),
                 format_age(p.age(now)),
-                p.last_status,
+                f"{p.last_status} ({p.last_reason})" if p.last_reason else p.last_status,
                 p.failures_since,
                 when(p.next_slot),
             )

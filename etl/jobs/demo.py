@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 
 from etl.console import table
 from etl.errors import EtlError
-from etl.jobs.snapshot import Fetcher, results_table, snapshot_all
+from etl.jobs.snapshot import Snapshotter, results_table
 from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import Account, Secret, Settings, mask_database_url
 from etl.store.schema import connected, migrate
@@ -68,17 +68,17 @@ def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callab
                 "positions per page)"
             )
             echo(f"Database:  {mask_database_url(database_url)} (schema {before or 'new'} → {after})\n")
-            fetcher = Fetcher(settings)
+            snapshotter = Snapshotter(settings, engine)
             try:
                 for n in range(1, snapshots + 1):
-                    results = snapshot_all(settings, engine, fetcher, trigger="demo")
+                    results = snapshotter.take(trigger="demo")
                     all_ok = all_ok and all(r.ok for r in results)
                     echo(f"Snapshot {n} of {snapshots}:\n{results_table(results)}\n")
                     if n < snapshots:
                         echo(f"(prices move; next snapshot in {interval:g} s)\n")
                         time.sleep(interval)
             finally:
-                fetcher.close()
+                snapshotter.close()
         echo(
             f"The history is in {mask_database_url(database_url)}. Two example queries (rates are CAST to "
             "text so that SQLite, which has no decimal type, shows their exact value):\n"

@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Engine
 
 from etl.clock import utc_now
-from etl.errors import DatabaseUnavailable, SpoolError, StorageError, TransformError
-from etl.jobs.spool import Spool, Spooled
-from etl.normalize.transform import transform
+from etl.errors import DatabaseUnavailable, SpoolError, StorageError
+from etl.jobs.spool import Spool
 from etl.store.engine import transaction
-from etl.store.load import (
-    ABANDONED,
-    ABANDONED_AFTER,
-    RUNNING,
-    SUCCESS,
-    Run,
-    insert_unless_taken,
-    write_failure,
-    write_snapshot,
-)
-from etl.store.models import EtlRun
+from etl.store.load import Capture, load
+from etl.store.models import Reason, RunStatus
+from etl.store.runs import ALREADY_LOADED, CONFLICT, WAIT, Run, adopt
 
 log = logging.getLogger(__name__)
 
-LOADED, RECORDED_FAILED, ALREADY_LOADED = "loaded", "failed", "already loaded"
-CONFLICT, WAIT = "conflict", "wait"
+LOADED, RECORDED_FAILED = "loaded", "failed"
 
 
 @dataclass
@@ -104,83 +94,13 @@ def flush(
     return report
 
 
-def flush_item(engine: Engine, item: Spooled, clock: Callable[[], datetime]) -> str:
+def flush_item(engine: Engine, capture: Capture, clock: Callable[[], datetime]) -> str:
     """Load one spooled (or imported) snapshot in one transaction: loaded, failed, already loaded, or why not."""
     with transaction(engine, "loading from the spool") as connection:
-        run = _claim(connection, item)
+        run = adopt(connection, capture)
         if not isinstance(run, Run):
             return run
-        error = item.error
-        if error is None:
-            try:
-                snapshot = transform(
-                    [page.data or {} for page in item.pages],
-                    account_no=item.account_no,
-                    exchange=item.exchange,
-                    captured_at=item.captured_at,
-                    scheduled_for=item.scheduled_for,
-                )
-            except TransformError as exc:
-                error = str(exc)
-            else:
-                write_snapshot(connection, run, snapshot, item.pages, clock())
-                return LOADED
-        write_failure(
-            connection, run, error, clock(), account_no=item.account_no, exchange=item.exchange, pages=item.pages
-        )
-        return RECORDED_FAILED
-
-
-def _claim(connection: Connection, item: Spooled) -> Run | str:
-    """The run this spooled snapshot is loaded into, claimed atomically; or why it is not loaded now.
-
-    Loaded before from this very file: ALREADY_LOADED. Its own run (begun before the database went away), or a
-    row of its slot that holds no snapshot (missed, skipped, failed, or cut off): adopted. A slot already served
-    by a successful snapshot: CONFLICT (the file is kept aside, never deleted). A slot another process is taking
-    right now: WAIT.
-    """
-    if connection.execute(select(EtlRun.id).where(EtlRun.spool_id == item.spool_id)).first() is not None:
-        return ALREADY_LOADED
-    columns = (EtlRun.id, EtlRun.status, EtlRun.started_at, EtlRun.error)
-    row = None
-    if item.run_id is not None:  # the run it began, unless this is another database with a namesake
-        row = connection.execute(
-            select(*columns).where(
-                EtlRun.id == item.run_id, EtlRun.account_no == item.account_no, EtlRun.exchange == item.exchange
-            )
-        ).first()
-    if row is None and item.scheduled_for is not None:
-        row = connection.execute(
-            select(*columns).where(
-                EtlRun.account_no == item.account_no,
-                EtlRun.exchange == item.exchange,
-                EtlRun.scheduled_for == item.scheduled_for,
-            )
-        ).first()
-    if row is None:
-        run_id = connection.execute(
-            insert_unless_taken(connection).returning(EtlRun.id),
-            {
-                "trigger": item.trigger,
-                "status": RUNNING,
-                "account_no": item.account_no,
-                "exchange": item.exchange,
-                "scheduled_for": item.scheduled_for,
-                "started_at": item.captured_at,
-                "spool_id": item.spool_id,
-            },
-        ).scalar()
-        return WAIT if run_id is None else Run(id=int(run_id), started_at=item.captured_at)
-    if row.status == SUCCESS:
-        return CONFLICT
-    ours = row.id == item.run_id
-    cut_off = row.started_at < item.captured_at - ABANDONED_AFTER or row.error == ABANDONED
-    if row.status == RUNNING and not (ours or cut_off):
-        return WAIT
-    # Adopt the row, unless another flush did in the meantime: the condition makes the claim atomic.
-    claimed = connection.execute(
-        update(EtlRun)
-        .where(EtlRun.id == row.id, EtlRun.spool_id.is_(None), EtlRun.status == row.status)
-        .values(spool_id=item.spool_id, status=RUNNING, error=None, reason=None)
-    ).rowcount
-    return Run(id=int(row.id), started_at=row.started_at) if claimed == 1 else WAIT
+        if capture.reason is None and capture.trigger != "import":
+            capture = replace(capture, reason=Reason.SPOOLED)  # it came the long way: say so
+        (loaded,) = load(connection, [(run, capture)], finished_at=clock())
+    return LOADED if loaded.status == RunStatus.SUCCESS else RECORDED_FAILED

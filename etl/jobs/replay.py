@@ -15,16 +15,16 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, select
 
 from etl.clock import KST, utc_now
-from etl.errors import EtlError, TransformError
+from etl.errors import EtlError
 from etl.jobs.flush import flush_item
-from etl.jobs.spool import Spooled
 from etl.kiwoom.pages import Page, parse_json_object
-from etl.normalize.transform import Snapshot, transform
 from etl.store.engine import storage_errors, transaction
-from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.load import Capture, load
+from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
+from etl.store.runs import Run, record_unrun
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +72,17 @@ def replay(
         setattr(report, outcome, getattr(report, outcome) + 1)
         if progress is not None:
             progress(1)
-    with transaction(engine, "recording the replay") as connection:
-        connection.execute(
-            insert(EtlRun).values(
-                trigger="replay",
-                status="success",
-                started_at=started,
-                finished_at=clock(),
-                duration_ms=int((clock() - started).total_seconds() * 1000),
-                reason=str(report),
-                page_count=None,
-                position_count=None,
-            )
-        )
+    finished = clock()
+    summary = {
+        "trigger": "replay",
+        "status": RunStatus.SUCCESS,
+        "started_at": started,
+        "finished_at": finished,
+        "duration_ms": int((finished - started).total_seconds() * 1000),
+        "reason": Reason.REPLAYED,
+        "detail": str(report),
+    }
+    record_unrun(engine, [summary])
     return report
 
 
@@ -97,61 +95,40 @@ def _replay_run(connection: Connection, run_id: int, clock: Callable[[], datetim
     run = connection.execute(select(EtlRun.__table__).where(EtlRun.id == run_id)).one()
     if not rows or any(r.payload is None for r in rows) or rows[-1].cont_yn == "Y":
         return "incomplete"
-    bodies = [parse_json_object(r.payload or "") or {} for r in rows]
-    try:
-        snapshot = transform(
-            bodies,
-            account_no=str(rows[0].account_no),
-            exchange=str(rows[0].exchange),
-            captured_at=rows[0].received_at,
-            scheduled_for=run.scheduled_for,
+    was = f"; it had failed: {run.error}" if run.status != RunStatus.SUCCESS else ""
+    capture = Capture(
+        account_no=str(rows[0].account_no),
+        exchange=str(rows[0].exchange),
+        trigger=run.trigger,
+        captured_at=rows[0].received_at,
+        pages=tuple(_page(row) for row in rows),
+        scheduled_for=run.scheduled_for,
+        run_id=run_id,
+        reason=Reason.REPLAYED,
+        detail=f"replayed {clock():%Y-%m-%d %H:%M}Z{was}",
+    )
+    (loaded,) = load(connection, [(Run(run_id, run.started_at), capture)], finished_at=clock(), replace_snapshot=True)
+    if loaded.written:
+        return "rebuilt"
+    if loaded.error is not None:
+        log.warning(
+            "run %d: today's transform refuses its pages (%s); its tables are left as they are", run_id, loaded.error
         )
-    except TransformError as exc:
-        log.warning("run %d: today's transform refuses its pages (%s); its tables are left as they are", run_id, exc)
         return "refused"
-    existing = connection.execute(select(AccountSnapshot.__table__).where(AccountSnapshot.run_id == run_id)).all()
-    if len(existing) == 1 and _same(connection, existing[0], snapshot):
-        return "unchanged"
-    connection.execute(delete(AccountSnapshot).where(AccountSnapshot.run_id == run_id))  # positions go with it
-    snapshot_id = int(
-        connection.execute(
-            insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run_id, **snapshot.account}
-        ).scalar_one()
-    )
-    if snapshot.positions:
-        connection.execute(insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **p} for p in snapshot.positions])
-    connection.execute(
-        update(RawResponse)
-        .where(RawResponse.run_id == run_id, RawResponse.api_id == "kt00005")
-        .values(snapshot_id=snapshot_id)
-    )
-    if run.status != "success":
-        connection.execute(
-            update(EtlRun)
-            .where(EtlRun.id == run_id)
-            .values(
-                status="success",
-                position_count=len(snapshot.positions),
-                page_count=len(rows),
-                reason=f"replayed {clock():%Y-%m-%d %H:%M}Z; it had failed: {run.error}",
-                error=None,
-            )
-        )
-    return "rebuilt"
+    return "unchanged"
 
 
-def _same(connection: Connection, existing: Row[Any], snapshot: Snapshot) -> bool:
-    if any(getattr(existing, column) != value for column, value in snapshot.account.items()):
-        return False
-    positions = connection.execute(
-        select(PositionSnapshot.__table__)
-        .where(PositionSnapshot.snapshot_id == existing.id)
-        .order_by(PositionSnapshot.line_no)
-    ).all()
-    return len(positions) == len(snapshot.positions) and all(
-        getattr(row, column) == value
-        for row, new in zip(positions, snapshot.positions, strict=True)
-        for column, value in new.items()
+def _page(row: Row[Any]) -> Page:
+    """A stored raw page as the Page it was received as."""
+    return Page(
+        api_id=row.api_id,
+        page_no=row.page_no,
+        received_at=row.received_at,
+        http_status=row.http_status,
+        text=row.payload or "",
+        data=parse_json_object(row.payload or ""),
+        cont_yn=row.cont_yn,
+        next_key=row.next_key,
     )
 
 
@@ -187,7 +164,7 @@ def import_pages(
         for n, text in enumerate(texts)
     )
     broken = [str(path) for path, page in zip(files, pages, strict=True) if page.data is None]
-    item = Spooled(
+    item = Capture(
         account_no=account_no,
         exchange=exchange,
         trigger="import",
@@ -195,6 +172,7 @@ def import_pages(
         pages=pages,
         scheduled_for=scheduled_for,
         error=f"not a JSON object: {', '.join(broken)}" if broken else None,
+        reason=Reason.PAYLOAD_REFUSED if broken else None,
         spool_id=f"import:{identity[:40]}",
     )
     return flush_item(engine, item, clock)

@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from typing import Any
 from etl.errors import SpoolError
 from etl.files import fsync_directory, make_private_dir, write_private
 from etl.kiwoom.pages import Page, parse_json_object
+from etl.store.load import Capture
+from etl.store.models import Reason
 
 try:
     import fcntl
@@ -33,77 +35,71 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 
 
-@dataclass(frozen=True)
-class Spooled:
-    """One snapshot's raw pages and what they belong to; `error` is set when the fetch itself failed."""
+def to_json(capture: Capture) -> str:
+    """A capture as a spool file's text (format 1; `reason` and `detail` were added later and may be absent)."""
+    return json.dumps(
+        {
+            "format": FORMAT,
+            "spool_id": capture.spool_id,
+            "account_no": capture.account_no,
+            "exchange": capture.exchange,
+            "trigger": capture.trigger,
+            "captured_at": capture.captured_at.isoformat(),
+            "scheduled_for": capture.scheduled_for.isoformat() if capture.scheduled_for else None,
+            "run_id": capture.run_id,
+            "error": capture.error,
+            "reason": capture.reason,
+            "detail": capture.detail,
+            "pages": [
+                {
+                    "api_id": p.api_id,
+                    "page_no": p.page_no,
+                    "received_at": p.received_at.isoformat(),
+                    "http_status": p.http_status,
+                    "cont_yn": p.cont_yn,
+                    "next_key": p.next_key,
+                    "text": p.text,
+                }
+                for p in capture.pages
+            ],
+        },
+        ensure_ascii=False,
+    )
 
-    account_no: str
-    exchange: str
-    trigger: str
-    captured_at: datetime
-    pages: tuple[Page, ...]
-    scheduled_for: datetime | None = None
-    run_id: int | None = None  # the etl_runs row begun before the database went away, if any
-    error: str | None = None
-    spool_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": FORMAT,
-                "spool_id": self.spool_id,
-                "account_no": self.account_no,
-                "exchange": self.exchange,
-                "trigger": self.trigger,
-                "captured_at": self.captured_at.isoformat(),
-                "scheduled_for": self.scheduled_for.isoformat() if self.scheduled_for else None,
-                "run_id": self.run_id,
-                "error": self.error,
-                "pages": [
-                    {
-                        "api_id": p.api_id,
-                        "page_no": p.page_no,
-                        "received_at": p.received_at.isoformat(),
-                        "http_status": p.http_status,
-                        "cont_yn": p.cont_yn,
-                        "next_key": p.next_key,
-                        "text": p.text,
-                    }
-                    for p in self.pages
-                ],
-            },
-            ensure_ascii=False,
+def from_json(text: str) -> Capture:
+    """The capture a spool file holds. Raises ValueError, KeyError or TypeError for one that is not."""
+    raw: dict[str, Any] = json.loads(text)
+    if raw.get("format") != FORMAT:
+        raise ValueError(f"unknown spool format {raw.get('format')!r}")
+    pages = tuple(
+        Page(
+            api_id=p["api_id"],
+            page_no=p["page_no"],
+            received_at=datetime.fromisoformat(p["received_at"]),
+            http_status=p["http_status"],
+            text=p["text"],
+            data=parse_json_object(p["text"]),
+            cont_yn=p["cont_yn"],
+            next_key=p["next_key"],
         )
-
-    @classmethod
-    def from_json(cls, text: str) -> Spooled:
-        raw: dict[str, Any] = json.loads(text)
-        if raw.get("format") != FORMAT:
-            raise ValueError(f"unknown spool format {raw.get('format')!r}")
-        pages = tuple(
-            Page(
-                api_id=p["api_id"],
-                page_no=p["page_no"],
-                received_at=datetime.fromisoformat(p["received_at"]),
-                http_status=p["http_status"],
-                text=p["text"],
-                data=parse_json_object(p["text"]),
-                cont_yn=p["cont_yn"],
-                next_key=p["next_key"],
-            )
-            for p in raw["pages"]
-        )
-        return cls(
-            account_no=raw["account_no"],
-            exchange=raw["exchange"],
-            trigger=raw["trigger"],
-            captured_at=datetime.fromisoformat(raw["captured_at"]),
-            scheduled_for=datetime.fromisoformat(raw["scheduled_for"]) if raw["scheduled_for"] else None,
-            run_id=raw["run_id"],
-            error=raw["error"],
-            pages=pages,
-            spool_id=raw["spool_id"],
-        )
+        for p in raw["pages"]
+    )
+    reason = raw.get("reason")
+    return Capture(
+        account_no=raw["account_no"],
+        exchange=raw["exchange"],
+        trigger=raw["trigger"],
+        captured_at=datetime.fromisoformat(raw["captured_at"]),
+        scheduled_for=datetime.fromisoformat(raw["scheduled_for"]) if raw["scheduled_for"] else None,
+        run_id=raw["run_id"],
+        error=raw["error"],
+        # Files from before reasons existed hold only fetch failures, which were the API's or a bug's.
+        reason=Reason(reason) if reason else (Reason.API_ERROR if raw["error"] else None),
+        detail=raw.get("detail"),
+        pages=pages,
+        spool_id=raw["spool_id"],
+    )
 
 
 @dataclass(frozen=True)
@@ -122,13 +118,16 @@ class Spool:
     def __repr__(self) -> str:
         return f"Spool({str(self.directory)!r})"
 
-    def write(self, item: Spooled) -> Path:
+    def write(self, item: Capture) -> Path:
         """Store `item` durably (etl.files.write_private): whole or not at all. Raises SpoolError."""
+        if item.spool_id is None:
+            item = replace(item, spool_id=uuid.uuid4().hex)
+        assert item.spool_id is not None
         stamp = item.captured_at.strftime("%Y%m%dT%H%M%S%f")
         safe_account = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in item.account_no)
         path = self.directory / f"{stamp}-{safe_account}-{item.exchange}-{item.spool_id[:12]}.json"
         try:
-            write_private(path, item.to_json().encode("utf-8"))
+            write_private(path, to_json(item).encode("utf-8"))
         except OSError as exc:
             raise SpoolError(f"cannot spool to {self.directory}: {exc.strerror}") from None
         return path
@@ -143,14 +142,14 @@ class Spool:
                     torn.unlink()
         return sorted(self.directory.glob("*.json"))
 
-    def read(self, path: Path) -> Spooled:
+    def read(self, path: Path) -> Capture:
         """One spooled snapshot. Raises SpoolError for a file that is not one."""
         try:
-            return Spooled.from_json(path.read_text(encoding="utf-8"))
+            return from_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SpoolError(f"spool file {path} cannot be read: {exc}") from None
 
-    def items(self) -> Iterator[tuple[Path, Spooled]]:
+    def items(self) -> Iterator[tuple[Path, Capture]]:
         for path in self.paths():
             yield path, self.read(path)
 
@@ -194,4 +193,3 @@ class Spool:
             except SpoolError:
                 oldest = None
         return SpoolSummary(count=len(paths), size=size, oldest=oldest)
-

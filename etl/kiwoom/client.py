@@ -217,25 +217,8 @@ class KiwoomClient:
             headers["next-key"] = next_key
         pace_key = (self._pace_id, api_id)
         self._pacer.wait(pace_key)
-        url = self._settings.base_url + path
-        try:
-            response = self._session.post(url, json=dict(body), headers=headers, timeout=self._settings.http_timeout)
-            content = response.content
-        # The exceptions' own texts can quote the request; only their class and the host are reported.
-        except requests.Timeout:
-            raise ApiUnreachable(f"no answer within {self._settings.http_timeout:g} s", api_id=api_id) from None
-        except requests.exceptions.SSLError:
-            raise ApiError(
-                f"the TLS certificate of {self._settings.safe_base_url} is not trusted", api_id=api_id
-            ) from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise ApiUnreachable(
-                f"connection to {self._settings.safe_base_url} failed ({type(exc).__name__})", api_id=api_id
-            ) from None
-        except requests.RequestException as exc:  # a bad URL, too many redirects: trying again cannot help
-            raise ApiError(
-                f"request to {self._settings.safe_base_url} cannot be made ({type(exc).__name__})", api_id=api_id
-            ) from None
+        response = self._send(api_id, path, body, headers)
+        content = response.content
         received_at = self._clock()
         try:
             text = content.decode("utf-8")
@@ -258,6 +241,29 @@ class KiwoomClient:
             self._pacer.drain(pace_key)
             raise
         return page
+
+    def _send(self, api_id: str, path: str, body: Mapping[str, Any], headers: dict[str, str]) -> requests.Response:
+        """One HTTP POST, with everything `requests` can raise translated into ApiError."""
+        url = self._settings.base_url + path
+        try:
+            response = self._session.post(url, json=dict(body), headers=headers, timeout=self._settings.http_timeout)
+            response.content  # noqa: B018 - read the body here, where a dropped connection is translated
+        # The exceptions' own texts can quote the request; only their class and the host are reported.
+        except requests.Timeout:
+            raise ApiUnreachable(f"no answer within {self._settings.http_timeout:g} s", api_id=api_id) from None
+        except requests.exceptions.SSLError:
+            raise ApiError(
+                f"the TLS certificate of {self._settings.safe_base_url} is not trusted", api_id=api_id
+            ) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise ApiUnreachable(
+                f"connection to {self._settings.safe_base_url} failed ({type(exc).__name__})", api_id=api_id
+            ) from None
+        except requests.RequestException as exc:  # a bad URL, too many redirects: trying again cannot help
+            raise ApiError(
+                f"request to {self._settings.safe_base_url} cannot be made ({type(exc).__name__})", api_id=api_id
+            ) from None
+        return response
 
 
 def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime) -> None:

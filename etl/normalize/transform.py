@@ -208,25 +208,8 @@ def transform(
     positions: list[dict[str, Any]] = []
     for page_no, body in enumerate(bodies):
         unknown.update(set(body) - ACCOUNT_FIELDS.keys() - ENVELOPE_FIELDS - {POSITIONS_KEY})
-        lines = body.get(POSITIONS_KEY, [])
-        if lines is None or lines == "":
-            lines = []
-        if not isinstance(lines, list):
-            raise TransformError("expected a list", field=POSITIONS_KEY, value=lines, page=page_no)
-        for line in lines:
-            line_no = len(positions)
-            if not isinstance(line, dict):
-                raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
-            unknown.update(f"{POSITIONS_KEY}.{name}" for name in set(line) - POSITION_FIELDS.keys())
-            row = {
-                "line_no": line_no,
-                "account_no": account_no,
-                "exchange": exchange,
-                "captured_at": captured_at,
-                "trade_date": trade_date,
-            }
-            row.update(_columns(line, POSITION_FIELDS, line_no, page_no))
-            positions.append(row)
+        common = {"account_no": account_no, "exchange": exchange, "captured_at": captured_at, "trade_date": trade_date}
+        positions.extend(_page_positions(body, page_no, len(positions), common, unknown))
 
     account["position_count"] = len(positions)
     return Snapshot(account=account, positions=tuple(positions), unknown_fields=frozenset(unknown))
@@ -244,3 +227,21 @@ def _columns(
     except TransformError as exc:
         exc.page = page
         raise
+
+
+def _page_positions(
+    body: Mapping[str, Any], page_no: int, first_line: int, common: Mapping[str, Any], unknown: set[str]
+) -> list[dict[str, Any]]:
+    """The position rows of one page, numbered on from `first_line`; unknown field names are added to `unknown`."""
+    lines = body.get(POSITIONS_KEY, [])
+    if lines is None or lines == "":
+        lines = []
+    if not isinstance(lines, list):
+        raise TransformError("expected a list", field=POSITIONS_KEY, value=lines, page=page_no)
+    rows = []
+    for line_no, line in enumerate(lines, start=first_line):
+        if not isinstance(line, dict):
+            raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
+        unknown.update(f"{POSITIONS_KEY}.{name}" for name in set(line) - POSITION_FIELDS.keys())
+        rows.append({"line_no": line_no, **common, **_columns(line, POSITION_FIELDS, line_no, page_no)})
+    return rows

@@ -1,87 +1,132 @@
-"""Loading: run bookkeeping in etl_runs, and one transaction per snapshot for its summary, positions and pages."""
+"""The load: the one door through which data enters the snapshot tables.
+
+A fetched snapshot, a spooled one, an import and a replay all become a `Capture` (the raw pages, and whose, when
+and for which slot) and go through `load`, which transforms the pages and writes the run's raw pages, its summary
+and positions, and finishes the run (success, or failed with the reason). It runs inside the caller's transaction
+(`etl.store.engine.transaction`), so that a snapshot is committed whole or not at all; the slot claim is an
+earlier commit of its own (`etl.store.runs`), whose run the load receives.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, insert, select, update
 
-from etl.errors import SlotClaimed
+from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import Snapshot
-from etl.store.engine import transaction
-from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-
-RUNNING, SUCCESS, FAILED, MISSED, SKIPPED = "running", "success", "failed", "missed", "skipped"
-ABANDONED_AFTER = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)
-ABANDONED = "abandoned: the process stopped before it finished"  # the error such a run is closed with
+from etl.normalize.transform import Snapshot, transform
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse, Reason, RunStatus
+from etl.store.runs import Run
 
 
 @dataclass(frozen=True)
-class Run:
-    """An etl_runs row that has begun."""
+class Capture:
+    """One snapshot as fetched: its raw kt00005 pages and what they belong to.
 
-    id: int
-    started_at: datetime
+    `error` is set when the fetch itself failed (the pages that arrived are still kept); `reason` is why, or how
+    it came (spooled, replayed). `run_id` is the run begun before fetching, `spool_id` names a spool file or an
+    import once it has one.
+    """
+
+    account_no: str
+    exchange: str
+    trigger: str
+    captured_at: datetime
+    pages: tuple[Page, ...]
+    scheduled_for: datetime | None = None
+    run_id: int | None = None
+    error: str | None = None
+    reason: Reason | None = None
+    detail: str | None = None
+    spool_id: str | None = None
+
+    def failed(self, error: str, reason: Reason, *, keep_pages: bool = True) -> Capture:
+        """This capture recorded as a failure (with its pages, unless they are what the database refused)."""
+        return replace(self, error=error, reason=reason, pages=self.pages if keep_pages else ())
 
 
-def insert_unless_taken(connection: Connection) -> Insert:
-    """INSERT INTO etl_runs … ON CONFLICT DO NOTHING: a slot already claimed is left to its owner."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(EtlRun).on_conflict_do_nothing()
-    return sqlite.insert(EtlRun).on_conflict_do_nothing()
+@dataclass(frozen=True)
+class Loaded:
+    """How one capture was written."""
+
+    run_id: int
+    status: RunStatus
+    reason: Reason | None
+    snapshot_id: int | None = None
+    positions: int | None = None
+    error: str | None = None
+    unknown_fields: frozenset[str] = frozenset()
+    written: bool = True  # False when a rebuild found nothing to change, or was refused
 
 
-def start_run(
-    engine: Engine,
+def load(
+    connection: Connection,
+    items: Sequence[tuple[Run, Capture]],
     *,
-    trigger: str,
-    started_at: datetime,
-    account_no: str | None,
-    exchange: str | None,
-    scheduled_for: datetime | None = None,
-) -> Run:
-    """Record that a run began (status running). For a scheduled slot this claims it: SlotClaimed if it was taken."""
-    values = {
-        "trigger": trigger,
-        "status": RUNNING,
-        "account_no": account_no,
-        "exchange": exchange,
-        "scheduled_for": scheduled_for,
-        "started_at": started_at,
+    finished_at: datetime,
+    replace_snapshot: bool = False,
+) -> list[Loaded]:
+    """Write each capture into its run: transform, raw pages, summary, positions, and the run's end.
+
+    A capture that failed to fetch, or whose pages the transform refuses, is recorded as failed with its pages (a
+    later replay reads them). With `replace_snapshot` (a replay), the run's snapshot is rebuilt: the old one is
+    deleted and the pages, already stored, are linked to the new one; a run that already reads the same, or whose
+    pages today's transform refuses, is left as it is (`Loaded.written` is False).
+    """
+    return [_load_one(connection, run, capture, finished_at, replace_snapshot) for run, capture in items]
+
+
+def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: datetime, rebuild: bool) -> Loaded:
+    error, reason = capture.error, capture.reason
+    snapshot: Snapshot | None = None
+    if error is None:
+        try:
+            snapshot = transform(
+                [page.data or {} for page in capture.pages],
+                account_no=capture.account_no,
+                exchange=capture.exchange,
+                captured_at=capture.captured_at,
+                scheduled_for=capture.scheduled_for,
+            )
+        except TransformError as exc:
+            error, reason = str(exc), Reason.PAYLOAD_REFUSED
+    if rebuild:
+        if snapshot is None:  # today's transform refuses what was loaded before: the tables stay as they are
+            return Loaded(run.id, RunStatus.FAILED, reason, error=error, written=False)
+        if _same(connection, run.id, snapshot):
+            return Loaded(run.id, RunStatus.SUCCESS, capture.reason, written=False)
+        connection.execute(delete(AccountSnapshot).where(AccountSnapshot.run_id == run.id))  # positions go with it
+    snapshot_id = None if snapshot is None else _insert_snapshot(connection, run, snapshot)
+    if rebuild:
+        connection.execute(
+            update(RawResponse)
+            .where(RawResponse.run_id == run.id, RawResponse.api_id == "kt00005")
+            .values(snapshot_id=snapshot_id)
+        )
+    else:
+        _insert_pages(connection, run.id, snapshot_id, capture)
+    status = RunStatus.FAILED if snapshot is None else RunStatus.SUCCESS
+    positions = None if snapshot is None else len(snapshot.positions)
+    values: dict[str, Any] = {
+        "status": status,
+        "page_count": len(capture.pages),
+        "position_count": positions,
+        "error": error,
+        "reason": reason,
+        "detail": capture.detail,
     }
-    with transaction(engine, "recording a run") as connection:
-        run_id = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
-    if run_id is None:
-        raise SlotClaimed(f"{account_no} {exchange} {scheduled_for:%Y-%m-%d %H:%M:%S %Z}" if scheduled_for else "")
-    return Run(id=int(run_id), started_at=started_at)
+    if not rebuild:  # a rebuilt run keeps when it first ended
+        values.update(finished_at=finished_at, duration_ms=int((finished_at - run.started_at).total_seconds() * 1000))
+    connection.execute(update(EtlRun).where(EtlRun.id == run.id).values(**values))
+    unknown = frozenset() if snapshot is None else snapshot.unknown_fields
+    return Loaded(run.id, status, reason, snapshot_id, positions, error, unknown)
 
 
-def record_unrun(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
-    """Record slots that were missed or skipped (status, reason, ...), leaving any slot already claimed alone.
-
-    Returns how many rows were written.
-    """
-    rows = list(rows)
-    if not rows:
-        return 0
-    with transaction(engine, "recording missed or skipped slots") as connection:
-        written = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), rows).all()
-    return len(written)
-
-
-def write_snapshot(
-    connection: Connection, run: Run, snapshot: Snapshot, pages: Sequence[Page], finished_at: datetime
-) -> int:
-    """Write a snapshot: its account row, every position row, its raw pages, the run's success.
-
-    Called inside one transaction (`etl.db.transaction`), so that all of it is committed or none of it. Returns
-    the account_snapshots id.
-    """
+def _insert_snapshot(connection: Connection, run: Run, snapshot: Snapshot) -> int:
     snapshot_id = int(
         connection.execute(
             insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run.id, **snapshot.account}
@@ -93,44 +138,19 @@ def write_snapshot(
         connection.execute(
             insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **row} for row in snapshot.positions]
         )
-    account = snapshot.account
-    _insert_pages(connection, run.id, snapshot_id, account["account_no"], account["exchange"], pages)
-    _finish(connection, run, SUCCESS, finished_at, len(pages), len(snapshot.positions), None)
     return snapshot_id
 
 
-def write_failure(
-    connection: Connection,
-    run: Run,
-    error: str,
-    finished_at: datetime,
-    *,
-    account_no: str | None = None,
-    exchange: str | None = None,
-    pages: Sequence[Page] = (),
-) -> None:
-    """Mark a run failed with its error, keeping the raw pages that were received (a later replay reads them)."""
-    _insert_pages(connection, run.id, None, account_no, exchange, pages)
-    _finish(connection, run, FAILED, finished_at, len(pages), None, error)
-
-
-def _insert_pages(
-    connection: Connection,
-    run_id: int,
-    snapshot_id: int | None,
-    account_no: str | None,
-    exchange: str | None,
-    pages: Sequence[Page],
-) -> None:
-    if not pages:
+def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, capture: Capture) -> None:
+    if not capture.pages:
         return
     rows: list[dict[str, Any]] = [
         {
             "run_id": run_id,
             "snapshot_id": snapshot_id,
             "api_id": page.api_id,
-            "account_no": account_no,
-            "exchange": exchange,
+            "account_no": capture.account_no,
+            "exchange": capture.exchange,
             "page_no": page.page_no,
             "http_status": page.http_status,
             "cont_yn": page.cont_yn,
@@ -138,7 +158,7 @@ def _insert_pages(
             "received_at": page.received_at,
             **_body_columns(page),
         }
-        for page in pages
+        for page in capture.pages
     ]
     connection.execute(insert(RawResponse), rows)
 
@@ -150,24 +170,18 @@ def _body_columns(page: Page) -> dict[str, str | None]:
     return {"payload": None, "body_text": page.text}
 
 
-def _finish(
-    connection: Connection,
-    run: Run,
-    status: str,
-    finished_at: datetime,
-    page_count: int | None,
-    position_count: int | None,
-    error: str | None,
-) -> None:
-    connection.execute(
-        update(EtlRun)
-        .where(EtlRun.id == run.id)
-        .values(
-            status=status,
-            finished_at=finished_at,
-            duration_ms=int((finished_at - run.started_at).total_seconds() * 1000),
-            page_count=page_count,
-            position_count=position_count,
-            error=error,
-        )
+def _same(connection: Connection, run_id: int, snapshot: Snapshot) -> bool:
+    """Whether the run's stored snapshot already holds exactly these rows."""
+    existing = connection.execute(select(AccountSnapshot.__table__).where(AccountSnapshot.run_id == run_id)).all()
+    if len(existing) != 1 or any(getattr(existing[0], c) != v for c, v in snapshot.account.items()):
+        return False
+    positions = connection.execute(
+        select(PositionSnapshot.__table__)
+        .where(PositionSnapshot.snapshot_id == existing[0].id)
+        .order_by(PositionSnapshot.line_no)
+    ).all()
+    return len(positions) == len(snapshot.positions) and all(
+        getattr(row, column) == value
+        for row, new in zip(positions, snapshot.positions, strict=True)
+        for column, value in new.items()
     )

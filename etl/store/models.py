@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -38,7 +39,36 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-RUN_STATUSES = ("running", "success", "failed", "missed", "skipped")
+class RunStatus(StrEnum):
+    """etl_runs.status: how an attempt at a slot stands (analysts filter on these five values)."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+
+
+class Reason(StrEnum):
+    """etl_runs.reason: why a run is what it is; the free text behind it (a holiday's name, a refused value) is in
+    `detail` or `error`. The same names label the metrics and show in `kiwoom-etl status`."""
+
+    MARKET_CLOSED = "market_closed"  # skipped: a weekend or KRX holiday (detail: its name)
+    CLAIMED_ELSEWHERE = "claimed_elsewhere"  # another replica took the slot (a result, never a row of ours)
+    PAYLOAD_REFUSED = "payload_refused"  # failed: a value does not match the contract
+    API_ERROR = "api_error"  # failed: the Kiwoom API failed or refused
+    DATABASE_ERROR = "database_error"  # failed: the database refused what it was given
+    SPOOLED = "spooled"  # the database was away: the snapshot went through the spool
+    ABANDONED = "abandoned"  # failed: the process was killed before it finished
+    STILL_RUNNING = "still_running"  # missed: the previous snapshot of the pair was still running
+    DAEMON_DOWN = "daemon_down"  # missed: no daemon was running
+    NOT_STARTED = "not_started"  # missed: the daemon ran but did not start the slot (the machine slept)
+    REPLAYED = "replayed"  # rebuilt from raw_responses by `kiwoom-etl replay` (detail: when, and what it had been)
+    INTERNAL_ERROR = "internal_error"  # failed: a bug in kiwoom-etl
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class EtlRun(Base):
@@ -61,11 +91,13 @@ class EtlRun(Base):
     position_count: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     spool_id: Mapped[str | None] = mapped_column(Text, unique=True)  # loaded from the spool: at most once
 
     __table_args__ = (
-        CheckConstraint("status IN ('running', 'success', 'failed', 'missed', 'skipped')", name="status"),
+        CheckConstraint(_one_of("status", RunStatus), name="status"),
+        CheckConstraint(_one_of("reason", Reason), name="reason"),
         UniqueConstraint("account_no", "exchange", "scheduled_for"),
         Index(None, "account_no", "exchange", "started_at"),
         Index(None, "status", "started_at"),

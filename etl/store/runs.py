@@ -1,0 +1,151 @@
+"""etl_runs bookkeeping: claiming a slot, recording slots that were missed or skipped, closing runs cut off by a
+killed process, and adopting a row for a spooled snapshot. The load (`etl.store.load`) finishes what is claimed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, Insert, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from etl.errors import SlotClaimed
+from etl.store.engine import transaction
+from etl.store.models import EtlRun, Reason, RunStatus
+
+if TYPE_CHECKING:
+    from etl.store.load import Capture
+
+ABANDONED_AFTER = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)
+ABANDONED = "abandoned: the process stopped before it finished"  # the error such a run is closed with
+WAIT, CONFLICT, ALREADY_LOADED = "wait", "conflict", "already loaded"
+
+
+@dataclass(frozen=True)
+class Run:
+    """An etl_runs row that has begun."""
+
+    id: int
+    started_at: datetime
+
+
+def insert_unless_taken(connection: Connection) -> Insert:
+    """INSERT INTO etl_runs … ON CONFLICT DO NOTHING: a slot already claimed is left to its owner."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(EtlRun).on_conflict_do_nothing()
+    return sqlite.insert(EtlRun).on_conflict_do_nothing()
+
+
+def start_run(
+    engine: Engine,
+    *,
+    trigger: str,
+    started_at: datetime,
+    account_no: str | None,
+    exchange: str | None,
+    scheduled_for: datetime | None = None,
+) -> Run:
+    """Record that a run began (status running), in a commit of its own. For a scheduled slot this claims it:
+    SlotClaimed if another process has it."""
+    values = {
+        "trigger": trigger,
+        "status": RunStatus.RUNNING,
+        "account_no": account_no,
+        "exchange": exchange,
+        "scheduled_for": scheduled_for,
+        "started_at": started_at,
+    }
+    with transaction(engine, "recording a run") as connection:
+        run_id = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
+    if run_id is None:
+        raise SlotClaimed(f"{account_no} {exchange} {scheduled_for:%Y-%m-%d %H:%M:%S %Z}" if scheduled_for else "")
+    return Run(id=int(run_id), started_at=started_at)
+
+
+def record_unrun(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
+    """Record runs that fetched nothing (missed or skipped slots, a replay's summary), leaving any slot already
+    claimed alone. Returns how many rows were written."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    with transaction(engine, "recording runs") as connection:
+        written = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), rows).all()
+    return len(written)
+
+
+def close_abandoned(engine: Engine, now: datetime) -> tuple[int, datetime | None]:
+    """Mark runs still `running` long after they began as failed (abandoned); return how many, and the newest slot
+    any run serves (where a restarted daemon counts its missed slots from)."""
+    with transaction(engine, "reading etl_runs") as connection:
+        abandoned = connection.execute(
+            update(EtlRun)
+            .where(EtlRun.status == RunStatus.RUNNING, EtlRun.started_at < now - ABANDONED_AFTER)
+            .values(status=RunStatus.FAILED, finished_at=now, error=ABANDONED, reason=Reason.ABANDONED)
+        ).rowcount
+        newest = connection.execute(select(func.max(EtlRun.scheduled_for))).scalar()
+    return abandoned, newest
+
+
+def adopt(connection: Connection, capture: Capture) -> Run | str:
+    """The run a spooled (or imported) snapshot is loaded into, claimed atomically in the caller's transaction; or
+    why it is not loaded now.
+
+    Loaded before from this very file: ALREADY_LOADED. Its own run (begun before the database went away), or a
+    row of its slot that holds no snapshot (missed, skipped, failed, or cut off): adopted. A slot already served
+    by a successful snapshot: CONFLICT (the file is kept aside, never deleted). A slot another process is taking
+    right now: WAIT.
+    """
+    if connection.execute(select(EtlRun.id).where(EtlRun.spool_id == capture.spool_id)).first() is not None:
+        return ALREADY_LOADED
+    row = _row_of(connection, capture)
+    if row is None:
+        run_id = connection.execute(
+            insert_unless_taken(connection).returning(EtlRun.id),
+            {
+                "trigger": capture.trigger,
+                "status": RunStatus.RUNNING,
+                "account_no": capture.account_no,
+                "exchange": capture.exchange,
+                "scheduled_for": capture.scheduled_for,
+                "started_at": capture.captured_at,
+                "spool_id": capture.spool_id,
+            },
+        ).scalar()
+        return WAIT if run_id is None else Run(id=int(run_id), started_at=capture.captured_at)
+    if row.status == RunStatus.SUCCESS:
+        return CONFLICT
+    ours = row.id == capture.run_id
+    cut_off = row.started_at < capture.captured_at - ABANDONED_AFTER or row.error == ABANDONED
+    if row.status == RunStatus.RUNNING and not (ours or cut_off):
+        return WAIT
+    # Adopt the row, unless another flush did in the meantime: the condition makes the claim atomic.
+    claimed = connection.execute(
+        update(EtlRun)
+        .where(EtlRun.id == row.id, EtlRun.spool_id.is_(None), EtlRun.status == row.status)
+        .values(
+            spool_id=capture.spool_id,
+            status=RunStatus.RUNNING,
+            error=None,
+            reason=None,
+            detail=None,
+            finished_at=None,
+            duration_ms=None,
+        )
+    ).rowcount
+    return Run(id=int(row.id), started_at=row.started_at) if claimed == 1 else WAIT
+
+
+def _row_of(connection: Connection, capture: Capture) -> Any:
+    """The run the capture began, unless this is another database with a namesake; else its slot's row."""
+    columns = (EtlRun.id, EtlRun.status, EtlRun.started_at, EtlRun.error)
+    pair = (EtlRun.account_no == capture.account_no, EtlRun.exchange == capture.exchange)
+    if capture.run_id is not None:
+        row = connection.execute(select(*columns).where(EtlRun.id == capture.run_id, *pair)).first()
+        if row is not None:
+            return row
+    if capture.scheduled_for is None:
+        return None
+    return connection.execute(select(*columns).where(*pair, EtlRun.scheduled_for == capture.scheduled_for)).first()
