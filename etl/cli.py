@@ -100,6 +100,50 @@ database_option = click.option(
 )
 
 
+def _override(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that sets one Context field when the option is given after the command name."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or ctx.resilient_parsing:
+            return
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            setattr(obj, field, value.upper() if field == "log_level" else value)
+
+    return callback
+
+
+def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--config, --log-level and --log-format after the command name too; given there, they win over the group's."""
+    for option in reversed(
+        [
+            click.option(
+                "--config",
+                metavar="FILE",
+                expose_value=False,
+                callback=_override("config"),
+                help="TOML settings file (as before the command; this one wins).",
+            ),
+            click.option(
+                "--log-level",
+                type=LOG_LEVELS,
+                expose_value=False,
+                callback=_override("log_level"),
+                help="Logging detail on stderr (as before the command; this one wins).",
+            ),
+            click.option(
+                "--log-format",
+                type=click.Choice(["text", "json"]),
+                expose_value=False,
+                callback=_override("log_format"),
+                help="text or json (as before the command; this one wins).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @click.group(epilog=CONFIG_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kiwoom-etl")
 @click.option(
@@ -124,6 +168,7 @@ def cli(ctx: click.Context, config: str | None, log_level: str | None, log_forma
 
 
 @cli.command()
+@global_options
 @database_option
 @click.pass_obj
 def migrate(obj: Context, database_url: str | None) -> None:
@@ -142,6 +187,7 @@ def migrate(obj: Context, database_url: str | None) -> None:
 
 
 @cli.command()
+@global_options
 @database_option
 @click.pass_obj
 def snapshot(obj: Context, database_url: str | None) -> None:
@@ -186,6 +232,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
 
 
 @cli.command("flush")
+@global_options
 @database_option
 @click.pass_obj
 def flush_command(obj: Context, database_url: str | None) -> None:
@@ -221,6 +268,7 @@ def flush_command(obj: Context, database_url: str | None) -> None:
 
 
 @cli.command()
+@global_options
 @database_option
 @click.option(
     "--interval", metavar="DURATION", help="Time between slots: 30s, 5m, 1h [default: KIWOOM_ETL_INTERVAL, 5m]."
@@ -252,7 +300,7 @@ def run(
     Several daemons may share one database: each slot is taken once. A first SIGTERM lets the snapshots in
     flight finish and exits 0; a second one exits at once with 143 (nothing half-loaded either way).
 
-    Global options go before `run`: kiwoom-etl --log-format json --log-level DEBUG run --interval 30s
+    Global options go before or after `run`: kiwoom-etl run --log-format json --log-level DEBUG --interval 30s
     """
     from etl.clock import parse_duration
     from etl.daemon.runner import Daemon
@@ -277,6 +325,7 @@ def run(
 
 
 @cli.command()
+@global_options
 @database_option
 @click.option("--interval", metavar="DURATION", help="The daemon's interval, if not the configured one.")
 @click.option("--all-hours", is_flag=True, help="Judge as a daemon run with --all-hours does.")
@@ -345,6 +394,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
 
 
 @cli.command("replay")
+@global_options
 @database_option
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only pages received from this date (Seoul).")
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
@@ -369,6 +419,7 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 
 
 @cli.command("import")
+@global_options
 @database_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--account", "account_no", required=True, metavar="ACCOUNT", help="The account_no to load them as.")
@@ -402,6 +453,7 @@ def import_command(
 
 
 @cli.command()
+@global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 50), help="How many accounts.")
@@ -455,6 +507,7 @@ def simulate(
 
 
 @cli.command()
+@global_options
 @click.option(
     "--database-url",
     metavar="URL",
@@ -480,6 +533,7 @@ def demo(obj: Context, database_url: str | None, snapshots: int, interval: float
 
 
 @cli.command("revoke-token")
+@global_options
 @click.pass_obj
 def revoke_token(obj: Context) -> None:
     """Revoke (au10002) and forget the cached access token of every configured account."""

@@ -156,3 +156,43 @@ def test_demo_refuses_a_database_with_real_history(
 def test_python_dash_m_and_console_script_agree() -> None:
     version = kiwoom_etl("--version")
     assert version.returncode == 0 and "kiwoom-etl, version" in version.stdout
+
+
+def test_global_options_after_the_command_name_work_and_win(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    after = kiwoom_etl("migrate", "--database-url", db, "--log-level", "DEBUG", "--log-format", "json")
+    assert after.returncode == 0, after.stderr
+    assert '"level": "INFO", "logger": "alembic' in after.stderr  # DEBUG admits INFO, json formats it
+
+    db2 = f"sqlite:///{tmp_path / 'g2.db'}"
+    both = kiwoom_etl(
+        "--log-level",
+        "DEBUG",
+        "--log-format",
+        "json",
+        "migrate",
+        "--database-url",
+        db2,
+        "--log-level",
+        "ERROR",
+        "--log-format",
+        "text",
+    )
+    assert both.returncode == 0, both.stderr
+    assert "alembic" not in both.stderr  # the one after the command name wins
+
+    missing = tmp_path / "missing.toml"
+    good = tmp_path / "good.toml"
+    good.write_text(f'database_url = "{db}"\n')
+    refused = kiwoom_etl("--config", str(good), "status", "--config", str(missing))
+    assert refused.returncode == 2 and f"config file {missing} does not exist" in refused.stderr
+    fine = kiwoom_etl("--config", str(missing), "migrate", "--config", str(good))
+    assert fine.returncode == 0 and "is up to date" in fine.stdout, fine.stderr
+
+
+@pytest.mark.parametrize("command", ["migrate", "snapshot", "run", "status", "flush", "replay", "import", "demo"])
+def test_every_command_shows_the_global_options_in_its_help(command: str) -> None:
+    shown = kiwoom_etl(command, "--help")
+    assert shown.returncode == 0
+    for option in ("--config", "--log-level", "--log-format"):
+        assert option in shown.stdout
