@@ -95,6 +95,22 @@ def _schedule(settings: Settings, all_hours: bool) -> Any:
     )
 
 
+class Moment(click.ParamType[datetime]):
+    """An ISO 8601 time (no zone: Korean time); a bad one is a usage error, like a bad --since."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        from etl.jobs.replay import parse_moment
+
+        try:
+            return parse_moment(str(value), param.opts[0] if param else "TIME")
+        except EtlError as exc:
+            self.fail(str(exc).split(": ", 1)[-1], param, ctx)
+
+
 database_option = click.option(
     "--database-url", metavar="URL", help="Database to use instead of KIWOOM_ETL_DATABASE_URL / the config file."
 )
@@ -427,26 +443,33 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 @click.option(
     "--captured-at",
     required=True,
+    type=Moment(),
     metavar="TIME",
     help="When they were received, ISO 8601 (2026-11-20T15:30:00+09:00; no zone means Korean time).",
 )
 @click.pass_obj
 def import_command(
-    obj: Context, database_url: str | None, files: tuple[Path, ...], account_no: str, exchange: str, captured_at: str
+    obj: Context,
+    database_url: str | None,
+    files: tuple[Path, ...],
+    account_no: str,
+    exchange: str,
+    captured_at: datetime,
 ) -> None:
     """Load raw kt00005 JSON answers kept elsewhere, one page a file in chain order, as one snapshot.
 
     The pages are stored in raw_responses and transformed like fetched ones. Importing the same files again
     changes nothing.
     """
-    from etl.jobs.replay import import_pages, parse_moment
+    from etl.jobs.replay import import_pages
     from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
-        moment = parse_moment(captured_at, "--captured-at")
         with connected(settings.database_url) as engine:
-            outcome = import_pages(engine, list(files), account_no=account_no, exchange=exchange, captured_at=moment)
+            outcome = import_pages(
+                engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at
+            )
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == "failed":
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
