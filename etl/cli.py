@@ -70,7 +70,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn the errors a user can act on into one clear line and an exit code, never a traceback."""
+    """Turn the errors a user can act on into one clear line and an exit code, never a traceback; a bug too."""
     try:
         yield
     except ConfigError as exc:
@@ -79,6 +79,15 @@ def _errors() -> Iterator[None]:
         _fail(str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # click's own: it prints them
+    except Exception as exc:  # a bug: one line for the user, the traceback for whoever runs with DEBUG
+        log.debug("internal error", exc_info=True)
+        click.echo(
+            f"kiwoom-etl: internal error: {type(exc).__name__}: {exc} (run with --log-level DEBUG for the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
 
 
 def _progress(length: int, label: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -196,3 +197,31 @@ def test_every_command_shows_the_global_options_in_its_help(command: str) -> Non
     assert shown.returncode == 0
     for option in ("--config", "--log-level", "--log-format"):
         assert option in shown.stdout
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from etl.cli import _errors
+
+    caplog.set_level(logging.DEBUG, logger="etl")
+    with pytest.raises(SystemExit) as exited, _errors():
+        raise RuntimeError("a bug somewhere")
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "kiwoom-etl: internal error: RuntimeError: a bug somewhere (run with --log-level DEBUG for the traceback)\n"
+    )
+    assert "Traceback" not in captured.err
+    [record] = [r for r in caplog.records if r.levelno == logging.DEBUG and r.exc_info]
+    assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
+
+
+def test_errors_leaves_click_usage_errors_to_click() -> None:
+    import click
+
+    from etl.cli import _errors
+
+    with pytest.raises(click.UsageError), _errors():
+        raise click.UsageError("bad usage")
