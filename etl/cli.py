@@ -552,7 +552,8 @@ def simulate(
 def demo(obj: Context, database_url: str | None, snapshots: int, interval: float) -> None:
     """Try kiwoom-etl without an account: simulator, migration, snapshots and example SQL, then exit.
 
-    Needs no key and touches no real API. It refuses a database that already holds real (non-demo) snapshots.
+    Needs no key and touches no real API. It refuses, before changing anything, a database that holds real
+    (non-demo) snapshots or runs.
     """
     from etl.jobs.demo import run_demo
 
