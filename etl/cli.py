@@ -31,6 +31,7 @@ Configuration (environment variables win over the --config TOML file):
   KIWOOM_BASE_URL                   API base URL (default https://api.kiwoom.com)
   KIWOOM_ETL_DATABASE_URL           SQLAlchemy URL (default: sqlite file kiwoom_etl.db here)
   KIWOOM_ETL_STATE_DIR              token cache, spool, account numbers (default ~/.local/state/kiwoom-etl)
+  KIWOOM_ETL_DATABASE_MODE          0600 (default) or 0640: the SQLite file kiwoom-etl creates
   KIWOOM_ETL_HTTP_TIMEOUT           seconds per request (default 10)
   KIWOOM_ETL_INTERVAL               time between the daemon's slots (default 5m)
   KIWOOM_ETL_CONFIG                 the TOML file, instead of --config
@@ -203,8 +204,8 @@ def migrate(obj: Context, database_url: str | None) -> None:
 
     with _errors():
         settings = obj.settings(database_url)
-        with connected(settings.database_url, migrated=False) as engine:
-            before, after = upgrade(engine)
+        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
+            before, after = upgrade(engine, settings.database_mode)
         if before == after:
             click.echo(f"{settings.safe_database_url} is up to date (revision {after}).")
         else:
@@ -231,7 +232,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
         settings.require_accounts()
         fetcher = Fetcher(settings)
         try:
-            with connected(settings.database_url, migrated=False) as engine:
+            with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
                 try:
                     require_current_schema(engine)
                     flushed = flush(engine, fetcher.spool)  # older snapshots first
@@ -277,7 +278,10 @@ def flush_command(obj: Context, database_url: str | None) -> None:
         if not waiting:
             click.echo(f"The spool ({spool.directory}) is empty.")
             return
-        with connected(settings.database_url) as engine, _progress(waiting, "Flushing") as bar:
+        with (
+            connected(settings.database_url, mode=settings.database_mode) as engine,
+            _progress(waiting, "Flushing") as bar,
+        ):
             report = flush(engine, spool, progress=bar.update)
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
@@ -340,7 +344,7 @@ def run(
             settings = settings.with_overrides(workers=workers)
         settings.require_accounts()
         schedule = _schedule(settings, all_hours)
-        with connected(settings.database_url, migrated=False) as engine:
+        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
             try:
                 require_current_schema(engine)
             except DatabaseUnavailable as exc:  # fetching goes on: the daemon spools until the database is back
@@ -381,7 +385,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             )
         else:
             click.echo("Spool: empty.")
-        with connected(settings.database_url) as engine:
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
@@ -436,7 +440,7 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 
     with _errors():
         settings = obj.settings(database_url)
-        with connected(settings.database_url) as engine:
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
             runs = runs_to_replay(engine, since=since.date() if since else None, account=account)
             with _progress(len(runs), "Replaying") as bar:
                 report = replay(engine, runs, progress=bar.update)
@@ -475,7 +479,7 @@ def import_command(
 
     with _errors():
         settings = obj.settings(database_url)
-        with connected(settings.database_url) as engine:
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
             outcome = import_pages(
                 engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_migrate_then_snapshot(db_url: str, sim_url: str, simulator: Simulator, 
     taken = kiwoom_etl("snapshot", env=env)
     assert taken.returncode == 0, taken.stderr
     assert "2 of 2 snapshot(s) loaded" in taken.stdout
+    if db_url.startswith("sqlite"):
+        assert stat.S_IMODE((tmp_path / "kiwoom_etl.db").stat().st_mode) == 0o600  # a financial history
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700  # tokens, spool, account numbers
     acct_no = simulator.accounts[0].acct_no
     assert f"{acct_no}  KRX       success  7" in taken.stdout
 
@@ -138,7 +142,7 @@ def test_help_answers_questions() -> None:
 def test_demo_runs_by_itself(tmp_path: Path) -> None:
     result = kiwoom_etl("demo", "--snapshots", "2", "--interval", "0", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "kiwoom_etl.db").exists()
+    assert stat.S_IMODE((tmp_path / "kiwoom_etl.db").stat().st_mode) == 0o600
     assert result.stdout.count("success") == 8  # 2 rounds × 2 accounts × 2 exchanges
     assert "Latest holdings" in result.stdout and "삼성전자" in result.stdout
     assert kiwoom_etl("demo", "--snapshots", "1", "--interval", "0", cwd=tmp_path).returncode == 0  # again
@@ -260,3 +264,16 @@ def test_errors_leaves_click_usage_errors_to_click() -> None:
 
     with pytest.raises(click.UsageError), _errors():
         raise click.UsageError("bad usage")
+
+
+def test_database_mode_0640_from_the_environment_and_a_bad_one_named(tmp_path: Path) -> None:
+    db = tmp_path / "bi.db"
+    made = kiwoom_etl("migrate", "--database-url", f"sqlite:///{db}", env={"KIWOOM_ETL_DATABASE_MODE": "0640"})
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(db.stat().st_mode) == 0o640
+    bad = kiwoom_etl("migrate", "--database-url", f"sqlite:///{db}", env={"KIWOOM_ETL_DATABASE_MODE": "0644"})
+    assert bad.returncode == 2 and "KIWOOM_ETL_DATABASE_MODE" in bad.stderr
+    warned = kiwoom_etl("migrate", "--database-url", f"sqlite:///{db}")  # the default, 0600: 0640 is wider
+    assert warned.returncode == 0
+    assert f"database file {db} has mode 0640, wider than database_mode 0600" in warned.stderr
+    assert stat.S_IMODE(db.stat().st_mode) == 0o640  # warned, not changed behind the owner's back
