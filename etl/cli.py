@@ -31,6 +31,7 @@ Configuration (environment variables win over the --config TOML file):
   KIWOOM_BASE_URL                   API base URL (default https://api.kiwoom.com)
   KIWOOM_ETL_DATABASE_URL           SQLAlchemy URL (default: sqlite file kiwoom_etl.db here)
   KIWOOM_ETL_STATE_DIR              token cache, spool, account numbers (default ~/.local/state/kiwoom-etl)
+  KIWOOM_ETL_DATABASE_MODE          0600 (default) or 0640: the SQLite file kiwoom-etl creates
   KIWOOM_ETL_HTTP_TIMEOUT           seconds per request (default 10)
   KIWOOM_ETL_INTERVAL               time between the daemon's slots (default 5m)
   KIWOOM_ETL_CONFIG                 the TOML file, instead of --config
@@ -70,7 +71,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn the errors a user can act on into one clear line and an exit code, never a traceback."""
+    """Turn the errors a user can act on into one clear line and an exit code, never a traceback; a bug too."""
     try:
         yield
     except ConfigError as exc:
@@ -79,6 +80,15 @@ def _errors() -> Iterator[None]:
         _fail(str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # click's own: it prints them
+    except Exception as exc:  # a bug: one line for the user, the traceback for whoever runs with DEBUG
+        log.debug("internal error", exc_info=True)
+        click.echo(
+            f"kiwoom-etl: internal error: {type(exc).__name__}: {exc} (run with --log-level DEBUG for the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
 
 
 def _progress(length: int, label: str) -> Any:
@@ -95,9 +105,69 @@ def _schedule(settings: Settings, all_hours: bool) -> Any:
     )
 
 
+class Moment(click.ParamType[datetime]):
+    """An ISO 8601 time (no zone: Korean time); a bad one is a usage error, like a bad --since."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        from etl.jobs.replay import parse_moment
+
+        try:
+            return parse_moment(str(value), param.opts[0] if param else "TIME")
+        except EtlError as exc:
+            self.fail(str(exc).split(": ", 1)[-1], param, ctx)
+
+
 database_option = click.option(
     "--database-url", metavar="URL", help="Database to use instead of KIWOOM_ETL_DATABASE_URL / the config file."
 )
+
+
+def _override(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that sets one Context field when the option is given after the command name."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or ctx.resilient_parsing:
+            return
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            setattr(obj, field, value.upper() if field == "log_level" else value)
+
+    return callback
+
+
+def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--config, --log-level and --log-format after the command name too; given there, they win over the group's."""
+    for option in reversed(
+        [
+            click.option(
+                "--config",
+                metavar="FILE",
+                expose_value=False,
+                callback=_override("config"),
+                help="TOML settings file (as before the command; this one wins).",
+            ),
+            click.option(
+                "--log-level",
+                type=LOG_LEVELS,
+                expose_value=False,
+                callback=_override("log_level"),
+                help="Logging detail on stderr (as before the command; this one wins).",
+            ),
+            click.option(
+                "--log-format",
+                type=click.Choice(["text", "json"]),
+                expose_value=False,
+                callback=_override("log_format"),
+                help="text or json (as before the command; this one wins).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
 
 
 @click.group(epilog=CONFIG_HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,6 +194,7 @@ def cli(ctx: click.Context, config: str | None, log_level: str | None, log_forma
 
 
 @cli.command()
+@global_options
 @database_option
 @click.pass_obj
 def migrate(obj: Context, database_url: str | None) -> None:
@@ -133,8 +204,8 @@ def migrate(obj: Context, database_url: str | None) -> None:
 
     with _errors():
         settings = obj.settings(database_url)
-        with connected(settings.database_url, migrated=False) as engine:
-            before, after = upgrade(engine)
+        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
+            before, after = upgrade(engine, settings.database_mode)
         if before == after:
             click.echo(f"{settings.safe_database_url} is up to date (revision {after}).")
         else:
@@ -142,6 +213,7 @@ def migrate(obj: Context, database_url: str | None) -> None:
 
 
 @cli.command()
+@global_options
 @database_option
 @click.pass_obj
 def snapshot(obj: Context, database_url: str | None) -> None:
@@ -157,7 +229,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     with _errors():
         settings = obj.settings(database_url)
         settings.require_accounts()
-        with connected(settings.database_url, migrated=False) as engine:
+        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
             try:
                 require_current_schema(engine)
             except DatabaseUnavailable as exc:
@@ -184,6 +256,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
 
 
 @cli.command("flush")
+@global_options
 @database_option
 @click.pass_obj
 def flush_command(obj: Context, database_url: str | None) -> None:
@@ -203,7 +276,10 @@ def flush_command(obj: Context, database_url: str | None) -> None:
         if not waiting:
             click.echo(f"The spool ({spool.directory}) is empty.")
             return
-        with connected(settings.database_url) as engine, _progress(waiting, "Flushing") as bar:
+        with (
+            connected(settings.database_url, mode=settings.database_mode) as engine,
+            _progress(waiting, "Flushing") as bar,
+        ):
             report = flush(engine, spool, progress=bar.update)
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
@@ -219,6 +295,7 @@ def flush_command(obj: Context, database_url: str | None) -> None:
 
 
 @cli.command()
+@global_options
 @database_option
 @click.option(
     "--interval", metavar="DURATION", help="Time between slots: 30s, 5m, 1h [default: KIWOOM_ETL_INTERVAL, 5m]."
@@ -250,7 +327,7 @@ def run(
     Several daemons may share one database: each slot is taken once. A first SIGTERM lets the snapshots in
     flight finish and exits 0; a second one exits at once with 143 (nothing half-loaded either way).
 
-    Global options go before `run`: kiwoom-etl --log-format json --log-level DEBUG run --interval 30s
+    Global options go before or after `run`: kiwoom-etl run --log-format json --log-level DEBUG --interval 30s
     """
     from etl.clock import parse_duration
     from etl.daemon.runner import Daemon
@@ -265,7 +342,7 @@ def run(
             settings = settings.with_overrides(workers=workers)
         settings.require_accounts()
         schedule = _schedule(settings, all_hours)
-        with connected(settings.database_url, migrated=False) as engine:
+        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
             try:
                 require_current_schema(engine)
             except DatabaseUnavailable as exc:  # fetching goes on: the daemon spools until the database is back
@@ -275,6 +352,7 @@ def run(
 
 
 @cli.command()
+@global_options
 @database_option
 @click.option("--interval", metavar="DURATION", help="The daemon's interval, if not the configured one.")
 @click.option("--all-hours", is_flag=True, help="Judge as a daemon run with --all-hours does.")
@@ -305,7 +383,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             )
         else:
             click.echo("Spool: empty.")
-        with connected(settings.database_url) as engine:
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
@@ -343,6 +421,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
 
 
 @cli.command("replay")
+@global_options
 @database_option
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only pages received from this date (Seoul).")
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
@@ -359,7 +438,7 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 
     with _errors():
         settings = obj.settings(database_url)
-        with connected(settings.database_url) as engine:
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
             runs = runs_to_replay(engine, since=since.date() if since else None, account=account)
             with _progress(len(runs), "Replaying") as bar:
                 report = replay(engine, runs, progress=bar.update)
@@ -367,6 +446,7 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 
 
 @cli.command("import")
+@global_options
 @database_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--account", "account_no", required=True, metavar="ACCOUNT", help="The account_no to load them as.")
@@ -374,12 +454,18 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 @click.option(
     "--captured-at",
     required=True,
+    type=Moment(),
     metavar="TIME",
     help="When they were received, ISO 8601 (2026-11-20T15:30:00+09:00; no zone means Korean time).",
 )
 @click.pass_obj
 def import_command(
-    obj: Context, database_url: str | None, files: tuple[Path, ...], account_no: str, exchange: str, captured_at: str
+    obj: Context,
+    database_url: str | None,
+    files: tuple[Path, ...],
+    account_no: str,
+    exchange: str,
+    captured_at: datetime,
 ) -> None:
     """Load raw kt00005 JSON answers kept elsewhere, one page a file in chain order, as one snapshot.
 
@@ -387,20 +473,22 @@ def import_command(
     changes nothing.
     """
     from etl.jobs.flush import RECORDED_FAILED
-    from etl.jobs.replay import import_pages, parse_moment
+    from etl.jobs.replay import import_pages
     from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
-        moment = parse_moment(captured_at, "--captured-at")
-        with connected(settings.database_url) as engine:
-            outcome = import_pages(engine, list(files), account_no=account_no, exchange=exchange, captured_at=moment)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            outcome = import_pages(
+                engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at
+            )
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
 
 
 @cli.command()
+@global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 50), help="How many accounts.")
@@ -454,6 +542,7 @@ def simulate(
 
 
 @cli.command()
+@global_options
 @click.option(
     "--database-url",
     metavar="URL",
@@ -466,7 +555,8 @@ def simulate(
 def demo(obj: Context, database_url: str | None, snapshots: int, interval: float) -> None:
     """Try kiwoom-etl without an account: simulator, migration, snapshots and example SQL, then exit.
 
-    Needs no key and touches no real API. It refuses a database that already holds real (non-demo) snapshots.
+    Needs no key and touches no real API. It refuses, before changing anything, a database that holds real
+    (non-demo) snapshots or runs.
     """
     from etl.jobs.demo import run_demo
 
@@ -479,6 +569,7 @@ def demo(obj: Context, database_url: str | None, snapshots: int, interval: float
 
 
 @cli.command("revoke-token")
+@global_options
 @click.pass_obj
 def revoke_token(obj: Context) -> None:
     """Revoke (au10002) and forget the cached access token of every configured account."""

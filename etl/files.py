@@ -14,7 +14,14 @@ PRIVATE_DIR = 0o700
 
 def make_private_dir(directory: Path) -> None:
     """Create `directory` and its missing parents as 0700; one that exists keeps the mode its owner chose."""
-    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    missing = []
+    for path in (directory, *directory.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    for path in reversed(missing):  # Path.mkdir(parents=True) would make the parents with the umask's mode
+        path.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)  # raises what mkdir raises (a file there)
 
 
 def write_private(path: Path, data: bytes) -> None:

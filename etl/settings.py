@@ -88,6 +88,7 @@ class Settings:
         default_factory=lambda: {x: parse_clock(t, "end_of_day") for x, t in DEFAULT_END_OF_DAY.items()}
     )
     workers: int = 4
+    database_mode: int = 0o600  # a SQLite file kiwoom-etl creates; 0o640 lets a BI tool's group read it
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (command-line options)."""
@@ -168,6 +169,7 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "interval": ("KIWOOM_ETL_INTERVAL", "interval"),
     "timezone": ("KIWOOM_ETL_TIMEZONE", "timezone"),
     "workers": ("KIWOOM_ETL_WORKERS", "workers"),
+    "database_mode": ("KIWOOM_ETL_DATABASE_MODE", "database_mode"),
 }
 _TABLES = {"env", "accounts", "windows", "end_of_day"}
 
@@ -201,7 +203,11 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     state = pick("state_dir")
     state_dir: dict[str, Any] = {"state_dir": Path(str(state[0])).expanduser()} if state else {}
 
-    numbers: dict[str, Any] = {}
+    mode = pick("database_mode")
+    if mode is not None:
+        numbers: dict[str, Any] = {"database_mode": _database_mode(mode[0], mode[1])}
+    else:
+        numbers = {}
     for name, kind, minimum in (
         ("http_timeout", float, 0.001),
         ("rate_per_second", float, 0.001),
@@ -242,6 +248,16 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         **numbers,
         **schedule,
     )
+
+
+DATABASE_MODES = {"0600": 0o600, "0640": 0o640}
+
+
+def _database_mode(value: Any, setting: str) -> int:
+    """The SQLite file's permission bits: "0600" (the owner only) or "0640" (its group may read it too)."""
+    if not isinstance(value, str) or value not in DATABASE_MODES:
+        raise ConfigError(f'{setting}: expected "0600" or "0640", got {value!r}')
+    return DATABASE_MODES[value]
 
 
 def _zone(name: str, setting: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +63,9 @@ def test_migrate_then_snapshot(db_url: str, sim_url: str, simulator: Simulator, 
     taken = kiwoom_etl("snapshot", env=env)
     assert taken.returncode == 0, taken.stderr
     assert "2 of 2 snapshot(s) loaded" in taken.stdout
+    if db_url.startswith("sqlite"):
+        assert stat.S_IMODE((tmp_path / "kiwoom_etl.db").stat().st_mode) == 0o600  # a financial history
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700  # tokens, spool, account numbers
     acct_no = simulator.accounts[0].acct_no
     assert f"{acct_no}  KRX       success  7" in taken.stdout
 
@@ -137,7 +142,7 @@ def test_help_answers_questions() -> None:
 def test_demo_runs_by_itself(tmp_path: Path) -> None:
     result = kiwoom_etl("demo", "--snapshots", "2", "--interval", "0", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "kiwoom_etl.db").exists()
+    assert stat.S_IMODE((tmp_path / "kiwoom_etl.db").stat().st_mode) == 0o600
     assert result.stdout.count("success") == 8  # 2 rounds × 2 accounts × 2 exchanges
     assert "Latest holdings" in result.stdout and "삼성전자" in result.stdout
     assert kiwoom_etl("demo", "--snapshots", "1", "--interval", "0", cwd=tmp_path).returncode == 0  # again
@@ -149,10 +154,126 @@ def test_demo_refuses_a_database_with_real_history(
     env = account_env(simulator, sim_url, sqlite_url, tmp_path)
     assert kiwoom_etl("migrate", env=env).returncode == 0
     assert kiwoom_etl("snapshot", env=env).returncode == 0
+    database = tmp_path / "kiwoom_etl.db"
+    before = database.read_bytes()
     result = kiwoom_etl("demo", "--database-url", sqlite_url, "--interval", "0")
     assert result.returncode == 1 and "already holds real snapshots" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert database.read_bytes() == before  # refused before it wrote anything
+
+
+def test_demo_refuses_an_older_database_with_a_real_run_before_migrating_it(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from etl.store.schema import alembic_config, current_revision
+
+    database = tmp_path / "old.db"
+    url = f"sqlite:///{database}"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO etl_runs (id, trigger, status, account_no, exchange, started_at) "
+                    "VALUES (1, 'cli', 'failed', '5012345678', 'KRX', '2026-11-20 06:30:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    before = database.read_bytes()
+    result = kiwoom_etl("demo", "--database-url", url, "--interval", "0")
+    assert result.returncode == 1 and "already holds real runs (account 5012345678)" in result.stderr
+    assert database.read_bytes() == before
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) == "0001"  # not migrated
+    finally:
+        engine.dispose()
 
 
 def test_python_dash_m_and_console_script_agree() -> None:
     version = kiwoom_etl("--version")
     assert version.returncode == 0 and "kiwoom-etl, version" in version.stdout
+
+
+def test_global_options_after_the_command_name_work_and_win(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    after = kiwoom_etl("migrate", "--database-url", db, "--log-level", "DEBUG", "--log-format", "json")
+    assert after.returncode == 0, after.stderr
+    assert '"level": "INFO", "logger": "alembic' in after.stderr  # DEBUG admits INFO, json formats it
+
+    db2 = f"sqlite:///{tmp_path / 'g2.db'}"
+    both = kiwoom_etl(
+        "--log-level",
+        "DEBUG",
+        "--log-format",
+        "json",
+        "migrate",
+        "--database-url",
+        db2,
+        "--log-level",
+        "ERROR",
+        "--log-format",
+        "text",
+    )
+    assert both.returncode == 0, both.stderr
+    assert "alembic" not in both.stderr  # the one after the command name wins
+
+    missing = tmp_path / "missing.toml"
+    good = tmp_path / "good.toml"
+    good.write_text(f'database_url = "{db}"\n')
+    refused = kiwoom_etl("--config", str(good), "status", "--config", str(missing))
+    assert refused.returncode == 2 and f"config file {missing} does not exist" in refused.stderr
+    fine = kiwoom_etl("--config", str(missing), "migrate", "--config", str(good))
+    assert fine.returncode == 0 and "is up to date" in fine.stdout, fine.stderr
+
+
+@pytest.mark.parametrize("command", ["migrate", "snapshot", "run", "status", "flush", "replay", "import", "demo"])
+def test_every_command_shows_the_global_options_in_its_help(command: str) -> None:
+    shown = kiwoom_etl(command, "--help")
+    assert shown.returncode == 0
+    for option in ("--config", "--log-level", "--log-format"):
+        assert option in shown.stdout
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from etl.cli import _errors
+
+    caplog.set_level(logging.DEBUG, logger="etl")
+    with pytest.raises(SystemExit) as exited, _errors():
+        raise RuntimeError("a bug somewhere")
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "kiwoom-etl: internal error: RuntimeError: a bug somewhere (run with --log-level DEBUG for the traceback)\n"
+    )
+    assert "Traceback" not in captured.err
+    [record] = [r for r in caplog.records if r.levelno == logging.DEBUG and r.exc_info]
+    assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
+
+
+def test_errors_leaves_click_usage_errors_to_click() -> None:
+    import click
+
+    from etl.cli import _errors
+
+    with pytest.raises(click.UsageError), _errors():
+        raise click.UsageError("bad usage")
+
+
+def test_database_mode_0640_from_the_environment_and_a_bad_one_named(tmp_path: Path) -> None:
+    db = tmp_path / "bi.db"
+    made = kiwoom_etl("migrate", "--database-url", f"sqlite:///{db}", env={"KIWOOM_ETL_DATABASE_MODE": "0640"})
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(db.stat().st_mode) == 0o640
+    bad = kiwoom_etl("migrate", "--database-url", f"sqlite:///{db}", env={"KIWOOM_ETL_DATABASE_MODE": "0644"})
+    assert bad.returncode == 2 and "KIWOOM_ETL_DATABASE_MODE" in bad.stderr
+    warned = kiwoom_etl("migrate", "--database-url", f"sqlite:///{db}")  # the default, 0600: 0640 is wider
+    assert warned.returncode == 0
+    assert f"database file {db} has mode 0640, wider than database_mode 0600" in warned.stderr
+    assert stat.S_IMODE(db.stat().st_mode) == 0o640  # warned, not changed behind the owner's back

@@ -34,3 +34,23 @@ def test_the_quick_start_holds_the_demo_and_the_test_commands_and_ci_runs_the_la
     commands = [line for line in block.group(1).splitlines() if line.strip()]
     assert commands == ["python3 dev.py demo", "python3 dev.py test"]
     assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_readme_tells_the_first_retry_wait_the_policy_really_waits() -> None:
+    from etl.kiwoom.retry import RetryPolicy
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `KIWOOM_ETL_RETRY_BACKOFF`"))
+    low, high = (float(x) for x in re.search(r"\(([\d.]+)–([\d.]+) s by default\)", row).groups())  # type: ignore[union-attr]
+    default = RetryPolicy()
+    assert f"| `{default.backoff:g}` |" in row
+    assert RetryPolicy(jitter=lambda: 0.0).delay(1, None) == low
+    assert RetryPolicy(jitter=lambda: 1.0).delay(1, None) == high
+
+
+def test_new_session_says_it_is_one_a_thread_as_the_fetcher_uses_it() -> None:
+    from etl.kiwoom.client import new_session
+
+    doc = " ".join((new_session.__doc__ or "").split())
+    assert "every client of a process" not in doc
+    assert "not thread-safe" in doc and "one a worker thread" in doc

@@ -135,4 +135,7 @@ def test_the_replay_and_import_commands(sqlite_url: str, tmp_path: Path) -> None
     bad = kiwoom_etl(
         "import", str(page), "--account", "main", "--exchange", "KRX", "--captured-at", "yesterday", env=env
     )
-    assert bad.returncode == 1 and "--captured-at: expected a time" in bad.stderr
+    # a usage error, like a bad --since: exit 2 and click's usage message
+    assert bad.returncode == 2 and "Usage: kiwoom-etl import" in bad.stderr
+    assert "Invalid value for '--captured-at': expected a time such as" in bad.stderr
+    assert "'yesterday'" in bad.stderr

@@ -113,6 +113,9 @@ def test_the_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
         ("databse_url = 'sqlite://'\n", {}, "unknown setting(s) databse_url"),
         ("exchanges = ['KOSDAQ']\n", {}, "unknown setting(s) exchanges"),
         ("this is not toml", {}, "is not valid TOML"),
+        ("database_mode = '0644'\n", {}, 'database_mode: expected "0600" or "0640", got \'0644\''),
+        ("database_mode = 0o600\n", {}, 'database_mode: expected "0600" or "0640", got 384'),
+        ("", {"KIWOOM_ETL_DATABASE_MODE": "0666"}, "KIWOOM_ETL_DATABASE_MODE: expected"),
     ],
 )
 def test_bad_config_files_name_the_setting(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
@@ -141,3 +144,10 @@ def test_accounts_without_a_name_are_labelled_by_where_they_were_configured(tmp_
     assert [a.label for a in load_settings(path, environ={}).accounts] == ["accounts[0]", "accounts[1]"]
     env_account = load_settings(environ={"KIWOOM_APPKEY": "k", "KIWOOM_SECRETKEY": "s"}).accounts[0]
     assert env_account.label == "KIWOOM_APPKEY"
+
+
+def test_database_mode(tmp_path: Path) -> None:
+    assert load_settings(environ={}).database_mode == 0o600
+    assert load_settings(write(tmp_path, "database_mode = '0640'\n"), environ={}).database_mode == 0o640
+    path = write(tmp_path, "database_mode = '0640'\n")
+    assert load_settings(path, environ={"KIWOOM_ETL_DATABASE_MODE": "0600"}).database_mode == 0o600

@@ -7,13 +7,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from etl.console import table
 from etl.errors import EtlError
 from etl.jobs.snapshot import Snapshotter, results_table
 from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import Account, Secret, Settings, mask_database_url
+from etl.store.engine import storage_errors
 from etl.store.schema import connected, migrate
 
 DEMO_PREFIX = "demo-"
@@ -47,8 +48,8 @@ def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callab
     """Run the demo end to end; True when every snapshot loaded."""
     simulator = Simulator(accounts=[make_account(1, 12), make_account(2, 4)], page_size=5)
     with connected(database_url, migrated=False) as engine:
+        _refuse_foreign_data(engine, database_url)  # before anything is migrated or written
         before, after = migrate(engine)
-        _refuse_foreign_data(engine, database_url)
         all_ok = True
         with serve(simulator) as base_url, tempfile.TemporaryDirectory(prefix="kiwoom-etl-demo-") as state:
             accounts = tuple(
@@ -91,14 +92,23 @@ def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callab
 
 
 def _refuse_foreign_data(engine: Engine, database_url: str) -> None:
+    """EtlError when the database holds a non-demo account; reads only, and never creates a SQLite file."""
     # The demo writes made-up accounts; never mix them into a database that holds real history.
-    with engine.connect() as connection:
-        foreign = connection.execute(
-            text("SELECT account_no FROM account_snapshots WHERE account_no NOT LIKE :demo LIMIT 1"),
-            {"demo": f"{DEMO_PREFIX}%"},
-        ).scalar()
-    if foreign is not None:
-        raise EtlError(
-            f"{mask_database_url(database_url)} already holds real snapshots (account {foreign}); "
-            "the demo will not mix made-up data into it: pass --database-url sqlite:///demo.db"
-        )
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
+        if not Path(database).exists():
+            return  # nothing there yet: connecting would create the file, and migrating will
+    with storage_errors(engine, "checking for real accounts"), engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+        for table, what in (("account_snapshots", "snapshots"), ("etl_runs", "runs")):
+            if table not in present:
+                continue
+            foreign = connection.execute(
+                text(f"SELECT account_no FROM {table} WHERE account_no NOT LIKE :demo LIMIT 1"),  # noqa: S608
+                {"demo": f"{DEMO_PREFIX}%"},
+            ).scalar()
+            if foreign is not None:
+                raise EtlError(
+                    f"{mask_database_url(database_url)} already holds real {what} (account {foreign}); "
+                    "the demo will not mix made-up data into it: pass --database-url sqlite:///demo.db"
+                )

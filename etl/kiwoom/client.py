@@ -56,7 +56,8 @@ HttpSession = requests.Session
 
 
 def new_session() -> HttpSession:
-    """One keep-alive HTTP session, to be shared by every client of a process."""
+    """One keep-alive HTTP session for one thread: requests' sessions are not thread-safe, so the fetcher keeps
+    one a worker thread, shared by the clients that thread runs."""
     session = requests.Session()
     session.headers["Content-Type"] = CONTENT_TYPE
     session.headers["User-Agent"] = "kiwoom-etl"
