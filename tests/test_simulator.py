@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 import requests
@@ -135,3 +136,22 @@ def test_with_a_token_any_address_may_inject_with_it() -> None:
     simulator = _simulator(fault_token="s3cret")
     assert simulator.may_inject("192.168.1.20", "s3cret")
     assert not simulator.may_inject("127.0.0.1", None)
+
+
+def test_a_held_request_waits_for_release_and_is_then_answered() -> None:
+    simulator = _simulator()
+    simulator.inject("hold", api_id="ka00001")
+    answers: list[int] = []
+    with serve(simulator) as url:
+        worker = threading.Thread(
+            target=lambda: answers.append(
+                requests.post(f"{url}/api/dostk/acnt", headers={"api-id": "ka00001"}, data="{}", timeout=30).status_code
+            )
+        )
+        worker.start()
+        while simulator.count("ka00001") == 0:  # arrived, and held
+            worker.join(0.01)
+        assert answers == []
+        simulator.release()
+        worker.join()
+    assert answers == [200]

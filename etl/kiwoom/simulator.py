@@ -154,7 +154,8 @@ class Fault:
     broken_json, bad_value (`field` set to `value` on the first position line, or in the summary when it is a
     summary field), delay (`seconds` before answering), server_error (return_code with reason 1999),
     input_error (reason 1517), loop_next_key (always answer cont-yn Y with the same next-key), token_other_ip
-    (reason 8010), truncated (the normal answer cut in half).
+    (reason 8010), truncated (the normal answer cut in half), hold (wait until Simulator.release() is called, at
+    most `seconds` or 120 s as a guard against hanging, then answer normally: a slow request with no time in it).
     """
 
     kind: str
@@ -184,6 +185,7 @@ FAULT_KINDS = frozenset(
         "bad_value",
         "loop_next_key",
         "truncated",
+        "hold",
     }
 )
 FAULT_OPTIONS = frozenset(f.name for f in fields(Fault)) - {"kind"}
@@ -222,6 +224,7 @@ class Simulator:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     _frozen: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
+    _released: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -250,6 +253,10 @@ class Simulator:
             return ipaddress.ip_address(client_host).is_loopback
         except ValueError:
             return False
+
+    def release(self) -> None:
+        """Let every request held by a `hold` fault (and any later one) go on."""
+        self._released.set()
 
     def revoke_all_tokens(self) -> None:
         with self._lock:
@@ -307,7 +314,8 @@ class Simulator:
         status, _, text = answer
         broken = fault is not None and fault.kind in ("broken_json", "truncated")
         data = text is not None and '"return_code": 0' in text
-        if api_id == "kt00005" and status == 200 and (data or broken) and not (fault and fault.kind == "delay"):
+        slow = fault is not None and fault.kind in ("delay", "hold")
+        if api_id == "kt00005" and status == 200 and (data or broken) and not slow:
             with self._lock:
                 self.served.append(text or "")  # a page a client received: tests check that none is lost
         return answer
@@ -357,7 +365,9 @@ class Simulator:
             return 200, {}, '{"entr": "000000017534", "stk_cntr_remn": [{"stk_cd": "A0059'
         if kind == "delay":
             time.sleep(fault.seconds)
-        return None  # revoke_token, delay, bad_value, loop_next_key: served, then altered below
+        if kind == "hold":
+            self._released.wait(fault.seconds or 120.0)
+        return None  # revoke_token, delay, hold, bad_value, loop_next_key: served, then altered below
 
     def _issue(self, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
         account = next((a for a in self.accounts if a.appkey == body.get("appkey")), None)
