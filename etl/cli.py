@@ -508,15 +508,32 @@ def import_command(
     help="Requests a second allowed per app key and api-id before HTTP 429.",
 )
 @click.option("--burst", default=2, show_default=True, type=click.IntRange(1), help="Burst allowed at once.")
+@click.option(
+    "--fault-token",
+    metavar="TOKEN",
+    default=None,
+    help="Let any address inject faults with header X-Sim-Token: TOKEN (without it: loopback clients only).",
+)
 @click.pass_obj
 def simulate(
-    obj: Context, host: str, port: int, accounts: int, positions: int, page_size: int, rate: float, burst: int
+    obj: Context,
+    host: str,
+    port: int,
+    accounts: int,
+    positions: int,
+    page_size: int,
+    rate: float,
+    burst: int,
+    fault_token: str | None,
 ) -> None:
     """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
 
     It speaks au10001, au10002, ka00001 and kt00005 like the real API. Point kiwoom-etl at it with
     KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
-    {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.simulator.Fault).
+    {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.kiwoom.simulator.Fault); an
+    unknown kind or field is answered 400. Only loopback clients may inject faults, unless --fault-token is
+    given: then every such request, from any address, must carry the header X-Sim-Token with that token (403
+    otherwise).
     """
     from etl.kiwoom.simulator import Simulator, bind, make_account
 
@@ -526,6 +543,7 @@ def simulate(
         page_size=page_size,
         rate_per_second=rate,
         burst=burst,
+        fault_token=fault_token,
     )
     try:
         server = bind(simulator, host, port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from etl.errors import (
     TransientApiError,
 )
 from etl.kiwoom.client import KiwoomClient, new_session
-from etl.kiwoom.pacing import Pacer
+from etl.kiwoom.pacing import SAFETY_MARGIN, Pacer
 from etl.kiwoom.retry import RetryPolicy
 from etl.kiwoom.simulator import Simulator, serve
 from etl.kiwoom.tokens import TokenCache, parse_expires_dt
@@ -45,14 +46,19 @@ def settings(sim_url: str, simulator: Simulator, tmp_path: Path) -> Settings:
 
 
 def client_for(
-    settings: Settings, account: Account | None = None, *, sleep: Recorder | None = None, attempts: int = 4
+    settings: Settings,
+    account: Account | None = None,
+    *,
+    sleep: Recorder | None = None,
+    attempts: int = 4,
+    pacer: Pacer | None = None,
 ) -> KiwoomClient:
     retry = RetryPolicy(attempts=attempts, backoff=0.01, max_wait=30.0, sleep=sleep or Recorder())
     return KiwoomClient(
         settings,
         account or settings.accounts[0],
         session=new_session(),
-        pacer=Pacer(settings.rate_per_second, settings.rate_burst),
+        pacer=pacer or Pacer(settings.rate_per_second, settings.rate_burst),
         tokens=TokenCache(settings.state_dir),
         retry=retry,
     )
@@ -221,10 +227,20 @@ def test_revoke_token(settings: Settings, simulator: Simulator) -> None:
     assert client.revoke_token() is False
 
 
-def _paged_run(simulator: Simulator, tmp_path: Path, *, attempts: int) -> list[float]:
+def _paged_run(
+    simulator: Simulator, tmp_path: Path, *, attempts: int, readings: list[float] | None = None
+) -> list[float]:
     settings = make_settings("", "sqlite://", tmp_path, sim_accounts(simulator), rate_per_second=4.0, rate_burst=2)
+
+    def clock() -> float:  # the real clock, its readings kept: the moments the pacer reasons from
+        now = time.monotonic()
+        if readings is not None:
+            readings.append(now)
+        return now
+
     with serve(simulator) as url:
-        client = client_for(settings.with_overrides(base_url=url), attempts=attempts)
+        pacer = Pacer(settings.rate_per_second, settings.rate_burst, clock=clock)
+        client = client_for(settings.with_overrides(base_url=url), attempts=attempts, pacer=pacer)
         client.account_number()
         for _ in range(2):
             assert len(list(client.balance_pages("KRX"))) == 3
@@ -232,13 +248,18 @@ def _paged_run(simulator: Simulator, tmp_path: Path, *, attempts: int) -> list[f
 
 
 def test_requests_are_paced_before_the_server_complains(tmp_path: Path, simulator: Simulator) -> None:
-    # The client sends 4 a second with bursts of 2; a server that allows that (and a little jitter) never says 429,
-    # and a single 429 would fail this test: no retries.
-    simulator.rate_per_second, simulator.burst = 4.0, 3
-    times = _paged_run(simulator, tmp_path, attempts=1)
+    # The client sends 4 a second with bursts of 2; a server that allows that (and jitter up to two turns: a busy
+    # machine delays one arrival more than the next) never says 429, and a single 429 would fail this test: no
+    # retries. A client that did not pace would send all six at once, and the fifth would meet a 429.
+    simulator.rate_per_second, simulator.burst = 4.0, 4
+    readings: list[float] = []
+    times = _paged_run(simulator, tmp_path, attempts=1, readings=readings)
     assert len(times) == 6
-    # Beyond the burst of 2, six requests need at least (6 - 2) / 4 s between the first and the last.
-    assert times[-1] - times[0] >= (6 - 2) / 4 - 0.05
+    # Beyond the burst of 2, the sixth request cannot leave before (6 - 2) turns after the pacer's first reading;
+    # it arrives later still. Measured from the pacer's own first reading (not the first arrival, which a busy
+    # machine may delay), this is a lower bound no slowness can break.
+    turn = 1 / (4.0 * (1 - SAFETY_MARGIN))
+    assert times[-1] - readings[0] >= (6 - 2) * turn * (1 - 1e-9)
 
 
 def test_a_stricter_server_is_met_by_backing_off(tmp_path: Path, simulator: Simulator) -> None:

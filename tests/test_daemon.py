@@ -240,7 +240,7 @@ def test_a_slow_account_does_not_hold_up_the_others(
     settings: Settings, engine: Engine, simulator: Simulator, daemon_for: Callable[..., Daemon]
 ) -> None:
     slow = simulator.accounts[1]
-    simulator.inject("delay", api_id="kt00005", appkey=slow.appkey, seconds=3)
+    simulator.inject("hold", api_id="kt00005", appkey=slow.appkey)  # held until released: no race with the clock
     clock = Clock(SLOT)
     daemon = daemon_for(settings, clock)
     daemon.tick()  # starts 09:00 for both accounts; the second hangs for a while
@@ -248,6 +248,7 @@ def test_a_slow_account_does_not_hold_up_the_others(
     wait_until_true(lambda: sum(r["status"] == "success" and r["account_no"] == quick for r in runs(engine)) == 2)
     clock.now = SLOT + timedelta(minutes=5)
     daemon.tick()  # 09:05: the quick account goes on, the slow one is still busy with 09:00
+    simulator.release()  # the 09:05 slot is recorded: now 09:00 of the slow account may end
     assert daemon.wait_idle()
     got = {(r["account_no"], r["exchange"], r["scheduled_for"]): (r["status"], r["reason"]) for r in runs(engine)}
     later = SLOT + timedelta(minutes=5)

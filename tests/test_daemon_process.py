@@ -107,15 +107,16 @@ def test_a_second_signal_exits_at_once_and_leaves_nothing_partial(
 ) -> None:
     env = account_env(simulator, sim_url, sqlite_url, tmp_path)
     assert kiwoom_etl("migrate", env=env).returncode == 0
-    simulator.inject("delay", api_id="kt00005", after=1, seconds=20)  # the second page hangs
+    simulator.inject("hold", api_id="kt00005", after=1)  # the second page hangs until released
     engine = make_engine(sqlite_url)
     try:
         daemon = daemons(env)
         wait_until(lambda: simulator.count("kt00005") >= 2, "a snapshot in flight")
         daemon.signal(signal.SIGTERM)
-        time.sleep(0.5)
+        wait_until(lambda: "stopping" in daemon.output(), "the first signal taken")  # not merged with the second
         daemon.signal(signal.SIGTERM)
         assert daemon.wait() == 128 + signal.SIGTERM
+        simulator.release()
         with engine.connect() as connection:
             statuses = connection.execute(select(EtlRun.status)).scalars().all()
             snapshots = connection.execute(select(AccountSnapshot.id)).all()

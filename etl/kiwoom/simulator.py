@@ -7,6 +7,7 @@ several accounts, prices that move between calls. Faults can be injected (in pro
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 import secrets
@@ -14,10 +15,10 @@ import socket
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -153,7 +154,8 @@ class Fault:
     broken_json, bad_value (`field` set to `value` on the first position line, or in the summary when it is a
     summary field), delay (`seconds` before answering), server_error (return_code with reason 1999),
     input_error (reason 1517), loop_next_key (always answer cont-yn Y with the same next-key), token_other_ip
-    (reason 8010), truncated (the normal answer cut in half).
+    (reason 8010), truncated (the normal answer cut in half), hold (wait until Simulator.release() is called, at
+    most `seconds` or 120 s as a guard against hanging, then answer normally: a slow request with no time in it).
     """
 
     kind: str
@@ -164,6 +166,40 @@ class Fault:
     value: Any = None
     seconds: float = 0.0
     appkey: str | None = None  # only this account's requests
+
+
+# The kinds _fault_answer, _serve/_balance and handle act on: anything else would be silently ignored.
+FAULT_KINDS = frozenset(
+    {
+        "http_500",
+        "http_503",
+        "drop",
+        "rate_limit",
+        "rate_limit_200",
+        "revoke_token",
+        "token_other_ip",
+        "server_error",
+        "input_error",
+        "broken_json",
+        "delay",
+        "bad_value",
+        "loop_next_key",
+        "truncated",
+        "hold",
+    }
+)
+FAULT_OPTIONS = frozenset(f.name for f in fields(Fault)) - {"kind"}
+
+
+def make_fault(kind: str, **options: Any) -> Fault:
+    """A Fault, refusing (ValueError) a kind the simulator does not handle or an option Fault does not have."""
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; known kinds: {', '.join(sorted(FAULT_KINDS))}")
+    unknown = sorted(set(options) - FAULT_OPTIONS)
+    if unknown:
+        known = ", ".join(sorted(FAULT_OPTIONS))
+        raise ValueError(f"unknown fault option(s) {', '.join(unknown)}; known options: {known}")
+    return Fault(kind, **options)
 
 
 @dataclass
@@ -180,24 +216,47 @@ class Simulator:
     faults: deque[Fault] = field(default_factory=deque)
     tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)
-    served: list[str] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    log_limit: int = 10_000  # requests and served keep the latest this many; count() stays exact
+    fault_token: str | None = None  # when set, /_sim/faults needs X-Sim-Token; unset, loopback clients only
+    served: deque[str] = field(init=False)
+    requests: deque[dict[str, Any]] = field(init=False)
+    _counts: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     _frozen: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
+    _released: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self.served = deque(maxlen=self.log_limit)
+        self.requests = deque(maxlen=self.log_limit)
 
     def inject(self, kind: str, **options: Any) -> None:
-        """Queue a fault (see Fault) for the requests to come."""
+        """Queue a fault (see Fault) for the requests to come; ValueError for an unknown kind or option."""
+        self.queue([make_fault(kind, **options)])
+
+    def queue(self, faults: list[Fault]) -> None:
+        """Queue faults made with make_fault, all at once."""
         with self._lock:
-            self.faults.append(Fault(kind, **options))
+            self.faults.extend(faults)
 
     def count(self, api_id: str) -> int:
-        """How many requests for `api_id` arrived."""
+        """How many requests for `api_id` arrived (all of them, also those the bounded log dropped)."""
         with self._lock:
-            return sum(1 for entry in self.requests if entry["api_id"] == api_id)
+            return self._counts[api_id]
+
+    def may_inject(self, client_host: str, token: str | None) -> bool:
+        """Whether a /_sim/faults request from `client_host` carrying X-Sim-Token `token` is allowed."""
+        if self.fault_token is not None:
+            return token is not None and secrets.compare_digest(token.encode(), self.fault_token.encode())
+        try:
+            return ipaddress.ip_address(client_host).is_loopback
+        except ValueError:
+            return False
+
+    def release(self) -> None:
+        """Let every request held by a `hold` fault (and any later one) go on."""
+        self._released.set()
 
     def revoke_all_tokens(self) -> None:
         with self._lock:
@@ -234,6 +293,7 @@ class Simulator:
         """Answer one request: (HTTP status, response headers, body text); body None means drop the connection."""
         api_id = headers.get("api-id", "")
         with self._lock:
+            self._counts[api_id] += 1
             self.requests.append(
                 {
                     "api_id": api_id,
@@ -254,7 +314,8 @@ class Simulator:
         status, _, text = answer
         broken = fault is not None and fault.kind in ("broken_json", "truncated")
         data = text is not None and '"return_code": 0' in text
-        if api_id == "kt00005" and status == 200 and (data or broken) and not (fault and fault.kind == "delay"):
+        slow = fault is not None and fault.kind in ("delay", "hold")
+        if api_id == "kt00005" and status == 200 and (data or broken) and not slow:
             with self._lock:
                 self.served.append(text or "")  # a page a client received: tests check that none is lost
         return answer
@@ -304,7 +365,9 @@ class Simulator:
             return 200, {}, '{"entr": "000000017534", "stk_cntr_remn": [{"stk_cd": "A0059'
         if kind == "delay":
             time.sleep(fault.seconds)
-        return None  # revoke_token, delay, bad_value, loop_next_key: served, then altered below
+        if kind == "hold":
+            self._released.wait(fault.seconds or 120.0)
+        return None  # revoke_token, delay, hold, bad_value, loop_next_key: served, then altered below
 
     def _issue(self, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
         account = next((a for a in self.accounts if a.appkey == body.get("appkey")), None)
@@ -448,15 +511,20 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         headers = {name.lower(): value for name, value in self.headers.items()}
         if self.path == "/_sim/faults":
+            if not self.server.simulator.may_inject(self.client_address[0], self.headers.get("X-Sim-Token")):
+                self._send(403, {}, json.dumps({"error": "fault injection: a loopback client or X-Sim-Token"}))
+                return
             specs = body if isinstance(body, list) else [body]
+            faults = []
             try:
-                for spec in specs:
+                for spec in specs:  # all checked before any is queued
                     if not isinstance(spec, dict):
                         raise TypeError(f"got {spec!r}")
-                    self.server.simulator.inject(**spec)
-            except TypeError as exc:
+                    faults.append(make_fault(**spec))
+            except (TypeError, ValueError) as exc:
                 self._send(400, {}, json.dumps({"error": f"a fault is an object of Fault's fields: {exc}"}))
                 return
+            self.server.simulator.queue(faults)
             self._send(200, {}, json.dumps({"queued": len(self.server.simulator.faults)}))
             return
         status, response_headers, text = self.server.simulator.handle(self.path, headers, body)
