@@ -374,15 +374,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
         if interval:
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         schedule = _schedule(settings, all_hours)
-        spool = Spool(settings.state_dir).summary()  # first: it matters most when the database is away
-        if spool.count:
-            oldest = schedule.local(spool.oldest).strftime("%Y-%m-%d %H:%M:%S %Z") if spool.oldest else "?"
-            click.echo(
-                f"Spool: {spool.count} snapshot(s) waiting ({spool.size / 1024:.0f} KiB, the oldest captured "
-                f"{oldest}): run `kiwoom-etl flush`."
-            )
-        else:
-            click.echo("Spool: empty.")
+        _echo_spool(Spool(settings.state_dir), schedule)  # first: it matters most when the database is away
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
@@ -399,16 +391,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
         if not pairs:
             # A monitor that has seen nothing for a week is not fine: say what the newest run is, and fail.
             click.echo(f"No runs in the last week in {settings.safe_database_url}.")
-            if newest is None:
-                click.echo("kiwoom-etl: no snapshot was ever attempted here: is the daemon running?", err=True)
-            else:
-                click.echo(
-                    f"kiwoom-etl: the newest run is {newest.status}, started "
-                    f"{schedule.local(newest.started_at):%Y-%m-%d %H:%M:%S %Z} "
-                    f"({newest.account_no} {newest.exchange or '-'}): is the daemon running?",
-                    err=True,
-                )
-            sys.exit(EXIT_FAILED)
+            _fail(_newest_run_words(newest, schedule), EXIT_FAILED)
         click.echo(status_table(pairs, schedule, now))
         stale = [p for p in pairs if p.stale]
         if stale:
@@ -418,6 +401,29 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
                 err=True,
             )
             sys.exit(EXIT_FAILED)
+
+
+def _echo_spool(spool: Any, schedule: Any) -> None:
+    """The spool's line of `status`: how much waits, since when."""
+    summary = spool.summary()
+    if not summary.count:
+        click.echo("Spool: empty.")
+        return
+    oldest = schedule.local(summary.oldest).strftime("%Y-%m-%d %H:%M:%S %Z") if summary.oldest else "?"
+    click.echo(
+        f"Spool: {summary.count} snapshot(s) waiting ({summary.size / 1024:.0f} KiB, the oldest captured "
+        f"{oldest}): run `kiwoom-etl flush`."
+    )
+
+
+def _newest_run_words(newest: Any, schedule: Any) -> str:
+    """What `status` says when nothing ran in the last week."""
+    if newest is None:
+        return "no snapshot was ever attempted here: is the daemon running?"
+    return (
+        f"the newest run is {newest.status}, started {schedule.local(newest.started_at):%Y-%m-%d %H:%M:%S %Z} "
+        f"({newest.account_no} {newest.exchange or '-'}): is the daemon running?"
+    )
 
 
 @cli.command("replay")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
@@ -203,35 +203,8 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     state = pick("state_dir")
     state_dir: dict[str, Any] = {"state_dir": Path(str(state[0])).expanduser()} if state else {}
 
-    mode = pick("database_mode")
-    if mode is not None:
-        numbers: dict[str, Any] = {"database_mode": _database_mode(mode[0], mode[1])}
-    else:
-        numbers = {}
-    for name, kind, minimum in (
-        ("http_timeout", float, 0.001),
-        ("rate_per_second", float, 0.001),
-        ("rate_burst", int, 1),
-        ("retry_attempts", int, 1),
-        ("retry_backoff", float, 0.0),
-        ("page_cap", int, 1),
-        ("workers", int, 1),
-    ):
-        given = pick(name)
-        if given is not None:
-            numbers[name] = _number(given[0], given[1], kind, minimum)
-
-    schedule: dict[str, Any] = {}
-    interval = pick("interval")
-    if interval is not None:
-        schedule["interval"] = parse_duration(str(interval[0]), interval[1])
-    zone = pick("timezone")
-    if zone is not None:
-        schedule["timezone"] = _zone(str(zone[0]), zone[1])
-    if "windows" in document:
-        schedule["windows"] = _per_exchange(document["windows"], f"{path}: windows", Window.parse)
-    if "end_of_day" in document:
-        schedule["end_of_day"] = _per_exchange(document["end_of_day"], f"{path}: end_of_day", parse_clock)
+    numbers = _numbers(pick)
+    schedule = _schedule(pick, document, path)
 
     default_exchanges = ("KRX",) if mock else EXCHANGES
     if "accounts" in document:
@@ -248,6 +221,46 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         **numbers,
         **schedule,
     )
+
+
+Pick = Callable[[str], "tuple[Any, str] | None"]  # a setting's value and where it came from, or None when not set
+
+
+def _numbers(pick: Pick) -> dict[str, Any]:
+    """The numeric settings that are given (database_mode, timeouts, pacing, retries, page cap, workers)."""
+    numbers: dict[str, Any] = {}
+    mode = pick("database_mode")
+    if mode is not None:
+        numbers["database_mode"] = _database_mode(mode[0], mode[1])
+    for name, kind, minimum in (
+        ("http_timeout", float, 0.001),
+        ("rate_per_second", float, 0.001),
+        ("rate_burst", int, 1),
+        ("retry_attempts", int, 1),
+        ("retry_backoff", float, 0.0),
+        ("page_cap", int, 1),
+        ("workers", int, 1),
+    ):
+        given = pick(name)
+        if given is not None:
+            numbers[name] = _number(given[0], given[1], kind, minimum)
+    return numbers
+
+
+def _schedule(pick: Pick, document: Mapping[str, Any], path: object) -> dict[str, Any]:
+    """The schedule settings that are given: interval, time zone, windows, end-of-day times."""
+    schedule: dict[str, Any] = {}
+    interval = pick("interval")
+    if interval is not None:
+        schedule["interval"] = parse_duration(str(interval[0]), interval[1])
+    zone = pick("timezone")
+    if zone is not None:
+        schedule["timezone"] = _zone(str(zone[0]), zone[1])
+    if "windows" in document:
+        schedule["windows"] = _per_exchange(document["windows"], f"{path}: windows", Window.parse)
+    if "end_of_day" in document:
+        schedule["end_of_day"] = _per_exchange(document["end_of_day"], f"{path}: end_of_day", parse_clock)
+    return schedule
 
 
 DATABASE_MODES = {"0600": 0o600, "0640": 0o640}
