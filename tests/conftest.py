@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from etl.kiwoom.simulator import Simulator, make_account, serve
-from etl.settings import Account, Secret, Settings, normalize_database_url
+from etl.settings import normalize_database_url
 from etl.store.engine import make_engine
 from etl.store.schema import migrate
 
@@ -91,37 +91,3 @@ def engine(db_url: str) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
-
-
-def sim_accounts(simulator: Simulator, **names: str) -> tuple[Account, ...]:
-    """Settings accounts for the simulator's accounts; `names` maps an acct_no to a configured name."""
-    return tuple(
-        Account(
-            Secret(a.appkey),
-            Secret(a.secretkey),
-            name=names.get(a.acct_no),
-            exchanges=tuple(a.holdings),
-            source=f"accounts[{index}]",
-        )
-        for index, a in enumerate(simulator.accounts)
-    )
-
-
-def make_settings(
-    base_url: str, database_url: str, state_dir: Path, accounts: tuple[Account, ...], **overrides: object
-) -> Settings:
-    """Settings for tests: fast pacing and short backoff, so tests never sleep for long."""
-    values: dict[str, object] = dict(
-        base_url=base_url,
-        database_url=database_url,
-        state_dir=state_dir,
-        accounts=accounts,
-        rate_per_second=200.0,
-        rate_burst=50,
-        retry_attempts=4,
-        retry_backoff=0.01,
-        retry_max_wait=2.0,
-        http_timeout=5.0,
-    )
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]

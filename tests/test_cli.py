@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,35 +13,7 @@ from etl.kiwoom.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun
 from etl.store.schema import head_revision
-
-
-def kiwoom_etl(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m etl ARGS` as a separate process, with a clean KIWOOM_* environment plus `env`."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
-    return subprocess.run(
-        [sys.executable, "-m", "etl", *args],
-        env=base | (env or {}),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def account_env(simulator: Simulator, sim_url: str, db_url: str, tmp_path: Path, index: int = 0) -> dict[str, str]:
-    account = simulator.accounts[index]
-    return {
-        "KIWOOM_APPKEY": account.appkey,
-        "KIWOOM_SECRETKEY": account.secretkey,
-        "KIWOOM_BASE_URL": sim_url,
-        "KIWOOM_ETL_DATABASE_URL": db_url,
-        "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state"),
-        "KIWOOM_ETL_RATE_PER_SECOND": "100",
-        "KIWOOM_ETL_RATE_BURST": "20",
-    }
+from tests.support import account_env, kiwoom_etl
 
 
 def test_migrate_then_snapshot(db_url: str, sim_url: str, simulator: Simulator, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from etl.kiwoom.retry import RetryPolicy
 from etl.kiwoom.simulator import Simulator, serve
 from etl.kiwoom.tokens import TokenCache, parse_expires_dt
 from etl.settings import Account, Secret, Settings
-from tests.conftest import make_settings, sim_accounts
+from tests.support import make_settings, sim_accounts
 
 
 class Recorder:

@@ -19,18 +19,10 @@ from etl.daemon.schedule import Schedule
 from etl.kiwoom.simulator import Simulator
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings
 from etl.store.models import AccountSnapshot, EtlRun
-from tests.conftest import make_settings, sim_accounts
+from tests.support import Clock, kiwoom_etl, make_settings, sim_accounts, wait_until_true
 
 SEOUL = ZoneInfo("Asia/Seoul")
 SLOT = datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL)  # a Tuesday, a trading day
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def build_schedule(*, all_hours: bool = False, interval: timedelta = timedelta(minutes=5)) -> Schedule:
@@ -202,8 +194,6 @@ def test_api_retries_are_counted_by_reason(
 def test_status_names_stale_pairs_and_exits_non_zero(
     settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
 ) -> None:
-    from tests.test_cli import kiwoom_etl
-
     # `status` judges against the real time: the snapshot is an hour before now, whatever today is.
     schedule = build_schedule(all_hours=True)
     an_hour_ago = schedule.floor(utc_now() - timedelta(hours=1))
@@ -222,8 +212,6 @@ def test_status_names_stale_pairs_and_exits_non_zero(
 def test_status_with_nothing_for_a_week_names_the_newest_run_and_fails(
     settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], tmp_path: Path
 ) -> None:
-    from tests.test_cli import kiwoom_etl
-
     env = {"KIWOOM_ETL_DATABASE_URL": settings.database_url, "KIWOOM_ETL_STATE_DIR": str(settings.state_dir)}
     empty = kiwoom_etl("status", env=env)
     assert empty.returncode == 1 and "no snapshot was ever attempted" in empty.stderr
@@ -276,15 +264,6 @@ def test_runs_cut_off_long_ago_are_closed_at_start(
     assert status[cut_off.id][0] == "failed" and "abandoned" in str(status[cut_off.id][1])
     assert {r["reason"] for r in runs(engine) if r["id"] == cut_off.id} == {"abandoned"}
     assert status[recent.id] == ("running", None)  # perhaps another replica's, still at work
-
-
-def wait_until_true(condition: Callable[[], bool]) -> None:
-    import time
-
-    deadline = time.monotonic() + 60  # a guard against hanging, not a speed requirement
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)
 
 
 def test_the_daemon_spools_while_the_database_is_away_and_flushes_when_it_is_back(

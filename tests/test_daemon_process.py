@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from etl.kiwoom.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
-from tests.test_cli import account_env, kiwoom_etl
+from tests.support import account_env, kiwoom_etl
 
 HANG_GUARD = 90.0  # seconds before a test gives up waiting: a guard against hanging, not a speed requirement
 

@@ -16,8 +16,7 @@ from etl.jobs.spool import Spool
 from etl.kiwoom.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import RawResponse
-from tests.conftest import make_settings, sim_accounts
-from tests.test_kill import assert_nothing_partial
+from tests.support import assert_nothing_partial, make_settings, sim_accounts
 
 # fault → (simulator faults, expected status of the first account's KRX snapshot)
 FAULTS: dict[str, tuple[list[dict[str, Any]], str]] = {

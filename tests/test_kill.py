@@ -16,30 +16,11 @@ from sqlalchemy import Engine, func, select, text
 
 from etl.kiwoom.simulator import Simulator, make_account
 from etl.store.engine import make_engine
-from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.models import EtlRun
 from etl.store.schema import migrate
-from tests.test_cli import account_env, kiwoom_etl
+from tests.support import account_env, assert_nothing_partial, kiwoom_etl
 
 KILLS = 6
-
-
-def assert_nothing_partial(engine: Engine) -> int:
-    """Every snapshot has all its positions and its raw pages, and belongs to a successful run; returns the count."""
-    with engine.connect() as connection:
-        snapshots = connection.execute(
-            select(AccountSnapshot.id, AccountSnapshot.position_count, EtlRun.status).join(
-                EtlRun, EtlRun.id == AccountSnapshot.run_id
-            )
-        ).all()
-        for snapshot_id, expected, status in snapshots:
-            positions = connection.execute(
-                select(func.count()).where(PositionSnapshot.snapshot_id == snapshot_id)
-            ).scalar_one()
-            pages = connection.execute(select(func.count()).where(RawResponse.snapshot_id == snapshot_id)).scalar_one()
-            assert (positions, status) == (expected, "success") and pages >= 1
-        successes = connection.execute(select(func.count()).where(EtlRun.status == "success")).scalar_one()
-    assert successes == len(snapshots)
-    return len(snapshots)
 
 
 def successes(engine: Engine) -> int:

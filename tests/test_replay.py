@@ -15,8 +15,7 @@ from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
 from etl.settings import Settings
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from tests.conftest import make_settings, sim_accounts
-from tests.test_cli import kiwoom_etl
+from tests.support import kiwoom_etl, make_settings, sim_accounts
 from tests.test_transform import SEED_EXAMPLE
 
 IDS = {"id", "snapshot_id", "run_id"}

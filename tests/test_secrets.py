@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, select
 from etl.kiwoom.client import new_session
 from etl.kiwoom.simulator import Simulator
 from etl.store.engine import make_engine
-from tests.test_cli import account_env, kiwoom_etl
+from tests.support import account_env, kiwoom_etl
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"
 

@@ -18,7 +18,7 @@ from etl.settings import Account, Secret, Settings
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from etl.store.schema import require_current_schema
-from tests.conftest import make_settings, sim_accounts
+from tests.support import make_settings, sim_accounts
 
 
 @pytest.fixture

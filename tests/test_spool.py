@@ -20,7 +20,7 @@ from etl.normalize.transform import transform
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from etl.store.schema import migrate
-from tests.test_cli import account_env, kiwoom_etl
+from tests.support import account_env, kiwoom_etl, make_settings, sim_accounts
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens there: the database is away
 
@@ -194,7 +194,6 @@ def _spooled_while_down(simulator: Simulator, sim_url: str, tmp_path: Path, *, s
     """Snapshots of the first account fetched while the database was away, as the daemon spools them."""
     from etl.jobs.snapshot import Snapshotter
     from etl.store.engine import make_engine as engine_for
-    from tests.conftest import make_settings, sim_accounts
 
     settings = make_settings(sim_url, DOWN, tmp_path / "state", sim_accounts(simulator))
     down = engine_for("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
@@ -248,7 +247,6 @@ def test_a_spooled_slot_served_meanwhile_is_set_aside_not_deleted(
     from datetime import UTC, datetime
 
     from etl.jobs.flush import flush
-    from tests.conftest import make_settings, sim_accounts
 
     slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
     spool = _spooled_while_down(simulator, sim_url, tmp_path, slot=slot)
