@@ -17,8 +17,9 @@ from sqlalchemy import Engine
 from etl.clock import utc_now
 from etl.errors import DatabaseUnavailable, SpoolError, StorageError
 from etl.jobs.spool import Spool
+from etl.store.capture import Capture
 from etl.store.engine import transaction
-from etl.store.load import Capture, load
+from etl.store.load import load
 from etl.store.models import Reason, RunStatus
 from etl.store.runs import ALREADY_LOADED, CONFLICT, WAIT, Run, adopt
 

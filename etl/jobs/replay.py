@@ -21,8 +21,9 @@ from etl.clock import KST, utc_now
 from etl.errors import EtlError
 from etl.jobs.flush import flush_item
 from etl.kiwoom.pages import Page, parse_json_object
+from etl.store.capture import Capture
 from etl.store.engine import storage_errors, transaction
-from etl.store.load import Capture, load
+from etl.store.load import load
 from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
 from etl.store.runs import Run, record_unrun
 

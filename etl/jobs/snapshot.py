@@ -25,8 +25,9 @@ from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
 from etl.settings import Account, Settings
+from etl.store.capture import Capture
 from etl.store.engine import transaction
-from etl.store.load import Capture, Loaded, load
+from etl.store.load import Loaded, load
 from etl.store.models import Reason, RunStatus
 from etl.store.runs import Run, start_run
 

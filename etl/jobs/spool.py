@@ -22,7 +22,7 @@ from typing import Any
 from etl.errors import SpoolError
 from etl.files import fsync_directory, make_private_dir, write_private
 from etl.kiwoom.pages import Page, parse_json_object
-from etl.store.load import Capture
+from etl.store.capture import Capture
 from etl.store.models import Reason
 
 try:

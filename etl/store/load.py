@@ -10,7 +10,7 @@ earlier commit of its own (`etl.store.runs`), whose run the load receives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,34 +19,9 @@ from sqlalchemy import Connection, delete, insert, select, update
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
 from etl.normalize.transform import Snapshot, transform
+from etl.store.capture import Capture
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse, Reason, RunStatus
 from etl.store.runs import Run
-
-
-@dataclass(frozen=True)
-class Capture:
-    """One snapshot as fetched: its raw kt00005 pages and what they belong to.
-
-    `error` is set when the fetch itself failed (the pages that arrived are still kept); `reason` is why, or how
-    it came (spooled, replayed). `run_id` is the run begun before fetching, `spool_id` names a spool file or an
-    import once it has one.
-    """
-
-    account_no: str
-    exchange: str
-    trigger: str
-    captured_at: datetime
-    pages: tuple[Page, ...]
-    scheduled_for: datetime | None = None
-    run_id: int | None = None
-    error: str | None = None
-    reason: Reason | None = None
-    detail: str | None = None
-    spool_id: str | None = None
-
-    def failed(self, error: str, reason: Reason, *, keep_pages: bool = True) -> Capture:
-        """This capture recorded as a failure (with its pages, unless they are what the database refused)."""
-        return replace(self, error=error, reason=reason, pages=self.pages if keep_pages else ())
 
 
 @dataclass(frozen=True)

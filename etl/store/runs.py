@@ -7,17 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from etl.errors import SlotClaimed
+from etl.store.capture import Capture
 from etl.store.engine import transaction
 from etl.store.models import EtlRun, Reason, RunStatus
-
-if TYPE_CHECKING:
-    from etl.store.load import Capture
 
 ABANDONED_AFTER = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)
 ABANDONED = "abandoned: the process stopped before it finished"  # the error such a run is closed with
