@@ -153,7 +153,8 @@ class Daemon:
         the others go on. Returns the results when `wait_for_results`, else at once (the daemon's way).
         """
         due = self.schedule.due(slot)
-        self._record(slot, [d for d in due if d.skip], RunStatus.SKIPPED, Reason.MARKET_CLOSED)
+        skipped = self._rows(slot, [d for d in due if d.skip], RunStatus.SKIPPED, Reason.MARKET_CLOSED)
+        self._write(skipped, RunStatus.SKIPPED)
         work = [d for d in due if d.skip is None]
         futures = []
         for index, account in enumerate(self.settings.accounts):
@@ -171,7 +172,8 @@ class Daemon:
                     self._in_flight.add((index, item.exchange))
                     by_trigger[item.trigger].append(item.exchange)
             if busy:
-                self._record(slot, busy, RunStatus.MISSED, Reason.STILL_RUNNING, accounts=[account])
+                still_running = self._rows(slot, busy, RunStatus.MISSED, Reason.STILL_RUNNING, accounts=[account])
+                self._write(still_running, RunStatus.MISSED)
             for trigger, exchanges in by_trigger.items():
                 futures.append(self._pool.submit(self._snapshot, index, account, trigger, slot, exchanges))
         if not wait_for_results:
@@ -212,16 +214,6 @@ class Daemon:
                 else:
                     missed.extend(self._rows(fire, [item], RunStatus.MISSED, reason))
         return self._write(missed, RunStatus.MISSED) + self._write(skipped, RunStatus.SKIPPED), last
-
-    def _record(
-        self,
-        slot: datetime,
-        due: list[Due],
-        status: RunStatus,
-        reason: Reason,
-        accounts: list[Account] | None = None,
-    ) -> int:
-        return self._write(self._rows(slot, due, status, reason, accounts), status)
 
     def _rows(
         self,
