@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from etl.clock import utc_now
 from etl.console import table
-from etl.errors import ApiError, BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
+from etl.errors import BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
 from etl.jobs.flush import FlushReport, flush
 from etl.jobs.spool import Spool
 from etl.kiwoom.client import KiwoomClient
@@ -331,10 +331,10 @@ class Snapshotter:
 
 def _describe(exc: BaseException, who: str) -> tuple[str, Reason]:
     """The error text and reason of a failed fetch; a bug is logged with its traceback."""
-    if isinstance(exc, ApiError):
+    if isinstance(exc, StorageError):
+        return str(exc), Reason.DATABASE_ERROR
+    if isinstance(exc, EtlError):  # the API's errors, and answers it cannot use
         return str(exc), Reason.API_ERROR
-    if isinstance(exc, EtlError):
-        return str(exc), Reason.API_ERROR if not isinstance(exc, StorageError) else Reason.DATABASE_ERROR
     log.exception("%s: unexpected error", who)
     return f"internal error: {type(exc).__name__}: {exc}", Reason.INTERNAL_ERROR
 

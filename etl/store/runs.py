@@ -116,7 +116,7 @@ def adopt(connection: Connection, capture: Capture) -> Run | str:
     if row.status == RunStatus.SUCCESS:
         return CONFLICT
     ours = row.id == capture.run_id
-    cut_off = row.started_at < capture.captured_at - ABANDONED_AFTER or row.error == ABANDONED
+    cut_off = row.started_at < capture.captured_at - ABANDONED_AFTER or row.reason == Reason.ABANDONED
     if row.status == RunStatus.RUNNING and not (ours or cut_off):
         return WAIT
     # Adopt the row, unless another flush did in the meantime: the condition makes the claim atomic.
@@ -138,7 +138,7 @@ def adopt(connection: Connection, capture: Capture) -> Run | str:
 
 def _row_of(connection: Connection, capture: Capture) -> Any:
     """The run the capture began, unless this is another database with a namesake; else its slot's row."""
-    columns = (EtlRun.id, EtlRun.status, EtlRun.started_at, EtlRun.error)
+    columns = (EtlRun.id, EtlRun.status, EtlRun.started_at, EtlRun.reason)
     pair = (EtlRun.account_no == capture.account_no, EtlRun.exchange == capture.exchange)
     if capture.run_id is not None:
         row = connection.execute(select(*columns).where(EtlRun.id == capture.run_id, *pair)).first()
