@@ -15,7 +15,7 @@ from etl.jobs.snapshot import Snapshotter, results_table
 from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import Account, Secret, Settings, mask_database_url
 from etl.store.engine import storage_errors
-from etl.store.schema import connected, migrate
+from etl.store.schema import connected, migrate, sqlite_file
 
 DEMO_PREFIX = "demo-"
 
@@ -94,10 +94,9 @@ def run_demo(database_url: str, *, snapshots: int, interval: float, echo: Callab
 def _refuse_foreign_data(engine: Engine, database_url: str) -> None:
     """EtlError when the database holds a non-demo account; reads only, and never creates a SQLite file."""
     # The demo writes made-up accounts; never mix them into a database that holds real history.
-    database = engine.url.database
-    if engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
-        if not Path(database).exists():
-            return  # nothing there yet: connecting would create the file, and migrating will
+    path = sqlite_file(engine)
+    if path is not None and not path.exists():
+        return  # nothing there yet: connecting would create the file, and migrating will
     with storage_errors(engine, "checking for real accounts"), engine.connect() as connection:
         present = set(inspect(connection).get_table_names())
         for table, what in (("account_snapshots", "snapshots"), ("etl_runs", "runs")):
