@@ -3,6 +3,7 @@ view compared with answers computed in Python from the books (tests/books.py), n
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,14 @@ def test_a_week_imported_with_the_command_line_is_answered_exactly(db_url: str, 
 
 def _by(order: list[str]) -> Any:
     return lambda row: tuple(str(row[key] or "") for key in order)
+
+
+def test_the_readmes_queries_run_and_answer_from_the_views(engine: Engine, history: History) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Query your history", 1)[1].split("\n## ", 1)[0]
+    queries = re.findall(r"```sql\n(.*?)```", section, re.S)
+    assert len(queries) == 3
+    with engine.connect() as connection:
+        for sql in queries:  # the README's example account is the books' first account
+            rows = connection.execute(text(sql.replace("5012345678", "5000001111"))).all()
+            assert rows, sql
