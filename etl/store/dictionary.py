@@ -596,7 +596,7 @@ def apply_comments(connection: Connection, names: Iterable[str] | None = None, *
         connection.exec_driver_sql(statement)  # not text(): a `:` in a comment would read as a parameter
 
 
-_SECTION = re.compile(r"(<!-- generated: (\w+) -->\n).*?(\n<!-- end generated: \2 -->)", re.S)
+_SECTION = re.compile(r"(<!-- generated: (\w+) -->\n).*?(<!-- end generated: \2 -->)", re.S)
 
 
 def render_markdown(relation: Relation) -> str:
@@ -626,7 +626,7 @@ def update_markdown(text: str) -> str:
         if name not in RELATIONS:
             raise ValueError(f"generated section {name!r} names no table or view of the data dictionary")
         found.append(name)
-        return match.group(1) + render_markdown(RELATIONS[name]) + match.group(3)
+        return f"{match.group(1)}{render_markdown(RELATIONS[name])}\n{match.group(3)}"
 
     updated = _SECTION.sub(fill, text)
     missing = [name for name in RELATIONS if name not in found]
