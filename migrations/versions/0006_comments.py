@@ -4,7 +4,7 @@ PostgreSQL only (SQLite has no comments; docs/data-dictionary.md says the same t
 a comment as the description of a table or column. The downgrade removes them.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from etl.store.dictionary import apply_comments
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
