@@ -42,14 +42,19 @@ def test_the_views_sql_names_the_dictionarys_columns() -> None:
     }
 
 
-def test_the_migrated_views_have_the_dictionarys_columns(db_url: str) -> None:
+def test_the_migrated_views_have_the_dictionarys_columns_and_types(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         migrate(engine)
         inspector = inspect(engine)
         assert set(inspector.get_view_names()) == set(VIEWS)
         for name, view in VIEWS.items():
-            assert [c["name"] for c in inspector.get_columns(name)] == [c.name for c in view.columns], name
+            columns = inspector.get_columns(name)
+            assert [c["name"] for c in columns] == [c.name for c in view.columns], name
+            if engine.dialect.name == "postgresql":  # SQLite declares no types for a view's computed columns
+                for column in columns:
+                    sql = column["type"].compile(dialect=engine.dialect).lower().replace(", ", ",")
+                    assert view.column(column["name"]).type.startswith(sql), (name, column["name"], sql)
     finally:
         engine.dispose()
 

@@ -46,7 +46,7 @@ DATE_TYPE = "date"
 RATE = "numeric(12,4)"
 TIMESTAMP = "timestamp with time zone (UTC)"
 FLOAT = "double precision (REAL on SQLite)"
-TIME_TYPE = "timestamptz (RFC 3339 UTC text on SQLite)"
+TIME_TYPE = "timestamp with time zone (RFC 3339 UTC text on SQLite)"
 
 
 @dataclass(frozen=True)
@@ -430,7 +430,7 @@ def _views() -> tuple[Relation, ...]:
                 TRADE_DATE,
                 CLOSE_ID,
                 CLOSE_TIME,
-                Column("snapshots", INTEGER, None, "스냅샷수", COUNT, "Snapshots taken that trade_date."),
+                Column("snapshots", BIGINT, None, "스냅샷수", COUNT, "Snapshots taken that trade_date."),
                 *(
                     _at_close(ACCOUNT_SNAPSHOTS.column(name))
                     for name in (
@@ -462,7 +462,7 @@ def _views() -> tuple[Relation, ...]:
                 CLOSE_ID,
                 stock_code,
                 _with_meaning(stock_name, "The stock's name on its lowest line_no at the close."),
-                Column("lines", INTEGER, None, "행수", COUNT, "Lines the stock has at the close (cash and credit)."),
+                Column("lines", BIGINT, None, "행수", COUNT, "Lines the stock has at the close (cash and credit)."),
                 _summed("quantity"),
                 _summed("purchase_amount"),
                 _summed("evaluation_amount"),
@@ -539,7 +539,7 @@ def _views() -> tuple[Relation, ...]:
                 Column("last_error", TEXT_TYPE, None, "최종오류", TEXT, "error of the newest failed run."),
                 Column(
                     "failures_since_success",
-                    INTEGER,
+                    BIGINT,
                     None,
                     "연속실패수",
                     COUNT,
