@@ -23,7 +23,7 @@ from sqlalchemy import literal as sql_literal
 SEPARATOR = " · "
 NO_FIELD = "-"
 
-# Units, one word each so that a BI tool's description column stays short.
+# Units: a small fixed vocabulary, so that analysts can rely on the words.
 KRW = "KRW"
 KRW_PER_SHARE = "KRW per share"
 SHARES = "shares"
@@ -110,8 +110,8 @@ def _orderable(percent: int) -> Column:
     )
 
 
-def _with_meaning(column: Column, meaning: str, label: str | None = None) -> Column:
-    return replace(column, meaning=meaning, label=label or column.label)
+def _with_meaning(column: Column, meaning: str) -> Column:
+    return replace(column, meaning=meaning)
 
 
 ACCOUNT_NO = Column(
@@ -371,9 +371,7 @@ QUANTITY_CHANGE = Column(
     SHARES,
     "quantity − the quantity at the previous day's close (0 when not listed then); NULL on the first day.",
 )
-CLOSE_ID = _id(
-    "snapshot_id", "종가스냅샷ID", "The day's close: its last snapshot (greatest captured_at, then id).", BIGINT
-)
+CLOSE_ID = _id("snapshot_id", "종가스냅샷ID", "The day's close: its last snapshot (greatest captured_at, then id).")
 CLOSE_TIME = _with_meaning(TIME, "captured_at of the day's close: timestamptz, or RFC 3339 UTC text on SQLite.")
 
 
