@@ -4,6 +4,7 @@
 python3 dev.py demo        the demo (simulator, migration, snapshots, example SQL)
 python3 dev.py test [...]  the test suite (extra arguments go to pytest)
 python3 dev.py lint        ruff, mypy and the import-linter contract (stages import only earlier stages)
+python3 dev.py docs        rewrite the generated column tables of docs/data-dictionary.md from etl/store/dictionary.py
 python3 dev.py kiwoom-etl [...]  the command line itself, from the virtualenv
 """
 
@@ -48,7 +49,7 @@ def run(*command: str, here: bool = False) -> int:
 
 def main(argv: list[str]) -> int:
     task, rest = (argv[0], argv[1:]) if argv else ("help", [])
-    if task not in ("demo", "test", "lint", "kiwoom-etl"):
+    if task not in ("demo", "test", "lint", "docs", "kiwoom-etl"):
         print(__doc__.strip())
         return 0 if task in ("help", "-h", "--help") else 2
     ensure_virtualenv()
@@ -56,6 +57,8 @@ def main(argv: list[str]) -> int:
         return run(str(PYTHON), "-m", "etl", "demo", *rest, here=True)
     if task == "kiwoom-etl":
         return run(str(PYTHON), "-m", "etl", *rest, here=True)
+    if task == "docs":
+        return run(str(PYTHON), "-m", "etl.store.dictionary", "docs/data-dictionary.md")
     if task == "lint":
         return (
             run(str(PYTHON), "-m", "ruff", "check", ".")

@@ -1,4 +1,4 @@
-"""The history tables (each column in docs/data-dictionary.md), in SQLAlchemy 2.0 style on a naming convention."""
+"""The history tables in SQLAlchemy 2.0 style on a naming convention; their comments come from etl.store.dictionary."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from etl.store.dictionary import TABLES
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
 
 # From Alembic's naming doc, with every column of a composite index or key in its name.
@@ -216,3 +217,15 @@ class RawResponse(Base):
         Index(None, "snapshot_id"),
         Index(None, "account_no", "exchange", "received_at"),
     )
+
+
+def _comment_from_the_dictionary() -> None:
+    # The texts live in the dictionary only; Alembic compares them with PostgreSQL's COMMENT ON (migration 0006).
+    for table in Base.metadata.tables.values():
+        relation = TABLES[table.name]
+        table.comment = relation.comment
+        for column in table.columns:
+            column.comment = relation.column(column.name).comment
+
+
+_comment_from_the_dictionary()

@@ -1,0 +1,647 @@
+"""The data dictionary: every table's and analyst view's columns with 한글명, Kiwoom field, unit and meaning.
+
+It is the one source of the models' comments, of the `COMMENT ON` that PostgreSQL keeps for BI tools (Metabase and
+Superset read them as descriptions) and of the column tables of docs/data-dictionary.md (`python3 dev.py docs`).
+
+A column's comment reads `한글명 · Kiwoom field · unit · meaning`, with `-` where there is no Kiwoom field:
+`예수금 · entr · KRW · Cash deposit today.`; a table's or view's reads `한글명 · description`. The migration that
+adds comments writes today's texts; a text changed later reaches existing databases through a new migration that
+calls `apply_comments` again.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import Connection, Dialect, String, inspect
+from sqlalchemy import literal as sql_literal
+
+SEPARATOR = " · "
+NO_FIELD = "-"
+
+# Units: a small fixed vocabulary, so that analysts can rely on the words.
+KRW = "KRW"
+KRW_PER_SHARE = "KRW per share"
+SHARES = "shares"
+PERCENT = "percent"
+DATE = "date"
+UTC_TIME = "UTC time"
+COUNT = "count"
+INDEX = "index"
+ID = "id"
+TEXT = "text"
+CODE = "code"
+JSON = "JSON"
+MILLISECONDS = "milliseconds"
+
+# SQL types as the docs show them (a test holds the tables' to the models).
+BIGINT = "bigint"
+INTEGER = "integer"
+TEXT_TYPE = "text"
+DATE_TYPE = "date"
+RATE = "numeric(12,4)"
+TIMESTAMP = "timestamp with time zone (UTC)"
+FLOAT = "double precision (REAL on SQLite)"
+TIME_TYPE = "timestamp with time zone (RFC 3339 UTC text on SQLite)"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its SQL type as documented, Kiwoom field (None for ours), 한글명, unit and one-line meaning."""
+
+    name: str
+    type: str
+    field: str | None
+    label: str
+    unit: str
+    meaning: str
+
+    @property
+    def comment(self) -> str:
+        """The text of its `COMMENT ON COLUMN`."""
+        return SEPARATOR.join((self.label, self.field or NO_FIELD, self.unit, self.meaning))
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or a view: its 한글명, one-line description and columns in the order the database shows them."""
+
+    name: str
+    label: str
+    description: str
+    columns: tuple[Column, ...]
+    is_view: bool = False
+
+    @property
+    def comment(self) -> str:
+        """The text of its `COMMENT ON TABLE` or `COMMENT ON VIEW`."""
+        return SEPARATOR.join((self.label, self.description))
+
+    def column(self, name: str) -> Column:
+        """The column called `name`; KeyError when it has none."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name!r} in the data dictionary")
+
+
+def _id(name: str, label: str, meaning: str, type_: str = BIGINT) -> Column:
+    return Column(name, type_, None, label, ID, meaning)
+
+
+def _amount(name: str, field: str, label: str, meaning: str) -> Column:
+    return Column(name, BIGINT, field, label, KRW, meaning)
+
+
+def _rate(name: str, field: str, label: str, meaning: str) -> Column:
+    return Column(name, f"{RATE}, percent", field, label, PERCENT, meaning)
+
+
+def _orderable(percent: int) -> Column:
+    return _amount(
+        f"orderable_amount_{percent}pct",
+        f"{percent}ord_alow_amt",
+        f"{percent}%주문가능금액",
+        f"Amount orderable in stocks whose margin rate is {percent} %.",
+    )
+
+
+def _with_meaning(column: Column, meaning: str) -> Column:
+    return replace(column, meaning=meaning)
+
+
+ACCOUNT_NO = Column(
+    "account_no",
+    TEXT_TYPE,
+    "acctNo",
+    "계좌번호",
+    TEXT,
+    "Account number from ka00001, or the account's configured name.",
+)
+EXCHANGE = Column(
+    "exchange",
+    "text, KRX or NXT",
+    "dmst_stex_tp",
+    "국내거래소구분",
+    TEXT,
+    "KRX or NXT: the same account seen through either exchange; never sum the two.",
+)
+CAPTURED_AT = Column("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When the first page of the answer arrived.")
+TRADE_DATE = Column("trade_date", DATE_TYPE, None, "거래일", DATE, "The Asia/Seoul date of captured_at.")
+
+ETL_RUNS = Relation(
+    "etl_runs",
+    "적재 실행",
+    "One row per account × exchange attempt at a snapshot, or per schedule slot missed or skipped.",
+    (
+        _id("id", "실행ID", "The run's key.", "bigint, primary key"),
+        Column(
+            "trigger",
+            TEXT_TYPE,
+            None,
+            "실행유형",
+            TEXT,
+            "What started it: manual, scheduled, end_of_day, demo, import or replay.",
+        ),
+        Column(
+            "status",
+            TEXT_TYPE,
+            None,
+            "상태",
+            TEXT,
+            "running, then success or failed; missed (no snapshot for the slot) or skipped (a KRX holiday).",
+        ),
+        _with_meaning(
+            ACCOUNT_NO,
+            "As in account_snapshots; when the number is unknown, the configured name or place (accounts[1]).",
+        ),
+        _with_meaning(EXCHANGE, "KRX or NXT."),
+        Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
+        Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
+        Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
+        Column("page_count", INTEGER, None, "페이지수", COUNT, "kt00005 pages received."),
+        Column("position_count", INTEGER, None, "잔고건수", COUNT, "Positions loaded; NULL when the run failed."),
+        Column("error", TEXT_TYPE, None, "오류", TEXT, "What failed, NULL otherwise; never a credential."),
+        Column(
+            "reason",
+            TEXT_TYPE,
+            None,
+            "사유",
+            CODE,
+            "Why the run is what it is: one of the names listed below (NULL for a plain success).",
+        ),
+        Column(
+            "detail",
+            TEXT_TYPE,
+            None,
+            "상세",
+            TEXT,
+            "The free text behind the reason: a holiday's name, what a replay did or what the run had been.",
+        ),
+        Column("duration_ms", INTEGER, None, "소요시간", MILLISECONDS, "finished_at − started_at."),
+        Column(
+            "spool_id",
+            "text, unique",
+            None,
+            "스풀ID",
+            TEXT,
+            "The spool file (or import: and a digest of the pages) the run was loaded from: each loads once.",
+        ),
+    ),
+)
+
+ACCOUNT_SNAPSHOTS = Relation(
+    "account_snapshots",
+    "계좌 스냅샷",
+    "One row per account, exchange and snapshot: the kt00005 summary (deposits, orderable amounts, totals).",
+    (
+        _id("id", "스냅샷ID", "The snapshot's key.", "bigint, primary key"),
+        _id("run_id", "실행ID", "The etl_runs row that loaded it.", "bigint → etl_runs.id"),
+        ACCOUNT_NO,
+        EXCHANGE,
+        CAPTURED_AT,
+        Column(
+            "scheduled_for",
+            f"{TIMESTAMP}, NULL for a manual run",
+            None,
+            "예약시각",
+            UTC_TIME,
+            "The schedule slot this snapshot serves; NULL for a manual run.",
+        ),
+        TRADE_DATE,
+        _amount("deposit", "entr", "예수금", "Cash deposit today."),
+        _amount("deposit_d1", "entr_d1", "예수금D+1", "Cash deposit after D+1 settlement."),
+        _amount("deposit_d2", "entr_d2", "예수금D+2", "Cash deposit after D+2 settlement."),
+        _amount("withdrawable_amount", "pymn_alow_amt", "출금가능금액", "Cash that can be withdrawn."),
+        _amount("unsettled_secured_amount", "uncl_stk_amt", "미수확보금", "Cash set aside for purchases still unpaid."),
+        _amount("substitute_amount", "repl_amt", "대용금", "Collateral value of the securities held (substitute)."),
+        _amount("rights_substitute_amount", "rght_repl_amt", "권리대용금", "Collateral value of rights held."),
+        _amount("orderable_cash", "ord_alowa", "주문가능현금", "Cash available for orders."),
+        _amount("cash_outstanding", "ch_uncla", "현금미수금", "Cash owed for purchases not yet paid (미수)."),
+        _amount("unpaid_credit_interest", "crd_int_npay_gold", "신용이자미납금", "Credit interest due and unpaid."),
+        _amount("other_loan_amount", "etc_loana", "기타대여금", "Other amounts lent to the account."),
+        _amount("unrepaid_loan_amount", "nrpy_loan", "미상환융자금", "Credit loans not yet repaid."),
+        _amount("margin_cash", "profa_ch", "증거금현금", "Cash held as order margin."),
+        _amount("margin_substitute", "repl_profa", "증거금대용", "Securities collateral held as order margin."),
+        _amount("total_purchase_amount", "stk_buy_tot_amt", "주식매수총액", "Purchase cost of all holdings."),
+        _amount(
+            "total_evaluation_amount", "evlt_amt_tot", "평가금액합계", "Value of all holdings at the current price."
+        ),
+        _amount("total_profit_loss", "tot_pl_tot", "총손익합계", "Unrealised profit or loss of all holdings."),
+        _rate("total_profit_loss_rate", "tot_pl_rt", "총손익률", "Total profit or loss over the purchase cost."),
+        _amount("total_rebuy_available", "tot_re_buy_alowa", "총재매수가능금액", "Amount available to buy again."),
+        _orderable(20),
+        _orderable(30),
+        _orderable(40),
+        _orderable(50),
+        _orderable(60),
+        _orderable(100),
+        _amount("credit_loan_total", "crd_loan_tot", "신용융자합계", "Credit (margin) loans outstanding."),
+        _amount("credit_loan_short_total", "crd_loan_ls_tot", "신용융자대주합계", "Credit loans and stock loans."),
+        _rate("credit_collateral_ratio", "crd_grnt_rt", "신용담보비율", "Collateral over credit loans."),
+        _amount(
+            "deposit_collateral_loan_amount",
+            "dpst_grnt_use_amt_amt",
+            "예탁담보대출금액",
+            "Loans against deposited securities.",
+        ),
+        _amount("sale_collateral_loan_amount", "grnt_loan_amt", "매도담보대출금액", "Loans against sale proceeds."),
+        Column(
+            "position_count",
+            INTEGER,
+            None,
+            "잔고건수",
+            COUNT,
+            "Lines of stk_cntr_remn over all pages (a stock may have several).",
+        ),
+    ),
+)
+
+POSITION_SNAPSHOTS = Relation(
+    "position_snapshots",
+    "보유종목 스냅샷",
+    "One row per line of stk_cntr_remn over all pages: a cash or credit holding within a snapshot.",
+    (
+        _id("id", "잔고ID", "The line's key.", "bigint, primary key"),
+        _id(
+            "snapshot_id",
+            "스냅샷ID",
+            "The account_snapshots row it belongs to (deleted with it).",
+            "bigint → account_snapshots.id",
+        ),
+        Column("line_no", INTEGER, None, "행번호", INDEX, "0-based order of the line over all pages."),
+        _with_meaning(ACCOUNT_NO, "Copied from the snapshot, for BI filters."),
+        _with_meaning(EXCHANGE, "Copied from the snapshot: KRX or NXT; never sum the two."),
+        _with_meaning(CAPTURED_AT, "Copied from the snapshot: when its first page arrived."),
+        _with_meaning(TRADE_DATE, "Copied from the snapshot: the Asia/Seoul date of captured_at."),
+        Column("credit_type", TEXT_TYPE, "crd_tp", "신용구분", CODE, "00 is a cash holding; credit codes as given."),
+        Column("loan_date", DATE_TYPE, "loan_dt", "대출일", DATE, "When the credit loan was taken."),
+        Column("expiry_date", DATE_TYPE, "expr_dt", "만기일", DATE, "When the credit loan expires."),
+        Column("stock_code", TEXT_TYPE, "stk_cd", "종목번호", CODE, "Six-character stock code, without the A prefix."),
+        Column("stock_name", TEXT_TYPE, "stk_nm", "종목명", TEXT, "The stock's name."),
+        Column("settlement_quantity", BIGINT, "setl_remn", "결제잔고", SHARES, "Quantity after settlement."),
+        Column("quantity", BIGINT, "cur_qty", "현재잔고", SHARES, "Quantity held now."),
+        Column("current_price", BIGINT, "cur_prc", "현재가", KRW_PER_SHARE, "Current price (Kiwoom's sign dropped)."),
+        Column("purchase_price", BIGINT, "buy_uv", "매입단가", KRW_PER_SHARE, "Average purchase price."),
+        _amount("purchase_amount", "pur_amt", "매입금액", "Purchase cost of the line."),
+        _amount("evaluation_amount", "evlt_amt", "평가금액", "Value at the current price, net of selling costs."),
+        _amount("profit_loss", "evltv_prft", "평가손익", "Unrealised profit or loss of the line."),
+        _rate("profit_loss_rate", "pl_rt", "손익률", "Profit or loss over the purchase cost."),
+    ),
+)
+
+RAW_RESPONSES = Relation(
+    "raw_responses",
+    "원본 응답",
+    "One row per kt00005 page exactly as received: the audit trail and the input of a replay; never a credential.",
+    (
+        _id("id", "응답ID", "The page's key.", "bigint, primary key"),
+        _id("run_id", "실행ID", "The run that received it.", "bigint → etl_runs.id"),
+        _id(
+            "snapshot_id",
+            "스냅샷ID",
+            "The snapshot it built; NULL when the run failed.",
+            "bigint → account_snapshots.id, NULL when the run failed",
+        ),
+        Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005."),
+        _with_meaning(ACCOUNT_NO, "As in the snapshot."),
+        _with_meaning(EXCHANGE, "As in the snapshot: KRX or NXT."),
+        Column("page_no", INTEGER, None, "페이지번호", INDEX, "0-based position in the continuation chain."),
+        Column("http_status", INTEGER, None, "HTTP상태", CODE, "The HTTP status of the answer."),
+        Column(
+            "cont_yn", TEXT_TYPE, "cont-yn", "연속조회여부", TEXT, "The cont-yn response header: Y when more follow."
+        ),
+        Column("next_key", TEXT_TYPE, "next-key", "연속조회키", TEXT, "The next-key response header."),
+        Column("received_at", TIMESTAMP, None, "수신시각", UTC_TIME, "When the page arrived."),
+        Column(
+            "payload",
+            "jsonb (text on SQLite)",
+            None,
+            "응답본문",
+            JSON,
+            "The body when it is a JSON object (jsonb keeps every value, not key order or white space).",
+        ),
+        Column(
+            "body_text",
+            TEXT_TYPE,
+            None,
+            "응답원문",
+            TEXT,
+            "The body as received when it is not a JSON object or holds a NUL character (jsonb refuses those).",
+        ),
+    ),
+)
+
+GROSS_ASSETS = Column(
+    "gross_assets", BIGINT, None, "총자산", KRW, "deposit_d2 + total_evaluation_amount (a NULL part counts as 0)."
+)
+NET_ASSETS = Column(
+    "net_assets",
+    BIGINT,
+    None,
+    "순자산",
+    KRW,
+    "gross_assets − credit_loan_total − unpaid_credit_interest (a NULL part counts as 0), before fees and taxes.",
+)
+TIME = Column(
+    "time",
+    TIME_TYPE,
+    None,
+    "시각",
+    UTC_TIME,
+    "captured_at under Grafana's name: timestamptz, or RFC 3339 UTC text with 6 decimals and Z on SQLite.",
+)
+WEIGHT_PCT = Column(
+    "weight_pct",
+    FLOAT,
+    None,
+    "비중",
+    PERCENT,
+    "100 × the line's evaluation_amount / its snapshot's total (NULL when that is 0); unrounded.",
+)
+QUANTITY_CHANGE = Column(
+    "quantity_change",
+    BIGINT,
+    None,
+    "수량변동",
+    SHARES,
+    "quantity − the quantity at the previous day's close (0 when not listed then); NULL on the first day.",
+)
+CLOSE_ID = _id("snapshot_id", "종가스냅샷ID", "The day's close: its last snapshot (greatest captured_at, then id).")
+CLOSE_TIME = _with_meaning(TIME, "captured_at of the day's close: timestamptz, or RFC 3339 UTC text on SQLite.")
+
+
+def _at_close(column: Column) -> Column:
+    return _with_meaning(column, f"{column.meaning[:-1]}, at the day's close.")
+
+
+def _change(name: str, label: str) -> Column:
+    return Column(
+        f"{name}_change", BIGINT, None, label, KRW, f"{name} − the previous day's close's; NULL on the first day."
+    )
+
+
+def _summed(name: str) -> Column:
+    column = POSITION_SNAPSHOTS.column(name)
+    return _with_meaning(
+        column, f"Sum over the stock's lines at the close: {column.meaning[0].lower()}{column.meaning[1:]}"
+    )
+
+
+def _views() -> tuple[Relation, ...]:
+    history = (*ACCOUNT_SNAPSHOTS.columns, GROSS_ASSETS, NET_ASSETS, TIME)
+    stock_code, stock_name = POSITION_SNAPSHOTS.column("stock_code"), POSITION_SNAPSHOTS.column("stock_name")
+    quantity = POSITION_SNAPSHOTS.column("quantity")
+    return (
+        Relation(
+            "account_history",
+            "계좌 이력",
+            "One row per snapshot: every account_snapshots column, gross and net assets, and Grafana's time.",
+            history,
+            is_view=True,
+        ),
+        Relation(
+            "latest_accounts",
+            "최신 계좌",
+            "One row per account × exchange: its newest snapshot, as in account_history; never sum KRX and NXT.",
+            history,
+            is_view=True,
+        ),
+        Relation(
+            "latest_positions",
+            "최신 보유종목",
+            "One row per line of each account × exchange's newest snapshot, with Grafana's time and its weight.",
+            (*POSITION_SNAPSHOTS.columns, TIME, WEIGHT_PCT),
+            is_view=True,
+        ),
+        Relation(
+            "account_daily",
+            "일별 계좌",
+            "One row per account × exchange × trade_date: the day's close and its change from the previous day's.",
+            (
+                ACCOUNT_NO,
+                EXCHANGE,
+                TRADE_DATE,
+                CLOSE_ID,
+                CLOSE_TIME,
+                Column("snapshots", BIGINT, None, "스냅샷수", COUNT, "Snapshots taken that trade_date."),
+                *(
+                    _at_close(ACCOUNT_SNAPSHOTS.column(name))
+                    for name in (
+                        "deposit_d2",
+                        "total_purchase_amount",
+                        "total_evaluation_amount",
+                        "total_profit_loss",
+                        "total_profit_loss_rate",
+                        "credit_loan_total",
+                        "position_count",
+                    )
+                ),
+                _at_close(GROSS_ASSETS),
+                _at_close(NET_ASSETS),
+                _change("net_assets", "순자산변동"),
+                _change("total_evaluation_amount", "평가금액변동"),
+                _change("total_profit_loss", "총손익변동"),
+            ),
+            is_view=True,
+        ),
+        Relation(
+            "position_daily",
+            "일별 보유종목",
+            "One row per account × exchange × trade_date × stock listed at the day's close, its lines summed.",
+            (
+                ACCOUNT_NO,
+                EXCHANGE,
+                TRADE_DATE,
+                CLOSE_ID,
+                stock_code,
+                _with_meaning(stock_name, "The stock's name on its lowest line_no at the close."),
+                Column("lines", BIGINT, None, "행수", COUNT, "Lines the stock has at the close (cash and credit)."),
+                _summed("quantity"),
+                _summed("purchase_amount"),
+                _summed("evaluation_amount"),
+                _summed("profit_loss"),
+                _with_meaning(
+                    POSITION_SNAPSHOTS.column("current_price"), "Current price on the stock's lowest line_no."
+                ),
+                _with_meaning(
+                    WEIGHT_PCT, "100 × the stock's evaluation_amount / the close's total (NULL when 0); unrounded."
+                ),
+                CLOSE_TIME,
+                QUANTITY_CHANGE,
+            ),
+            is_view=True,
+        ),
+        Relation(
+            "position_changes",
+            "보유종목 변동",
+            "One row per stock whose summed quantity differs from the previous day's close, sold-out ones included.",
+            (
+                ACCOUNT_NO,
+                EXCHANGE,
+                TRADE_DATE,
+                CLOSE_TIME,
+                stock_code,
+                _with_meaning(stock_name, "The stock's name at the close, or at the previous one if it disappeared."),
+                Column(
+                    "previous_quantity",
+                    BIGINT,
+                    None,
+                    "이전수량",
+                    SHARES,
+                    "Summed quantity at the previous day's close (0 when not listed then).",
+                ),
+                _with_meaning(quantity, "Summed quantity at the day's close (0 when no longer listed)."),
+                _with_meaning(QUANTITY_CHANGE, "quantity − previous_quantity."),
+                Column(
+                    "change",
+                    TEXT_TYPE,
+                    None,
+                    "변동구분",
+                    CODE,
+                    "opened (from 0), closed (to 0), increased or reduced.",
+                ),
+            ),
+            is_view=True,
+        ),
+        Relation(
+            "etl_freshness",
+            "적재 현황",
+            "One row per account × exchange that has runs: its newest snapshot, success and failure.",
+            (
+                ACCOUNT_NO,
+                EXCHANGE,
+                Column(
+                    "last_captured_at", TIMESTAMP, None, "최종조회시각", UTC_TIME, "captured_at of the newest snapshot."
+                ),
+                Column(
+                    "last_success_at",
+                    TIMESTAMP,
+                    None,
+                    "최종성공시각",
+                    UTC_TIME,
+                    "started_at of the newest run with status success.",
+                ),
+                Column(
+                    "last_failure_at",
+                    TIMESTAMP,
+                    None,
+                    "최종실패시각",
+                    UTC_TIME,
+                    "started_at of the newest run with status failed.",
+                ),
+                Column("last_error", TEXT_TYPE, None, "최종오류", TEXT, "error of the newest failed run."),
+                Column(
+                    "failures_since_success",
+                    BIGINT,
+                    None,
+                    "연속실패수",
+                    COUNT,
+                    "Failed runs started after the newest success (all of them when none succeeded).",
+                ),
+            ),
+            is_view=True,
+        ),
+    )
+
+
+TABLES: dict[str, Relation] = {t.name: t for t in (ACCOUNT_SNAPSHOTS, POSITION_SNAPSHOTS, ETL_RUNS, RAW_RESPONSES)}
+VIEWS: dict[str, Relation] = {v.name: v for v in _views()}
+RELATIONS: dict[str, Relation] = {**TABLES, **VIEWS}
+
+
+def comment_statements(dialect: Dialect, present: dict[str, list[str]], *, clear: bool = False) -> list[str]:
+    """`COMMENT ON` statements, as `dialect`'s driver takes them, for the relations in `present` (name → its columns
+    in the database) that the dictionary describes; with `clear`, the statements that remove their comments.
+    """
+    if not dialect.supports_comments:
+        return []
+    quote = dialect.identifier_preparer.quote
+
+    def literal(text: str) -> str:
+        return str(sql_literal(text, String()).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+    statements = []
+    for name, columns in present.items():
+        relation = RELATIONS[name]
+        kind = "VIEW" if relation.is_view else "TABLE"
+        statements.append(f"COMMENT ON {kind} {quote(name)} IS {'NULL' if clear else literal(relation.comment)}")
+        described = {column.name: column for column in relation.columns}
+        for column_name in columns:
+            if column_name in described:
+                text = "NULL" if clear else literal(described[column_name].comment)
+                statements.append(f"COMMENT ON COLUMN {quote(name)}.{quote(column_name)} IS {text}")
+    return statements
+
+
+def apply_comments(connection: Connection, names: Iterable[str] | None = None, *, clear: bool = False) -> None:
+    """Set the dictionary's comments on `names` (default: every table and view), or remove them with `clear`.
+
+    Nothing happens on SQLite, which has no comments. Relations and columns the database lacks are left out, so that
+    a migration comments what its revision has. Dropping a view drops its comments: call this after recreating one.
+    """
+    if not connection.dialect.supports_comments:
+        return
+    inspector = inspect(connection)
+    existing = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    wanted = RELATIONS if names is None else {name: RELATIONS[name] for name in names}
+    present = {name: [c["name"] for c in inspector.get_columns(name)] for name in wanted if name in existing}
+    for statement in comment_statements(connection.dialect, present, clear=clear):
+        connection.exec_driver_sql(statement)  # not text(): a `:` in a comment would read as a parameter
+
+
+_SECTION = re.compile(r"(<!-- generated: (\w+) -->\n).*?(<!-- end generated: \2 -->)", re.S)
+
+
+def render_markdown(relation: Relation) -> str:
+    """The docs' section of one table or view: heading, description and column table."""
+    lines = [
+        f"{'###' if relation.is_view else '##'} {relation.name} ({relation.label})",
+        "",
+        relation.description,
+        "",
+        "| column | type | Kiwoom field | 한글명 | unit | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for column in relation.columns:
+        field = f"`{column.field}`" if column.field else ""
+        lines.append(
+            f"| `{column.name}` | {column.type} | {field} | {column.label} | {column.unit} | {column.meaning} |"
+        )
+    return "\n".join(lines)
+
+
+def update_markdown(text: str) -> str:
+    """`text` with every generated section rewritten; ValueError when a section is unknown or missing."""
+    found: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name not in RELATIONS:
+            raise ValueError(f"generated section {name!r} names no table or view of the data dictionary")
+        found.append(name)
+        return f"{match.group(1)}{render_markdown(RELATIONS[name])}\n{match.group(3)}"
+
+    updated = _SECTION.sub(fill, text)
+    missing = [name for name in RELATIONS if name not in found]
+    if missing:
+        raise ValueError(f"no generated section for {', '.join(missing)}: add `<!-- generated: NAME -->` markers")
+    return updated
+
+
+def main(argv: list[str]) -> int:
+    """Rewrite the generated sections of the Markdown file named by `argv` (python -m etl.store.dictionary FILE)."""
+    if len(argv) != 1:
+        print("usage: python -m etl.store.dictionary docs/data-dictionary.md", file=sys.stderr)
+        return 2
+    path = Path(argv[0])
+    path.write_text(update_markdown(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
