@@ -175,3 +175,12 @@ def test_views_survive_a_round_trip_and_a_table_rebuilt_under_them(engine: Engin
             b.add_column(sa.Column("note", sa.Text()))
     assert "note" in {c["name"] for c in inspect(engine).get_columns("latest_positions")}
     assert answers() == before  # the same answers, and the rows survived the copy
+    if engine.dialect.name == "postgresql":  # dropping a view dropped its comments: created again, it has them
+        with engine.connect() as connection:
+            comments = connection.execute(
+                sa.text(
+                    "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+                    "WHERE a.attrelid = 'latest_positions'::regclass AND a.attnum > 0"
+                )
+            ).all()
+        assert all(comment for name, comment in comments if name != "note") and len(comments) == 23

@@ -392,8 +392,13 @@ def _summed(name: str) -> Column:
     )
 
 
+def _in_view(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """A table's columns as a view shows them: a view has no primary key."""
+    return tuple(replace(c, type=c.type.removesuffix(", primary key")) for c in columns)
+
+
 def _views() -> tuple[Relation, ...]:
-    history = (*ACCOUNT_SNAPSHOTS.columns, GROSS_ASSETS, NET_ASSETS, TIME)
+    history = (*_in_view(ACCOUNT_SNAPSHOTS.columns), GROSS_ASSETS, NET_ASSETS, TIME)
     stock_code, stock_name = POSITION_SNAPSHOTS.column("stock_code"), POSITION_SNAPSHOTS.column("stock_name")
     quantity = POSITION_SNAPSHOTS.column("quantity")
     return (
@@ -415,7 +420,7 @@ def _views() -> tuple[Relation, ...]:
             "latest_positions",
             "최신 보유종목",
             "One row per line of each account × exchange's newest snapshot, with Grafana's time and its weight.",
-            (*POSITION_SNAPSHOTS.columns, TIME, WEIGHT_PCT),
+            (*_in_view(POSITION_SNAPSHOTS.columns), TIME, WEIGHT_PCT),
             is_view=True,
         ),
         Relation(

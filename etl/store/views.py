@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Float, Integer, Text, column, table, text
 from sqlalchemy.sql import TableClause
 
+from etl.store.dictionary import apply_comments
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
@@ -314,10 +315,11 @@ VIEW_NAMES = tuple(view.name for view in VIEWS)
 
 
 def create_views(connection: Connection) -> None:
-    """Create every analyst view (after the tables they read exist, e.g. at the end of a migration)."""
+    """Create every analyst view (after the tables they read exist), with its comments on PostgreSQL."""
     dialect = connection.dialect.name
     for view in VIEWS:
         connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect)}"))
+    apply_comments(connection, VIEW_NAMES)  # a dropped view lost its comments
 
 
 def drop_views(connection: Connection) -> None:
