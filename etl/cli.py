@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from etl import __version__
-from etl.clock import utc_now
+from etl.clock import local_text, utc_now
 from etl.errors import ConfigError, EtlError
 from etl.settings import Settings, default_database_url, load_settings, normalize_database_url
 
@@ -409,7 +409,7 @@ def _echo_spool(spool: Any, schedule: Any) -> None:
     if not summary.count:
         click.echo("Spool: empty.")
         return
-    oldest = schedule.local(summary.oldest).strftime("%Y-%m-%d %H:%M:%S %Z") if summary.oldest else "?"
+    oldest = local_text(summary.oldest, schedule.zone) if summary.oldest else "?"
     click.echo(
         f"Spool: {summary.count} snapshot(s) waiting ({summary.size / 1024:.0f} KiB, the oldest captured "
         f"{oldest}): run `kiwoom-etl flush`."
@@ -421,7 +421,7 @@ def _newest_run_words(newest: Any, schedule: Any) -> str:
     if newest is None:
         return "no snapshot was ever attempted here: is the daemon running?"
     return (
-        f"the newest run is {newest.status}, started {schedule.local(newest.started_at):%Y-%m-%d %H:%M:%S %Z} "
+        f"the newest run is {newest.status}, started {local_text(newest.started_at, schedule.zone)} "
         f"({newest.account_no} {newest.exchange or '-'}): is the daemon running?"
     )
 
