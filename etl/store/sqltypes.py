@@ -32,6 +32,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class RfcTime(TypeDecorator[datetime]):
+    """A view's `time` column, read as an aware UTC datetime: timestamptz on PostgreSQL, RFC 3339 text on SQLite."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return moment.astimezone(UTC)
+
+
 class _SqliteDecimal(Numeric[Decimal]):
     """NUMERIC(p, s) on SQLite, written and read as decimal text so that no value passes through a Python float.
 
