@@ -512,6 +512,8 @@ class Simulator:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real API
+    # Headers and body leave in two writes: with Nagle's algorithm the body then waits for a delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
