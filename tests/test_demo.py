@@ -321,3 +321,16 @@ def test_demo_refuses_an_older_database_with_a_real_run_before_migrating_it(tmp_
         assert current_revision(engine) == "0001"  # not migrated
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_demo_writes_the_same_numbers_as_on_sqlite(postgres_url: str, tmp_path: Path) -> None:
+    lines: list[str] = []
+    assert run_demo(postgres_url, days=4, seed=0, zone="Asia/Seoul", echo=lines.append, now=Clock(NOVEMBER))
+    postgres, sqlite = make_engine(postgres_url), build(tmp_path / "small.db", NOVEMBER, days=4)
+    try:
+        assert numbers(postgres) == numbers(sqlite.engine) and assert_nothing_partial(postgres) == 4 * 3 * 4
+        assert "2026-11-24 15:45:00 KST" in "\n".join(lines)
+    finally:
+        postgres.dispose()
+        sqlite.engine.dispose()
