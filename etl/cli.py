@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from etl import __version__
-from etl.clock import utc_now
+from etl.clock import local_text, utc_now
 from etl.errors import ConfigError, EtlError
 from etl.settings import Settings, default_database_url, load_settings, normalize_database_url
 
@@ -409,7 +409,7 @@ def _echo_spool(spool: Any, schedule: Any) -> None:
     if not summary.count:
         click.echo("Spool: empty.")
         return
-    oldest = schedule.local(summary.oldest).strftime("%Y-%m-%d %H:%M:%S %Z") if summary.oldest else "?"
+    oldest = local_text(summary.oldest, schedule.zone) if summary.oldest else "?"
     click.echo(
         f"Spool: {summary.count} snapshot(s) waiting ({summary.size / 1024:.0f} KiB, the oldest captured "
         f"{oldest}): run `kiwoom-etl flush`."
@@ -421,7 +421,7 @@ def _newest_run_words(newest: Any, schedule: Any) -> str:
     if newest is None:
         return "no snapshot was ever attempted here: is the daemon running?"
     return (
-        f"the newest run is {newest.status}, started {schedule.local(newest.started_at):%Y-%m-%d %H:%M:%S %Z} "
+        f"the newest run is {newest.status}, started {local_text(newest.started_at, schedule.zone)} "
         f"({newest.account_no} {newest.exchange or '-'}): is the daemon running?"
     )
 
@@ -573,21 +573,30 @@ def simulate(
     default=None,
     help="Where the demo writes (default: the SQLite file kiwoom_etl.db in this directory).",
 )
-@click.option("--snapshots", default=3, show_default=True, type=click.IntRange(1, 100), help="How many rounds.")
-@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0), help="Seconds between.")
+@click.option(
+    "--days",
+    default=20,
+    show_default=True,
+    type=click.IntRange(3, 250),
+    help="Trading days of history, ending today (3 snapshots each).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Another seed, another (repeatable) market.")
 @click.pass_obj
-def demo(obj: Context, database_url: str | None, snapshots: int, interval: float) -> None:
-    """Try kiwoom-etl without an account: simulator, migration, snapshots and example SQL, then exit.
+def demo(obj: Context, database_url: str | None, days: int, seed: int) -> None:
+    """Try kiwoom-etl without an account: a few weeks of made-up history, then answers from the analyst views.
 
-    Needs no key and touches no real API. It refuses, before changing anything, a database that holds real
-    (non-demo) snapshots or runs.
+    A local simulator plays a seeded market in which two made-up accounts trade between days; every past slot
+    (09:30, 12:30, 15:45 KST) of every trading day is snapshotted through the real path, a closed weekday is
+    recorded as skipped. The same seed gives the same numbers on every run; a second run replaces the first's
+    history. Needs no key and touches no real API. It refuses, before changing anything, a database that holds
+    real (non-demo) snapshots or runs. Times are printed in the `timezone` setting.
     """
     from etl.jobs.demo import run_demo
 
-    obj.logging(None)
     with _errors():
+        zone = obj.settings().timezone
         url = normalize_database_url(database_url, "--database-url") if database_url else default_database_url()
-        ok = run_demo(url, snapshots=snapshots, interval=interval, echo=click.echo)
+        ok = run_demo(url, days=days, seed=seed, zone=zone, echo=click.echo)
     if not ok:
         sys.exit(EXIT_FAILED)
 

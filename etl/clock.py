@@ -1,11 +1,13 @@
-"""Time: the UTC clock every timestamp comes from, Korean Standard Time (Kiwoom's), and the durations, times of day
-and windows that settings are made of."""
+"""Time: the UTC clock every timestamp comes from, Korean Standard Time (Kiwoom's), the KRX calendar, times as a
+person reads them, and the durations, times of day and windows that settings are made of."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 from etl.errors import ConfigError
 
@@ -17,6 +19,29 @@ _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def krx_calendar() -> Container[date]:
+    """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked."""
+    import holidays  # imported here: loading its calendars is not free, and only the daemon and the demo need them
+
+    return holidays.financial_holidays("XKRX")
+
+
+def zone_name(zone: str | tzinfo, moment: datetime) -> str:
+    """How a person names `zone` at `moment`: its abbreviation (KST), or its key when it has none (Asia/Dubai)."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    name = moment.astimezone(tz).tzname() or ""
+    if not name or name[0] in "+-":  # tzdata gives many zones only an offset such as "+04": the key says more
+        return str(getattr(tz, "key", None) or name or "UTC")
+    return name
+
+
+def local_text(moment: datetime, zone: str | tzinfo) -> str:
+    """An aware time as a person reads it: in `zone` (a settings' `timezone`), to the second, the zone named
+    ("2026-11-24 15:45:00 KST"). Tables and logs keep UTC; this is for what is printed or shown."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M:%S} {zone_name(tz, moment)}"
 
 
 def parse_duration(text: str, setting: str) -> timedelta:

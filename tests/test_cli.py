@@ -108,60 +108,6 @@ def test_help_answers_questions() -> None:
     assert "kiwoom-etl migrate" in kiwoom_etl("snapshot", "--help").stdout
 
 
-def test_demo_runs_by_itself(tmp_path: Path) -> None:
-    result = kiwoom_etl("demo", "--snapshots", "2", "--interval", "0", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert stat.S_IMODE((tmp_path / "kiwoom_etl.db").stat().st_mode) == 0o600
-    assert result.stdout.count("success") == 8  # 2 rounds × 2 accounts × 2 exchanges
-    assert "Latest holdings" in result.stdout and "삼성전자" in result.stdout
-    assert kiwoom_etl("demo", "--snapshots", "1", "--interval", "0", cwd=tmp_path).returncode == 0  # again
-
-
-def test_demo_refuses_a_database_with_real_history(
-    sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
-) -> None:
-    env = account_env(simulator, sim_url, sqlite_url, tmp_path)
-    assert kiwoom_etl("migrate", env=env).returncode == 0
-    assert kiwoom_etl("snapshot", env=env).returncode == 0
-    database = tmp_path / "kiwoom_etl.db"
-    before = database.read_bytes()
-    result = kiwoom_etl("demo", "--database-url", sqlite_url, "--interval", "0")
-    assert result.returncode == 1 and "already holds real snapshots" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert database.read_bytes() == before  # refused before it wrote anything
-
-
-def test_demo_refuses_an_older_database_with_a_real_run_before_migrating_it(tmp_path: Path) -> None:
-    from alembic import command
-    from sqlalchemy import text
-
-    from etl.store.schema import alembic_config, current_revision
-
-    database = tmp_path / "old.db"
-    url = f"sqlite:///{database}"
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "0001")
-            connection.execute(
-                text(
-                    "INSERT INTO etl_runs (id, trigger, status, account_no, exchange, started_at) "
-                    "VALUES (1, 'cli', 'failed', '5012345678', 'KRX', '2026-11-20 06:30:00')"
-                )
-            )
-    finally:
-        engine.dispose()
-    before = database.read_bytes()
-    result = kiwoom_etl("demo", "--database-url", url, "--interval", "0")
-    assert result.returncode == 1 and "already holds real runs (account 5012345678)" in result.stderr
-    assert database.read_bytes() == before
-    engine = make_engine(url)
-    try:
-        assert current_revision(engine) == "0001"  # not migrated
-    finally:
-        engine.dispose()
-
-
 def test_python_dash_m_and_console_script_agree() -> None:
     version = kiwoom_etl("--version")
     assert version.returncode == 0 and "kiwoom-etl, version" in version.stdout

@@ -15,7 +15,8 @@ from etl.kiwoom.simulator import FAULT_KINDS, Fault, Simulator, make_account, se
 
 
 def _simulator(**options: object) -> Simulator:
-    return Simulator(accounts=[make_account(1, 4)], page_size=3, rate_per_second=1000, burst=1000, **options)  # type: ignore[arg-type]
+    values: dict[str, object] = {"accounts": [make_account(1, 4)], "page_size": 3, "rate_per_second": 1000}
+    return Simulator(**(values | {"burst": 1000} | options))  # type: ignore[arg-type]
 
 
 def test_every_known_kind_is_documented_in_fault() -> None:
@@ -155,3 +156,45 @@ def test_a_held_request_waits_for_release_and_is_then_answered() -> None:
         simulator.release()
         worker.join()
     assert answers == [200]
+
+
+def _balance(simulator: Simulator, exchange: str = "KRX") -> dict[str, object]:
+    """One whole kt00005 answer (summary and every line), asked in process."""
+    account = simulator.accounts[0]
+    _, _, issued = simulator.handle(
+        "/oauth2/token",
+        {"api-id": "au10001"},
+        {"grant_type": "client_credentials", "appkey": account.appkey, "secretkey": account.secretkey},
+    )
+    headers = {"api-id": "kt00005", "authorization": f"Bearer {json.loads(issued or '')['token']}"}
+    _, answer_headers, text = simulator.handle("/api/dostk/acnt", headers, {"dmst_stex_tp": exchange})
+    answer = json.loads(text or "")
+    while answer_headers.get("cont-yn") == "Y":
+        more = headers | {"cont-yn": "Y", "next-key": answer_headers["next-key"]}
+        _, answer_headers, text = simulator.handle("/api/dostk/acnt", more, {"dmst_stex_tp": exchange})
+        answer["stk_cntr_remn"] += json.loads(text or "")["stk_cntr_remn"]
+    return answer
+
+
+def test_without_moves_prices_change_only_with_set_accounts() -> None:
+    simulator = _simulator(moves=False)
+    first, second = _balance(simulator), _balance(simulator)
+    assert first["stk_cntr_remn"] == second["stk_cntr_remn"]
+    moved = make_account(1, 4)
+    moved.holdings["KRX"][1].price += 1000
+    simulator.set_accounts([moved])
+    third = _balance(simulator)  # the token issued before still works: same app key
+    assert third["stk_cntr_remn"] != first["stk_cntr_remn"]
+    assert third["stk_cntr_remn"][1]["cur_prc"] == f"{moved.holdings['KRX'][1].price:012d}"  # type: ignore[index]
+
+
+def test_the_summary_carries_the_cash_and_the_credit_loans_given() -> None:
+    account = make_account(1, 4)
+    account.deposit, account.deposit_d1, account.deposit_d2 = 5_000_000, 4_000_000, 3_000_000
+    account.holdings["KRX"][1].credit_type, account.holdings["KRX"][1].loan = "03", 1_234_000
+    answer = _balance(_simulator(moves=False, accounts=[account]))
+    assert (answer["entr"], answer["entr_d1"], answer["entr_d2"]) == ("000005000000", "000004000000", "000003000000")
+    assert answer["crd_loan_tot"] == "000001234000"
+    lines = answer["stk_cntr_remn"]
+    assert int(str(answer["evlt_amt_tot"])) == sum(int(line["evlt_amt"]) for line in lines)  # type: ignore[attr-defined]
+    assert answer["crd_grnt_rt"] != "0.00" and _balance(_simulator())["crd_loan_tot"] == "000000000000"

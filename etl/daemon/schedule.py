@@ -10,18 +10,11 @@ from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from etl.clock import Window
+from etl.clock import Window, krx_calendar
 from etl.errors import ConfigError
 
 SCHEDULED, END_OF_DAY = "scheduled", "end_of_day"
 _SEARCH_DAYS = 400  # the longest run of closed days is a few weeks; a year and more means nothing is ever due
-
-
-def krx_calendar() -> Container[date]:
-    """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked."""
-    import holidays  # imported here: loading its calendars is not free, and only the daemon needs them
-
-    return holidays.financial_holidays("XKRX")
 
 
 @dataclass(frozen=True)

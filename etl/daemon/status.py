@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
+from etl.clock import zone_name
 from etl.console import table
 from etl.daemon.schedule import Schedule
 from etl.store.engine import storage_errors
@@ -149,7 +150,7 @@ def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime)
     def state(pair: PairStatus) -> str:
         return "STALE" if pair.stale else ("ok" if pair.active else "closed")
 
-    zone = schedule.local(now).tzname()
+    zone = zone_name(schedule.zone, now)
     return table(
         [
             "account",

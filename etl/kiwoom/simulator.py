@@ -63,6 +63,7 @@ class Holding:
     credit_type: str = "00"
     loan_date: str = ""
     expiry_date: str = ""
+    loan: int = 0  # what a credit line still owes: the summary's crd_loan_tot adds these up
 
     def line(self) -> dict[str, str]:
         purchase = self.quantity * self.purchase_price
@@ -95,6 +96,8 @@ class SimAccount:
     acct_no: str
     holdings: dict[str, list[Holding]]
     deposit: int = 17534
+    deposit_d1: int | None = None  # entr_d1 and entr_d2 when given; else a little below `deposit`
+    deposit_d2: int | None = None
 
 
 def _amount(value: int) -> str:
@@ -218,6 +221,7 @@ class Simulator:
     issued: list[str] = field(default_factory=list)
     log_limit: int = 10_000  # requests and served keep the latest this many; count() stays exact
     fault_token: str | None = None  # when set, /_sim/faults needs X-Sim-Token; unset, loopback clients only
+    moves: bool = True  # prices move by themselves between answers; off, they change only with set_accounts
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
@@ -257,6 +261,11 @@ class Simulator:
     def release(self) -> None:
         """Let every request held by a `hold` fault (and any later one) go on."""
         self._released.set()
+
+    def set_accounts(self, accounts: list[SimAccount]) -> None:
+        """Answer from now on with these accounts (the same app keys: tokens stay valid), e.g. a market's next state."""
+        with self._lock:
+            self.accounts = accounts
 
     def revoke_all_tokens(self) -> None:
         with self._lock:
@@ -416,11 +425,11 @@ class Simulator:
             start = int(next_key[3:])
         else:
             # The first answer shows the starting prices (so the API page's example line appears as printed).
-            self._frozen[key] = self._lines(account, exchange, move=key in self._frozen)
+            self._frozen[key] = self._lines(account, exchange, move=self.moves and key in self._frozen)
         lines = self._frozen[key]
         page = [dict(line) for line in lines[start : start + self.page_size]]
         more = start + self.page_size < len(lines)
-        payload = self._summary(account, lines)
+        payload = self._summary(account, lines, sum(h.loan for h in account.holdings.get(exchange, [])))
         payload["stk_cntr_remn"] = page
         response_headers = {"api-id": "kt00005", "cont-yn": "Y" if more else "N", "next-key": ""}
         if more:
@@ -446,16 +455,19 @@ class Simulator:
                 holding.price = max(100, holding.price + step * max(10, holding.price // 500))
             return [holding.line() for holding in account.holdings.get(exchange, [])]
 
-    def _summary(self, account: SimAccount, lines: list[dict[str, str]]) -> dict[str, Any]:
+    def _summary(self, account: SimAccount, lines: list[dict[str, str]], loan: int) -> dict[str, Any]:
+        """The answer's summary: totals that agree with `lines`, the account's cash, and `loan` as crd_loan_tot."""
         purchase = sum(int(line["pur_amt"]) for line in lines)
         evaluation = sum(int(line["evlt_amt"]) for line in lines)
         profit = evaluation - purchase
         deposit = account.deposit
+        d1 = deposit - 84 if account.deposit_d1 is None else account.deposit_d1
+        d2 = deposit - 4984 if account.deposit_d2 is None else account.deposit_d2
         orderable = deposit * 5
         summary = {
             "entr": deposit,
-            "entr_d1": deposit - 84,
-            "entr_d2": deposit - 4984,
+            "entr_d1": d1,
+            "entr_d2": d2,
             "pymn_alow_amt": orderable,
             "uncl_stk_amt": 0,
             "repl_amt": evaluation * 6 // 10,
@@ -471,20 +483,20 @@ class Simulator:
             "evlt_amt_tot": evaluation,
             "tot_pl_tot": profit,
             "tot_re_buy_alowa": orderable // 2,
-            "20ord_alow_amt": deposit - 4984,
-            "30ord_alow_amt": deposit - 4984,
-            "40ord_alow_amt": deposit - 4984,
-            "50ord_alow_amt": deposit - 4984,
-            "60ord_alow_amt": deposit - 4984,
-            "100ord_alow_amt": deposit - 4984,
-            "crd_loan_tot": 0,
+            "20ord_alow_amt": d2,
+            "30ord_alow_amt": d2,
+            "40ord_alow_amt": d2,
+            "50ord_alow_amt": d2,
+            "60ord_alow_amt": d2,
+            "100ord_alow_amt": d2,
+            "crd_loan_tot": loan,
             "crd_loan_ls_tot": 0,
             "dpst_grnt_use_amt_amt": 0,
             "grnt_loan_amt": 0,
         }
         payload: dict[str, Any] = {name: _amount(value) for name, value in summary.items()}
         payload["tot_pl_rt"] = _rate(profit, purchase)
-        payload["crd_grnt_rt"] = "0.00"
+        payload["crd_grnt_rt"] = _rate(d2 + evaluation, loan)  # collateral over loan, "0.00" without one
         return payload
 
     def _ok(self, data: dict[str, Any], message: str = OK_MESSAGE) -> tuple[int, dict[str, str], str]:
@@ -500,6 +512,8 @@ class Simulator:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real API
+    # Headers and body leave in two writes: with Nagle's algorithm the body then waits for a delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 - the name http.server calls

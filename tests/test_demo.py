@@ -1,0 +1,336 @@
+"""The demo: weeks of history through the real path, closed days recorded as skipped, trades between days that the
+tables show, the same numbers on every run, times printed with their zone, and no mixing with real accounts."""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from etl.clock import KST, krx_calendar
+from etl.jobs.demo import run_demo
+from etl.kiwoom.simulator import Simulator
+from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from tests.support import Clock, account_env, assert_nothing_partial, kiwoom_etl
+
+NOVEMBER = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 16:00 in Seoul, a Tuesday; the weeks before hold no holiday
+CHUSEOK = datetime(2026, 10, 2, 7, 0, tzinfo=UTC)  # the Friday after Chuseok (24 and 25 September)
+DAYS = 15
+UNZONED = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?! ?[A-Z+])")
+
+
+@dataclass
+class Built:
+    engine: Engine
+    output: str
+    ok: bool
+
+
+def build(path: Path, now: datetime, days: int = DAYS, seed: int = 0, zone: str = "Asia/Seoul") -> Built:
+    lines: list[str] = []
+    url = f"sqlite:///{path}"
+    ok = run_demo(url, days=days, seed=seed, zone=zone, echo=lines.append, now=Clock(now))
+    return Built(make_engine(url), "\n".join(lines), ok)
+
+
+@pytest.fixture(scope="module")
+def november(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    built = build(tmp_path_factory.mktemp("demo") / "november.db", NOVEMBER)
+    yield built
+    built.engine.dispose()
+
+
+def closes(
+    engine: Engine, exchange: str = "KRX"
+) -> dict[str, list[tuple[date, int, dict[str, list[tuple[str, int]]]]]]:
+    """Per account, each day's close: (trade_date, snapshot id, stock code → its lines' (credit_type, quantity))."""
+    with engine.connect() as connection:
+        snapshots = connection.execute(
+            select(AccountSnapshot.id, AccountSnapshot.account_no, AccountSnapshot.trade_date)
+            .where(AccountSnapshot.exchange == exchange)
+            .order_by(AccountSnapshot.captured_at, AccountSnapshot.id)
+        ).all()
+        last: dict[tuple[str, date], int] = {}
+        for snapshot_id, account_no, trade_date in snapshots:
+            last[(account_no, trade_date)] = snapshot_id  # the newest of the day wins
+        lines = connection.execute(
+            select(PositionSnapshot.snapshot_id, PositionSnapshot.stock_code, PositionSnapshot.credit_type)
+            .add_columns(PositionSnapshot.quantity)
+            .where(PositionSnapshot.snapshot_id.in_(list(last.values())))
+            .order_by(PositionSnapshot.line_no)
+        ).all()
+    by_snapshot: dict[int, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
+    for snapshot_id, code, credit_type, quantity in lines:
+        by_snapshot[snapshot_id][code].append((credit_type, quantity))
+    result: dict[str, list[tuple[date, int, dict[str, list[tuple[str, int]]]]]] = defaultdict(list)
+    for (account_no, trade_date), snapshot_id in sorted(last.items()):
+        result[account_no].append((trade_date, snapshot_id, dict(by_snapshot[snapshot_id])))
+    return result
+
+
+def held(stocks: dict[str, list[tuple[str, int]]]) -> dict[str, int]:
+    return {code: sum(q for _, q in lines) for code, lines in stocks.items() if sum(q for _, q in lines)}
+
+
+def test_weeks_of_trading_days_with_three_snapshots_each_at_the_past_slots(november: Built) -> None:
+    assert november.ok
+    with november.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                AccountSnapshot.account_no,
+                AccountSnapshot.exchange,
+                AccountSnapshot.trade_date,
+                AccountSnapshot.captured_at,
+                AccountSnapshot.scheduled_for,
+            )
+        ).all()
+        received = set(connection.execute(select(RawResponse.received_at)).scalars())
+    days = sorted({row.trade_date for row in rows})
+    assert len(days) == DAYS and days[-1] == date(2026, 11, 24) and days[-1] - days[0] >= timedelta(days=20)
+    assert all(day.weekday() < 5 for day in days)
+    per_day: dict[tuple[str, str, date], set[time]] = defaultdict(set)
+    for row in rows:
+        local = row.captured_at.astimezone(KST)
+        assert row.trade_date == local.date() and row.scheduled_for == row.captured_at
+        per_day[(row.account_no, row.exchange, row.trade_date)].add(local.time())
+    assert {a for a, _, _ in per_day} == {"demo-1", "demo-2"} and {x for _, x, _ in per_day} == {"KRX", "NXT"}
+    assert len(per_day) == 4 * DAYS
+    assert all(slots == {time(9, 30), time(12, 30), time(15, 45)} for slots in per_day.values())
+    assert received == {row.captured_at for row in rows}  # pages "arrived" at the past slot: the clock was in control
+    assert assert_nothing_partial(november.engine) == len(rows) == 4 * 3 * DAYS
+
+
+def test_a_weekday_is_closed_with_skipped_runs_and_no_snapshot_when_the_weeks_hold_no_holiday(
+    november: Built,
+) -> None:
+    with november.engine.connect() as connection:
+        skipped = connection.execute(
+            select(EtlRun.account_no, EtlRun.exchange, EtlRun.scheduled_for, EtlRun.reason, EtlRun.detail).where(
+                EtlRun.status == "skipped"
+            )
+        ).all()
+        dates = set(connection.execute(select(AccountSnapshot.trade_date)).scalars())
+    (closed,) = {row.scheduled_for.astimezone(KST).date() for row in skipped}
+    assert closed.weekday() < 5 and closed not in dates and min(dates) < closed < max(dates)
+    assert closed not in krx_calendar()
+    assert {(row.account_no, row.exchange) for row in skipped} == {
+        (a, x) for a in ("demo-1", "demo-2") for x in ("KRX", "NXT")
+    }
+    assert {row.reason for row in skipped} == {"market_closed"} and all("made-up" in row.detail for row in skipped)
+
+
+def test_an_xkrx_holiday_in_the_weeks_is_skipped_with_its_name(tmp_path: Path) -> None:
+    built = build(tmp_path / "chuseok.db", CHUSEOK, days=7)
+    try:
+        with built.engine.connect() as connection:
+            skipped = connection.execute(
+                select(EtlRun.scheduled_for, EtlRun.detail).where(EtlRun.status == "skipped")
+            ).all()
+            dates = set(connection.execute(select(AccountSnapshot.trade_date)).scalars())
+    finally:
+        built.engine.dispose()
+    calendar = krx_calendar()
+    expected = {min(dates) + timedelta(days=n) for n in range((max(dates) - min(dates)).days)}
+    holidays = {day for day in expected if day.weekday() < 5 and day in calendar}
+    assert holidays and len(dates) == 7
+    assert {row.scheduled_for.astimezone(KST).date() for row in skipped} == holidays
+    assert not holidays & dates
+    assert all(row.detail.startswith("KRX holiday: ") and "made-up" not in row.detail for row in skipped)
+
+
+def test_between_days_the_accounts_buy_sell_part_open_close_reopen_and_borrow(november: Built) -> None:
+    kinds: set[str] = set()
+    reopened = False
+    for days in closes(november.engine).values():
+        ever_closed: set[str] = set()
+        for (_, _, before), (_, _, after) in zip(days, days[1:], strict=False):
+            was, now = held(before), held(after)
+            for code in was.keys() | now.keys():
+                old, new = was.get(code, 0), now.get(code, 0)
+                if old and new > old:
+                    kinds.add("bought more")
+                elif 0 < new < old:
+                    kinds.add("sold part")
+                elif not old and new:
+                    kinds.add("opened")
+                    reopened = reopened or code in ever_closed
+                elif old and not new:
+                    kinds.add("closed")
+                    ever_closed.add(code)
+    assert kinds == {"bought more", "sold part", "opened", "closed"} and reopened
+
+
+def test_a_credit_line_sits_beside_a_cash_line_and_its_loan_is_in_the_summary(november: Built) -> None:
+    with november.engine.connect() as connection:
+        loans = {row.id: row.credit_loan_total for row in connection.execute(select(AccountSnapshot.__table__))}
+    with_credit = []
+    for days in closes(november.engine).values():
+        for _, snapshot_id, stocks in days:
+            both = [code for code, lines in stocks.items() if {t for t, _ in lines} > {"00"}]  # cash and credit
+            credit = any(t != "00" for lines in stocks.values() for t, _ in lines)
+            assert (loans[snapshot_id] > 0) == credit  # a loan exactly while a credit line is held
+            with_credit += both
+    assert with_credit  # the same stock on a cash line and a credit line
+
+
+def test_every_summary_agrees_with_its_lines_and_cash_moves_with_the_trades(november: Built) -> None:
+    with november.engine.connect() as connection:
+        summaries = connection.execute(select(AccountSnapshot.__table__)).all()
+        lines: dict[int, list[Any]] = defaultdict(list)
+        for line in connection.execute(select(PositionSnapshot.__table__)):
+            lines[line.snapshot_id].append(line)
+    for s in summaries:
+        mine = lines[s.id]
+        assert s.position_count == len(mine)
+        assert s.total_purchase_amount == sum(p.purchase_amount or 0 for p in mine)
+        assert s.total_evaluation_amount == sum(p.evaluation_amount or 0 for p in mine)
+        assert s.total_profit_loss == sum(p.profit_loss or 0 for p in mine)
+    d2 = {s.id: s.deposit_d2 for s in summaries}
+    moved = 0
+    for days in closes(november.engine).values():
+        for (_, first, before), (_, second, after) in zip(days, days[1:], strict=False):
+            traded = held(before) != held(after)
+            assert (d2[first] != d2[second]) == traded  # cash (D+2) moves on a trading day, and only then
+            moved += traded
+    assert moved >= 8
+
+
+def numbers(engine: Engine) -> list[tuple[object, ...]]:
+    """Every amount of every snapshot and line, in order, without the dates."""
+    with engine.connect() as connection:
+        accounts = connection.execute(
+            select(
+                AccountSnapshot.account_no,
+                AccountSnapshot.exchange,
+                AccountSnapshot.deposit,
+                AccountSnapshot.deposit_d2,
+                AccountSnapshot.total_evaluation_amount,
+                AccountSnapshot.total_profit_loss_rate,
+                AccountSnapshot.credit_loan_total,
+            ).order_by(AccountSnapshot.captured_at, AccountSnapshot.account_no, AccountSnapshot.exchange)
+        ).all()
+        positions = connection.execute(
+            select(
+                PositionSnapshot.stock_code,
+                PositionSnapshot.quantity,
+                PositionSnapshot.current_price,
+                PositionSnapshot.purchase_amount,
+                PositionSnapshot.profit_loss_rate,
+            ).order_by(
+                PositionSnapshot.captured_at,
+                PositionSnapshot.account_no,
+                PositionSnapshot.exchange,
+                PositionSnapshot.line_no,
+            )
+        ).all()
+    return [tuple(row) for row in (*accounts, *positions)]
+
+
+def test_the_numbers_are_the_same_on_every_run_whatever_the_dates(november: Built, tmp_path: Path) -> None:
+    again = build(tmp_path / "again.db", NOVEMBER)
+    a_week_later = build(tmp_path / "later.db", NOVEMBER + timedelta(days=7))
+    other_seed = build(tmp_path / "seed.db", NOVEMBER, seed=7)
+    try:
+        expected = numbers(november.engine)
+        assert numbers(again.engine) == expected
+        assert numbers(a_week_later.engine) == expected
+        assert numbers(other_seed.engine) != expected
+    finally:
+        for built in (again, a_week_later, other_seed):
+            built.engine.dispose()
+
+
+def test_printed_times_name_their_zone(november: Built) -> None:
+    assert "2026-11-24 15:45:00 KST" in november.output  # the newest close, in Seoul time
+    assert not UNZONED.findall(november.output)
+    assert "net_assets" in november.output and "position_changes" in november.output
+
+
+def test_the_command_prints_in_the_configured_zone_and_a_second_run_replaces_the_first(tmp_path: Path) -> None:
+    env = {"KIWOOM_ETL_TIMEZONE": "UTC"}
+    first = kiwoom_etl("demo", "--days", "3", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    assert stat.S_IMODE((tmp_path / "kiwoom_etl.db").stat().st_mode) == 0o600
+    assert re.search(r"\d{4}-\d\d-\d\d 06:45:00 UTC", first.stdout) and not UNZONED.findall(first.stdout)
+    second = kiwoom_etl("demo", "--days", "3", cwd=tmp_path, env=env)
+    assert second.returncode == 0, second.stderr
+    assert "of an earlier demo run were replaced" in second.stdout
+    engine = make_engine(f"sqlite:///{tmp_path / 'kiwoom_etl.db'}")
+    try:
+        with engine.connect() as connection:
+            days = set(connection.execute(select(AccountSnapshot.trade_date)).scalars())
+        assert len(days) == 3 and assert_nothing_partial(engine) <= 3 * 3 * 4  # not twice over
+    finally:
+        engine.dispose()
+
+
+def test_the_old_options_are_gone() -> None:
+    result = kiwoom_etl("demo", "--snapshots", "3")
+    assert result.returncode == 2 and "No such option" in result.stderr
+
+
+def test_demo_refuses_a_database_with_real_history(
+    sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    env = account_env(simulator, sim_url, sqlite_url, tmp_path)
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    assert kiwoom_etl("snapshot", env=env).returncode == 0
+    database = tmp_path / "kiwoom_etl.db"
+    before = database.read_bytes()
+    result = kiwoom_etl("demo", "--database-url", sqlite_url)
+    assert result.returncode == 1 and "already holds real snapshots" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert database.read_bytes() == before  # refused before it wrote anything
+
+
+def test_demo_refuses_an_older_database_with_a_real_run_before_migrating_it(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from etl.store.schema import alembic_config, current_revision
+
+    database = tmp_path / "old.db"
+    url = f"sqlite:///{database}"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO etl_runs (id, trigger, status, account_no, exchange, started_at) "
+                    "VALUES (1, 'cli', 'failed', '5012345678', 'KRX', '2026-11-20 06:30:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    before = database.read_bytes()
+    result = kiwoom_etl("demo", "--database-url", url)
+    assert result.returncode == 1 and "already holds real runs (account 5012345678)" in result.stderr
+    assert database.read_bytes() == before
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) == "0001"  # not migrated
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_demo_writes_the_same_numbers_as_on_sqlite(postgres_url: str, tmp_path: Path) -> None:
+    lines: list[str] = []
+    assert run_demo(postgres_url, days=4, seed=0, zone="Asia/Seoul", echo=lines.append, now=Clock(NOVEMBER))
+    postgres, sqlite = make_engine(postgres_url), build(tmp_path / "small.db", NOVEMBER, days=4)
+    try:
+        assert numbers(postgres) == numbers(sqlite.engine) and assert_nothing_partial(postgres) == 4 * 3 * 4
+        assert "2026-11-24 15:45:00 KST" in "\n".join(lines)
+    finally:
+        postgres.dispose()
+        sqlite.engine.dispose()
