@@ -44,6 +44,11 @@ def local_text(moment: datetime, zone: str | tzinfo) -> str:
     return f"{moment.astimezone(tz):%Y-%m-%d %H:%M:%S} {zone_name(tz, moment)}"
 
 
+def utc_text(moment: datetime) -> str:
+    """An aware time as logs write it: UTC, ISO 8601 with a Z ("2026-11-24T06:45:00Z"), whatever the zone."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def parse_duration(text: str, setting: str) -> timedelta:
     """ "30s", "5m", "1h", "1h30m" → a timedelta between 1 second and 24 hours."""
     match = _DURATION.fullmatch(text.strip())

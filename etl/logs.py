@@ -6,8 +6,11 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+
+from etl.clock import utc_text
 
 # Anything that looks like a bearer token or a credential field in JSON, whatever code logged it.
 _PATTERNS = [
@@ -57,7 +60,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": f"{datetime.fromtimestamp(record.created, UTC):%Y-%m-%dT%H:%M:%S}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -65,7 +68,7 @@ class JsonFormatter(logging.Formatter):
         for name in _CONTEXT:
             value = getattr(record, name, None)
             if value is not None:
-                entry[name] = value.isoformat() if isinstance(value, datetime) else value
+                entry[name] = utc_text(value) if isinstance(value, datetime) else value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -73,14 +76,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+def _utc_text_formatter() -> logging.Formatter:
+    """Plain lines stamped in UTC with a Z, whatever the machine's zone: logs from several hosts sort together."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    return formatter
+
+
 def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
     """Log to stderr at `level` as text or JSON lines, with credentials redacted."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z")
-    )
+    handler.setFormatter(JsonFormatter() if fmt == "json" else _utc_text_formatter())
     handler.addFilter(RedactSecrets(secrets))
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()

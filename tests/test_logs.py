@@ -49,3 +49,39 @@ def test_tracebacks_are_redacted(logged: tuple[logging.Logger, io.StringIO]) -> 
         logger.exception("boom")
     output = stream.getvalue()
     assert "Traceback" in output and "RuntimeError" in output and "SECRET-456" not in output
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_lines_are_stamped_in_utc_with_a_z_on_a_machine_in_seoul(fmt: str) -> None:
+    """Times a person reads are local; log lines stay UTC, whatever TZ the machine (or systemd) sets."""
+    import json
+    import re
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import logging
+        from datetime import datetime, timezone
+        from etl.logs import configure_logging
+        configure_logging("INFO", fmt="{fmt}")
+        print(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+        logging.getLogger("etl.test").info("slot", extra={{"slot": datetime(2026, 11, 24, 15, 45,
+            tzinfo=__import__("zoneinfo").ZoneInfo("Asia/Seoul"))}})
+        print(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={"TZ": "Asia/Seoul", "PATH": ""}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.split()
+    if fmt == "json":
+        entry = json.loads(done.stderr)
+        stamp = entry["time"]
+        assert entry["slot"] == "2026-11-24T06:45:00Z"
+    else:
+        stamp = done.stderr.split()[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", stamp), stamp
+    assert before <= stamp[:19] <= after  # UTC, not the machine's Seoul time nine hours ahead

@@ -26,7 +26,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from etl.clock import utc_now
+from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
 from etl.daemon.schedule import Due, Schedule
 from etl.daemon.status import pair_statuses
@@ -251,9 +251,9 @@ class Daemon:
             return 0
         if written:
             slots = sorted({row["scheduled_for"] for row in rows})
-            span = self.schedule.local(slots[0]).isoformat()
+            span = utc_text(slots[0])
             if len(slots) > 1:
-                span += f" to {self.schedule.local(slots[-1]).isoformat()}"
+                span += f" to {utc_text(slots[-1])}"
             log.log(
                 logging.INFO if status == RunStatus.SKIPPED else logging.WARNING,
                 "%d run(s) %s, slot(s) %s: %s%s",
@@ -314,7 +314,7 @@ class Daemon:
                     self.schedule.interval,
                     self.schedule.zone,
                     " at all hours" if self.schedule.all_hours else "",
-                    self.schedule.next_fire(self.clock()).isoformat(),
+                    utc_text(self.schedule.next_fire(self.clock())),
                     f"; {missed} run(s) recorded as missed or skipped since the last slot" if missed else "",
                 )
                 scheduler.start()  # blocks until stop() shuts it down

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from etl.clock import utc_now
+from etl.clock import utc_now, utc_text
 from etl.console import table
 from etl.errors import BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
 from etl.jobs.flush import FlushReport, flush
@@ -250,7 +250,7 @@ class Snapshotter:
         seconds = time.monotonic() - started
         extra = _log_extra(capture, loaded.status, seconds)
         if loaded.status == RunStatus.SUCCESS:
-            slot = f" for slot {capture.scheduled_for.isoformat()}" if capture.scheduled_for else ""
+            slot = f" for slot {utc_text(capture.scheduled_for)}" if capture.scheduled_for else ""
             log.info(
                 "%s %s%s: loaded %d position(s) from %d page(s) in %.2f s",
                 capture.account_no,

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from etl.clock import utc_now
+from etl.clock import utc_now, utc_text
 from etl.errors import (
     ApiError,
     ApiServerError,
@@ -124,7 +124,7 @@ class KiwoomClient:
         if not isinstance(value, str) or not value:
             raise BadResponse("the answer holds no token", api_id="au10001")
         token = Token(value=value, expires_at=parse_expires_dt(data.get("expires_dt")))
-        log.info("issued a token for %s, valid until %s", self._account.label, token.expires_at.isoformat())
+        log.info("issued a token for %s, valid until %s", self._account.label, utc_text(token.expires_at))
         return token
 
     def revoke_token(self) -> bool:
