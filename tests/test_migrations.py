@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 
 from etl.store.engine import make_engine
 from etl.store.models import Base
@@ -138,3 +140,38 @@ def test_0004_gives_old_rows_their_reason_keeps_their_text_and_downgrades_back(d
         assert back[:6] == [row[2] for row in OLD_ROWS[:6]]
     finally:
         engine.dispose()
+
+
+def test_views_survive_a_round_trip_and_a_table_rebuilt_under_them(engine: Engine, tmp_path: Path) -> None:
+    """Down to 0004 and up again with a history loaded, then a later migration's shape: a table the views read
+    rebuilt by copy and rename (SQLite's batch mode) inside views_set_aside, and the views take its new column."""
+    import sqlalchemy as sa
+    from alembic.operations import Operations
+
+    from etl.store.views import VIEW_NAMES, views_set_aside
+    from tests.books import week
+
+    week().load(engine, tmp_path)
+
+    def answers() -> list[dict[str, object]]:
+        with engine.connect() as connection:
+            return [
+                {"view": name} | {k: v for k, v in row._mapping.items() if k != "note"}
+                for name in ("account_daily", "position_changes", "latest_positions")
+                for row in connection.execute(sa.text(f"SELECT * FROM {name} ORDER BY 1, 2, 3, 4, 5"))
+            ]
+
+    before = answers()
+    assert before
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    assert not set(VIEW_NAMES) & set(inspect(engine).get_view_names())
+    migrate(engine)
+    assert answers() == before
+
+    with engine.begin() as connection:
+        operations = Operations(MigrationContext.configure(connection, opts={"render_as_batch": True}))
+        with views_set_aside(connection), operations.batch_alter_table("position_snapshots", recreate="always") as b:
+            b.add_column(sa.Column("note", sa.Text()))
+    assert "note" in {c["name"] for c in inspect(engine).get_columns("latest_positions")}
+    assert answers() == before  # the same answers, and the rows survived the copy

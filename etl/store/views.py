@@ -10,6 +10,8 @@ plugin parses) and in the name of the floating-point type weights are computed i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -319,11 +321,18 @@ def create_views(connection: Connection) -> None:
 
 
 def drop_views(connection: Connection) -> None:
-    """Drop every analyst view that exists, dependants first.
-
-    A migration that alters a table a view reads calls this first and create_views() last: SQLite's batch mode
-    rebuilds a table by copy and rename, which a view reading it would not survive, and PostgreSQL refuses to
-    alter a column a view depends on.
-    """
+    """Drop every analyst view that exists, dependants first."""
     for view in reversed(VIEWS):
         connection.execute(text(f"DROP VIEW IF EXISTS {view.name}"))
+
+
+@contextmanager
+def views_set_aside(connection: Connection) -> Iterator[None]:
+    """For a migration that alters a table a view reads: the views are dropped before and created again after.
+
+    SQLite's batch mode rebuilds a table by copy and rename, which a view reading it would not survive, and
+    PostgreSQL refuses to alter a column a view depends on; created again, the views take in a new column.
+    """
+    drop_views(connection)
+    yield
+    create_views(connection)

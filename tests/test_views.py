@@ -1,0 +1,207 @@
+"""The analyst views answer what the books say: a week written through the import path, on both backends, each
+view compared with answers computed in Python from the books (tests/books.py), never with the views' own SQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select, text
+
+from etl.store.models import EtlRun
+from etl.store.views import VIEW_NAMES, VIEWS
+from tests.books import History, week
+from tests.support import kiwoom_etl
+
+VIEW = {view.name: view for view in VIEWS}
+
+
+@pytest.fixture
+def history(engine: Engine, tmp_path: Path) -> History:
+    books = week()
+    books.load(engine, tmp_path / "pages")
+    return books
+
+
+def read(engine: Engine, name: str, keys: list[str], order: list[str]) -> list[dict[str, Any]]:
+    """The view's rows through its typed selectable (dates, Decimals, aware times on both backends)."""
+    view = VIEW[name].table()
+    query = select(*(view.c[key] for key in keys)).order_by(*(view.c[key] for key in order))
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def as_read(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Expected rows as the typed selectable returns them: `time` an aware datetime."""
+    return [row | ({"time": datetime.fromisoformat(row["time"])} if "time" in row else {}) for row in rows]
+
+
+def assert_rows(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected, strict=True):
+        for key, value in theirs.items():
+            if isinstance(value, float):
+                assert mine[key] == pytest.approx(value, rel=1e-12), key
+            else:
+                assert mine[key] == value, (key, mine, theirs)
+                assert type(mine[key]) is type(value), (key, mine[key], value)
+
+
+def test_account_daily_has_each_close_and_its_change_from_the_previous_day(engine: Engine, history: History) -> None:
+    expected = history.account_daily()
+    got = read(engine, "account_daily", list(expected[0]), ["account_no", "exchange", "trade_date"])
+    assert_rows(got, as_read(expected))
+    # The scenario holds what the contract's rules are about, so that this test can fail on them: several
+    # snapshots a day, a NULL loan, a day with KRX rows only (NXT's previous day skips it), a skipped day.
+    nxt = [r["trade_date"].day for r in expected if r["account_no"] == "5000001111" and r["exchange"] == "NXT"]
+    krx = [r["trade_date"].day for r in expected if r["account_no"] == "5000001111" and r["exchange"] == "KRX"]
+    assert nxt == [16, 19, 23] and krx == [16, 17, 19, 20, 23]
+    assert any(r["snapshots"] == 3 for r in expected) and any(r["credit_loan_total"] is None for r in expected)
+
+
+def test_position_daily_sums_cash_and_credit_lines_per_stock(engine: Engine, history: History) -> None:
+    expected = history.position_daily()
+    got = read(engine, "position_daily", list(expected[0]), ["account_no", "exchange", "trade_date", "stock_code"])
+    key = lambda r: (r["account_no"], r["exchange"], r["trade_date"], r["stock_code"] or "")  # noqa: E731
+    assert_rows(sorted(got, key=key), sorted(as_read(expected), key=key))
+    assert any(r["lines"] == 2 for r in expected) and any(r["stock_code"] is None for r in expected)
+
+
+def test_position_changes_are_the_differences_between_closes(engine: Engine, history: History) -> None:
+    expected = history.position_changes()
+    got = read(engine, "position_changes", list(expected[0]), ["account_no", "exchange", "trade_date", "stock_code"])
+    key = lambda r: (r["account_no"], r["exchange"], r["trade_date"], r["stock_code"] or "")  # noqa: E731
+    assert_rows(sorted(got, key=key), sorted(as_read(expected), key=key))
+    assert {r["change"] for r in expected} == {"opened", "closed", "increased", "reduced"}
+
+
+def test_latest_views_hold_each_pairs_newest_snapshot(engine: Engine, history: History) -> None:
+    expected = history.latest_positions()
+    got = read(engine, "latest_positions", list(expected[0]), ["account_no", "exchange", "line_no"])
+    assert_rows(got, as_read(expected))
+    newest = history.newest()
+    accounts = read(
+        engine, "latest_accounts", ["account_no", "exchange", "id", "net_assets", "gross_assets", "time"], ["id"]
+    )
+    assert_rows(
+        sorted(accounts, key=lambda r: (r["account_no"], r["exchange"])),
+        as_read(
+            [
+                {
+                    "account_no": account,
+                    "exchange": exchange,
+                    "id": snapshot_id,
+                    "net_assets": book.net_assets,
+                    "gross_assets": book.gross_assets,
+                    "time": book.time,
+                }
+                for (account, exchange), (snapshot_id, book) in sorted(newest.items())
+            ]
+        ),
+    )
+
+
+def test_account_history_has_every_snapshot_with_its_assets_and_time(engine: Engine, history: History) -> None:
+    expected = [
+        {
+            "id": history.ids[index],
+            "trade_date": book.trade_date,
+            "deposit_d2": book.deposit_d2,
+            "total_evaluation_amount": book.total_evaluation,
+            "total_profit_loss_rate": book.rate,
+            "gross_assets": book.gross_assets,
+            "net_assets": book.net_assets,
+            "time": book.time,
+        }
+        for index, book in history.loaded()
+    ]
+    assert_rows(read(engine, "account_history", list(expected[0]), ["id"]), as_read(expected))
+    with engine.connect() as connection:
+        times = connection.execute(text("SELECT time FROM account_history ORDER BY id")).scalars().all()
+    if engine.dialect.name == "sqlite":  # RFC 3339 text, six fractional digits and Z: what Grafana's plugin parses
+        assert times == [row["time"] for row in expected]
+    else:
+        assert times == [datetime.fromisoformat(row["time"]) for row in expected]
+
+
+def test_etl_freshness_counts_failures_since_the_newest_success(engine: Engine, history: History) -> None:
+    late = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    with engine.begin() as connection:  # missed and skipped slots are neither successes nor failures
+        connection.execute(
+            insert(EtlRun),
+            [
+                {
+                    "trigger": "scheduled",
+                    "status": status,
+                    "account_no": account,
+                    "exchange": "KRX",
+                    "scheduled_for": late,
+                    "started_at": late,
+                }
+                for status, account in (("missed", "isa"), ("skipped", "5000001111"))
+            ],
+        )
+    expected = history.freshness()
+    keys = list(expected[0])
+    got = read(engine, "etl_freshness", [*keys, "last_error"], ["account_no", "exchange"])
+    assert_rows([{k: r[k] for k in keys} for r in got], expected)
+    errors = {(r["account_no"], r["exchange"]): r["last_error"] for r in got}
+    assert "entr" in errors[("5000001111", "KRX")] and "00000001753X" in errors[("5000001111", "KRX")]
+    assert errors[("5000001111", "NXT")] is None
+    assert any(r["failures_since_success"] == 1 and r["last_captured_at"] is None for r in expected)
+
+
+def test_every_view_has_the_columns_it_declares(engine: Engine) -> None:
+    from sqlalchemy import inspect
+
+    inspector = inspect(engine)
+    assert set(VIEW_NAMES) <= set(inspector.get_view_names())
+    for view in VIEWS:
+        assert tuple(c["name"] for c in inspector.get_columns(view.name)) == view.columns, view.name
+
+
+def test_a_week_imported_with_the_command_line_is_answered_exactly(db_url: str, tmp_path: Path) -> None:
+    """As a user would: `kiwoom-etl migrate`, then `kiwoom-etl import --captured-at` per snapshot."""
+    env = {"KIWOOM_ETL_DATABASE_URL": db_url, "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    books = week()
+    for index, book in enumerate(books.books):
+        files = []
+        for n, page in enumerate(book.page_texts()):
+            path = tmp_path / f"b{index}p{n}.json"
+            path.write_text(page, encoding="utf-8")
+            files.append(str(path))
+        args = ["import", *files, "--account", book.account_no, "--exchange", book.exchange]
+        done = kiwoom_etl(*args, "--captured-at", book.at.isoformat(), env=env)
+        assert done.returncode == (1 if book.refused else 0), done.stderr
+    from etl.store.engine import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        books.read_ids(engine)
+        for name, expected, order in (
+            ("account_daily", books.account_daily(), ["account_no", "exchange", "trade_date"]),
+            ("position_changes", books.position_changes(), ["account_no", "exchange", "trade_date", "stock_code"]),
+        ):
+            got = read(engine, name, list(expected[0]), order)
+            assert_rows(sorted(got, key=_by(order)), sorted(as_read(expected), key=_by(order)))
+    finally:
+        engine.dispose()
+
+
+def _by(order: list[str]) -> Any:
+    return lambda row: tuple(str(row[key] or "") for key in order)
+
+
+def test_the_readmes_queries_run_and_answer_from_the_views(engine: Engine, history: History) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Query your history", 1)[1].split("\n## ", 1)[0]
+    queries = re.findall(r"```sql\n(.*?)```", section, re.S)
+    assert len(queries) == 3
+    with engine.connect() as connection:
+        for sql in queries:  # the README's example account is the books' first account
+            rows = connection.execute(text(sql.replace("5012345678", "5000001111"))).all()
+            assert rows, sql
