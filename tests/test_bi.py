@@ -10,7 +10,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from etl.clock import KST
-from etl.jobs.replay import import_pages
-from etl.kiwoom.simulator import Holding
 from etl.store.engine import make_engine
 from etl.store.models import Base
 from etl.store.schema import migrate
 from etl.store.views import VIEW_NAMES, VIEWS
+from tests.books import History, week
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "bi.md"
 DASHBOARD = ROOT / "docs" / "grafana" / "kiwoom-etl.json"
-ACCOUNT = "main"  # the account the doc's examples name
+ACCOUNT = "5000001111"  # the week's first account, in place of the doc's `main`
 DOC_SQLITE_PATH = "/var/lib/kiwoom-etl/kiwoom_etl.db"
 MARKERS = {"": {"sqlite", "postgresql"}, "postgresql": {"postgresql"}, "sqlite": {"sqlite"}, "duckdb": {"duckdb"}}
 ADMIN = "postgresql admin"
@@ -67,73 +66,38 @@ def statement(block: Block | str) -> str:
     return body
 
 
-# What Grafana sends for its macros and variables, as docs/bi.md ("How the SQL in this page is tested") says.
-def grafana(sql: str, start: datetime, end: datetime) -> str:
+# What Grafana sends for its macros and variables, as docs/bi.md ("How the SQL in this page is tested") says; the
+# doc's example account `main` becomes the week's account.
+def as_tested(sql: str) -> str:
+    end = datetime.now(UTC)
+    start = end - timedelta(days=30)
+
     def rfc3339(moment: datetime) -> str:
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
     sql = re.sub(r"\$__timeFilter\((\w+)\)", lambda m: f"{m[1]} BETWEEN '{rfc3339(start)}' AND '{rfc3339(end)}'", sql)
     sql = sql.replace("$__from", str(int(start.timestamp() * 1000))).replace("$__to", str(int(end.timestamp() * 1000)))
-    sql = sql.replace("$account", ACCOUNT).replace("$exchange", "KRX")
+    sql = sql.replace("$account", ACCOUNT).replace("$exchange", "KRX").replace("'main'", f"'{ACCOUNT}'")
     assert "$" not in sql, sql
     return sql
 
 
-def grafana_range() -> tuple[datetime, datetime]:
-    now = datetime.now(UTC)
-    return now - timedelta(days=30), now
+# The history: tests/books.py's week, ending yesterday (Seoul), so that "this week" holds its last five days.
+def the_week() -> History:
+    return week(datetime.now(KST).date() - timedelta(days=8))
 
 
-# The history: account `main`, KRX and NXT, a close on each of the last four days and two snapshots a day, holdings
-# that are bought, added to and sold; and one refused import, so that etl_freshness has a failure to show.
-def _pages(day: int, exchange: str) -> dict[str, Any]:
-    if exchange == "KRX":
-        holdings = [
-            Holding("005930", "삼성전자", 10 + 5 * day, 61000, 70000 + 700 * day),
-            Holding("000660", "SK하이닉스", 4, 150000, 182000 - 1500 * day),
-            Holding("035720", "카카오", 30, 41000, 37450 + 50 * day, credit_type="03", loan_date="20261015"),
-        ]
-        if day < 2:
-            holdings.append(Holding("035420", "NAVER", 6, 210000, 198700 - 900 * day))
-        if day >= 2:
-            holdings.append(Holding("373220", "LG에너지솔루션", 2 * day, 340000, 356000 + 2000 * day))
-    else:
-        holdings = [Holding("005930", "삼성전자", 3 + day, 60000, 70100 + 650 * day)]
-    lines = [h.line() for h in holdings]
-    purchase = sum(int(line["pur_amt"]) for line in lines)
-    evaluation = sum(int(line["evlt_amt"]) for line in lines)
-    summary = {"entr": 2_500_000, "entr_d2": 2_400_000 - 10_000 * day, "stk_buy_tot_amt": purchase,
-               "evlt_amt_tot": evaluation, "tot_pl_tot": evaluation - purchase, "crd_loan_tot": 1_000_000,
-               "crd_int_npay_gold": 1_200}  # fmt: skip
-    page: dict[str, Any] = {name: f"{value:012d}" for name, value in summary.items()}
-    page["tot_pl_rt"] = f"{(evaluation - purchase) * 100 / purchase:.4f}"
-    page["stk_cntr_remn"] = lines
-    page["return_code"] = 0
-    page["return_msg"] = "조회가 완료되었습니다."
-    return page
-
-
-def build_history(engine: Engine, directory: Path) -> None:
-    today = datetime.now(KST).date()  # the four Seoul days before today, whatever the hour: all in the last week
-    for day in range(4):
-        for hour in (10, 15):
-            captured = datetime.combine(today - timedelta(days=4 - day), time(hour), tzinfo=KST)
-            for exchange in ("KRX", "NXT"):
-                page = directory / f"page-{day}-{hour}-{exchange}.json"
-                page.write_text(json.dumps(_pages(day, exchange), ensure_ascii=False), encoding="utf-8")
-                outcome = import_pages(engine, [page], account_no=ACCOUNT, exchange=exchange, captured_at=captured)
-                assert outcome == "loaded"
-    broken = directory / "broken.json"
-    broken.write_text("<html>gateway timeout</html>", encoding="utf-8")
-    import_pages(engine, [broken], account_no=ACCOUNT, exchange="NXT", captured_at=datetime.now(UTC))
+def answers(engine: Engine) -> History:
+    """The week's books with the snapshot ids `engine` gave them, to compute the views' answers from."""
+    books = the_week()
+    books.read_ids(engine)
+    return books
 
 
 @pytest.fixture
 def history(engine: Engine, tmp_path: Path) -> Engine:
-    """The migrated database of each backend, holding the history."""
-    pages = tmp_path / "pages"
-    pages.mkdir()
-    build_history(engine, pages)
+    """The migrated database of each backend, holding the week."""
+    the_week().load(engine, tmp_path / "pages")
     return engine
 
 
@@ -141,9 +105,7 @@ def history(engine: Engine, tmp_path: Path) -> Engine:
 def postgres_history(postgres_url: str, tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(postgres_url)
     migrate(engine)
-    pages = tmp_path / "pages"
-    pages.mkdir()
-    build_history(engine, pages)
+    the_week().load(engine, tmp_path / "pages")
     yield engine
     engine.dispose()
 
@@ -177,23 +139,32 @@ def test_every_query_keeps_the_exchanges_apart_and_the_doc_warns_never_to_add_th
 
 
 def test_the_docs_queries_return_rows(history: Engine) -> None:
-    start, end = grafana_range()
     for block in queries_for(history.dialect.name):
-        rows = run_query(history, grafana(statement(block), start, end))
-        assert rows, f"{block}: no rows"
+        assert run_query(history, as_tested(statement(block))), f"{block}: no rows"
 
 
-def test_the_queries_show_the_history_the_views_promise(history: Engine) -> None:
-    """Spot checks that the recipes answer what the doc says they answer, not merely something."""
-    equity = next(b for b in queries_for("sqlite") if "FROM account_daily" in b.body and b.marker == "")
-    rows = run_query(history, statement(equity))
-    assert len(rows) == 4 and rows[0].net_assets_change is None and rows[1].net_assets_change is not None
+def test_the_queries_answer_what_the_doc_says(history: Engine) -> None:
+    """Spot checks against the books: the recipes answer their question, not merely something."""
+    week = answers(history)
+    closes = [r for r in week.account_daily() if (r["account_no"], r["exchange"]) == (ACCOUNT, "KRX")]
+    equity = next(b for b in queries_for("sqlite") if b.marker == "" and "FROM account_daily" in b.body)
+    rows = run_query(history, as_tested(statement(equity)))
+    assert [(r.net_assets, r.net_assets_change) for r in rows] == [
+        (c["net_assets"], c["net_assets_change"]) for c in closes
+    ]
+    this_week = datetime.now(KST).date() - timedelta(days=6)
     changes = next(b for b in queries_for(history.dialect.name) if "FROM position_changes" in b.body)
-    moves = {(r.stock_code, r.change) for r in run_query(history, statement(changes))}
-    assert {("005930", "increased"), ("035420", "closed"), ("373220", "opened")} <= moves
+    got = {(str(r.trade_date), r.stock_code, r.change) for r in run_query(history, as_tested(statement(changes)))}
+    expected = {
+        (str(c["trade_date"]), c["stock_code"], c["change"])
+        for c in week.position_changes()
+        if (c["account_no"], c["exchange"]) == (ACCOUNT, "KRX") and c["trade_date"] >= this_week
+    }
+    assert got == expected and len({change for _, _, change in got}) >= 3
     freshness = next(b for b in doc_blocks("sql") if b.marker == "" and "FROM etl_freshness" in b.body)
-    fresh = {r.exchange: r for r in run_query(history, statement(freshness))}
-    assert fresh["NXT"].failures_since_success == 1 and fresh["KRX"].failures_since_success == 0
+    fresh = {(r.account_no, r.exchange): r.failures_since_success for r in run_query(history, statement(freshness))}
+    assert fresh == {(f["account_no"], f["exchange"]): f["failures_since_success"] for f in week.freshness()}
+    assert fresh[("isa", "NXT")] == 1
 
 
 # The Grafana dashboard.
@@ -227,12 +198,14 @@ def test_the_dashboard_is_a_grafana_dashboard_on_a_postgresql_data_source_variab
 @pytest.mark.postgres
 def test_the_dashboards_queries_and_variables_return_rows(postgres_history: Engine) -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    start, end = grafana_range()
     queries = [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
     for sql in [*dashboard_targets(dashboard), *queries]:
-        assert run_query(postgres_history, grafana(statement(sql), start, end)), sql
-    series = run_query(postgres_history, grafana(dashboard_targets(dashboard)[0], start, end))
-    assert {row.metric for row in series} == {"KRX", "NXT"} and len(series) == 8
+        assert run_query(postgres_history, as_tested(statement(sql))), sql
+    series = run_query(postgres_history, as_tested(dashboard_targets(dashboard)[0]))
+    daily = answers(postgres_history).account_daily()
+    closes = [(r["exchange"], r["net_assets"]) for r in daily if r["account_no"] == ACCOUNT]
+    assert sorted((row.metric, row.net_assets) for row in series) == sorted(closes)
+    assert {row.metric for row in series} == {"KRX", "NXT"}
 
 
 # The read-only PostgreSQL role.
@@ -257,12 +230,13 @@ def test_the_read_only_role_reads_every_view_even_future_ones_and_changes_nothin
             assert connection.execute(text("SELECT current_user")).scalar_one() == login
             for name in (*VIEW_NAMES, *(t.name for t in Base.metadata.sorted_tables)):
                 connection.execute(text(f"SELECT * FROM {name} LIMIT 1")).all()
-            assert connection.execute(text("SELECT count(*) FROM account_daily")).scalar_one() == 8
+            days = len(answers(postgres_history).account_daily())
+            assert connection.execute(text("SELECT count(*) FROM account_daily")).scalar_one() == days
 
         with postgres_history.begin() as connection:  # a later migration's new view
             connection.execute(text("CREATE VIEW bi_later AS SELECT account_no, net_assets FROM account_daily"))
         with reader.connect() as connection:
-            assert len(connection.execute(text("SELECT * FROM bi_later")).all()) == 8
+            assert len(connection.execute(text("SELECT * FROM bi_later")).all()) == days
             assert refused(connection, "DELETE FROM etl_runs") == "25006"  # the read-only default
             connection.execute(text("SET default_transaction_read_only = off"))
             connection.commit()
@@ -314,7 +288,8 @@ def test_the_read_only_sqlite_url_reads_during_a_write_transaction_and_refuses_w
     database = Path(make_url(sqlite_url).database or "")
     try:
         migrate(engine)
-        build_history(engine, tmp_path)
+        the_week().load(engine, tmp_path / "pages")
+        lines = len(answers(engine).position_daily())
     finally:
         engine.dispose()
     writer = sqlite3.connect(database, isolation_level=None)
@@ -324,7 +299,7 @@ def test_the_read_only_sqlite_url_reads_during_a_write_transaction_and_refuses_w
         writer.execute("DELETE FROM position_snapshots")  # not committed while the reader reads
         assert Path(f"{database}-wal").exists() and Path(f"{database}-shm").exists()
         with reader.connect() as connection:
-            assert len(connection.execute(text("SELECT * FROM position_daily")).all()) > 8
+            assert len(connection.execute(text("SELECT * FROM position_daily")).all()) == lines
             for command in ("DELETE FROM etl_runs", "CREATE TABLE mine (x)"):
                 with pytest.raises(OperationalError, match="attempt to write a readonly database"):
                     connection.execute(text(command))
@@ -347,12 +322,14 @@ def test_the_pandas_example_runs(history: Engine) -> None:
     assert f'create_engine("{doc_url}")' in block.body
     reading = documented_read_only_url(Path(history.url.database or "")) if history.dialect.name == "sqlite" else url
     namespace: dict[str, Any] = {}
-    exec(compile(block.body.replace(doc_url, reading), str(block), "exec"), namespace)  # noqa: S102
+    code = block.body.replace(doc_url, reading).replace("'main'", f"'{ACCOUNT}'")
+    exec(compile(code, str(block), "exec"), namespace)  # noqa: S102
     try:
         daily, equity, weights = namespace["daily"], namespace["equity"], namespace["weights"]
-        assert len(daily) == 4 and str(daily["time"].dt.tz) == "UTC"
+        closes = [r for r in answers(history).account_daily() if (r["account_no"], r["exchange"]) == (ACCOUNT, "KRX")]
+        assert list(daily["net_assets"]) == [c["net_assets"] for c in closes] and str(daily["time"].dt.tz) == "UTC"
         assert isinstance(equity.index, pd.DatetimeIndex) and equity.dtype == "int64"
-        assert "삼성전자" in weights.columns and len(weights) == 4
+        assert "삼성전자" in weights.columns and len(weights) == len(closes)
     finally:
         namespace["engine"].dispose()
 
@@ -383,7 +360,7 @@ def test_the_duckdb_queries_run_on_the_parquet_files(history: Engine, tmp_path: 
     try:
         connection.execute(f"SET file_search_path = '{exports}'")
         for block in blocks:
-            assert connection.execute(statement(block)).fetchall(), f"{block}: no rows"
+            assert connection.execute(as_tested(statement(block))).fetchall(), f"{block}: no rows"
     finally:
         connection.close()
 
