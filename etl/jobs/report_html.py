@@ -337,20 +337,21 @@ def _net_assets_figure(days: tuple[Day, ...]) -> Any:
 def _profit_loss_figure(days: tuple[Day, ...]) -> Any:
     import plotly.graph_objects as go
 
+    values = [d.total_profit_loss for d in days]
     figure = go.Figure(
         go.Scatter(
             x=_dates(days),
-            y=[d.total_profit_loss for d in days],
+            y=values,
             name="Profit / loss",
             mode="lines+markers",
-            line={"color": RISE},
-            fill="tozeroy",
+            line={"color": LINE},
+            marker={"color": [RISE if (v or 0) > 0 else FALL for v in values], "size": 8},
             hovertemplate="%{y:+,} KRW<extra>Profit / loss</extra>",
         )
     )
     figure.update_layout(_layout(showlegend=False))
     figure.update_xaxes(type="category")
-    figure.update_yaxes(tickformat="+,", title_text="KRW", zeroline=True)
+    figure.update_yaxes(tickformat="+,", title_text="KRW", zeroline=True, zerolinecolor="#8a9bb8")
     return figure
 
 
@@ -365,7 +366,7 @@ def _allocation_figure(allocation: Allocation) -> Any:
             hole=0.45,
             sort=False,
             direction="clockwise",
-            textinfo="label+percent",
+            textinfo="percent",
             textposition="inside",
             hovertemplate="%{label}<br>%{value:,} KRW<br>%{percent}<extra></extra>",
         )
