@@ -151,7 +151,7 @@ def _cards(last: Day, zone: ZoneInfo) -> str:
         ("Net assets (KRW)", won(last.net_assets), ""),
         ("Change from the previous close", signed(last.net_assets_change), _tone(last.net_assets_change)),
         ("Profit / loss (KRW)", signed(last.total_profit_loss), _tone(last.total_profit_loss)),
-        ("Newest close in the range", f"{last.trade_date} · {_moment(last.time, zone)}", ""),
+        ("Newest close in the range", _moment(last.time, zone), ""),
     ]
     return (
         '<div class="cards">'
