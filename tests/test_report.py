@@ -283,6 +283,9 @@ def test_a_range_without_data_is_a_sentence_not_an_empty_chart(loaded: tuple[His
         assert section.figures == {}
         assert f"No {section.exchange} snapshot of this account in the range" in section.words
     assert not any("Plotly.newPlot" in s for s in page.scripts) and "plotly.js" not in html
+    page, _ = report(url, tmp_path, "--account", A, "--since", "2026-11-23")  # one day: no line of one point
+    assert set(page.sections[0].figures) == {"allocation"} and "One day in the range" in page.sections[0].words
+    assert page.sections[0].tables["days"][0][3] == won(week().books[-1].net_assets)
     page, _ = report(url, tmp_path, "--account", "unknown")
     assert "No run of this account × exchange is recorded" in page.sections[0].words
 

@@ -134,10 +134,15 @@ def _account_section(page: _Page, account: AccountReport) -> str:
             "<h3>Net assets per day</h3>",
             '<p class="meta">Net assets = deposit D+2 + evaluation − credit loans − unpaid credit interest, at each '
             "day's close (its last snapshot); the bars are the change from the previous day's close.</p>",
-            page.chart("net_assets", _net_assets_figure(account.days)),
-            "<h3>Profit and loss per day</h3>",
-            page.chart("profit_loss", _profit_loss_figure(account.days), "chart small"),
         ]
+        if len(account.days) > 1:
+            parts += [
+                page.chart("net_assets", _net_assets_figure(account.days)),
+                "<h3>Profit and loss per day</h3>",
+                page.chart("profit_loss", _profit_loss_figure(account.days), "chart small"),
+            ]
+        else:  # a line needs two points; the cards above and the table below hold the day's figures
+            parts.append('<p class="empty">One day in the range: no chart over time (see its close below).</p>')
         parts += _allocation_parts(page, account.allocation)
         parts += _changes_parts(account)
         parts.append(_daily_table(account.days, page.zone))
@@ -329,8 +334,8 @@ def _net_assets_figure(days: tuple[Day, ...]) -> Any:
     )
     figure.update_layout(_layout(showlegend=False))
     figure.update_xaxes(type="category")
-    figure.update_yaxes(tickformat=",", title_text="KRW", row=1, col=1)
-    figure.update_yaxes(tickformat="+,", title_text="change", row=2, col=1)
+    figure.update_yaxes(tickformat=",.0f", title_text="KRW", row=1, col=1)
+    figure.update_yaxes(tickformat="+,.0f", title_text="change", row=2, col=1)
     return figure
 
 
@@ -351,7 +356,7 @@ def _profit_loss_figure(days: tuple[Day, ...]) -> Any:
     )
     figure.update_layout(_layout(showlegend=False))
     figure.update_xaxes(type="category")
-    figure.update_yaxes(tickformat="+,", title_text="KRW", zeroline=True, zerolinecolor="#8a9bb8")
+    figure.update_yaxes(tickformat="+,.0f", title_text="KRW", zeroline=True, zerolinecolor="#8a9bb8")
     return figure
 
 
