@@ -6,14 +6,18 @@ python3 dev.py test [...]  the test suite (extra arguments go to pytest)
 python3 dev.py lint        ruff, mypy and the import-linter contract (stages import only earlier stages)
 python3 dev.py docs        rewrite the generated column tables of docs/data-dictionary.md from etl/store/dictionary.py
 python3 dev.py kiwoom-etl [...]  the command line itself, from the virtualenv
+python3 dev.py screenshot [REPORT.html]  docs/report.png: the report of a fresh demo (or REPORT.html) drawn by
+                           headless chromium; installs chromium and fonts-noto-cjk with apt-get when missing
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -22,6 +26,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".kiwoom-etl-installed"
+SCREENSHOT = ROOT / "docs" / "report.png"
+SCREENSHOT_PACKAGES = ("chromium", "fonts-noto-cjk")
 
 
 def ensure_virtualenv() -> None:
@@ -47,9 +53,71 @@ def run(*command: str, here: bool = False) -> int:
     return subprocess.run(list(command), cwd=None if here else ROOT).returncode
 
 
+def ensure_screenshot_tools() -> str:
+    """The chromium binary; chromium and the Noto CJK fonts (for Hangul) are installed with apt-get when missing."""
+    fonts = ""
+    if shutil.which("fc-list"):
+        fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True, check=False).stdout
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser and "Noto Sans CJK KR" in fonts:
+        return browser
+    if not shutil.which("apt-get"):
+        sys.exit("dev.py: the screenshot needs chromium and the Noto CJK fonts; there is no apt-get to install them")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print(f"dev.py: installing {' '.join(SCREENSHOT_PACKAGES)} with apt-get (for the screenshot)", file=sys.stderr)
+    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True)
+    install = [*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", *SCREENSHOT_PACKAGES]
+    subprocess.run(install, check=True, env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"})
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        sys.exit("dev.py: apt-get installed chromium, yet no chromium command is on PATH")
+    return browser
+
+
+def screenshot(rest: list[str]) -> int:
+    """Write docs/report.png: the report at rest[0], else the report of a demo run in a temporary directory."""
+    browser = ensure_screenshot_tools()
+    with tempfile.TemporaryDirectory(prefix="kiwoom-etl-screenshot-") as temporary:
+        work = Path(temporary)
+        if rest:
+            report = Path(rest[0]).resolve()
+        else:
+            database = f"sqlite:///{work / 'kiwoom_etl.db'}"
+            report = work / "kiwoom-etl-report.html"
+            etl = [str(PYTHON), "-m", "etl"]
+            if subprocess.run([*etl, "demo", "--database-url", database], cwd=work).returncode:
+                return 1
+            if subprocess.run([*etl, "report", "--database-url", database, "--out", str(report)], cwd=work).returncode:
+                return 1
+        # Offline and quiet: no first-run, sync, update or background requests; a profile that is thrown away.
+        command = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={work / 'profile'}",
+            "--window-size=1280,2400",
+            "--virtual-time-budget=10000",
+            f"--screenshot={SCREENSHOT}",
+            report.as_uri(),
+        ]
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        if subprocess.run(command, capture_output=True, text=True, check=False).returncode or not SCREENSHOT.exists():
+            print(f"dev.py: chromium could not draw {report}", file=sys.stderr)
+            return 1
+    print(f"dev.py: {SCREENSHOT} written from {report if rest else 'a fresh demo'}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     task, rest = (argv[0], argv[1:]) if argv else ("help", [])
-    if task not in ("demo", "test", "lint", "docs", "kiwoom-etl"):
+    if task not in ("demo", "test", "lint", "docs", "kiwoom-etl", "screenshot"):
         print(__doc__.strip())
         return 0 if task in ("help", "-h", "--help") else 2
     ensure_virtualenv()
@@ -59,6 +127,8 @@ def main(argv: list[str]) -> int:
         return run(str(PYTHON), "-m", "etl", *rest, here=True)
     if task == "docs":
         return run(str(PYTHON), "-m", "etl.store.dictionary", "docs/data-dictionary.md")
+    if task == "screenshot":
+        return screenshot(rest)
     if task == "lint":
         return (
             run(str(PYTHON), "-m", "ruff", "check", ".")

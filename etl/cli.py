@@ -1,4 +1,5 @@
-"""The command line: kiwoom-etl migrate | snapshot | run | status | flush | replay | import | simulate | demo."""
+"""The command line: kiwoom-etl migrate | snapshot | run | status | flush | replay | import | report | simulate | demo
+| revoke-token."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ log = logging.getLogger("etl")
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+REPORT_FILE = "kiwoom-etl-report.html"
 
 CONFIG_HELP = """
 \b
@@ -491,6 +493,71 @@ def import_command(
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
+
+
+@cli.command("report")
+@global_options
+@database_option
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: one section each].")
+@click.option(
+    "--exchange",
+    type=click.Choice(["KRX", "NXT"]),
+    help="The exchange shown [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed.",
+)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="First trade date shown (Seoul).")
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last trade date shown (Seoul); the allocation is the newest close on or before it.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=Path(REPORT_FILE),
+    show_default=True,
+    help="Where to write the HTML page.",
+)
+@click.pass_obj
+def report_command(
+    obj: Context,
+    database_url: str | None,
+    account: str | None,
+    exchange: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    out: Path,
+) -> None:
+    """Write one self-contained HTML page (it opens offline) of the account history, from the analyst views.
+
+    Per account: net assets per day and their change, profit and loss per day, the allocation and the holdings at
+    the newest close on or before --until, the position changes of the range's last days, and how fresh the data
+    is. Times are shown in the configured time zone.
+    """
+    from etl.jobs.report import Selection, read_report
+    from etl.jobs.report_html import write_page
+    from etl.store.schema import connected
+
+    if since and until and since > until:
+        raise click.BadParameter(f"{since:%Y-%m-%d} is after --until {until:%Y-%m-%d}", param_hint="--since")
+    selection = Selection(account, exchange, since.date() if since else None, until.date() if until else None)
+    with _errors():
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            report = read_report(
+                engine,
+                selection,
+                timezone=settings.timezone,
+                generated_at=utc_now(),
+                database=settings.safe_database_url,
+            )
+        try:
+            size = write_page(report, out)
+        except OSError as exc:
+            _fail(f"cannot write the report to {out}: {exc.strerror or exc}", EXIT_FAILED)
+        for section in report.accounts:
+            if not section.days:
+                click.echo(f"{section.account_no} {section.exchange}: no snapshot in the range.", err=True)
+        click.echo(f"Report of {len(report.accounts)} account(s) written to {out.resolve()} ({size / 1024:,.0f} KiB).")
 
 
 @cli.command()

@@ -187,6 +187,11 @@ def stocks(book: Book) -> dict[str | None, Stock]:
     return out
 
 
+def hundredths(part: int, whole: int) -> Decimal:
+    """100 × part / whole to the hundredth, half away from zero (as a page shows a weight or a rate)."""
+    return (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 def weight(part: int, whole: int) -> float | None:
     return None if whole == 0 else part * 100 / whole
 
@@ -371,6 +376,30 @@ class History:
                 )
         return rows
 
+    def closes_in(
+        self, account: str, exchange: str, since: date | None = None, until: date | None = None
+    ) -> list[tuple[date, int, Book, int]]:
+        """closes() of one account × exchange, the trade dates from `since` to `until` only."""
+        return [
+            close
+            for close in self.closes().get((account, exchange), [])
+            if (since is None or close[0] >= since) and (until is None or close[0] <= until)
+        ]
+
+    def allocation(
+        self, account: str, exchange: str, since: date | None = None, until: date | None = None
+    ) -> tuple[date, list[tuple[Stock, Decimal]]] | None:
+        """The newest close from `since` to `until`: its date and its held stocks (quantity not 0), each with its
+        weight in the close's evaluation to the hundredth, largest evaluation first."""
+        closes = self.closes_in(account, exchange, since, until)
+        if not closes:
+            return None
+        day, _, book, _ = closes[-1]
+        summed = stocks(book)
+        whole = sum(s.evaluation for s in summed.values())
+        held = sorted((s for s in summed.values() if s.quantity), key=lambda s: (-s.evaluation, s.code or ""))
+        return day, [(s, hundredths(s.evaluation, whole)) for s in held]
+
     def freshness(self) -> list[dict[str, Any]]:
         """etl_freshness from the books: each book's run started when it was captured."""
         rows = []
@@ -470,6 +499,35 @@ def week(monday: date = date(2026, 11, 16)) -> History:
         Book(a, "KRX", _at(day[7], "15:45"), (_line(SAMSUNG, 12, 70100, 65500), _line(HYNIX, 3, 176000, 174000))),
     ]
     return History(books)
+
+
+NXT_ONLY = "nxt-only"
+
+
+def with_nxt_only_account(history: History, monday: date = date(2026, 11, 16)) -> History:
+    """`history` and an account that has NXT snapshots only (on Tuesday and Thursday), loaded after it."""
+    credit = {"credit_type": "03", "loan_date": "20261112"}
+    tuesday, thursday = monday + timedelta(days=1), monday + timedelta(days=3)
+    return History(
+        [
+            *history.books,
+            Book(
+                NXT_ONLY, "NXT", _at(tuesday, "19:50"), (_line(SAMSUNG, 3, 71500, 70000), _line(KAKAO, 5, 37500, 36000))
+            ),
+            Book(
+                NXT_ONLY,
+                "NXT",
+                _at(thursday, "19:50"),
+                (
+                    _line(KAKAO, 5, 38100, 36000),
+                    _line(SAMSUNG, 3, 69000, 70000),
+                    _line(SAMSUNG, 2, 69000, 69500, **credit),
+                ),
+                deposit_d2=1_250_000,
+                credit_loan=139_000,
+            ),
+        ]
+    )
 
 
 def rows_as_dicts(result: Iterable[Any]) -> list[dict[str, Any]]:
