@@ -82,12 +82,10 @@ def screenshot(rest: list[str]) -> int:
         if rest:
             report = Path(rest[0]).resolve()
         else:
-            database = f"sqlite:///{work / 'kiwoom_etl.db'}"
+            database = "sqlite:///kiwoom_etl.db"  # relative: the page names no temporary directory
             report = work / "kiwoom-etl-report.html"
-            etl = [str(PYTHON), "-m", "etl"]
-            if subprocess.run([*etl, "demo", "--database-url", database], cwd=work).returncode:
-                return 1
-            if subprocess.run([*etl, "report", "--database-url", database, "--out", str(report)], cwd=work).returncode:
+            demo = [str(PYTHON), "-m", "etl", "demo", "--database-url", database, "--report", str(report)]
+            if subprocess.run(demo, cwd=work).returncode:
                 return 1
         # Offline and quiet: no first-run, sync, update or background requests; a profile that is thrown away.
         command = [

@@ -648,9 +648,17 @@ def simulate(
     help="Trading days of history, ending today (3 snapshots each).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Another seed, another (repeatable) market.")
+@click.option(
+    "--report",
+    "report_path",
+    default="kiwoom-etl-report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the HTML report of the demo's history (as `kiwoom-etl report` writes it).",
+)
 @click.pass_obj
-def demo(obj: Context, database_url: str | None, days: int, seed: int) -> None:
-    """Try kiwoom-etl without an account: a few weeks of made-up history, then answers from the analyst views.
+def demo(obj: Context, database_url: str | None, days: int, seed: int, report_path: Path) -> None:
+    """Try kiwoom-etl without an account: a few weeks of made-up history, answers from the views, a report.
 
     A local simulator plays a seeded market in which two made-up accounts trade between days; every past slot
     (09:30, 12:30, 15:45 KST) of every trading day is snapshotted through the real path, a closed weekday is
@@ -663,7 +671,7 @@ def demo(obj: Context, database_url: str | None, days: int, seed: int) -> None:
     with _errors():
         zone = obj.settings().timezone
         url = normalize_database_url(database_url, "--database-url") if database_url else default_database_url()
-        ok = run_demo(url, days=days, seed=seed, zone=zone, echo=click.echo)
+        ok = run_demo(url, days=days, seed=seed, zone=zone, echo=click.echo, report=report_path)
     if not ok:
         sys.exit(EXIT_FAILED)
 

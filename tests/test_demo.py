@@ -3,6 +3,7 @@ tables show, the same numbers on every run, times printed with their zone, and n
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from collections import defaultdict
@@ -334,3 +335,48 @@ def test_on_postgresql_the_demo_writes_the_same_numbers_as_on_sqlite(postgres_ur
     finally:
         postgres.dispose()
         sqlite.engine.dispose()
+
+
+def test_the_demo_ends_with_a_report_of_its_weeks(tmp_path: Path) -> None:
+    """The report it writes plots every trading day's close of each account, as the tables hold them."""
+    lines: list[str] = []
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    page = tmp_path / "report.html"
+    assert run_demo(url, days=DAYS, seed=0, zone="Asia/Seoul", echo=lines.append, now=Clock(NOVEMBER), report=page)
+    assert f"The report of this history: {page}" in "\n".join(lines)
+    html = page.read_text(encoding="utf-8")
+    sections = html.split("<h2>Account ")[1:]
+    assert [s.split(" ", 1)[0] for s in sections] == ["demo-1", "demo-2"]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    AccountSnapshot.account_no,
+                    AccountSnapshot.trade_date,
+                    AccountSnapshot.deposit_d2,
+                    AccountSnapshot.total_evaluation_amount,
+                    AccountSnapshot.credit_loan_total,
+                    AccountSnapshot.unpaid_credit_interest,
+                )
+                .where(AccountSnapshot.exchange == "KRX")
+                .order_by(AccountSnapshot.captured_at, AccountSnapshot.id)
+            ).all()
+    finally:
+        engine.dispose()
+    for section in sections:
+        account = section.split(" ", 1)[0]
+        close: dict[str, int] = {}  # the last snapshot of each day wins
+        for row in rows:
+            if row.account_no == account:
+                close[row.trade_date.isoformat()] = (
+                    (row.deposit_d2 or 0)
+                    + (row.total_evaluation_amount or 0)
+                    - (row.credit_loan_total or 0)
+                    - (row.unpaid_credit_interest or 0)
+                )
+        figure = re.search(r'class="figure"[^>]*data-name="net_assets">(.*?)</script>', section, re.S)
+        assert figure is not None
+        line = json.loads(figure.group(1))["data"][0]
+        assert dict(zip(line["x"], line["y"], strict=True)) == close
+        assert len(close) == DAYS  # every trading day of the weeks (the closed weekday is not one)

@@ -21,6 +21,8 @@ from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 from etl.clock import KST, krx_calendar, local_text, utc_now
 from etl.console import table
 from etl.errors import EtlError
+from etl.jobs.report import Selection, read_report
+from etl.jobs.report_html import write_page
 from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.market import SLOTS, Calendar, DemoMarket, demo_calendar, slot_times
 from etl.kiwoom.simulator import Simulator, serve
@@ -54,9 +56,10 @@ def run_demo(
     zone: str,
     echo: Callable[[str], None],
     now: Callable[[], datetime] = utc_now,
+    report: Path | None = None,
 ) -> bool:
-    """Build `days` trading days of demo history ending at `now`, print answers from the views; True when every
-    snapshot loaded. Times are printed in `zone`."""
+    """Build `days` trading days of demo history ending at `now`, print answers from the views and write the HTML
+    `report` of it; True when every snapshot loaded. Times are printed in `zone`."""
     moment = now()
     calendar = demo_calendar(moment, days, krx_calendar())
     market = DemoMarket(calendar.trading, seed)
@@ -95,8 +98,20 @@ def run_demo(
                 snapshotter.close()
         echo(f"\n{loaded} of {total} snapshot(s) loaded in {time.monotonic() - started:.1f} s.\n")
         _answer(engine, calendar, zone, echo)
-        # The HTML report of the demo (issue 9) is written here, from `engine` and `zone`, after the answers.
+        if report is not None:
+            _write_report(engine, report, zone, moment, mask_database_url(database_url), echo)
     return loaded == total
+
+
+def _write_report(
+    engine: Engine, path: Path, zone: str, moment: datetime, database: str, echo: Callable[[str], None]
+) -> None:
+    """The report `kiwoom-etl report` writes, of the whole demo history."""
+    try:
+        size = write_page(read_report(engine, Selection(), timezone=zone, generated_at=moment, database=database), path)
+    except OSError as exc:
+        raise EtlError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+    echo(f"The report of this history: {path.resolve()} ({size / 1024:,.0f} KiB; it opens offline in a browser).")
 
 
 def _build(
