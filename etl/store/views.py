@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Float, Integer, Text, column, table, text
 from sqlalchemy.sql import TableClause
 
-from etl.store.dictionary import apply_comments
+from etl.store.dictionary import RELATIONS, apply_comments
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
@@ -36,7 +36,11 @@ class View:
 
     name: str
     select: str
-    columns: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Its columns in order, as the data dictionary (the one list of them) describes them."""
+        return tuple(column.name for column in RELATIONS[self.name].columns)
 
     def sql(self, dialect: str) -> str:
         """The SELECT for `dialect` (postgresql or sqlite)."""
@@ -96,10 +100,6 @@ def _type(name: str) -> Any:
     return _COMPUTED.get(name) or _TABLE_TYPES[name]
 
 
-def _names(model: type[AccountSnapshot] | type[PositionSnapshot]) -> tuple[str, ...]:
-    return tuple(c.name for c in model.__table__.columns)
-
-
 _NET = "COALESCE(s.credit_loan_total, 0) - COALESCE(s.unpaid_credit_interest, 0)"
 _GROSS = "COALESCE(s.deposit_d2, 0) + COALESCE(s.total_evaluation_amount, 0)"
 
@@ -112,7 +112,6 @@ ACCOUNT_HISTORY = View(
        {_GROSS} - {_NET} AS net_assets,
        {{time:s.captured_at}} AS time
 FROM account_snapshots s""",
-    (*_names(AccountSnapshot), "gross_assets", "net_assets", "time"),
 )
 
 LATEST_ACCOUNTS = View(
@@ -122,7 +121,6 @@ FROM account_history h
 WHERE NOT EXISTS (SELECT 1 FROM account_snapshots n
                   WHERE n.account_no = h.account_no AND n.exchange = h.exchange
                     AND (n.captured_at > h.captured_at OR (n.captured_at = h.captured_at AND n.id > h.id)))""",
-    (*_names(AccountSnapshot), "gross_assets", "net_assets", "time"),
 )
 
 LATEST_POSITIONS = View(
@@ -134,7 +132,6 @@ LATEST_POSITIONS = View(
          AS weight_pct
 FROM position_snapshots p
 JOIN latest_accounts l ON l.id = p.snapshot_id""",
-    (*_names(PositionSnapshot), "time", "weight_pct"),
 )
 
 ACCOUNT_DAILY = View(
@@ -157,26 +154,6 @@ FROM (SELECT h.*,
       FROM account_history h) c
 WHERE c.newest = 1
 WINDOW day AS (PARTITION BY c.account_no, c.exchange ORDER BY c.trade_date)""",
-    (
-        "account_no",
-        "exchange",
-        "trade_date",
-        "snapshot_id",
-        "time",
-        "snapshots",
-        "deposit_d2",
-        "total_purchase_amount",
-        "total_evaluation_amount",
-        "total_profit_loss",
-        "total_profit_loss_rate",
-        "credit_loan_total",
-        "position_count",
-        "gross_assets",
-        "net_assets",
-        "net_assets_change",
-        "total_evaluation_amount_change",
-        "total_profit_loss_change",
-    ),
 )
 
 # Each close's lines summed per stock (cash and credit lines together), with the previous day's close beside it.
@@ -206,23 +183,6 @@ FROM days d
 JOIN stocks s ON s.snapshot_id = d.snapshot_id
 JOIN position_snapshots f ON f.snapshot_id = s.snapshot_id AND f.line_no = s.first_line
 LEFT JOIN stocks b ON b.snapshot_id = d.previous_id AND COALESCE(b.stock_code, '') = COALESCE(s.stock_code, '')""",
-    (
-        "account_no",
-        "exchange",
-        "trade_date",
-        "snapshot_id",
-        "stock_code",
-        "stock_name",
-        "lines",
-        "quantity",
-        "purchase_amount",
-        "evaluation_amount",
-        "profit_loss",
-        "current_price",
-        "weight_pct",
-        "time",
-        "quantity_change",
-    ),
 )
 
 # A stock listed at a close whose quantity changed, and a stock listed the day before but no longer (closed).
@@ -255,18 +215,6 @@ SELECT m.account_no, m.exchange, m.trade_date, m.time, m.stock_code, m.stock_nam
             WHEN m.quantity_change > 0 THEN 'increased'
             ELSE 'reduced' END AS change
 FROM moves m""",
-    (
-        "account_no",
-        "exchange",
-        "trade_date",
-        "time",
-        "stock_code",
-        "stock_name",
-        "previous_quantity",
-        "quantity",
-        "quantity_change",
-        "change",
-    ),
 )
 
 ETL_FRESHNESS = View(
@@ -290,15 +238,6 @@ SELECT p.account_no, p.exchange,
         WHERE f.account_no = p.account_no AND f.exchange = p.exchange AND f.status = 'failed'
           AND (p.last_success_at IS NULL OR f.started_at > p.last_success_at)) AS failures_since_success
 FROM pairs p""",
-    (
-        "account_no",
-        "exchange",
-        "last_captured_at",
-        "last_success_at",
-        "last_failure_at",
-        "last_error",
-        "failures_since_success",
-    ),
 )
 
 # In creation order: each view reads only tables and the views before it.
