@@ -37,13 +37,22 @@ def _amount(value: int | None) -> str:
 class Line:
     """One line of stk_cntr_remn as the test chose it."""
 
-    code: str | None
+    code: str | None  # None: the line has no stk_cd (NULL); "": an empty stk_cd, which is kept as ""
     name: str
     quantity: int
     price: int
     cost: int  # purchase price per share
     credit_type: str = "00"
     loan_date: str = ""
+    blank: frozenset[str] = frozenset()  # of "quantity", "price", "evaluation": sent as "", so loaded as NULL
+
+    def stored(self, name: str) -> int | None:
+        """What the table holds for `name` (quantity, price or evaluation): NULL when it was sent blank."""
+        return None if name in self.blank else int(getattr(self, name))
+
+    def counted(self, name: str) -> int:
+        """`name` as a sum counts it: a NULL counts as 0."""
+        return self.stored(name) or 0
 
     @property
     def purchase(self) -> int:
@@ -63,14 +72,14 @@ class Line:
             "crd_tp": self.credit_type,
             "loan_dt": self.loan_date,
             "expr_dt": "",
-            "stk_cd": "" if self.code is None else "A" + self.code,
+            "stk_cd": "A" + self.code if self.code else "",
             "stk_nm": self.name,
             "setl_remn": _amount(self.quantity),
-            "cur_qty": _amount(self.quantity),
-            "cur_prc": _amount(self.price),
+            "cur_qty": _amount(self.stored("quantity")),
+            "cur_prc": _amount(self.stored("price")),
             "buy_uv": _amount(self.cost),
             "pur_amt": _amount(self.purchase),
-            "evlt_amt": _amount(self.evaluation),
+            "evlt_amt": _amount(self.stored("evaluation")),
             "evltv_prft": _amount(self.profit),
             "pl_rt": str(rate.quantize(Decimal("0.0001"), ROUND_HALF_UP)),
         }
@@ -103,7 +112,7 @@ class Book:
 
     @property
     def total_evaluation(self) -> int:
-        return sum(line.evaluation for line in self.lines)
+        return sum(line.counted("evaluation") for line in self.lines)
 
     @property
     def total_purchase(self) -> int:
@@ -156,7 +165,7 @@ class Stock:
 
     code: str | None
     name: str
-    price: int
+    price: int | None
     lines: int
     quantity: int
     purchase: int
@@ -171,7 +180,14 @@ def stocks(book: Book) -> dict[str | None, Stock]:
         old = out.get(line.code)
         if old is None:
             out[line.code] = Stock(
-                line.code, line.name, line.price, 1, line.quantity, line.purchase, line.evaluation, line.profit
+                line.code,
+                line.name,
+                line.stored("price"),
+                1,
+                line.counted("quantity"),
+                line.purchase,
+                line.counted("evaluation"),
+                line.profit,
             )
         else:
             out[line.code] = Stock(
@@ -179,9 +195,9 @@ def stocks(book: Book) -> dict[str | None, Stock]:
                 old.name,
                 old.price,
                 old.lines + 1,
-                old.quantity + line.quantity,
+                old.quantity + line.counted("quantity"),
                 old.purchase + line.purchase,
-                old.evaluation + line.evaluation,
+                old.evaluation + line.counted("evaluation"),
                 old.profit + line.profit,
             )
     return out
@@ -367,11 +383,11 @@ class History:
                         "exchange": exchange,
                         "stock_code": line.code,
                         "stock_name": line.name,
-                        "quantity": line.quantity,
-                        "evaluation_amount": line.evaluation,
+                        "quantity": line.stored("quantity"),
+                        "evaluation_amount": line.stored("evaluation"),
                         "credit_type": line.credit_type,
                         "time": book.time,
-                        "weight_pct": weight(line.evaluation, whole),
+                        "weight_pct": weight(line.counted("evaluation"), whole),
                     }
                 )
         return rows
@@ -528,6 +544,67 @@ def with_nxt_only_account(history: History, monday: date = date(2026, 11, 16)) -
             ),
         ]
     )
+
+
+EDGE, EDGE_NXT = "edge", "edge-nxt"
+
+
+def edges(monday: date = date(2026, 11, 16)) -> History:
+    """A history of the cases the week does not hold: an empty stk_cd beside a missing one on consecutive closes,
+    a stock whose lowest line has another name and price than its next, a stock whose only line has no quantity and
+    one whose only line has no evaluation, a close with no lines between two with lines, a close whose every
+    evaluation is NULL, a tie in captured_at with microseconds, an account with NXT only whose line without a code
+    disappears, and failures after a success that followed failures."""
+    day = [monday + timedelta(days=n) for n in range(4)]
+    credit = {"credit_type": "03", "loan_date": "20261110"}
+    empty, none = Line("", "빈코드", 5, 1000, 900), Line(None, "코드없음", 3, 2000, 2100)
+    no_evaluation = frozenset({"evaluation"})
+    tie = datetime(day[2].year, day[2].month, day[2].day, 6, 45, 0, 123456, tzinfo=UTC)
+    books = [
+        Book(
+            EDGE,
+            "KRX",
+            _at(day[0], "15:45"),
+            (
+                empty,
+                none,
+                Line(SAMSUNG[0], "삼성전자 신용", 2, 70000, 65000, **credit),
+                _line(SAMSUNG, 1, 70100, 66000),
+                Line(HYNIX[0], HYNIX[1], 2, 180000, 150000, blank=frozenset({"quantity"})),
+                Line(KAKAO[0], KAKAO[1], 7, 37000, 40000, blank=no_evaluation),
+            ),
+        ),
+        Book(EDGE, "KRX", _at(day[0], "16:10"), (empty,), refused=True),
+        Book(EDGE, "NXT", _at(day[0], "19:50"), (_line(SAMSUNG, 1, 70200, 66000),)),
+        Book(EDGE, "KRX", _at(day[1], "15:45"), ()),
+        # Wednesday: two snapshots at one moment (the second is the close), every evaluation NULL in the close.
+        Book(EDGE, "KRX", tie, (Line("", "빈코드", 9, 1000, 900),)),
+        Book(
+            EDGE,
+            "KRX",
+            tie,
+            (
+                Line(None, "코드없음", 3, 2050, 2100, blank=no_evaluation),
+                Line("", "빈코드", 4, 1010, 900, blank=no_evaluation),
+                Line(KAKAO[0], KAKAO[1], 0, 37500, 40000, blank=frozenset({"quantity", "price", "evaluation"})),
+            ),
+        ),
+        Book(EDGE, "NXT", _at(day[2], "19:50"), (_line(SAMSUNG, 3, 70300, 66000),)),
+        Book(
+            EDGE, "KRX", _at(day[3], "15:45"), (Line(None, "코드없음", 3, 2100, 2100), Line("", "빈코드", 6, 1020, 900))
+        ),
+        Book(EDGE, "KRX", _at(day[3], "16:10"), (empty,), refused=True),
+        Book(EDGE, "KRX", _at(day[3], "16:20"), (none,), refused=True),
+        # An account with NXT only: its line without a code is gone on Wednesday, the empty code stays.
+        Book(
+            EDGE_NXT,
+            "NXT",
+            _at(day[0], "19:50"),
+            (Line(None, "코드없음", 1, 2000, 2100), Line("", "빈코드", 2, 1000, 900)),
+        ),
+        Book(EDGE_NXT, "NXT", _at(day[2], "19:50"), (Line("", "다른이름", 2, 1010, 900),)),
+    ]
+    return History(books)
 
 
 def rows_as_dicts(result: Iterable[Any]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert, select, text
 
 from etl.store.models import EtlRun
 from etl.store.views import VIEW_NAMES, VIEWS
-from tests.books import History, week
+from tests.books import EDGE, History, edges, week
 from tests.support import kiwoom_etl
 
 VIEW = {view.name: view for view in VIEWS}
@@ -152,6 +152,71 @@ def test_etl_freshness_counts_failures_since_the_newest_success(engine: Engine, 
     assert "entr" in errors[("5000001111", "KRX")] and "00000001753X" in errors[("5000001111", "KRX")]
     assert errors[("5000001111", "NXT")] is None
     assert any(r["failures_since_success"] == 1 and r["last_captured_at"] is None for r in expected)
+
+
+@pytest.fixture
+def edge_history(engine: Engine, tmp_path: Path) -> History:
+    books = edges()
+    books.load(engine, tmp_path / "edges")
+    return books
+
+
+def _row_key(keys: list[str]) -> Any:
+    """Rows in order of `keys`, a NULL stock_code apart from (and before) an empty one."""
+    return lambda r: tuple((r[k] is not None, r[k] or "") if k == "stock_code" else r[k] for k in keys)
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "keys"),
+    [
+        ("account_daily", History.account_daily, ["account_no", "exchange", "trade_date"]),
+        ("position_daily", History.position_daily, ["account_no", "exchange", "trade_date", "stock_code"]),
+        ("position_changes", History.position_changes, ["account_no", "exchange", "trade_date", "stock_code"]),
+        ("latest_positions", History.latest_positions, ["account_no", "exchange", "line_no"]),
+    ],
+)
+def test_the_edge_cases_are_answered_as_the_books_say(
+    engine: Engine, edge_history: History, name: str, answer: Any, keys: list[str]
+) -> None:
+    expected = answer(edge_history)
+    got = read(engine, name, list(expected[0]), keys)
+    assert_rows(sorted(got, key=_row_key(keys)), sorted(as_read(expected), key=_row_key(keys)))
+
+
+def test_the_edge_books_hold_the_cases_they_are_about(edge_history: History) -> None:
+    daily = edge_history.position_daily()
+    codes: dict[tuple[str, str, Any], set[str | None]] = {}
+    for r in daily:
+        codes.setdefault((r["account_no"], r["exchange"], r["trade_date"]), set()).add(r["stock_code"])
+    assert sum(1 for c in codes.values() if {None, ""} <= c) >= 2  # on consecutive closes of EDGE KRX
+    assert any(r["weight_pct"] is None for r in daily) and any(r["current_price"] is None for r in daily)
+    changes = edge_history.position_changes()
+    assert any(r["stock_code"] is None and r["change"] == "closed" and r["account_no"] != EDGE for r in changes)
+
+
+def test_etl_freshness_of_the_edge_books(engine: Engine, edge_history: History) -> None:
+    late = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    with engine.begin() as connection:  # runs with no account or exchange describe no account × exchange
+        connection.execute(
+            insert(EtlRun),
+            [
+                {
+                    "trigger": "replay",
+                    "status": "failed",
+                    "account_no": account,
+                    "exchange": exchange,
+                    "started_at": late,
+                    "error": "boom",
+                }
+                for account, exchange in ((None, None), (EDGE, None), (None, "KRX"))
+            ],
+        )
+    expected = edge_history.freshness()
+    got = read(engine, "etl_freshness", [*expected[0], "last_error"], ["account_no", "exchange"])
+    assert_rows([{k: r[k] for k in expected[0]} for r in got], expected)
+    errors = {(r["account_no"], r["exchange"]): r["last_error"] for r in got}
+    assert "entr" in errors[(EDGE, "KRX")] and "boom" not in errors[(EDGE, "KRX")]
+    assert any(r["failures_since_success"] == 2 for r in expected)
 
 
 def test_every_view_has_the_columns_it_declares(engine: Engine) -> None:

@@ -157,6 +157,7 @@ WINDOW day AS (PARTITION BY c.account_no, c.exchange ORDER BY c.trade_date)""",
 )
 
 # Each close's lines summed per stock (cash and credit lines together), with the previous day's close beside it.
+# A stock is matched across days by its code, NULL matching NULL only: an empty code (kept as "") is another group.
 POSITION_DAILY = View(
     "position_daily",
     """WITH days AS (
@@ -182,7 +183,9 @@ SELECT d.account_no, d.exchange, d.trade_date, d.snapshot_id, s.stock_code, f.st
 FROM days d
 JOIN stocks s ON s.snapshot_id = d.snapshot_id
 JOIN position_snapshots f ON f.snapshot_id = s.snapshot_id AND f.line_no = s.first_line
-LEFT JOIN stocks b ON b.snapshot_id = d.previous_id AND COALESCE(b.stock_code, '') = COALESCE(s.stock_code, '')""",
+LEFT JOIN stocks b
+  ON b.snapshot_id = d.previous_id
+ AND (b.stock_code = s.stock_code OR (b.stock_code IS NULL AND s.stock_code IS NULL))""",
 )
 
 # A stock listed at a close whose quantity changed, and a stock listed the day before but no longer (closed).
@@ -206,7 +209,7 @@ POSITION_CHANGES = View(
     WHERE b.quantity <> 0
       AND NOT EXISTS (SELECT 1 FROM position_daily t
                       WHERE t.account_no = d.account_no AND t.exchange = d.exchange AND t.trade_date = d.trade_date
-                        AND COALESCE(t.stock_code, '') = COALESCE(b.stock_code, ''))
+                        AND (t.stock_code = b.stock_code OR (t.stock_code IS NULL AND b.stock_code IS NULL)))
 )
 SELECT m.account_no, m.exchange, m.trade_date, m.time, m.stock_code, m.stock_name,
        m.previous_quantity, m.quantity, m.quantity_change,
