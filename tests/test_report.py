@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from etl.cli import cli
 from etl.jobs.report import Holding, choose_exchange
-from tests.books import BAD_VALUE, NXT_ONLY, History, Stock, hundredths, week, with_nxt_only_account
+from tests.books import BAD_VALUE, NXT_ONLY, Book, History, Stock, hundredths, week, with_nxt_only_account
 from tests.support import kiwoom_etl
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -288,6 +288,18 @@ def test_a_range_without_data_is_a_sentence_not_an_empty_chart(loaded: tuple[His
     assert page.sections[0].tables["days"][0][3] == won(week().books[-1].net_assets)
     page, _ = report(url, tmp_path, "--account", "unknown")
     assert "No run of this account × exchange is recorded" in page.sections[0].words
+
+
+def test_an_account_whose_only_runs_failed_on_nxt_shows_those_failures(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    failing = Book("nxt-failing", "NXT", datetime(2026, 11, 17, 10, 50, tzinfo=ZoneInfo("UTC")), (), refused=True)
+    books = History([*week().books, failing])
+    books.load(engine, tmp_path / "pages")
+    page, _ = report(db_url, tmp_path, "--account", "nxt-failing")
+    (section,) = page.sections
+    assert section.exchange == "NXT"
+    assert section.tables["freshness"][3] == ["Failures since the newest success", "1"]
 
 
 def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: str, tmp_path: Path) -> None:

@@ -211,6 +211,11 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
     present = set(
         connection.execute(select(daily.c.exchange).where(daily.c.account_no == account).distinct()).scalars()
     )
+    if not present:  # no snapshot at all: the exchanges its runs were for, so that its failures show
+        runs = ETL_FRESHNESS.table()
+        present = set(
+            connection.execute(select(runs.c.exchange).where(runs.c.account_no == account).distinct()).scalars()
+        )
     exchange, note = choose_exchange(selection.exchange, present)
     days = _days(connection, account, exchange, selection)
     newest = max((d.trade_date for d in days), default=None)
