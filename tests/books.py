@@ -602,7 +602,7 @@ def edges(monday: date = date(2026, 11, 16)) -> History:
             _at(day[0], "19:50"),
             (Line(None, "코드없음", 1, 2000, 2100), Line("", "빈코드", 2, 1000, 900)),
         ),
-        Book(EDGE_NXT, "NXT", _at(day[2], "19:50"), (Line("", "다른이름", 2, 1010, 900),)),
+        Book(EDGE_NXT, "NXT", _at(day[2], "19:50"), (Line("", "다른이름", 2, 1010, 900, blank=no_evaluation),)),
     ]
     return History(books)
 

@@ -190,6 +190,7 @@ def test_the_edge_books_hold_the_cases_they_are_about(edge_history: History) -> 
         codes.setdefault((r["account_no"], r["exchange"], r["trade_date"]), set()).add(r["stock_code"])
     assert sum(1 for c in codes.values() if {None, ""} <= c) >= 2  # on consecutive closes of EDGE KRX
     assert any(r["weight_pct"] is None for r in daily) and any(r["current_price"] is None for r in daily)
+    assert any(r["weight_pct"] is None for r in edge_history.latest_positions())
     changes = edge_history.position_changes()
     assert any(r["stock_code"] is None and r["change"] == "closed" and r["account_no"] != EDGE for r in changes)
 
