@@ -1,4 +1,4 @@
-"""The command line: kiwoom-etl migrate | snapshot | run | status | flush | replay | import | simulate | demo."""
+"""The command line: kiwoom-etl migrate, snapshot, run, status, flush, replay, import, export, simulate, demo."""
 
 from __future__ import annotations
 
@@ -491,6 +491,64 @@ def import_command(
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
+
+
+@cli.command("export")
+@global_options
+@database_option
+@click.argument("name", metavar="NAME")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="From this Seoul date on (inclusive).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Up to this Seoul date (inclusive).")
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
+@click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="Only this exchange.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Write here (replaced only once complete); without it CSV goes to stdout. Parquet needs it.",
+)
+@click.pass_obj
+def export_command(
+    obj: Context,
+    database_url: str | None,
+    name: str,
+    since: datetime | None,
+    until: datetime | None,
+    account: str | None,
+    exchange: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Export the view or table NAME to CSV or Parquet, with every value exact.
+
+    NAME is an analyst view (account_history, latest_accounts, latest_positions, account_daily, position_daily,
+    position_changes, etl_freshness) or a table (etl_runs, account_snapshots, position_snapshots,
+    raw_responses). --since/--until are Seoul dates, on trade_date where NAME has one, else on its time
+    (captured_at; started_at for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
+    """
+    from etl.jobs.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
+    from etl.store.schema import connected
+
+    if name not in NAMES:
+        raise click.BadParameter(f"unknown view or table {name!r}; one of: {', '.join(NAMES)}.", param_hint="NAME")
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
+    filters = Filters(since.date() if since else None, until.date() if until else None, account, exchange)
+    try:
+        query(name, filters)
+    except FilterNotApplicable as exc:
+        raise click.UsageError(f"{exc}.") from None
+    if fmt == "parquet" and out is None:
+        raise click.UsageError("--format parquet needs --out FILE (Parquet is not written to stdout).")
+    with _errors():
+        if fmt == "parquet":
+            require_pyarrow()
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            count = export(engine, name, filters, fmt=fmt, out=out, stdout=sys.stdout.buffer)
+    if out is not None:
+        click.echo(f"{count} row(s) of {name} written to {out}.")
 
 
 @cli.command()
