@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -546,7 +547,12 @@ def export_command(
             require_pyarrow()
         settings = obj.settings(database_url)
         with connected(settings.database_url, mode=settings.database_mode) as engine:
-            count = export(engine, name, filters, fmt=fmt, out=out, stdout=sys.stdout.buffer)
+            try:
+                count = export(engine, name, filters, fmt=fmt, out=out, stdout=sys.stdout.buffer)
+            except BrokenPipeError:
+                # The reader went away (`| head`): stop quietly, and keep Python from flushing into the pipe at exit.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(EXIT_FAILED)
     if out is not None:
         click.echo(f"{count} row(s) of {name} written to {out}.")
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -318,3 +321,35 @@ def test_parquet_without_pyarrow_is_one_line_naming_the_extra(sqlite_url: str, t
         "kiwoom-etl: error: --format parquet needs pyarrow: pip install 'kiwoom-etl[parquet]'"
     ]
     assert kiwoom_etl("export", "account_daily", env=env).returncode == 0  # CSV needs no pyarrow
+
+
+def test_an_out_file_that_cannot_be_written_is_one_line_and_a_reader_going_away_no_traceback(
+    history: Engine, db_url: str, tmp_path: Path
+) -> None:
+    env = {"KIWOOM_ETL_DATABASE_URL": db_url}
+    missing = tmp_path / "no-such-directory" / "x.csv"
+    refused = kiwoom_etl("export", "account_daily", "--out", str(missing), env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"kiwoom-etl: error: {missing}: cannot be written: No such file or directory"
+    ]
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the export writes its first byte
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
+    gone = subprocess.run(
+        [sys.executable, "-m", "etl", "export", "raw_responses"],
+        env=base | env,
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    os.close(writer)
+    assert gone.returncode == 1 and gone.stderr == ""
+
+
+def test_an_out_file_is_private_and_appears_only_complete(history: Engine, tmp_path: Path) -> None:
+    out = tmp_path / "runs.csv"
+    export(history, "etl_runs", EVERYTHING, out=out)
+    assert out.stat().st_mode & 0o777 == 0o600 and sorted(p.name for p in tmp_path.glob("*runs*")) == ["runs.csv"]

@@ -261,7 +261,10 @@ def require_pyarrow() -> tuple[Any, Any]:
 
 @contextmanager
 def _destination(out: Path | None, stdout: IO[bytes] | None) -> Iterator[IO[bytes]]:
-    """`stdout`, or a file beside `out` renamed to it only once everything is written (no half file is left)."""
+    """`stdout`, or a file beside `out` renamed to it only once everything is written (no half file is left).
+
+    The file is readable by its owner only (0600, mkstemp's), like the database it comes from.
+    """
     if out is None:
         if stdout is None:
             raise ValueError("export needs out or stdout")
@@ -269,7 +272,10 @@ def _destination(out: Path | None, stdout: IO[bytes] | None) -> Iterator[IO[byte
         stdout.flush()
         return
     target = out.resolve()
-    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    except OSError as exc:
+        raise EtlError(f"{out}: cannot be written: {exc.strerror}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             yield stream
@@ -289,7 +295,8 @@ class _CsvWriter:
     """UTF-8 CSV, a header row of column names, LF line ends, quoted where needed; NULL is an empty field."""
 
     def __init__(self, stream: IO[bytes], columns: Sequence[Field]) -> None:
-        self.text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=True)
+        self.stream = stream
+        self.text = io.StringIO(newline="")  # each chunk is formatted here, then written as UTF-8 bytes
         self.csv = csv.writer(self.text, lineterminator="\n")
         self.formats = [CSV_TEXT[c.kind] for c in columns]
         self.csv.writerow([c.name for c in columns])
@@ -297,10 +304,15 @@ class _CsvWriter:
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         formats = self.formats
         self.csv.writerows([["" if v is None else f(v) for f, v in zip(formats, row, strict=True)] for row in rows])
+        self._drain()
 
     def close(self) -> None:
-        self.text.flush()
-        self.text.detach()  # leaves the stream open: stdout is not ours to close
+        self._drain()  # the header of an export without rows
+
+    def _drain(self) -> None:
+        self.stream.write(self.text.getvalue().encode("utf-8"))
+        self.text.seek(0)
+        self.text.truncate()
 
 
 class _ParquetWriter:
