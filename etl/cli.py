@@ -1,9 +1,10 @@
-"""The command line: kiwoom-etl migrate | snapshot | run | status | flush | replay | import | report | simulate | demo
-| revoke-token."""
+"""The command line: kiwoom-etl migrate | snapshot | run | status | flush | replay | import | report | export |
+simulate | demo | revoke-token."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -558,6 +559,69 @@ def report_command(
             if not section.days:
                 click.echo(f"{section.account_no} {section.exchange}: no snapshot in the range.", err=True)
         click.echo(f"Report of {len(report.accounts)} account(s) written to {out.resolve()} ({size / 1024:,.0f} KiB).")
+
+
+@cli.command("export")
+@global_options
+@database_option
+@click.argument("name", metavar="NAME")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="From this Seoul date on (inclusive).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Up to this Seoul date (inclusive).")
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
+@click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="Only this exchange.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Write here (replaced only once complete); without it CSV goes to stdout. Parquet needs it.",
+)
+@click.pass_obj
+def export_command(
+    obj: Context,
+    database_url: str | None,
+    name: str,
+    since: datetime | None,
+    until: datetime | None,
+    account: str | None,
+    exchange: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Export the view or table NAME to CSV or Parquet, with every value exact.
+
+    NAME is an analyst view (account_history, latest_accounts, latest_positions, account_daily, position_daily,
+    position_changes, etl_freshness) or a table (etl_runs, account_snapshots, position_snapshots,
+    raw_responses). --since/--until are Seoul dates, on trade_date where NAME has one, else on its time
+    (captured_at; started_at for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
+    """
+    from etl.jobs.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
+    from etl.store.schema import connected
+
+    if name not in NAMES:
+        raise click.BadParameter(f"unknown view or table {name!r}; one of: {', '.join(NAMES)}.", param_hint="NAME")
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
+    filters = Filters(since.date() if since else None, until.date() if until else None, account, exchange)
+    try:
+        query(name, filters)
+    except FilterNotApplicable as exc:
+        raise click.UsageError(f"{exc}.") from None
+    if fmt == "parquet" and out is None:
+        raise click.UsageError("--format parquet needs --out FILE (Parquet is not written to stdout).")
+    with _errors():
+        if fmt == "parquet":
+            require_pyarrow()
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            try:
+                count = export(engine, name, filters, fmt=fmt, out=out, stdout=sys.stdout.buffer)
+            except BrokenPipeError:
+                # The reader went away (`| head`): stop quietly, and keep Python from flushing into the pipe at exit.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(EXIT_FAILED)
+    if out is not None:
+        click.echo(f"{count} row(s) of {name} written to {out}.")
 
 
 @cli.command()
