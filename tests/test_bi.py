@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -23,8 +23,9 @@ from etl.clock import KST
 from etl.store.engine import make_engine
 from etl.store.models import Base
 from etl.store.schema import migrate
-from etl.store.views import VIEW_NAMES, VIEWS
+from etl.store.views import VIEW_NAMES
 from tests.books import History, week
+from tests.support import kiwoom_etl
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "bi.md"
@@ -334,16 +335,20 @@ def test_the_pandas_example_runs(history: Engine) -> None:
         namespace["engine"].dispose()
 
 
-def write_parquet(engine: Engine, directory: Path, names: set[str]) -> None:
-    """The views as Parquet files, with pyarrow, standing in for `kiwoom-etl export NAME --format parquet`."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    with engine.connect() as connection:
-        for view in VIEWS:
-            if view.name in names:
-                rows = [dict(r) for r in connection.execute(select(view.table())).mappings()]
-                pq.write_table(pa.Table.from_pylist(rows), directory / f"{view.name}.parquet")
+def export_parquet(url: str, directory: Path, names: set[str]) -> None:
+    """The views as the doc makes them: `kiwoom-etl export NAME --format parquet --out NAME.parquet`."""
+    for name in sorted(names):
+        done = kiwoom_etl(
+            "export",
+            name,
+            "--format",
+            "parquet",
+            "--out",
+            f"{name}.parquet",
+            cwd=directory,
+            env={"KIWOOM_ETL_DATABASE_URL": url},
+        )
+        assert done.returncode == 0, done.stderr
 
 
 def test_the_duckdb_queries_run_on_the_parquet_files(history: Engine, tmp_path: Path) -> None:
@@ -355,7 +360,7 @@ def test_the_duckdb_queries_run_on_the_parquet_files(history: Engine, tmp_path: 
     assert all(name in shell.body for name in files) and "--format parquet" in shell.body
     exports = tmp_path / "exports"
     exports.mkdir()
-    write_parquet(history, exports, files)
+    export_parquet(history.url.render_as_string(hide_password=False), exports, files)
     connection = duckdb.connect()
     try:
         connection.execute(f"SET file_search_path = '{exports}'")
