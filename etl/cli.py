@@ -539,7 +539,7 @@ def report_command(
     from etl.store.schema import connected
 
     if since and until and since > until:
-        raise click.BadParameter(f"{since:%Y-%m-%d} is after --until {until:%Y-%m-%d}", param_hint="--since")
+        raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
     selection = Selection(account, exchange, since.date() if since else None, until.date() if until else None)
     with _errors():
         settings = obj.settings(database_url)

@@ -184,7 +184,7 @@ def check_section(section: Section, books: History, since: date | None = None, u
     allocation = books.allocation(account, exchange, since, until)
     assert allocation is not None
     day, held = allocation
-    assert f"Allocation at the newest close: {day}" in section.words
+    assert f"Allocation at the last snapshot of {day}" in section.words
     assert section.tables["holdings"] == [
         [
             label(s),
@@ -254,7 +254,7 @@ def test_since_and_until_choose_the_days_and_the_allocation_is_the_newest_close_
     # The first day of the range changes against the day before it (outside the range), not against nothing.
     assert section.figures["net_assets"]["data"][1]["y"][0] is not None
     # Friday has two snapshots at one moment: the close is the one loaded last (Hynix at 175,500).
-    assert "Allocation at the newest close: 2026-11-20" in section.words
+    assert "Allocation at the last snapshot of 2026-11-20" in section.words
     assert ["SK하이닉스 (000660)", "3", "526,500"] == section.tables["holdings"][1][:3]
 
 
@@ -286,8 +286,19 @@ def test_a_range_without_data_is_a_sentence_not_an_empty_chart(loaded: tuple[His
     page, _ = report(url, tmp_path, "--account", A, "--since", "2026-11-23")  # one day: no line of one point
     assert set(page.sections[0].figures) == {"allocation"} and "One day in the range" in page.sections[0].words
     assert page.sections[0].tables["days"][0][3] == won(week().books[-1].net_assets)
-    page, _ = report(url, tmp_path, "--account", "unknown")
-    assert "No run of this account × exchange is recorded" in page.sections[0].words
+
+
+def test_an_unknown_account_is_refused_naming_the_accounts_there_are(
+    loaded: tuple[History, str], tmp_path: Path
+) -> None:
+    """A typo in --account is not an empty history: report and export refuse it, and write nothing."""
+    _, url = loaded
+    out = tmp_path / "report.html"
+    for args in (["report", "--out", str(out)], ["export", "account_daily"]):
+        result = CliRunner().invoke(cli, [*args, "--database-url", url, "--account", "nobody"])
+        assert result.exit_code == 2, result.output
+        assert "--account nobody: no such account in this database (accounts: 5000001111, isa" in result.output
+        assert result.stdout == "" and not out.exists()
 
 
 def test_an_account_whose_only_runs_failed_on_nxt_shows_those_failures(

@@ -112,6 +112,10 @@ def _write_report(
     except OSError as exc:
         raise EtlError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
     echo(f"The report of this history: {path.resolve()} ({size / 1024:,.0f} KiB; it opens offline in a browser).")
+    echo(
+        "(No daemon keeps these made-up accounts fresh: inside trading hours `kiwoom-etl status` calls them STALE, "
+        "as it would a real account whose daemon stopped.)"
+    )
 
 
 def _build(

@@ -35,6 +35,7 @@ from etl.clock import KST
 from etl.errors import ConfigError, EtlError
 from etl.store.engine import storage_errors
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 from etl.store.views import VIEWS
 
@@ -237,6 +238,9 @@ def export(
         pa, pq = require_pyarrow()
         if out is None:
             raise ConfigError("--format parquet needs --out FILE")
+    if filters.account is not None:  # before anything is written: a typo is not an empty history
+        with storage_errors(engine, "reading the accounts"), engine.connect() as connection:
+            require_account(connection, filters.account)
     with _destination(out, stdout) as stream:
         writer: _Writer = _ParquetWriter(pa, pq, stream, columns) if fmt == "parquet" else _CsvWriter(stream, columns)
         count = 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from etl.store.runs import accounts_with_runs, require_account
 from etl.store.views import ACCOUNT_DAILY, ETL_FRESHNESS, POSITION_CHANGES, POSITION_DAILY
 
 DEFAULT_EXCHANGE = "KRX"
@@ -185,16 +186,11 @@ def read_report(
 ) -> Report:
     """The report of `selection`, read from the analyst views."""
     with engine.connect() as connection:
-        accounts = [selection.account] if selection.account else _accounts(connection)
+        if selection.account is not None:
+            require_account(connection, selection.account)
+        accounts = [selection.account] if selection.account else accounts_with_runs(connection)
         sections = tuple(_read_account(connection, account, selection) for account in accounts)
     return Report(selection, generated_at, timezone, database, sections)
-
-
-def _accounts(connection: Connection) -> list[str]:
-    """Every account with a snapshot or a run, so that an account whose runs all failed gets a section too."""
-    names = set(connection.execute(select(ACCOUNT_DAILY.table().c.account_no).distinct()).scalars())
-    names |= set(connection.execute(select(ETL_FRESHNESS.table().c.account_no).distinct()).scalars())
-    return sorted(names)
 
 
 def choose_exchange(asked: str | None, present: set[str]) -> tuple[str, str | None]:

@@ -138,7 +138,7 @@ def _account_section(page: _Page, account: AccountReport) -> str:
         if len(account.days) > 1:
             parts += [
                 page.chart("net_assets", _net_assets_figure(account.days)),
-                "<h3>Profit and loss per day</h3>",
+                "<h3>Unrealised profit and loss per day (evaluation − purchase amount of the holdings)</h3>",
                 page.chart("profit_loss", _profit_loss_figure(account.days), "chart small"),
             ]
         else:  # a line needs two points; the cards above and the table below hold the day's figures
@@ -156,7 +156,7 @@ def _cards(last: Day, zone: ZoneInfo) -> str:
         ("Net assets (KRW)", won(last.net_assets), ""),
         ("Change from the previous close", signed(last.net_assets_change), _tone(last.net_assets_change)),
         ("Profit / loss (KRW)", signed(last.total_profit_loss), _tone(last.total_profit_loss)),
-        ("Newest close in the range", _moment(last.time, zone), ""),
+        ("Last snapshot of the newest day", _moment(last.time, zone), ""),
     ]
     return (
         '<div class="cards">'
@@ -173,7 +173,7 @@ def _allocation_parts(page: _Page, allocation: Allocation | None) -> list[str]:
         return []
     when = f"{allocation.trade_date} (close {_moment(allocation.time, page.zone)})"
     parts = [
-        f'<h3>Allocation at the newest close: <span class="allocation-date">{allocation.trade_date}</span></h3>',
+        f'<h3>Allocation at the last snapshot of <span class="allocation-date">{allocation.trade_date}</span></h3>',
         f'<p class="meta">Snapshot of {when}. Each stock\'s cash and credit lines are summed; weight = its '
         "evaluation / the close's evaluation; rate = its profit or loss / its purchase amount × 100.</p>",
     ]

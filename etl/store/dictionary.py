@@ -145,7 +145,7 @@ ETL_RUNS = Relation(
             None,
             "실행유형",
             TEXT,
-            "What started it: manual, scheduled, end_of_day, demo, import or replay.",
+            "What started it: manual (`snapshot`), scheduled, end_of_day, import, replay (demo: an older demo).",
         ),
         Column(
             "status",
@@ -157,7 +157,7 @@ ETL_RUNS = Relation(
         ),
         _with_meaning(
             ACCOUNT_NO,
-            "As in account_snapshots; when the number is unknown, the configured name or place (accounts[1]).",
+            "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
         ),
         _with_meaning(EXCHANGE, "KRX or NXT."),
         Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from etl.errors import SlotClaimed
+from etl.errors import ConfigError, SlotClaimed
 from etl.store.capture import Capture
 from etl.store.engine import transaction
 from etl.store.models import EtlRun, Reason, RunStatus
@@ -28,6 +28,20 @@ class Run:
 
     id: int
     started_at: datetime
+
+
+def accounts_with_runs(connection: Connection) -> list[str]:
+    """Every account this database has runs of (each snapshot has its run), sorted."""
+    query = select(EtlRun.account_no).where(EtlRun.account_no.is_not(None)).distinct()
+    return sorted(str(account) for account in connection.execute(query).scalars())
+
+
+def require_account(connection: Connection, account: str) -> None:
+    """ConfigError naming the accounts there are, unless `account` has runs here: a typo is not an empty history."""
+    known = accounts_with_runs(connection)
+    if account not in known:
+        there = ", ".join(known) if known else "none yet"
+        raise ConfigError(f"--account {account}: no such account in this database (accounts: {there})")
 
 
 def insert_unless_taken(connection: Connection) -> Insert:
