@@ -370,6 +370,36 @@ class History:
                     )
         return rows
 
+    def account_history(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": self.ids[index],
+                "account_no": book.account_no,
+                "exchange": book.exchange,
+                "trade_date": book.trade_date,
+                "deposit_d2": book.deposit_d2,
+                "total_evaluation_amount": book.total_evaluation,
+                "total_profit_loss_rate": book.rate,
+                "gross_assets": book.gross_assets,
+                "net_assets": book.net_assets,
+                "time": book.time,
+            }
+            for index, book in self.loaded()
+        ]
+
+    def latest_accounts(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "account_no": account,
+                "exchange": exchange,
+                "id": snapshot_id,
+                "net_assets": book.net_assets,
+                "gross_assets": book.gross_assets,
+                "time": book.time,
+            }
+            for (account, exchange), (snapshot_id, book) in sorted(self.newest().items())
+        ]
+
     def latest_positions(self) -> list[dict[str, Any]]:
         rows = []
         for (account, exchange), (snapshot_id, book) in sorted(self.newest().items()):
