@@ -50,6 +50,17 @@ def assert_rows(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> No
                 assert type(mine[key]) is type(value), (key, mine[key], value)
 
 
+def _row_key(keys: list[str]) -> Any:
+    """Rows in order of `keys`, a NULL stock_code apart from (and before) an empty one."""
+    return lambda r: tuple((r[k] is not None, r[k] or "") if k == "stock_code" else r[k] for k in keys)
+
+
+def assert_view(engine: Engine, name: str, expected: list[dict[str, Any]], keys: list[str]) -> None:
+    """The view's rows are the expected ones, both sorted by `keys`."""
+    got = read(engine, name, list(expected[0]), keys)
+    assert_rows(sorted(got, key=_row_key(keys)), sorted(as_read(expected), key=_row_key(keys)))
+
+
 def test_account_daily_has_each_close_and_its_change_from_the_previous_day(engine: Engine, history: History) -> None:
     expected = history.account_daily()
     got = read(engine, "account_daily", list(expected[0]), ["account_no", "exchange", "trade_date"])
@@ -64,17 +75,13 @@ def test_account_daily_has_each_close_and_its_change_from_the_previous_day(engin
 
 def test_position_daily_sums_cash_and_credit_lines_per_stock(engine: Engine, history: History) -> None:
     expected = history.position_daily()
-    got = read(engine, "position_daily", list(expected[0]), ["account_no", "exchange", "trade_date", "stock_code"])
-    key = lambda r: (r["account_no"], r["exchange"], r["trade_date"], r["stock_code"] or "")  # noqa: E731
-    assert_rows(sorted(got, key=key), sorted(as_read(expected), key=key))
+    assert_view(engine, "position_daily", expected, ["account_no", "exchange", "trade_date", "stock_code"])
     assert any(r["lines"] == 2 for r in expected) and any(r["stock_code"] is None for r in expected)
 
 
 def test_position_changes_are_the_differences_between_closes(engine: Engine, history: History) -> None:
     expected = history.position_changes()
-    got = read(engine, "position_changes", list(expected[0]), ["account_no", "exchange", "trade_date", "stock_code"])
-    key = lambda r: (r["account_no"], r["exchange"], r["trade_date"], r["stock_code"] or "")  # noqa: E731
-    assert_rows(sorted(got, key=key), sorted(as_read(expected), key=key))
+    assert_view(engine, "position_changes", expected, ["account_no", "exchange", "trade_date", "stock_code"])
     assert {r["change"] for r in expected} == {"opened", "closed", "increased", "reduced"}
 
 
@@ -131,11 +138,6 @@ def edge_history(engine: Engine, tmp_path: Path) -> History:
     return books
 
 
-def _row_key(keys: list[str]) -> Any:
-    """Rows in order of `keys`, a NULL stock_code apart from (and before) an empty one."""
-    return lambda r: tuple((r[k] is not None, r[k] or "") if k == "stock_code" else r[k] for k in keys)
-
-
 # Each view, the books' answer for it, and the columns that order its rows.
 EVERY_VIEW = [
     ("account_history", History.account_history, ["id"]),
@@ -152,9 +154,7 @@ EVERY_VIEW = [
 def test_the_edge_cases_are_answered_as_the_books_say(
     engine: Engine, edge_history: History, name: str, answer: Any, keys: list[str]
 ) -> None:
-    expected = answer(edge_history)
-    got = read(engine, name, list(expected[0]), keys)
-    assert_rows(sorted(got, key=_row_key(keys)), sorted(as_read(expected), key=_row_key(keys)))
+    assert_view(engine, name, answer(edge_history), keys)
 
 
 def test_the_edge_books_hold_the_cases_they_are_about(edge_history: History) -> None:
@@ -223,9 +223,7 @@ def test_a_week_imported_with_the_command_line_is_answered_exactly(db_url: str, 
     try:
         books.read_ids(engine)
         for name, answer, order in EVERY_VIEW:
-            expected = answer(books)
-            got = read(engine, name, list(expected[0]), order)
-            assert_rows(sorted(got, key=_row_key(order)), sorted(as_read(expected), key=_row_key(order)))
+            assert_view(engine, name, answer(books), order)
         assert {name for name, _, _ in EVERY_VIEW} == set(VIEW_NAMES)
     finally:
         engine.dispose()
