@@ -1,0 +1,47 @@
+"""raw_responses' pages compressed with lz4 on PostgreSQL: payload and body_text (pglz where the server lacks lz4).
+
+lz4 compresses and decompresses several times faster than pglz for about the same size on kt00005 pages
+(benchmarks/bench_disk.py, docs/scaling.md), and every load writes a page and every replay reads one. PostgreSQL
+compresses a value with the column's method when it stores it, so pages already stored stay as they are until
+rewritten. A server built without lz4 keeps pglz, its default. SQLite compresses nothing: a no-op there.
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = ("payload", "body_text")
+
+
+def lz4_available(connection: sa.Connection) -> bool:
+    """Whether the server was built with lz4: default_toast_compression then lists it among its values."""
+    values = connection.execute(
+        sa.text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+    ).scalar_one_or_none()
+    return values is not None and "lz4" in values
+
+
+def _set_compression(method: str) -> None:
+    for column in COLUMNS:
+        op.execute(f"ALTER TABLE raw_responses ALTER COLUMN {column} SET COMPRESSION {method}")
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    if connection.dialect.name == "postgresql":
+        _set_compression("lz4" if lz4_available(connection) else "pglz")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _set_compression("default")
