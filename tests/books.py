@@ -19,9 +19,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+import pytest
+from sqlalchemy import Engine, select, text
 
 from etl.jobs.replay import import_pages
+from etl.store.views import VIEWS
 
 KST = timezone(timedelta(hours=9))
 BAD_VALUE = "00000001753X"  # what a refused snapshot carries in `entr`
@@ -639,3 +641,56 @@ def edges(monday: date = date(2026, 11, 16)) -> History:
 
 def rows_as_dicts(result: Iterable[Any]) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in result]
+
+
+# Reading the views and comparing them with the books (shared by the view, scaling and BI tests).
+
+
+VIEW = {view.name: view for view in VIEWS}
+
+
+def read(engine: Engine, name: str, keys: list[str], order: list[str]) -> list[dict[str, Any]]:
+    """The view's rows through its typed selectable (dates, Decimals, aware times on both backends)."""
+    view = VIEW[name].table()
+    query = select(*(view.c[key] for key in keys)).order_by(*(view.c[key] for key in order))
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def as_read(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Expected rows as the typed selectable returns them: `time` an aware datetime."""
+    return [row | ({"time": datetime.fromisoformat(row["time"])} if "time" in row else {}) for row in rows]
+
+
+def assert_rows(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected, strict=True):
+        for key, value in theirs.items():
+            if isinstance(value, float):
+                assert mine[key] == pytest.approx(value, rel=1e-12), key
+            else:
+                assert mine[key] == value, (key, mine, theirs)
+                assert type(mine[key]) is type(value), (key, mine[key], value)
+
+
+def row_key(keys: list[str]) -> Any:
+    """Rows in order of `keys`, a NULL stock_code apart from (and before) an empty one."""
+    return lambda r: tuple((r[k] is not None, r[k] or "") if k == "stock_code" else r[k] for k in keys)
+
+
+def assert_view(engine: Engine, name: str, expected: list[dict[str, Any]], keys: list[str]) -> None:
+    """The view's rows are the expected ones, both sorted by `keys`."""
+    got = read(engine, name, list(expected[0]), keys)
+    assert_rows(sorted(got, key=row_key(keys)), sorted(as_read(expected), key=row_key(keys)))
+
+
+# Each view, the books' answer for it, and the columns that order its rows.
+EVERY_VIEW = [
+    ("account_history", History.account_history, ["id"]),
+    ("latest_accounts", History.latest_accounts, ["account_no", "exchange"]),
+    ("latest_positions", History.latest_positions, ["account_no", "exchange", "line_no"]),
+    ("account_daily", History.account_daily, ["account_no", "exchange", "trade_date"]),
+    ("position_daily", History.position_daily, ["account_no", "exchange", "trade_date", "stock_code"]),
+    ("position_changes", History.position_changes, ["account_no", "exchange", "trade_date", "stock_code"]),
+    ("etl_freshness", History.freshness, ["account_no", "exchange"]),
+]

@@ -21,8 +21,7 @@ from etl.settings import Settings
 from etl.store.engine import make_engine, transaction
 from etl.store.schema import alembic_config, current_revision, migrate
 from etl.store.views import VIEW_NAMES
-from tests.books import History, week
-from tests.test_views import EVERY_VIEW, assert_view
+from tests.books import EVERY_VIEW, History, assert_view, week
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "scaling.md"
 RECIPE_MARK = "-- kiwoom-etl: partition the snapshot tables by month"
