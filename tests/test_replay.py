@@ -138,3 +138,18 @@ def test_the_replay_and_import_commands(sqlite_url: str, tmp_path: Path) -> None
     assert bad.returncode == 2 and "Usage: kiwoom-etl import" in bad.stderr
     assert "Invalid value for '--captured-at': expected a time such as" in bad.stderr
     assert "'yesterday'" in bad.stderr
+
+
+def test_pages_captured_weeks_before_they_are_imported_load(engine: Engine, tmp_path: Path) -> None:
+    """An import's run starts at the capture, so its duration spans the weeks between: more than INTEGER holds."""
+    page = tmp_path / "kt00005-page0.json"
+    page.write_text(json.dumps(SEED_EXAMPLE, ensure_ascii=False), encoding="utf-8")
+    captured = datetime(2026, 1, 5, 15, 30, tzinfo=timezone(timedelta(hours=9)))
+    later = captured + timedelta(days=300)
+    outcome = import_pages(
+        engine, [page], account_no="5012345678", exchange="KRX", captured_at=captured, clock=lambda: later
+    )
+    assert outcome == "loaded"
+    with engine.connect() as connection:
+        duration = connection.execute(select(EtlRun.duration_ms)).scalar_one()
+    assert duration == 300 * 24 * 3600 * 1000

@@ -182,7 +182,7 @@ ETL_RUNS = Relation(
             TEXT,
             "The free text behind the reason: a holiday's name, what a replay did or what the run had been.",
         ),
-        Column("duration_ms", INTEGER, None, "소요시간", MILLISECONDS, "finished_at − started_at."),
+        Column("duration_ms", BIGINT, None, "소요시간", MILLISECONDS, "finished_at − started_at."),
         Column(
             "spool_id",
             "text, unique",

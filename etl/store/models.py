@@ -93,7 +93,8 @@ class EtlRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
-    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    # BIGINT: an import or a flush of a capture weeks old spans more than INTEGER's 24.8 days of milliseconds.
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     spool_id: Mapped[str | None] = mapped_column(Text, unique=True)  # loaded from the spool: at most once
 
     __table_args__ = (
