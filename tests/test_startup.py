@@ -139,3 +139,40 @@ def test_the_current_revision_reads_as_alembic_reads_it(db_url: str, revision: s
         assert alembics == (head_revision() if revision == "head" else revision)
     finally:
         engine.dispose()
+
+
+CALENDAR = (
+    "import json, sys\n"
+    "from datetime import date\n"
+    "{setup}\n"
+    "calendar.get(date(2020, 1, 1))\n"
+    "days = {{str(day): name for year in range(2020, 2031) for day, name in calendar.items() if day.year == year}}\n"
+    "print(json.dumps({{'type': type(calendar).__qualname__, 'days': days,\n"
+    "    'modules': sorted(m for m in sys.modules if m.startswith('holidays.'))}}))\n"
+)
+
+
+def calendar_in_a_process(setup: str) -> dict[str, object]:
+    process = subprocess.run(
+        [sys.executable, "-c", CALENDAR.format(setup=setup)], capture_output=True, text=True, timeout=120, check=True
+    )
+    answer: dict[str, object] = json.loads(process.stdout)
+    return answer
+
+
+def test_the_krx_calendar_is_the_holidays_packages_xkrx_without_every_other_country() -> None:
+    ours = calendar_in_a_process(
+        "from etl.clock import krx_calendar\n"
+        "calendar = krx_calendar()\n"
+        "for year in range(2020, 2031): date(year, 1, 1) in calendar"
+    )
+    theirs = calendar_in_a_process(
+        "import holidays\n"
+        "calendar = holidays.financial_holidays('XKRX')\n"
+        "for year in range(2020, 2031): date(year, 1, 1) in calendar"
+    )
+    assert ours["type"] == theirs["type"] == "XKRX"
+    assert ours["days"] == theirs["days"] and len(ours["days"]) > 100  # type: ignore[arg-type]
+    assert "holidays.countries.united_states" in theirs["modules"]  # type: ignore[operator]
+    assert "holidays.countries.united_states" not in ours["modules"]  # type: ignore[operator]
+    assert len(ours["modules"]) < len(theirs["modules"]) / 4  # type: ignore[arg-type]
