@@ -10,14 +10,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from etl import __version__
-from etl.clock import local_text, utc_now
 from etl.errors import ConfigError, EtlError
-from etl.settings import Settings, default_database_url, load_settings, normalize_database_url
+
+if TYPE_CHECKING:  # the rest is imported where it is used: `--help` loads click and this module only
+    from etl.settings import Settings
 
 log = logging.getLogger("etl")
 
@@ -59,6 +60,8 @@ class Context:
         configure_logging(self.log_level or default_level, secrets, self.log_format)
 
     def settings(self, database_url: str | None = None, default_level: str = "WARNING") -> Settings:
+        from etl.settings import load_settings, normalize_database_url
+
         if self._settings is None:
             self._settings = load_settings(self.config)
             self.logging(self._settings, default_level)
@@ -366,7 +369,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     Shows the configured accounts (all those with runs in the last week when none is configured). Exits 1 when,
     inside an active window, the newest success is older than twice the interval (STALE).
     """
-    from etl.clock import parse_duration
+    from etl.clock import parse_duration, utc_now
     from etl.daemon.status import newest_run, pair_statuses, status_table
     from etl.jobs.spool import Spool
     from etl.kiwoom.accounts import KnownAccounts
@@ -408,6 +411,8 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
 
 def _echo_spool(spool: Any, schedule: Any) -> None:
     """The spool's line of `status`: how much waits, since when."""
+    from etl.clock import local_text
+
     summary = spool.summary()
     if not summary.count:
         click.echo("Spool: empty.")
@@ -421,6 +426,8 @@ def _echo_spool(spool: Any, schedule: Any) -> None:
 
 def _newest_run_words(newest: Any, schedule: Any) -> str:
     """What `status` says when nothing ran in the last week."""
+    from etl.clock import local_text
+
     if newest is None:
         return "no snapshot was ever attempted here: is the daemon running?"
     return (
@@ -534,6 +541,7 @@ def report_command(
     the newest close on or before --until, the position changes of the range's last days, and how fresh the data
     is. Times are shown in the configured time zone.
     """
+    from etl.clock import utc_now
     from etl.jobs.report import Selection, read_report
     from etl.jobs.report_html import write_page
     from etl.store.schema import connected
@@ -731,6 +739,7 @@ def demo(obj: Context, database_url: str | None, days: int, seed: int, report_pa
     real (non-demo) snapshots or runs. Times are printed in the `timezone` setting.
     """
     from etl.jobs.demo import run_demo
+    from etl.settings import default_database_url, normalize_database_url
 
     with _errors():
         zone = obj.settings().timezone

@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from etl.clock import Window, parse_clock, parse_duration
 from etl.errors import ConfigError
 
@@ -123,6 +120,9 @@ class Settings:
 
 def mask_database_url(url: str) -> str:
     """`url` with any password replaced by ***."""
+    from sqlalchemy.engine import make_url  # here: the CLI's --help must not pay for SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -144,6 +144,9 @@ def default_database_url(cwd: Path | None = None) -> str:
 
 def normalize_database_url(url: str, setting: str) -> str:
     """Check a database URL and give PostgreSQL URLs the psycopg 3 driver."""
+    from sqlalchemy.engine import make_url  # here: the CLI's --help must not pay for SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:

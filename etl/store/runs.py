@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from etl.errors import ConfigError, SlotClaimed
 from etl.store.capture import Capture
@@ -47,6 +47,8 @@ def require_account(connection: Connection, account: str) -> None:
 def insert_unless_taken(connection: Connection) -> Insert:
     """INSERT INTO etl_runs … ON CONFLICT DO NOTHING: a slot already claimed is left to its owner."""
     if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # here: a daemon on SQLite need not carry it
+
         return postgresql.insert(EtlRun).on_conflict_do_nothing()
     return sqlite.insert(EtlRun).on_conflict_do_nothing()
 

@@ -1,8 +1,12 @@
 """The schema: Alembic's migrations (the top-level migrations/ folder, installed as etl.migrations), and the check
-that a database is at the revision the code expects."""
+that a database is at the revision the code expects.
+
+Only `migrate` needs Alembic, and imports it: the check reads the version table and the scripts' identifiers
+itself, so that `snapshot`, `status` and the daemon do not carry Alembic (about 8 MB) in memory."""
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import stat
@@ -10,16 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from etl.errors import SchemaNotMigrated, StorageError
 from etl.settings import Settings, mask_database_url
 from etl.store.engine import make_engine, storage_errors, transaction
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,8 @@ def migrations_dir() -> Path:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration for our scripts; `connection`, when given, is the one env.py migrates."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     if connection is not None:
@@ -59,16 +65,47 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The revision the code expects."""
+    """The revision the code expects: the one no script revises, read from the scripts' identifiers."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in (migrations_dir() / "versions").glob("*.py"):
+        identifiers = _identifiers(script)
+        revision, down = identifiers.get("revision"), identifiers.get("down_revision")
+        if isinstance(revision, str):
+            revisions.add(revision)
+            revised.update([down] if isinstance(down, str) else [d for d in down or () if isinstance(d, str)])
+    heads = revisions - revised
+    if len(heads) == 1:
+        return heads.pop()
+    from alembic.script import ScriptDirectory  # not one head: let Alembic say what is wrong
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "migrations/ holds no revision"
     return head
 
 
+def _identifiers(script: Path) -> dict[str, Any]:
+    """The module-level constants `revision = "…"` and `down_revision = …` of a migration script."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        pairs: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(node, ast.AnnAssign) and node.value is not None:
+            pairs = [(node.target, node.value)]
+        elif isinstance(node, ast.Assign):
+            pairs = [(target, node.value) for target in node.targets]
+        for target, value in pairs:
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                found[target.id] = ast.literal_eval(value)
+    return found
+
+
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, None when it was never migrated."""
+    """The revision the database is at (Alembic's version table), None when it was never migrated."""
     with storage_errors(engine, "reading the schema revision"), engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        versions = sorted(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return ",".join(versions) or None
 
 
 def sqlite_file(engine: Engine) -> Path | None:
@@ -117,6 +154,8 @@ def migrate(engine: Engine, mode: int = DEFAULT_DATABASE_MODE) -> tuple[str | No
     if path is not None and not path.exists():
         create_database_file(path, mode)
     before = current_revision(engine)
+    from alembic import command
+
     with transaction(engine, "migrating") as connection:
         command.upgrade(alembic_config(connection), "head")
     return before, head_revision()

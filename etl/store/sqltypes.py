@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, Text, cast, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
@@ -79,6 +78,8 @@ class _PgJsonbText(UserDefinedType[str]):
         return "JSONB"
 
     def bind_expression(self, bindvalue: Any) -> Any:
+        from sqlalchemy.dialects.postgresql import JSONB  # here: a daemon on SQLite need not carry the dialect
+
         return type_coerce(cast(type_coerce(bindvalue, Text), JSONB), self)
 
     def column_expression(self, colexpr: Any) -> Any:
