@@ -7,7 +7,6 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from etl.errors import ConfigError
@@ -26,41 +25,7 @@ def krx_calendar() -> Container[date]:
     """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked."""
     import holidays  # imported here: loading its calendars is not free, and only the daemon and the demo need them
 
-    try:
-        calendar: Container[date] = _korea_exchange()()
-    except (ImportError, AttributeError):  # a layout of the package this does not know: its own, heavier, way
-        return holidays.financial_holidays("XKRX")
-    return calendar
-
-
-_PACKAGES_OF_EVERY_CALENDAR = ("holidays.countries", "holidays.financial")
-
-
-def _korea_exchange() -> Any:
-    """The class financial_holidays("XKRX") instantiates, imported without the rest.
-
-    The `holidays.countries` and `holidays.financial` packages import every country and market they hold (some
-    280 modules: about 10 MB that a daemon keeps, and a third of a second) as soon as one of them is imported.
-    Registered as bare packages, their __init__ not run, they import only the modules XKRX is made of.
-    """
-    import importlib
-    import importlib.util
-    import sys
-
-    added = []
-    for name in _PACKAGES_OF_EVERY_CALENDAR:
-        if name not in sys.modules:
-            spec = importlib.util.find_spec(name)
-            if spec is None:
-                raise ImportError(name)
-            sys.modules[name] = importlib.util.module_from_spec(spec)
-            added.append(name)
-    try:
-        return importlib.import_module("holidays.financial.korea_exchange").XKRX
-    except (ImportError, AttributeError):
-        for name in added:
-            del sys.modules[name]
-        raise
+    return holidays.financial_holidays("XKRX")
 
 
 def zone_name(zone: str | tzinfo, moment: datetime) -> str:
