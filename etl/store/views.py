@@ -117,25 +117,29 @@ ACCOUNT_HISTORY = View(
 FROM account_snapshots s""",
 )
 
-# The newest snapshot of a pair is the close of its newest trade_date (trade_date follows captured_at).
+# The newest snapshot of a pair is the close of its newest trade_date (trade_date follows captured_at). The joins
+# also equate the pair's columns, true by construction, so that a filter on one side reaches the others' indexes.
 LATEST_ACCOUNTS = View(
     "latest_accounts",
     """SELECT h.*
-FROM {closes} d
-JOIN account_history h ON h.id = d.snapshot_id
-WHERE NOT EXISTS (SELECT 1 FROM {closes} n
-                  WHERE n.account_no = d.account_no AND n.exchange = d.exchange AND n.trade_date > d.trade_date)""",
+FROM (SELECT n.account_no, n.exchange, MAX(n.trade_date) AS trade_date
+      FROM {closes} n
+      GROUP BY n.account_no, n.exchange) m
+JOIN {closes} d ON d.account_no = m.account_no AND d.exchange = m.exchange AND d.trade_date = m.trade_date
+JOIN account_history h ON h.id = d.snapshot_id AND h.account_no = d.account_no AND h.exchange = d.exchange""",
 )
 
+# One snapshot per account × exchange: partitioned by the pair, so that a filter on it passes through the window.
 LATEST_POSITIONS = View(
     "latest_positions",
     """SELECT p.*,
        {time:p.captured_at} AS time,
        CAST(COALESCE(p.evaluation_amount, 0) AS {float}) * 100
-         / NULLIF(CAST(SUM(COALESCE(p.evaluation_amount, 0)) OVER (PARTITION BY p.snapshot_id) AS {float}), 0)
+         / NULLIF(CAST(SUM(COALESCE(p.evaluation_amount, 0)) OVER (PARTITION BY p.account_no, p.exchange)
+                       AS {float}), 0)
          AS weight_pct
 FROM position_snapshots p
-JOIN latest_accounts l ON l.id = p.snapshot_id""",
+JOIN latest_accounts l ON l.id = p.snapshot_id AND l.account_no = p.account_no AND l.exchange = p.exchange""",
 )
 
 _NET_AT = "COALESCE({s}.deposit_d2, 0) + COALESCE({s}.total_evaluation_amount, 0)" + (
@@ -159,8 +163,9 @@ ACCOUNT_DAILY = View(
             THEN COALESCE(s.total_profit_loss, 0) - COALESCE(b.total_profit_loss, 0)
        END AS total_profit_loss_change
 FROM {{closes}} d
-JOIN account_snapshots s ON s.id = d.snapshot_id
-LEFT JOIN account_snapshots b ON b.id = d.previous_snapshot_id""",
+JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
+LEFT JOIN account_snapshots b
+  ON b.id = d.previous_snapshot_id AND b.account_no = d.account_no AND b.exchange = d.exchange""",
 )
 
 
