@@ -497,7 +497,8 @@ def report(result: dict[str, Any]) -> str:
     lines.append("")
     for q in result["queries"]:
         lines.append(f"  {q['view']} ({q['rows']} rows): {q['sql']}")
-        lines.append(f"    floor ({q['floor_rows']} rows): {q['floor_sql']}")
+        floor = q["floor_sql"] if len(q["floor_sql"]) <= 160 else q["floor_sql"][:100] + " … " + q["floor_sql"][-40:]
+        lines.append(f"    floor ({q['floor_rows']} rows): {floor}")
     return "\n".join(lines)
 
 

@@ -9,13 +9,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, select, text
+from alembic import command
+from sqlalchemy import Engine, Select, inspect, select, text
 
 from etl.jobs.replay import import_pages, replay, runs_to_replay
+from etl.kiwoom.simulator import Simulator
 from etl.store.closes import rebuild
 from etl.store.models import DailyClose
+from etl.store.schema import alembic_config, migrate
 from etl.store.views import VIEW_NAMES
 from tests.books import Book, History, Line, edges, week
+from tests.test_replay import take_snapshots
 from tests.test_views import EVERY_VIEW, assert_view
 
 CLOSES = select(DailyClose.__table__).order_by(DailyClose.account_no, DailyClose.exchange, DailyClose.trade_date)
@@ -162,3 +166,27 @@ def test_two_snapshots_at_one_moment_close_on_the_greater_id_whenever_either_com
     assert (second["previous_trade_date"], second["previous_snapshot_id"]) == (date(2026, 11, 18), history.ids[3])
     changes = rows(engine, "SELECT previous_quantity, quantity FROM position_changes")
     assert changes == [{"previous_quantity": 3, "quantity": 5}]
+
+
+def test_snapshots_taken_from_the_api_keep_the_closes(
+    engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    take_snapshots(sim_url, simulator, engine, tmp_path, rounds=3)
+    assert {row["snapshots"] for row in rows(engine, CLOSES)} == {3}
+    assert_closes_are_the_rebuilt_ones(engine)
+
+
+def test_migration_0007_fills_the_table_and_its_downgrade_gives_the_views_their_own_closes_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    books = week()
+    books.load(engine, tmp_path / "week")
+    before = every_view(engine)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0006")
+    assert "daily_closes" not in inspect(engine).get_table_names()
+    assert every_view(engine) == before  # the views compute the closes themselves again
+    migrate(engine)  # fills the table from the snapshots there are
+    assert_closes_are_the_rebuilt_ones(engine)
+    assert every_view(engine) == before
+    assert_views_answer_the_books(engine, books)
