@@ -142,7 +142,9 @@ FROM position_snapshots p
 JOIN latest_accounts l ON l.id = p.snapshot_id AND l.account_no = p.account_no AND l.exchange = p.exchange""",
 )
 
-_NET_AT = "COALESCE({s}.deposit_d2, 0) + COALESCE({s}.total_evaluation_amount, 0)" + (
+# net_assets of the snapshot aliased {s}: the day's close (s) or the previous day's (b).
+_NET_AT = (
+    "COALESCE({s}.deposit_d2, 0) + COALESCE({s}.total_evaluation_amount, 0)"
     " - COALESCE({s}.credit_loan_total, 0) - COALESCE({s}.unpaid_credit_interest, 0)"
 )
 
@@ -171,9 +173,8 @@ LEFT JOIN account_snapshots b
 
 def _at(side: str, figure: str) -> str:
     """The sum of `figure` over a stock's lines at the close (side "close") or at the previous close (side "before")."""
-    close, before = ("COALESCE(p.{f}, 0)", "0") if side == "close" else ("0", "COALESCE(p.{f}, 0)")
-    then = close.format(f=figure)
-    other = before.format(f=figure)
+    value = f"COALESCE(p.{figure}, 0)"
+    then, other = (value, "0") if side == "close" else ("0", value)
     return f"CAST(SUM(CASE WHEN p.snapshot_id = d.snapshot_id THEN {then} ELSE {other} END) AS BIGINT)"
 
 
