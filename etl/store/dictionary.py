@@ -336,6 +336,40 @@ RAW_RESPONSES = Relation(
     ),
 )
 
+DAILY_CLOSES = Relation(
+    "daily_closes",
+    "일별 종가",
+    "One row per account × exchange × trade_date with a snapshot: the day's close and the previous day's, kept by"
+    " every load; derived from account_snapshots (the views read it so that a filter on a day reaches an index).",
+    (
+        ACCOUNT_NO,
+        EXCHANGE,
+        TRADE_DATE,
+        _id(
+            "snapshot_id",
+            "종가스냅샷ID",
+            "The day's close: its last snapshot (greatest captured_at, then id).",
+            "bigint → account_snapshots.id",
+        ),
+        _with_meaning(CAPTURED_AT, "captured_at of the day's close."),
+        Column("snapshots", INTEGER, None, "스냅샷수", COUNT, "Snapshots taken that trade_date."),
+        Column(
+            "previous_trade_date",
+            DATE_TYPE,
+            None,
+            "전거래일",
+            DATE,
+            "The previous trade_date with a snapshot of the same account and exchange; NULL on the first day.",
+        ),
+        _id(
+            "previous_snapshot_id",
+            "전일종가스냅샷ID",
+            "The previous day's close; NULL on the first day.",
+            "bigint → account_snapshots.id, NULL on the first day",
+        ),
+    ),
+)
+
 GROSS_ASSETS = Column(
     "gross_assets", BIGINT, None, "총자산", KRW, "deposit_d2 + total_evaluation_amount (a NULL part counts as 0)."
 )
@@ -554,7 +588,9 @@ def _views() -> tuple[Relation, ...]:
     )
 
 
-TABLES: dict[str, Relation] = {t.name: t for t in (ACCOUNT_SNAPSHOTS, POSITION_SNAPSHOTS, ETL_RUNS, RAW_RESPONSES)}
+TABLES: dict[str, Relation] = {
+    t.name: t for t in (ACCOUNT_SNAPSHOTS, POSITION_SNAPSHOTS, ETL_RUNS, RAW_RESPONSES, DAILY_CLOSES)
+}
 VIEWS: dict[str, Relation] = {v.name: v for v in _views()}
 RELATIONS: dict[str, Relation] = {**TABLES, **VIEWS}
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
 from etl.normalize.transform import Snapshot, transform
+from etl.store import closes
 from etl.store.capture import Capture
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse, Reason, RunStatus
 from etl.store.runs import Run
@@ -52,7 +53,9 @@ def load(
     deleted and the pages, already stored, are linked to the new one; a run that already reads the same, or whose
     pages today's transform refuses, is left as it is (`Loaded.written` is False).
     """
-    return [_load_one(connection, run, capture, finished_at, replace_snapshot) for run, capture in items]
+    results = [_load_one(connection, run, capture, finished_at, replace_snapshot) for run, capture in items]
+    closes.refresh(connection, [r.snapshot_id for r in results if r.written and r.snapshot_id is not None])
+    return results
 
 
 def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: datetime, rebuild: bool) -> Loaded:

@@ -193,6 +193,23 @@ class PositionSnapshot(Base):
     )
 
 
+class DailyClose(Base):
+    """One account × exchange × trade_date: its close and the previous day's, derived by etl.store.closes."""
+
+    __tablename__ = "daily_closes"
+
+    account_no: Mapped[str] = mapped_column(Text, primary_key=True)
+    exchange: Mapped[str] = mapped_column(Text, primary_key=True)
+    trade_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("account_snapshots.id", ondelete="CASCADE"), unique=True)
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    snapshots: Mapped[int] = mapped_column(Integer)
+    previous_trade_date: Mapped[date | None] = mapped_column(Date)
+    previous_snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account_snapshots.id", ondelete="SET NULL"), index=True
+    )
+
+
 class RawResponse(Base):
     """One kt00005 page exactly as received: the audit trail and the input of a replay. Never a credential."""
 

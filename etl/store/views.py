@@ -3,7 +3,9 @@ creates and drops them, for the migration that adds them and for any later one t
 
 The definitions are the contract's: a day's close is an account × exchange's last snapshot of a trade_date
 (greatest captured_at, then greatest id), the previous day is its previous trade_date with a snapshot of the same
-exchange, a NULL counts as 0 in every sum and change, and no view ever adds KRX and NXT rows together. The two
+exchange, a NULL counts as 0 in every sum and change, and no view ever adds KRX and NXT rows together. The closes
+and previous days are read from daily_closes (etl.store.closes), so that a filter on an account and a day reaches
+an index on years of history. The two
 dialects differ only in how `time` is written (timestamptz; RFC 3339 text on SQLite, which Grafana's SQLite
 plugin parses) and in the name of the floating-point type weights are computed in.
 """
@@ -15,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Float, Integer, Text, column, table, text
+from sqlalchemy import BigInteger, Connection, Float, Integer, Text, column, inspect, table, text
 from sqlalchemy.sql import TableClause
 
+from etl.store.closes import CLOSES_SELECT
 from etl.store.dictionary import RELATIONS, apply_comments
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
 from etl.store.sqltypes import RfcTime, UtcDateTime
@@ -42,9 +45,9 @@ class View:
         """Its columns in order, as the data dictionary (the one list of them) describes them."""
         return tuple(column.name for column in RELATIONS[self.name].columns)
 
-    def sql(self, dialect: str) -> str:
-        """The SELECT for `dialect` (postgresql or sqlite)."""
-        return _Dialect(dialect).render(self.select)
+    def sql(self, dialect: str, closes: str = "daily_closes") -> str:
+        """The SELECT for `dialect` (postgresql or sqlite), reading the days' closes from `closes`."""
+        return _Dialect(dialect).render(self.select.replace("{closes}", closes))
 
     def table(self) -> TableClause:
         """The view as a typed selectable: rates read as Decimal, times as aware UTC datetimes, on both backends."""
@@ -114,110 +117,114 @@ ACCOUNT_HISTORY = View(
 FROM account_snapshots s""",
 )
 
+# The newest snapshot of a pair is the close of its newest trade_date (trade_date follows captured_at). The joins
+# also equate the pair's columns, true by construction, so that a filter on one side reaches the others' indexes.
 LATEST_ACCOUNTS = View(
     "latest_accounts",
     """SELECT h.*
-FROM account_history h
-WHERE NOT EXISTS (SELECT 1 FROM account_snapshots n
-                  WHERE n.account_no = h.account_no AND n.exchange = h.exchange
-                    AND (n.captured_at > h.captured_at OR (n.captured_at = h.captured_at AND n.id > h.id)))""",
+FROM (SELECT n.account_no, n.exchange, MAX(n.trade_date) AS trade_date
+      FROM {closes} n
+      GROUP BY n.account_no, n.exchange) m
+JOIN {closes} d ON d.account_no = m.account_no AND d.exchange = m.exchange AND d.trade_date = m.trade_date
+JOIN account_history h ON h.id = d.snapshot_id AND h.account_no = d.account_no AND h.exchange = d.exchange""",
 )
 
+# One snapshot per account × exchange: partitioned by the pair, so that a filter on it passes through the window.
 LATEST_POSITIONS = View(
     "latest_positions",
     """SELECT p.*,
        {time:p.captured_at} AS time,
        CAST(COALESCE(p.evaluation_amount, 0) AS {float}) * 100
-         / NULLIF(CAST(SUM(COALESCE(p.evaluation_amount, 0)) OVER (PARTITION BY p.snapshot_id) AS {float}), 0)
+         / NULLIF(CAST(SUM(COALESCE(p.evaluation_amount, 0)) OVER (PARTITION BY p.account_no, p.exchange)
+                       AS {float}), 0)
          AS weight_pct
 FROM position_snapshots p
-JOIN latest_accounts l ON l.id = p.snapshot_id""",
+JOIN latest_accounts l ON l.id = p.snapshot_id AND l.account_no = p.account_no AND l.exchange = p.exchange""",
+)
+
+# net_assets of the snapshot aliased {s}: the day's close (s) or the previous day's (b).
+_NET_AT = (
+    "COALESCE({s}.deposit_d2, 0) + COALESCE({s}.total_evaluation_amount, 0)"
+    " - COALESCE({s}.credit_loan_total, 0) - COALESCE({s}.unpaid_credit_interest, 0)"
 )
 
 ACCOUNT_DAILY = View(
     "account_daily",
-    """SELECT c.account_no, c.exchange, c.trade_date, c.id AS snapshot_id, c.time, c.snapshots,
-       c.deposit_d2, c.total_purchase_amount, c.total_evaluation_amount, c.total_profit_loss,
-       c.total_profit_loss_rate, c.credit_loan_total, c.position_count, c.gross_assets, c.net_assets,
-       CASE WHEN LAG(c.id) OVER day IS NOT NULL
-            THEN c.net_assets - LAG(c.net_assets) OVER day END AS net_assets_change,
-       CASE WHEN LAG(c.id) OVER day IS NOT NULL
-            THEN COALESCE(c.total_evaluation_amount, 0) - COALESCE(LAG(c.total_evaluation_amount) OVER day, 0)
+    f"""SELECT d.account_no, d.exchange, d.trade_date, d.snapshot_id, {{time:d.captured_at}} AS time,
+       CAST(d.snapshots AS BIGINT) AS snapshots,
+       s.deposit_d2, s.total_purchase_amount, s.total_evaluation_amount, s.total_profit_loss,
+       s.total_profit_loss_rate, s.credit_loan_total, s.position_count,
+       {_GROSS} AS gross_assets,
+       {_GROSS} - {_NET} AS net_assets,
+       CASE WHEN d.previous_snapshot_id IS NOT NULL
+            THEN ({_NET_AT.format(s="s")}) - ({_NET_AT.format(s="b")}) END AS net_assets_change,
+       CASE WHEN d.previous_snapshot_id IS NOT NULL
+            THEN COALESCE(s.total_evaluation_amount, 0) - COALESCE(b.total_evaluation_amount, 0)
        END AS total_evaluation_amount_change,
-       CASE WHEN LAG(c.id) OVER day IS NOT NULL
-            THEN COALESCE(c.total_profit_loss, 0) - COALESCE(LAG(c.total_profit_loss) OVER day, 0)
+       CASE WHEN d.previous_snapshot_id IS NOT NULL
+            THEN COALESCE(s.total_profit_loss, 0) - COALESCE(b.total_profit_loss, 0)
        END AS total_profit_loss_change
-FROM (SELECT h.*,
-             ROW_NUMBER() OVER (PARTITION BY h.account_no, h.exchange, h.trade_date
-                                ORDER BY h.captured_at DESC, h.id DESC) AS newest,
-             COUNT(*) OVER (PARTITION BY h.account_no, h.exchange, h.trade_date) AS snapshots
-      FROM account_history h) c
-WHERE c.newest = 1
-WINDOW day AS (PARTITION BY c.account_no, c.exchange ORDER BY c.trade_date)""",
+FROM {{closes}} d
+JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
+LEFT JOIN account_snapshots b
+  ON b.id = d.previous_snapshot_id AND b.account_no = d.account_no AND b.exchange = d.exchange""",
 )
 
-# Each close's lines summed per stock (cash and credit lines together), with the previous day's close beside it.
-# A stock is matched across days by its code, NULL matching NULL only: an empty code (kept as "") is another group.
+
+def _at(side: str, figure: str) -> str:
+    """The sum of `figure` over a stock's lines at the close (side "close") or at the previous close (side "before")."""
+    value = f"COALESCE(p.{figure}, 0)"
+    then, other = (value, "0") if side == "close" else ("0", value)
+    return f"CAST(SUM(CASE WHEN p.snapshot_id = d.snapshot_id THEN {then} ELSE {other} END) AS BIGINT)"
+
+
+# Each close's lines and the previous close's, summed per stock (cash and credit lines together) in one pass: a
+# stock is matched across days by its code, NULL matching NULL only (an empty code, kept as "", is another group).
+# Grouped by the day's key, so that a filter on account_no, exchange and trade_date reaches daily_closes' key and
+# position_snapshots' (snapshot_id, line_no) index, for the day and its previous day alike.
+_STOCKS = f"""(SELECT d.account_no, d.exchange, d.trade_date, d.snapshot_id, d.previous_snapshot_id, d.captured_at,
+        p.stock_code,
+        SUM(CASE WHEN p.snapshot_id = d.snapshot_id THEN 1 ELSE 0 END) AS lines,
+        MIN(CASE WHEN p.snapshot_id = d.snapshot_id THEN p.line_no END) AS first_line,
+        MIN(CASE WHEN p.snapshot_id = d.snapshot_id THEN NULL ELSE p.line_no END) AS previous_first_line,
+        {_at("close", "quantity")} AS quantity,
+        {_at("before", "quantity")} AS previous_quantity,
+        {_at("close", "purchase_amount")} AS purchase_amount,
+        {_at("close", "evaluation_amount")} AS evaluation_amount,
+        {_at("close", "profit_loss")} AS profit_loss
+ FROM {{closes}} d
+ JOIN position_snapshots p ON p.snapshot_id = d.snapshot_id OR p.snapshot_id = d.previous_snapshot_id
+ GROUP BY d.account_no, d.exchange, d.trade_date, d.snapshot_id, d.previous_snapshot_id, d.captured_at,
+          p.stock_code) g"""
+
+# The weight's window is partitioned by the day's key (one close a day), so that the filter passes through it.
 POSITION_DAILY = View(
     "position_daily",
-    """WITH days AS (
-    SELECT d.account_no, d.exchange, d.trade_date, d.snapshot_id, d.time,
-           LAG(d.snapshot_id) OVER (PARTITION BY d.account_no, d.exchange ORDER BY d.trade_date) AS previous_id
-    FROM account_daily d
-), stocks AS (
-    SELECT p.snapshot_id, p.stock_code, COUNT(*) AS lines, MIN(p.line_no) AS first_line,
-           CAST(SUM(COALESCE(p.quantity, 0)) AS BIGINT) AS quantity,
-           CAST(SUM(COALESCE(p.purchase_amount, 0)) AS BIGINT) AS purchase_amount,
-           CAST(SUM(COALESCE(p.evaluation_amount, 0)) AS BIGINT) AS evaluation_amount,
-           CAST(SUM(COALESCE(p.profit_loss, 0)) AS BIGINT) AS profit_loss
-    FROM position_snapshots p
-    WHERE p.snapshot_id IN (SELECT snapshot_id FROM days)
-    GROUP BY p.snapshot_id, p.stock_code
-)
-SELECT d.account_no, d.exchange, d.trade_date, d.snapshot_id, s.stock_code, f.stock_name, s.lines,
-       s.quantity, s.purchase_amount, s.evaluation_amount, s.profit_loss, f.current_price,
-       CAST(s.evaluation_amount AS {float}) * 100
-         / NULLIF(CAST(SUM(s.evaluation_amount) OVER (PARTITION BY s.snapshot_id) AS {float}), 0) AS weight_pct,
-       d.time,
-       CASE WHEN d.previous_id IS NOT NULL THEN s.quantity - COALESCE(b.quantity, 0) END AS quantity_change
-FROM days d
-JOIN stocks s ON s.snapshot_id = d.snapshot_id
-JOIN position_snapshots f ON f.snapshot_id = s.snapshot_id AND f.line_no = s.first_line
-LEFT JOIN stocks b
-  ON b.snapshot_id = d.previous_id
- AND (b.stock_code = s.stock_code OR (b.stock_code IS NULL AND s.stock_code IS NULL))""",
+    f"""SELECT g.account_no, g.exchange, g.trade_date, g.snapshot_id, g.stock_code, f.stock_name, g.lines,
+       g.quantity, g.purchase_amount, g.evaluation_amount, g.profit_loss, f.current_price,
+       CAST(g.evaluation_amount AS {{float}}) * 100
+         / NULLIF(CAST(SUM(g.evaluation_amount) OVER (PARTITION BY g.account_no, g.exchange, g.trade_date)
+                       AS {{float}}), 0) AS weight_pct,
+       {{time:g.captured_at}} AS time,
+       CASE WHEN g.previous_snapshot_id IS NOT NULL THEN g.quantity - g.previous_quantity END AS quantity_change
+FROM {_STOCKS}
+JOIN position_snapshots f ON f.snapshot_id = g.snapshot_id AND f.line_no = g.first_line""",
 )
 
-# A stock listed at a close whose quantity changed, and a stock listed the day before but no longer (closed).
+# A stock whose summed quantity differs from the previous close's; one no longer listed is named as it was then.
 POSITION_CHANGES = View(
     "position_changes",
-    """WITH days AS (
-    SELECT d.account_no, d.exchange, d.trade_date, d.time,
-           LAG(d.trade_date) OVER (PARTITION BY d.account_no, d.exchange ORDER BY d.trade_date) AS previous_date
-    FROM account_daily d
-), moves AS (
-    SELECT p.account_no, p.exchange, p.trade_date, p.time, p.stock_code, p.stock_name,
-           p.quantity - p.quantity_change AS previous_quantity, p.quantity, p.quantity_change
-    FROM position_daily p
-    WHERE p.quantity_change <> 0
-    UNION ALL
-    SELECT d.account_no, d.exchange, d.trade_date, d.time, b.stock_code, b.stock_name,
-           b.quantity, 0, -b.quantity
-    FROM days d
-    JOIN position_daily b
-      ON b.account_no = d.account_no AND b.exchange = d.exchange AND b.trade_date = d.previous_date
-    WHERE b.quantity <> 0
-      AND NOT EXISTS (SELECT 1 FROM position_daily t
-                      WHERE t.account_no = d.account_no AND t.exchange = d.exchange AND t.trade_date = d.trade_date
-                        AND (t.stock_code = b.stock_code OR (t.stock_code IS NULL AND b.stock_code IS NULL)))
-)
-SELECT m.account_no, m.exchange, m.trade_date, m.time, m.stock_code, m.stock_name,
-       m.previous_quantity, m.quantity, m.quantity_change,
-       CASE WHEN m.previous_quantity = 0 THEN 'opened'
-            WHEN m.quantity = 0 THEN 'closed'
-            WHEN m.quantity_change > 0 THEN 'increased'
+    f"""SELECT g.account_no, g.exchange, g.trade_date, {{time:g.captured_at}} AS time, g.stock_code, f.stock_name,
+       g.previous_quantity, g.quantity, g.quantity - g.previous_quantity AS quantity_change,
+       CASE WHEN g.previous_quantity = 0 THEN 'opened'
+            WHEN g.quantity = 0 THEN 'closed'
+            WHEN g.quantity > g.previous_quantity THEN 'increased'
             ELSE 'reduced' END AS change
-FROM moves m""",
+FROM {_STOCKS}
+JOIN position_snapshots f
+  ON f.snapshot_id = CASE WHEN g.first_line IS NULL THEN g.previous_snapshot_id ELSE g.snapshot_id END
+ AND f.line_no = COALESCE(g.first_line, g.previous_first_line)
+WHERE g.previous_snapshot_id IS NOT NULL AND g.quantity <> g.previous_quantity""",
 )
 
 ETL_FRESHNESS = View(
@@ -259,8 +266,10 @@ VIEW_NAMES = tuple(view.name for view in VIEWS)
 def create_views(connection: Connection) -> None:
     """Create every analyst view (after the tables they read exist), with its comments on PostgreSQL."""
     dialect = connection.dialect.name
+    # Before migration 0007 (a fresh database runs 0005 first) the closes are computed where they are read.
+    closes = "daily_closes" if inspect(connection).has_table("daily_closes") else f"({CLOSES_SELECT})"
     for view in VIEWS:
-        connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect)}"))
+        connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect, closes)}"))
     apply_comments(connection, VIEW_NAMES)  # a dropped view lost its comments
 
 

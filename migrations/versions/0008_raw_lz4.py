@@ -6,7 +6,7 @@ value with the column's method when it stores it, so pages already stored stay a
 server built without lz4 keeps pglz, its default, and a warning says so. SQLite compresses nothing: a no-op there.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

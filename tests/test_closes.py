@@ -1,0 +1,192 @@
+"""daily_closes is kept exact by every load: what the loads leave is what `rebuild` computes from account_snapshots,
+and the views read from it answer as the books say, whatever order the snapshots came in, after a replay that
+rebuilds them, and with two snapshots at one moment. On both backends, through the real import and replay paths."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from sqlalchemy import Engine, Select, inspect, select, text
+
+from etl.jobs.replay import import_pages, replay, runs_to_replay
+from etl.kiwoom.simulator import Simulator
+from etl.store.closes import rebuild
+from etl.store.models import DailyClose
+from etl.store.schema import alembic_config, migrate
+from etl.store.views import VIEW_NAMES
+from tests.books import Book, History, Line, edges, week
+from tests.test_replay import take_snapshots
+from tests.test_views import EVERY_VIEW, assert_view
+
+CLOSES = select(DailyClose.__table__).order_by(DailyClose.account_no, DailyClose.exchange, DailyClose.trade_date)
+
+
+def rows(engine: Engine, sql: str | Select[Any]) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(text(sql) if isinstance(sql, str) else sql)]
+
+
+def every_view(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every view's rows, in a stable order (NULLs made sortable)."""
+    with engine.connect() as connection:
+        return {
+            name: sorted(
+                (tuple(row) for row in connection.execute(text(f"SELECT * FROM {name}"))),
+                key=lambda row: tuple((value is None, str(value)) for value in row),
+            )
+            for name in VIEW_NAMES
+        }
+
+
+def assert_closes_are_the_rebuilt_ones(engine: Engine) -> None:
+    """What the loads left in daily_closes is what rebuild computes from account_snapshots (rolled back after)."""
+    kept = rows(engine, CLOSES)
+    with engine.connect() as connection, connection.begin() as transaction:
+        rebuild(connection)
+        rebuilt = [dict(row._mapping) for row in connection.execute(CLOSES)]
+        transaction.rollback()
+    assert kept and kept == rebuilt
+
+
+def load(engine: Engine, books: list[Book], folder: Path) -> None:
+    """Import `books` one snapshot each, as History.load does, into a database that may already hold others."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, book in enumerate(books):
+        files = []
+        for n, page in enumerate(book.page_texts()):
+            path = folder / f"book{index}-page{n}.json"
+            path.write_text(page, encoding="utf-8")
+            files.append(path)
+        finished = book.at + timedelta(seconds=1)
+        import_pages(
+            engine,
+            files,
+            account_no=book.account_no,
+            exchange=book.exchange,
+            captured_at=book.at,
+            clock=lambda finished=finished: finished,
+        )
+
+
+def assert_views_answer_the_books(engine: Engine, books: History) -> None:
+    for name, answer, order in EVERY_VIEW:
+        expected = answer(books)
+        if expected:
+            assert_view(engine, name, expected, order)
+        else:
+            assert rows(engine, f"SELECT * FROM {name}") == [], name
+
+
+def test_every_view_is_the_same_after_daily_closes_is_emptied_and_rebuilt(engine: Engine, tmp_path: Path) -> None:
+    History(week().books + edges().books).load(engine, tmp_path / "books")
+    before = every_view(engine)
+    assert all(before[name] for name in ("account_daily", "position_daily", "position_changes", "latest_positions"))
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM daily_closes"))
+    emptied = every_view(engine)
+    assert emptied["account_daily"] == [] and emptied["latest_accounts"] == []  # the views do read the table
+    with engine.begin() as connection:
+        rebuild(connection)
+    assert every_view(engine) == before
+    assert_closes_are_the_rebuilt_ones(engine)
+
+
+def test_snapshots_loaded_in_any_order_give_the_books_answers(engine: Engine, tmp_path: Path) -> None:
+    """Older days imported after newer ones: each changes its own close and the next day's previous day."""
+    books = week().books + edges().books
+    random.Random(20261202).shuffle(books)
+    history = History(books)
+    history.load(engine, tmp_path / "shuffled")
+    assert_views_answer_the_books(engine, history)
+    assert_closes_are_the_rebuilt_ones(engine)
+
+
+def test_newest_first_then_a_day_between_two_days(engine: Engine, tmp_path: Path) -> None:
+    books = list(reversed(week().books))
+    history = History(books)
+    history.load(engine, tmp_path / "reversed")
+    assert_views_answer_the_books(engine, history)
+    assert_closes_are_the_rebuilt_ones(engine)
+
+    # A day between two loaded days of NXT (16th and 19th): the 19th's change is now against it.
+    between = Book(
+        "5000001111", "NXT", datetime(2026, 11, 18, 10, 50, tzinfo=UTC), (Line("005930", "삼성전자", 1, 1, 1),)
+    )
+    days = {b.trade_date for b in books if (b.account_no, b.exchange) == ("5000001111", "NXT")}
+    assert min(days) < between.trade_date < max(days) and between.trade_date not in days
+    later = History([*books, between])
+    load(engine, [between], tmp_path / "between")
+    later.read_ids(engine)
+    assert_views_answer_the_books(engine, later)
+    assert_closes_are_the_rebuilt_ones(engine)
+
+
+def test_a_replay_that_rebuilds_every_snapshot_moves_the_closes_to_the_new_rows(engine: Engine, tmp_path: Path) -> None:
+    history = week()
+    history.load(engine, tmp_path / "week")
+    old = {row["snapshot_id"] for row in rows(engine, CLOSES)}
+    with engine.begin() as connection:  # stored rows that no longer read as their pages say: replay rebuilds them
+        connection.execute(text("UPDATE account_snapshots SET deposit = COALESCE(deposit, 0) + 1"))
+    report = replay(engine, runs_to_replay(engine))
+    assert report.rebuilt == len(history.loaded())
+    history.read_ids(engine)  # replay rebuilds oldest run first: new ids keep the load order
+    assert not old & {row["snapshot_id"] for row in rows(engine, CLOSES)}
+    assert_views_answer_the_books(engine, history)
+    assert_closes_are_the_rebuilt_ones(engine)
+
+
+def test_two_snapshots_at_one_moment_close_on_the_greater_id_whenever_either_comes(
+    engine: Engine, tmp_path: Path
+) -> None:
+    day = datetime(2026, 11, 18, 6, 45, 0, 123456, tzinfo=UTC)
+    account, exchange = "5000009999", "KRX"
+
+    def book(at: datetime, quantity: int) -> Book:
+        return Book(account, exchange, at, (Line("005930", "삼성전자", quantity, 70000, 65000),))
+
+    books = [
+        book(day + timedelta(days=1), 5),  # the next day first: its previous day changes twice below
+        book(day, 2),
+        book(day - timedelta(hours=1), 9),  # earlier the same day: not the close
+        book(day, 3),  # the same moment as the close, a greater id: the close now
+    ]
+    history = History([])
+    for index, one in enumerate(books):
+        history.books.append(one)
+        load(engine, [one], tmp_path / f"b{index}")
+        history.read_ids(engine)
+        assert_views_answer_the_books(engine, history)
+        assert_closes_are_the_rebuilt_ones(engine)
+    (first, second) = rows(engine, CLOSES)
+    assert (first["snapshot_id"], first["snapshots"]) == (history.ids[3], 3)
+    assert (second["previous_trade_date"], second["previous_snapshot_id"]) == (date(2026, 11, 18), history.ids[3])
+    changes = rows(engine, "SELECT previous_quantity, quantity FROM position_changes")
+    assert changes == [{"previous_quantity": 3, "quantity": 5}]
+
+
+def test_snapshots_taken_from_the_api_keep_the_closes(
+    engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    take_snapshots(sim_url, simulator, engine, tmp_path, rounds=3)
+    assert {row["snapshots"] for row in rows(engine, CLOSES)} == {3}
+    assert_closes_are_the_rebuilt_ones(engine)
+
+
+def test_migration_0007_fills_the_table_and_its_downgrade_gives_the_views_their_own_closes_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    books = week()
+    books.load(engine, tmp_path / "week")
+    before = every_view(engine)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0006")
+    assert "daily_closes" not in inspect(engine).get_table_names()
+    assert every_view(engine) == before  # the views compute the closes themselves again
+    migrate(engine)  # fills the table from the snapshots there are
+    assert_closes_are_the_rebuilt_ones(engine)
+    assert every_view(engine) == before
+    assert_views_answer_the_books(engine, books)
