@@ -465,29 +465,52 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 @global_options
 @database_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--account", "account_no", required=True, metavar="ACCOUNT", help="The account_no to load them as.")
-@click.option("--exchange", required=True, type=click.Choice(["KRX", "NXT"]), help="The exchange they answer for.")
+@click.option("--account", "account_no", metavar="ACCOUNT", help="The account_no to load page files as.")
+@click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="The exchange page files answer for.")
 @click.option(
     "--captured-at",
-    required=True,
     type=Moment(),
     metavar="TIME",
-    help="When they were received, ISO 8601 (2026-11-20T15:30:00+09:00; no zone means Korean time).",
+    help="When page files were received, ISO 8601 (2026-11-20T15:30:00+09:00; no zone means Korean time).",
 )
 @click.pass_obj
 def import_command(
     obj: Context,
     database_url: str | None,
     files: tuple[Path, ...],
-    account_no: str,
-    exchange: str,
-    captured_at: datetime,
+    account_no: str | None,
+    exchange: str | None,
+    captured_at: datetime | None,
 ) -> None:
-    """Load raw kt00005 JSON answers kept elsewhere, one page a file in chain order, as one snapshot.
+    """Load raw kt00005 JSON answers kept elsewhere: page files, or JSON Lines files (FILE.jsonl).
+
+    \b
+    Page files: one answer a file, in chain order, one snapshot; --account, --exchange and --captured-at are
+    required. A FILE.jsonl holds one snapshot a line, {"account_no": ..., "exchange": "KRX", "captured_at":
+    "2026-11-20T06:30:00Z", "pages": [answer, ...]}, each line its own run; these options are then refused, as
+    each line names its own. Several .jsonl files load one after the other; they cannot be mixed with page files.
 
     The pages are stored in raw_responses and transformed like fetched ones. Importing the same files again
-    changes nothing.
+    changes nothing. A refused line is named by its number and kept as a failed run; the others load, and the
+    command exits 1 with the count.
     """
+    ctx = click.get_current_context()
+    lines = [path for path in files if path.suffix == ".jsonl"]
+    options = {"--account": account_no, "--exchange": exchange, "--captured-at": captured_at}
+    if lines:
+        if len(lines) != len(files):
+            raise click.UsageError("a .jsonl file cannot be imported together with page files", ctx)
+        given = [name for name, value in options.items() if value is not None]
+        if given:
+            raise click.UsageError(
+                f"{', '.join(given)}: each line of a .jsonl file names its own account, exchange and captured_at", ctx
+            )
+        _import_lines(obj, database_url, lines)
+        return
+    missing = [name for name, value in options.items() if value is None]
+    if missing:
+        raise click.UsageError(f"page files need {', '.join(missing)} (only a .jsonl file names its own)", ctx)
+    assert account_no is not None and exchange is not None and captured_at is not None
     from etl.jobs.flush import RECORDED_FAILED
     from etl.jobs.replay import import_pages
     from etl.store.schema import connected
@@ -501,6 +524,27 @@ def import_command(
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
+
+
+def _import_lines(obj: Context, database_url: str | None, files: list[Path]) -> None:
+    """kiwoom-etl import FILE.jsonl...: each file in batches, with a progress bar; exit 1 if a line was refused."""
+    from etl.jobs.replay import count_lines, import_lines
+    from etl.store.schema import connected
+
+    with _errors():
+        settings = obj.settings(database_url)
+        refused = lines = 0
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            for path in files:
+                with _progress(count_lines(path), f"Importing {path.name}") as bar:
+                    report = import_lines(engine, path, progress=bar.update)
+                for refusal in report.refused:
+                    click.echo(f"kiwoom-etl: {path}: {refusal}", err=True)
+                click.echo(f"{path}: {report}.")
+                refused += len(report.refused)
+                lines += report.lines
+        if refused:
+            _fail(f"{refused} of {lines} line(s) refused; they are kept as failed runs in etl_runs", EXIT_FAILED)
 
 
 @cli.command("report")
