@@ -26,6 +26,8 @@ _RATE_QUANTUM = Decimal(1).scaleb(-RATE_SCALE)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{8}")
+# A rate as Kiwoom usually writes it: the four places NUMERIC(12,4) keeps, and at most eight digits before them.
+_FOUR_PLACES = re.compile(r"[+-]?[0-9]{1,8}\.[0-9]{4}")
 
 
 def _text_of(value: Any, field: str, line: int | None) -> str:
@@ -40,6 +42,11 @@ def _text_of(value: Any, field: str, line: int | None) -> str:
 
 def parse_amount(value: Any, field: str, line: int | None = None) -> int | None:
     """A zero-padded signed integer string ("-00000163958") → int; "" → None."""
+    # The usual shape, ASCII digits with at most a sign and too short to leave BIGINT, is read in one step; the
+    # rest (spaces, "", too long, refused) takes the rules below. ASCII makes isdigit() mean [0-9] exactly.
+    if value.__class__ is str and len(value) <= 18 and value.isascii():
+        if value.isdigit() or (value[1:].isdigit() and value[0] in "+-"):
+            return int(value)
     text = _text_of(value, field, line)
     if text == "":
         return None
@@ -57,12 +64,16 @@ def parse_amount(value: Any, field: str, line: int | None = None) -> int | None:
 
 def parse_price(value: Any, field: str, line: int | None = None) -> int | None:
     """A price: an amount whose sign, when Kiwoom adds one to mark direction, is dropped."""
+    if value.__class__ is str and len(value) <= 18 and value.isascii() and value.isdigit():
+        return int(value)
     number = parse_amount(value, field, line)
     return None if number is None else abs(number)
 
 
 def parse_rate(value: Any, field: str, line: int | None = None) -> Decimal | None:
     """A percent string ("-43.8977") → Decimal with 4 places; "" → None; refused if NUMERIC(12,4) can't hold it."""
+    if value.__class__ is str and _FOUR_PLACES.fullmatch(value):
+        return Decimal(value)  # already exactly four places, and at most eight before the point
     text = _text_of(value, field, line)
     if text == "":
         return None
@@ -81,6 +92,8 @@ def parse_rate(value: Any, field: str, line: int | None = None) -> Decimal | Non
 
 def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
     """ "YYYYMMDD" → date; "" and "00000000" → None."""
+    if value == "":
+        return None
     text = _text_of(value, field, line)
     if text in ("", "00000000"):
         return None
@@ -94,12 +107,16 @@ def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
 
 def parse_stock_code(value: Any, field: str, line: int | None = None) -> str:
     """ "A005930" → "005930": a 7-character code starting with A loses the A; anything else is kept."""
+    if value.__class__ is str and len(value) == 7 and value[0] == "A" and value.isalnum():
+        return value[1:]
     text = _text_of(value, field, line)
     return text[1:] if len(text) == 7 and text.startswith("A") else text
 
 
 def parse_text(value: Any, field: str, line: int | None = None) -> str:
     """Text with surrounding spaces stripped, otherwise byte for byte."""
+    if value.__class__ is str and "\x00" not in value:
+        return value.strip(" ")
     return _text_of(value, field, line)
 
 
@@ -203,7 +220,7 @@ def transform(
         "scheduled_for": scheduled_for.astimezone(UTC) if scheduled_for else None,
         "trade_date": trade_date,
     }
-    account.update(_columns(bodies[0], ACCOUNT_FIELDS, None, 0))
+    account.update(_columns(bodies[0], _ACCOUNT_RULES, None, 0))
 
     positions: list[dict[str, Any]] = []
     for page_no, body in enumerate(bodies):
@@ -215,18 +232,31 @@ def transform(
     return Snapshot(account=account, positions=tuple(positions), unknown_fields=frozenset(unknown))
 
 
+def _compiled(fields: dict[str, tuple[str, Parser]]) -> tuple[tuple[str, str, Parser], ...]:
+    """The rules of `fields` as (field, column, parser) triples, walked once per row without lookups."""
+    return tuple((name, column, parse) for name, (column, parse) in fields.items())
+
+
+_ACCOUNT_RULES = _compiled(ACCOUNT_FIELDS)
+_POSITION_RULES = _compiled(POSITION_FIELDS)
+_POSITION_NAMES = frozenset(POSITION_FIELDS)
+_MISSING = object()
+
+
 def _columns(
-    source: Mapping[str, Any], fields: dict[str, tuple[str, Parser]], line: int | None, page: int
+    source: Mapping[str, Any], rules: tuple[tuple[str, str, Parser], ...], line: int | None, page: int
 ) -> dict[str, Any]:
     # A missing key is NULL, never an error (contract: "missing field").
+    get = source.get
+    row: dict[str, Any] = {}
     try:
-        return {
-            column: (parse(source[name], name, line) if name in source else None)
-            for name, (column, parse) in fields.items()
-        }
+        for name, column, parse in rules:
+            value = get(name, _MISSING)
+            row[column] = None if value is _MISSING else parse(value, name, line)
     except TransformError as exc:
         exc.page = page
         raise
+    return row
 
 
 def _page_positions(
@@ -242,6 +272,9 @@ def _page_positions(
     for line_no, line in enumerate(lines, start=first_line):
         if not isinstance(line, dict):
             raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
-        unknown.update(f"{POSITIONS_KEY}.{name}" for name in set(line) - POSITION_FIELDS.keys())
-        rows.append({"line_no": line_no, **common, **_columns(line, POSITION_FIELDS, line_no, page_no)})
+        if not line.keys() <= _POSITION_NAMES:
+            unknown.update(f"{POSITIONS_KEY}.{name}" for name in line.keys() - _POSITION_NAMES)
+        row = {"line_no": line_no, **common}
+        row.update(_columns(line, _POSITION_RULES, line_no, page_no))
+        rows.append(row)
     return rows
