@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from etl.clock import KST
@@ -242,6 +243,43 @@ _POSITION_RULES = _compiled(POSITION_FIELDS)
 _POSITION_NAMES = frozenset(POSITION_FIELDS)
 _MISSING = object()
 
+# A position line in its usual shape is read in a few C-level steps: its integer and rate fields, joined, must
+# fullmatch one pattern (unsigned digits for a price, at most a sign and 17 digits for an amount, four places for
+# a rate), and are then converted by int() and Decimal() all at once. Any other line — a field missing or extra,
+# not a string, spaces, too long, refused — is read field by field by the rules above, with their messages.
+_FAST_KINDS: dict[Parser, str] = {
+    parse_amount: r"[+-]?[0-9]{1,17}",
+    parse_price: r"[0-9]{1,18}",
+    parse_rate: _FOUR_PLACES.pattern,
+}
+_INTEGER_RULES = [(n, c) for n, c, p in _POSITION_RULES if p in (parse_amount, parse_price)]
+_RATE_RULES = [(n, c) for n, c, p in _POSITION_RULES if p is parse_rate]
+_OTHER_RULES = tuple((n, c, p) for n, c, p in _POSITION_RULES if p not in _FAST_KINDS)
+_NUMBERS = re.compile(
+    ",".join(_FAST_KINDS[p] for p in (POSITION_FIELDS[n][1] for n, _ in _INTEGER_RULES + _RATE_RULES))
+)
+_NUMBER_VALUES = itemgetter(*(n for n, _ in _INTEGER_RULES + _RATE_RULES))
+_INTEGER_COLUMNS = tuple(c for _, c in _INTEGER_RULES)
+_RATE_COLUMNS = tuple(c for _, c in _RATE_RULES)
+
+
+def _usual_line(line: dict[str, Any], line_no: int) -> dict[str, Any] | None:
+    """The columns of a line in the usual shape (every field, each a string as Kiwoom writes it), else None."""
+    if len(line) != len(_POSITION_RULES):
+        return None
+    try:
+        numbers = _NUMBER_VALUES(line)
+        joined = ",".join(numbers)
+    except (KeyError, TypeError):
+        return None
+    if not _NUMBERS.fullmatch(joined):  # a comma inside a value adds a field, so it cannot match either
+        return None
+    row: dict[str, Any] = dict(zip(_INTEGER_COLUMNS, map(int, numbers[: len(_INTEGER_COLUMNS)]), strict=True))
+    row.update(zip(_RATE_COLUMNS, map(Decimal, numbers[len(_INTEGER_COLUMNS) :]), strict=True))
+    for name, column, parse in _OTHER_RULES:
+        row[column] = parse(line[name], name, line_no)
+    return row
+
 
 def _columns(
     source: Mapping[str, Any], rules: tuple[tuple[str, str, Parser], ...], line: int | None, page: int
@@ -275,6 +313,11 @@ def _page_positions(
         if not line.keys() <= _POSITION_NAMES:
             unknown.update(f"{POSITIONS_KEY}.{name}" for name in line.keys() - _POSITION_NAMES)
         row = {"line_no": line_no, **common}
-        row.update(_columns(line, _POSITION_RULES, line_no, page_no))
+        try:
+            columns = _usual_line(line, line_no)
+        except TransformError as exc:
+            exc.page = page_no
+            raise
+        row.update(_columns(line, _POSITION_RULES, line_no, page_no) if columns is None else columns)
         rows.append(row)
     return rows

@@ -9,12 +9,13 @@ earlier commit of its own (`etl.store.runs`), whose run the load receives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Dialect, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
@@ -108,12 +109,104 @@ def _insert_snapshot(connection: Connection, run: Run, snapshot: Snapshot) -> in
         ).scalar_one()
     )
     if snapshot.positions:
-        # One executemany for every position: sqlite3 runs it in C, psycopg 3 pipelines it. Row-by-row ORM
-        # flushes take 7-18 times as long (benchmarks/bench_load.py); INSERT..RETURNING batches gained nothing.
-        connection.execute(
-            insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **row} for row in snapshot.positions]
-        )
+        _insert_positions(connection, snapshot_id, snapshot)
     return snapshot_id
+
+
+# position_snapshots' columns (all but id) in the order of _position_rows' tuples.
+POSITION_COLUMNS = (
+    "snapshot_id",
+    "line_no",
+    "account_no",
+    "exchange",
+    "captured_at",
+    "trade_date",
+    "credit_type",
+    "loan_date",
+    "expiry_date",
+    "stock_code",
+    "stock_name",
+    "settlement_quantity",
+    "quantity",
+    "current_price",
+    "purchase_price",
+    "purchase_amount",
+    "evaluation_amount",
+    "profit_loss",
+    "profit_loss_rate",
+)
+
+
+def _insert_positions(connection: Connection, snapshot_id: int, snapshot: Snapshot) -> None:
+    """Every position in one go, as driver-native tuples: COPY on PostgreSQL, one executemany elsewhere.
+
+    Per-row statement building and type processing cost more than the database's own work (benchmarks/
+    bench_load.py): each column's conversion is taken from its SQLAlchemy type once per snapshot, the values
+    shared by every line are converted once, and the rows go to the driver as they are.
+    """
+    rows = _position_rows(connection.dialect, snapshot_id, snapshot)
+    columns = ", ".join(POSITION_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        statement = f"COPY position_snapshots ({columns}) FROM STDIN"
+        cursor = connection.connection.cursor()
+        try:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            # What SQLAlchemy's own execute would raise, so that storage_errors tells a lost server from bad data.
+            raise DBAPIError.instance(
+                statement, None, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+            ) from exc
+        finally:
+            cursor.close()
+        return
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"INSERT INTO position_snapshots ({columns}) VALUES ({', '.join([marker] * len(POSITION_COLUMNS))})",
+        rows,
+    )
+
+
+def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> list[tuple[Any, ...]]:
+    """The snapshot's positions as tuples in POSITION_COLUMNS' order, each value as the column's type binds it."""
+
+    def bind(column: str) -> Callable[[Any], Any]:
+        processor = PositionSnapshot.__table__.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+        return processor or _as_is
+
+    account = snapshot.account
+    account_no, exchange = bind("account_no")(account["account_no"]), bind("exchange")(account["exchange"])
+    captured_at, trade_date = bind("captured_at")(account["captured_at"]), bind("trade_date")(account["trade_date"])
+    day, rate = bind("loan_date"), bind("profit_loss_rate")
+    return [
+        (
+            snapshot_id,
+            p["line_no"],
+            account_no,
+            exchange,
+            captured_at,
+            trade_date,
+            p["credit_type"],
+            day(p["loan_date"]),
+            day(p["expiry_date"]),
+            p["stock_code"],
+            p["stock_name"],
+            p["settlement_quantity"],
+            p["quantity"],
+            p["current_price"],
+            p["purchase_price"],
+            p["purchase_amount"],
+            p["evaluation_amount"],
+            p["profit_loss"],
+            rate(p["profit_loss_rate"]),
+        )
+        for p in snapshot.positions
+    ]
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, capture: Capture) -> None:
