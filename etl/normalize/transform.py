@@ -243,42 +243,68 @@ _POSITION_RULES = _compiled(POSITION_FIELDS)
 _POSITION_NAMES = frozenset(POSITION_FIELDS)
 _MISSING = object()
 
-# A position line in its usual shape is read in a few C-level steps: its integer and rate fields, joined, must
-# fullmatch one pattern (unsigned digits for a price, at most a sign and 17 digits for an amount, four places for
-# a rate), and are then converted by int() and Decimal() all at once. Any other line — a field missing or extra,
-# not a string, spaces, too long, refused — is read field by field by the rules above, with their messages.
-_FAST_KINDS: dict[Parser, str] = {
+# A position line in its usual shape is read the way a plain loop would read it, with the rules checked in a few
+# C-level steps: the date, integer and rate fields, joined, must fullmatch one pattern (8 digits or nothing for a
+# date, at most a sign and 17 digits for an amount, unsigned digits for a price, four places for a rate), and the
+# texts must be strings without NUL. Any other line — a field missing or extra, not a string, spaces, too long, a
+# refusal — is read field by field by the rules above, with their messages. The field lists below are
+# POSITION_FIELDS' fields by kind; the assertion keeps the two in step.
+_USUAL_TEXTS = ("crd_tp", "stk_cd", "stk_nm")
+_USUAL_NUMBERS = (
+    "loan_dt",
+    "expr_dt",
+    "setl_remn",
+    "cur_qty",
+    "cur_prc",
+    "buy_uv",
+    "pur_amt",
+    "evlt_amt",
+    "evltv_prft",
+    "pl_rt",
+)
+_USUAL_KINDS: dict[Parser, str] = {
+    parse_date: r"(?:[0-9]{8})?",
     parse_amount: r"[+-]?[0-9]{1,17}",
     parse_price: r"[0-9]{1,18}",
     parse_rate: _FOUR_PLACES.pattern,
 }
-_INTEGER_RULES = [(n, c) for n, c, p in _POSITION_RULES if p in (parse_amount, parse_price)]
-_RATE_RULES = [(n, c) for n, c, p in _POSITION_RULES if p is parse_rate]
-_OTHER_RULES = tuple((n, c, p) for n, c, p in _POSITION_RULES if p not in _FAST_KINDS)
-_NUMBERS = re.compile(
-    ",".join(_FAST_KINDS[p] for p in (POSITION_FIELDS[n][1] for n, _ in _INTEGER_RULES + _RATE_RULES))
-)
-_NUMBER_VALUES = itemgetter(*(n for n, _ in _INTEGER_RULES + _RATE_RULES))
-_INTEGER_COLUMNS = tuple(c for _, c in _INTEGER_RULES)
-_RATE_COLUMNS = tuple(c for _, c in _RATE_RULES)
+assert set(_USUAL_TEXTS + _USUAL_NUMBERS) == set(POSITION_FIELDS) and len(_USUAL_TEXTS + _USUAL_NUMBERS) == 13
+_USUAL_PATTERN = re.compile(",".join(_USUAL_KINDS[POSITION_FIELDS[name][1]] for name in _USUAL_NUMBERS))
+_USUAL_VALUES = itemgetter(*_USUAL_TEXTS, *_USUAL_NUMBERS)
 
 
-def _usual_line(line: dict[str, Any], line_no: int) -> dict[str, Any] | None:
-    """The columns of a line in the usual shape (every field, each a string as Kiwoom writes it), else None."""
-    if len(line) != len(_POSITION_RULES):
+def _usual_line(line: dict[str, Any], line_no: int, common: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row of a line in the usual shape (every field, each a string as Kiwoom writes it), else None."""
+    if len(line) != len(POSITION_FIELDS):
         return None
     try:
-        numbers = _NUMBER_VALUES(line)
-        joined = ",".join(numbers)
+        credit, code, name, loan, expiry, *numbers = _USUAL_VALUES(line)
+        joined = ",".join((loan, expiry, *numbers))
+        texts = credit + code + name
     except (KeyError, TypeError):
         return None
-    if not _NUMBERS.fullmatch(joined):  # a comma inside a value adds a field, so it cannot match either
+    # A comma inside a value adds a field, so such a line cannot match either.
+    if not _USUAL_PATTERN.fullmatch(joined) or "\x00" in texts:
         return None
-    row: dict[str, Any] = dict(zip(_INTEGER_COLUMNS, map(int, numbers[: len(_INTEGER_COLUMNS)]), strict=True))
-    row.update(zip(_RATE_COLUMNS, map(Decimal, numbers[len(_INTEGER_COLUMNS) :]), strict=True))
-    for name, column, parse in _OTHER_RULES:
-        row[column] = parse(line[name], name, line_no)
-    return row
+    settlement, quantity, price, purchase_price, purchase, evaluation, profit = map(int, numbers[:7])
+    code = code.strip(" ")
+    return {
+        "line_no": line_no,
+        **common,
+        "credit_type": credit.strip(" "),
+        "loan_date": None if loan == "" else parse_date(loan, "loan_dt", line_no),
+        "expiry_date": None if expiry == "" else parse_date(expiry, "expr_dt", line_no),
+        "stock_code": code[1:] if len(code) == 7 and code.startswith("A") else code,
+        "stock_name": name.strip(" "),
+        "settlement_quantity": settlement,
+        "quantity": quantity,
+        "current_price": price,
+        "purchase_price": purchase_price,
+        "purchase_amount": purchase,
+        "evaluation_amount": evaluation,
+        "profit_loss": profit,
+        "profit_loss_rate": Decimal(numbers[7]),
+    }
 
 
 def _columns(
@@ -312,12 +338,12 @@ def _page_positions(
             raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
         if not line.keys() <= _POSITION_NAMES:
             unknown.update(f"{POSITIONS_KEY}.{name}" for name in line.keys() - _POSITION_NAMES)
-        row = {"line_no": line_no, **common}
         try:
-            columns = _usual_line(line, line_no)
+            row = _usual_line(line, line_no, common)
         except TransformError as exc:
             exc.page = page_no
             raise
-        row.update(_columns(line, _POSITION_RULES, line_no, page_no) if columns is None else columns)
+        if row is None:
+            row = {"line_no": line_no, **common, **_columns(line, _POSITION_RULES, line_no, page_no)}
         rows.append(row)
     return rows
