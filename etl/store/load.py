@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Dialect, FromClause, delete, select, update
 from sqlalchemy.exc import DBAPIError
 
 from etl.errors import TransformError
@@ -97,15 +97,21 @@ def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: d
     }
     if not rebuild:  # a rebuilt run keeps when it first ended
         values.update(finished_at=finished_at, duration_ms=int((finished_at - run.started_at).total_seconds() * 1000))
-    connection.execute(update(EtlRun).where(EtlRun.id == run.id).values(**values))
+    marker = _marker(connection)
+    connection.exec_driver_sql(
+        f"UPDATE etl_runs SET {', '.join(f'{column} = {marker}' for column in values)} WHERE id = {marker}",
+        (*_bound(connection, EtlRun.__table__, values), run.id),
+    )
     unknown = frozenset() if snapshot is None else snapshot.unknown_fields
     return Loaded(run.id, status, reason, snapshot_id, positions, error, unknown)
 
 
 def _insert_snapshot(connection: Connection, run: Run, snapshot: Snapshot) -> int:
+    values = {"run_id": run.id, **snapshot.account}
     snapshot_id = int(
-        connection.execute(
-            insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run.id, **snapshot.account}
+        connection.exec_driver_sql(
+            _insert_sql(connection, "account_snapshots", list(values)) + " RETURNING id",
+            _bound(connection, AccountSnapshot.__table__, values),
         ).scalar_one()
     )
     if snapshot.positions:
@@ -161,19 +167,14 @@ def _insert_positions(connection: Connection, snapshot_id: int, snapshot: Snapsh
         finally:
             cursor.close()
         return
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO position_snapshots ({columns}) VALUES ({', '.join([marker] * len(POSITION_COLUMNS))})",
-        rows,
-    )
+    connection.exec_driver_sql(_insert_sql(connection, "position_snapshots", POSITION_COLUMNS), rows)
 
 
 def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> list[tuple[Any, ...]]:
     """The snapshot's positions as tuples in POSITION_COLUMNS' order, each value as the column's type binds it."""
 
     def bind(column: str) -> Callable[[Any], Any]:
-        processor = PositionSnapshot.__table__.c[column].type.dialect_impl(dialect).bind_processor(dialect)
-        return processor or _as_is
+        return _processor(dialect, PositionSnapshot.__table__.c[column])
 
     account = snapshot.account
     account_no, exchange = bind("account_no")(account["account_no"]), bind("exchange")(account["exchange"])
@@ -209,6 +210,30 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _processor(dialect: Dialect, column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """How `column`'s type turns a Python value into the driver's (UTC text for a time on SQLite, and so on)."""
+    # SQLAlchemy's own memo of the processor per dialect, as its compiled statements use it.
+    return column.type._cached_bind_processor(dialect) or _as_is
+
+
+def _bound(connection: Connection, table: FromClause, values: dict[str, Any]) -> tuple[Any, ...]:
+    """`values` in order, each as its column's type binds it: the parameters of a statement in driver SQL."""
+    dialect = connection.dialect
+    return tuple(_processor(dialect, table.c[column])(value) for column, value in values.items())
+
+
+def _marker(connection: Connection) -> str:
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def _insert_sql(connection: Connection, table: str, columns: Sequence[str]) -> str:
+    """INSERT INTO table (columns) VALUES (…) in the driver's parameter style; JSON text is cast on PostgreSQL."""
+    marker = _marker(connection)
+    jsonb = connection.dialect.name == "postgresql"
+    values = ", ".join(f"CAST({marker} AS JSONB)" if jsonb and c == "payload" else marker for c in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
 def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, capture: Capture) -> None:
     if not capture.pages:
         return
@@ -228,7 +253,10 @@ def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, 
         }
         for page in capture.pages
     ]
-    connection.execute(insert(RawResponse), rows)
+    connection.exec_driver_sql(
+        _insert_sql(connection, "raw_responses", list(rows[0])),
+        [_bound(connection, RawResponse.__table__, row) for row in rows],
+    )
 
 
 def _body_columns(page: Page) -> dict[str, str | None]:
