@@ -14,8 +14,10 @@ summary and the positions, finish the run, commit.
   (no validation), one `executemany` per table; on PostgreSQL the positions go by `executemany` and by `COPY`,
   both measured, and the faster is the floor.
 
-Rounds alternate the sides, after a warm-up; each side writes to its own database. The figures are medians. The
-target: ours ≤ 1.2× the floor on each backend (exit status 1 when missed). PostgreSQL runs when `--postgres` or
+Rounds alternate the sides, after a warm-up; each side writes to its own database, and at the end the two SQLite
+files are checked to hold the same values. The figures are medians. The target: ours ≤ 1.2× the floor on each
+backend (exit status 1 when missed). Each side's CPU time in this process is reported beside (on PostgreSQL the
+server's work is not in it): on a busy machine it tells where the time goes. PostgreSQL runs when `--postgres` or
 KIWOOM_ETL_TEST_POSTGRES_URL names a server (a schema per side, dropped afterwards). The machine may be shared:
 read the ratios, not the times.
 """
@@ -367,19 +369,46 @@ def postgres_schema(base: str) -> Iterator[str]:
         admin.dispose()
 
 
-def measure(sides: dict[str, Any], texts: list[str], rounds: int, warmup: int) -> dict[str, float]:
-    """Median seconds per snapshot of each side, the sides taking turns round by round."""
+def measure(
+    sides: dict[str, Any], texts: list[str], rounds: int, warmup: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median seconds per snapshot of each side, wall clock and this process's CPU, the sides taking turns."""
     times: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
     for n in range(warmup + rounds):
         captured_at = START + timedelta(seconds=n)
         for name, side in sides.items():
             spool_id = f"bench:{name}:{n}"
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             side.load(texts, captured_at, spool_id)
-            elapsed = time.perf_counter() - started
+            elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
             if n >= warmup:
                 times[name].append(elapsed)
-    return {name: statistics.median(values) for name, values in times.items()}
+                cpu[name].append(elapsed_cpu)
+    median = statistics.median
+    return {k: median(v) for k, v in times.items()}, {k: median(v) for k, v in cpu.items()}
+
+
+def same_rows(ours: str, floor: str) -> None:
+    """Both sides stored the same values, byte for byte as SQLite holds them: the work compared is the same."""
+    query = (
+        f"SELECT {', '.join(POSITION_COLUMNS[1:])} FROM position_snapshots WHERE snapshot_id = "
+        "(SELECT max(id) FROM account_snapshots) ORDER BY line_no"
+    )
+    stored = []
+    for path in (ours, floor):
+        connection = sqlite3.connect(path)
+        stored.append(
+            (
+                connection.execute(query).fetchall(),
+                connection.execute(
+                    f"SELECT {', '.join(ACCOUNT_COLUMNS[1:])} FROM account_snapshots ORDER BY id DESC LIMIT 1"
+                ).fetchall(),
+                connection.execute("SELECT payload FROM raw_responses ORDER BY id DESC LIMIT 1").fetchall(),
+            )
+        )
+        connection.close()
+    assert stored[0] == stored[1], "ours and the floor stored different values"
 
 
 def bench_sqlite(texts: list[str], rounds: int, warmup: int) -> dict[str, Any]:
@@ -391,16 +420,19 @@ def bench_sqlite(texts: list[str], rounds: int, warmup: int) -> dict[str, Any]:
             engine.dispose()
         sides = {"ours": Ours(urls["ours"]), "floor": SqliteFloor(f"{scratch}/floor.db")}
         try:
-            medians = measure(sides, texts, rounds, warmup)
+            medians, cpu = measure(sides, texts, rounds, warmup)
         finally:
             for side in sides.values():
                 side.close()
+        same_rows(f"{scratch}/ours.db", f"{scratch}/floor.db")
     return {
         "backend": "sqlite",
         "ours_ms": medians["ours"] * 1000,
         "floor_ms": medians["floor"] * 1000,
         "floor": "sqlite3 executemany",
         "ratio": medians["ours"] / medians["floor"],
+        "ours_cpu_ms": cpu["ours"] * 1000,
+        "floor_cpu_ms": cpu["floor"] * 1000,
     }
 
 
@@ -412,7 +444,7 @@ def bench_postgres(base: str, texts: list[str], rounds: int, warmup: int) -> dic
             "copy": PostgresFloor(_libpq(copy_url), copy=True),
         }
         try:
-            medians = measure(sides, texts, rounds, warmup)
+            medians, cpu = measure(sides, texts, rounds, warmup)
         finally:
             for side in sides.values():
                 side.close()
@@ -425,6 +457,8 @@ def bench_postgres(base: str, texts: list[str], rounds: int, warmup: int) -> dic
         "executemany_ms": medians["executemany"] * 1000,
         "copy_ms": medians["copy"] * 1000,
         "ratio": medians["ours"] / medians[floor],
+        "ours_cpu_ms": cpu["ours"] * 1000,
+        "floor_cpu_ms": cpu[floor] * 1000,
     }
 
 
@@ -469,6 +503,7 @@ def main() -> int:
                 f"{r['backend']:10}  ours {r['ours_ms']:7.2f} ms  floor {r['floor_ms']:7.2f} ms ({r['floor']})  "
                 f"ratio {r['ratio']:.2f}×  target ≤ {TARGET}× {'met' if r['met'] else 'MISSED'}"
             )
+            print(f"{'':10}  client CPU: ours {r['ours_cpu_ms']:.2f} ms, floor {r['floor_cpu_ms']:.2f} ms")
             if "copy_ms" in r:
                 print(
                     f"{'':10}  floor candidates: executemany {r['executemany_ms']:.2f} ms, COPY {r['copy_ms']:.2f} ms"
