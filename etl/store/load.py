@@ -180,6 +180,9 @@ def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> li
     account_no, exchange = bind("account_no")(account["account_no"]), bind("exchange")(account["exchange"])
     captured_at, trade_date = bind("captured_at")(account["captured_at"]), bind("trade_date")(account["trade_date"])
     day, rate = bind("loan_date"), bind("profit_loss_rate")
+    # A snapshot holds a handful of distinct loan and expiry dates: each is bound once, then looked up.
+    positions = snapshot.positions
+    days = {d: day(d) for d in {p["loan_date"] for p in positions} | {p["expiry_date"] for p in positions}}
     return [
         (
             snapshot_id,
@@ -189,8 +192,8 @@ def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> li
             captured_at,
             trade_date,
             p["credit_type"],
-            day(p["loan_date"]),
-            day(p["expiry_date"]),
+            days[p["loan_date"]],
+            days[p["expiry_date"]],
             p["stock_code"],
             p["stock_name"],
             p["settlement_quantity"],
@@ -202,7 +205,7 @@ def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> li
             p["profit_loss"],
             rate(p["profit_loss_rate"]),
         )
-        for p in snapshot.positions
+        for p in positions
     ]
 
 
