@@ -336,14 +336,14 @@ def _page_positions(
     for line_no, line in enumerate(lines, start=first_line):
         if not isinstance(line, dict):
             raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
-        if not line.keys() <= _POSITION_NAMES:
-            unknown.update(f"{POSITIONS_KEY}.{name}" for name in line.keys() - _POSITION_NAMES)
         try:
-            row = _usual_line(line, line_no, common)
+            row = _usual_line(line, line_no, common)  # a usual line has exactly the known fields
         except TransformError as exc:
             exc.page = page_no
             raise
         if row is None:
+            if not line.keys() <= _POSITION_NAMES:
+                unknown.update(f"{POSITIONS_KEY}.{name}" for name in line.keys() - _POSITION_NAMES)
             row = {"line_no": line_no, **common, **_columns(line, _POSITION_RULES, line_no, page_no)}
         rows.append(row)
     return rows
