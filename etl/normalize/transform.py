@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from etl.clock import KST
@@ -26,6 +27,8 @@ _RATE_QUANTUM = Decimal(1).scaleb(-RATE_SCALE)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{8}")
+# A rate as Kiwoom usually writes it: the four places NUMERIC(12,4) keeps, and at most eight digits before them.
+_FOUR_PLACES = re.compile(r"[+-]?[0-9]{1,8}\.[0-9]{4}")
 
 
 def _text_of(value: Any, field: str, line: int | None) -> str:
@@ -40,6 +43,11 @@ def _text_of(value: Any, field: str, line: int | None) -> str:
 
 def parse_amount(value: Any, field: str, line: int | None = None) -> int | None:
     """A zero-padded signed integer string ("-00000163958") → int; "" → None."""
+    # The usual shape, ASCII digits with at most a sign and too short to leave BIGINT, is read in one step; the
+    # rest (spaces, "", too long, refused) takes the rules below. ASCII makes isdigit() mean [0-9] exactly.
+    if value.__class__ is str and len(value) <= 18 and value.isascii():
+        if value.isdigit() or (value[1:].isdigit() and value[0] in "+-"):
+            return int(value)
     text = _text_of(value, field, line)
     if text == "":
         return None
@@ -57,12 +65,16 @@ def parse_amount(value: Any, field: str, line: int | None = None) -> int | None:
 
 def parse_price(value: Any, field: str, line: int | None = None) -> int | None:
     """A price: an amount whose sign, when Kiwoom adds one to mark direction, is dropped."""
+    if value.__class__ is str and len(value) <= 18 and value.isascii() and value.isdigit():
+        return int(value)
     number = parse_amount(value, field, line)
     return None if number is None else abs(number)
 
 
 def parse_rate(value: Any, field: str, line: int | None = None) -> Decimal | None:
     """A percent string ("-43.8977") → Decimal with 4 places; "" → None; refused if NUMERIC(12,4) can't hold it."""
+    if value.__class__ is str and _FOUR_PLACES.fullmatch(value):
+        return Decimal(value)  # already exactly four places, and at most eight before the point
     text = _text_of(value, field, line)
     if text == "":
         return None
@@ -81,6 +93,8 @@ def parse_rate(value: Any, field: str, line: int | None = None) -> Decimal | Non
 
 def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
     """ "YYYYMMDD" → date; "" and "00000000" → None."""
+    if value == "":
+        return None
     text = _text_of(value, field, line)
     if text in ("", "00000000"):
         return None
@@ -94,12 +108,16 @@ def parse_date(value: Any, field: str, line: int | None = None) -> date | None:
 
 def parse_stock_code(value: Any, field: str, line: int | None = None) -> str:
     """ "A005930" → "005930": a 7-character code starting with A loses the A; anything else is kept."""
+    if value.__class__ is str and len(value) == 7 and value[0] == "A" and value.isalnum():
+        return value[1:]
     text = _text_of(value, field, line)
     return text[1:] if len(text) == 7 and text.startswith("A") else text
 
 
 def parse_text(value: Any, field: str, line: int | None = None) -> str:
     """Text with surrounding spaces stripped, otherwise byte for byte."""
+    if value.__class__ is str and "\x00" not in value:
+        return value.strip(" ")
     return _text_of(value, field, line)
 
 
@@ -203,7 +221,7 @@ def transform(
         "scheduled_for": scheduled_for.astimezone(UTC) if scheduled_for else None,
         "trade_date": trade_date,
     }
-    account.update(_columns(bodies[0], ACCOUNT_FIELDS, None, 0))
+    account.update(_columns(bodies[0], _ACCOUNT_RULES, None, 0))
 
     positions: list[dict[str, Any]] = []
     for page_no, body in enumerate(bodies):
@@ -215,18 +233,94 @@ def transform(
     return Snapshot(account=account, positions=tuple(positions), unknown_fields=frozenset(unknown))
 
 
+def _compiled(fields: dict[str, tuple[str, Parser]]) -> tuple[tuple[str, str, Parser], ...]:
+    """The rules of `fields` as (field, column, parser) triples, walked once per row without lookups."""
+    return tuple((name, column, parse) for name, (column, parse) in fields.items())
+
+
+_ACCOUNT_RULES = _compiled(ACCOUNT_FIELDS)
+_POSITION_RULES = _compiled(POSITION_FIELDS)
+_POSITION_NAMES = frozenset(POSITION_FIELDS)
+_MISSING = object()
+
+# A position line in its usual shape is read the way a plain loop would read it, with the rules checked in a few
+# C-level steps: the date, integer and rate fields, joined, must fullmatch one pattern (8 digits or nothing for a
+# date, at most a sign and 17 digits for an amount, unsigned digits for a price, four places for a rate), and the
+# texts must be strings without NUL. Any other line — a field missing or extra, not a string, spaces, too long, a
+# refusal — is read field by field by the rules above, with their messages. The field lists below are
+# POSITION_FIELDS' fields by kind; the assertion keeps the two in step.
+_USUAL_TEXTS = ("crd_tp", "stk_cd", "stk_nm")
+_USUAL_NUMBERS = (
+    "loan_dt",
+    "expr_dt",
+    "setl_remn",
+    "cur_qty",
+    "cur_prc",
+    "buy_uv",
+    "pur_amt",
+    "evlt_amt",
+    "evltv_prft",
+    "pl_rt",
+)
+_USUAL_KINDS: dict[Parser, str] = {
+    parse_date: r"(?:[0-9]{8})?",
+    parse_amount: r"[+-]?[0-9]{1,17}",
+    parse_price: r"[0-9]{1,18}",
+    parse_rate: _FOUR_PLACES.pattern,
+}
+assert set(_USUAL_TEXTS + _USUAL_NUMBERS) == set(POSITION_FIELDS) and len(_USUAL_TEXTS + _USUAL_NUMBERS) == 13
+_USUAL_PATTERN = re.compile(",".join(_USUAL_KINDS[POSITION_FIELDS[name][1]] for name in _USUAL_NUMBERS))
+_USUAL_VALUES = itemgetter(*_USUAL_TEXTS, *_USUAL_NUMBERS)
+
+
+def _usual_line(line: dict[str, Any], line_no: int, common: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row of a line in the usual shape (every field, each a string as Kiwoom writes it), else None."""
+    if len(line) != len(POSITION_FIELDS):
+        return None
+    try:
+        credit, code, name, loan, expiry, *numbers = _USUAL_VALUES(line)
+        joined = ",".join((loan, expiry, *numbers))
+        texts = credit + code + name
+    except (KeyError, TypeError):
+        return None
+    # A comma inside a value adds a field, so such a line cannot match either.
+    if not _USUAL_PATTERN.fullmatch(joined) or "\x00" in texts:
+        return None
+    settlement, quantity, price, purchase_price, purchase, evaluation, profit = map(int, numbers[:7])
+    code = code.strip(" ")
+    return {
+        "line_no": line_no,
+        **common,
+        "credit_type": credit.strip(" "),
+        "loan_date": None if loan == "" else parse_date(loan, "loan_dt", line_no),
+        "expiry_date": None if expiry == "" else parse_date(expiry, "expr_dt", line_no),
+        "stock_code": code[1:] if len(code) == 7 and code.startswith("A") else code,
+        "stock_name": name.strip(" "),
+        "settlement_quantity": settlement,
+        "quantity": quantity,
+        "current_price": price,
+        "purchase_price": purchase_price,
+        "purchase_amount": purchase,
+        "evaluation_amount": evaluation,
+        "profit_loss": profit,
+        "profit_loss_rate": Decimal(numbers[7]),
+    }
+
+
 def _columns(
-    source: Mapping[str, Any], fields: dict[str, tuple[str, Parser]], line: int | None, page: int
+    source: Mapping[str, Any], rules: tuple[tuple[str, str, Parser], ...], line: int | None, page: int
 ) -> dict[str, Any]:
     # A missing key is NULL, never an error (contract: "missing field").
+    get = source.get
+    row: dict[str, Any] = {}
     try:
-        return {
-            column: (parse(source[name], name, line) if name in source else None)
-            for name, (column, parse) in fields.items()
-        }
+        for name, column, parse in rules:
+            value = get(name, _MISSING)
+            row[column] = None if value is _MISSING else parse(value, name, line)
     except TransformError as exc:
         exc.page = page
         raise
+    return row
 
 
 def _page_positions(
@@ -242,6 +336,14 @@ def _page_positions(
     for line_no, line in enumerate(lines, start=first_line):
         if not isinstance(line, dict):
             raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
-        unknown.update(f"{POSITIONS_KEY}.{name}" for name in set(line) - POSITION_FIELDS.keys())
-        rows.append({"line_no": line_no, **common, **_columns(line, POSITION_FIELDS, line_no, page_no)})
+        try:
+            row = _usual_line(line, line_no, common)  # a usual line has exactly the known fields
+        except TransformError as exc:
+            exc.page = page_no
+            raise
+        if row is None:
+            if not line.keys() <= _POSITION_NAMES:
+                unknown.update(f"{POSITIONS_KEY}.{name}" for name in line.keys() - _POSITION_NAMES)
+            row = {"line_no": line_no, **common, **_columns(line, _POSITION_RULES, line_no, page_no)}
+        rows.append(row)
     return rows

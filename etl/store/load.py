@@ -9,12 +9,13 @@ earlier commit of its own (`etl.store.runs`), whose run the load receives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Dialect, FromClause, delete, select, update
+from sqlalchemy.exc import DBAPIError
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
@@ -99,24 +100,144 @@ def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: d
     }
     if not rebuild:  # a rebuilt run keeps when it first ended
         values.update(finished_at=finished_at, duration_ms=int((finished_at - run.started_at).total_seconds() * 1000))
-    connection.execute(update(EtlRun).where(EtlRun.id == run.id).values(**values))
+    marker = _marker(connection)
+    connection.exec_driver_sql(
+        f"UPDATE etl_runs SET {', '.join(f'{column} = {marker}' for column in values)} WHERE id = {marker}",
+        (*_bound(connection, EtlRun.__table__, values), run.id),
+    )
     unknown = frozenset() if snapshot is None else snapshot.unknown_fields
     return Loaded(run.id, status, reason, snapshot_id, positions, error, unknown)
 
 
 def _insert_snapshot(connection: Connection, run: Run, snapshot: Snapshot) -> int:
+    values = {"run_id": run.id, **snapshot.account}
     snapshot_id = int(
-        connection.execute(
-            insert(AccountSnapshot).returning(AccountSnapshot.id), {"run_id": run.id, **snapshot.account}
+        connection.exec_driver_sql(
+            _insert_sql(connection, "account_snapshots", list(values)) + " RETURNING id",
+            _bound(connection, AccountSnapshot.__table__, values),
         ).scalar_one()
     )
     if snapshot.positions:
-        # One executemany for every position: sqlite3 runs it in C, psycopg 3 pipelines it. Row-by-row ORM
-        # flushes take 7-18 times as long (benchmarks/bench_load.py); INSERT..RETURNING batches gained nothing.
-        connection.execute(
-            insert(PositionSnapshot), [{"snapshot_id": snapshot_id, **row} for row in snapshot.positions]
-        )
+        _insert_positions(connection, snapshot_id, snapshot)
     return snapshot_id
+
+
+# position_snapshots' columns (all but id) in the order of _position_rows' tuples.
+POSITION_COLUMNS = (
+    "snapshot_id",
+    "line_no",
+    "account_no",
+    "exchange",
+    "captured_at",
+    "trade_date",
+    "credit_type",
+    "loan_date",
+    "expiry_date",
+    "stock_code",
+    "stock_name",
+    "settlement_quantity",
+    "quantity",
+    "current_price",
+    "purchase_price",
+    "purchase_amount",
+    "evaluation_amount",
+    "profit_loss",
+    "profit_loss_rate",
+)
+
+
+def _insert_positions(connection: Connection, snapshot_id: int, snapshot: Snapshot) -> None:
+    """Every position in one go, as driver-native tuples: COPY on PostgreSQL, one executemany elsewhere.
+
+    Per-row statement building and type processing cost more than the database's own work (benchmarks/
+    bench_load.py): each column's conversion is taken from its SQLAlchemy type once per snapshot, the values
+    shared by every line are converted once, and the rows go to the driver as they are.
+    """
+    rows = _position_rows(connection.dialect, snapshot_id, snapshot)
+    columns = ", ".join(POSITION_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        statement = f"COPY position_snapshots ({columns}) FROM STDIN"
+        cursor = connection.connection.cursor()
+        try:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            # What SQLAlchemy's own execute would raise, so that storage_errors tells a lost server from bad data.
+            raise DBAPIError.instance(
+                statement, None, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+            ) from exc
+        finally:
+            cursor.close()
+        return
+    connection.exec_driver_sql(_insert_sql(connection, "position_snapshots", POSITION_COLUMNS), rows)
+
+
+def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> list[tuple[Any, ...]]:
+    """The snapshot's positions as tuples in POSITION_COLUMNS' order, each value as the column's type binds it."""
+
+    def bind(column: str) -> Callable[[Any], Any]:
+        return _processor(dialect, PositionSnapshot.__table__.c[column])
+
+    account = snapshot.account
+    account_no, exchange = bind("account_no")(account["account_no"]), bind("exchange")(account["exchange"])
+    captured_at, trade_date = bind("captured_at")(account["captured_at"]), bind("trade_date")(account["trade_date"])
+    day, rate = bind("loan_date"), bind("profit_loss_rate")
+    # A snapshot holds a handful of distinct loan and expiry dates: each is bound once, then looked up.
+    positions = snapshot.positions
+    days = {d: day(d) for d in {p["loan_date"] for p in positions} | {p["expiry_date"] for p in positions}}
+    return [
+        (
+            snapshot_id,
+            p["line_no"],
+            account_no,
+            exchange,
+            captured_at,
+            trade_date,
+            p["credit_type"],
+            days[p["loan_date"]],
+            days[p["expiry_date"]],
+            p["stock_code"],
+            p["stock_name"],
+            p["settlement_quantity"],
+            p["quantity"],
+            p["current_price"],
+            p["purchase_price"],
+            p["purchase_amount"],
+            p["evaluation_amount"],
+            p["profit_loss"],
+            rate(p["profit_loss_rate"]),
+        )
+        for p in positions
+    ]
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _processor(dialect: Dialect, column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """How `column`'s type turns a Python value into the driver's (UTC text for a time on SQLite, and so on)."""
+    # SQLAlchemy's own memo of the processor per dialect, as its compiled statements use it.
+    return column.type._cached_bind_processor(dialect) or _as_is
+
+
+def _bound(connection: Connection, table: FromClause, values: dict[str, Any]) -> tuple[Any, ...]:
+    """`values` in order, each as its column's type binds it: the parameters of a statement in driver SQL."""
+    dialect = connection.dialect
+    return tuple(_processor(dialect, table.c[column])(value) for column, value in values.items())
+
+
+def _marker(connection: Connection) -> str:
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def _insert_sql(connection: Connection, table: str, columns: Sequence[str]) -> str:
+    """INSERT INTO table (columns) VALUES (…) in the driver's parameter style; JSON text is cast on PostgreSQL."""
+    marker = _marker(connection)
+    jsonb = connection.dialect.name == "postgresql"
+    values = ", ".join(f"CAST({marker} AS JSONB)" if jsonb and c == "payload" else marker for c in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
 
 def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, capture: Capture) -> None:
@@ -138,7 +259,10 @@ def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, 
         }
         for page in capture.pages
     ]
-    connection.execute(insert(RawResponse), rows)
+    connection.exec_driver_sql(
+        _insert_sql(connection, "raw_responses", list(rows[0])),
+        [_bound(connection, RawResponse.__table__, row) for row in rows],
+    )
 
 
 def _body_columns(page: Page) -> dict[str, str | None]:
