@@ -628,7 +628,7 @@ def export_command(
 @global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
-@click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 50), help="How many accounts.")
+@click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 10000), help="How many accounts.")
 @click.option(
     "--positions",
     default=12,
@@ -646,6 +646,13 @@ def export_command(
 )
 @click.option("--burst", default=2, show_default=True, type=click.IntRange(1), help="Burst allowed at once.")
 @click.option(
+    "--latency",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds each API request waits before its answer, as a distant server's would.",
+)
+@click.option(
     "--fault-token",
     metavar="TOKEN",
     default=None,
@@ -661,6 +668,7 @@ def simulate(
     page_size: int,
     rate: float,
     burst: int,
+    latency: float,
     fault_token: str | None,
 ) -> None:
     """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
@@ -680,6 +688,7 @@ def simulate(
         page_size=page_size,
         rate_per_second=rate,
         burst=burst,
+        latency=latency,
         fault_token=fault_token,
     )
     try:
