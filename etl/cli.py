@@ -305,7 +305,10 @@ def flush_command(obj: Context, database_url: str | None) -> None:
 )
 @click.option("--all-hours", is_flag=True, help="Ignore trading windows and holidays: snapshot at every slot.")
 @click.option(
-    "--workers", type=click.IntRange(1, 64), help="Accounts snapshotted at once [default: KIWOOM_ETL_WORKERS, 4]."
+    "--workers",
+    metavar="N|auto",
+    help="At most N accounts snapshotted at once; auto: as many as the accounts and pacing call for "
+    "[default: KIWOOM_ETL_WORKERS, auto].",
 )
 @click.option(
     "--health-port",
@@ -319,7 +322,7 @@ def run(
     database_url: str | None,
     interval: str | None,
     all_hours: bool,
-    workers: int | None,
+    workers: str | None,
     health_port: int | None,
 ) -> None:
     """Run as a daemon: take every account × exchange snapshot at every slot, until SIGTERM or Ctrl-C.
@@ -335,6 +338,7 @@ def run(
     from etl.clock import parse_duration
     from etl.daemon.runner import Daemon
     from etl.errors import DatabaseUnavailable
+    from etl.settings import parse_workers
     from etl.store.schema import connected, require_current_schema
 
     with _errors():
@@ -342,7 +346,7 @@ def run(
         if interval:
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         if workers:
-            settings = settings.with_overrides(workers=workers)
+            settings = settings.with_overrides(workers=parse_workers(workers, "--workers"))
         settings.require_accounts()
         schedule = _schedule(settings, all_hours)
         with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
