@@ -308,7 +308,10 @@ def flush_command(obj: Context, database_url: str | None) -> None:
 )
 @click.option("--all-hours", is_flag=True, help="Ignore trading windows and holidays: snapshot at every slot.")
 @click.option(
-    "--workers", type=click.IntRange(1, 64), help="Accounts snapshotted at once [default: KIWOOM_ETL_WORKERS, 4]."
+    "--workers",
+    metavar="N|auto",
+    help="At most N accounts snapshotted at once; auto: as many as the accounts and pacing call for "
+    "[default: KIWOOM_ETL_WORKERS, auto].",
 )
 @click.option(
     "--health-port",
@@ -322,7 +325,7 @@ def run(
     database_url: str | None,
     interval: str | None,
     all_hours: bool,
-    workers: int | None,
+    workers: str | None,
     health_port: int | None,
 ) -> None:
     """Run as a daemon: take every account × exchange snapshot at every slot, until SIGTERM or Ctrl-C.
@@ -338,6 +341,7 @@ def run(
     from etl.clock import parse_duration
     from etl.daemon.runner import Daemon
     from etl.errors import DatabaseUnavailable
+    from etl.settings import parse_workers
     from etl.store.schema import connected, require_current_schema
 
     with _errors():
@@ -345,7 +349,7 @@ def run(
         if interval:
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         if workers:
-            settings = settings.with_overrides(workers=workers)
+            settings = settings.with_overrides(workers=parse_workers(workers, "--workers"))
         settings.require_accounts()
         schedule = _schedule(settings, all_hours)
         with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
@@ -680,7 +684,7 @@ def export_command(
 @global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
-@click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 50), help="How many accounts.")
+@click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 10000), help="How many accounts.")
 @click.option(
     "--positions",
     default=12,
@@ -698,6 +702,13 @@ def export_command(
 )
 @click.option("--burst", default=2, show_default=True, type=click.IntRange(1), help="Burst allowed at once.")
 @click.option(
+    "--latency",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds each API request waits before its answer, as a distant server's would.",
+)
+@click.option(
     "--fault-token",
     metavar="TOKEN",
     default=None,
@@ -713,6 +724,7 @@ def simulate(
     page_size: int,
     rate: float,
     burst: int,
+    latency: float,
     fault_token: str | None,
 ) -> None:
     """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
@@ -732,6 +744,7 @@ def simulate(
         page_size=page_size,
         rate_per_second=rate,
         burst=burst,
+        latency=latency,
         fault_token=fault_token,
     )
     try:

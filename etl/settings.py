@@ -84,7 +84,7 @@ class Settings:
     end_of_day: Mapping[str, time] = field(
         default_factory=lambda: {x: parse_clock(t, "end_of_day") for x, t in DEFAULT_END_OF_DAY.items()}
     )
-    workers: int = 4
+    workers: int | None = None  # at most this many accounts at once; None (auto): as the accounts and pacing call for
     database_mode: int = 0o600  # a SQLite file kiwoom-etl creates; 0o640 lets a BI tool's group read it
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -242,12 +242,24 @@ def _numbers(pick: Pick) -> dict[str, Any]:
         ("retry_attempts", int, 1),
         ("retry_backoff", float, 0.0),
         ("page_cap", int, 1),
-        ("workers", int, 1),
     ):
         given = pick(name)
         if given is not None:
             numbers[name] = _number(given[0], given[1], kind, minimum)
+    workers = pick("workers")
+    if workers is not None:
+        numbers["workers"] = parse_workers(workers[0], workers[1])
     return numbers
+
+
+def parse_workers(value: Any, setting: str) -> int | None:
+    """The `workers` setting: "auto" (None), or an upper bound of at least 1."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    try:
+        return int(_number(value, setting, int, 1))
+    except ConfigError:
+        raise ConfigError(f'{setting}: expected "auto" or a whole number of at least 1, got {value!r}') from None
 
 
 def _schedule(pick: Pick, document: Mapping[str, Any], path: object) -> dict[str, Any]:

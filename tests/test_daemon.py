@@ -5,19 +5,21 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from etl.clock import Window, parse_clock, utc_now
-from etl.daemon.runner import Daemon, serve_health
+from etl.daemon.runner import Daemon, fan_out_workers, serve_health
 from etl.daemon.schedule import Schedule
-from etl.kiwoom.simulator import Simulator
+from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings
+from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE
 from etl.store.models import AccountSnapshot, EtlRun
 from tests.support import Clock, kiwoom_etl, make_settings, sim_accounts, wait_until_true
 
@@ -307,3 +309,91 @@ def test_a_reader_holding_the_sqlite_file_does_not_block_a_load(
         reader.close()
         daemon.fetcher.close()
         engine.dispose()
+
+
+FIVE_MINUTES, ONE_MINUTE = timedelta(minutes=5), timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("accounts", "requests", "rate", "interval", "limit", "workers"),
+    [
+        (1, 2, 1.0, FIVE_MINUTES, None, 1),  # never more workers than accounts
+        (3, 6, 1.0, FIVE_MINUTES, None, 3),
+        (10, 20, 1.0, FIVE_MINUTES, None, 4),  # a few, so that a slow account never holds up the others
+        (100, 200, 1.0, FIVE_MINUTES, None, 7),  # 200 paced requests of 1 s in a tenth of 5 minutes
+        (1000, 2000, 1.0, FIVE_MINUTES, None, 67),
+        (1000, 1000, 1.0, FIVE_MINUTES, None, 34),  # KRX only: half the requests
+        (1000, 2000, 5.0, FIVE_MINUTES, None, 14),  # a faster pacing needs fewer
+        (1000, 2000, 1.0, ONE_MINUTE, None, 256),  # 334 wanted, at most MAX_WORKERS without a setting
+        (1000, 2000, 1.0, FIVE_MINUTES, 4, 4),  # `workers` is an upper bound
+        (1000, 2000, 1.0, FIVE_MINUTES, 500, 67),  # a bound above the need changes nothing
+        (2000, 4000, 1.0, ONE_MINUTE, 1000, 667),  # a bound given is honoured beyond MAX_WORKERS
+        (0, 0, 1.0, FIVE_MINUTES, None, 1),
+    ],
+)
+def test_the_worker_count_follows_from_the_accounts_the_pacing_and_the_interval(
+    accounts: int, requests: int, rate: float, interval: timedelta, limit: int | None, workers: int
+) -> None:
+    assert fan_out_workers(accounts, requests, rate, interval, limit) == workers
+
+
+def test_the_daemon_sizes_its_workers_from_its_accounts_and_the_workers_bound(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
+) -> None:
+    many = tuple(
+        Account(Secret(f"k{i}"), Secret(f"s{i}"), source=f"accounts[{i}]", exchanges=("KRX",)) for i in range(40)
+    )
+    slow = settings.with_overrides(accounts=many, rate_per_second=1.0, rate_burst=2)
+    assert daemon_for(slow, Clock(SLOT)).workers == 4  # 40 paced requests of 1 s fit in 30 s with 2: the minimum
+    assert daemon_for(slow, Clock(SLOT), interval=timedelta(seconds=30)).workers == 14  # 40 s of turns in 3 s
+    assert daemon_for(slow, Clock(SLOT), interval=timedelta(seconds=10)).workers == 40  # one per account
+    assert daemon_for(slow.with_overrides(workers=8), Clock(SLOT), interval=timedelta(seconds=30)).workers == 8
+
+
+@pytest.fixture
+def fifty(tmp_path: Path) -> Iterator[tuple[Simulator, str]]:
+    simulator = Simulator(
+        accounts=[make_account(i, 4) for i in range(1, 51)], rate_per_second=200, burst=50, retry_after=None
+    )
+    with serve(simulator) as url:
+        yield simulator, url
+
+
+def test_many_accounts_are_each_served_exactly_once_per_slot_through_a_bounded_pool(
+    fifty: tuple[Simulator, str], engine: Engine, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    simulator, url = fifty
+    database_url = engine.url.render_as_string(hide_password=False)
+    settings = make_settings(url, database_url, tmp_path / "state", sim_accounts(simulator), rate_per_second=1.0)
+    checked_out, most = [0], [0]
+    guard = threading.Lock()
+
+    def checkout(*_: object) -> None:
+        with guard:
+            checked_out[0] += 1
+            most[0] = max(most[0], checked_out[0])
+
+    def checkin(*_: object) -> None:
+        with guard:
+            checked_out[0] -= 1
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    clock = Clock(SLOT)
+    daemon = daemon_for(settings, clock, all_hours=True, interval=timedelta(seconds=30))
+    assert daemon.workers == 34  # 100 requests paced at 1/s, in 3 s; more workers than pooled connections
+    daemon.recover()
+    for slot in (SLOT, SLOT + timedelta(seconds=30)):
+        clock.now = slot
+        daemon.tick()
+        assert daemon.wait_idle()
+    served = Counter((r["account_no"], r["exchange"], r["scheduled_for"], r["status"]) for r in runs(engine))
+    expected = {
+        (a.acct_no, x, slot, "success")
+        for a in simulator.accounts
+        for x in ("KRX", "NXT")
+        for slot in (SLOT, SLOT + timedelta(seconds=30))
+    }
+    assert set(served) == expected and set(served.values()) == {1}  # every account × exchange once per slot
+    assert simulator.count("kt00005") == 200 and simulator.count("ka00001") == 50  # each number asked once
+    assert most[0] <= POOL_SIZE + POOL_MAX_OVERFLOW  # the workers waited for a connection rather than open more

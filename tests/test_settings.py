@@ -151,3 +151,29 @@ def test_database_mode(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, "database_mode = '0640'\n"), environ={}).database_mode == 0o640
     path = write(tmp_path, "database_mode = '0640'\n")
     assert load_settings(path, environ={"KIWOOM_ETL_DATABASE_MODE": "0600"}).database_mode == 0o600
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "workers"),
+    [
+        ("", {}, None),  # auto: as many as the accounts and the pacing call for
+        ("workers = 4\n", {}, 4),  # a config file of before stays valid: 4 is now an upper bound
+        ("", {"KIWOOM_ETL_WORKERS": "4"}, 4),
+        ("workers = 'auto'\n", {}, None),
+        ("", {"KIWOOM_ETL_WORKERS": "AUTO"}, None),
+        ("workers = 4\n", {"KIWOOM_ETL_WORKERS": "auto"}, None),  # the environment wins over the file
+        ("workers = 'auto'\n", {"KIWOOM_ETL_WORKERS": "16"}, 16),
+    ],
+)
+def test_workers_is_auto_or_an_upper_bound(tmp_path: Path, text: str, env: dict[str, str], workers: int | None) -> None:
+    assert load_settings(write(tmp_path, text), environ=env).workers == workers
+
+
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [("workers = 0\n", {}), ("workers = 'many'\n", {}), ("workers = true\n", {}), ("", {"KIWOOM_ETL_WORKERS": "-1"})],
+)
+def test_bad_workers_name_the_setting(tmp_path: Path, text: str, env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ=env)
+    assert 'workers: expected "auto" or a whole number of at least 1' in str(caught.value).lower()

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import requests
@@ -198,3 +199,31 @@ def test_the_summary_carries_the_cash_and_the_credit_loans_given() -> None:
     lines = answer["stk_cntr_remn"]
     assert int(str(answer["evlt_amt_tot"])) == sum(int(line["evlt_amt"]) for line in lines)  # type: ignore[attr-defined]
     assert answer["crd_grnt_rt"] != "0.00" and _balance(_simulator())["crd_loan_tot"] == "000000000000"
+
+
+def test_latency_delays_every_answer_and_requests_wait_side_by_side() -> None:
+    simulator = _simulator(latency=1.0)
+    answers: list[tuple[int, float, float]] = []  # status, when sent, when answered
+    with serve(simulator) as url:
+
+        def ask() -> None:
+            sent = time.monotonic()
+            status = requests.post(f"{url}/api/dostk/acnt", headers={"api-id": "ka00001"}, data="{}", timeout=30)
+            answers.append((status.status_code, sent, time.monotonic()))
+
+        workers = [threading.Thread(target=ask) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert [status for status, _, _ in answers] == [200] * 4  # answered as usual (an unauthorised ka00001)
+    assert all(answered - sent >= 1.0 for _, sent, answered in answers)  # a lower bound, not a speed requirement
+    # The server takes each request in while the others wait out their latency: all four arrived before any answer.
+    assert max(r["at"] for r in simulator.requests) < min(answered for _, _, answered in answers)
+
+
+def test_the_simulate_command_takes_a_latency() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "etl", "simulate", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "--latency" in result.stdout

@@ -8,6 +8,7 @@ slots that passed without a snapshot as `missed` and holiday slots as `skipped`.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import threading
@@ -42,6 +43,29 @@ log = logging.getLogger(__name__)
 CACHE_HEALTH = timedelta(seconds=30)
 
 LOOKBACK = timedelta(hours=24)  # how far back a restarted daemon records the slots it missed
+
+# The fan-out is planned so that a slot's requests, each taking as long as its app key's pacing allows at most
+# (1 / rate_per_second), end within this share of the interval; an API answering faster ends the slot sooner.
+SLOT_SHARE = 0.1
+MIN_WORKERS = 4  # so that a few slow accounts (a timeout, a hung answer) never hold up the others
+MAX_WORKERS = 256  # each worker is a thread with an HTTP connection of its own; loads share the engine's pool
+
+
+def fan_out_workers(
+    accounts: int, requests: int, rate_per_second: float, interval: timedelta, limit: int | None = None
+) -> int:
+    """How many accounts a slot snapshots at once: enough for its `requests` to end within a tenth of the interval.
+
+    A worker takes one account at a time and sends its requests one after the other, each at most a pacing turn
+    apart (pacing is per app key and api-id, so the accounts' turns run side by side); never more workers than
+    accounts, than `limit` (the `workers` setting) when it is given, or than MAX_WORKERS when it is not.
+    """
+    if accounts < 1:
+        return 1
+    turn = 1 / rate_per_second
+    needed = math.ceil(requests * turn / (interval.total_seconds() * SLOT_SHARE))
+    bound = limit if limit is not None else MAX_WORKERS
+    return max(1, min(max(needed, MIN_WORKERS), accounts, bound))
 
 
 def misfire_grace(interval: timedelta) -> timedelta:
@@ -87,7 +111,14 @@ class Daemon:
         self.snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
         self.fetcher = fetcher
         self.started_at = clock()
-        self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="snapshot")
+        self.workers = fan_out_workers(
+            len(settings.accounts),
+            sum(len(a.exchanges) for a in settings.accounts),  # kt00005 of each exchange (ka00001 is remembered)
+            settings.rate_per_second,
+            schedule.interval,
+            settings.workers,
+        )
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="snapshot")
         self._last_fire: datetime | None = None
         self._in_flight: set[tuple[int, str]] = set()  # (account index, exchange) being snapshotted
         self._idle = threading.Condition()
@@ -309,8 +340,9 @@ class Daemon:
             missed = self.recover()
             if not self.stopping.is_set():
                 log.info(
-                    "running: %d account(s), every %s in %s%s; next slot %s%s",
+                    "running: %d account(s) on %d worker(s), every %s in %s%s; next slot %s%s",
                     len(self.settings.accounts),
+                    self.workers,
                     self.schedule.interval,
                     self.schedule.zone,
                     " at all hours" if self.schedule.all_hours else "",

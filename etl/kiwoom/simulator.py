@@ -222,6 +222,7 @@ class Simulator:
     log_limit: int = 10_000  # requests and served keep the latest this many; count() stays exact
     fault_token: str | None = None  # when set, /_sim/faults needs X-Sim-Token; unset, loopback clients only
     moves: bool = True  # prices move by themselves between answers; off, they change only with set_accounts
+    latency: float = 0.0  # seconds every API request waits before it is answered, as a distant server would
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
@@ -312,6 +313,8 @@ class Simulator:
                     "authorized": "authorization" in headers,
                 }
             )
+        if self.latency:
+            time.sleep(self.latency)  # outside the lock: each connection has its thread, and they wait side by side
         caller = self._authorised(headers.get("authorization", ""))
         appkey = caller.appkey if caller else (body.get("appkey") if isinstance(body, dict) else None)
         fault = self._take_fault(api_id, appkey)

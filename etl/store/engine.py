@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
 from etl.settings import mask_database_url
@@ -23,14 +25,31 @@ UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "40"})
 UNAVAILABLE_STATES = frozenset({"25006", "55P03", "25P03"})
 
 
+# Connections one engine holds at most: the daemon's workers wait for one (up to POOL_TIMEOUT_SECONDS) rather than
+# each opening its own, so a process stays far below PostgreSQL's max_connections (100 by default) and two
+# replicas with a BI tool beside them still fit. On SQLite only one connection writes at a time anyway.
+POOL_SIZE = 5
+POOL_MAX_OVERFLOW = 5
+POOL_TIMEOUT_SECONDS = 60
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; on SQLite with WAL, a busy timeout and foreign keys, so readers don't block loads."""
+    """An engine for `url` with a bounded pool; on SQLite with WAL, a busy timeout and foreign keys, so readers don't
+    block loads."""
+    pool: dict[str, Any] = {
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_MAX_OVERFLOW,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+    }
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        in_memory = make_url(url).database in (None, "", ":memory:")  # one connection a thread: no pool to size
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **({} if in_memory else pool)
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     except ImportError as exc:
         raise ConfigError(
             f"{mask_database_url(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
@@ -52,10 +71,11 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         url = mask_database_url(engine.url.render_as_string(hide_password=False))
-        # A lost connection, a server that is down or shutting down, a locked file: none is the data's fault.
+        # A lost connection, a server that is down or shutting down, a locked file, every pooled connection busy:
+        # none is the data's fault.
         sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
         unavailable = (
-            isinstance(exc, OperationalError | InterfaceError | DisconnectionError)
+            isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout)
             or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
             or sqlstate[:2] in UNAVAILABLE_CLASSES
             or sqlstate in UNAVAILABLE_STATES
