@@ -161,6 +161,26 @@ class Book:
         ]
 
 
+def import_books(engine: Engine, books: Iterable[Book], folder: Path) -> None:
+    """Each book's pages through `import_pages`, one snapshot a book, into a database that may hold others."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, book in enumerate(books):
+        files = []
+        for n, page in enumerate(book.page_texts()):
+            path = folder / f"book{index}-page{n}.json"
+            path.write_text(page, encoding="utf-8")
+            files.append(path)
+        finished = book.at + timedelta(seconds=1)
+        import_pages(
+            engine,
+            files,
+            account_no=book.account_no,
+            exchange=book.exchange,
+            captured_at=book.at,
+            clock=lambda finished=finished: finished,
+        )
+
+
 @dataclass(frozen=True)
 class Stock:
     """A stock's lines at one snapshot, summed (cash and credit lines together)."""
@@ -223,22 +243,7 @@ class History:
 
     def load(self, engine: Engine, folder: Path) -> None:
         """Load every book through the import path (an imported run starts when its pages were captured)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        for index, book in enumerate(self.books):
-            files = []
-            for n, page in enumerate(book.page_texts()):
-                path = folder / f"book{index}-page{n}.json"
-                path.write_text(page, encoding="utf-8")
-                files.append(path)
-            finished = book.at + timedelta(seconds=1)
-            import_pages(
-                engine,
-                files,
-                account_no=book.account_no,
-                exchange=book.exchange,
-                captured_at=book.at,
-                clock=lambda finished=finished: finished,
-            )
+        import_books(engine, self.books, folder)
         self.read_ids(engine)
 
     def read_ids(self, engine: Engine) -> None:

@@ -10,9 +10,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
 from etl.settings import Account, Secret, Settings
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
@@ -113,3 +115,34 @@ def assert_nothing_partial(engine: Engine) -> int:
         successes = connection.execute(select(func.count()).where(EtlRun.status == "success")).scalar_one()
     assert successes == len(snapshots)
     return len(snapshots)
+
+
+def take_snapshots(sim_url: str, simulator: Simulator, engine: Engine, tmp_path: Path, rounds: int = 2) -> None:
+    """`rounds` snapshots of every simulator account through the Snapshotter, as the snapshot command takes them."""
+    settings: Settings = make_settings(
+        sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state", sim_accounts(simulator)
+    )
+    snapshotter = Snapshotter(settings, engine)
+    try:
+        for _ in range(rounds):
+            snapshotter.take()
+    finally:
+        snapshotter.close()
+
+
+IDS = {"id", "snapshot_id", "run_id"}
+
+
+def content(engine: Engine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Both snapshot tables without their generated ids, in a stable order."""
+    with engine.connect() as connection:
+        accounts = connection.execute(
+            select(AccountSnapshot.__table__).order_by(AccountSnapshot.captured_at, AccountSnapshot.exchange)
+        ).mappings()
+        positions = connection.execute(
+            select(PositionSnapshot.__table__).order_by(
+                PositionSnapshot.captured_at, PositionSnapshot.exchange, PositionSnapshot.line_no
+            )
+        ).mappings()
+        strip = lambda rows: [{k: v for k, v in r.items() if k not in IDS} for r in rows]  # noqa: E731
+        return strip(accounts), strip(positions)

@@ -12,15 +12,14 @@ from typing import Any
 from alembic import command
 from sqlalchemy import Engine, Select, inspect, select, text
 
-from etl.jobs.replay import import_pages, replay, runs_to_replay
+from etl.jobs.replay import replay, runs_to_replay
 from etl.kiwoom.simulator import Simulator
 from etl.store.closes import rebuild
 from etl.store.models import DailyClose
 from etl.store.schema import alembic_config, migrate
 from etl.store.views import VIEW_NAMES
-from tests.books import Book, History, Line, edges, week
-from tests.test_replay import take_snapshots
-from tests.test_views import EVERY_VIEW, assert_view
+from tests.books import EVERY_VIEW, Book, History, Line, assert_view, edges, import_books, week
+from tests.support import take_snapshots
 
 CLOSES = select(DailyClose.__table__).order_by(DailyClose.account_no, DailyClose.exchange, DailyClose.trade_date)
 
@@ -50,26 +49,6 @@ def assert_closes_are_the_rebuilt_ones(engine: Engine) -> None:
         rebuilt = [dict(row._mapping) for row in connection.execute(CLOSES)]
         transaction.rollback()
     assert kept and kept == rebuilt
-
-
-def load(engine: Engine, books: list[Book], folder: Path) -> None:
-    """Import `books` one snapshot each, as History.load does, into a database that may already hold others."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for index, book in enumerate(books):
-        files = []
-        for n, page in enumerate(book.page_texts()):
-            path = folder / f"book{index}-page{n}.json"
-            path.write_text(page, encoding="utf-8")
-            files.append(path)
-        finished = book.at + timedelta(seconds=1)
-        import_pages(
-            engine,
-            files,
-            account_no=book.account_no,
-            exchange=book.exchange,
-            captured_at=book.at,
-            clock=lambda finished=finished: finished,
-        )
 
 
 def assert_views_answer_the_books(engine: Engine, books: History) -> None:
@@ -119,7 +98,7 @@ def test_newest_first_then_a_day_between_two_days(engine: Engine, tmp_path: Path
     days = {b.trade_date for b in books if (b.account_no, b.exchange) == ("5000001111", "NXT")}
     assert min(days) < between.trade_date < max(days) and between.trade_date not in days
     later = History([*books, between])
-    load(engine, [between], tmp_path / "between")
+    import_books(engine, [between], tmp_path / "between")
     later.read_ids(engine)
     assert_views_answer_the_books(engine, later)
     assert_closes_are_the_rebuilt_ones(engine)
@@ -157,7 +136,7 @@ def test_two_snapshots_at_one_moment_close_on_the_greater_id_whenever_either_com
     history = History([])
     for index, one in enumerate(books):
         history.books.append(one)
-        load(engine, [one], tmp_path / f"b{index}")
+        import_books(engine, [one], tmp_path / f"b{index}")
         history.read_ids(engine)
         assert_views_answer_the_books(engine, history)
         assert_closes_are_the_rebuilt_ones(engine)

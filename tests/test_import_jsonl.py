@@ -13,8 +13,7 @@ from sqlalchemy import Engine, func, select, text
 
 from etl.jobs.replay import count_lines, import_lines, import_pages, replay, runs_to_replay
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from tests.support import kiwoom_etl
-from tests.test_replay import content
+from tests.support import content, kiwoom_etl
 from tests.test_transform import SEED_EXAMPLE
 
 
@@ -174,8 +173,9 @@ def test_a_batch_the_database_rejects_is_retried_line_by_line(engine: Engine, tm
     report = import_lines(engine, path, batch_size=3)
 
     assert (report.lines, report.loaded, len(report.refused)) == (4, 3, 1)
-    assert report.refused[0].startswith("line 2: the database rejected it: ") and "refused by the test" in (
-        report.refused[0]
+    assert (
+        report.refused[0].startswith("line 2: the database rejected it: ")
+        and "refused by the test" in (report.refused[0])
     )
     with engine.connect() as connection:
         failed = connection.execute(

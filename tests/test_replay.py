@@ -6,46 +6,14 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
 from etl.jobs.replay import import_pages, replay, runs_to_replay
-from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
-from etl.settings import Settings
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from tests.support import kiwoom_etl, make_settings, sim_accounts
+from tests.support import content, kiwoom_etl, take_snapshots
 from tests.test_transform import SEED_EXAMPLE
-
-IDS = {"id", "snapshot_id", "run_id"}
-
-
-def content(engine: Engine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Both snapshot tables without their generated ids, in a stable order."""
-    with engine.connect() as connection:
-        accounts = connection.execute(
-            select(AccountSnapshot.__table__).order_by(AccountSnapshot.captured_at, AccountSnapshot.exchange)
-        ).mappings()
-        positions = connection.execute(
-            select(PositionSnapshot.__table__).order_by(
-                PositionSnapshot.captured_at, PositionSnapshot.exchange, PositionSnapshot.line_no
-            )
-        ).mappings()
-        strip = lambda rows: [{k: v for k, v in r.items() if k not in IDS} for r in rows]  # noqa: E731
-        return strip(accounts), strip(positions)
-
-
-def take_snapshots(sim_url: str, simulator: Simulator, engine: Engine, tmp_path: Path, rounds: int = 2) -> None:
-    settings: Settings = make_settings(
-        sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state", sim_accounts(simulator)
-    )
-    snapshotter = Snapshotter(settings, engine)
-    try:
-        for _ in range(rounds):
-            snapshotter.take()
-    finally:
-        snapshotter.close()
 
 
 def test_replay_restores_emptied_tables_exactly_and_a_second_replay_changes_nothing(

@@ -16,12 +16,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from etl.daemon.schedule import Schedule
-from etl.jobs.replay import import_pages
 from etl.settings import Settings
 from etl.store.engine import make_engine, transaction
 from etl.store.schema import alembic_config, current_revision, migrate
 from etl.store.views import VIEW_NAMES
-from tests.books import EVERY_VIEW, History, assert_view, week
+from tests.books import EVERY_VIEW, History, assert_view, import_books, week
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "scaling.md"
 RECIPE_MARK = "-- kiwoom-etl: partition the snapshot tables by month"
@@ -49,26 +48,6 @@ def run_as_psql_would(engine: Engine, script: str) -> None:
         connection.execute(script.encode())
 
 
-def import_books(engine: Engine, history: History, folder: Path) -> None:
-    """Each book's pages through `import_pages`, as History.load writes them (which also reads back every id)."""
-    folder.mkdir(parents=True)
-    for index, book in enumerate(history.books):
-        files = []
-        for n, page in enumerate(book.page_texts()):
-            path = folder / f"book{index}-page{n}.json"
-            path.write_text(page, encoding="utf-8")
-            files.append(path)
-        finished = book.at + timedelta(seconds=1)
-        import_pages(
-            engine,
-            files,
-            account_no=book.account_no,
-            exchange=book.exchange,
-            captured_at=book.at,
-            clock=lambda finished=finished: finished,
-        )
-
-
 def scalar(engine: Engine, sql: str) -> object:
     with engine.connect() as connection:
         return connection.execute(text(sql)).scalar_one()
@@ -83,12 +62,12 @@ def test_the_partitioning_recipe_keeps_every_view_answering_as_the_books_say(pos
         before = History([b for b in books.books if b.trade_date < date(2026, 11, 19)])
         after = History([b for b in books.books if b.trade_date >= date(2026, 11, 19)])
         assert before.books and after.books and before.books + after.books == books.books
-        import_books(engine, before, tmp_path / "before")  # rows the recipe moves into the partitions
+        import_books(engine, before.books, tmp_path / "before")  # rows the recipe moves into the partitions
 
         run_as_psql_would(engine, sql_block(RECIPE_MARK))
         migrate(engine)
         assert current_revision(engine) is not None
-        import_books(engine, after, tmp_path / "after")  # rows the load writes into the partitioned tables
+        import_books(engine, after.books, tmp_path / "after")  # rows the load writes into the partitioned tables
 
         books.read_ids(engine)
         for name, answer, order in EVERY_VIEW:
