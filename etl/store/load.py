@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Dialect, FromClause, delete, select, update
@@ -54,12 +54,20 @@ def load(
     deleted and the pages, already stored, are linked to the new one; a run that already reads the same, or whose
     pages today's transform refuses, is left as it is (`Loaded.written` is False).
     """
-    results = [_load_one(connection, run, capture, finished_at, replace_snapshot) for run, capture in items]
-    closes.refresh(connection, [r.snapshot_id for r in results if r.written and r.snapshot_id is not None])
+    days: list[tuple[str, str, date]] = []  # of the snapshots written: their daily_closes rows are refreshed
+    results = [_load_one(connection, run, capture, finished_at, replace_snapshot, days) for run, capture in items]
+    closes.refresh_days(connection, days)
     return results
 
 
-def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: datetime, rebuild: bool) -> Loaded:
+def _load_one(
+    connection: Connection,
+    run: Run,
+    capture: Capture,
+    finished_at: datetime,
+    rebuild: bool,
+    days: list[tuple[str, str, date]],
+) -> Loaded:
     error, reason = capture.error, capture.reason
     snapshot: Snapshot | None = None
     if error is None:
@@ -80,6 +88,8 @@ def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: d
             return Loaded(run.id, RunStatus.SUCCESS, capture.reason, written=False)
         connection.execute(delete(AccountSnapshot).where(AccountSnapshot.run_id == run.id))  # positions go with it
     snapshot_id = None if snapshot is None else _insert_snapshot(connection, run, snapshot)
+    if snapshot is not None:
+        days.append((snapshot.account["account_no"], snapshot.account["exchange"], snapshot.account["trade_date"]))
     if rebuild:
         connection.execute(
             update(RawResponse)
