@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Date, select, text
+from sqlalchemy.exc import DBAPIError
 
 from etl.store.models import AccountSnapshot
 
@@ -122,23 +123,41 @@ def refresh(connection: Connection, snapshot_ids: Iterable[int]) -> None:
 def refresh_days(connection: Connection, days: Iterable[tuple[str, str, date]]) -> None:
     """Recompute the row of each (account_no, exchange, trade_date) in `days`, and the previous_* of the day after.
 
-    Precompiled SQL through the driver: on PostgreSQL the pair's lock, then one statement for the day and the next
-    day; on SQLite the three statements, each a few microseconds of the database's own work.
+    Precompiled SQL through the driver: on PostgreSQL each pair's lock, then one statement a day, all of them sent
+    in one round trip (psycopg's pipeline: the server still runs them one after the other, each seeing the ones
+    before); on SQLite three statements a day, each a few microseconds of the database's own work.
     """
     dialect = connection.dialect
-    postgres = dialect.name == "postgresql"
     day = Date()._cached_bind_processor(dialect) or _as_is
+    statements: list[tuple[str, dict[str, Any]]] = []
     locked: set[tuple[str, str]] = set()
     for account_no, exchange, trade_date in sorted(set(days)):  # earlier days first: a later one reads them
         values = {"account_no": account_no, "exchange": exchange, "trade_date": day(trade_date)}
-        if postgres:
-            if (account_no, exchange) not in locked:
-                connection.exec_driver_sql(_PG_LOCK, values)
-                locked.add((account_no, exchange))
-            connection.exec_driver_sql(_PG_REFRESH_DAY, values)
-        else:
-            for statement in _SQLITE_REFRESH_DAY:
-                connection.exec_driver_sql(statement, values)
+        if dialect.name != "postgresql":
+            statements += [(statement, values) for statement in _SQLITE_REFRESH_DAY]
+            continue
+        if (account_no, exchange) not in locked:
+            statements.append((_PG_LOCK, values))
+            locked.add((account_no, exchange))
+        statements.append((_PG_REFRESH_DAY, values))
+    if dialect.name == "postgresql" and len(statements) > 1:
+        _pipelined(connection, statements)
+        return
+    for statement, values in statements:
+        connection.exec_driver_sql(statement, values)
+
+
+def _pipelined(connection: Connection, statements: list[tuple[str, dict[str, Any]]]) -> None:
+    """Run `statements` in order in the connection's transaction, sent to PostgreSQL together."""
+    driver = connection.connection.driver_connection
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline(), driver.cursor() as cursor:  # type: ignore[union-attr]
+            for statement, values in statements:
+                cursor.execute(statement, values)
+    except error as exc:
+        # What SQLAlchemy's own execute would raise, so that storage_errors tells a lost server from bad data.
+        raise DBAPIError.instance(statements[0][0], None, exc, error, dialect=connection.dialect) from exc
 
 
 def _as_is(value: Any) -> Any:
