@@ -10,8 +10,8 @@ earlier commit of its own (`etl.store.runs`), whose run the load receives.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Dialect, FromClause, delete, select, update
@@ -54,12 +54,41 @@ def load(
     deleted and the pages, already stored, are linked to the new one; a run that already reads the same, or whose
     pages today's transform refuses, is left as it is (`Loaded.written` is False).
     """
-    results = [_load_one(connection, run, capture, finished_at, replace_snapshot) for run, capture in items]
-    closes.refresh(connection, [r.snapshot_id for r in results if r.written and r.snapshot_id is not None])
+    writes = _Writes()
+    results = [_load_one(connection, run, capture, finished_at, replace_snapshot, writes) for run, capture in items]
+    writes.flush(connection)
     return results
 
 
-def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: datetime, rebuild: bool) -> Loaded:
+@dataclass
+class _Writes:
+    """What the load's captures write after their summaries, sent together at the end of the load (in its
+    transaction, so nothing changes for what commits): every position in one COPY or executemany, the raw pages
+    and the runs' ends each in one executemany (one round trip on PostgreSQL: psycopg pipelines it), then the
+    daily_closes rows of the days written."""
+
+    positions: list[tuple[Any, ...]] = field(default_factory=list)
+    pages: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    ends: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    days: list[tuple[str, str, date]] = field(default_factory=list)
+
+    def flush(self, connection: Connection) -> None:
+        if self.positions:
+            _insert_positions(connection, self.positions)
+        for statements in (self.pages, self.ends):
+            for statement, rows in statements.items():
+                connection.exec_driver_sql(statement, rows[0] if len(rows) == 1 else rows)
+        closes.refresh_days(connection, self.days)
+
+
+def _load_one(
+    connection: Connection,
+    run: Run,
+    capture: Capture,
+    finished_at: datetime,
+    rebuild: bool,
+    writes: _Writes,
+) -> Loaded:
     error, reason = capture.error, capture.reason
     snapshot: Snapshot | None = None
     if error is None:
@@ -80,6 +109,11 @@ def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: d
             return Loaded(run.id, RunStatus.SUCCESS, capture.reason, written=False)
         connection.execute(delete(AccountSnapshot).where(AccountSnapshot.run_id == run.id))  # positions go with it
     snapshot_id = None if snapshot is None else _insert_snapshot(connection, run, snapshot)
+    if snapshot is not None and snapshot_id is not None:
+        writes.positions += _position_rows(connection.dialect, snapshot_id, snapshot)
+        writes.days.append(
+            (snapshot.account["account_no"], snapshot.account["exchange"], snapshot.account["trade_date"])
+        )
     if rebuild:
         connection.execute(
             update(RawResponse)
@@ -87,7 +121,7 @@ def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: d
             .values(snapshot_id=snapshot_id)
         )
     else:
-        _insert_pages(connection, run.id, snapshot_id, capture)
+        _insert_pages(connection, run.id, snapshot_id, capture, writes)
     status = RunStatus.FAILED if snapshot is None else RunStatus.SUCCESS
     positions = None if snapshot is None else len(snapshot.positions)
     values: dict[str, Any] = {
@@ -101,10 +135,8 @@ def _load_one(connection: Connection, run: Run, capture: Capture, finished_at: d
     if not rebuild:  # a rebuilt run keeps when it first ended
         values.update(finished_at=finished_at, duration_ms=int((finished_at - run.started_at).total_seconds() * 1000))
     marker = _marker(connection)
-    connection.exec_driver_sql(
-        f"UPDATE etl_runs SET {', '.join(f'{column} = {marker}' for column in values)} WHERE id = {marker}",
-        (*_bound(connection, EtlRun.__table__, values), run.id),
-    )
+    statement = f"UPDATE etl_runs SET {', '.join(f'{column} = {marker}' for column in values)} WHERE id = {marker}"
+    writes.ends.setdefault(statement, []).append((*_bound(connection, EtlRun.__table__, values), run.id))
     unknown = frozenset() if snapshot is None else snapshot.unknown_fields
     return Loaded(run.id, status, reason, snapshot_id, positions, error, unknown)
 
@@ -117,8 +149,6 @@ def _insert_snapshot(connection: Connection, run: Run, snapshot: Snapshot) -> in
             _bound(connection, AccountSnapshot.__table__, values),
         ).scalar_one()
     )
-    if snapshot.positions:
-        _insert_positions(connection, snapshot_id, snapshot)
     return snapshot_id
 
 
@@ -146,14 +176,13 @@ POSITION_COLUMNS = (
 )
 
 
-def _insert_positions(connection: Connection, snapshot_id: int, snapshot: Snapshot) -> None:
+def _insert_positions(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Every position in one go, as driver-native tuples: COPY on PostgreSQL, one executemany elsewhere.
 
     Per-row statement building and type processing cost more than the database's own work (benchmarks/
     bench_load.py): each column's conversion is taken from its SQLAlchemy type once per snapshot, the values
     shared by every line are converted once, and the rows go to the driver as they are.
     """
-    rows = _position_rows(connection.dialect, snapshot_id, snapshot)
     columns = ", ".join(POSITION_COLUMNS)
     if connection.dialect.name == "postgresql":
         statement = f"COPY position_snapshots ({columns}) FROM STDIN"
@@ -240,7 +269,9 @@ def _insert_sql(connection: Connection, table: str, columns: Sequence[str]) -> s
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
 
-def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, capture: Capture) -> None:
+def _insert_pages(
+    connection: Connection, run_id: int, snapshot_id: int | None, capture: Capture, writes: _Writes
+) -> None:
     if not capture.pages:
         return
     rows: list[dict[str, Any]] = [
@@ -259,9 +290,8 @@ def _insert_pages(connection: Connection, run_id: int, snapshot_id: int | None, 
         }
         for page in capture.pages
     ]
-    connection.exec_driver_sql(
-        _insert_sql(connection, "raw_responses", list(rows[0])),
-        [_bound(connection, RawResponse.__table__, row) for row in rows],
+    writes.pages.setdefault(_insert_sql(connection, "raw_responses", list(rows[0])), []).extend(
+        _bound(connection, RawResponse.__table__, row) for row in rows
     )
 
 

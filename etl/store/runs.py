@@ -4,12 +4,13 @@ killed process, and adopting a row for a spooled snapshot. The load (`etl.store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, func, select, update
+from sqlalchemy import Connection, Dialect, Engine, Insert, func, select, update
 from sqlalchemy.dialects import sqlite
 
 from etl.errors import ConfigError, SlotClaimed
@@ -112,22 +113,21 @@ def adopt(connection: Connection, capture: Capture) -> Run | str:
     by a successful snapshot: CONFLICT (the file is kept aside, never deleted). A slot another process is taking
     right now: WAIT.
     """
-    if connection.execute(select(EtlRun.id).where(EtlRun.spool_id == capture.spool_id)).first() is not None:
+    sql = _claim_sql(connection.dialect)
+    if connection.exec_driver_sql(sql.loaded, (sql.text(capture.spool_id),)).first() is not None:
         return ALREADY_LOADED
     row = _row_of(connection, capture)
     if row is None:
-        run_id = connection.execute(
-            insert_unless_taken(connection).returning(EtlRun.id),
-            {
-                "trigger": capture.trigger,
-                "status": RunStatus.RUNNING,
-                "account_no": capture.account_no,
-                "exchange": capture.exchange,
-                "scheduled_for": capture.scheduled_for,
-                "started_at": capture.captured_at,
-                "spool_id": capture.spool_id,
-            },
-        ).scalar()
+        values = (
+            sql.text(capture.trigger),
+            sql.text(RunStatus.RUNNING.value),
+            sql.text(capture.account_no),
+            sql.text(capture.exchange),
+            sql.moment(capture.scheduled_for),
+            sql.moment(capture.captured_at),
+            sql.text(capture.spool_id),
+        )
+        run_id = connection.exec_driver_sql(sql.insert, values).scalar()
         return WAIT if run_id is None else Run(id=int(run_id), started_at=capture.captured_at)
     if row.status == RunStatus.SUCCESS:
         return CONFLICT
@@ -150,6 +150,34 @@ def adopt(connection: Connection, capture: Capture) -> Run | str:
         )
     ).rowcount
     return Run(id=int(row.id), started_at=row.started_at) if claimed == 1 else WAIT
+
+
+@dataclass(frozen=True)
+class _ClaimSql:
+    """adopt's two statements in the driver's SQL, and how their values bind (as the columns' types bind them)."""
+
+    loaded: str
+    insert: str
+    text: Callable[[Any], Any]
+    moment: Callable[[Any], Any]
+
+
+@lru_cache(maxsize=16)  # per dialect: one per engine
+def _claim_sql(dialect: Dialect) -> _ClaimSql:
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = ("trigger", "status", "account_no", "exchange", "scheduled_for", "started_at", "spool_id")
+    table = EtlRun.__table__
+    return _ClaimSql(
+        loaded=f"SELECT id FROM etl_runs WHERE spool_id = {marker}",
+        insert=f"INSERT INTO etl_runs ({', '.join(columns)}) VALUES ({', '.join(marker for _ in columns)}) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        text=table.c.spool_id.type._cached_bind_processor(dialect) or _as_is,
+        moment=table.c.started_at.type._cached_bind_processor(dialect) or _as_is,
+    )
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _row_of(connection: Connection, capture: Capture) -> Any:
