@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import select
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -51,49 +49,11 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
-        engine = create_engine(url, **pool)
+        return create_engine(url, pool_pre_ping=True, **pool)
     except ImportError as exc:
         raise ConfigError(
             f"{mask_database_url(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
         ) from None
-    dialect = engine.dialect
-    event.listen(engine, "checkin", _idle_from)
-    event.listen(engine, "checkout", lambda connection, record, _proxy: _ping_if_stale(dialect, connection, record))
-    return engine
-
-
-# A pooled connection is pinged (SELECT 1, a round trip) before use only when it may be dead: when the server has
-# written to it while it sat idle — a restart or shutdown, an idle timeout or pg_terminate_backend each end with an
-# error message and the socket closed, which makes it readable — or when it sat idle this long (a firewall may
-# drop a quiet connection without a word). A dead one is replaced before the transaction begins, as
-# pool_pre_ping would; a connection handed from one load to the next is used without a round trip.
-PING_AFTER_IDLE_SECONDS = 30.0
-_IDLE_SINCE = "kiwoom_etl_idle_since"
-
-
-def _idle_from(_connection: Any, record: Any) -> None:
-    record.info[_IDLE_SINCE] = time.monotonic()
-
-
-def _ping_if_stale(dialect: Dialect, connection: Any, record: Any) -> None:
-    idle_since = record.info.pop(_IDLE_SINCE, None)
-    if idle_since is None:  # a new connection
-        return
-    if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS and not _has_news(connection):
-        return
-    try:
-        dialect.do_ping(connection)
-    except Exception as exc:  # the pool replaces it with a new connection and tries again
-        raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
-
-
-def _has_news(connection: Any) -> bool:
-    """Whether the server wrote to this idle connection (or its socket is gone): nothing is expected on it."""
-    try:
-        readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    except (OSError, ValueError, AttributeError):
-        return True
-    return bool(readable)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
