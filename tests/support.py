@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
@@ -146,3 +147,22 @@ def content(engine: Engine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
         ).mappings()
         strip = lambda rows: [{k: v for k, v in r.items() if k not in IDS} for r in rows]  # noqa: E731
         return strip(accounts), strip(positions)
+
+
+class PoolWatch:
+    """Counts an engine's connections checked out now and at most, from the pool's own events."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.now = self.most = 0
+        self._guard = threading.Lock()
+        event.listen(engine, "checkout", self._checkout)
+        event.listen(engine, "checkin", self._checkin)
+
+    def _checkout(self, *_: object) -> None:
+        with self._guard:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def _checkin(self, *_: object) -> None:
+        with self._guard:
+            self.now -= 1

@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from etl.clock import Window, parse_clock, utc_now
 from etl.daemon.runner import Daemon, fan_out_workers, serve_health
@@ -21,7 +21,7 @@ from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings
 from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE
 from etl.store.models import AccountSnapshot, EtlRun
-from tests.support import Clock, kiwoom_etl, make_settings, sim_accounts, wait_until_true
+from tests.support import Clock, PoolWatch, kiwoom_etl, make_settings, sim_accounts, wait_until_true
 
 SEOUL = ZoneInfo("Asia/Seoul")
 SLOT = datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL)  # a Tuesday, a trading day
@@ -365,20 +365,7 @@ def test_many_accounts_are_each_served_exactly_once_per_slot_through_a_bounded_p
     simulator, url = fifty
     database_url = engine.url.render_as_string(hide_password=False)
     settings = make_settings(url, database_url, tmp_path / "state", sim_accounts(simulator), rate_per_second=1.0)
-    checked_out, most = [0], [0]
-    guard = threading.Lock()
-
-    def checkout(*_: object) -> None:
-        with guard:
-            checked_out[0] += 1
-            most[0] = max(most[0], checked_out[0])
-
-    def checkin(*_: object) -> None:
-        with guard:
-            checked_out[0] -= 1
-
-    event.listen(engine, "checkout", checkout)
-    event.listen(engine, "checkin", checkin)
+    pool = PoolWatch(engine)
     clock = Clock(SLOT)
     daemon = daemon_for(settings, clock, all_hours=True, interval=timedelta(seconds=30))
     assert daemon.workers == 34  # 100 requests paced at 1/s, in 3 s; more workers than pooled connections
@@ -396,4 +383,4 @@ def test_many_accounts_are_each_served_exactly_once_per_slot_through_a_bounded_p
     }
     assert set(served) == expected and set(served.values()) == {1}  # every account × exchange once per slot
     assert simulator.count("kt00005") == 200 and simulator.count("ka00001") == 50  # each number asked once
-    assert most[0] <= POOL_SIZE + POOL_MAX_OVERFLOW  # the workers waited for a connection rather than open more
+    assert pool.most <= POOL_SIZE + POOL_MAX_OVERFLOW  # the workers waited for a connection rather than open more

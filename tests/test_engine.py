@@ -6,27 +6,18 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
 from etl.errors import DatabaseUnavailable
 from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE, make_engine, storage_errors, transaction
-from tests.support import wait_until_true
+from tests.support import PoolWatch, wait_until_true
 
 
 def test_more_users_than_connections_wait_for_one_and_all_get_through(db_url: str) -> None:
     engine = make_engine(db_url)
     bound = POOL_SIZE + POOL_MAX_OVERFLOW
-    checked_out, most, done = [0], [0], []
-    guard, release = threading.Lock(), threading.Event()
-
-    def checkout(*_: object) -> None:
-        with guard:
-            checked_out[0] += 1
-            most[0] = max(most[0], checked_out[0])
-
-    def checkin(*_: object) -> None:
-        with guard:
-            checked_out[0] -= 1
+    done: list[bool] = []
+    release = threading.Event()
 
     def user() -> None:
         with transaction(engine, "holding a connection") as connection:
@@ -34,20 +25,19 @@ def test_more_users_than_connections_wait_for_one_and_all_get_through(db_url: st
             release.wait(60)
         done.append(True)
 
-    event.listen(engine, "checkout", checkout)
-    event.listen(engine, "checkin", checkin)
+    pool = PoolWatch(engine)
     users = [threading.Thread(target=user) for _ in range(3 * bound)]
     try:
         for thread in users:
             thread.start()
-        wait_until_true(lambda: checked_out[0] == bound)  # the pool is full; the other users queue for it
-        assert most[0] == bound and len(done) == 0
+        wait_until_true(lambda: pool.now == bound)  # the pool is full; the other users queue for it
+        assert pool.most == bound and len(done) == 0
     finally:
         release.set()
         for thread in users:
             thread.join()
         engine.dispose()
-    assert most[0] == bound and len(done) == 3 * bound  # nobody failed for want of a connection
+    assert pool.most == bound and len(done) == 3 * bound  # nobody failed for want of a connection
 
 
 def test_a_pool_that_stays_busy_is_the_database_unavailable(sqlite_url: str) -> None:

@@ -225,9 +225,7 @@ class ImportReport:
     refused: list[str] = field(default_factory=list)  # "line N: why", in file order
 
     def __str__(self) -> str:
-        return (
-            f"{self.lines} line(s): {self.loaded} loaded, {self.already} already loaded, {len(self.refused)} refused"
-        )
+        return f"{self.lines} line(s): {self.loaded} loaded, {self.already} already loaded, {len(self.refused)} refused"
 
 
 @dataclass(frozen=True)

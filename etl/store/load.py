@@ -152,28 +152,8 @@ def _insert_snapshot(connection: Connection, run: Run, snapshot: Snapshot) -> in
     return snapshot_id
 
 
-# position_snapshots' columns (all but id) in the order of _position_rows' tuples.
-POSITION_COLUMNS = (
-    "snapshot_id",
-    "line_no",
-    "account_no",
-    "exchange",
-    "captured_at",
-    "trade_date",
-    "credit_type",
-    "loan_date",
-    "expiry_date",
-    "stock_code",
-    "stock_name",
-    "settlement_quantity",
-    "quantity",
-    "current_price",
-    "purchase_price",
-    "purchase_amount",
-    "evaluation_amount",
-    "profit_loss",
-    "profit_loss_rate",
-)
+# position_snapshots' columns but id, in the models' order: _position_rows builds its tuples in this order.
+POSITION_COLUMNS = tuple(c.name for c in PositionSnapshot.__table__.columns if c.name != "id")
 
 
 def _insert_positions(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
