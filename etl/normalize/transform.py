@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
@@ -177,15 +178,28 @@ POSITION_FIELDS: dict[str, tuple[str, Parser]] = {
 POSITIONS_KEY = "stk_cntr_remn"
 # Present in every answer, but not account data.
 ENVELOPE_FIELDS = frozenset({"return_code", "return_msg"})
+# What each position row shares with its snapshot's account row, and what is its own, in the order of
+# `Snapshot.lines`.
+COMMON_COLUMNS = ("account_no", "exchange", "captured_at", "trade_date")
+LINE_COLUMNS = ("line_no", *(column for column, _ in POSITION_FIELDS.values()))
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The rows of one account × exchange snapshot, ready to load, and the fields the contract does not know."""
+    """The rows of one account × exchange snapshot, ready to load, and the fields the contract does not know.
+
+    `lines` holds each position's own values as a tuple in LINE_COLUMNS' order (what the load writes, with the
+    account's COMMON_COLUMNS beside them); `positions` is the same rows as dicts of every column.
+    """
 
     account: dict[str, Any]
-    positions: tuple[dict[str, Any], ...]
+    lines: tuple[tuple[Any, ...], ...]
     unknown_fields: frozenset[str]
+
+    @cached_property
+    def positions(self) -> tuple[dict[str, Any], ...]:
+        common = {column: self.account[column] for column in COMMON_COLUMNS}
+        return tuple({**common, **dict(zip(LINE_COLUMNS, line, strict=True))} for line in self.lines)
 
 
 def trade_date_of(captured_at: datetime) -> date:
@@ -211,7 +225,6 @@ def transform(
     if captured_at.tzinfo is None:
         raise ValueError("captured_at must be timezone-aware")
     captured_at = captured_at.astimezone(UTC)
-    trade_date = trade_date_of(captured_at)
     unknown: set[str] = set()
 
     account: dict[str, Any] = {
@@ -219,18 +232,17 @@ def transform(
         "exchange": exchange,
         "captured_at": captured_at,
         "scheduled_for": scheduled_for.astimezone(UTC) if scheduled_for else None,
-        "trade_date": trade_date,
+        "trade_date": trade_date_of(captured_at),
     }
     account.update(_columns(bodies[0], _ACCOUNT_RULES, None, 0))
 
-    positions: list[dict[str, Any]] = []
+    lines: list[tuple[Any, ...]] = []
     for page_no, body in enumerate(bodies):
         unknown.update(set(body) - ACCOUNT_FIELDS.keys() - ENVELOPE_FIELDS - {POSITIONS_KEY})
-        common = {"account_no": account_no, "exchange": exchange, "captured_at": captured_at, "trade_date": trade_date}
-        positions.extend(_page_positions(body, page_no, len(positions), common, unknown))
+        lines += _page_lines(body, page_no, len(lines), unknown)
 
-    account["position_count"] = len(positions)
-    return Snapshot(account=account, positions=tuple(positions), unknown_fields=frozenset(unknown))
+    account["position_count"] = len(lines)
+    return Snapshot(account=account, lines=tuple(lines), unknown_fields=frozenset(unknown))
 
 
 def _compiled(fields: dict[str, tuple[str, Parser]]) -> tuple[tuple[str, str, Parser], ...]:
@@ -243,13 +255,13 @@ _POSITION_RULES = _compiled(POSITION_FIELDS)
 _POSITION_NAMES = frozenset(POSITION_FIELDS)
 _MISSING = object()
 
-# A position line in its usual shape is read the way a plain loop would read it, with the rules checked in a few
-# C-level steps: the date, integer and rate fields, joined, must fullmatch one pattern (8 digits or nothing for a
-# date, at most a sign and 17 digits for an amount, unsigned digits for a price, four places for a rate), and the
-# texts must be strings without NUL. Any other line — a field missing or extra, not a string, spaces, too long, a
-# refusal — is read field by field by the rules above, with their messages. The field lists below are
-# POSITION_FIELDS' fields by kind; the assertion keeps the two in step.
-_USUAL_TEXTS = ("crd_tp", "stk_cd", "stk_nm")
+# The lines of a page in their usual shape are read the way a plain loop reads them, with the rules checked in a
+# few C-level steps for the whole page: the date, integer and rate fields of every line, joined (a comma between
+# fields, a newline between lines), must fullmatch one pattern (8 digits or nothing for a date, at most a sign and
+# 17 digits for an amount, unsigned digits for a price, four places for a rate), the texts must be strings without
+# NUL, and each distinct date must be a calendar day. A page with any other line — a field missing or extra, not a
+# string, spaces, too long, a refusal — is read line by line, and such a line field by field by the rules above,
+# with their messages. The field lists below are POSITION_FIELDS' fields by kind; the assertion keeps them in step.
 _USUAL_NUMBERS = (
     "loan_dt",
     "expr_dt",
@@ -262,6 +274,7 @@ _USUAL_NUMBERS = (
     "evltv_prft",
     "pl_rt",
 )
+_USUAL_TEXTS = ("crd_tp", "stk_cd", "stk_nm")
 _USUAL_KINDS: dict[Parser, str] = {
     parse_date: r"(?:[0-9]{8})?",
     parse_amount: r"[+-]?[0-9]{1,17}",
@@ -269,42 +282,63 @@ _USUAL_KINDS: dict[Parser, str] = {
     parse_rate: _FOUR_PLACES.pattern,
 }
 assert set(_USUAL_TEXTS + _USUAL_NUMBERS) == set(POSITION_FIELDS) and len(_USUAL_TEXTS + _USUAL_NUMBERS) == 13
-_USUAL_PATTERN = re.compile(",".join(_USUAL_KINDS[POSITION_FIELDS[name][1]] for name in _USUAL_NUMBERS))
-_USUAL_VALUES = itemgetter(*_USUAL_TEXTS, *_USUAL_NUMBERS)
+_USUAL_LINE = ",".join(_USUAL_KINDS[POSITION_FIELDS[name][1]] for name in _USUAL_NUMBERS)
+# A comma or newline inside a value adds a field or a line, so such a page cannot match either.
+_USUAL_PAGE = re.compile(f"(?:{_USUAL_LINE}\n)*{_USUAL_LINE}")
+_numbers_of, _texts_of = itemgetter(*_USUAL_NUMBERS), itemgetter(*_USUAL_TEXTS)
 
 
-def _usual_line(line: dict[str, Any], line_no: int, common: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The row of a line in the usual shape (every field, each a string as Kiwoom writes it), else None."""
-    if len(line) != len(POSITION_FIELDS):
-        return None
+def _usual_lines(lines: list[Any], first_line: int) -> list[tuple[Any, ...]] | None:
+    """The rows of `lines` when every one is in the usual shape (every field, each a string as Kiwoom writes
+    it), else None."""
+    if not lines:
+        return []
     try:
-        credit, code, name, loan, expiry, *numbers = _USUAL_VALUES(line)
-        joined = ",".join((loan, expiry, *numbers))
-        texts = credit + code + name
-    except (KeyError, TypeError):
+        numbers = list(map(_numbers_of, lines))
+        texts = list(map(_texts_of, lines))
+        joined = "\n".join(map(",".join, numbers))
+        has_nul = "\x00" in "".join(map("".join, texts))
+    except (KeyError, TypeError):  # a field missing, a value not a string, a line not an object
         return None
-    # A comma inside a value adds a field, so such a line cannot match either.
-    if not _USUAL_PATTERN.fullmatch(joined) or "\x00" in texts:
+    # Every line has the 13 fields (or _numbers_of would have failed): the sum tells that none has more.
+    if has_nul or sum(map(len, lines)) != len(_POSITION_NAMES) * len(lines) or not _USUAL_PAGE.fullmatch(joined):
         return None
-    settlement, quantity, price, purchase_price, purchase, evaluation, profit = map(int, numbers[:7])
-    code = code.strip(" ")
-    return {
-        "line_no": line_no,
-        **common,
-        "credit_type": credit.strip(" "),
-        "loan_date": None if loan == "" else parse_date(loan, "loan_dt", line_no),
-        "expiry_date": None if expiry == "" else parse_date(expiry, "expr_dt", line_no),
-        "stock_code": code[1:] if len(code) == 7 and code.startswith("A") else code,
-        "stock_name": name.strip(" "),
-        "settlement_quantity": settlement,
-        "quantity": quantity,
-        "current_price": price,
-        "purchase_price": purchase_price,
-        "purchase_amount": purchase,
-        "evaluation_amount": evaluation,
-        "profit_loss": profit,
-        "profit_loss_rate": Decimal(numbers[7]),
-    }
+    days = {text: _calendar_day(text) for text in {n[0] for n in numbers} | {n[1] for n in numbers}}
+    if _MISSING in days.values():  # not a calendar date: the line-by-line reading names its field and line
+        return None
+    rows = []
+    for line_no, (loan, expiry, *amounts, rate), (credit, code, name) in zip(
+        range(first_line, first_line + len(lines)), numbers, texts, strict=True
+    ):
+        settlement, quantity, price, purchase_price, purchase, evaluation, profit = map(int, amounts)
+        code = code.strip(" ")
+        rows.append(
+            (
+                line_no,
+                credit.strip(" "),
+                days[loan],
+                days[expiry],
+                code[1:] if len(code) == 7 and code[0] == "A" else code,
+                name.strip(" "),
+                settlement,
+                quantity,
+                price,
+                purchase_price,
+                purchase,
+                evaluation,
+                profit,
+                Decimal(rate),
+            )
+        )
+    return rows
+
+
+def _calendar_day(text: str) -> date | None | object:
+    """A usual date field's value ("" or 8 digits) as parse_date reads it, or _MISSING when it is no calendar day."""
+    try:
+        return parse_date(text, "", None)
+    except TransformError:
+        return _MISSING
 
 
 def _columns(
@@ -323,27 +357,26 @@ def _columns(
     return row
 
 
-def _page_positions(
-    body: Mapping[str, Any], page_no: int, first_line: int, common: Mapping[str, Any], unknown: set[str]
-) -> list[dict[str, Any]]:
-    """The position rows of one page, numbered on from `first_line`; unknown field names are added to `unknown`."""
+def _page_lines(body: Mapping[str, Any], page_no: int, first_line: int, unknown: set[str]) -> list[tuple[Any, ...]]:
+    """The position rows of one page (LINE_COLUMNS' values), numbered on from `first_line`; unknown field names are
+    added to `unknown`."""
     lines = body.get(POSITIONS_KEY, [])
     if lines is None or lines == "":
         lines = []
     if not isinstance(lines, list):
         raise TransformError("expected a list", field=POSITIONS_KEY, value=lines, page=page_no)
+    usual = _usual_lines(lines, first_line)
+    if usual is not None:
+        return usual
     rows = []
     for line_no, line in enumerate(lines, start=first_line):
         if not isinstance(line, dict):
             raise TransformError("expected an object", field=POSITIONS_KEY, value=line, line=line_no, page=page_no)
-        try:
-            row = _usual_line(line, line_no, common)  # a usual line has exactly the known fields
-        except TransformError as exc:
-            exc.page = page_no
-            raise
+        row = _usual_lines([line], line_no)
         if row is None:
             if not line.keys() <= _POSITION_NAMES:
                 unknown.update(f"{POSITIONS_KEY}.{name}" for name in line.keys() - _POSITION_NAMES)
-            row = {"line_no": line_no, **common, **_columns(line, _POSITION_RULES, line_no, page_no)}
-        rows.append(row)
+            values = _columns(line, _POSITION_RULES, line_no, page_no)
+            row = [(line_no, *(values[column] for column in LINE_COLUMNS[1:]))]
+        rows += row
     return rows

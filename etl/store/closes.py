@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Dialect, select, text
 
-from etl.store.models import AccountSnapshot
+from etl.store.engine import driver_cursor
+from etl.store.models import AccountSnapshot, DailyClose
+from etl.store.sqltypes import binders
 
 # Every close from account_snapshots, set-based: what the table holds, and what the views read before migration 0007
 # created it (a fresh database runs revision 0005 first).
@@ -121,14 +122,21 @@ def refresh(connection: Connection, snapshot_ids: Iterable[int]) -> None:
 
 
 def refresh_days(connection: Connection, days: Iterable[tuple[str, str, date]]) -> None:
-    """Recompute the row of each (account_no, exchange, trade_date) in `days`, and the previous_* of the day after.
+    """Recompute the row of each (account_no, exchange, trade_date) in `days`, and the previous_* of the day after:
+    `day_statements`, sent together on PostgreSQL."""
+    with driver_cursor(connection, pipelined=True) as cursor:
+        for statement, values in day_statements(connection.dialect, days):
+            cursor.execute(statement, values)
 
-    Precompiled SQL through the driver: on PostgreSQL each pair's lock, then one statement a day, all of them sent
-    in one round trip (psycopg's pipeline: the server still runs them one after the other, each seeing the ones
-    before); on SQLite three statements a day, each a few microseconds of the database's own work.
+
+def day_statements(dialect: Dialect, days: Iterable[tuple[str, str, date]]) -> list[tuple[str, dict[str, Any]]]:
+    """The statements, in the driver's SQL and in order, that recompute the days' rows and the next days' previous_*.
+
+    On PostgreSQL each pair's lock, then one statement a day (sent in one round trip, they still run one after the
+    other, each seeing the ones before); on SQLite three statements a day, each a few microseconds of the
+    database's own work.
     """
-    dialect = connection.dialect
-    day = Date()._cached_bind_processor(dialect) or _as_is
+    day = binders(dialect, DailyClose.__table__)["trade_date"]
     statements: list[tuple[str, dict[str, Any]]] = []
     locked: set[tuple[str, str]] = set()
     for account_no, exchange, trade_date in sorted(set(days)):  # earlier days first: a later one reads them
@@ -140,28 +148,7 @@ def refresh_days(connection: Connection, days: Iterable[tuple[str, str, date]]) 
             statements.append((_PG_LOCK, values))
             locked.add((account_no, exchange))
         statements.append((_PG_REFRESH_DAY, values))
-    if dialect.name == "postgresql" and len(statements) > 1:
-        _pipelined(connection, statements)
-        return
-    for statement, values in statements:
-        connection.exec_driver_sql(statement, values)
-
-
-def _pipelined(connection: Connection, statements: list[tuple[str, dict[str, Any]]]) -> None:
-    """Run `statements` in order in the connection's transaction, sent to PostgreSQL together."""
-    driver = connection.connection.driver_connection
-    error = connection.dialect.loaded_dbapi.Error
-    try:
-        with driver.pipeline(), driver.cursor() as cursor:  # type: ignore[union-attr]
-            for statement, values in statements:
-                cursor.execute(statement, values)
-    except error as exc:
-        # What SQLAlchemy's own execute would raise, so that storage_errors tells a lost server from bad data.
-        raise DBAPIError.instance(statements[0][0], None, exc, error, dialect=connection.dialect) from exc
-
-
-def _as_is(value: Any) -> Any:
-    return value
+    return statements
 
 
 def rebuild(connection: Connection) -> None:

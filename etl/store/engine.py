@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -89,3 +89,21 @@ def transaction(engine: Engine, doing: str) -> Iterator[Connection]:
     """One transaction, committed when the block ends and rolled back on any error, with storage_errors' messages."""
     with storage_errors(engine, doing), engine.begin() as connection:
         yield connection
+
+
+@contextmanager
+def driver_cursor(connection: Connection, *, pipelined: bool = False) -> Iterator[Any]:
+    """A cursor of the driver's own in the connection's transaction, for precompiled statements in the driver's SQL
+    on the load's hot path: none of SQLAlchemy's per-statement work. Its errors are raised as SQLAlchemy's execute
+    raises them (DBAPIError and its subclasses), so that storage_errors tells a lost server from bad data. With
+    `pipelined`, on PostgreSQL what is executed inside is sent together (psycopg's pipeline mode: one round trip,
+    the server still running the statements in order, each seeing the ones before)."""
+    driver = connection.connection.driver_connection
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        with ExitStack() as stack:
+            if pipelined and connection.dialect.name == "postgresql":
+                stack.enter_context(driver.pipeline())  # type: ignore[union-attr]
+            yield stack.enter_context(closing(driver.cursor()))  # type: ignore[union-attr]
+    except error as exc:
+        raise DBAPIError.instance(None, None, exc, error, dialect=connection.dialect) from exc

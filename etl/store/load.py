@@ -9,21 +9,22 @@ earlier commit of its own (`etl.store.runs`), whose run the load receives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Dialect, FromClause, delete, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Dialect, FromClause, delete, select, update
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import Snapshot, transform
+from etl.normalize.transform import COMMON_COLUMNS, LINE_COLUMNS, Snapshot, transform
 from etl.store import closes
 from etl.store.capture import Capture
+from etl.store.engine import driver_cursor
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse, Reason, RunStatus
 from etl.store.runs import Run
+from etl.store.sqltypes import binders, unchanged
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,10 @@ def load(
     pages today's transform refuses, is left as it is (`Loaded.written` is False).
     """
     writes = _Writes()
-    results = [_load_one(connection, run, capture, finished_at, replace_snapshot, writes) for run, capture in items]
+    with driver_cursor(connection) as cursor:
+        results = [
+            _load_one(connection, cursor, run, capture, finished_at, replace_snapshot, writes) for run, capture in items
+        ]
     writes.flush(connection)
     return results
 
@@ -63,9 +67,9 @@ def load(
 @dataclass
 class _Writes:
     """What the load's captures write after their summaries, sent together at the end of the load (in its
-    transaction, so nothing changes for what commits): every position in one COPY or executemany, the raw pages
-    and the runs' ends each in one executemany (one round trip on PostgreSQL: psycopg pipelines it), then the
-    daily_closes rows of the days written."""
+    transaction, so nothing changes for what commits): every position in one COPY or executemany, then the raw
+    pages and the runs' ends, each in one executemany, and the daily_closes rows of the days written — on
+    PostgreSQL these last in one round trip (psycopg's pipeline)."""
 
     positions: list[tuple[Any, ...]] = field(default_factory=list)
     pages: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
@@ -75,14 +79,17 @@ class _Writes:
     def flush(self, connection: Connection) -> None:
         if self.positions:
             _insert_positions(connection, self.positions)
-        for statements in (self.pages, self.ends):
-            for statement, rows in statements.items():
-                connection.exec_driver_sql(statement, rows[0] if len(rows) == 1 else rows)
-        closes.refresh_days(connection, self.days)
+        with driver_cursor(connection, pipelined=True) as cursor:
+            for statements in (self.pages, self.ends):
+                for statement, rows in statements.items():
+                    cursor.executemany(statement, rows)
+            for statement, values in closes.day_statements(connection.dialect, self.days):
+                cursor.execute(statement, values)
 
 
 def _load_one(
     connection: Connection,
+    cursor: Any,
     run: Run,
     capture: Capture,
     finished_at: datetime,
@@ -108,7 +115,7 @@ def _load_one(
         if _same(connection, run.id, snapshot):
             return Loaded(run.id, RunStatus.SUCCESS, capture.reason, written=False)
         connection.execute(delete(AccountSnapshot).where(AccountSnapshot.run_id == run.id))  # positions go with it
-    snapshot_id = None if snapshot is None else _insert_snapshot(connection, run, snapshot)
+    snapshot_id = None if snapshot is None else _insert_snapshot(connection, cursor, run, snapshot)
     if snapshot is not None and snapshot_id is not None:
         writes.positions += _position_rows(connection.dialect, snapshot_id, snapshot)
         writes.days.append(
@@ -123,7 +130,7 @@ def _load_one(
     else:
         _insert_pages(connection, run.id, snapshot_id, capture, writes)
     status = RunStatus.FAILED if snapshot is None else RunStatus.SUCCESS
-    positions = None if snapshot is None else len(snapshot.positions)
+    positions = None if snapshot is None else len(snapshot.lines)
     values: dict[str, Any] = {
         "status": status,
         "page_count": len(capture.pages),
@@ -141,19 +148,17 @@ def _load_one(
     return Loaded(run.id, status, reason, snapshot_id, positions, error, unknown)
 
 
-def _insert_snapshot(connection: Connection, run: Run, snapshot: Snapshot) -> int:
+def _insert_snapshot(connection: Connection, cursor: Any, run: Run, snapshot: Snapshot) -> int:
     values = {"run_id": run.id, **snapshot.account}
-    snapshot_id = int(
-        connection.exec_driver_sql(
-            _insert_sql(connection, "account_snapshots", list(values)) + " RETURNING id",
-            _bound(connection, AccountSnapshot.__table__, values),
-        ).scalar_one()
-    )
-    return snapshot_id
+    statement = _insert_sql(connection, "account_snapshots", list(values)) + " RETURNING id"
+    cursor.execute(statement, _bound(connection, AccountSnapshot.__table__, values))
+    return int(cursor.fetchone()[0])
 
 
-# position_snapshots' columns but id, in the models' order: _position_rows builds its tuples in this order.
-POSITION_COLUMNS = tuple(c.name for c in PositionSnapshot.__table__.columns if c.name != "id")
+# position_snapshots' columns but id, in the order _position_rows builds its tuples: the snapshot id, what every line
+# shares with the account row, then each line's own values as the transform holds them.
+POSITION_COLUMNS = ("snapshot_id", *COMMON_COLUMNS, *LINE_COLUMNS)
+assert sorted(POSITION_COLUMNS) == sorted(c.name for c in PositionSnapshot.__table__.columns if c.name != "id")
 
 
 def _insert_positions(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -163,78 +168,37 @@ def _insert_positions(connection: Connection, rows: list[tuple[Any, ...]]) -> No
     bench_load.py): each column's conversion is taken from its SQLAlchemy type once per snapshot, the values
     shared by every line are converted once, and the rows go to the driver as they are.
     """
-    columns = ", ".join(POSITION_COLUMNS)
-    if connection.dialect.name == "postgresql":
-        statement = f"COPY position_snapshots ({columns}) FROM STDIN"
-        cursor = connection.connection.cursor()
-        try:
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except connection.dialect.loaded_dbapi.Error as exc:
-            # What SQLAlchemy's own execute would raise, so that storage_errors tells a lost server from bad data.
-            raise DBAPIError.instance(
-                statement, None, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-            ) from exc
-        finally:
-            cursor.close()
-        return
-    connection.exec_driver_sql(_insert_sql(connection, "position_snapshots", POSITION_COLUMNS), rows)
+    with driver_cursor(connection) as cursor:
+        if connection.dialect.name != "postgresql":
+            cursor.executemany(_insert_sql(connection, "position_snapshots", POSITION_COLUMNS), rows)
+            return
+        with cursor.copy(f"COPY position_snapshots ({', '.join(POSITION_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> list[tuple[Any, ...]]:
     """The snapshot's positions as tuples in POSITION_COLUMNS' order, each value as the column's type binds it."""
 
-    def bind(column: str) -> Callable[[Any], Any]:
-        return _processor(dialect, PositionSnapshot.__table__.c[column])
-
-    account = snapshot.account
-    account_no, exchange = bind("account_no")(account["account_no"]), bind("exchange")(account["exchange"])
-    captured_at, trade_date = bind("captured_at")(account["captured_at"]), bind("trade_date")(account["trade_date"])
-    day, rate = bind("loan_date"), bind("profit_loss_rate")
-    # A snapshot holds a handful of distinct loan and expiry dates: each is bound once, then looked up.
-    positions = snapshot.positions
-    days = {d: day(d) for d in {p["loan_date"] for p in positions} | {p["expiry_date"] for p in positions}}
-    return [
-        (
-            snapshot_id,
-            p["line_no"],
-            account_no,
-            exchange,
-            captured_at,
-            trade_date,
-            p["credit_type"],
-            days[p["loan_date"]],
-            days[p["expiry_date"]],
-            p["stock_code"],
-            p["stock_name"],
-            p["settlement_quantity"],
-            p["quantity"],
-            p["current_price"],
-            p["purchase_price"],
-            p["purchase_amount"],
-            p["evaluation_amount"],
-            p["profit_loss"],
-            rate(p["profit_loss_rate"]),
-        )
-        for p in positions
-    ]
+    bind = binders(dialect, PositionSnapshot.__table__)
+    account, lines = snapshot.account, snapshot.lines
+    head = (snapshot_id, *(bind[column](account[column]) for column in COMMON_COLUMNS))
+    day, rate = bind["loan_date"], bind["profit_loss_rate"]
+    if day is unchanged and rate is unchanged:  # the driver takes dates and Decimals as they are (psycopg)
+        return [head + line for line in lines]
+    # A snapshot holds a handful of distinct loan and expiry dates: each is bound once, then looked up. The other
+    # columns of a line (integers and texts) go to every driver as they are.
+    days = {d: day(d) for d in {line[2] for line in lines} | {line[3] for line in lines}}
+    return [head + (line[0], line[1], days[line[2]], days[line[3]], *line[4:13], rate(line[13])) for line in lines]
 
 
-def _as_is(value: Any) -> Any:
-    return value
-
-
-def _processor(dialect: Dialect, column: ColumnElement[Any]) -> Callable[[Any], Any]:
-    """How `column`'s type turns a Python value into the driver's (UTC text for a time on SQLite, and so on)."""
-    # SQLAlchemy's own memo of the processor per dialect, as its compiled statements use it.
-    return column.type._cached_bind_processor(dialect) or _as_is
+assert LINE_COLUMNS[2:4] == ("loan_date", "expiry_date") and LINE_COLUMNS[13:] == ("profit_loss_rate",)
 
 
 def _bound(connection: Connection, table: FromClause, values: dict[str, Any]) -> tuple[Any, ...]:
     """`values` in order, each as its column's type binds it: the parameters of a statement in driver SQL."""
-    dialect = connection.dialect
-    return tuple(_processor(dialect, table.c[column])(value) for column, value in values.items())
+    bind = binders(connection.dialect, table)
+    return tuple(bind[column](value) for column, value in values.items())
 
 
 def _marker(connection: Connection) -> str:

@@ -15,8 +15,9 @@ from sqlalchemy.dialects import sqlite
 
 from etl.errors import ConfigError, SlotClaimed
 from etl.store.capture import Capture
-from etl.store.engine import transaction
+from etl.store.engine import driver_cursor, transaction
 from etl.store.models import EtlRun, Reason, RunStatus
+from etl.store.sqltypes import binders
 
 ABANDONED_AFTER = timedelta(hours=1)  # a run still `running` after this long was cut off (kill -9, power loss)
 ABANDONED = "abandoned: the process stopped before it finished"  # the error such a run is closed with
@@ -114,8 +115,10 @@ def adopt(connection: Connection, capture: Capture) -> Run | str:
     right now: WAIT.
     """
     sql = _claim_sql(connection.dialect)
-    if connection.exec_driver_sql(sql.loaded, (sql.text(capture.spool_id),)).first() is not None:
-        return ALREADY_LOADED
+    with driver_cursor(connection) as cursor:
+        cursor.execute(sql.loaded, (sql.text(capture.spool_id),))
+        if cursor.fetchone() is not None:
+            return ALREADY_LOADED
     row = _row_of(connection, capture)
     if row is None:
         values = (
@@ -127,8 +130,10 @@ def adopt(connection: Connection, capture: Capture) -> Run | str:
             sql.moment(capture.captured_at),
             sql.text(capture.spool_id),
         )
-        run_id = connection.exec_driver_sql(sql.insert, values).scalar()
-        return WAIT if run_id is None else Run(id=int(run_id), started_at=capture.captured_at)
+        with driver_cursor(connection) as cursor:
+            cursor.execute(sql.insert, values)
+            inserted = cursor.fetchone()
+        return WAIT if inserted is None else Run(id=int(inserted[0]), started_at=capture.captured_at)
     if row.status == RunStatus.SUCCESS:
         return CONFLICT
     ours = row.id == capture.run_id
@@ -171,17 +176,15 @@ def _claim_sql(dialect: Dialect) -> _ClaimSql:
         loaded=f"SELECT id FROM etl_runs WHERE spool_id = {marker}",
         insert=f"INSERT INTO etl_runs ({', '.join(columns)}) VALUES ({', '.join(marker for _ in columns)}) "
         "ON CONFLICT DO NOTHING RETURNING id",
-        text=table.c.spool_id.type._cached_bind_processor(dialect) or _as_is,
-        moment=table.c.started_at.type._cached_bind_processor(dialect) or _as_is,
+        text=binders(dialect, table)["spool_id"],
+        moment=binders(dialect, table)["started_at"],
     )
-
-
-def _as_is(value: Any) -> Any:
-    return value
 
 
 def _row_of(connection: Connection, capture: Capture) -> Any:
     """The run the capture began, unless this is another database with a namesake; else its slot's row."""
+    if capture.run_id is None and capture.scheduled_for is None:  # an import's capture: no row to look for
+        return None
     columns = (EtlRun.id, EtlRun.status, EtlRun.started_at, EtlRun.reason)
     pair = (EtlRun.account_no == capture.account_no, EtlRun.exchange == capture.exchange)
     if capture.run_id is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Numeric, Text, cast, type_coerce
+from sqlalchemy import DateTime, Dialect, FromClause, Numeric, Text, cast, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
@@ -89,3 +91,16 @@ class _PgJsonbText(UserDefinedType[str]):
 def RawJson() -> TypeEngine[str]:  # noqa: N802 - reads as a type
     """A JSON document as text: JSONB on PostgreSQL (queryable), TEXT elsewhere."""
     return Text().with_variant(_PgJsonbText(), "postgresql")
+
+
+def unchanged(value: Any) -> Any:
+    """The binder of a column whose values the driver takes as they are."""
+    return value
+
+
+@lru_cache(maxsize=64)  # per dialect and table: a few per engine
+def binders(dialect: Dialect, table: FromClause) -> dict[str, Callable[[Any], Any]]:
+    """How each column of `table` turns a Python value into the driver's (UTC text for a time on SQLite, and so on):
+    SQLAlchemy's own bind processors, as its compiled statements use them, looked up once. Statements written in the
+    driver's SQL bind their values with these."""
+    return {column.name: column.type._cached_bind_processor(dialect) or unchanged for column in table.columns}
