@@ -5,16 +5,20 @@ rebuilds them, and with two snapshots at one moment. On both backends, through t
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from sqlalchemy import Engine, Select, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from etl.jobs.replay import replay, runs_to_replay
 from etl.kiwoom.simulator import Simulator
-from etl.store.closes import rebuild
+from etl.normalize.transform import trade_date_of
+from etl.store.closes import day_statements, rebuild
+from etl.store.engine import make_engine
 from etl.store.models import DailyClose
 from etl.store.schema import alembic_config, migrate
 from etl.store.views import VIEW_NAMES
@@ -169,3 +173,59 @@ def test_migration_0007_fills_the_table_and_its_downgrade_gives_the_views_their_
     assert_closes_are_the_rebuilt_ones(engine)
     assert every_view(engine) == before
     assert_views_answer_the_books(engine, books)
+
+
+def test_keeping_a_day_reads_only_its_pair_and_day(sqlite_url: str) -> None:
+    """The statements a load runs to keep a day's close read the pair's index over that day alone: their work (SQLite
+    VM steps, counted, not timed) does not grow with the pair's other days nor with other accounts' snapshots of the
+    same day, so a load stays as cheap after years of history and beside a thousand accounts."""
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    day = date(2026, 11, 20)
+
+    def add(account_no: str, first: datetime, count: int, step: timedelta) -> None:
+        with engine.begin() as connection:
+            for n in range(count):
+                moment = first + n * step
+                run_id = connection.execute(
+                    text("INSERT INTO etl_runs (trigger, status, started_at) VALUES ('import', 'success', :at)"),
+                    {"at": f"{moment:%Y-%m-%d %H:%M:%S.%f}"},
+                ).lastrowid
+                connection.execute(
+                    text(
+                        "INSERT INTO account_snapshots (run_id, account_no, exchange, captured_at, trade_date, "
+                        "position_count) VALUES (:run, :account, 'KRX', :at, :day, 0)"
+                    ),
+                    {
+                        "run": run_id,
+                        "account": account_no,
+                        "at": f"{moment:%Y-%m-%d %H:%M:%S.%f}",
+                        "day": trade_date_of(moment.replace(tzinfo=UTC)).isoformat(),
+                    },
+                )
+            rebuild(connection)
+
+    def steps() -> int:
+        """VM steps of keeping `day` of account A, rolled back."""
+        counted = 0
+
+        def count() -> int:
+            nonlocal counted
+            counted += 1
+            return 0
+
+        connection = sqlite3.connect(make_url(sqlite_url).database or "")
+        connection.set_progress_handler(count, 1)
+        for statement, values in day_statements(engine.dialect, [("A", "KRX", day)]):
+            connection.execute(statement, values)
+        connection.set_progress_handler(None, 1)
+        connection.rollback()
+        connection.close()
+        return counted
+
+    add("A", datetime(2026, 11, 20, 0, 30), 5, timedelta(hours=1))  # 09:30 KST on
+    alone = steps()
+    add("A", datetime(2025, 11, 20, 0, 30), 400, timedelta(days=1))  # a year of the pair's other days, after too
+    add("B", datetime(2026, 11, 20, 0, 0), 400, timedelta(seconds=30))  # another account's snapshots of the day
+    beside = steps()
+    assert 0 < alone and beside < alone * 1.5, (alone, beside)

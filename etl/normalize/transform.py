@@ -306,13 +306,15 @@ def _usual_lines(lines: list[Any], first_line: int) -> list[tuple[Any, ...]] | N
     days = {text: _calendar_day(text) for text in {n[0] for n in numbers} | {n[1] for n in numbers}}
     if _MISSING in days.values():  # not a calendar date: the line-by-line reading names its field and line
         return None
-    rows = []
-    for line_no, (loan, expiry, *amounts, rate), (credit, code, name) in zip(
-        range(first_line, first_line + len(lines)), numbers, texts, strict=True
-    ):
-        settlement, quantity, price, purchase_price, purchase, evaluation, profit = map(int, amounts)
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    for line_no, (loan, expiry, settlement, quantity, price, unit, purchase, evaluation, profit, rate), (
+        credit,
+        code,
+        name,
+    ) in zip(range(first_line, first_line + len(lines)), numbers, texts, strict=True):
         code = code.strip(" ")
-        rows.append(
+        append(
             (
                 line_no,
                 credit.strip(" "),
@@ -320,13 +322,13 @@ def _usual_lines(lines: list[Any], first_line: int) -> list[tuple[Any, ...]] | N
                 days[expiry],
                 code[1:] if len(code) == 7 and code[0] == "A" else code,
                 name.strip(" "),
-                settlement,
-                quantity,
-                price,
-                purchase_price,
-                purchase,
-                evaluation,
-                profit,
+                int(settlement),
+                int(quantity),
+                int(price),
+                int(unit),
+                int(purchase),
+                int(evaluation),
+                int(profit),
                 Decimal(rate),
             )
         )

@@ -2,8 +2,8 @@
 
 A day's close is its last snapshot (greatest captured_at, then greatest id); the previous day is the account ×
 exchange's previous trade_date that has a snapshot. The table is what the daily views read, so that a filter on one
-account and one day reaches an index instead of window functions over every day. It is kept exact by `refresh`,
-which the load calls once for the snapshots it wrote, in the load's own transaction: a snapshot changes its own
+account and one day reaches an index instead of window functions over every day. It is kept exact by the
+`day_statements` that the load runs for the days it wrote, in the load's own transaction: a snapshot changes its own
 day's row and, through previous_*, the next day's (an older day imported late, or a replay that rebuilds a
 snapshot, included). `rebuild` computes the whole table from account_snapshots (migration 0007 fills it that way).
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, select, text
+from sqlalchemy import Connection, Dialect, text
 
-from etl.store.engine import driver_cursor
-from etl.store.models import AccountSnapshot, DailyClose
+from etl.clock import KST
+from etl.store.models import AccountSnapshot
 from etl.store.sqltypes import binders
 
 # Every close from account_snapshots, set-based: what the table holds, and what the views read before migration 0007
@@ -40,17 +40,22 @@ _COLUMNS = (
 
 _PAIR = "account_no = :account_no AND exchange = :exchange"
 
-# One day's close and count, and the newest earlier row of the pair (already exact).
+# One day's close and count, and the newest earlier row of the pair (already exact). A trade_date is the Korean
+# date of captured_at, so the day's snapshots are also those captured between :day_start and :day_end (its
+# midnights in UTC): that range reads the pair's (account_no, exchange, captured_at) index for just the day, where
+# trade_date alone would read every account's snapshots of the day, and the pair alone its whole history.
 _DAY = """SELECT s.account_no, s.exchange, s.trade_date, s.id, s.captured_at,
        (SELECT COUNT(*) FROM account_snapshots n
-        WHERE n.account_no = :account_no AND n.exchange = :exchange AND n.trade_date = :trade_date),
+        WHERE n.account_no = :account_no AND n.exchange = :exchange
+          AND n.captured_at >= :day_start AND n.captured_at < :day_end AND n.trade_date = :trade_date),
        p.trade_date, p.snapshot_id
 FROM account_snapshots s
 LEFT JOIN daily_closes p
   ON p.account_no = :account_no AND p.exchange = :exchange
  AND p.trade_date = (SELECT MAX(q.trade_date) FROM daily_closes q
                      WHERE q.account_no = :account_no AND q.exchange = :exchange AND q.trade_date < :trade_date)
-WHERE s.account_no = :account_no AND s.exchange = :exchange AND s.trade_date = :trade_date
+WHERE s.account_no = :account_no AND s.exchange = :exchange
+  AND s.captured_at >= :day_start AND s.captured_at < :day_end AND s.trade_date = :trade_date
 ORDER BY s.captured_at DESC, s.id DESC
 LIMIT 1"""
 # The pair's next day after :trade_date, which points at its newest earlier row (the day just refreshed, if any).
@@ -108,27 +113,6 @@ _PG_LOCK = _pyformat(
 )
 
 
-def refresh(connection: Connection, snapshot_ids: Iterable[int]) -> None:
-    """Make daily_closes exact again for the days of `snapshot_ids` (just written) and the day after each."""
-    ids = list(snapshot_ids)
-    if not ids:
-        return
-    days = connection.execute(
-        select(AccountSnapshot.account_no, AccountSnapshot.exchange, AccountSnapshot.trade_date)
-        .where(AccountSnapshot.id.in_(ids))
-        .distinct()
-    ).all()
-    refresh_days(connection, [(row.account_no, row.exchange, row.trade_date) for row in days])
-
-
-def refresh_days(connection: Connection, days: Iterable[tuple[str, str, date]]) -> None:
-    """Recompute the row of each (account_no, exchange, trade_date) in `days`, and the previous_* of the day after:
-    `day_statements`, sent together on PostgreSQL."""
-    with driver_cursor(connection, pipelined=True) as cursor:
-        for statement, values in day_statements(connection.dialect, days):
-            cursor.execute(statement, values)
-
-
 def day_statements(dialect: Dialect, days: Iterable[tuple[str, str, date]]) -> list[tuple[str, dict[str, Any]]]:
     """The statements, in the driver's SQL and in order, that recompute the days' rows and the next days' previous_*.
 
@@ -136,11 +120,19 @@ def day_statements(dialect: Dialect, days: Iterable[tuple[str, str, date]]) -> l
     other, each seeing the ones before); on SQLite three statements a day, each a few microseconds of the
     database's own work.
     """
-    day = binders(dialect, DailyClose.__table__)["trade_date"]
+    bind = binders(dialect, AccountSnapshot.__table__)
+    day, moment = bind["trade_date"], bind["captured_at"]
     statements: list[tuple[str, dict[str, Any]]] = []
     locked: set[tuple[str, str]] = set()
     for account_no, exchange, trade_date in sorted(set(days)):  # earlier days first: a later one reads them
-        values = {"account_no": account_no, "exchange": exchange, "trade_date": day(trade_date)}
+        midnight = datetime.combine(trade_date, time(), KST)
+        values = {
+            "account_no": account_no,
+            "exchange": exchange,
+            "trade_date": day(trade_date),
+            "day_start": moment(midnight),
+            "day_end": moment(midnight + timedelta(days=1)),
+        }
         if dialect.name != "postgresql":
             statements += [(statement, values) for statement in _SQLITE_REFRESH_DAY]
             continue

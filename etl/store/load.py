@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, FromClause, delete, select, update
@@ -141,8 +142,7 @@ def _load_one(
     }
     if not rebuild:  # a rebuilt run keeps when it first ended
         values.update(finished_at=finished_at, duration_ms=int((finished_at - run.started_at).total_seconds() * 1000))
-    marker = _marker(connection)
-    statement = f"UPDATE etl_runs SET {', '.join(f'{column} = {marker}' for column in values)} WHERE id = {marker}"
+    statement = _update_run_sql(connection.dialect, tuple(values))
     writes.ends.setdefault(statement, []).append((*_bound(connection, EtlRun.__table__, values), run.id))
     unknown = frozenset() if snapshot is None else snapshot.unknown_fields
     return Loaded(run.id, status, reason, snapshot_id, positions, error, unknown)
@@ -150,7 +150,7 @@ def _load_one(
 
 def _insert_snapshot(connection: Connection, cursor: Any, run: Run, snapshot: Snapshot) -> int:
     values = {"run_id": run.id, **snapshot.account}
-    statement = _insert_sql(connection, "account_snapshots", list(values)) + " RETURNING id"
+    statement = _insert_sql(connection.dialect, "account_snapshots", tuple(values), " RETURNING id")
     cursor.execute(statement, _bound(connection, AccountSnapshot.__table__, values))
     return int(cursor.fetchone()[0])
 
@@ -170,7 +170,7 @@ def _insert_positions(connection: Connection, rows: list[tuple[Any, ...]]) -> No
     """
     with driver_cursor(connection) as cursor:
         if connection.dialect.name != "postgresql":
-            cursor.executemany(_insert_sql(connection, "position_snapshots", POSITION_COLUMNS), rows)
+            cursor.executemany(_insert_sql(connection.dialect, "position_snapshots", POSITION_COLUMNS), rows)
             return
         with cursor.copy(f"COPY position_snapshots ({', '.join(POSITION_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
@@ -189,28 +189,41 @@ def _position_rows(dialect: Dialect, snapshot_id: int, snapshot: Snapshot) -> li
     # A snapshot holds a handful of distinct loan and expiry dates: each is bound once, then looked up. The other
     # columns of a line (integers and texts) go to every driver as they are.
     days = {d: day(d) for d in {line[2] for line in lines} | {line[3] for line in lines}}
-    return [head + (line[0], line[1], days[line[2]], days[line[3]], *line[4:13], rate(line[13])) for line in lines]
+    return [
+        head + (line_no, credit, days[loan], days[expiry], code, name, *amounts, rate(profit_rate))
+        for line_no, credit, loan, expiry, code, name, *amounts, profit_rate in lines
+    ]
 
 
-assert LINE_COLUMNS[2:4] == ("loan_date", "expiry_date") and LINE_COLUMNS[13:] == ("profit_loss_rate",)
+# _position_rows unpacks a line in this order.
+assert LINE_COLUMNS[:6] == ("line_no", "credit_type", "loan_date", "expiry_date", "stock_code", "stock_name")
+assert LINE_COLUMNS[-1] == "profit_loss_rate"
 
 
 def _bound(connection: Connection, table: FromClause, values: dict[str, Any]) -> tuple[Any, ...]:
     """`values` in order, each as its column's type binds it: the parameters of a statement in driver SQL."""
     bind = binders(connection.dialect, table)
-    return tuple(bind[column](value) for column, value in values.items())
+    return tuple([bind[column](value) for column, value in values.items()])
 
 
-def _marker(connection: Connection) -> str:
-    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+def _marker(dialect: Dialect) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _insert_sql(connection: Connection, table: str, columns: Sequence[str]) -> str:
+@lru_cache(maxsize=64)  # a few statements per dialect, built once
+def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...], tail: str = "") -> str:
     """INSERT INTO table (columns) VALUES (…) in the driver's parameter style; JSON text is cast on PostgreSQL."""
-    marker = _marker(connection)
-    jsonb = connection.dialect.name == "postgresql"
+    marker = _marker(dialect)
+    jsonb = dialect.name == "postgresql"
     values = ", ".join(f"CAST({marker} AS JSONB)" if jsonb and c == "payload" else marker for c in columns)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}){tail}"
+
+
+@lru_cache(maxsize=16)
+def _update_run_sql(dialect: Dialect, columns: tuple[str, ...]) -> str:
+    """UPDATE etl_runs SET columns … WHERE id = … in the driver's parameter style."""
+    marker = _marker(dialect)
+    return f"UPDATE etl_runs SET {', '.join(f'{column} = {marker}' for column in columns)} WHERE id = {marker}"
 
 
 def _insert_pages(
@@ -234,7 +247,7 @@ def _insert_pages(
         }
         for page in capture.pages
     ]
-    writes.pages.setdefault(_insert_sql(connection, "raw_responses", list(rows[0])), []).extend(
+    writes.pages.setdefault(_insert_sql(connection.dialect, "raw_responses", tuple(rows[0])), []).extend(
         _bound(connection, RawResponse.__table__, row) for row in rows
     )
 
