@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from etl.clock import Window, parse_clock, utc_now
 from etl.daemon.runner import Daemon, fan_out_workers, serve_health
@@ -76,10 +76,34 @@ def test_a_slot_snapshots_every_account_and_exchange(
     )
 
 
-def test_two_daemons_on_one_database_take_a_slot_once(
+def test_a_slot_claims_the_runs_of_every_known_account_in_one_commit(
     settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon]
 ) -> None:
+    daemon = daemon_for(settings, Clock(SLOT))
+    daemon.resolve_accounts()  # as recover does at start: the numbers are known before the first slot
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        results = daemon.run_slot(SLOT)
+    finally:
+        event.remove(engine, "commit", committed)
+    assert sorted((r.exchange, r.status) for r in results) == [("KRX", "success")] * 2 + [("NXT", "success")] * 2
+    assert len(commits) == 1 + 4  # the slot's four claims together, then each load
+    rows = runs(engine)
+    assert len({r["started_at"] for r in rows}) == 1 and {r["scheduled_for"] for r in rows} == {SLOT}
+
+
+@pytest.mark.parametrize("resolved", [False, True], ids=["claimed-one-by-one", "claimed-together"])
+def test_two_daemons_on_one_database_take_a_slot_once(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], resolved: bool
+) -> None:
     first, second = daemon_for(settings, Clock(SLOT)), daemon_for(settings, Clock(SLOT))
+    if resolved:
+        first.resolve_accounts()
     outcomes: list[list[object]] = []
     racers = [threading.Thread(target=lambda d=d: outcomes.append(d.run_slot(SLOT))) for d in (first, second)]
     for racer in racers:

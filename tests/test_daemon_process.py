@@ -122,7 +122,8 @@ def test_a_second_signal_exits_at_once_and_leaves_nothing_partial(
             snapshots = connection.execute(select(AccountSnapshot.id)).all()
     finally:
         engine.dispose()
-    assert statuses == ["running"] and snapshots == []  # the interrupted run says so; no half snapshot
+    # The slot's two runs (KRX in flight, NXT not begun) were claimed together: both say so; no half snapshot.
+    assert statuses == ["running", "running"] and snapshots == []
     assert "second signal" in daemon.output()
 
 
@@ -158,5 +159,8 @@ def test_two_daemons_on_one_postgresql_never_duplicate_a_slot(
     assert len(snapshots) == sum(status == "success" for *_, status in runs)  # every success is one snapshot
     slots = {slot for *_, slot, status in runs if status == "success"}
     assert all(sum(1 for *_, s, st in runs if s == slot and st == "success") == 4 for slot in slots)
-    for daemon in (first, second):  # both took part, and losing a race is no error
-        assert " for slot " in daemon.output() and " ERROR " not in daemon.output(), daemon.output()
+    # A slot's runs are claimed together, so the replica that claims first takes the whole slot (which one may
+    # change from slot to slot); losing a race is no error.
+    assert any(" for slot " in daemon.output() for daemon in (first, second))
+    for daemon in (first, second):
+        assert " ERROR " not in daemon.output(), daemon.output()

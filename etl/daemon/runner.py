@@ -36,7 +36,7 @@ from etl.jobs.snapshot import SnapshotResult, Snapshotter
 from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Account, Settings
 from etl.store.models import Reason, RunStatus
-from etl.store.runs import close_abandoned, record_unrun
+from etl.store.runs import SlotClaims, claim_slot, close_abandoned, record_unrun
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class Daemon:
         skipped = self._rows(slot, [d for d in due if d.skip], RunStatus.SKIPPED, Reason.MARKET_CLOSED)
         self._write(skipped, RunStatus.SKIPPED)
         work = [d for d in due if d.skip is None]
-        futures = []
+        planned: list[tuple[int, Account, str, list[str]]] = []  # (account index, account, trigger, exchanges)
         for index, account in enumerate(self.settings.accounts):
             by_trigger: dict[str, list[str]] = defaultdict(list)
             busy = []
@@ -205,18 +205,49 @@ class Daemon:
             if busy:
                 still_running = self._rows(slot, busy, RunStatus.MISSED, Reason.STILL_RUNNING, accounts=[account])
                 self._write(still_running, RunStatus.MISSED)
-            for trigger, exchanges in by_trigger.items():
-                futures.append(self._pool.submit(self._snapshot, index, account, trigger, slot, exchanges))
+            planned.extend((index, account, trigger, exchanges) for trigger, exchanges in by_trigger.items())
+        claims = self._claim_slot(slot, planned)
+        futures = [
+            self._pool.submit(self._snapshot, index, account, trigger, slot, exchanges, claims.get(trigger))
+            for index, account, trigger, exchanges in planned
+        ]
         if not wait_for_results:
             return []
         wait(futures)
         return [result for future in futures for result in future.result()]
 
+    def _claim_slot(self, slot: datetime, planned: list[tuple[int, Account, str, list[str]]]) -> dict[str, SlotClaims]:
+        """Claim the slot's runs of every account whose number is known, in one commit per trigger (a thousand
+        accounts would otherwise commit a thousand claims one by one); an account never resolved, or a database
+        that is away, leaves the claim to the account's own snapshot."""
+        pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for _, account, trigger, exchanges in planned:
+            account_no = account.name or self.fetcher.known.number(account)
+            if account_no is not None:
+                pairs[trigger].extend((account_no, exchange) for exchange in exchanges)
+        claims = {}
+        for trigger, wanted in pairs.items():
+            try:
+                claims[trigger] = claim_slot(
+                    self.engine, trigger=trigger, started_at=self.clock(), scheduled_for=slot, pairs=wanted
+                )
+            except StorageError as exc:
+                log.warning("cannot claim slot %s for %d run(s) at once: %s", utc_text(slot), len(wanted), exc)
+        return claims
+
     def _snapshot(
-        self, index: int, account: Account, trigger: str, slot: datetime, exchanges: list[str]
+        self,
+        index: int,
+        account: Account,
+        trigger: str,
+        slot: datetime,
+        exchanges: list[str],
+        claims: SlotClaims | None = None,
     ) -> list[SnapshotResult]:
         try:
-            results = self.snapshotter.take([account], trigger=trigger, scheduled_for=slot, exchanges=exchanges)
+            results = self.snapshotter.take(
+                [account], trigger=trigger, scheduled_for=slot, exchanges=exchanges, claims=claims
+            )
         except StorageError as exc:  # the database is away: nothing can be recorded, but the others go on
             log.error("%s: %s", account.label, exc)
             reason = Reason.DATABASE_ERROR

@@ -29,7 +29,7 @@ from etl.store.capture import Capture
 from etl.store.engine import transaction
 from etl.store.load import Loaded, load
 from etl.store.models import Reason, RunStatus
-from etl.store.runs import Run, start_run
+from etl.store.runs import Run, SlotClaims, start_run
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,16 @@ class Snapshotter:
         trigger: str = "manual",
         scheduled_for: datetime | None = None,
         exchanges: Sequence[str] | None = None,
+        claims: SlotClaims | None = None,
     ) -> list[SnapshotResult]:
-        """Flush, then snapshot each account (default: all configured) on each of `exchanges` (default: its own)."""
+        """Flush, then snapshot each account (default: all configured) on each of `exchanges` (default: its own),
+        into the runs of `claims` where it holds them (the others are claimed one by one)."""
         self.last_flush = self.flush()  # older snapshots first
         results: list[SnapshotResult] = []
         for account in accounts if accounts is not None else self.settings.require_accounts():
-            results.extend(self.account(account, trigger=trigger, scheduled_for=scheduled_for, exchanges=exchanges))
+            results.extend(
+                self.account(account, trigger=trigger, scheduled_for=scheduled_for, exchanges=exchanges, claims=claims)
+            )
         return results
 
     def account(
@@ -113,6 +117,7 @@ class Snapshotter:
         trigger: str,
         scheduled_for: datetime | None = None,
         exchanges: Sequence[str] | None = None,
+        claims: SlotClaims | None = None,
     ) -> list[SnapshotResult]:
         """Learn the account number (ka00001, once), then snapshot each of its exchanges in `exchanges`."""
         wanted = [x for x in account.exchanges if exchanges is None or x in exchanges]
@@ -122,12 +127,13 @@ class Snapshotter:
         except Exception as exc:  # noqa: BLE001 - whatever it is, it is recorded against each exchange below
             known_as = self.fetcher.known.account_no(account)  # its name, its number from before, or its label
             error, reason = _describe(exc, account.label)
-            return [
-                self._unfetched(known_as, x, trigger, scheduled_for, f"cannot read the account number: {error}", reason)
-                for x in wanted
-            ]
+            error = f"cannot read the account number: {error}"
+            return [self._unfetched(known_as, x, trigger, scheduled_for, error, reason, claims) for x in wanted]
         account_no = account.name or number
-        return [self.exchange(client, account_no, x, trigger=trigger, scheduled_for=scheduled_for) for x in wanted]
+        return [
+            self.exchange(client, account_no, x, trigger=trigger, scheduled_for=scheduled_for, claims=claims)
+            for x in wanted
+        ]
 
     def exchange(
         self,
@@ -137,22 +143,30 @@ class Snapshotter:
         *,
         trigger: str,
         scheduled_for: datetime | None = None,
+        claims: SlotClaims | None = None,
     ) -> SnapshotResult:
-        """Claim the slot, fetch every kt00005 page of one exchange, load them; record the run.
+        """Claim the slot (or take its run from `claims`), fetch every kt00005 page of one exchange, load them;
+        record the run.
 
         Fetching never depends on the database: when it cannot be reached, or fails for a reason that is not the
         data's, the pages go to the spool (`kiwoom-etl flush` loads them later).
         """
         started = time.monotonic()
         try:
-            run = self._claim(account_no, exchange, trigger, scheduled_for)
+            run = self._claim(account_no, exchange, trigger, scheduled_for, claims)
         except SlotClaimed:
             return _claimed(account_no, exchange)
         capture = self._fetch(client, account_no, exchange, trigger, scheduled_for, run)
         return self._finish(run, capture, started)
 
-    def _claim(self, account_no: str, exchange: str, trigger: str, slot: datetime | None) -> Run | None:
-        """The run of this attempt, claimed in a commit of its own; None when the database is away."""
+    def _claim(
+        self, account_no: str, exchange: str, trigger: str, slot: datetime | None, claims: SlotClaims | None
+    ) -> Run | None:
+        """The run of this attempt: claimed already with the slot's others, or now in a commit of its own; None
+        when the database is away."""
+        claimed = None if claims is None else claims.run(account_no, exchange)
+        if claimed is not None:
+            return claimed
         try:
             return start_run(
                 self.engine,
@@ -232,12 +246,19 @@ class Snapshotter:
         return None
 
     def _unfetched(
-        self, account_no: str, exchange: str, trigger: str, slot: datetime | None, error: str, reason: Reason
+        self,
+        account_no: str,
+        exchange: str,
+        trigger: str,
+        slot: datetime | None,
+        error: str,
+        reason: Reason,
+        claims: SlotClaims | None,
     ) -> SnapshotResult:
         """Record an attempt that fetched nothing (the account number could not be read)."""
         started = time.monotonic()
         try:
-            run = self._claim(account_no, exchange, trigger, slot)
+            run = self._claim(account_no, exchange, trigger, slot, claims)
         except SlotClaimed:
             return _claimed(account_no, exchange)
         capture = Capture(account_no, exchange, trigger, self.clock(), (), slot, error=error, reason=reason)

@@ -28,7 +28,7 @@ class Page:
 def parse_json_object(text: str) -> Mapping[str, Any] | None:
     """The JSON object in `text`, or None when it is not one; numbers stay exact (int, Decimal)."""
     try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
@@ -37,3 +37,7 @@ def parse_json_object(text: str) -> Mapping[str, Any] | None:
 def _refuse_constant(name: str) -> Any:
     # json accepts NaN and Infinity by default; they are not JSON and never a Kiwoom value.
     raise ValueError(f"{name} is not JSON")
+
+
+# One decoder for every page (json.loads with options would build one a call).
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)

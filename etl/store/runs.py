@@ -81,6 +81,53 @@ def start_run(
     return Run(id=int(run_id), started_at=started_at)
 
 
+@dataclass(frozen=True)
+class SlotClaims:
+    """The runs of one slot, claimed together in one commit before the accounts are fanned out: (account_no,
+    exchange) → its run. A pair that was asked for and has no run here is another process's."""
+
+    runs: dict[tuple[str, str], Run]
+    asked: frozenset[tuple[str, str]]
+
+    def run(self, account_no: str, exchange: str) -> Run | None:
+        """The pair's claimed run; None when it was not asked for (claim it alone); SlotClaimed when another
+        process has the slot."""
+        if (account_no, exchange) not in self.asked:
+            return None
+        run = self.runs.get((account_no, exchange))
+        if run is None:
+            raise SlotClaimed(f"{account_no} {exchange}")
+        return run
+
+
+def claim_slot(
+    engine: Engine, *, trigger: str, started_at: datetime, scheduled_for: datetime, pairs: Iterable[tuple[str, str]]
+) -> SlotClaims:
+    """Claim the slot of every (account_no, exchange) in `pairs` at once, as start_run claims one: a thousand
+    accounts cost one commit instead of a thousand."""
+    asked = frozenset(pairs)
+    rows = [
+        {
+            "trigger": trigger,
+            "status": RunStatus.RUNNING,
+            "account_no": account_no,
+            "exchange": exchange,
+            "scheduled_for": scheduled_for,
+            "started_at": started_at,
+        }
+        for account_no, exchange in sorted(asked)
+    ]
+    if not rows:
+        return SlotClaims({}, asked)
+    with transaction(engine, "claiming a slot") as connection:
+        claimed = connection.execute(
+            insert_unless_taken(connection).returning(EtlRun.id, EtlRun.account_no, EtlRun.exchange), rows
+        ).all()
+    return SlotClaims(
+        {(row.account_no, row.exchange): Run(id=int(row.id), started_at=started_at) for row in claimed}, asked
+    )
+
+
 def record_unrun(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     """Record runs that fetched nothing (missed or skipped slots, a replay's summary), leaving any slot already
     claimed alone. Returns how many rows were written."""
