@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -95,6 +96,24 @@ def test_a_slot_claims_the_runs_of_every_known_account_in_one_commit(
     assert len(commits) == 1 + 4  # the slot's four claims together, then each load
     rows = runs(engine)
     assert len({r["started_at"] for r in rows}) == 1 and {r["scheduled_for"] for r in rows} == {SLOT}
+
+
+def test_one_app_key_listed_twice_is_snapshotted_once_a_slot(
+    sim_url: str, simulator: Simulator, engine: Engine, tmp_path: Path, daemon_for: Callable[..., Daemon]
+) -> None:
+    first = sim_accounts(simulator)[0]
+    twice = (first, replace(first, source="accounts[1]"))
+    settings = make_settings(sim_url, engine.url.render_as_string(hide_password=False), tmp_path / "state", twice)
+    daemon = daemon_for(settings, Clock(SLOT))
+    daemon.resolve_accounts()
+    results = daemon.run_slot(SLOT)
+    assert sorted((r.exchange, r.status) for r in results) == [
+        ("KRX", "skipped"),
+        ("KRX", "success"),
+        ("NXT", "skipped"),
+        ("NXT", "success"),
+    ]
+    assert sorted((r["exchange"], r["status"]) for r in runs(engine)) == [("KRX", "success"), ("NXT", "success")]
 
 
 @pytest.mark.parametrize("resolved", [False, True], ids=["claimed-one-by-one", "claimed-together"])

@@ -12,7 +12,7 @@ import math
 import os
 import signal
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -226,7 +226,11 @@ class Daemon:
             if account_no is not None:
                 pairs[trigger].extend((account_no, exchange) for exchange in exchanges)
         claims = {}
-        for trigger, wanted in pairs.items():
+        for trigger, asked in pairs.items():
+            # A pair two configured accounts would serve (one app key listed twice) is left to their own claims:
+            # the first takes it and the other is told it is claimed, as when they claim alone.
+            counts = Counter(asked)
+            wanted = [pair for pair, count in counts.items() if count == 1]
             try:
                 claims[trigger] = claim_slot(
                     self.engine, trigger=trigger, started_at=self.clock(), scheduled_for=slot, pairs=wanted
