@@ -4,6 +4,7 @@ rebuilds them, and with two snapshots at one moment. On both backends, through t
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,7 @@ from alembic import command
 from sqlalchemy import Engine, Select, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from etl.jobs.replay import replay, runs_to_replay
+from etl.jobs.replay import import_pages, replay, runs_to_replay
 from etl.kiwoom.simulator import Simulator
 from etl.normalize.transform import trade_date_of
 from etl.store.closes import day_statements, rebuild
@@ -229,3 +230,15 @@ def test_keeping_a_day_reads_only_its_pair_and_day(sqlite_url: str) -> None:
     add("B", datetime(2026, 11, 20, 0, 0), 400, timedelta(seconds=30))  # another account's snapshots of the day
     beside = steps()
     assert 0 < alone and beside < alone * 1.5, (alone, beside)
+
+
+def test_the_first_and_last_days_of_the_calendar_load(engine: Engine, tmp_path: Path) -> None:
+    """A snapshot on 9999-12-31 in Seoul has no next day, one on 0001-01-01 began before 0001-01-01 in UTC: both
+    keep their close."""
+    page = {"entr": "000000017534", "stk_cntr_remn": [], "return_code": 0, "return_msg": "OK"}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    for moment in (datetime(9999, 12, 31, 14, 0, tzinfo=UTC), datetime(1, 1, 1, 0, 30, tzinfo=UTC)):
+        assert import_pages(engine, [path], account_no="A", exchange="KRX", captured_at=moment) == "loaded"
+    assert [row["trade_date"] for row in rows(engine, CLOSES)] == [date(1, 1, 1), date(9999, 12, 31)]
+    assert_closes_are_the_rebuilt_ones(engine)

@@ -116,6 +116,27 @@ def test_one_app_key_listed_twice_is_snapshotted_once_a_slot(
     assert sorted((r["exchange"], r["status"]) for r in runs(engine)) == [("KRX", "success"), ("NXT", "success")]
 
 
+def test_a_claimed_run_is_handed_to_one_worker_only(
+    engine: Engine, tmp_path: Path, daemon_for: Callable[..., Daemon]
+) -> None:
+    """Two app keys of one account, the second never resolved: the slot's claim holds the account's run once, and
+    the second key's worker, learning the same number, is told the slot is taken rather than load into it too."""
+    first = make_account(1, 3, exchanges=("KRX",))
+    second_key = replace(first, appkey="sim-appkey-second", secretkey="sim-secretkey-second")
+    simulator = Simulator(accounts=[first, second_key], page_size=3, rate_per_second=200, burst=50, retry_after=None)
+    with serve(simulator) as url:
+        database_url = engine.url.render_as_string(hide_password=False)
+        settings = make_settings(url, database_url, tmp_path / "state", sim_accounts(simulator))
+        daemon = daemon_for(settings, Clock(SLOT))
+        known = settings.accounts[0]
+        daemon.fetcher.account_number(known, daemon.fetcher.client(known))  # only the first key is known yet
+        results = daemon.run_slot(SLOT)
+    assert sorted((r.status, r.reason) for r in results) == [("skipped", "claimed_elsewhere"), ("success", None)]
+    assert [r["status"] for r in runs(engine)] == ["success"]
+    with engine.connect() as connection:
+        assert len(connection.execute(select(AccountSnapshot.id)).all()) == 1
+
+
 @pytest.mark.parametrize("resolved", [False, True], ids=["claimed-one-by-one", "claimed-together"])
 def test_two_daemons_on_one_database_take_a_slot_once(
     settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], resolved: bool

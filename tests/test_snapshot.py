@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from etl.errors import SchemaNotMigrated
+from etl.jobs.replay import import_pages
 from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
 from etl.settings import Account, Secret, Settings
@@ -203,6 +204,37 @@ def test_a_nul_character_fails_the_run_and_keeps_the_page(
     assert [r["page_no"] for r in kept] == [0, 1, 2]  # the whole chain is kept for a replay
     assert kept[0]["payload"] is None and "\\u0000" in kept[0]["body_text"]  # JSONB cannot hold \u0000
     assert kept[1]["payload"] is not None and kept[1]["body_text"] is None
+
+
+def test_a_lone_surrogate_fails_the_run_by_name_and_keeps_the_page(engine: Engine, tmp_path: Path) -> None:
+    """A JSON escape of half a UTF-16 pair ("\\ud800") decodes to a character no UTF-8 column holds: the transform
+    refuses it by field and line, and the page, which JSONB cannot hold either, is kept as text for a replay."""
+    line = {
+        "crd_tp": "00",
+        "loan_dt": "",
+        "expr_dt": "",
+        "stk_cd": "A005930",
+        "stk_nm": "삼성\ud800",
+        "setl_remn": "000000000003",
+        "cur_qty": "000000000003",
+        "cur_prc": "000000070000",
+        "buy_uv": "000000124500",
+        "pur_amt": "000000373500",
+        "evlt_amt": "000000209542",
+        "evltv_prft": "-00000163958",
+        "pl_rt": "-43.8977",
+    }
+    page = {"entr": "000000017534", "stk_cntr_remn": [line], "return_code": 0, "return_msg": "OK"}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")  # ensure_ascii: the surrogate stays an escape
+    captured = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    assert import_pages(engine, [path], account_no="5012345678", exchange="KRX", captured_at=captured) == "failed"
+    (run,) = rows(engine, EtlRun, EtlRun.id)
+    assert (run["status"], run["reason"]) == ("failed", "payload_refused")
+    assert "stk_nm of position line 0 (page 0): contains a lone UTF-16 surrogate" in run["error"]
+    (kept,) = rows(engine, RawResponse, RawResponse.id)
+    assert kept["payload"] is None and kept["body_text"] == path.read_text(encoding="utf-8")
+    assert rows(engine, AccountSnapshot, AccountSnapshot.id) == []
 
 
 def test_an_unusable_state_directory_fails_each_snapshot_cleanly(

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from etl.errors import TransformError
@@ -170,3 +170,136 @@ def test_every_corrupted_value_is_refused_by_name_or_read_exactly(
     assert isinstance(bad, str)
     loaded = [snapshot.account] + list(snapshot.positions)
     assert not any(isinstance(v, float) for row in loaded for v in row.values())
+
+
+# A page of position lines is read in one step when every line is in the usual shape, else line by line: whichever
+# way a page is read, it must give what each field's own rule gives, value for value, or the same refusal.
+_ATOMS = st.sampled_from(
+    [
+        "",
+        " ",
+        "0",
+        "00000000",
+        "20260101",
+        "20260230",
+        "20261301",
+        "+1",
+        "-1",
+        "+0",
+        "-0",
+        "00000012345",
+        "-00000163958",
+        "+00000163958",
+        "1.0000",
+        "-43.8977",
+        "+1.0000",
+        "-0.0000",
+        "99999999.9999",
+        "123456789.0000",
+        "1.00001",
+        "1.000",
+        " 1",
+        "1 ",
+        "1\n",
+        "\n1",
+        "1,2",
+        "１",
+        "٣",
+        "A005930",
+        "A00593",
+        " A005930 ",
+        "삼성전자",
+        "a\x00b",
+        "a\ud800b",
+        "123456789012345678",
+        "-12345678901234567",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1_0",
+        "1e3",
+        "\t1",
+        "\u00a01",
+        ",",
+        "\n",
+        ",\n",
+        "1.0000\n,,1,1,1,1,1,1,1,1.0000",
+        "1\n1,1,1,1,1,1,1,1.0000,,",
+    ]
+)
+_VALUES = st.one_of(
+    _ATOMS,
+    _ATOMS,
+    st.text(alphabet="0123456789+-., \n", max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.just([]),
+    st.just(Decimal("1.0")),
+)
+
+
+# A line in the usual shape, which the pages below start from and change a few values of.
+_USUAL_LINE = {
+    "crd_tp": "00",
+    "loan_dt": "",
+    "expr_dt": "20270101",
+    "stk_cd": "A005930",
+    "stk_nm": "삼성전자",
+    "setl_remn": "000000000003",
+    "cur_qty": "000000000003",
+    "cur_prc": "000000070000",
+    "buy_uv": "000000124500",
+    "pur_amt": "000000373500",
+    "evlt_amt": "000000209542",
+    "evltv_prft": "-00000163958",
+    "pl_rt": "-43.8977",
+}
+
+
+@st.composite
+def position_pages(draw: st.DrawFn) -> list[dict[str, Any]]:
+    lines = []
+    for _ in range(draw(st.integers(0, 4))):
+        line = {name: draw(_VALUES) if draw(st.integers(0, 5)) == 0 else _USUAL_LINE[name] for name in POSITION_FIELDS}
+        if draw(st.integers(0, 9)) == 0:
+            del line[draw(st.sampled_from(sorted(POSITION_FIELDS)))]
+        if draw(st.integers(0, 9)) == 0:
+            line["extra"] = "1"
+        lines.append(line)
+    return lines
+
+
+def field_by_field(lines: list[dict[str, Any]]) -> list[dict[str, Any]] | str:
+    """Each line's row by each field's own rule (a missing field is NULL), or the message of the first refusal."""
+    rows = []
+    for number, line in enumerate(lines):
+        row: dict[str, Any] = {"line_no": number}
+        for name, (column, parse) in POSITION_FIELDS.items():
+            try:
+                row[column] = parse(line[name], name, number) if name in line else None
+            except TransformError as exc:
+                exc.page = 0
+                return str(exc)
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=1500, deadline=None)
+@given(position_pages())
+# A newline inside a value, with commas that make the rest look like a whole line of the joined page.
+@example([_USUAL_LINE, _USUAL_LINE | {"pl_rt": "1.0000\n,,1,1,1,1,1,1,1,1.0000"}])
+@example([_USUAL_LINE | {"cur_qty": "1\n1,1,1,1,1,1,1,1.0000,,"}])
+@example([_USUAL_LINE, _USUAL_LINE | {"stk_nm": "삼성\ud800"}])
+def test_a_page_reads_as_its_fields_rules_read_it(lines: list[dict[str, Any]]) -> None:
+    expected = field_by_field(lines)
+    try:
+        snapshot = transform([{"stk_cntr_remn": lines}], account_no="1", exchange="KRX", captured_at=CAPTURED)
+    except TransformError as exc:
+        assert str(exc) == expected
+        return
+    shared = ("account_no", "exchange", "captured_at", "trade_date")
+    got = [{column: value for column, value in row.items() if column not in shared} for row in snapshot.positions]
+    assert isinstance(expected, list)
+    assert [[(k, type(v), v) for k, v in sorted(r.items())] for r in got] == [
+        [(k, type(v), v) for k, v in sorted(r.items())] for r in expected
+    ]

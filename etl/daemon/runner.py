@@ -237,6 +237,8 @@ class Daemon:
                 )
             except StorageError as exc:
                 log.warning("cannot claim slot %s for %d run(s) at once: %s", utc_text(slot), len(wanted), exc)
+            except Exception:  # a bug here must not leave the slot's accounts in flight for ever: they claim alone
+                log.exception("cannot claim slot %s for %d run(s) at once", utc_text(slot), len(wanted))
         return claims
 
     def _snapshot(

@@ -164,7 +164,7 @@ class Snapshotter:
     ) -> Run | None:
         """The run of this attempt: claimed already with the slot's others, or now in a commit of its own; None
         when the database is away."""
-        claimed = None if claims is None else claims.run(account_no, exchange)
+        claimed = None if claims is None else claims.take(account_no, exchange)
         if claimed is not None:
             return claimed
         try:

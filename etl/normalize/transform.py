@@ -28,6 +28,8 @@ _RATE_QUANTUM = Decimal(1).scaleb(-RATE_SCALE)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{8}")
+# A UTF-16 surrogate left alone by a JSON escape ("\ud800"): UTF-8, and so no SQL text column, can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # A rate as Kiwoom usually writes it: the four places NUMERIC(12,4) keeps, and at most eight digits before them.
 _FOUR_PLACES = re.compile(r"[+-]?[0-9]{1,8}\.[0-9]{4}")
 
@@ -38,6 +40,10 @@ def _text_of(value: Any, field: str, line: int | None) -> str:
     if "\x00" in value:
         raise TransformError(
             "contains a NUL character, which no SQL text column holds", field=field, value=value, line=line
+        )
+    if _SURROGATE.search(value):
+        raise TransformError(
+            "contains a lone UTF-16 surrogate, which no SQL text column holds", field=field, value=value, line=line
         )
     return value.strip(" ")
 
@@ -117,7 +123,7 @@ def parse_stock_code(value: Any, field: str, line: int | None = None) -> str:
 
 def parse_text(value: Any, field: str, line: int | None = None) -> str:
     """Text with surrounding spaces stripped, otherwise byte for byte."""
-    if value.__class__ is str and "\x00" not in value:
+    if value.__class__ is str and "\x00" not in value and not _SURROGATE.search(value):
         return value.strip(" ")
     return _text_of(value, field, line)
 
@@ -283,7 +289,7 @@ _USUAL_KINDS: dict[Parser, str] = {
 }
 assert set(_USUAL_TEXTS + _USUAL_NUMBERS) == set(POSITION_FIELDS) and len(_USUAL_TEXTS + _USUAL_NUMBERS) == 13
 _USUAL_LINE = ",".join(_USUAL_KINDS[POSITION_FIELDS[name][1]] for name in _USUAL_NUMBERS)
-# A comma or newline inside a value adds a field or a line, so such a page cannot match either.
+# A comma inside a value adds a field, so such a line cannot match; a newline is counted (see _usual_lines).
 _USUAL_PAGE = re.compile(f"(?:{_USUAL_LINE}\n)*{_USUAL_LINE}")
 _numbers_of, _texts_of = itemgetter(*_USUAL_NUMBERS), itemgetter(*_USUAL_TEXTS)
 
@@ -297,11 +303,18 @@ def _usual_lines(lines: list[Any], first_line: int) -> list[tuple[Any, ...]] | N
         numbers = list(map(_numbers_of, lines))
         texts = list(map(_texts_of, lines))
         joined = "\n".join(map(",".join, numbers))
-        has_nul = "\x00" in "".join(map("".join, texts))
+        all_texts = "".join(map("".join, texts))
     except (KeyError, TypeError):  # a field missing, a value not a string, a line not an object
         return None
-    # Every line has the 13 fields (or _numbers_of would have failed): the sum tells that none has more.
-    if has_nul or sum(map(len, lines)) != len(_POSITION_NAMES) * len(lines) or not _USUAL_PAGE.fullmatch(joined):
+    # Every line has the 13 fields (or _numbers_of would have failed): the sum tells that none has more. A newline
+    # inside a value could pass for the end of a line, so the page must hold exactly the newlines between lines.
+    if (
+        "\x00" in all_texts
+        or _SURROGATE.search(all_texts)
+        or sum(map(len, lines)) != len(_POSITION_NAMES) * len(lines)
+        or joined.count("\n") != len(lines) - 1
+        or not _USUAL_PAGE.fullmatch(joined)
+    ):
         return None
     days = {text: _calendar_day(text) for text in {n[0] for n in numbers} | {n[1] for n in numbers}}
     if _MISSING in days.values():  # not a calendar date: the line-by-line reading names its field and line

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, text
@@ -125,13 +125,13 @@ def day_statements(dialect: Dialect, days: Iterable[tuple[str, str, date]]) -> l
     statements: list[tuple[str, dict[str, Any]]] = []
     locked: set[tuple[str, str]] = set()
     for account_no, exchange, trade_date in sorted(set(days)):  # earlier days first: a later one reads them
-        midnight = datetime.combine(trade_date, time(), KST)
+        start, end = _utc_day(trade_date)
         values = {
             "account_no": account_no,
             "exchange": exchange,
             "trade_date": day(trade_date),
-            "day_start": moment(midnight),
-            "day_end": moment(midnight + timedelta(days=1)),
+            "day_start": moment(start),
+            "day_end": moment(end),
         }
         if dialect.name != "postgresql":
             statements += [(statement, values) for statement in _SQLITE_REFRESH_DAY]
@@ -141,6 +141,20 @@ def day_statements(dialect: Dialect, days: Iterable[tuple[str, str, date]]) -> l
             locked.add((account_no, exchange))
         statements.append((_PG_REFRESH_DAY, values))
     return statements
+
+
+def _utc_day(trade_date: date) -> tuple[datetime, datetime]:
+    """The day's first and next day's first moment in Seoul, in UTC; the ends of Python's calendar are open."""
+    midnight = datetime.combine(trade_date, time(), KST)
+    try:
+        start = midnight.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in Seoul began before 0001-01-01 in UTC
+        start = datetime.min.replace(tzinfo=UTC)
+    try:
+        end = (midnight + timedelta(days=1)).astimezone(UTC)
+    except OverflowError:  # 9999-12-31 has no next day
+        end = datetime.max.replace(tzinfo=UTC)
+    return start, end
 
 
 def rebuild(connection: Connection) -> None:

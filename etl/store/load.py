@@ -9,6 +9,7 @@ earlier commit of its own (`etl.store.runs`), whose run the load receives.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -253,11 +254,15 @@ def _insert_pages(
 
 
 def _body_columns(page: Page) -> dict[str, str | None]:
-    """A JSON object goes to `payload`; anything else, or JSON that PostgreSQL's JSONB cannot hold, to body_text."""
-    # A NUL can only be written escaped; most pages hold no backslash at all, found at memchr's speed.
-    if page.data is not None and not ("\\" in page.text and "\\u0000" in page.text):
+    """A JSON object goes to `payload`; anything else, or JSON that PostgreSQL's JSONB cannot hold (a NUL, or a UTF-16
+    surrogate, which JSONB takes only in pairs: any escaped one is sent aside), to body_text."""
+    # Both can only be written escaped; most pages hold no backslash at all, found at memchr's speed.
+    if page.data is not None and not ("\\" in page.text and _JSONB_REFUSES.search(page.text)):
         return {"payload": page.text, "body_text": None}
     return {"payload": None, "body_text": page.text}
+
+
+_JSONB_REFUSES = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 def _same(connection: Connection, run_id: int, snapshot: Snapshot) -> bool:

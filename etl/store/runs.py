@@ -4,6 +4,7 @@ killed process, and adopting a row for a spooled snapshot. The load (`etl.store.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,20 +82,23 @@ def start_run(
     return Run(id=int(run_id), started_at=started_at)
 
 
-@dataclass(frozen=True)
 class SlotClaims:
     """The runs of one slot, claimed together in one commit before the accounts are fanned out: (account_no,
-    exchange) → its run. A pair that was asked for and has no run here is another process's."""
+    exchange) → its run, handed out once. A pair that was asked for and has no run left here is another
+    process's, or already another worker's (two configured accounts that turn out to be one)."""
 
-    runs: dict[tuple[str, str], Run]
-    asked: frozenset[tuple[str, str]]
+    def __init__(self, runs: dict[tuple[str, str], Run], asked: frozenset[tuple[str, str]]) -> None:
+        self._runs = runs
+        self.asked = asked
+        self._lock = threading.Lock()
 
-    def run(self, account_no: str, exchange: str) -> Run | None:
-        """The pair's claimed run; None when it was not asked for (claim it alone); SlotClaimed when another
-        process has the slot."""
+    def take(self, account_no: str, exchange: str) -> Run | None:
+        """The pair's claimed run, once; None when it was not asked for (claim it alone); SlotClaimed when another
+        process, or another worker, has it."""
         if (account_no, exchange) not in self.asked:
             return None
-        run = self.runs.get((account_no, exchange))
+        with self._lock:
+            run = self._runs.pop((account_no, exchange), None)
         if run is None:
             raise SlotClaimed(f"{account_no} {exchange}")
         return run
