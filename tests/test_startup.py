@@ -115,6 +115,7 @@ def test_the_daemon_never_loads_alembic_plotly_pyarrow_or_pandas(
     modules = set(json.loads(modules_file.read_text()))
     assert {"etl.daemon.runner", "etl.store.load", "requests", "apscheduler"} <= modules  # it did its work
     assert loaded(modules, NEVER_IN_THE_DAEMON) == []
+    assert sorted(m for m in modules if m.startswith("sqlalchemy.orm")) == []  # the models are Core tables
 
 
 def successes(engine: Engine) -> int:
