@@ -3,7 +3,10 @@ person reads them, and the durations, times of day and windows that settings are
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -21,11 +24,76 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def krx_calendar() -> Container[date]:
-    """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked."""
-    import holidays  # imported here: loading its calendars is not free, and only the daemon and the demo need them
+# Run by a child interpreter: the `holidays` package's XKRX calendar of the years in argv, as {ISO date: name}.
+_XKRX_CHILD = """
+import json, sys
+import holidays
+calendar = holidays.financial_holidays("XKRX", years=[int(year) for year in sys.argv[1:]])
+json.dump({day.isoformat(): name for day, name in calendar.items()}, sys.stdout)
+"""
+_XKRX_TIMEOUT = 120.0  # seconds; the child takes about a quarter of a second
 
-    return holidays.financial_holidays("XKRX")
+
+class KrxCalendar(Container[date]):
+    """The KRX trading holidays, by day, with their names: the `holidays` package's XKRX calendar
+    (`holidays.financial_holidays("XKRX")`), filled in year by year as asked, like the package's own.
+
+    Each year is computed by a short-lived child interpreter, which hands back its days and names: the package
+    imports its 280 country calendars with XKRX whichever way XKRX is imported, about 11 MB that a daemon running
+    for months would otherwise keep for the one calendar it reads. The child has the environment as it was when
+    the calendar was made (the package names holidays in the language of LANGUAGE, LC_ALL, LC_MESSAGES or LANG),
+    without the KIWOOM_* variables (credentials, the database URL), which it has no use for.
+    """
+
+    def __init__(self) -> None:
+        self._environment = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
+        self._names: dict[date, str] = {}
+        self._years: set[int] = set()
+        self._lock = threading.Lock()
+
+    def _year(self, day: date) -> dict[date, str]:
+        """The holidays known once `day`'s year is filled in."""
+        with self._lock:
+            if day.year not in self._years:
+                self._names.update(self._compute(day.year))
+                self._years.add(day.year)
+            return self._names
+
+    def _compute(self, year: int) -> dict[date, str]:
+        import json
+        import subprocess
+
+        if not sys.executable:
+            raise RuntimeError(f"the KRX calendar of {year}: no Python interpreter to compute it (sys.executable)")
+        # -P: the child's sys.path is the interpreter's and PYTHONPATH's, never the working directory.
+        child = subprocess.run(
+            [sys.executable, "-P", "-c", _XKRX_CHILD, str(year)],
+            env=self._environment,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_XKRX_TIMEOUT,
+            check=False,
+        )
+        if child.returncode != 0:
+            error = child.stderr.decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"the KRX calendar of {year}: {error[-1] if error else f'exit {child.returncode}'}")
+        return {date.fromisoformat(day): name for day, name in json.loads(child.stdout).items()}
+
+    def get(self, day: date, default: str | None = None) -> str | None:
+        """The holiday's name ("Chuseok"; several joined by "; "), or `default` on a day the market is open."""
+        day = day.date() if isinstance(day, datetime) else day
+        return self._year(day).get(day, default)
+
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, date):
+            return False
+        day = day.date() if isinstance(day, datetime) else day
+        return day in self._year(day)
+
+
+def krx_calendar() -> KrxCalendar:
+    """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked."""
+    return KrxCalendar()
 
 
 def zone_name(zone: str | tzinfo, moment: datetime) -> str:

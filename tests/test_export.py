@@ -186,7 +186,7 @@ def test_a_table_round_trips_in_id_order_with_types_from_its_model(history: Engi
         date: pa.date32(),
         str: pa.string(),
     }
-    # The model's annotations (Mapped[datetime | None], …) say what each column holds in Python.
+    # The model's annotations (ColumnClause[datetime], …) say what each column holds in Python.
     hints = {key: get_args(get_args(hint)[0]) or get_args(hint) for key, hint in get_type_hints(MODELS[name]).items()}
     columns = MODELS[name].__table__.columns
     assert schema == pa.schema([(c.name, arrow[hints[c.key][0]]) for c in columns])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -102,6 +103,28 @@ def test_krx_holidays_come_from_the_holidays_package() -> None:
     calendar = krx_calendar()
     assert date(2026, 9, 25) in calendar and date(2026, 2, 17) in calendar
     assert date(2026, 11, 23) not in calendar
+
+
+def test_the_krx_calendar_is_the_packages_xkrx_day_by_day_with_its_names() -> None:
+    import holidays
+
+    expected = holidays.financial_holidays("XKRX")
+    calendar = krx_calendar()
+    days = [date(2024, 1, 1) + timedelta(days=n) for n in range((date(2028, 1, 1) - date(2024, 1, 1)).days)]
+    assert [(day in calendar, calendar.get(day)) for day in days] == [
+        (day in expected, expected.get(day)) for day in days
+    ]
+    assert datetime(2026, 9, 25, 10, 0) in calendar and calendar.get(datetime(2026, 9, 25, 10, 0)) == "Chuseok"
+
+
+def test_a_calendar_that_cannot_be_computed_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "holidays"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('this holidays package is broken')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the child interpreter finds this package first
+    calendar = krx_calendar()
+    with pytest.raises(RuntimeError, match="KRX calendar of 2026: ImportError: this holidays package is broken"):
+        calendar.get(date(2026, 9, 25))
 
 
 def test_a_holiday_is_one_skipped_slot_per_exchange_with_its_name() -> None:

@@ -115,6 +115,21 @@ def test_the_daemon_never_loads_alembic_plotly_pyarrow_or_pandas(
     modules = set(json.loads(modules_file.read_text()))
     assert {"etl.daemon.runner", "etl.store.load", "requests", "apscheduler"} <= modules  # it did its work
     assert loaded(modules, NEVER_IN_THE_DAEMON) == []
+    assert sorted(m for m in modules if m.startswith("sqlalchemy.orm")) == []  # the models are Core tables
+
+
+def test_the_krx_calendar_leaves_the_holidays_package_out_of_the_process() -> None:
+    # The package imports its 280 country calendars with XKRX: a child interpreter computes each year instead.
+    code = (
+        "import sys\n"
+        "from datetime import date\n"
+        "from etl.clock import krx_calendar\n"
+        "calendar = krx_calendar()\n"
+        "assert date(2026, 9, 25) in calendar and date(2027, 1, 1) in calendar and date(2026, 11, 23) not in calendar\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('holidays', 'dateutil')))\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert child.stdout.strip() == "[]"
 
 
 def successes(engine: Engine) -> int:

@@ -1,23 +1,33 @@
-"""The history tables in SQLAlchemy 2.0 style on a naming convention; their comments come from etl.store.dictionary."""
+"""The history tables as SQLAlchemy Core tables on a naming convention; their comments come from etl.store.dictionary.
+
+Each table is declared as a class whose attributes are its columns (`EtlRun.id` is `etl_runs.c.id`) and whose
+`__table__` is the `Table`; the class goes wherever SQLAlchemy takes a table (`update(EtlRun)`, `select_from(EtlRun)`).
+Nothing here uses the ORM: the code runs Core statements only, and `sqlalchemy.orm` is about 6 MB that every
+process, the daemon included, would otherwise carry.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
+    ColumnClause,
     Date,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import SchemaItem
 
 from etl.store.dictionary import TABLES
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
@@ -36,8 +46,31 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 Rate = ExactDecimal(12, 4)
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+class Base:
+    """A table declared as a class: its columns in order as attributes (named after them), then `__table_args__`.
+
+    The attributes are typed `ColumnClause[T]`, T being what the column holds in Python: SQLAlchemy 2.1 types a
+    `Column` read from a class as `Never` (outside its `TypedColumns`).
+    """
+
+    metadata: ClassVar[MetaData] = MetaData(naming_convention=NAMING_CONVENTION)
+    __tablename__: ClassVar[str]
+    __table__: ClassVar[Table]
+    __table_args__: ClassVar[tuple[SchemaItem, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        columns = []
+        for key, value in vars(cls).items():
+            if isinstance(value, Column):
+                value.name = value.key = key
+                columns.append(value)
+        cls.__table__ = Table(cls.__tablename__, cls.metadata, *columns, *cls.__table_args__)
+
+    @classmethod
+    def __clause_element__(cls) -> Table:
+        """What SQLAlchemy coerces the class to where it takes a table or a FROM clause."""
+        return cls.__table__
 
 
 class RunStatus(StrEnum):
@@ -80,22 +113,22 @@ class EtlRun(Base):
 
     __tablename__ = "etl_runs"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    trigger: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
-    account_no: Mapped[str | None] = mapped_column(Text)
-    exchange: Mapped[str | None] = mapped_column(Text)
-    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    page_count: Mapped[int | None] = mapped_column(Integer)
-    position_count: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[str | None] = mapped_column(Text)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    trigger: ColumnClause[str] = Column(Text, nullable=False)
+    status: ColumnClause[str] = Column(Text, nullable=False)
+    account_no: ColumnClause[str] = Column(Text)
+    exchange: ColumnClause[str] = Column(Text)
+    scheduled_for: ColumnClause[datetime] = Column(UtcDateTime)
+    started_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    finished_at: ColumnClause[datetime] = Column(UtcDateTime)
+    page_count: ColumnClause[int] = Column(Integer)
+    position_count: ColumnClause[int] = Column(Integer)
+    error: ColumnClause[str] = Column(Text)
+    reason: ColumnClause[str] = Column(Text)
+    detail: ColumnClause[str] = Column(Text)
     # BIGINT: an import or a flush of a capture weeks old spans more than INTEGER's 24.8 days of milliseconds.
-    duration_ms: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
-    spool_id: Mapped[str | None] = mapped_column(Text, unique=True)  # loaded from the spool: at most once
+    duration_ms: ColumnClause[int] = Column(BigInteger().with_variant(Integer(), "sqlite"))
+    spool_id: ColumnClause[str] = Column(Text, unique=True)  # loaded from the spool: at most once
 
     __table_args__ = (
         CheckConstraint(_one_of("status", RunStatus), name="status"),
@@ -111,44 +144,44 @@ class AccountSnapshot(Base):
 
     __tablename__ = "account_snapshots"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("etl_runs.id"))
-    account_no: Mapped[str] = mapped_column(Text)
-    exchange: Mapped[str] = mapped_column(Text)
-    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    trade_date: Mapped[date] = mapped_column(Date)
-    deposit: Mapped[int | None] = mapped_column(BigInteger)
-    deposit_d1: Mapped[int | None] = mapped_column(BigInteger)
-    deposit_d2: Mapped[int | None] = mapped_column(BigInteger)
-    withdrawable_amount: Mapped[int | None] = mapped_column(BigInteger)
-    unsettled_secured_amount: Mapped[int | None] = mapped_column(BigInteger)
-    substitute_amount: Mapped[int | None] = mapped_column(BigInteger)
-    rights_substitute_amount: Mapped[int | None] = mapped_column(BigInteger)
-    orderable_cash: Mapped[int | None] = mapped_column(BigInteger)
-    cash_outstanding: Mapped[int | None] = mapped_column(BigInteger)
-    unpaid_credit_interest: Mapped[int | None] = mapped_column(BigInteger)
-    other_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
-    unrepaid_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
-    margin_cash: Mapped[int | None] = mapped_column(BigInteger)
-    margin_substitute: Mapped[int | None] = mapped_column(BigInteger)
-    total_purchase_amount: Mapped[int | None] = mapped_column(BigInteger)
-    total_evaluation_amount: Mapped[int | None] = mapped_column(BigInteger)
-    total_profit_loss: Mapped[int | None] = mapped_column(BigInteger)
-    total_profit_loss_rate: Mapped[Decimal | None] = mapped_column(Rate)
-    total_rebuy_available: Mapped[int | None] = mapped_column(BigInteger)
-    orderable_amount_20pct: Mapped[int | None] = mapped_column(BigInteger)
-    orderable_amount_30pct: Mapped[int | None] = mapped_column(BigInteger)
-    orderable_amount_40pct: Mapped[int | None] = mapped_column(BigInteger)
-    orderable_amount_50pct: Mapped[int | None] = mapped_column(BigInteger)
-    orderable_amount_60pct: Mapped[int | None] = mapped_column(BigInteger)
-    orderable_amount_100pct: Mapped[int | None] = mapped_column(BigInteger)
-    credit_loan_total: Mapped[int | None] = mapped_column(BigInteger)
-    credit_loan_short_total: Mapped[int | None] = mapped_column(BigInteger)
-    credit_collateral_ratio: Mapped[Decimal | None] = mapped_column(Rate)
-    deposit_collateral_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
-    sale_collateral_loan_amount: Mapped[int | None] = mapped_column(BigInteger)
-    position_count: Mapped[int] = mapped_column(Integer)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
+    account_no: ColumnClause[str] = Column(Text, nullable=False)
+    exchange: ColumnClause[str] = Column(Text, nullable=False)
+    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    scheduled_for: ColumnClause[datetime] = Column(UtcDateTime)
+    trade_date: ColumnClause[date] = Column(Date, nullable=False)
+    deposit: ColumnClause[int] = Column(BigInteger)
+    deposit_d1: ColumnClause[int] = Column(BigInteger)
+    deposit_d2: ColumnClause[int] = Column(BigInteger)
+    withdrawable_amount: ColumnClause[int] = Column(BigInteger)
+    unsettled_secured_amount: ColumnClause[int] = Column(BigInteger)
+    substitute_amount: ColumnClause[int] = Column(BigInteger)
+    rights_substitute_amount: ColumnClause[int] = Column(BigInteger)
+    orderable_cash: ColumnClause[int] = Column(BigInteger)
+    cash_outstanding: ColumnClause[int] = Column(BigInteger)
+    unpaid_credit_interest: ColumnClause[int] = Column(BigInteger)
+    other_loan_amount: ColumnClause[int] = Column(BigInteger)
+    unrepaid_loan_amount: ColumnClause[int] = Column(BigInteger)
+    margin_cash: ColumnClause[int] = Column(BigInteger)
+    margin_substitute: ColumnClause[int] = Column(BigInteger)
+    total_purchase_amount: ColumnClause[int] = Column(BigInteger)
+    total_evaluation_amount: ColumnClause[int] = Column(BigInteger)
+    total_profit_loss: ColumnClause[int] = Column(BigInteger)
+    total_profit_loss_rate: ColumnClause[Decimal] = Column(Rate)
+    total_rebuy_available: ColumnClause[int] = Column(BigInteger)
+    orderable_amount_20pct: ColumnClause[int] = Column(BigInteger)
+    orderable_amount_30pct: ColumnClause[int] = Column(BigInteger)
+    orderable_amount_40pct: ColumnClause[int] = Column(BigInteger)
+    orderable_amount_50pct: ColumnClause[int] = Column(BigInteger)
+    orderable_amount_60pct: ColumnClause[int] = Column(BigInteger)
+    orderable_amount_100pct: ColumnClause[int] = Column(BigInteger)
+    credit_loan_total: ColumnClause[int] = Column(BigInteger)
+    credit_loan_short_total: ColumnClause[int] = Column(BigInteger)
+    credit_collateral_ratio: ColumnClause[Decimal] = Column(Rate)
+    deposit_collateral_loan_amount: ColumnClause[int] = Column(BigInteger)
+    sale_collateral_loan_amount: ColumnClause[int] = Column(BigInteger)
+    position_count: ColumnClause[int] = Column(Integer, nullable=False)
 
     __table_args__ = (
         UniqueConstraint("account_no", "exchange", "scheduled_for"),
@@ -164,26 +197,26 @@ class PositionSnapshot(Base):
 
     __tablename__ = "position_snapshots"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("account_snapshots.id", ondelete="CASCADE"))
-    line_no: Mapped[int] = mapped_column(Integer)
-    account_no: Mapped[str] = mapped_column(Text)
-    exchange: Mapped[str] = mapped_column(Text)
-    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    trade_date: Mapped[date] = mapped_column(Date)
-    credit_type: Mapped[str | None] = mapped_column(Text)
-    loan_date: Mapped[date | None] = mapped_column(Date)
-    expiry_date: Mapped[date | None] = mapped_column(Date)
-    stock_code: Mapped[str | None] = mapped_column(Text)
-    stock_name: Mapped[str | None] = mapped_column(Text)
-    settlement_quantity: Mapped[int | None] = mapped_column(BigInteger)
-    quantity: Mapped[int | None] = mapped_column(BigInteger)
-    current_price: Mapped[int | None] = mapped_column(BigInteger)
-    purchase_price: Mapped[int | None] = mapped_column(BigInteger)
-    purchase_amount: Mapped[int | None] = mapped_column(BigInteger)
-    evaluation_amount: Mapped[int | None] = mapped_column(BigInteger)
-    profit_loss: Mapped[int | None] = mapped_column(BigInteger)
-    profit_loss_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    snapshot_id: ColumnClause[int] = Column(ForeignKey("account_snapshots.id", ondelete="CASCADE"), nullable=False)
+    line_no: ColumnClause[int] = Column(Integer, nullable=False)
+    account_no: ColumnClause[str] = Column(Text, nullable=False)
+    exchange: ColumnClause[str] = Column(Text, nullable=False)
+    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    trade_date: ColumnClause[date] = Column(Date, nullable=False)
+    credit_type: ColumnClause[str] = Column(Text)
+    loan_date: ColumnClause[date] = Column(Date)
+    expiry_date: ColumnClause[date] = Column(Date)
+    stock_code: ColumnClause[str] = Column(Text)
+    stock_name: ColumnClause[str] = Column(Text)
+    settlement_quantity: ColumnClause[int] = Column(BigInteger)
+    quantity: ColumnClause[int] = Column(BigInteger)
+    current_price: ColumnClause[int] = Column(BigInteger)
+    purchase_price: ColumnClause[int] = Column(BigInteger)
+    purchase_amount: ColumnClause[int] = Column(BigInteger)
+    evaluation_amount: ColumnClause[int] = Column(BigInteger)
+    profit_loss: ColumnClause[int] = Column(BigInteger)
+    profit_loss_rate: ColumnClause[Decimal] = Column(Rate)
 
     __table_args__ = (
         UniqueConstraint("snapshot_id", "line_no"),
@@ -198,14 +231,16 @@ class DailyClose(Base):
 
     __tablename__ = "daily_closes"
 
-    account_no: Mapped[str] = mapped_column(Text, primary_key=True)
-    exchange: Mapped[str] = mapped_column(Text, primary_key=True)
-    trade_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("account_snapshots.id", ondelete="CASCADE"), unique=True)
-    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    snapshots: Mapped[int] = mapped_column(Integer)
-    previous_trade_date: Mapped[date | None] = mapped_column(Date)
-    previous_snapshot_id: Mapped[int | None] = mapped_column(
+    account_no: ColumnClause[str] = Column(Text, primary_key=True)
+    exchange: ColumnClause[str] = Column(Text, primary_key=True)
+    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
+    snapshot_id: ColumnClause[int] = Column(
+        ForeignKey("account_snapshots.id", ondelete="CASCADE"), unique=True, nullable=False
+    )
+    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    snapshots: ColumnClause[int] = Column(Integer, nullable=False)
+    previous_trade_date: ColumnClause[date] = Column(Date)
+    previous_snapshot_id: ColumnClause[int] = Column(
         ForeignKey("account_snapshots.id", ondelete="SET NULL"), index=True
     )
 
@@ -215,20 +250,20 @@ class RawResponse(Base):
 
     __tablename__ = "raw_responses"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("etl_runs.id"))
-    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("account_snapshots.id", ondelete="SET NULL"))
-    api_id: Mapped[str] = mapped_column(Text)
-    account_no: Mapped[str | None] = mapped_column(Text)
-    exchange: Mapped[str | None] = mapped_column(Text)
-    page_no: Mapped[int] = mapped_column(Integer)
-    http_status: Mapped[int] = mapped_column(Integer)
-    cont_yn: Mapped[str | None] = mapped_column(Text)
-    next_key: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
+    snapshot_id: ColumnClause[int] = Column(ForeignKey("account_snapshots.id", ondelete="SET NULL"))
+    api_id: ColumnClause[str] = Column(Text, nullable=False)
+    account_no: ColumnClause[str] = Column(Text)
+    exchange: ColumnClause[str] = Column(Text)
+    page_no: ColumnClause[int] = Column(Integer, nullable=False)
+    http_status: ColumnClause[int] = Column(Integer, nullable=False)
+    cont_yn: ColumnClause[str] = Column(Text)
+    next_key: ColumnClause[str] = Column(Text)
+    received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
     # The body as JSON when it is a JSON object; otherwise (broken JSON) its text in body_text.
-    payload: Mapped[str | None] = mapped_column(RawJson())
-    body_text: Mapped[str | None] = mapped_column(Text)
+    payload: ColumnClause[str] = Column(RawJson())
+    body_text: ColumnClause[str] = Column(Text)
 
     __table_args__ = (
         Index(None, "run_id"),
