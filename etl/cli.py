@@ -338,7 +338,7 @@ def run(
 
     Global options go before or after `run`: kiwoom-etl run --log-format json --log-level DEBUG --interval 30s
     """
-    from etl.clock import parse_duration
+    from etl.clock import parse_duration, utc_now
     from etl.daemon.runner import Daemon
     from etl.errors import DatabaseUnavailable
     from etl.settings import parse_workers
@@ -352,6 +352,8 @@ def run(
             settings = settings.with_overrides(workers=parse_workers(workers, "--workers"))
         settings.require_accounts()
         schedule = _schedule(settings, all_hours)
+        if not all_hours:  # a calendar that cannot be computed stops the daemon here, not at its first slot
+            schedule.calendar.get(utc_now().date())
         with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
             try:
                 require_current_schema(engine)

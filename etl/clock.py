@@ -64,7 +64,7 @@ class KrxCalendar(Container[date]):
         import subprocess
 
         if not sys.executable:
-            raise RuntimeError(f"the KRX calendar of {year}: no Python interpreter to compute it (sys.executable)")
+            raise ConfigError(f"the KRX calendar of {year}: no Python interpreter to compute it (sys.executable)")
         # -P: the child's sys.path is the interpreter's and PYTHONPATH's, never the working directory.
         child = subprocess.run(
             [sys.executable, "-P", "-c", _XKRX_CHILD, str(year)],
@@ -76,7 +76,8 @@ class KrxCalendar(Container[date]):
         )
         if child.returncode != 0:
             error = child.stderr.decode(errors="replace").strip().splitlines()
-            raise RuntimeError(f"the KRX calendar of {year}: {error[-1] if error else f'exit {child.returncode}'}")
+            problem = error[-1] if error else f"exit {child.returncode}"
+            raise ConfigError(f"the KRX calendar of {year}: {problem} (is the holidays package installed whole?)")
         return {date.fromisoformat(day): name for day, name in json.loads(child.stdout).items()}
 
     def get(self, day: date, default: str | None = None) -> str | None:

@@ -12,6 +12,7 @@ from etl.clock import Window, parse_clock, parse_duration
 from etl.daemon.schedule import END_OF_DAY, SCHEDULED, Due, Schedule, krx_calendar
 from etl.errors import ConfigError
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS
+from tests.support import kiwoom_etl
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -123,7 +124,7 @@ def test_a_calendar_that_cannot_be_computed_says_why(tmp_path: Path, monkeypatch
     (broken / "__init__.py").write_text("raise ImportError('this holidays package is broken')\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the child interpreter finds this package first
     calendar = krx_calendar()
-    with pytest.raises(RuntimeError, match="KRX calendar of 2026: ImportError: this holidays package is broken"):
+    with pytest.raises(ConfigError, match="KRX calendar of 2026: ImportError: this holidays package is broken"):
         calendar.get(date(2026, 9, 25))
 
 
@@ -200,3 +201,21 @@ def test_an_interval_that_does_not_divide_a_window_stops_inside_it() -> None:
     assert krx[0] == seoul(2026, 11, 23, 8, 31)  # 511 minutes after midnight: the first multiple of 7 after 08:30
     assert krx[-1] == seoul(2026, 11, 23, 18, 5)  # 1085 minutes: the last multiple of 7 before 18:10
     assert seoul(2026, 11, 23, 15, 45) in krx  # the end-of-day snapshot, between two slots
+
+
+def test_the_daemon_stops_at_start_when_the_calendar_cannot_be_computed(tmp_path: Path) -> None:
+    """Not at its first slot, hours later: `run` says why and exits before it connects or fetches anything."""
+    broken = tmp_path / "packages" / "holidays"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('this holidays package is broken')\n")
+    env = {
+        "PYTHONPATH": str(tmp_path / "packages"),
+        "KIWOOM_APPKEY": "key",
+        "KIWOOM_SECRETKEY": "secret",
+        "KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state"),
+    }
+    done = kiwoom_etl("run", env=env)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "KRX calendar of" in done.stderr and "this holidays package is broken" in done.stderr
+    assert not (tmp_path / "never.db").exists()

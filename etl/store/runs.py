@@ -12,7 +12,6 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, Insert, func, select, update
-from sqlalchemy.dialects import sqlite
 
 from etl.errors import ConfigError, SlotClaimed
 from etl.store.capture import Capture
@@ -49,10 +48,13 @@ def require_account(connection: Connection, account: str) -> None:
 
 def insert_unless_taken(connection: Connection) -> Insert:
     """INSERT INTO etl_runs … ON CONFLICT DO NOTHING: a slot already claimed is left to its owner."""
+    # Each dialect imported here: a daemon carries only its own.
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql  # here: a daemon on SQLite need not carry it
+        from sqlalchemy.dialects import postgresql
 
         return postgresql.insert(EtlRun).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(EtlRun).on_conflict_do_nothing()
 
 
