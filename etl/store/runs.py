@@ -58,6 +58,20 @@ def insert_unless_taken(connection: Connection) -> Insert:
     return sqlite.insert(EtlRun).on_conflict_do_nothing()
 
 
+def _running(
+    trigger: str, account_no: str | None, exchange: str | None, scheduled_for: datetime | None, started_at: datetime
+) -> dict[str, Any]:
+    """The etl_runs row of a run that begins now."""
+    return {
+        "trigger": trigger,
+        "status": RunStatus.RUNNING,
+        "account_no": account_no,
+        "exchange": exchange,
+        "scheduled_for": scheduled_for,
+        "started_at": started_at,
+    }
+
+
 def start_run(
     engine: Engine,
     *,
@@ -69,14 +83,7 @@ def start_run(
 ) -> Run:
     """Record that a run began (status running), in a commit of its own. For a scheduled slot this claims it:
     SlotClaimed if another process has it."""
-    values = {
-        "trigger": trigger,
-        "status": RunStatus.RUNNING,
-        "account_no": account_no,
-        "exchange": exchange,
-        "scheduled_for": scheduled_for,
-        "started_at": started_at,
-    }
+    values = _running(trigger, account_no, exchange, scheduled_for, started_at)
     with transaction(engine, "recording a run") as connection:
         run_id = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
     if run_id is None:
@@ -113,15 +120,7 @@ def claim_slot(
     accounts cost one commit instead of a thousand."""
     asked = frozenset(pairs)
     rows = [
-        {
-            "trigger": trigger,
-            "status": RunStatus.RUNNING,
-            "account_no": account_no,
-            "exchange": exchange,
-            "scheduled_for": scheduled_for,
-            "started_at": started_at,
-        }
-        for account_no, exchange in sorted(asked)
+        _running(trigger, account_no, exchange, scheduled_for, started_at) for account_no, exchange in sorted(asked)
     ]
     if not rows:
         return SlotClaims({}, asked)
