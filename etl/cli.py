@@ -1,5 +1,5 @@
-"""The command line: kiwoom-etl migrate | snapshot | run | status | flush | replay | import | report | export |
-simulate | demo | revoke-token."""
+"""The command line: kiwoom-etl migrate | snapshot | ledger | run | status | flush | replay | import | report |
+export | simulate | demo | revoke-token."""
 
 from __future__ import annotations
 
@@ -261,6 +261,70 @@ def snapshot(obj: Context, database_url: str | None) -> None:
             sys.exit(EXIT_FAILED)
 
 
+@cli.command("ledger")
+@global_options
+@database_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Read from this booking date (Seoul) [default: 7 days before the newest line loaded, or 90 days back].",
+)
+@click.option(
+    "--reclassify",
+    is_flag=True,
+    help="Fetch nothing: give the stored lines the kinds the configured mapping ([ledger.kinds]) finds now.",
+)
+@click.pass_obj
+def ledger_command(obj: Context, database_url: str | None, since: datetime | None, reclassify: bool) -> None:
+    """Load the transaction ledger (kt00015) of every configured account into account_transactions.
+
+    Every kind of line (deposits, withdrawals, transfers, trades, dividends, fees, taxes, interest, loans), a month
+    at a time, oldest first. A line already loaded adds nothing; one that comes again with different content is
+    kept as a conflict (see `status`), never written over. Each line's kind comes from a keyword mapping that the
+    config file's [ledger.kinds] extends; a line it does not know is `other`, kept and counted. Exits 1 when an
+    account's ledger could not be read whole, or a line is `other`.
+    """
+    from etl.jobs.ledger import LedgerJob, results_table
+    from etl.normalize.ledger import Classifier
+    from etl.store.engine import transaction
+    from etl.store.ledger import kind_counts
+    from etl.store.ledger import reclassify as reclassify_lines
+    from etl.store.schema import connected
+
+    with _errors():
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            if reclassify:
+                if since:
+                    raise ConfigError("--reclassify fetches nothing: it takes no --since")
+                classifier = Classifier.with_rules(settings.ledger_rules)
+                with transaction(engine, "reclassifying the ledger") as connection:
+                    moved = reclassify_lines(connection, classifier)
+                    others = kind_counts(connection)["other"]
+                for (old, new), count in sorted(moved.items()):
+                    click.echo(f"{count} line(s): {old} → {new}")
+                click.echo(f"{sum(moved.values())} line(s) reclassified; {others} stored line(s) are other.")
+                sys.exit(EXIT_FAILED if others else 0)
+            settings.require_accounts()
+            job = LedgerJob(settings, engine)
+            try:
+                results = job.run(since=since.date() if since else None)
+            finally:
+                job.fetcher.close()
+        click.echo(results_table(results))
+        added = sum(sum(r.load.added.values()) for r in results)
+        others = sum(r.load.added["other"] for r in results)
+        click.echo(f"{added} new line(s) loaded into {settings.safe_database_url}.")
+        if others:
+            click.echo(
+                f"{others} new line(s) match no rule of the mapping and are `other`: add their remark to "
+                "[ledger.kinds] and run `kiwoom-etl ledger --reclassify`.",
+                err=True,
+            )
+        if others or not all(r.ok for r in results):
+            sys.exit(EXIT_FAILED)
+
+
 @cli.command("flush")
 @global_options
 @database_option
@@ -376,7 +440,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     inside an active window, the newest success is older than twice the interval (STALE).
     """
     from etl.clock import parse_duration, utc_now
-    from etl.daemon.status import newest_run, pair_statuses, status_table
+    from etl.daemon.status import ledger_statuses, newest_run, pair_statuses, status_table
     from etl.jobs.spool import Spool
     from etl.kiwoom.accounts import KnownAccounts
     from etl.store.schema import connected
@@ -393,6 +457,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
             every = pair_statuses(engine, schedule, now)
             newest = None if every else newest_run(engine)
+            ledgers = ledger_statuses(engine, {account for account, _ in configured} or None)
         pairs = [p for p in every if (p.account_no, p.exchange) in configured] if configured else every
         if every and not pairs:
             click.echo(
@@ -402,9 +467,11 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             pairs = every
         if not pairs:
             # A monitor that has seen nothing for a week is not fine: say what the newest run is, and fail.
-            click.echo(f"No runs in the last week in {settings.safe_database_url}.")
+            click.echo(f"No snapshot runs in the last week in {settings.safe_database_url}.")
+            _echo_ledger(ledgers, schedule, now)
             _fail(_newest_run_words(newest, schedule), EXIT_FAILED)
         click.echo(status_table(pairs, schedule, now))
+        _echo_ledger(ledgers, schedule, now)
         stale = [p for p in pairs if p.stale]
         if stale:
             click.echo(
@@ -413,6 +480,34 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
                 err=True,
             )
             sys.exit(EXIT_FAILED)
+
+
+def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
+    """The ledger's part of `status`: a table, then what needs the user's eye."""
+    from etl.daemon.status import ledger_table
+
+    if not ledgers:
+        return
+    click.echo("")
+    click.echo("Ledger (kt00015):")
+    click.echo(ledger_table(ledgers, schedule, now))
+    for ledger in ledgers:
+        if ledger.other:
+            click.echo(
+                f"{ledger.account_no}: {ledger.other} ledger line(s) match no rule of the mapping (kind other): add "
+                "their remark to [ledger.kinds] in the config file, then run `kiwoom-etl ledger --reclassify`."
+            )
+        if ledger.conflicts:
+            click.echo(
+                f"{ledger.account_no}: {ledger.conflicts} ledger line(s) came again with different content; the "
+                "stored lines were kept: see the table account_transaction_conflicts."
+            )
+        if ledger.last_status == "failed":
+            if ledger.last_reason == "not_supported":
+                what = "this server does not offer the ledger (snapshots are not affected)"
+            else:
+                what = "the newest ledger run failed"
+            click.echo(f"{ledger.account_no}: {what}: {ledger.last_error}")
 
 
 def _echo_spool(spool: Any, schedule: Any) -> None:
@@ -449,22 +544,30 @@ def _newest_run_words(newest: Any, schedule: Any) -> str:
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
 @click.pass_obj
 def replay_command(obj: Context, database_url: str | None, since: datetime | None, account: str | None) -> None:
-    """Rebuild account_snapshots and position_snapshots from raw_responses with today's transform.
+    """Rebuild account_snapshots, position_snapshots and the ledger from raw_responses with today's transform.
 
     For after a parser fix, or into a freshly migrated database holding raw pages. Idempotent: a snapshot that
     already reads the same is left alone, so running it twice changes nothing. Runs whose pages are incomplete,
-    or that today's transform refuses, keep what they have.
+    or that today's transform refuses, keep what they have. Ledger lines (kt00015) are loaded again as a ledger
+    run loads them, with the configured mapping: a line already stored is left alone, a differing one is a conflict.
     """
+    from etl.jobs.ledger import replay_ledger
     from etl.jobs.replay import replay, runs_to_replay
+    from etl.normalize.ledger import Classifier
     from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
+        classifier = Classifier.with_rules(settings.ledger_rules)
+        day = since.date() if since else None
         with connected(settings.database_url, mode=settings.database_mode) as engine:
-            runs = runs_to_replay(engine, since=since.date() if since else None, account=account)
+            runs = runs_to_replay(engine, since=day, account=account)
             with _progress(len(runs), "Replaying") as bar:
                 report = replay(engine, runs, progress=bar.update)
+            ledger = replay_ledger(engine, classifier, since=day, account=account)
         click.echo(f"{len(runs)} run(s) with raw pages: {report}.")
+        if ledger.pages:
+            click.echo(f"Ledger: {ledger}.")
 
 
 @cli.command("import")

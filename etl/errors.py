@@ -12,6 +12,7 @@ Whether a failure is retried is decided by its class, never by its message::
     │   ├── TokenRejected           return_code 3 / 8003, 8005, 8006, 8009: a new token is issued once
     │   ├── CredentialsRejected     wrong app key or secret key (8001, 8002, ...): never retried
     │   ├── RequestRejected         bad input (15xx) and any other refusal: never retried
+    │   │   └── NotSupported        this server does not offer the API (8104 on the mock server, 8200): not asked again
     │   └── BadResponse             not JSON, not an object, or a continuation chain that repeats or never ends
     ├── TransformError              a value that does not match the contract (field, line, value)
     ├── SlotClaimed                 another process has already taken this schedule slot (not a failure)
@@ -85,6 +86,10 @@ class RequestRejected(ApiError):
     """The API refused the request itself (bad input, unknown market, ...)."""
 
 
+class NotSupported(RequestRejected):
+    """The server does not offer this API to this account (8104: not on the mock server; 8200: not for companies)."""
+
+
 class BadResponse(ApiError):
     """The answer cannot be used: not JSON, not an object, or a broken continuation chain."""
 
@@ -99,19 +104,27 @@ class TransformError(EtlError):
     """A value does not match the contract; nothing of its snapshot is loaded."""
 
     def __init__(
-        self, message: str, *, field: str, value: object, line: int | None = None, page: int | None = None
+        self,
+        message: str,
+        *,
+        field: str,
+        value: object,
+        line: int | None = None,
+        page: int | None = None,
+        lines: str = "position",
     ) -> None:
         self.problem = message
         self.field = field
         self.value = value
-        self.line = line  # the position's line_no: 0-based over all pages
+        self.line = line  # the position's line_no (or the ledger line's place): 0-based over all pages
         self.page = page  # the page it came in, 0-based
+        self.lines = lines  # what the line is: a kt00005 position, a kt00015 ledger line
         super().__init__(message)
 
     def __str__(self) -> str:
         where = self.field
         if self.line is not None:
-            where += f" of position line {self.line}"
+            where += f" of {self.lines} line {self.line}"
         if self.page is not None:
             where += f" (page {self.page})"
         return f"{where}: {self.problem}: {self.value!r}"

@@ -86,6 +86,10 @@ class Settings:
     )
     workers: int | None = None  # at most this many accounts at once; None (auto): as the accounts and pacing call for
     database_mode: int = 0o600  # a SQLite file kiwoom-etl creates; 0o640 lets a BI tool's group read it
+    ledger_lookback_days: int = 7  # kt00015 is read again from this many days before the newest line loaded
+    ledger_first_days: int = 90  # how far back the first ledger run of an account reaches
+    ledger_at: time = time(20, 15)  # the daily ledger run, in `timezone`: after NXT closes
+    ledger_rules: tuple[tuple[str, str], ...] = ()  # [ledger.kinds]: (keyword, kind), before the defaults
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (command-line options)."""
@@ -174,7 +178,13 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "workers": ("KIWOOM_ETL_WORKERS", "workers"),
     "database_mode": ("KIWOOM_ETL_DATABASE_MODE", "database_mode"),
 }
-_TABLES = {"env", "accounts", "windows", "end_of_day"}
+_TABLES = {"env", "accounts", "windows", "end_of_day", "ledger"}
+# [ledger] key → (environment variable, Settings field)
+_LEDGER_SCALARS = {
+    "lookback_days": ("KIWOOM_ETL_LEDGER_LOOKBACK_DAYS", "ledger_lookback_days"),
+    "first_days": ("KIWOOM_ETL_LEDGER_FIRST_DAYS", "ledger_first_days"),
+    "at": ("KIWOOM_ETL_LEDGER_AT", "ledger_at"),
+}
 
 
 def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -208,6 +218,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
 
     numbers = _numbers(pick)
     schedule = _schedule(pick, document, path)
+    ledger = _ledger(env, document.get("ledger", {}), path)
 
     default_exchanges = ("KRX",) if mock else EXCHANGES
     if "accounts" in document:
@@ -223,6 +234,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         **state_dir,
         **numbers,
         **schedule,
+        **ledger,
     )
 
 
@@ -276,6 +288,30 @@ def _schedule(pick: Pick, document: Mapping[str, Any], path: object) -> dict[str
     if "end_of_day" in document:
         schedule["end_of_day"] = _per_exchange(document["end_of_day"], f"{path}: end_of_day", parse_clock)
     return schedule
+
+
+def _ledger(env: Mapping[str, str], table: Any, path: object) -> dict[str, Any]:
+    """The [ledger] settings that are given: lookback_days, first_days, at, and the kinds mapping."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: ledger must be a table ([ledger])")
+    unknown = set(table) - set(_LEDGER_SCALARS) - {"kinds"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown [ledger] setting(s) {', '.join(sorted(unknown))} (see the README)")
+    ledger: dict[str, Any] = {}
+    for key, (var, name) in _LEDGER_SCALARS.items():
+        if env.get(var, "") != "":
+            value, setting = env[var], var
+        elif key in table:
+            value, setting = table[key], f"{path}: ledger.{key}"
+        else:
+            continue
+        ledger[name] = parse_clock(str(value), setting) if key == "at" else _number(value, setting, int, 1)
+    kinds = table.get("kinds", {})
+    if not isinstance(kinds, dict) or not all(isinstance(v, str) for v in kinds.values()):
+        raise ConfigError(f'{path}: ledger.kinds must be a table of "keyword" = "kind"')
+    if kinds:
+        ledger["ledger_rules"] = tuple(kinds.items())  # in the file's order: the first match decides
+    return ledger
 
 
 DATABASE_MODES = {"0600": 0o600, "0640": 0o640}

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from sqlalchemy import Engine, Select, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -21,7 +20,7 @@ from etl.normalize.transform import trade_date_of
 from etl.store.closes import day_statements, rebuild
 from etl.store.engine import make_engine
 from etl.store.models import DailyClose
-from etl.store.schema import alembic_config, migrate
+from etl.store.schema import downgrade, migrate
 from etl.store.views import VIEW_NAMES
 from tests.books import EVERY_VIEW, Book, History, Line, assert_view, edges, import_books, week
 from tests.support import take_snapshots
@@ -166,8 +165,7 @@ def test_migration_0007_fills_the_table_and_its_downgrade_gives_the_views_their_
     books = week()
     books.load(engine, tmp_path / "week")
     before = every_view(engine)
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0006")
+    downgrade(engine, "0006")
     assert "daily_closes" not in inspect(engine).get_table_names()
     assert every_view(engine) == before  # the views compute the closes themselves again
     migrate(engine)  # fills the table from the snapshots there are

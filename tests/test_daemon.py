@@ -286,7 +286,7 @@ def test_status_with_nothing_for_a_week_names_the_newest_run_and_fails(
     daemon_for(settings, Clock(long_ago), all_hours=True).run_slot(long_ago)
     result = kiwoom_etl("status", env=env)
     assert result.returncode == 1, result.stdout
-    assert "No runs in the last week" in result.stdout
+    assert "No snapshot runs in the last week" in result.stdout
     assert f"the newest run is success, started {schedule.local(long_ago):%Y-%m-%d %H:%M:}" in result.stderr
 
 

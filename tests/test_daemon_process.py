@@ -81,11 +81,19 @@ def test_the_daemon_snapshots_on_the_marks_and_stops_cleanly_on_sigterm(
     engine = make_engine(db_url)
     try:
         daemon = daemons(env)
-        wait_until(lambda: count(engine, EtlRun.id, EtlRun.status == "success") >= 6, "three slots of snapshots")
+        snapshot_runs = EtlRun.api_id == "kt00005"
+        wait_until(
+            lambda: count(engine, EtlRun.id, snapshot_runs, EtlRun.status == "success") >= 6, "three slots of snapshots"
+        )
         daemon.signal(signal.SIGTERM)
         assert daemon.wait() == 0, daemon.output()
         with engine.connect() as connection:
-            rows = connection.execute(select(EtlRun.status, EtlRun.scheduled_for, EtlRun.position_count)).all()
+            rows = connection.execute(
+                select(EtlRun.status, EtlRun.scheduled_for, EtlRun.position_count).where(snapshot_runs)
+            ).all()
+            ledger = connection.execute(
+                select(EtlRun.trigger, EtlRun.status, EtlRun.exchange).where(EtlRun.api_id == "kt00015")
+            ).all()
             snapshots = connection.execute(select(AccountSnapshot.id, AccountSnapshot.position_count)).all()
             positions = Counter(connection.execute(select(PositionSnapshot.snapshot_id)).scalars())
     finally:
@@ -94,6 +102,7 @@ def test_the_daemon_snapshots_on_the_marks_and_stops_cleanly_on_sigterm(
     assert set(statuses) <= {"success", "missed"} and statuses["success"] >= 6  # nothing left running or failed
     assert all(slot.second % 2 == 0 and slot.microsecond == 0 for _, slot, _ in rows)  # on the 2-second marks
     assert all(positions[snapshot_id] == expected for snapshot_id, expected in snapshots)  # every snapshot whole
+    assert ledger == [("start", "success", None)]  # the ledger at start, beside the snapshots
     assert "stopping" in daemon.output() and "Traceback" not in daemon.output()
     assert f"{simulator.accounts[0].acct_no} KRX for slot" in daemon.output()  # one line per snapshot
 
@@ -118,7 +127,7 @@ def test_a_second_signal_exits_at_once_and_leaves_nothing_partial(
         assert daemon.wait() == 128 + signal.SIGTERM
         simulator.release()
         with engine.connect() as connection:
-            statuses = connection.execute(select(EtlRun.status)).scalars().all()
+            statuses = connection.execute(select(EtlRun.status).where(EtlRun.api_id == "kt00005")).scalars().all()
             snapshots = connection.execute(select(AccountSnapshot.id)).all()
     finally:
         engine.dispose()
@@ -148,7 +157,9 @@ def test_two_daemons_on_one_postgresql_never_duplicate_a_slot(
         assert first.wait() == 0 and second.wait() == 0, first.output() + second.output()
         with engine.connect() as connection:
             runs = connection.execute(
-                select(EtlRun.account_no, EtlRun.exchange, EtlRun.scheduled_for, EtlRun.status)
+                select(EtlRun.account_no, EtlRun.exchange, EtlRun.scheduled_for, EtlRun.status).where(
+                    EtlRun.api_id == "kt00005"
+                )
             ).all()
             snapshots = connection.execute(
                 select(AccountSnapshot.account_no, AccountSnapshot.exchange, AccountSnapshot.scheduled_for)

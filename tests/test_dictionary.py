@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.dialects import postgresql
 
 from etl.store.dictionary import RELATIONS, TABLES, VIEWS
 from etl.store.engine import make_engine
 from etl.store.models import Base
-from etl.store.schema import alembic_config, migrate
+from etl.store.schema import downgrade, migrate
 from etl.store.views import VIEWS as VIEW_SQL
 
 COMMENTS = text(
@@ -74,8 +73,7 @@ def test_every_table_view_and_column_has_the_dictionarys_comment_and_the_downgra
             assert relation_comment == relation.comment, name
             assert column_comment == relation.column(column).comment, (name, column)
 
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "0005")
+        downgrade(engine, "0005")
         with engine.connect() as connection:
             left = [row for row in connection.execute(COMMENTS) if row[3] is not None or row[4] is not None]
         assert left == []

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect
 
 from etl.store.engine import make_engine
 from etl.store.models import Base
-from etl.store.schema import alembic_config, current_revision, head_revision, migrate
+from etl.store.schema import alembic_config, current_revision, downgrade, head_revision, migrate
 
 TABLES = {"etl_runs", "raw_responses", "account_snapshots", "position_snapshots"}
 
@@ -41,8 +41,7 @@ def test_upgrade_matches_the_models_and_downgrades_to_nothing(db_url: str) -> No
         indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("position_snapshots")}
         assert {("account_no", "exchange", "captured_at"), ("stock_code", "captured_at"), ("trade_date",)} <= indexes
 
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "base")
+        downgrade(engine, "base")
         assert current_revision(engine) is None
         assert not TABLES & set(inspect(engine).get_table_names())
     finally:
@@ -133,8 +132,7 @@ def test_0004_gives_old_rows_their_reason_keeps_their_text_and_downgrades_back(d
         assert [tuple(row) for row in got] == EXPECTED
         with pytest.raises(IntegrityError), engine.begin() as connection:  # a reason outside the enum
             connection.execute(text("UPDATE etl_runs SET reason = 'because' WHERE id = 1"))
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "0003")
+        downgrade(engine, "0003")
         with engine.connect() as connection:
             back = connection.execute(text("SELECT reason FROM etl_runs ORDER BY id")).scalars().all()
         assert back[:6] == [row[2] for row in OLD_ROWS[:6]]
@@ -163,8 +161,7 @@ def test_views_survive_a_round_trip_and_a_table_rebuilt_under_them(engine: Engin
 
     before = answers()
     assert before
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0004")
+    downgrade(engine, "0004")
     assert not set(VIEW_NAMES) & set(inspect(engine).get_view_names())
     migrate(engine)
     assert answers() == before

@@ -11,14 +11,13 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from etl.daemon.schedule import Schedule
 from etl.settings import Settings
-from etl.store.engine import make_engine, transaction
-from etl.store.schema import alembic_config, current_revision, migrate
+from etl.store.engine import make_engine
+from etl.store.schema import current_revision, downgrade, migrate
 from etl.store.views import VIEW_NAMES
 from tests.books import EVERY_VIEW, History, assert_view, import_books, week
 
@@ -169,8 +168,7 @@ def test_0008_compresses_raw_pages_with_lz4_where_the_server_has_it_and_downgrad
         lz4 = "lz4" in str(scalar(engine, "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"))
         method = "l" if lz4 else "p"  # without lz4 on the server: pglz, said so by the column
         assert compression(engine) == {"payload": method, "body_text": method}
-        with transaction(engine, "downgrading") as connection:
-            command.downgrade(alembic_config(connection), "0008-1")
+        downgrade(engine, "0008-1")
         assert compression(engine) == {"payload": "", "body_text": ""}
     finally:
         engine.dispose()
@@ -183,8 +181,7 @@ def test_0008_changes_nothing_on_sqlite(sqlite_url: str) -> None:
         with engine.connect() as connection:
             schema = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'raw_responses'")
             assert "COMPRESSION" not in schema.scalar_one().upper()
-        with transaction(engine, "downgrading") as connection:
-            command.downgrade(alembic_config(connection), "0008-1")
+        downgrade(engine, "0008-1")
         assert current_revision(engine) != "0008"
     finally:
         engine.dispose()

@@ -177,3 +177,33 @@ def test_bad_workers_name_the_setting(tmp_path: Path, text: str, env: dict[str, 
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, text), environ=env)
     assert 'workers: expected "auto" or a whole number of at least 1' in str(caught.value).lower()
+
+
+def test_the_ledger_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    from datetime import time
+
+    assert (load_settings(environ={}).ledger_lookback_days, load_settings(environ={}).ledger_at) == (7, time(20, 15))
+    path = write(
+        tmp_path,
+        '[ledger]\nlookback_days = 3\nfirst_days = 400\nat = "21:00"\n\n'
+        '[ledger.kinds]\n"기타정산금" = "fee"\n"배당" = "other"\n',
+    )
+    settings = load_settings(path, environ={"KIWOOM_ETL_LEDGER_LOOKBACK_DAYS": "10"})
+    assert (settings.ledger_lookback_days, settings.ledger_first_days) == (10, 400)
+    assert settings.ledger_at == time(21, 0)
+    assert settings.ledger_rules == (("기타정산금", "fee"), ("배당", "other"))  # in the file's order
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[ledger]\nlookback = 3\n", r"unknown \[ledger\] setting\(s\) lookback"),
+        ("[ledger]\nlookback_days = 0\n", "ledger.lookback_days: must be at least 1"),
+        ('[ledger]\nat = "25:00"\n', "ledger.at"),
+        ('[ledger.kinds]\n"배당" = 1\n', 'ledger.kinds must be a table of "keyword" = "kind"'),
+        ("ledger = 3\n", r"ledger must be a table"),
+    ],
+)
+def test_bad_ledger_settings_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), environ={})

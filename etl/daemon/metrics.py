@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from etl.clock import utc_now
 from etl.errors import ApiError, ApiServerError, ApiUnreachable, RateLimited, TokenRejected
+from etl.jobs.ledger import LedgerResult
 from etl.jobs.snapshot import SnapshotResult
 from etl.store.models import RunStatus
 
@@ -43,6 +44,18 @@ class Metrics:
         self.retries = Counter(
             "kiwoom_etl_api_retries", "Kiwoom API requests retried, by reason.", ["reason"], registry=self.registry
         )
+        self.ledger_runs = Counter(
+            "kiwoom_etl_ledger_runs",
+            "Account ledger (kt00015) runs, by result and reason (etl_runs' names; empty for a plain success).",
+            ["result", "reason"],
+            registry=self.registry,
+        )
+        self.ledger_lines = Counter(
+            "kiwoom_etl_ledger_lines",
+            "Ledger lines newly loaded, by kind; kind=other counts the lines the mapping does not know.",
+            ["kind"],
+            registry=self.registry,
+        )
 
     def observe(self, result: SnapshotResult) -> None:
         """Count one snapshot's outcome."""
@@ -51,6 +64,12 @@ class Metrics:
             self.duration.observe(result.seconds)
         if result.ok:
             self.last_success.labels(account=result.account, exchange=result.exchange).set(utc_now().timestamp())
+
+    def observe_ledger(self, result: LedgerResult) -> None:
+        """Count one account's ledger run and the lines it added by kind."""
+        self.ledger_runs.labels(result=result.status, reason=result.reason or "").inc()
+        for kind, count in result.load.added.items():
+            self.ledger_lines.labels(kind=kind).inc(count)
 
     def retried(self, exc: ApiError) -> None:
         """Count one retry (or token replacement) by what caused it."""

@@ -24,6 +24,7 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
@@ -32,6 +33,7 @@ from etl.daemon.metrics import Metrics
 from etl.daemon.schedule import Due, Schedule
 from etl.daemon.status import pair_statuses
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
+from etl.jobs.ledger import LedgerJob, LedgerResult
 from etl.jobs.snapshot import SnapshotResult, Snapshotter
 from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Account, Settings
@@ -109,6 +111,7 @@ class Daemon:
         self.stopping = threading.Event()
         fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried, stop=self.stopping)
         self.snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
+        self.ledger = LedgerJob(settings, engine, fetcher, clock=clock, stop=self.stopping)
         self.fetcher = fetcher
         self.started_at = clock()
         self.workers = fan_out_workers(
@@ -333,6 +336,30 @@ class Daemon:
             )
         return written
 
+    def run_ledger(self, *, daily: bool = True) -> list[LedgerResult]:
+        """Every account's ledger (kt00015): the day's run, claimed in etl_runs so that replicas fetch it once, or
+        the run at start. A failure is logged and counted; snapshots never wait for it."""
+        slot = None
+        if daily:
+            local = self.schedule.local(self.clock()).date()
+            slot = datetime.combine(local, self.settings.ledger_at, tzinfo=self.schedule.zone)
+        try:
+            results = self.ledger.run(trigger="scheduled" if daily else "start", scheduled_for=slot)
+        except Exception:  # noqa: BLE001 - a bug in the ledger must not stop the daemon's snapshots
+            log.exception("the ledger run failed")
+            return []
+        for result in results:
+            self.metrics.observe_ledger(result)
+            if result.load.added["other"]:
+                log.warning(
+                    "%s ledger: %d new line(s) match no rule of the mapping (kind other): see `kiwoom-etl status`",
+                    result.account,
+                    result.load.added["other"],
+                )
+            if not result.ok:
+                log.warning("%s ledger: %s (%s): %s", result.account, result.status, result.reason, result.error)
+        return results
+
     def configured_pairs(self) -> set[tuple[str, str]]:
         """(account_no, exchange) of every configured account, as the tables name them."""
         return {(self.account_no(a), x) for a in self.settings.accounts for x in a.exchanges}
@@ -405,7 +432,9 @@ class Daemon:
     def _scheduler(self) -> BlockingScheduler:
         """The snapshot ticks on the schedule's trigger, and a flush of the spool every interval."""
         grace = misfire_grace(self.schedule.interval)
-        scheduler = BlockingScheduler(timezone=self.schedule.zone, executors={"default": JobExecutor(max_workers=2)})
+        zone = self.schedule.zone
+        executors = {"default": JobExecutor(max_workers=2), "ledger": JobExecutor(max_workers=1)}
+        scheduler = BlockingScheduler(timezone=zone, executors=executors)
         scheduler.add_job(
             self.tick,
             ScheduleTrigger(self.schedule),
@@ -422,6 +451,20 @@ class Daemon:
             name="flush the spool",
             max_instances=1,
             coalesce=True,
+        )
+        # The ledger has a worker of its own: a long first run never holds a snapshot tick.
+        scheduler.add_job(
+            self.run_ledger,
+            CronTrigger(hour=self.settings.ledger_at.hour, minute=self.settings.ledger_at.minute, timezone=zone),
+            id="ledger",
+            name="the daily ledger",
+            executor="ledger",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+        scheduler.add_job(
+            self.run_ledger, kwargs={"daily": False}, id="ledger-start", name="the ledger at start", executor="ledger"
         )
         scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         return scheduler

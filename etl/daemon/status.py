@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
@@ -15,7 +15,7 @@ from etl.clock import zone_name
 from etl.console import table
 from etl.daemon.schedule import Schedule
 from etl.store.engine import storage_errors
-from etl.store.models import EtlRun, RunStatus
+from etl.store.models import AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
 
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
 
@@ -120,10 +120,10 @@ class NewestRun:
 
 
 def newest_run(engine: Engine) -> NewestRun | None:
-    """The newest run of an account in the database, however old; None when there is none."""
+    """The newest snapshot run of an account in the database, however old; None when there is none."""
     query = (
         select(EtlRun.account_no, EtlRun.exchange, EtlRun.status, EtlRun.started_at)
-        .where(EtlRun.account_no.is_not(None))
+        .where(EtlRun.account_no.is_not(None), EtlRun.api_id == "kt00005")
         .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
         .limit(1)
     )
@@ -187,3 +187,97 @@ def format_age(age: timedelta | None) -> str:
     if seconds < 7200:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@dataclass(frozen=True)
+class LedgerStatus:
+    """One account's ledger (kt00015): its newest run, its newest line, its lines by kind and its conflicts."""
+
+    account_no: str
+    last_status: str | None
+    last_reason: str | None
+    last_started: datetime | None
+    last_error: str | None
+    failures_since: int
+    newest_line: date | None
+    lines: int
+    other: int
+    conflicts: int
+
+
+def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[LedgerStatus]:
+    """Every account with a ledger run or line (or those in `accounts`), sorted by account."""
+    runs = EtlRun.api_id == "kt00015"
+    t, c = AccountTransaction, AccountTransactionConflict
+    with storage_errors(engine, "reading the ledger"), engine.connect() as connection:
+        names = set(connection.execute(select(EtlRun.account_no).where(runs).distinct()).scalars())
+        names |= set(connection.execute(select(t.account_no).distinct()).scalars())
+        statuses = []
+        for account_no in sorted(n for n in names if n and (accounts is None or n in accounts)):
+            newest = connection.execute(
+                select(EtlRun.status, EtlRun.reason, EtlRun.started_at, EtlRun.error)
+                .where(runs, EtlRun.account_no == account_no)
+                .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
+                .limit(1)
+            ).first()
+            success = connection.execute(
+                select(func.max(EtlRun.started_at)).where(
+                    runs, EtlRun.account_no == account_no, EtlRun.status == RunStatus.SUCCESS
+                )
+            ).scalar_one()
+            failed = [runs, EtlRun.account_no == account_no, EtlRun.status == RunStatus.FAILED]
+            if success is not None:
+                failed.append(EtlRun.started_at > success)
+            failures = connection.execute(select(func.count()).select_from(EtlRun).where(*failed)).scalar_one()
+            mine = t.account_no == account_no
+            newest_line, lines, other = connection.execute(
+                select(func.max(t.settlement_date), func.count(), func.count(case((t.kind == "other", 1)))).where(mine)
+            ).one()
+            conflicts = connection.execute(
+                select(func.count()).select_from(c).where(c.account_no == account_no)
+            ).scalar_one()
+            statuses.append(
+                LedgerStatus(
+                    account_no,
+                    newest.status if newest else None,
+                    newest.reason if newest else None,
+                    newest.started_at if newest else None,
+                    newest.error if newest else None,
+                    failures,
+                    newest_line,
+                    lines,
+                    other,
+                    conflicts,
+                )
+            )
+    return statuses
+
+
+def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: datetime) -> str:
+    """The ledger's table in `status`: times in the schedule's time zone."""
+    zone = zone_name(schedule.zone, now)
+    return table(
+        [
+            "account",
+            "last ledger run",
+            f"started ({zone})",
+            "failures since",
+            "newest line",
+            "lines",
+            "other",
+            "conflicts",
+        ],
+        [
+            (
+                s.account_no,
+                "-" if s.last_status is None else s.last_status + (f" ({s.last_reason})" if s.last_reason else ""),
+                "-" if s.last_started is None else schedule.local(s.last_started).strftime("%Y-%m-%d %H:%M:%S"),
+                s.failures_since,
+                s.newest_line or "-",
+                s.lines,
+                s.other,
+                s.conflicts,
+            )
+            for s in statuses
+        ],
+    )

@@ -133,7 +133,7 @@ def _replay_runs(connection: Connection, run_ids: Sequence[int], clock: Callable
             exchange=str(rows[0].exchange),
             trigger=run.trigger,
             captured_at=rows[0].received_at,
-            pages=tuple(_page(row) for row in rows),
+            pages=tuple(stored_page(row) for row in rows),
             scheduled_for=run.scheduled_for,
             run_id=run_id,
             reason=Reason.REPLAYED,
@@ -155,7 +155,7 @@ def _replay_runs(connection: Connection, run_ids: Sequence[int], clock: Callable
     return [outcomes[run_id] for run_id in run_ids]
 
 
-def _page(row: Row[Any]) -> Page:
+def stored_page(row: Row[Any]) -> Page:
     """A stored raw page as the Page it was received as."""
     return Page(
         api_id=row.api_id,

@@ -1,4 +1,4 @@
-"""The Kiwoom REST client: au10001/au10002 tokens, ka00001 account number, kt00005 balance pages.
+"""The Kiwoom REST client: au10001/au10002 tokens, ka00001 account number, kt00005 balance pages, kt00015 ledger pages.
 
 Everything `requests` can raise is translated here into the exception tree of `etl.errors`; nothing above this
 module imports `requests`. HTTP 200 is not success: the return code inside the body decides.
@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from etl.errors import (
     ApiUnreachable,
     BadResponse,
     CredentialsRejected,
+    NotSupported,
     RateLimited,
     RequestRejected,
     TokenRejected,
@@ -47,6 +48,11 @@ TOKEN_REASONS = frozenset({"8003", "8005", "8006", "8009", "8010"})
 CREDENTIAL_REASONS = frozenset({"8001", "8002", "8011", "8012", "8020", "8030", "8031", "8040", "8050", "8103"})
 TOKEN_APIS = frozenset({"au10001", "au10002"})  # their answers and requests carry credentials: never kept
 RATE_LIMIT_REASONS = frozenset({"1700"})
+NOT_SUPPORTED_REASONS = frozenset({"8104", "8200"})  # not on the mock server; not for corporate customers
+# A list TR answers an empty range with an error rather than an empty list, in either bracket form:
+# "[2000](501724:관련자료가없습니다)"; such an answer is an empty page.
+LIST_APIS = frozenset({"kt00015"})
+_NO_DATA = re.compile(r"자료가\s*없|데이터가\s*없")
 SERVER_REASONS = frozenset({"1999"})
 RATE_LIMIT_RETURN_CODE = 5
 TOKEN_RETURN_CODE = 3
@@ -159,26 +165,46 @@ class KiwoomClient:
         Yields each page as it arrives, so a caller keeps what came before a failure. Raises ApiError, and
         BadResponse when next-key repeats or the chain exceeds the page cap.
         """
+        return self._pages("kt00005", {"dmst_stex_tp": exchange})
+
+    def ledger_pages(self, start: date, end: date) -> Iterator[Page]:
+        """kt00015 from `start` to `end` (booking dates, inclusive): every kind of line on both exchanges, oldest
+        first, every page. An empty range is an empty page. Raises as balance_pages, and NotSupported (8104)."""
+        body = {
+            "strt_dt": f"{start:%Y%m%d}",
+            "end_dt": f"{end:%Y%m%d}",
+            "tp": "0",
+            "stk_cd": "",
+            "crnc_cd": "",
+            "gds_tp": "0",
+            "frgn_stex_code": "",
+            "dmst_stex_tp": "%",
+            "qry_sort_tp": "2",
+        }
+        return self._pages("kt00015", body)
+
+    def _pages(self, api_id: str, body: Mapping[str, Any]) -> Iterator[Page]:
+        """Every page of one list request, the same body repeated with the next-key of the page before."""
         seen: set[str] = set()
         next_key: str | None = None
         page_no = 0
         while True:
-            page = self._call("kt00005", ACCOUNT_PATH, {"dmst_stex_tp": exchange}, next_key=next_key, page_no=page_no)
+            page = self._call(api_id, ACCOUNT_PATH, body, next_key=next_key, page_no=page_no)
             yield page
             if page.cont_yn != "Y":
                 return
             if not page.next_key:
-                raise BadResponse(f"page {page_no} says cont-yn Y but sends no next-key", api_id="kt00005")
+                raise BadResponse(f"page {page_no} says cont-yn Y but sends no next-key", api_id=api_id)
             if page.next_key in seen:
                 raise BadResponse(
                     f"next-key {page.next_key!r} repeats at page {page_no}: the continuation chain loops",
-                    api_id="kt00005",
+                    api_id=api_id,
                 )
             page_no += 1
             if page_no >= self._settings.page_cap:
                 raise BadResponse(
                     f"more than {self._settings.page_cap} pages (KIWOOM_ETL_PAGE_CAP): the chain does not end",
-                    api_id="kt00005",
+                    api_id=api_id,
                 )
             seen.add(page.next_key)
             next_key = page.next_key
@@ -286,6 +312,10 @@ def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime)
         )
     if reason in TOKEN_REASONS or return_code == TOKEN_RETURN_CODE:
         raise TokenRejected(described, **fields)
+    if reason in NOT_SUPPORTED_REASONS:
+        raise NotSupported(described, **fields)
+    if return_code and status == 200 and api_id in LIST_APIS and _NO_DATA.search(message):
+        return
     if return_code:
         raise RequestRejected(described, **fields)
     if status != 200:

@@ -1,8 +1,12 @@
-"""A local stand-in for the Kiwoom REST API, for demos and tests: au10001, au10002, ka00001 and kt00005.
+"""A local stand-in for the Kiwoom REST API, for demos and tests: au10001, au10002, ka00001, kt00005 (balance), and
+the account history's kt00015 (transaction ledger), kt00017 (today's totals) and kt00002 (daily estimated assets).
 
 It behaves as the API notes describe: tokens with a KST `expires_dt`, logical errors inside HTTP 200 answers,
 HTTP 429 with return_code 5 when a client outpaces it, continuation through the `cont-yn`/`next-key` headers,
-several accounts, prices that move between calls. Faults can be injected (in process or over HTTP) for tests.
+several accounts, prices that move between calls. Faults can be injected (in process or over HTTP) for tests, an
+API can be switched to "not supported in mock trading" (8104), and "no data" comes as an empty list or as Kiwoom's
+return_code 2000. An account with a history (etl.kiwoom.sim_history) answers all four account APIs from it, as of
+the simulator's `today`; one without answers kt00005 as before and the history APIs with no lines.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from etl.clock import KST
+
+if TYPE_CHECKING:  # sim_history builds on this module's stocks; the simulator only reads a history it is given
+    from etl.kiwoom.sim_history import Event, History
 
 OK_MESSAGE = "조회가 완료되었습니다."
 BAD_TOKEN = (3, "인증에 실패했습니다[8005:Token이 유효하지 않습니다]")
@@ -34,6 +41,56 @@ BAD_SECRET = (3, "인증에 실패했습니다[8002:App Key와 Secret Key 검증
 RATE_LIMIT = (5, "허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다. API ID={api_id}]")
 BAD_INPUT = (2, "입력 값 오류입니다[1517:입력 값 형식이 올바르지 않습니다]")
 SERVER_ERROR = (1, "처리 중 오류가 발생했습니다[1999:예기치 못한 에러가 발생했습니다]")
+NO_DATA = (2000, "[2000](501724:관련자료가없습니다)")  # its own bracket form, as a third-party fixture shows it
+NOT_IN_MOCK = (2, "모의투자에서 지원하지 않는 API 입니다.[8104:모의투자에서 지원하지 않는 API 입니다.]")
+
+ACCOUNT_APIS = ("ka00001", "kt00005", "kt00015", "kt00017", "kt00002")
+LIST_NAMES = {"kt00015": "trst_ovrl_trde_prps_array", "kt00002": "daly_prsm_dpst_aset_amt_prst"}
+MESSAGES = {  # each as Kiwoom's sample answer words it
+    "kt00015": "조회가 완료되었습니다",
+    "kt00017": "조회가 완료되었습니다..",
+    "kt00002": "일자별 계좌별 추정예탁자산 내역이 조회 되었습니다.",
+}
+DEFAULT_BAD_FIELD = {"kt00005": "cur_prc", "kt00015": "exct_amt", "kt00017": "ina_amt", "kt00002": "entr"}
+LEDGER_BODY = (
+    "strt_dt",
+    "end_dt",
+    "tp",
+    "stk_cd",
+    "crnc_cd",
+    "gds_tp",
+    "frgn_stex_code",
+    "dmst_stex_tp",
+    "qry_sort_tp",
+)
+# kt00015's tp → the kinds of line it lists (None: all). Dividends, the credit line (but under A) and a line of no
+# known kind are listed under 0 only; the codes of foreign currency and of loans against sales list nothing here.
+LEDGER_TP: dict[str, frozenset[str] | None] = {
+    "0": None,
+    "1": frozenset({"deposit", "withdrawal"}),
+    "2": frozenset({"securities_in"}),
+    "3": frozenset({"buy", "sell"}),
+    "4": frozenset({"buy"}),
+    "5": frozenset({"sell"}),
+    "6": frozenset({"deposit"}),
+    "7": frozenset({"withdrawal"}),
+    "A": frozenset({"loan"}),
+    "M": frozenset({"deposit", "withdrawal"}),  # 입출금+환전, and no currency is exchanged here
+} | {code: frozenset() for code in "BCFGHIJ"}
+# kind → io_tp, io_tp_nm, trde_ocr_tp, trde_kind_nm, trde_prtc_tp. Kiwoom publishes no code lists: the sell's are its
+# sample's, the rest made up alike. A dividend and the credit line come in as 입금, so a reader must go by the remark
+# first; the other line's names hold no keyword at all.
+LINE_CODES = {
+    "sell": ("1", "매도", "9", "매매", "11"),
+    "buy": ("2", "매수", "9", "매매", "12"),
+    "deposit": ("3", "입금", "1", "입출금", "01"),
+    "withdrawal": ("4", "출금", "1", "입출금", "02"),
+    "dividend": ("3", "입금", "1", "입출금", "03"),
+    "loan": ("3", "입금", "1", "입출금", "04"),
+    "securities_in": ("5", "입고", "8", "입출고", "21"),
+    "other": ("0", "기타", "1", "입출금", "09"),
+}
+EXCHANGE_NAMES = {"KRX": "한국거래소", "NXT": "넥스트트레이드"}
 
 # (code, name, base price): well-known KRX names, and a newer code with a letter in it.
 STOCKS = [
@@ -64,6 +121,7 @@ class Holding:
     loan_date: str = ""
     expiry_date: str = ""
     loan: int = 0  # what a credit line still owes: the summary's crd_loan_tot adds these up
+    settled: int | None = None  # setl_remn, when a trade of it is not booked yet; else `quantity`
 
     def line(self) -> dict[str, str]:
         purchase = self.quantity * self.purchase_price
@@ -76,7 +134,7 @@ class Holding:
             "expr_dt": self.expiry_date,
             "stk_cd": "A" + self.code,
             "stk_nm": self.name,
-            "setl_remn": _amount(self.quantity),
+            "setl_remn": _amount(self.quantity if self.settled is None else self.settled),
             "cur_qty": _amount(self.quantity),
             "cur_prc": _amount(self.price),
             "buy_uv": _amount(self.purchase_price),
@@ -89,7 +147,8 @@ class Holding:
 
 @dataclass
 class SimAccount:
-    """An app key pair, the account behind it, and its holdings per exchange."""
+    """An app key pair, the account behind it, and its holdings per exchange; with a history, the holdings and cash
+    come from it instead (the keys of `holdings` still name the account's exchanges)."""
 
     appkey: str
     secretkey: str
@@ -98,17 +157,122 @@ class SimAccount:
     deposit: int = 17534
     deposit_d1: int | None = None  # entr_d1 and entr_d2 when given; else a little below `deposit`
     deposit_d2: int | None = None
+    history: History | None = None
+    holder: str = "김키움"  # the name kt00015's acnt_no shows, and a deposit's depositor
 
 
-def _amount(value: int) -> str:
-    """Kiwoom's 12-character zero-padded amount, sign first."""
-    return ("-" if value < 0 else "") + str(abs(value)).zfill(12 if value >= 0 else 11)
+def _amount(value: int, width: int = 12) -> str:
+    """Kiwoom's zero-padded amount of `width` characters (12, or 15 in kt00015), sign first."""
+    return ("-" if value < 0 else "") + str(abs(value)).zfill(width if value >= 0 else width - 1)
 
 
 def _rate(numerator: int, denominator: int) -> str:
     if denominator == 0:
         return "0.00"
     return str((Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+def _date(value: Any) -> date | None:
+    """A request's YYYYMMDD date; None when it is not one."""
+    if not isinstance(value, str) or len(value) != 8 or not (value.isascii() and value.isdigit()):
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None
+
+
+def _masked(account: SimAccount) -> str:
+    """kt00015's acnt_no: the number with its middle hidden, and the holder ("6081-2***-11 [김키움]")."""
+    number = account.acct_no
+    return f"{number[:4]}-{number[4]}***-{number[8:10]} [{account.holder}]"
+
+
+def _isin(code: str) -> str:
+    """The ISIN of a KRX stock code: KR7, the code, 00, and the check digit (Luhn over the letters as numbers)."""
+    body = f"KR7{code}00"
+    digits = "".join(str(int(character, 36)) for character in body)
+    total = sum(sum(divmod(int(d) * (2 if n % 2 == 0 else 1), 10)) for n, d in enumerate(reversed(digits)))
+    return body + str(-total % 10)
+
+
+def _ledger_line(event: Event, holder: str) -> dict[str, str]:
+    """kt00015's line for `event`, every field of the API page, in its order."""
+
+    def money(value: int) -> str:
+        return _amount(value, 15)
+
+    io_type, io_name, occurrence, occurrence_name, history_type = LINE_CODES[event.kind]
+    traded = event.kind in ("buy", "sell")
+    return {
+        "trde_dt": f"{event.day:%Y%m%d}",
+        "trde_no": f"{event.number:09d}",
+        "rmrk_nm": event.remark,
+        "crd_deal_tp_nm": "보통매매" if traded else "",
+        "exct_amt": money(abs(event.net)),
+        "loan_amt_rpya": money(0),
+        "fc_trde_amt": "0.00",
+        "fc_exct_amt": "0.00",
+        "entra_remn": money(event.balance),
+        "crnc_cd": "KRW",
+        "trde_ocr_tp": occurrence,
+        "trde_kind_nm": occurrence_name,
+        "stk_nm": event.name,
+        "trde_amt": money(event.amount),
+        "trde_agri_tax": money(event.tax),
+        "rpy_diffa": money(0),
+        "fc_trde_tax": "0.00",
+        "dly_sum": money(0),
+        "fc_entra": "0.00",
+        "mdia_tp_nm": "REST API" if traded else "",
+        "io_tp": io_type,
+        "io_tp_nm": io_name,
+        "orig_deal_no": "000000000",
+        "stk_cd": f"A{event.code}" if event.code else "",
+        "trde_qty_jwa_cnt": str(event.quantity),
+        "cmsn": money(event.commission),
+        "int_ls_usfe": money(0),
+        "fc_cmsn": "0.00",
+        "fc_dly_sum": "0.00",
+        "vlbl_nowrm": str(event.held),
+        "proc_tm": event.time,
+        "isin_cd": _isin(event.code) if event.code else "",
+        "stex_cd": event.exchange if traded else "",
+        "stex_nm": EXCHANGE_NAMES[event.exchange] if traded else "",
+        "trde_unit": f"{event.price:,}",
+        "incm_resi_tax": money(event.income_tax),
+        "loan_dt": f"{event.day:%Y%m%d}" if event.kind == "loan" else "",
+        "uncl_ocr": "",
+        "rpym_sum": "",
+        "cntr_dt": f"{event.trade_day:%Y%m%d}",
+        "rcpy_no": "",
+        "prcsr": "DAILY" if event.kind in ("buy", "sell", "dividend") else "",  # booked by the morning batch
+        "proc_brch": "키움은행",
+        "trde_stle": "",
+        "txon_base_pric": "0.00",
+        "tax_sum_cmsn": money(event.tax + event.income_tax + event.commission),
+        "frgn_pay_txam": "0.00",
+        "fc_uncl_ocr": "0.00",
+        "rpym_sum_fr": "",
+        "rcpmnyer": holder if event.kind == "deposit" else "",
+        "trde_prtc_tp": history_type,
+    }
+
+
+def _assets_line(history: History, day: date) -> dict[str, str]:
+    """kt00002's line for `day`."""
+    cash = history.cash(day)
+    assets = cash + sum(p.settled * history.price(p.code, day) for p in history.positions(day))
+    values = {
+        "entr": cash,
+        "grnt_use_amt": history.loan(day),
+        "crd_loan": 0,
+        "ls_grnt": 0,
+        "repl_amt": 0,
+        "prsm_dpst_aset_amt": assets,
+        "prsm_dpst_aset_amt_bncr_skip": assets,
+    }
+    return {"dt": f"{day:%Y%m%d}"} | {name: _amount(value) for name, value in values.items()}
 
 
 def make_account(
@@ -154,11 +318,13 @@ class Fault:
 
     kind: http_500, http_503, drop (close the connection without an answer), rate_limit (HTTP 429 + return_code 5),
     rate_limit_200 (return_code 5 inside HTTP 200), revoke_token (the token dies before the request is served),
-    broken_json, bad_value (`field` set to `value` on the first position line, or in the summary when it is a
-    summary field), delay (`seconds` before answering), server_error (return_code with reason 1999),
-    input_error (reason 1517), loop_next_key (always answer cont-yn Y with the same next-key), token_other_ip
-    (reason 8010), truncated (the normal answer cut in half), hold (wait until Simulator.release() is called, at
-    most `seconds` or 120 s as a guard against hanging, then answer normally: a slow request with no time in it).
+    broken_json, bad_value (`field` set to `value` at the answer's top level when it is a top-level field, as
+    kt00005's summary and kt00017's record are, else on the first line of its list: kt00005's positions, kt00015's
+    ledger, kt00002's days; by default the field DEFAULT_BAD_FIELD names), delay (`seconds` before answering),
+    server_error (return_code with reason 1999), input_error (reason 1517), loop_next_key (always answer cont-yn Y
+    with the same next-key), token_other_ip (reason 8010), truncated (the normal answer cut in half), hold (wait
+    until Simulator.release() is called, at most `seconds` or 120 s as a guard against hanging, then answer
+    normally: a slow request with no time in it).
     """
 
     kind: str
@@ -205,6 +371,20 @@ def make_fault(kind: str, **options: Any) -> Fault:
     return Fault(kind, **options)
 
 
+def _spoil(
+    fault: Fault | None, api_id: str, payload: dict[str, Any], page: list[dict[str, str]], headers: dict[str, str]
+) -> None:
+    """Apply a bad_value or loop_next_key fault to an answer about to leave."""
+    if fault is not None and fault.kind == "bad_value":
+        name = fault.field or DEFAULT_BAD_FIELD[api_id]
+        if name in payload:
+            payload[name] = fault.value
+        elif page:
+            page[0][name] = fault.value
+    if fault is not None and fault.kind == "loop_next_key":
+        headers.update({"cont-yn": "Y", "next-key": "SIM0"})
+
+
 @dataclass
 class Simulator:
     """The API's state and behaviour, independent of HTTP."""
@@ -223,12 +403,16 @@ class Simulator:
     fault_token: str | None = None  # when set, /_sim/faults needs X-Sim-Token; unset, loopback clients only
     moves: bool = True  # prices move by themselves between answers; off, they change only with set_accounts
     latency: float = 0.0  # seconds every API request waits before it is answered, as a distant server would
+    today: Callable[[], date] | None = None  # the day the account APIs answer for; unset, the KST date now
+    empty_ledger_form: Literal["list", "error"] = "list"  # kt00015's and kt00002's "no data": [], or return_code 2000
+    unsupported: set[str] = field(default_factory=set)  # api-ids answered 8104, as the mock server answers ka01690
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     _frozen: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
+    _listed: dict[tuple[str, str], tuple[str, list[dict[str, str]]]] = field(default_factory=dict)  # body, lines
     _released: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -342,7 +526,7 @@ class Simulator:
             return self._issue(body)
         if path == "/oauth2/revoke" and api_id == "au10002":
             return self._revoke(body)
-        if path != "/api/dostk/acnt" or api_id not in ("ka00001", "kt00005"):
+        if path != "/api/dostk/acnt" or (api_id not in ACCOUNT_APIS and api_id not in self.unsupported):
             return self._error(404, BAD_INPUT)
         account = self._authorised(headers.get("authorization", ""))
         if account is None:
@@ -350,8 +534,16 @@ class Simulator:
         if not self._paced((account.appkey, api_id)):
             extra = {"Retry-After": self.retry_after} if self.retry_after else {}
             return self._error(429, RATE_LIMIT, api_id, extra)
+        if api_id in self.unsupported:
+            return self._error(200, NOT_IN_MOCK)
         if api_id == "ka00001":
             return self._ok({"acctNo": account.acct_no})
+        if api_id == "kt00015":
+            return self._ledger(account, body, headers, fault)
+        if api_id == "kt00017":
+            return self._today_totals(account, fault)
+        if api_id == "kt00002":
+            return self._daily_assets(account, body, headers, fault)
         return self._balance(account, body, headers, fault)
 
     def _fault_answer(self, fault: Fault, api_id: str) -> tuple[int, dict[str, str], str | None] | None:
@@ -432,40 +624,61 @@ class Simulator:
         lines = self._frozen[key]
         page = [dict(line) for line in lines[start : start + self.page_size]]
         more = start + self.page_size < len(lines)
-        payload = self._summary(account, lines, sum(h.loan for h in account.holdings.get(exchange, [])))
+        history = account.history
+        credit = 0 if history else sum(h.loan for h in account.holdings.get(exchange, []))
+        payload = self._summary(self._cash(account), lines, credit, history.loan(self._today()) if history else 0)
         payload["stk_cntr_remn"] = page
         response_headers = {"api-id": "kt00005", "cont-yn": "Y" if more else "N", "next-key": ""}
         if more:
             response_headers["next-key"] = f"SIM{start + self.page_size}"
-        if fault is not None and fault.kind == "bad_value":
-            name = fault.field or "cur_prc"
-            if name in payload:
-                payload[name] = fault.value
-            elif page:
-                page[0][name] = fault.value
-        if fault is not None and fault.kind == "loop_next_key":
-            response_headers.update({"cont-yn": "Y", "next-key": "SIM0"})
+        _spoil(fault, "kt00005", payload, page, response_headers)
         return (
             200,
             response_headers,
             json.dumps(payload | {"return_code": 0, "return_msg": OK_MESSAGE}, ensure_ascii=False),
         )
 
+    def _today(self) -> date:
+        return self.today() if self.today is not None else datetime.now(KST).date()
+
+    def _cash(self, account: SimAccount) -> tuple[int, int, int]:
+        """entr, entr_d1 and entr_d2: the history's as of today, or the account's own."""
+        history = account.history
+        if history is not None:
+            today = self._today()
+            return history.cash(today), history.cash(today, 1), history.cash(today, 2)
+        deposit = account.deposit
+        d1 = deposit - 84 if account.deposit_d1 is None else account.deposit_d1
+        d2 = deposit - 4984 if account.deposit_d2 is None else account.deposit_d2
+        return deposit, d1, d2
+
+    def _held(self, history: History, exchange: str | None = None) -> list[Holding]:
+        """The history's holdings today, on `exchange` (or on every one), at today's prices."""
+        today = self._today()
+        return [
+            Holding(p.code, p.name, p.quantity, p.purchase_price, history.price(p.code, today), settled=p.settled)
+            for p in history.positions(today)
+            if exchange in (None, p.exchange)
+        ]
+
     def _lines(self, account: SimAccount, exchange: str, *, move: bool) -> list[dict[str, str]]:
+        if account.history is not None:
+            return [holding.line() for holding in self._held(account.history, exchange)]
         with self._lock:
             for holding in account.holdings.get(exchange, []) if move else []:
                 step = self._rng.choice((-2, -1, 0, 1, 2))
                 holding.price = max(100, holding.price + step * max(10, holding.price // 500))
             return [holding.line() for holding in account.holdings.get(exchange, [])]
 
-    def _summary(self, account: SimAccount, lines: list[dict[str, str]], loan: int) -> dict[str, Any]:
-        """The answer's summary: totals that agree with `lines`, the account's cash, and `loan` as crd_loan_tot."""
+    def _summary(
+        self, cash: tuple[int, int, int], lines: list[dict[str, str]], loan: int, collateral_loan: int
+    ) -> dict[str, Any]:
+        """The answer's summary: totals that agree with `lines`, the cash (entr, entr_d1, entr_d2), `loan` as
+        crd_loan_tot and `collateral_loan` as dpst_grnt_use_amt_amt."""
         purchase = sum(int(line["pur_amt"]) for line in lines)
         evaluation = sum(int(line["evlt_amt"]) for line in lines)
         profit = evaluation - purchase
-        deposit = account.deposit
-        d1 = deposit - 84 if account.deposit_d1 is None else account.deposit_d1
-        d2 = deposit - 4984 if account.deposit_d2 is None else account.deposit_d2
+        deposit, d1, d2 = cash
         orderable = deposit * 5
         summary = {
             "entr": deposit,
@@ -494,13 +707,170 @@ class Simulator:
             "100ord_alow_amt": d2,
             "crd_loan_tot": loan,
             "crd_loan_ls_tot": 0,
-            "dpst_grnt_use_amt_amt": 0,
+            "dpst_grnt_use_amt_amt": collateral_loan,
             "grnt_loan_amt": 0,
         }
         payload: dict[str, Any] = {name: _amount(value) for name, value in summary.items()}
         payload["tot_pl_rt"] = _rate(profit, purchase)
         payload["crd_grnt_rt"] = _rate(d2 + evaluation, loan)  # collateral over loan, "0.00" without one
         return payload
+
+    def _ledger(
+        self, account: SimAccount, body: dict[str, Any], headers: dict[str, str], fault: Fault | None
+    ) -> tuple[int, dict[str, str], str]:
+        """kt00015: the lines booked in [strt_dt, end_dt] by today, filtered by tp (see LEDGER_TP), stock, product,
+        currency and exchange (% all; KRX or NXT the lines of shares held there), oldest first unless qry_sort_tp 1."""
+        asked = {name: body.get(name, "") for name in LEDGER_BODY}
+        first, last = _date(asked["strt_dt"]), _date(asked["end_dt"])
+        if (
+            first is None
+            or last is None
+            or first > last
+            or not all(isinstance(value, str) for value in asked.values())
+            or asked["tp"] not in LEDGER_TP
+            or asked["gds_tp"] not in ("0", "1", "2", "3", "4")
+            or asked["dmst_stex_tp"] not in ("%", "KRX", "NXT")
+            or asked["qry_sort_tp"] not in ("", "1", "2")
+        ):
+            return self._error(200, BAD_INPUT)
+        kinds = LEDGER_TP[asked["tp"]]
+        code = asked["stk_cd"][1:] if len(asked["stk_cd"]) == 7 else asked["stk_cd"]  # A005930 or 005930
+        exchange = asked["dmst_stex_tp"]
+        # Every line is of domestic stocks, in won: funds, foreign stocks, other products and currencies have none.
+        ours = asked["gds_tp"] in ("0", "1") and asked["crnc_cd"] in ("", "KRW")
+        booked = account.history.booked(min(last, self._today())) if account.history and ours else []
+        chosen = [
+            event
+            for event in booked
+            if event.day >= first
+            and (kinds is None or event.kind in kinds)
+            and code in ("", event.code)
+            and exchange in ("%", event.exchange)
+        ]
+        if asked["qry_sort_tp"] == "1":
+            chosen.reverse()
+        return self._paged(
+            account,
+            "kt00015",
+            headers,
+            fault,
+            body,
+            {"acnt_no": _masked(account)},
+            lambda: [_ledger_line(event, account.holder) for event in chosen],
+        )
+
+    def _today_totals(self, account: SimAccount, fault: Fault | None) -> tuple[int, dict[str, str], str]:
+        """kt00017: the sums of the lines booked today (a trade on its settlement day, as kt00015 lists it), with the
+        D+2 cash and shares. `tax` holds every tax (a sell's and a dividend's withholding), `dvida_amt` dividends
+        before it, inq_amt the shares transferred in at today's prices, gnrl_stk_evlt_amt_d2 Σ quantity × price."""
+        today = self._today()
+        history = account.history
+        lines = [event for event in history.booked(today) if event.day == today] if history else []
+        holdings = self._held(history) if history else [h for held in account.holdings.values() for h in held]
+        moved_in = [(e.code, e.quantity) for e in lines if e.kind == "securities_in"]
+
+        def total(kind: str) -> int:
+            return sum(event.amount for event in lines if event.kind == kind)
+
+        values = {
+            "d2_entra": self._cash(account)[2],
+            "crd_int_npay_gold": 0,
+            "etc_loana": 0,
+            "gnrl_stk_evlt_amt_d2": sum(h.quantity * h.price for h in holdings),
+            "dpst_grnt_use_amt_d2": history.loan(today) if history else 0,
+            "crd_stk_evlt_amt_d2": 0,
+            "crd_loan_d2": sum(h.loan for h in holdings),
+            "crd_loan_evlta_d2": 0,
+            "crd_ls_grnt_d2": 0,
+            "crd_ls_evlta_d2": 0,
+            "ina_amt": total("deposit"),
+            "outa": total("withdrawal"),
+            "inq_amt": sum(quantity * history.price(code, today) for code, quantity in moved_in) if history else 0,
+            "outq_amt": 0,
+            "sell_amt": total("sell"),
+            "buy_amt": total("buy"),
+            "cmsn": sum(event.commission for event in lines),
+            "tax": sum(event.tax + event.income_tax for event in lines),
+            "stk_pur_cptal_loan_amt": 0,
+            "rp_evlt_amt": 0,
+            "bd_evlt_amt": 0,
+            "elsevlt_amt": 0,
+            "crd_int_amt": 0,
+            "sel_prica_grnt_loan_int_amt_amt": 0,
+            "dvida_amt": total("dividend"),
+        }
+        payload: dict[str, Any] = {name: _amount(value) for name, value in values.items()}
+        response_headers = {"api-id": "kt00017", "cont-yn": "N", "next-key": ""}
+        _spoil(fault, "kt00017", payload, [], response_headers)
+        message = MESSAGES["kt00017"]
+        return (
+            200,
+            response_headers,
+            json.dumps(payload | {"return_code": 0, "return_msg": message}, ensure_ascii=False),
+        )
+
+    def _daily_assets(
+        self, account: SimAccount, body: dict[str, Any], headers: dict[str, str], fault: Fault | None
+    ) -> tuple[int, dict[str, str], str]:
+        """kt00002: a line per weekday in [start_dt, end_dt] from the history's start to today: the booked cash
+        (entr), the credit lines' loan (grnt_use_amt), and the estimated assets entr + Σ booked shares × the day's
+        price (prsm_dpst_aset_amt, the same without funds: no fund is held)."""
+        first, last = _date(body.get("start_dt")), _date(body.get("end_dt"))
+        if first is None or last is None or first > last:
+            return self._error(200, BAD_INPUT)
+        history = account.history
+        if history is None:
+            return self._paged(account, "kt00002", headers, fault, body, {}, list)
+        days = []
+        day, end = max(first, history.start), min(last, self._today())
+        while day <= end:
+            if day.weekday() < 5:
+                days.append(day)
+            day += timedelta(days=1)
+        return self._paged(
+            account, "kt00002", headers, fault, body, {}, lambda: [_assets_line(history, d) for d in days]
+        )
+
+    def _paged(
+        self,
+        account: SimAccount,
+        api_id: str,
+        headers: dict[str, str],
+        fault: Fault | None,
+        body: dict[str, Any],
+        top: dict[str, str],
+        lines: Callable[[], list[dict[str, str]]],
+    ) -> tuple[int, dict[str, str], str]:
+        """A list answer, a page at a time as kt00005's: `top` beside the list of `lines()`, made on the first request
+        and kept for the continuations, which must repeat its body."""
+        key = (account.appkey, api_id)
+        asked = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        start = 0
+        if headers.get("cont-yn") == "Y":
+            next_key = headers.get("next-key", "")
+            kept = self._listed.get(key)
+            if not next_key.startswith("SIM") or not next_key[3:].isdigit() or kept is None or kept[0] != asked:
+                return self._error(200, BAD_INPUT)
+            start, made = int(next_key[3:]), kept[1]
+        else:
+            made = lines()
+            if not made and self.empty_ledger_form == "error":
+                return self._error(200, NO_DATA)
+            self._listed[key] = (asked, made)
+        page = [dict(line) for line in made[start : start + self.page_size]]
+        more = start + self.page_size < len(made)
+        payload: dict[str, Any] = dict(top)
+        payload[LIST_NAMES[api_id]] = page
+        response_headers = {"api-id": api_id, "cont-yn": "Y" if more else "N", "next-key": ""}
+        if more:
+            response_headers["next-key"] = f"SIM{start + self.page_size}"
+        _spoil(fault, api_id, payload, page, response_headers)
+        message = MESSAGES[api_id]
+        return (
+            200,
+            response_headers,
+            json.dumps(payload | {"return_code": 0, "return_msg": message}, ensure_ascii=False),
+        )
 
     def _ok(self, data: dict[str, Any], message: str = OK_MESSAGE) -> tuple[int, dict[str, str], str]:
         return 200, {}, json.dumps(data | {"return_code": 0, "return_msg": message}, ensure_ascii=False)

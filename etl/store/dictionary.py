@@ -37,6 +37,9 @@ TEXT = "text"
 CODE = "code"
 JSON = "JSON"
 MILLISECONDS = "milliseconds"
+UNITS = "shares or fund units"
+FOREIGN = "foreign currency"
+KST_TIME = "KST time of day"
 
 # SQL types as the docs show them (a test holds the tables' to the models).
 BIGINT = "bigint"
@@ -47,6 +50,9 @@ RATE = "numeric(12,4)"
 TIMESTAMP = "timestamp with time zone (UTC)"
 FLOAT = "double precision (REAL on SQLite)"
 TIME_TYPE = "timestamp with time zone (RFC 3339 UTC text on SQLite)"
+QUANTITY_TYPE = "numeric(15,6)"
+FOREIGN_TYPE = "numeric(15,4)"
+CLOCK_TYPE = "time without time zone"
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,8 @@ TRADE_DATE = Column("trade_date", DATE_TYPE, None, "거래일", DATE, "The Asia/
 ETL_RUNS = Relation(
     "etl_runs",
     "적재 실행",
-    "One row per account × exchange attempt at a snapshot, or per schedule slot missed or skipped.",
+    "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
+    " attempt at its kt00015 ledger.",
     (
         _id("id", "실행ID", "The run's key.", "bigint, primary key"),
         Column(
@@ -159,12 +166,19 @@ ETL_RUNS = Relation(
             ACCOUNT_NO,
             "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
         ),
-        _with_meaning(EXCHANGE, "KRX or NXT."),
+        _with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015 run (the ledger covers both)."),
         Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
         Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
         Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
-        Column("page_count", INTEGER, None, "페이지수", COUNT, "kt00005 pages received."),
-        Column("position_count", INTEGER, None, "잔고건수", COUNT, "Positions loaded; NULL when the run failed."),
+        Column("page_count", INTEGER, None, "페이지수", COUNT, "Pages received."),
+        Column(
+            "position_count",
+            INTEGER,
+            None,
+            "잔고건수",
+            COUNT,
+            "Positions loaded (kt00005), or ledger lines received (kt00015); NULL when the run failed.",
+        ),
         Column("error", TEXT_TYPE, None, "오류", TEXT, "What failed, NULL otherwise; never a credential."),
         Column(
             "reason",
@@ -190,6 +204,14 @@ ETL_RUNS = Relation(
             "스풀ID",
             TEXT,
             "The spool file (or import: and a digest of the pages) the run was loaded from: each loads once.",
+        ),
+        Column(
+            "api_id",
+            "text, kt00005 or kt00015",
+            "api-id",
+            "API ID",
+            CODE,
+            "What the run fetched: kt00005 (a snapshot) or kt00015 (the ledger; exchange is NULL: both at once).",
         ),
     ),
 )
@@ -297,7 +319,8 @@ POSITION_SNAPSHOTS = Relation(
 RAW_RESPONSES = Relation(
     "raw_responses",
     "원본 응답",
-    "One row per kt00005 page exactly as received: the audit trail and the input of a replay; never a credential.",
+    "One row per kt00005 or kt00015 page exactly as received: the audit trail and the input of a replay; never a"
+    " credential.",
     (
         _id("id", "응답ID", "The page's key.", "bigint, primary key"),
         _id("run_id", "실행ID", "The run that received it.", "bigint → etl_runs.id"),
@@ -307,9 +330,9 @@ RAW_RESPONSES = Relation(
             "The snapshot it built; NULL when the run failed.",
             "bigint → account_snapshots.id, NULL when the run failed",
         ),
-        Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005."),
+        Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005 or kt00015."),
         _with_meaning(ACCOUNT_NO, "As in the snapshot."),
-        _with_meaning(EXCHANGE, "As in the snapshot: KRX or NXT."),
+        _with_meaning(EXCHANGE, "As in the snapshot: KRX or NXT; NULL for a kt00015 page."),
         Column("page_no", INTEGER, None, "페이지번호", INDEX, "0-based position in the continuation chain."),
         Column("http_status", INTEGER, None, "HTTP상태", CODE, "The HTTP status of the answer."),
         Column(
@@ -367,6 +390,187 @@ DAILY_CLOSES = Relation(
             "The previous day's close; NULL on the first day.",
             "bigint → account_snapshots.id, NULL on the first day",
         ),
+    ),
+)
+
+
+def _ledger_amount(name: str, field: str, label: str, meaning: str) -> Column:
+    return _amount(name, field, label, f"{meaning} Unsigned: the direction is in kind and io_type.")
+
+
+def _foreign(name: str, field: str, label: str, meaning: str) -> Column:
+    return Column(name, FOREIGN_TYPE, field, label, FOREIGN, meaning)
+
+
+def _ledger_text(name: str, field: str, label: str, meaning: str, unit: str = TEXT) -> Column:
+    return Column(name, TEXT_TYPE, field, label, unit, meaning)
+
+
+SETTLEMENT_DATE = Column(
+    "settlement_date",
+    DATE_TYPE,
+    "trde_dt",
+    "거래일자",
+    DATE,
+    "The booking (settlement) date: a cash flow is dated by it; a trade settles two business days after it is made.",
+)
+TRANSACTION_NO = _ledger_text(
+    "transaction_no", "trde_no", "거래번호", "The line's 9-digit number; it restarts every day.", CODE
+)
+ORIGINAL_TRANSACTION_NO = _ledger_text(
+    "original_transaction_no",
+    "orig_deal_no",
+    "원거래번호",
+    "The number of the line this one corrects or cancels; 000000000 when there is none.",
+    CODE,
+)
+LEDGER_ACCOUNT_NO = _with_meaning(
+    ACCOUNT_NO, "The configured account's number from ka00001 (kt00015's own acnt_no is masked and not kept)."
+)
+
+ACCOUNT_TRANSACTIONS = Relation(
+    "account_transactions",
+    "위탁종합거래내역",
+    "One row per kt00015 ledger line: deposits, withdrawals, transfers, trades, dividends, fees, taxes, interest;"
+    " each natural key (account_no, settlement_date, transaction_no, original_transaction_no) once.",
+    (
+        _id("id", "거래ID", "The line's key.", "bigint, primary key"),
+        _id("run_id", "실행ID", "The kt00015 run that first loaded it.", "bigint → etl_runs.id"),
+        LEDGER_ACCOUNT_NO,
+        SETTLEMENT_DATE,
+        TRANSACTION_NO,
+        ORIGINAL_TRANSACTION_NO,
+        Column(
+            "kind",
+            "text, one of the kinds below",
+            None,
+            "거래분류",
+            CODE,
+            "What the line is, from the remark by the ledger mapping: deposit, withdrawal, securities_in,"
+            " securities_out, dividend, buy, sell, fee, tax, interest, loan or other (no rule matched).",
+        ),
+        Column("contract_date", DATE_TYPE, "cntr_dt", "체결일", DATE, "The trade date of a buy or sell."),
+        Column("processed_time", CLOCK_TYPE, "proc_tm", "처리시간", KST_TIME, "When Kiwoom booked the line, in KST."),
+        _ledger_text("remark", "rmrk_nm", "적요명", "The line's remark as Kiwoom writes it (장내매도, 이체입금, …)."),
+        _ledger_text(
+            "io_type", "io_tp", "입출구분", "Kiwoom's in/out code, as received (no code list is published).", CODE
+        ),
+        _ledger_text("io_type_name", "io_tp_nm", "입출구분명", "The in/out code's name (매도, 매수, 입금, …)."),
+        Column(
+            "stock_code",
+            TEXT_TYPE,
+            "stk_cd",
+            "종목코드",
+            CODE,
+            "The stock code without an A prefix; J (ELW) and Q (ETN) codes keep theirs; empty for a cash line.",
+        ),
+        _ledger_text("stock_name", "stk_nm", "종목명", "The stock's name; empty for a cash line."),
+        _ledger_text("isin_code", "isin_cd", "ISIN코드", "The stock's ISIN.", CODE),
+        Column(
+            "quantity",
+            QUANTITY_TYPE,
+            "trde_qty_jwa_cnt",
+            "거래수량/좌수",
+            UNITS,
+            "Shares, or fund units (which may be fractional), moved by the line.",
+        ),
+        Column(
+            "unit_price",
+            FOREIGN_TYPE,
+            "trde_unit",
+            "거래단가/환율",
+            KRW_PER_SHARE,
+            "The price per share, or the exchange rate of a currency exchange; Kiwoom's thousands commas removed.",
+        ),
+        _ledger_amount("trade_amount", "trde_amt", "거래금액", "The gross amount."),
+        _ledger_amount(
+            "settled_amount",
+            "exct_amt",
+            "정산금액",
+            "The net cash effect: for a sale trade_amount − transaction_tax − commission.",
+        ),
+        _ledger_amount("commission", "cmsn", "수수료", "Commission charged on the line."),
+        _ledger_amount("transaction_tax", "trde_agri_tax", "거래및농특세", "Securities transaction and rural tax."),
+        _ledger_amount(
+            "income_tax",
+            "incm_resi_tax",
+            "소득/주민세",
+            "Income and resident tax withheld (on a dividend or interest).",
+        ),
+        _ledger_amount("tax_fee_total", "tax_sum_cmsn", "세금수수료합", "Taxes and commission together."),
+        Column("cash_balance", BIGINT, "entra_remn", "예수금잔고", KRW, "Cash in the account after the line."),
+        Column(
+            "securities_balance",
+            QUANTITY_TYPE,
+            "vlbl_nowrm",
+            "유가금잔",
+            UNITS,
+            "The stock's quantity in the account after the line.",
+        ),
+        _ledger_text("credit_deal_type_name", "crd_deal_tp_nm", "신용거래구분명", "보통매매, or the kind of credit."),
+        _ledger_amount("loan_repayment", "loan_amt_rpya", "대출금상환", "Loan repaid by the line."),
+        Column("loan_date", DATE_TYPE, "loan_dt", "대출일", DATE, "The loan's date, for a credit line."),
+        _ledger_amount("repayment_difference", "rpy_diffa", "상환차금", "Repayment difference."),
+        _ledger_amount("overdue_total", "dly_sum", "연체합", "Overdue charges."),
+        _ledger_amount("interest_lending_fee", "int_ls_usfe", "이자/대주이용", "Interest, or the stock-lending fee."),
+        Column("uncollected", QUANTITY_TYPE, "uncl_ocr", "미수(원/주)", UNITS, "Receivables arising (KRW or shares)."),
+        Column("repayment_total", QUANTITY_TYPE, "rpym_sum", "변제합", UNITS, "Repaid in total (KRW or shares)."),
+        _ledger_text("currency", "crnc_cd", "통화코드", "The line's currency (KRW, USD, …).", CODE),
+        _foreign("fc_trade_amount", "fc_trde_amt", "거래금액(외)", "The gross amount in the foreign currency."),
+        _foreign("fc_settled_amount", "fc_exct_amt", "정산금액(외)", "The net amount in the foreign currency."),
+        _foreign("fc_transaction_tax", "fc_trde_tax", "거래세(외)", "Transaction tax in the foreign currency."),
+        _foreign("fc_commission", "fc_cmsn", "수수료(외)", "Commission in the foreign currency."),
+        _foreign("fc_overdue_total", "fc_dly_sum", "연체합(외)", "Overdue charges in the foreign currency."),
+        _foreign("fc_cash_balance", "fc_entra", "외화예수금잔고", "Foreign-currency cash after the line."),
+        _foreign("fc_uncollected", "fc_uncl_ocr", "미수(외)", "Receivables in the foreign currency."),
+        _foreign("fc_repayment_total", "rpym_sum_fr", "변제합(외)", "Repaid in total, in the foreign currency."),
+        _foreign("foreign_tax_paid", "frgn_pay_txam", "외국납부세액(외)", "Tax paid abroad, in the foreign currency."),
+        _foreign("tax_base_price", "txon_base_pric", "과세기준가", "The price taxes are based on."),
+        _ledger_text(
+            "transaction_class", "trde_ocr_tp", "거래종류구분", "Kiwoom's kind code (1 입출금, 9 매매, …).", CODE
+        ),
+        _ledger_text("transaction_class_name", "trde_kind_nm", "거래종류명", "The kind code's name."),
+        _ledger_text("history_type", "trde_prtc_tp", "거래내역구분", "Kiwoom's history code, as received.", CODE),
+        _ledger_text("trade_style", "trde_stle", "매매형태", "The trade's form, as received."),
+        _ledger_text("channel_name", "mdia_tp_nm", "매체구분명", "Where the order came from (REST API, …)."),
+        _ledger_text("exchange_code", "stex_cd", "거래소코드", "The exchange's code, as received.", CODE),
+        _ledger_text("exchange_name", "stex_nm", "거래소명", "The exchange's name, as received."),
+        _ledger_text("cash_slip_no", "rcpy_no", "출납번호", "The cash slip's number.", CODE),
+        _ledger_text("processor", "prcsr", "처리자", "Who or what booked the line (DAILY: the nightly batch)."),
+        _ledger_text("processing_branch", "proc_brch", "처리점", "The branch that booked it."),
+        _ledger_text("depositor", "rcpmnyer", "입금자", "Who sent a deposit, as the bank reports it."),
+        Column("loaded_at", TIMESTAMP, None, "적재시각", UTC_TIME, "When kiwoom-etl first loaded the line."),
+    ),
+)
+
+ACCOUNT_TRANSACTION_CONFLICTS = Relation(
+    "account_transaction_conflicts",
+    "거래내역 충돌",
+    "One row per kt00015 line that came again under a stored line's natural key with different content: kept"
+    " for review, never written over the stored line.",
+    (
+        _id("id", "충돌ID", "The conflict's key.", "bigint, primary key"),
+        _id("run_id", "실행ID", "The kt00015 run that received the differing line.", "bigint → etl_runs.id"),
+        LEDGER_ACCOUNT_NO,
+        SETTLEMENT_DATE,
+        TRANSACTION_NO,
+        ORIGINAL_TRANSACTION_NO,
+        _id(
+            "transaction_id",
+            "거래ID",
+            "The stored line it differs from.",
+            "bigint → account_transactions.id",
+        ),
+        Column(
+            "differences",
+            TEXT_TYPE,
+            None,
+            "차이",
+            TEXT,
+            "Each differing column: `column: stored → received`, separated by `; `.",
+        ),
+        Column("line", "jsonb (text on SQLite)", None, "수신행", JSON, "The differing line exactly as received."),
+        Column("received_at", TIMESTAMP, None, "수신시각", UTC_TIME, "When its page arrived."),
     ),
 )
 
@@ -589,7 +793,16 @@ def _views() -> tuple[Relation, ...]:
 
 
 TABLES: dict[str, Relation] = {
-    t.name: t for t in (ACCOUNT_SNAPSHOTS, POSITION_SNAPSHOTS, ETL_RUNS, RAW_RESPONSES, DAILY_CLOSES)
+    t.name: t
+    for t in (
+        ACCOUNT_SNAPSHOTS,
+        POSITION_SNAPSHOTS,
+        ETL_RUNS,
+        RAW_RESPONSES,
+        DAILY_CLOSES,
+        ACCOUNT_TRANSACTIONS,
+        ACCOUNT_TRANSACTION_CONFLICTS,
+    )
 }
 VIEWS: dict[str, Relation] = {v.name: v for v in _views()}
 RELATIONS: dict[str, Relation] = {**TABLES, **VIEWS}

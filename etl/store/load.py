@@ -232,25 +232,29 @@ def _insert_pages(
 ) -> None:
     if not capture.pages:
         return
-    rows: list[dict[str, Any]] = [
-        {
-            "run_id": run_id,
-            "snapshot_id": snapshot_id,
-            "api_id": page.api_id,
-            "account_no": capture.account_no,
-            "exchange": capture.exchange,
-            "page_no": page.page_no,
-            "http_status": page.http_status,
-            "cont_yn": page.cont_yn,
-            "next_key": page.next_key,
-            "received_at": page.received_at,
-            **_body_columns(page),
-        }
-        for page in capture.pages
-    ]
+    rows = [page_row(page, run_id, capture.account_no, capture.exchange, snapshot_id) for page in capture.pages]
     writes.pages.setdefault(_insert_sql(connection.dialect, "raw_responses", tuple(rows[0])), []).extend(
         _bound(connection, RawResponse.__table__, row) for row in rows
     )
+
+
+def page_row(
+    page: Page, run_id: int, account_no: str | None, exchange: str | None, snapshot_id: int | None = None
+) -> dict[str, Any]:
+    """The raw_responses row of one page as received."""
+    return {
+        "run_id": run_id,
+        "snapshot_id": snapshot_id,
+        "api_id": page.api_id,
+        "account_no": account_no,
+        "exchange": exchange,
+        "page_no": page.page_no,
+        "http_status": page.http_status,
+        "cont_yn": page.cont_yn,
+        "next_key": page.next_key,
+        "received_at": page.received_at,
+        **_body_columns(page),
+    }
 
 
 def _body_columns(page: Page) -> dict[str, str | None]:

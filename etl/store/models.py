@@ -8,7 +8,7 @@ process, the daemon included, would otherwise carry.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -25,10 +25,13 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.schema import SchemaItem
 
+from etl.normalize.ledger import Kind
 from etl.store.dictionary import TABLES
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
 
@@ -44,6 +47,8 @@ NAMING_CONVENTION = {
 # BIGINT keys on PostgreSQL; SQLite only auto-increments a column declared INTEGER (which is 64-bit there).
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Rate = ExactDecimal(12, 4)
+Quantity = ExactDecimal(15, 6)
+ForeignAmount = ExactDecimal(15, 4)
 
 
 class Base:
@@ -99,6 +104,7 @@ class Reason(StrEnum):
     NOT_STARTED = "not_started"  # missed: the daemon ran but did not start the slot (the machine slept)
     REPLAYED = "replayed"  # rebuilt from raw_responses by `kiwoom-etl replay` (detail: when, and what it had been)
     INTERNAL_ERROR = "internal_error"  # failed: a bug in kiwoom-etl
+    NOT_SUPPORTED = "not_supported"  # failed: the server does not offer the API (8104, 8200); not asked again
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -129,11 +135,23 @@ class EtlRun(Base):
     # BIGINT: an import or a flush of a capture weeks old spans more than INTEGER's 24.8 days of milliseconds.
     duration_ms: ColumnClause[int] = Column(BigInteger().with_variant(Integer(), "sqlite"))
     spool_id: ColumnClause[str] = Column(Text, unique=True)  # loaded from the spool: at most once
+    api_id: ColumnClause[str] = Column(Text, nullable=False, server_default=text("'kt00005'"))
 
     __table_args__ = (
         CheckConstraint(_one_of("status", RunStatus), name="status"),
         CheckConstraint(_one_of("reason", Reason), name="reason"),
+        CheckConstraint("api_id IN ('kt00005', 'kt00015')", name="api_id"),
         UniqueConstraint("account_no", "exchange", "scheduled_for"),
+        # A ledger run has no exchange, and NULLs never collide in a unique key: its day is claimed here.
+        Index(
+            "uq_etl_runs_ledger_day",
+            "api_id",
+            "account_no",
+            "scheduled_for",
+            unique=True,
+            sqlite_where=text("exchange IS NULL"),
+            postgresql_where=text("exchange IS NULL"),
+        ),
         Index(None, "account_no", "exchange", "started_at"),
         Index(None, "status", "started_at"),
     )
@@ -270,6 +288,104 @@ class RawResponse(Base):
         Index(None, "snapshot_id"),
         Index(None, "account_no", "exchange", "received_at"),
     )
+
+
+class AccountTransaction(Base):
+    """One kt00015 ledger line: a natural key (account, settlement date, number, original number) once."""
+
+    __tablename__ = "account_transactions"
+
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
+    account_no: ColumnClause[str] = Column(Text, nullable=False)
+    settlement_date: ColumnClause[date] = Column(Date, nullable=False)
+    transaction_no: ColumnClause[str] = Column(Text, nullable=False)
+    original_transaction_no: ColumnClause[str] = Column(Text, nullable=False)
+    kind: ColumnClause[str] = Column(Text, nullable=False)
+    contract_date: ColumnClause[date] = Column(Date)
+    processed_time: ColumnClause[time] = Column(Time)
+    remark: ColumnClause[str] = Column(Text)
+    io_type: ColumnClause[str] = Column(Text)
+    io_type_name: ColumnClause[str] = Column(Text)
+    stock_code: ColumnClause[str] = Column(Text)
+    stock_name: ColumnClause[str] = Column(Text)
+    isin_code: ColumnClause[str] = Column(Text)
+    quantity: ColumnClause[Decimal] = Column(Quantity)
+    unit_price: ColumnClause[Decimal] = Column(ForeignAmount)
+    trade_amount: ColumnClause[int] = Column(BigInteger)
+    settled_amount: ColumnClause[int] = Column(BigInteger)
+    commission: ColumnClause[int] = Column(BigInteger)
+    transaction_tax: ColumnClause[int] = Column(BigInteger)
+    income_tax: ColumnClause[int] = Column(BigInteger)
+    tax_fee_total: ColumnClause[int] = Column(BigInteger)
+    cash_balance: ColumnClause[int] = Column(BigInteger)
+    securities_balance: ColumnClause[Decimal] = Column(Quantity)
+    credit_deal_type_name: ColumnClause[str] = Column(Text)
+    loan_repayment: ColumnClause[int] = Column(BigInteger)
+    loan_date: ColumnClause[date] = Column(Date)
+    repayment_difference: ColumnClause[int] = Column(BigInteger)
+    overdue_total: ColumnClause[int] = Column(BigInteger)
+    interest_lending_fee: ColumnClause[int] = Column(BigInteger)
+    uncollected: ColumnClause[Decimal] = Column(Quantity)
+    repayment_total: ColumnClause[Decimal] = Column(Quantity)
+    currency: ColumnClause[str] = Column(Text)
+    fc_trade_amount: ColumnClause[Decimal] = Column(ForeignAmount)
+    fc_settled_amount: ColumnClause[Decimal] = Column(ForeignAmount)
+    fc_transaction_tax: ColumnClause[Decimal] = Column(ForeignAmount)
+    fc_commission: ColumnClause[Decimal] = Column(ForeignAmount)
+    fc_overdue_total: ColumnClause[Decimal] = Column(ForeignAmount)
+    fc_cash_balance: ColumnClause[Decimal] = Column(ForeignAmount)
+    fc_uncollected: ColumnClause[Decimal] = Column(ForeignAmount)
+    fc_repayment_total: ColumnClause[Decimal] = Column(ForeignAmount)
+    foreign_tax_paid: ColumnClause[Decimal] = Column(ForeignAmount)
+    tax_base_price: ColumnClause[Decimal] = Column(ForeignAmount)
+    transaction_class: ColumnClause[str] = Column(Text)
+    transaction_class_name: ColumnClause[str] = Column(Text)
+    history_type: ColumnClause[str] = Column(Text)
+    trade_style: ColumnClause[str] = Column(Text)
+    channel_name: ColumnClause[str] = Column(Text)
+    exchange_code: ColumnClause[str] = Column(Text)
+    exchange_name: ColumnClause[str] = Column(Text)
+    cash_slip_no: ColumnClause[str] = Column(Text)
+    processor: ColumnClause[str] = Column(Text)
+    processing_branch: ColumnClause[str] = Column(Text)
+    depositor: ColumnClause[str] = Column(Text)
+    loaded_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+
+    __table_args__ = (
+        # Named: the convention's name would pass PostgreSQL's 63 characters.
+        UniqueConstraint(
+            "account_no",
+            "settlement_date",
+            "transaction_no",
+            "original_transaction_no",
+            name="uq_account_transactions_natural_key",
+        ),
+        CheckConstraint(_one_of("kind", Kind), name="kind"),
+        Index(None, "kind"),
+        Index(None, "run_id"),
+    )
+
+
+class AccountTransactionConflict(Base):
+    """A kt00015 line that came again under a stored line's natural key with different content."""
+
+    __tablename__ = "account_transaction_conflicts"
+
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
+    account_no: ColumnClause[str] = Column(Text, nullable=False)
+    settlement_date: ColumnClause[date] = Column(Date, nullable=False)
+    transaction_no: ColumnClause[str] = Column(Text, nullable=False)
+    original_transaction_no: ColumnClause[str] = Column(Text, nullable=False)
+    transaction_id: ColumnClause[int] = Column(
+        ForeignKey("account_transactions.id", name="fk_account_transaction_conflicts_transaction_id"), nullable=False
+    )
+    differences: ColumnClause[str] = Column(Text, nullable=False)
+    line: ColumnClause[str] = Column(RawJson(), nullable=False)
+    received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index(None, "transaction_id"),)
 
 
 def _comment_from_the_dictionary() -> None:

@@ -59,10 +59,16 @@ def insert_unless_taken(connection: Connection) -> Insert:
 
 
 def _running(
-    trigger: str, account_no: str | None, exchange: str | None, scheduled_for: datetime | None, started_at: datetime
+    trigger: str,
+    account_no: str | None,
+    exchange: str | None,
+    scheduled_for: datetime | None,
+    started_at: datetime,
+    api_id: str = "kt00005",
 ) -> dict[str, Any]:
     """The etl_runs row of a run that begins now."""
     return {
+        "api_id": api_id,
         "trigger": trigger,
         "status": RunStatus.RUNNING,
         "account_no": account_no,
@@ -80,14 +86,16 @@ def start_run(
     account_no: str | None,
     exchange: str | None,
     scheduled_for: datetime | None = None,
+    api_id: str = "kt00005",
 ) -> Run:
-    """Record that a run began (status running), in a commit of its own. For a scheduled slot this claims it:
-    SlotClaimed if another process has it."""
-    values = _running(trigger, account_no, exchange, scheduled_for, started_at)
+    """Record that a run began (status running), in a commit of its own. For a scheduled slot (or a ledger's day)
+    this claims it: SlotClaimed if another process has it."""
+    values = _running(trigger, account_no, exchange, scheduled_for, started_at, api_id)
     with transaction(engine, "recording a run") as connection:
         run_id = connection.execute(insert_unless_taken(connection).returning(EtlRun.id), values).scalar()
     if run_id is None:
-        raise SlotClaimed(f"{account_no} {exchange} {scheduled_for:%Y-%m-%d %H:%M:%S %Z}" if scheduled_for else "")
+        where = exchange or api_id
+        raise SlotClaimed(f"{account_no} {where} {scheduled_for:%Y-%m-%d %H:%M:%S %Z}" if scheduled_for else "")
     return Run(id=int(run_id), started_at=started_at)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from etl.errors import SchemaNotMigrated, StorageError
 from etl.settings import Settings, mask_database_url
-from etl.store.engine import make_engine, storage_errors, transaction
+from etl.store.engine import make_engine, storage_errors
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -156,9 +156,48 @@ def migrate(engine: Engine, mode: int = DEFAULT_DATABASE_MODE) -> tuple[str | No
     before = current_revision(engine)
     from alembic import command
 
-    with transaction(engine, "migrating") as connection:
+    with migrating(engine, "migrating") as connection:
         command.upgrade(alembic_config(connection), "head")
     return before, head_revision()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Downgrade the database to `revision` (Alembic's names: "base", "0004", "-1")."""
+    from alembic import command
+
+    with migrating(engine, f"downgrading to {revision}") as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def migrating(engine: Engine, doing: str) -> Iterator[Connection]:
+    """One transaction for schema changes; on SQLite with foreign keys off until it ends, and checked before commit.
+
+    SQLite's batch mode rebuilds a table by copy, drop and rename; dropping a table other rows reference fails
+    while foreign keys are enforced, and the pragma that stops it has no effect inside a transaction. This is
+    SQLite's own procedure for such changes (lang_altertable.html): off before BEGIN, `foreign_key_check` before
+    COMMIT, on again after.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with storage_errors(engine, doing), engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        table, rowid, parent, _ = broken[0]
+                        raise StorageError(
+                            f"{doing} would leave {len(broken)} row(s) without the row they reference"
+                            f" ({table} rowid {rowid} → {parent}): nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def require_current_schema(engine: Engine) -> None:

@@ -1,0 +1,328 @@
+"""The ledger job: kt00015 for every configured account, a calendar month at a time, into account_transactions.
+
+Each account's run reads from `ledger_lookback_days` before its newest loaded line (so that a line booked late is
+not lost), or `ledger_first_days` back the first time, or from `--since`, up to today (KST). Every page goes to
+raw_responses; a page whose values do not match the contract is refused, counted, and the months after it still
+load; each month's lines load in one transaction with its pages. A server that answers 8104 (the mock server may)
+is not asked again by this process; snapshots are not touched by any of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from etl.clock import KST, utc_now
+from etl.console import table
+from etl.errors import ApiError, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
+from etl.jobs.replay import stored_page
+from etl.kiwoom.fetcher import Fetcher
+from etl.kiwoom.pages import Page
+from etl.normalize.ledger import Classifier, LedgerLine, page_lines
+from etl.settings import Account, Settings
+from etl.store.engine import transaction
+from etl.store.ledger import LedgerLoad, newest_settlement_date, store_lines
+from etl.store.load import page_row
+from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
+from etl.store.runs import Run, start_run
+
+log = logging.getLogger(__name__)
+
+API_ID = "kt00015"
+
+
+class _Interrupted(Exception):
+    """The daemon is stopping: the months not read yet are left to the next run."""
+
+
+@dataclass
+class LedgerResult:
+    """How one account's ledger run ended."""
+
+    account: str
+    status: str  # an etl_runs status
+    reason: Reason | None = None
+    run_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    pages: int = 0
+    lines: int = 0  # received
+    load: LedgerLoad = field(default_factory=LedgerLoad)
+    refused: list[str] = field(default_factory=list)  # one text per refused page
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == RunStatus.SUCCESS
+
+
+def months(start: date, end: date) -> Iterator[tuple[date, date]]:
+    """[start, end] cut at calendar month boundaries, oldest first."""
+    while start <= end:
+        following = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        last = min(end, following - timedelta(days=1))
+        yield start, last
+        start = last + timedelta(days=1)
+
+
+class LedgerJob:
+    """The ledger of every configured account; remembers, for this process, a server that does not offer it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        fetcher: Fetcher | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stop = stop or threading.Event()  # set: no next account or month is started
+        self.engine = engine
+        self.fetcher = fetcher or Fetcher(settings, clock=clock)
+        self.clock = clock
+        self.classifier = Classifier.with_rules(settings.ledger_rules)
+        self.unsupported: str | None = None  # the server's answer when it said 8104: asked no more until restart
+        self._warned_fields: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"LedgerJob({self.settings!r})"
+
+    def run(
+        self, *, since: date | None = None, trigger: str = "manual", scheduled_for: datetime | None = None
+    ) -> list[LedgerResult]:
+        """Every configured account's ledger, one after the other; one account's failure never stops the next."""
+        results = []
+        for account in self.settings.require_accounts():
+            if self.stop.is_set():
+                break
+            try:
+                results.append(self.account(account, since=since, trigger=trigger, scheduled_for=scheduled_for))
+            except SlotClaimed:  # another replica has this account's day
+                log.info("%s ledger: today's run is another process's", account.label)
+        return results
+
+    def account(
+        self,
+        account: Account,
+        *,
+        since: date | None = None,
+        trigger: str = "manual",
+        scheduled_for: datetime | None = None,
+    ) -> LedgerResult:
+        """One account's ledger from `since` (default: see the module) to today."""
+        if self.unsupported is not None:
+            return LedgerResult(account.label, RunStatus.SKIPPED, Reason.NOT_SUPPORTED, error=self.unsupported)
+        try:
+            client = self.fetcher.client(account)
+            account_no = self.fetcher.account_number(account, client)
+        except ApiError as exc:
+            return LedgerResult(account.label, RunStatus.FAILED, Reason.API_ERROR, error=str(exc))
+        today = self.clock().astimezone(KST).date()
+        start = since or self._default_start(account_no, today)
+        result = LedgerResult(account_no, RunStatus.RUNNING, since=start, until=today)
+        run = start_run(
+            self.engine,
+            trigger=trigger,
+            started_at=self.clock(),
+            account_no=account_no,
+            exchange=None,
+            scheduled_for=scheduled_for,
+            api_id=API_ID,
+        )
+        result.run_id = run.id
+        began = time.monotonic()
+        try:
+            for first, last in months(start, today):
+                if self.stop.is_set():
+                    raise _Interrupted
+                pages: list[Page] = []
+                try:
+                    for page in client.ledger_pages(first, last):
+                        pages.append(page)
+                finally:
+                    result.pages += len(pages)
+                    self._month(run, account_no, pages, result)
+        except NotSupported as exc:
+            self.unsupported = str(exc)
+            log.warning("%s: this server does not offer the ledger; not asked again until restart", exc)
+            result.status, result.reason, result.error = RunStatus.FAILED, Reason.NOT_SUPPORTED, str(exc)
+        except ApiError as exc:
+            result.status, result.reason, result.error = RunStatus.FAILED, Reason.API_ERROR, str(exc)
+        except StorageError as exc:
+            result.status, result.reason, result.error = RunStatus.FAILED, Reason.DATABASE_ERROR, str(exc)
+        except _Interrupted:
+            result.status, result.reason = RunStatus.FAILED, Reason.ABANDONED
+            result.error = "stopped before every month was read: the next run reads on from the newest line"
+        else:
+            if result.refused:
+                result.status, result.reason = RunStatus.FAILED, Reason.PAYLOAD_REFUSED
+                result.error = f"{len(result.refused)} page(s) refused: " + "; ".join(result.refused)
+            else:
+                result.status = RunStatus.SUCCESS
+        self._finish(run, result, began)
+        return result
+
+    def _default_start(self, account_no: str, today: date) -> date:
+        with self.engine.connect() as connection:
+            newest = newest_settlement_date(connection, account_no)
+        if newest is None:
+            return today - timedelta(days=self.settings.ledger_first_days)
+        return min(newest, today) - timedelta(days=self.settings.ledger_lookback_days)
+
+    def _month(self, run: Run, account_no: str, pages: list[Page], result: LedgerResult) -> None:
+        """Store one month's pages, and its lines unless a page is refused."""
+        if not pages:
+            return
+        lines: list[LedgerLine] = []
+        refused = False
+        for page in pages:
+            try:
+                read = page_lines(page, self.classifier, first_line=len(lines))
+            except TransformError as exc:
+                result.refused.append(f"{page.received_at.astimezone(KST):%Y-%m-%d} range, {exc}")
+                log.warning("%s ledger: page %d refused: %s", account_no, page.page_no, exc)
+                refused = True
+                continue
+            lines += read.lines
+            self._warn_unknown_fields(read.unknown_fields)
+        result.lines += len(lines)
+        now = self.clock()
+        with transaction(self.engine, "loading the ledger") as connection:
+            connection.execute(insert(RawResponse), [page_row(page, run.id, account_no, None) for page in pages])
+            if not refused:
+                result.load += store_lines(
+                    connection,
+                    lines,
+                    run_id=run.id,
+                    account_no=account_no,
+                    received_at=pages[0].received_at,
+                    loaded_at=now,
+                )
+
+    def _finish(self, run: Run, result: LedgerResult, began: float) -> None:
+        finished = self.clock()
+        values = {
+            "status": result.status,
+            "reason": result.reason,
+            "error": result.error,
+            "finished_at": finished,
+            "page_count": result.pages,
+            "position_count": result.lines if result.status == RunStatus.SUCCESS else None,
+            "duration_ms": int((time.monotonic() - began) * 1000),
+        }
+        try:
+            with transaction(self.engine, "finishing the ledger run") as connection:
+                connection.execute(update(EtlRun).where(EtlRun.id == run.id).values(**values))
+        except EtlError as exc:  # the run stays `running` and is closed as abandoned later
+            log.error("%s ledger: the run's end could not be recorded: %s", result.account, exc)
+
+    def _warn_unknown_fields(self, names: frozenset[str]) -> None:
+        new = names - self._warned_fields
+        if new:
+            self._warned_fields |= new
+            log.warning("kt00015 sent field(s) the contract does not know, kept in raw_responses: %s", sorted(new))
+
+
+def results_table(results: Sequence[LedgerResult]) -> str:
+    """The command line's table of ledger results."""
+    rows = [
+        (
+            r.account,
+            r.status + (f" ({r.reason})" if r.reason else ""),
+            f"{r.since} – {r.until}" if r.since else "",
+            str(r.pages),
+            str(r.lines),
+            str(sum(r.load.added.values())),
+            str(r.load.added["other"]),
+            str(r.load.conflicts),
+            r.error or "",
+        )
+        for r in results
+    ]
+    return table(("account", "result", "range", "pages", "lines", "new", "other", "conflicts", "error"), rows)
+
+
+@dataclass
+class LedgerReplay:
+    """What a ledger replay did."""
+
+    pages: int = 0
+    refused: int = 0
+    load: LedgerLoad = field(default_factory=LedgerLoad)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.pages} ledger page(s): {sum(self.load.added.values())} line(s) added, {self.load.unchanged} "
+            f"unchanged, {self.load.conflicts} conflict(s), {self.refused} page(s) refused by today's transform"
+        )
+
+
+def replay_ledger(
+    engine: Engine,
+    classifier: Classifier,
+    *,
+    since: date | None = None,
+    account: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> LedgerReplay:
+    """Rebuild account_transactions from the kept kt00015 pages with today's transform and mapping, oldest first;
+    idempotent like a ledger run (a line already stored as it reads is left alone). A run that had failed because
+    a page was refused, and whose pages all read now, becomes a success (reason replayed)."""
+    report = LedgerReplay()
+    query = select(RawResponse.__table__).where(RawResponse.api_id == API_ID, RawResponse.payload.is_not(None))
+    if since is not None:
+        query = query.where(RawResponse.received_at >= datetime.combine(since, datetime.min.time(), tzinfo=KST))
+    if account is not None:
+        query = query.where(RawResponse.account_no == account)
+    now = clock()
+    with transaction(engine, "replaying the ledger") as connection:
+        rows = connection.execute(query.order_by(RawResponse.run_id, RawResponse.id)).all()
+        refused_runs: set[int] = set()
+        for chain in _chains(rows):  # a month's pages: refused whole, as the run refused them
+            report.pages += len(chain)
+            lines: list[LedgerLine] = []
+            try:
+                for row in chain:
+                    lines += page_lines(stored_page(row), classifier, first_line=len(lines)).lines
+            except TransformError as exc:
+                log.warning("run %d: today's transform refuses a ledger page (%s)", chain[0].run_id, exc)
+                report.refused += 1
+                refused_runs.add(chain[0].run_id)
+                continue
+            report.load += store_lines(
+                connection,
+                lines,
+                run_id=chain[0].run_id,
+                account_no=str(chain[0].account_no),
+                received_at=chain[0].received_at,
+                loaded_at=now,
+            )
+        healed = {row.run_id for row in rows} - refused_runs
+        if healed:
+            connection.execute(
+                update(EtlRun)
+                .where(EtlRun.id.in_(healed), EtlRun.reason == Reason.PAYLOAD_REFUSED)
+                .values(status=RunStatus.SUCCESS, reason=Reason.REPLAYED, detail=f"replayed {now:%Y-%m-%d %H:%M}Z")
+            )
+    return report
+
+
+def _chains(rows: Sequence[Any]) -> Iterator[list[Any]]:
+    """Stored pages cut into their continuation chains (one a month of a run): each starts at page 0."""
+    chain: list[Any] = []
+    for row in rows:
+        if chain and (row.page_no == 0 or row.run_id != chain[0].run_id):
+            yield chain
+            chain = []
+        chain.append(row)
+    if chain:
+        yield chain
