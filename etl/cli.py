@@ -282,7 +282,7 @@ def ledger_command(obj: Context, database_url: str | None, since: datetime | Non
     at a time, oldest first. A line already loaded adds nothing; one that comes again with different content is
     kept as a conflict (see `status`), never written over. Each line's kind comes from a keyword mapping that the
     config file's [ledger.kinds] extends; a line it does not know is `other`, kept and counted. Exits 1 when an
-    account's ledger could not be read whole, or a line is `other`.
+    account's ledger could not be read whole, or a line loaded now is `other`.
     """
     from etl.jobs.ledger import LedgerJob, results_table
     from etl.normalize.ledger import Classifier
@@ -502,7 +502,12 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 f"{ledger.account_no}: {ledger.conflicts} ledger line(s) came again with different content; the "
                 "stored lines were kept: see the table account_transaction_conflicts."
             )
-        if ledger.last_status == "failed":
+        if ledger.refused:
+            click.echo(
+                f"{ledger.account_no}: {ledger.refused} ledger run(s) had a page refused, and those months are not "
+                "loaded: the run's error names the value; once kiwoom-etl reads it, `kiwoom-etl replay` loads them."
+            )
+        if ledger.last_status == "failed" and ledger.last_reason != "payload_refused":
             if ledger.last_reason == "not_supported":
                 what = "this server does not offer the ledger (snapshots are not affected)"
             else:
@@ -834,7 +839,8 @@ def simulate(
 ) -> None:
     """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
 
-    It speaks au10001, au10002, ka00001 and kt00005 like the real API. Point kiwoom-etl at it with
+    It speaks au10001, au10002, ka00001, kt00005, and kt00015, kt00017 and kt00002 (empty: its accounts have no
+    history) like the real API. Point kiwoom-etl at it with
     KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
     {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.kiwoom.simulator.Fault); an
     unknown kind or field is answered 400. Only loopback clients may inject faults, unless --fault-token is

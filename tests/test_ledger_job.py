@@ -134,26 +134,34 @@ def test_no_data_in_the_error_form_is_an_empty_month(
     assert stored(engine) == expected(history)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("trde_amt", "00000001753X"), ("rmrk_nm", "이체\x00입금")],  # the second is kept as text: JSONB refuses a NUL
+)
 def test_a_refused_page_is_kept_and_counted_and_the_months_after_it_still_load(
-    engine: Engine, ledger_simulator: Simulator, history: History, tmp_path: Path
+    engine: Engine, ledger_simulator: Simulator, history: History, tmp_path: Path, field: str, value: str
 ) -> None:
+    from etl.daemon.status import ledger_statuses
     from etl.kiwoom.simulator import serve
 
-    ledger_simulator.inject("bad_value", api_id="kt00015", field="trde_amt", value="00000001753X")
+    ledger_simulator.inject("bad_value", api_id="kt00015", field=field, value=value)
     with serve(ledger_simulator) as url:
         job = LedgerJob(settings_for(url, ledger_simulator, str(engine.url), tmp_path), engine, clock=evening(END))
         (result,) = job.run(since=START)
+        (later,) = job.run()  # a later run succeeds; the refused month is still counted
         job.fetcher.close()
-    assert (result.status, result.reason) == ("failed", "payload_refused")
-    assert result.error is not None and "1 page(s) refused" in result.error and "trde_amt" in result.error
-    assert "'00000001753X'" in result.error
+    assert (result.status, result.reason) == ("failed", "payload_refused") and later.ok
+    assert result.error is not None and "1 page(s) refused" in result.error and field in result.error
+    assert f"{START} – 2026-10-31 page 0: {field} of ledger line" in result.error
+    (status,) = ledger_statuses(engine)
+    assert (status.refused, status.last_status) == (1, "success")
     november = [row for row in expected(history) if row[0] >= date(2026, 11, 1)]
     assert stored(engine) == november  # October's chain was refused whole, November loaded
     with engine.connect() as connection:
         kept = connection.execute(
             select(func.count()).select_from(RawResponse).where(RawResponse.api_id == "kt00015")
         ).scalar_one()
-    assert kept == result.pages  # the refused pages too
+    assert kept == result.pages + later.pages  # the refused pages too
 
     report = replay_ledger(engine, Classifier(), clock=evening(END))  # the raw page still holds the bad value
     assert (report.refused, sum(report.load.added.values())) == (1, 0)  # refused whole, as the run refused it

@@ -99,3 +99,28 @@ def test_reclassify_applies_an_edited_mapping_to_stored_lines(engine: Engine) ->
         assert kind_counts(connection)["other"] == 0
         assert reclassify(connection, Classifier.with_rules([("기타정산", "fee")])) == {}
     assert [r["kind"] for r in stored(engine)] == ["deposit", "buy", "fee"]
+
+
+def test_an_empty_text_and_an_absent_field_are_the_same_line(engine: Engine) -> None:
+    load(engine, lines({**DAY[0], "rcpmnyer": ""}))
+    line = {k: v for k, v in (SAMPLE_LINE | DAY[0]).items() if k != "rcpmnyer"}
+    result = load(engine, list(page_lines(page([line]), DEFAULT).lines))
+    assert (result.unchanged, result.conflicts) == (1, 0)
+
+
+def test_a_ledger_day_claim_is_not_the_newest_snapshot_slot(engine: Engine) -> None:
+    from etl.store.runs import close_abandoned
+
+    slot = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    start_run(engine, trigger="scheduled", started_at=slot, account_no=ACCOUNT, exchange="KRX", scheduled_for=slot)
+    ledger_day = datetime(2026, 12, 2, 11, 15, tzinfo=UTC)
+    start_run(
+        engine,
+        trigger="scheduled",
+        started_at=ledger_day,
+        account_no=ACCOUNT,
+        exchange=None,
+        scheduled_for=ledger_day,
+        api_id="kt00015",
+    )
+    assert close_abandoned(engine, ledger_day)[1] == slot

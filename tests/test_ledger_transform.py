@@ -82,6 +82,7 @@ def test_every_kt00015_field_has_a_rule_and_the_sample_has_every_field() -> None
         ("대체입고", "입고", Kind.SECURITIES_IN),
         ("타사대체출고", "출고", Kind.SECURITIES_OUT),
         ("예탁금이용료입금(이자)", "입금", Kind.INTEREST),
+        ("신용융자이자", "출금", Kind.INTEREST),  # interest on a loan is a cost of the return, not the loan
         ("유관기관수수료", "", Kind.FEE),
         ("제세금", "", Kind.TAX),
         ("", "+매수", Kind.BUY),  # a sign in front, as a fixture shows: matched by keyword

@@ -463,8 +463,13 @@ class Daemon:
             coalesce=True,
             misfire_grace_time=3600,
         )
-        scheduler.add_job(
-            self.run_ledger, kwargs={"daily": False}, id="ledger-start", name="the ledger at start", executor="ledger"
+        scheduler.add_job(  # due now, and started however long recover() takes before the scheduler runs
+            self.run_ledger,
+            kwargs={"daily": False},
+            id="ledger-start",
+            name="the ledger at start",
+            executor="ledger",
+            misfire_grace_time=None,
         )
         scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         return scheduler

@@ -203,6 +203,7 @@ class LedgerStatus:
     lines: int
     other: int
     conflicts: int
+    refused: int  # ledger runs with a page refused and not replayed since: their months are not loaded
 
 
 def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[LedgerStatus]:
@@ -236,6 +237,11 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
             conflicts = connection.execute(
                 select(func.count()).select_from(c).where(c.account_no == account_no)
             ).scalar_one()
+            refused = connection.execute(
+                select(func.count())
+                .select_from(EtlRun)
+                .where(runs, EtlRun.account_no == account_no, EtlRun.reason == "payload_refused")
+            ).scalar_one()
             statuses.append(
                 LedgerStatus(
                     account_no,
@@ -248,6 +254,7 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
                     lines,
                     other,
                     conflicts,
+                    refused,
                 )
             )
     return statuses
@@ -266,6 +273,7 @@ def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: date
             "lines",
             "other",
             "conflicts",
+            "refused runs",
         ],
         [
             (
@@ -277,6 +285,7 @@ def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: date
                 s.lines,
                 s.other,
                 s.conflicts,
+                s.refused,
             )
             for s in statuses
         ],

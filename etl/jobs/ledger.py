@@ -27,7 +27,7 @@ from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
 from etl.normalize.ledger import Classifier, LedgerLine, page_lines
 from etl.settings import Account, Settings
-from etl.store.engine import transaction
+from etl.store.engine import storage_errors, transaction
 from etl.store.ledger import LedgerLoad, newest_settlement_date, store_lines
 from etl.store.load import page_row
 from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
@@ -91,6 +91,7 @@ class LedgerJob:
         self.clock = clock
         self.classifier = Classifier.with_rules(settings.ledger_rules)
         self.unsupported: str | None = None  # the server's answer when it said 8104: asked no more until restart
+        self.refused_accounts: dict[str, str] = {}  # 8200 (a corporate account): that account is not asked again
         self._warned_fields: set[str] = set()
 
     def __repr__(self) -> str:
@@ -108,6 +109,9 @@ class LedgerJob:
                 results.append(self.account(account, since=since, trigger=trigger, scheduled_for=scheduled_for))
             except SlotClaimed:  # another replica has this account's day
                 log.info("%s ledger: today's run is another process's", account.label)
+            except StorageError as exc:  # no run could be recorded; the next account may still be
+                log.error("%s ledger: %s", account.label, exc)
+                results.append(LedgerResult(account.label, RunStatus.FAILED, Reason.DATABASE_ERROR, error=str(exc)))
         return results
 
     def account(
@@ -126,6 +130,10 @@ class LedgerJob:
             account_no = self.fetcher.account_number(account, client)
         except ApiError as exc:
             return LedgerResult(account.label, RunStatus.FAILED, Reason.API_ERROR, error=str(exc))
+        if account_no in self.refused_accounts:
+            return LedgerResult(
+                account_no, RunStatus.SKIPPED, Reason.NOT_SUPPORTED, error=self.refused_accounts[account_no]
+            )
         today = self.clock().astimezone(KST).date()
         start = since or self._default_start(account_no, today)
         result = LedgerResult(account_no, RunStatus.RUNNING, since=start, until=today)
@@ -150,10 +158,14 @@ class LedgerJob:
                         pages.append(page)
                 finally:
                     result.pages += len(pages)
-                    self._month(run, account_no, pages, result)
+                    self._month(run, account_no, (first, last), pages, result)
         except NotSupported as exc:
-            self.unsupported = str(exc)
-            log.warning("%s: this server does not offer the ledger; not asked again until restart", exc)
+            if exc.reason == "8200":  # this account (a company's) only
+                self.refused_accounts[account_no] = str(exc)
+                log.warning("%s: the ledger is not offered to this account; not asked again until restart", exc)
+            else:
+                self.unsupported = str(exc)
+                log.warning("%s: this server does not offer the ledger; not asked again until restart", exc)
             result.status, result.reason, result.error = RunStatus.FAILED, Reason.NOT_SUPPORTED, str(exc)
         except ApiError as exc:
             result.status, result.reason, result.error = RunStatus.FAILED, Reason.API_ERROR, str(exc)
@@ -172,13 +184,15 @@ class LedgerJob:
         return result
 
     def _default_start(self, account_no: str, today: date) -> date:
-        with self.engine.connect() as connection:
+        with storage_errors(self.engine, "reading the ledger"), self.engine.connect() as connection:
             newest = newest_settlement_date(connection, account_no)
         if newest is None:
             return today - timedelta(days=self.settings.ledger_first_days)
         return min(newest, today) - timedelta(days=self.settings.ledger_lookback_days)
 
-    def _month(self, run: Run, account_no: str, pages: list[Page], result: LedgerResult) -> None:
+    def _month(
+        self, run: Run, account_no: str, span: tuple[date, date], pages: list[Page], result: LedgerResult
+    ) -> None:
         """Store one month's pages, and its lines unless a page is refused."""
         if not pages:
             return
@@ -188,7 +202,7 @@ class LedgerJob:
             try:
                 read = page_lines(page, self.classifier, first_line=len(lines))
             except TransformError as exc:
-                result.refused.append(f"{page.received_at.astimezone(KST):%Y-%m-%d} range, {exc}")
+                result.refused.append(f"{span[0]} – {span[1]} page {page.page_no}: {exc}")
                 log.warning("%s ledger: page %d refused: %s", account_no, page.page_no, exc)
                 refused = True
                 continue
@@ -278,11 +292,13 @@ def replay_ledger(
     idempotent like a ledger run (a line already stored as it reads is left alone). A run that had failed because
     a page was refused, and whose pages all read now, becomes a success (reason replayed)."""
     report = LedgerReplay()
-    query = select(RawResponse.__table__).where(RawResponse.api_id == API_ID, RawResponse.payload.is_not(None))
+    # Whole runs: every page of a run with a page in scope, so that a run is healed only when all of it reads.
+    runs = select(RawResponse.run_id).where(RawResponse.api_id == API_ID)
     if since is not None:
-        query = query.where(RawResponse.received_at >= datetime.combine(since, datetime.min.time(), tzinfo=KST))
+        runs = runs.where(RawResponse.received_at >= datetime.combine(since, datetime.min.time(), tzinfo=KST))
     if account is not None:
-        query = query.where(RawResponse.account_no == account)
+        runs = runs.where(RawResponse.account_no == account)
+    query = select(RawResponse.__table__).where(RawResponse.api_id == API_ID, RawResponse.run_id.in_(runs))
     now = clock()
     with transaction(engine, "replaying the ledger") as connection:
         rows = connection.execute(query.order_by(RawResponse.run_id, RawResponse.id)).all()
@@ -292,6 +308,8 @@ def replay_ledger(
             lines: list[LedgerLine] = []
             try:
                 for row in chain:
+                    if row.payload is None:  # kept as text: not a JSON object, or JSON no SQL text column holds
+                        raise TransformError("the page is not a JSON object", field="body", value=row.body_text[:80])
                     lines += page_lines(stored_page(row), classifier, first_line=len(lines)).lines
             except TransformError as exc:
                 log.warning("run %d: today's transform refuses a ledger page (%s)", chain[0].run_id, exc)

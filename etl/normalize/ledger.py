@@ -53,6 +53,7 @@ class Kind(StrEnum):
 # Most specific first: a credit line's remark (예탁담보대출입금) also says 입금, a dividend's (배당금입금) too, and a
 # loan against a sale (매도담보대출) says 매도: the first keyword found decides.
 DEFAULT_RULES: tuple[tuple[str, Kind], ...] = (
+    ("이자", Kind.INTEREST),  # first: credit interest (융자이자, 대출이자) is a cost of the return, not a loan
     ("대출", Kind.LOAN),
     ("융자", Kind.LOAN),
     ("상환", Kind.LOAN),
@@ -61,7 +62,6 @@ DEFAULT_RULES: tuple[tuple[str, Kind], ...] = (
     ("매도", Kind.SELL),
     ("입고", Kind.SECURITIES_IN),
     ("출고", Kind.SECURITIES_OUT),
-    ("이자", Kind.INTEREST),
     ("수수료", Kind.FEE),
     ("세금", Kind.TAX),
     ("입금", Kind.DEPOSIT),

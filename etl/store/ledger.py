@@ -109,11 +109,12 @@ def _stored(connection: Connection, account_no: str, lines: Sequence[LedgerLine]
 
 
 def _differences(stored: dict[str, Any], received: Any) -> str:
-    """`column: stored → received` for each compared column that differs, joined by `; `; "" when none does."""
+    """`column: stored → received` for each compared column that differs, joined by `; `; "" when none does. An
+    empty text and an absent field (NULL) are the same: Kiwoom sends either for nothing."""
     return "; ".join(
         f"{column}: {_shown(stored[column])} → {_shown(received[column])}"
         for column in _COMPARED
-        if stored[column] != received[column]
+        if stored[column] != received[column] and {stored[column], received[column]} != {None, ""}
     )
 
 
