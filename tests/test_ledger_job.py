@@ -238,3 +238,29 @@ def test_the_command_line_loads_reports_other_in_status_and_reclassifies(sqlite_
     wrong.write_text('[ledger.kinds]\n"기타정산" = "fees"\n', encoding="utf-8")
     refused = kiwoom_etl("ledger", "--reclassify", env=env | {"KIWOOM_ETL_CONFIG": str(wrong)})
     assert refused.returncode == 2 and "'기타정산' = 'fees' is not a kind" in refused.stderr
+
+
+def test_8200_stops_only_the_company_account_s_ledger(engine: Engine, history: History, tmp_path: Path) -> None:
+    from etl.kiwoom.simulator import serve
+
+    company, person = make_account(1, 3), make_account(2, 3)
+    person.history = history
+    simulator = Simulator(
+        accounts=[company, person],
+        page_size=4,
+        today=lambda: END,
+        corporate={company.appkey},
+        rate_per_second=1000,
+        burst=100,
+    )
+    with serve(simulator) as url:
+        job = LedgerJob(settings_for(url, simulator, str(engine.url), tmp_path), engine, clock=evening(END))
+        first = job.run(since=START)
+        asked = simulator.count("kt00015")
+        second = job.run(since=START)
+        job.fetcher.close()
+    assert [(r.status, r.reason) for r in first] == [("failed", "not_supported"), ("success", None)]
+    assert "8200" in str(first[0].error) and first[1].load.added
+    assert [(r.status, r.reason) for r in second] == [("skipped", "not_supported"), ("success", None)]
+    assert simulator.count("kt00015") - asked == second[1].pages  # the company's ledger is not asked again
+    assert job.unsupported is None

@@ -43,6 +43,10 @@ BAD_INPUT = (2, "입력 값 오류입니다[1517:입력 값 형식이 올바르�
 SERVER_ERROR = (1, "처리 중 오류가 발생했습니다[1999:예기치 못한 에러가 발생했습니다]")
 NO_DATA = (2000, "[2000](501724:관련자료가없습니다)")  # its own bracket form, as a third-party fixture shows it
 NOT_IN_MOCK = (2, "모의투자에서 지원하지 않는 API 입니다.[8104:모의투자에서 지원하지 않는 API 입니다.]")
+NOT_FOR_COMPANIES = (
+    2,
+    "법인 고객은 해당 API를 지원하지 않습니다.[8200:법인 고객은 해당 API를 지원하지 않습니다. API ID={api_id}]",
+)
 
 ACCOUNT_APIS = ("ka00001", "kt00005", "kt00015", "kt00017", "kt00002")
 LIST_NAMES = {"kt00015": "trst_ovrl_trde_prps_array", "kt00002": "daly_prsm_dpst_aset_amt_prst"}
@@ -406,6 +410,7 @@ class Simulator:
     today: Callable[[], date] | None = None  # the day the account APIs answer for; unset, the KST date now
     empty_ledger_form: Literal["list", "error"] = "list"  # kt00015's and kt00002's "no data": [], or return_code 2000
     unsupported: set[str] = field(default_factory=set)  # api-ids answered 8104, as the mock server answers ka01690
+    corporate: set[str] = field(default_factory=set)  # app keys of company accounts: kt00015 answered 8200
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
@@ -536,6 +541,8 @@ class Simulator:
             return self._error(429, RATE_LIMIT, api_id, extra)
         if api_id in self.unsupported:
             return self._error(200, NOT_IN_MOCK)
+        if api_id == "kt00015" and account.appkey in self.corporate:
+            return self._error(200, NOT_FOR_COMPANIES, api_id)
         if api_id == "ka00001":
             return self._ok({"acctNo": account.acct_no})
         if api_id == "kt00015":
