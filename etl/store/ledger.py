@@ -70,7 +70,10 @@ def store_lines(
             ],
         )
         load.added.update(line.values["kind"] for line in new.values())
-        stored.update(_stored(connection, account_no, list(new.values())))
+    # Ids of lines inserted just now are needed only by a repeat within this answer, which is rare: read them then.
+    repeated_new = [line for line, _ in repeats if line.key in new]
+    if repeated_new:
+        stored.update(_stored(connection, account_no, repeated_new))
     for line, known in repeats:
         differences = _differences(known, line.values)
         if not differences:
