@@ -274,17 +274,30 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     is_flag=True,
     help="Fetch nothing: give the stored lines the kinds the configured mapping ([ledger.kinds]) finds now.",
 )
+@click.option(
+    "--totals",
+    "force_totals",
+    is_flag=True,
+    help="Take today's totals (kt00017) now, even before the close; the evening's taking replaces them.",
+)
 @click.pass_obj
-def ledger_command(obj: Context, database_url: str | None, since: datetime | None, reclassify: bool) -> None:
-    """Load the transaction ledger (kt00015) of every configured account into account_transactions.
+def ledger_command(
+    obj: Context, database_url: str | None, since: datetime | None, reclassify: bool, force_totals: bool
+) -> None:
+    """Load the transaction ledger (kt00015) of every configured account into account_transactions, and after
+    the close (`[ledger] at`, 20:15 KST) of a trading day today's totals (kt00017) into account_day_totals.
 
     Every kind of line (deposits, withdrawals, transfers, trades, dividends, fees, taxes, interest, loans), a month
     at a time, oldest first. A line already loaded adds nothing; one that comes again with different content is
     kept as a conflict (see `status`), never written over. Each line's kind comes from a keyword mapping that the
-    config file's [ledger.kinds] extends; a line it does not know is `other`, kept and counted. Exits 1 when an
-    account's ledger could not be read whole, or a line loaded now is `other`.
+    config file's [ledger.kinds] extends; a line it does not know is `other`, kept and counted. The view
+    ledger_checks holds each day's totals against the ledger. Exits 1 when an account's ledger or totals could
+    not be read whole, or a line loaded now is `other`.
     """
+    from etl.clock import krx_calendar, utc_now
     from etl.jobs.ledger import LedgerJob, results_table
+    from etl.jobs.totals import DayTotalsJob, not_due
+    from etl.jobs.totals import results_table as totals_table
     from etl.normalize.ledger import Classifier
     from etl.store.engine import transaction
     from etl.store.ledger import kind_counts
@@ -307,21 +320,30 @@ def ledger_command(obj: Context, database_url: str | None, since: datetime | Non
                 sys.exit(EXIT_FAILED if others else 0)
             settings.require_accounts()
             job = LedgerJob(settings, engine)
+            totals: list[Any] = []
             try:
                 results = job.run(since=since.date() if since else None)
+                not_yet = None if force_totals else not_due(settings, utc_now(), krx_calendar())
+                if not_yet is None:
+                    totals = DayTotalsJob(settings, engine, job.fetcher).run()
             finally:
                 job.fetcher.close()
         click.echo(results_table(results))
         added = sum(sum(r.load.added.values()) for r in results)
         others = sum(r.load.added["other"] for r in results)
         click.echo(f"{added} new line(s) loaded into {settings.safe_database_url}.")
+        if totals:
+            click.echo("\nToday's totals (kt00017), held against the ledger in the view ledger_checks:")
+            click.echo(totals_table(totals))
+        else:
+            click.echo(f"No totals of the day: {not_yet} (--totals takes them now).")
         if others:
             click.echo(
                 f"{others} new line(s) match no rule of the mapping and are `other`: add their remark to "
                 "[ledger.kinds] and run `kiwoom-etl ledger --reclassify`.",
                 err=True,
             )
-        if others or not all(r.ok for r in results):
+        if others or not all(r.ok for r in [*results, *totals]):
             sys.exit(EXIT_FAILED)
 
 
@@ -489,7 +511,7 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
     if not ledgers:
         return
     click.echo("")
-    click.echo("Ledger (kt00015):")
+    click.echo("Ledger (kt00015) and day totals (kt00017):")
     click.echo(ledger_table(ledgers, schedule, now))
     for ledger in ledgers:
         if ledger.other:
@@ -513,6 +535,18 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
             else:
                 what = "the newest ledger run failed"
             click.echo(f"{ledger.account_no}: {what}: {ledger.last_error}")
+        checks, totals = ledger.disagreements, ledger.totals_run
+        if checks is not None and checks.days:
+            click.echo(
+                f"{ledger.account_no}: on {checks.days} day(s) kt00017's totals disagree with the ledger, newest "
+                f"{checks.newest} ({checks.mismatches}): see the view ledger_checks."
+            )
+        if totals is not None and totals.status == "failed":
+            if totals.reason == "not_supported":
+                what = "this server does not offer the day totals (kt00017)"
+            else:
+                what = f"the newest day-totals run (kt00017) failed ({totals.reason})"
+            click.echo(f"{ledger.account_no}: {what}: {totals.error}")
 
 
 def _echo_spool(spool: Any, schedule: Any) -> None:
@@ -549,7 +583,8 @@ def _newest_run_words(newest: Any, schedule: Any) -> str:
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
 @click.pass_obj
 def replay_command(obj: Context, database_url: str | None, since: datetime | None, account: str | None) -> None:
-    """Rebuild account_snapshots, position_snapshots and the ledger from raw_responses with today's transform.
+    """Rebuild account_snapshots, position_snapshots, the ledger and the day totals from raw_responses with today's
+    transform.
 
     For after a parser fix, or into a freshly migrated database holding raw pages. Idempotent: a snapshot that
     already reads the same is left alone, so running it twice changes nothing. Runs whose pages are incomplete,
@@ -558,6 +593,7 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
     """
     from etl.jobs.ledger import replay_ledger
     from etl.jobs.replay import replay, runs_to_replay
+    from etl.jobs.totals import replay_totals
     from etl.normalize.ledger import Classifier
     from etl.store.schema import connected
 
@@ -570,9 +606,12 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
             with _progress(len(runs), "Replaying") as bar:
                 report = replay(engine, runs, progress=bar.update)
             ledger = replay_ledger(engine, classifier, since=day, account=account)
+            totals, refused = replay_totals(engine, since=day, account=account)
         click.echo(f"{len(runs)} run(s) with raw pages: {report}.")
         if ledger.pages:
             click.echo(f"Ledger: {ledger}.")
+        if totals:
+            click.echo(f"Day totals: {totals} kt00017 page(s), {refused} refused by today's transform.")
 
 
 @cli.command("import")

@@ -448,3 +448,26 @@ def test_many_accounts_are_each_served_exactly_once_per_slot_through_a_bounded_p
     assert set(served) == expected and set(served.values()) == {1}  # every account × exchange once per slot
     assert simulator.count("kt00005") == 200 and simulator.count("ka00001") == 50  # each number asked once
     assert pool.most <= POOL_SIZE + POOL_MAX_OVERFLOW  # the workers waited for a connection rather than open more
+
+
+def test_the_day_totals_are_taken_once_a_trading_day_after_the_close_however_many_daemons_run(
+    settings: Settings, engine: Engine, simulator: Simulator, daemon_for: Callable[..., Daemon]
+) -> None:
+    morning = Clock(SLOT)
+    daemon_for(settings, morning).run_ledger(daily=False)  # started in the morning: the day is not over
+    assert simulator.count("kt00017") == 0
+    evening = SLOT.replace(hour=20, minute=15)
+    first, replica = daemon_for(settings, Clock(evening)), daemon_for(settings, Clock(evening))
+    first.run_ledger()
+    replica.run_ledger()  # a replica's evening on the same database: the day is claimed
+    daemon_for(settings, Clock(evening + timedelta(hours=1))).run_ledger(daily=False)  # a restart after the close
+    saturday = evening + timedelta(days=4)
+    daemon_for(settings, Clock(saturday)).run_ledger()
+    with engine.connect() as connection:
+        taken = connection.execute(
+            select(EtlRun.account_no, EtlRun.status, EtlRun.scheduled_for).where(EtlRun.api_id == "kt00017")
+        ).all()
+    assert sorted(taken) == sorted((a, "success", evening) for a in ("5000001111", "5000002222"))
+    assert simulator.count("kt00017") == 2  # each account once
+    metrics = first.metrics.exposition().decode()
+    assert 'kiwoom_etl_day_totals_runs_total{reason="",result="success"} 2.0' in metrics

@@ -219,14 +219,16 @@ def test_the_command_line_loads_reports_other_in_status_and_reclassifies(sqlite_
         env = account_env(simulator, url, sqlite_url, tmp_path)
         assert kiwoom_etl("migrate", env=env).returncode == 0
         loaded = kiwoom_etl("ledger", "--since", f"{history.start:%Y-%m-%d}", env=env)
-        rerun = kiwoom_etl("ledger", env=env)
+        rerun = kiwoom_etl("ledger", "--totals", env=env)  # today's totals now, whatever the time
         status = kiwoom_etl("status", "--all-hours", env=env)
     count = len(history.booked(today))
     assert loaded.returncode == 1, loaded.stderr  # a line is `other`: the user is told, and the exit says so
     assert f"{count} new line(s) loaded" in loaded.stdout
     assert "match no rule of the mapping" in loaded.stderr and "Traceback" not in loaded.stderr
-    assert "0 new line(s) loaded" in rerun.stdout
-    assert "Ledger (kt00015):" in status.stdout
+    assert "0 new line(s) loaded" in rerun.stdout and rerun.returncode == 0, rerun.stderr
+    assert "Today's totals (kt00017)" in rerun.stdout and f"success  {today}" in rerun.stdout
+    assert "Ledger (kt00015) and day totals (kt00017):" in status.stdout
+    assert "days disagreeing" in status.stdout and "disagree with the ledger" not in status.stdout
     assert "1 ledger line(s) match no rule of the mapping (kind other)" in status.stdout
 
     config = tmp_path / "kiwoom-etl.toml"

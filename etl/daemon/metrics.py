@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from etl.clock import utc_now
 from etl.errors import ApiError, ApiServerError, ApiUnreachable, RateLimited, TokenRejected
+from etl.jobs.account_job import AccountResult
 from etl.jobs.ledger import LedgerResult
 from etl.jobs.snapshot import SnapshotResult
 from etl.store.models import RunStatus
@@ -50,6 +51,12 @@ class Metrics:
             ["result", "reason"],
             registry=self.registry,
         )
+        self.day_totals_runs = Counter(
+            "kiwoom_etl_day_totals_runs",
+            "Day totals (kt00017) runs, by result and reason (etl_runs' names; empty for a plain success).",
+            ["result", "reason"],
+            registry=self.registry,
+        )
         self.ledger_lines = Counter(
             "kiwoom_etl_ledger_lines",
             "Ledger lines newly loaded, by kind; kind=other counts the lines the mapping does not know.",
@@ -70,6 +77,10 @@ class Metrics:
         self.ledger_runs.labels(result=result.status, reason=result.reason or "").inc()
         for kind, count in result.load.added.items():
             self.ledger_lines.labels(kind=kind).inc(count)
+
+    def observe_totals(self, result: AccountResult) -> None:
+        """Count one account's day-totals run."""
+        self.day_totals_runs.labels(result=result.status, reason=result.reason or "").inc()
 
     def retried(self, exc: ApiError) -> None:
         """Count one retry (or token replacement) by what caused it."""

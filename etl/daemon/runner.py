@@ -35,6 +35,7 @@ from etl.daemon.status import pair_statuses
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
 from etl.jobs.ledger import LedgerJob, LedgerResult
 from etl.jobs.snapshot import SnapshotResult, Snapshotter
+from etl.jobs.totals import DayTotalsJob, TotalsResult, not_due
 from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Account, Settings
 from etl.store.models import Reason, RunStatus
@@ -112,6 +113,7 @@ class Daemon:
         fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried, stop=self.stopping)
         self.snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
         self.ledger = LedgerJob(settings, engine, fetcher, clock=clock, stop=self.stopping)
+        self.totals = DayTotalsJob(settings, engine, fetcher, clock=clock, stop=self.stopping)
         self.fetcher = fetcher
         self.started_at = clock()
         self.workers = fan_out_workers(
@@ -338,16 +340,39 @@ class Daemon:
 
     def run_ledger(self, *, daily: bool = True) -> list[LedgerResult]:
         """Every account's ledger (kt00015): the day's run, claimed in etl_runs so that replicas fetch it once, or
-        the run at start. A failure is logged and counted; snapshots never wait for it."""
-        slot = None
-        if daily:
-            local = self.schedule.local(self.clock()).date()
-            slot = datetime.combine(local, self.settings.ledger_at, tzinfo=self.schedule.zone)
+        the run at start; then, after the close of a trading day, the day's totals (kt00017). A failure is logged
+        and counted; snapshots never wait for it."""
+        today = datetime.combine(
+            self.schedule.local(self.clock()).date(), self.settings.ledger_at, tzinfo=self.schedule.zone
+        )
         try:
-            results = self.ledger.run(trigger="scheduled" if daily else "start", scheduled_for=slot)
+            results = self.ledger.run(trigger="scheduled" if daily else "start", scheduled_for=today if daily else None)
         except Exception:  # noqa: BLE001 - a bug in the ledger must not stop the daemon's snapshots
             log.exception("the ledger run failed")
+            results = []
+        self._observe_ledger(results)
+        self.run_totals(today, trigger="scheduled" if daily else "start")
+        return results
+
+    def run_totals(self, slot: datetime, *, trigger: str = "scheduled") -> list[TotalsResult]:
+        """Today's totals (kt00017) of every account, once a trading day after the close: the day is claimed in
+        etl_runs (`slot`), so that a daemon started after the close, or a replica, does not take them twice."""
+        why = not_due(self.settings, self.clock(), self.schedule.calendar)
+        if why is not None:
+            log.debug("%s", why)
             return []
+        try:
+            results = self.totals.run(trigger=trigger, scheduled_for=slot)
+        except Exception:  # noqa: BLE001 - as for the ledger
+            log.exception("the day totals run failed")
+            return []
+        for result in results:
+            self.metrics.observe_totals(result)
+            if not result.ok:
+                log.warning("%s day totals: %s (%s): %s", result.account, result.status, result.reason, result.error)
+        return results
+
+    def _observe_ledger(self, results: list[LedgerResult]) -> None:
         for result in results:
             self.metrics.observe_ledger(result)
             if result.load.added["other"]:
@@ -358,7 +383,6 @@ class Daemon:
                 )
             if not result.ok:
                 log.warning("%s ledger: %s (%s): %s", result.account, result.status, result.reason, result.error)
-        return results
 
     def configured_pairs(self) -> set[tuple[str, str]]:
         """(account_no, exchange) of every configured account, as the tables name them."""

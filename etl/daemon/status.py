@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from etl.clock import zone_name
 from etl.console import table
 from etl.daemon.schedule import Schedule
 from etl.store.engine import storage_errors
-from etl.store.models import AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
+from etl.store.models import AccountDayTotals, AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
+from etl.store.totals import Disagreements, disagreements
 
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
 
@@ -191,7 +193,8 @@ def format_age(age: timedelta | None) -> str:
 
 @dataclass(frozen=True)
 class LedgerStatus:
-    """One account's ledger (kt00015): its newest run, its newest line, its lines by kind and its conflicts."""
+    """One account's ledger (kt00015): its newest run, its newest line, its lines by kind and its conflicts; and
+    its day totals (kt00017): the newest run and day, and the days the ledger does not bear out (ledger_checks)."""
 
     account_no: str
     last_status: str | None
@@ -204,23 +207,27 @@ class LedgerStatus:
     other: int
     conflicts: int
     refused: int  # ledger runs with a page refused and not replayed since: their months are not loaded
+    totals_run: Any = None  # the newest kt00017 run (status, reason, started_at, error), None when there is none
+    totals_day: date | None = None  # the newest day of account_day_totals
+    disagreements: Disagreements | None = None
 
 
 def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[LedgerStatus]:
-    """Every account with a ledger run or line (or those in `accounts`), sorted by account."""
+    """Every account with a ledger or day-totals run or line (or those in `accounts`), sorted by account."""
     runs = EtlRun.api_id == "kt00015"
     t, c = AccountTransaction, AccountTransactionConflict
     with storage_errors(engine, "reading the ledger"), engine.connect() as connection:
-        names = set(connection.execute(select(EtlRun.account_no).where(runs).distinct()).scalars())
+        names = set(
+            connection.execute(
+                select(EtlRun.account_no).where(EtlRun.api_id.in_(("kt00015", "kt00017"))).distinct()
+            ).scalars()
+        )
         names |= set(connection.execute(select(t.account_no).distinct()).scalars())
+        chosen = sorted(n for n in names if n and (accounts is None or n in accounts))
+        checks = disagreements(connection, chosen)
         statuses = []
-        for account_no in sorted(n for n in names if n and (accounts is None or n in accounts)):
-            newest = connection.execute(
-                select(EtlRun.status, EtlRun.reason, EtlRun.started_at, EtlRun.error)
-                .where(runs, EtlRun.account_no == account_no)
-                .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
-                .limit(1)
-            ).first()
+        for account_no in chosen:
+            newest = _newest_run(connection, "kt00015", account_no)
             success = connection.execute(
                 select(func.max(EtlRun.started_at)).where(
                     runs, EtlRun.account_no == account_no, EtlRun.status == RunStatus.SUCCESS
@@ -242,6 +249,9 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
                 .select_from(EtlRun)
                 .where(runs, EtlRun.account_no == account_no, EtlRun.reason == "payload_refused")
             ).scalar_one()
+            totals_day = connection.execute(
+                select(func.max(AccountDayTotals.trade_date)).where(AccountDayTotals.account_no == account_no)
+            ).scalar_one()
             statuses.append(
                 LedgerStatus(
                     account_no,
@@ -255,9 +265,22 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
                     other,
                     conflicts,
                     refused,
+                    _newest_run(connection, "kt00017", account_no),
+                    totals_day,
+                    checks.get(account_no),
                 )
             )
     return statuses
+
+
+def _newest_run(connection: Connection, api_id: str, account_no: str) -> Any:
+    """The newest run of `api_id` for the account: (status, reason, started_at, error), or None."""
+    return connection.execute(
+        select(EtlRun.status, EtlRun.reason, EtlRun.started_at, EtlRun.error)
+        .where(EtlRun.api_id == api_id, EtlRun.account_no == account_no)
+        .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
+        .limit(1)
+    ).first()
 
 
 def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: datetime) -> str:
@@ -274,6 +297,8 @@ def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: date
             "other",
             "conflicts",
             "refused runs",
+            "newest totals",
+            "days disagreeing",
         ],
         [
             (
@@ -286,6 +311,8 @@ def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: date
                 s.other,
                 s.conflicts,
                 s.refused,
+                s.totals_day or "-",
+                "-" if s.disagreements is None else s.disagreements.days,
             )
             for s in statuses
         ],

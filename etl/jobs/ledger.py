@@ -3,15 +3,14 @@
 Each account's run reads from `ledger_lookback_days` before its newest loaded line (so that a line booked late is
 not lost), or `ledger_first_days` back the first time, or from `--since`, up to today (KST). Every page goes to
 raw_responses; a page whose values do not match the contract is refused, counted, and the months after it still
-load; each month's lines load in one transaction with its pages. A server that answers 8104 (the mock server may)
-is not asked again by this process; snapshots are not touched by any of it.
+load; each month's lines load in one transaction with its pages. What every account job does besides (runs, 8104
+and 8200) is etl.jobs.account_job's.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,17 +20,19 @@ from sqlalchemy import Engine, insert, select, update
 
 from etl.clock import KST, utc_now
 from etl.console import table
-from etl.errors import ApiError, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
+from etl.errors import TransformError
+from etl.jobs.account_job import AccountJob, AccountResult
 from etl.jobs.replay import stored_page
+from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
 from etl.normalize.ledger import Classifier, LedgerLine, page_lines
-from etl.settings import Account, Settings
+from etl.settings import Settings
 from etl.store.engine import storage_errors, transaction
 from etl.store.ledger import LedgerLoad, newest_settlement_date, store_lines
 from etl.store.load import page_row
 from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
-from etl.store.runs import Run, start_run
+from etl.store.runs import Run
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +44,18 @@ class _Interrupted(Exception):
 
 
 @dataclass
-class LedgerResult:
+class LedgerResult(AccountResult):
     """How one account's ledger run ended."""
 
-    account: str
-    status: str  # an etl_runs status
-    reason: Reason | None = None
-    run_id: int | None = None
     since: date | None = None
     until: date | None = None
-    pages: int = 0
     lines: int = 0  # received
     load: LedgerLoad = field(default_factory=LedgerLoad)
     refused: list[str] = field(default_factory=list)  # one text per refused page
-    error: str | None = None
 
     @property
-    def ok(self) -> bool:
-        return self.status == RunStatus.SUCCESS
+    def count(self) -> int:
+        return self.lines
 
 
 def months(start: date, end: date) -> Iterator[tuple[date, date]]:
@@ -72,8 +67,12 @@ def months(start: date, end: date) -> Iterator[tuple[date, date]]:
         start = last + timedelta(days=1)
 
 
-class LedgerJob:
+class LedgerJob(AccountJob[LedgerResult]):
     """The ledger of every configured account; remembers, for this process, a server that does not offer it."""
+
+    api_id = API_ID
+    what = "ledger"
+    result_type = LedgerResult
 
     def __init__(
         self,
@@ -84,72 +83,20 @@ class LedgerJob:
         clock: Callable[[], datetime] = utc_now,
         stop: threading.Event | None = None,
     ) -> None:
-        self.settings = settings
-        self.stop = stop or threading.Event()  # set: no next account or month is started
-        self.engine = engine
-        self.fetcher = fetcher or Fetcher(settings, clock=clock)
-        self.clock = clock
+        super().__init__(settings, engine, fetcher, clock=clock, stop=stop)
         self.classifier = Classifier.with_rules(settings.ledger_rules)
-        self.unsupported: str | None = None  # the server's answer when it said 8104: asked no more until restart
-        self.refused_accounts: dict[str, str] = {}  # 8200 (a corporate account): that account is not asked again
         self._warned_fields: set[str] = set()
 
-    def __repr__(self) -> str:
-        return f"LedgerJob({self.settings!r})"
-
-    def run(
-        self, *, since: date | None = None, trigger: str = "manual", scheduled_for: datetime | None = None
-    ) -> list[LedgerResult]:
-        """Every configured account's ledger, one after the other; one account's failure never stops the next."""
-        results = []
-        for account in self.settings.require_accounts():
-            if self.stop.is_set():
-                break
-            try:
-                results.append(self.account(account, since=since, trigger=trigger, scheduled_for=scheduled_for))
-            except SlotClaimed:  # another replica has this account's day
-                log.info("%s ledger: today's run is another process's", account.label)
-            except StorageError as exc:  # no run could be recorded; the next account may still be
-                log.error("%s ledger: %s", account.label, exc)
-                results.append(LedgerResult(account.label, RunStatus.FAILED, Reason.DATABASE_ERROR, error=str(exc)))
-        return results
-
-    def account(
-        self,
-        account: Account,
-        *,
-        since: date | None = None,
-        trigger: str = "manual",
-        scheduled_for: datetime | None = None,
-    ) -> LedgerResult:
-        """One account's ledger from `since` (default: see the module) to today."""
-        if self.unsupported is not None:
-            return LedgerResult(account.label, RunStatus.SKIPPED, Reason.NOT_SUPPORTED, error=self.unsupported)
-        try:
-            client = self.fetcher.client(account)
-            account_no = self.fetcher.account_number(account, client)
-        except ApiError as exc:
-            return LedgerResult(account.label, RunStatus.FAILED, Reason.API_ERROR, error=str(exc))
-        if account_no in self.refused_accounts:
-            return LedgerResult(
-                account_no, RunStatus.SKIPPED, Reason.NOT_SUPPORTED, error=self.refused_accounts[account_no]
-            )
+    def _begin(self, account_no: str, *, since: date | None = None, **options: Any) -> LedgerResult:
+        """From `since` (default: see the module) to today."""
         today = self.clock().astimezone(KST).date()
         start = since or self._default_start(account_no, today)
-        result = LedgerResult(account_no, RunStatus.RUNNING, since=start, until=today)
-        run = start_run(
-            self.engine,
-            trigger=trigger,
-            started_at=self.clock(),
-            account_no=account_no,
-            exchange=None,
-            scheduled_for=scheduled_for,
-            api_id=API_ID,
-        )
-        result.run_id = run.id
-        began = time.monotonic()
+        return LedgerResult(account_no, RunStatus.RUNNING, since=start, until=today)
+
+    def _work(self, client: KiwoomClient, run: Run, result: LedgerResult) -> None:
+        assert result.since is not None and result.until is not None
         try:
-            for first, last in months(start, today):
+            for first, last in months(result.since, result.until):
                 if self.stop.is_set():
                     raise _Interrupted
                 pages: list[Page] = []
@@ -158,30 +105,18 @@ class LedgerJob:
                         pages.append(page)
                 finally:
                     result.pages += len(pages)
-                    self._month(run, account_no, (first, last), pages, result)
-        except NotSupported as exc:
-            if exc.reason == "8200":  # this account (a company's) only
-                self.refused_accounts[account_no] = str(exc)
-                log.warning("%s: the ledger is not offered to this account; not asked again until restart", exc)
-            else:
-                self.unsupported = str(exc)
-                log.warning("%s: this server does not offer the ledger; not asked again until restart", exc)
-            result.status, result.reason, result.error = RunStatus.FAILED, Reason.NOT_SUPPORTED, str(exc)
-        except ApiError as exc:
-            result.status, result.reason, result.error = RunStatus.FAILED, Reason.API_ERROR, str(exc)
-        except StorageError as exc:
-            result.status, result.reason, result.error = RunStatus.FAILED, Reason.DATABASE_ERROR, str(exc)
+                    self._month(run, result.account, (first, last), pages, result)
         except _Interrupted:
-            result.status, result.reason = RunStatus.FAILED, Reason.ABANDONED
-            result.error = "stopped before every month was read: the next run reads on from the newest line"
+            result.failed(
+                Reason.ABANDONED, "stopped before every month was read: the next run reads on from the newest line"
+            )
+            return
+        if result.refused:
+            result.failed(
+                Reason.PAYLOAD_REFUSED, f"{len(result.refused)} page(s) refused: " + "; ".join(result.refused)
+            )
         else:
-            if result.refused:
-                result.status, result.reason = RunStatus.FAILED, Reason.PAYLOAD_REFUSED
-                result.error = f"{len(result.refused)} page(s) refused: " + "; ".join(result.refused)
-            else:
-                result.status = RunStatus.SUCCESS
-        self._finish(run, result, began)
-        return result
+            result.status = RunStatus.SUCCESS
 
     def _default_start(self, account_no: str, today: date) -> date:
         with storage_errors(self.engine, "reading the ledger"), self.engine.connect() as connection:
@@ -221,23 +156,6 @@ class LedgerJob:
                     received_at=pages[0].received_at,
                     loaded_at=now,
                 )
-
-    def _finish(self, run: Run, result: LedgerResult, began: float) -> None:
-        finished = self.clock()
-        values = {
-            "status": result.status,
-            "reason": result.reason,
-            "error": result.error,
-            "finished_at": finished,
-            "page_count": result.pages,
-            "position_count": result.lines if result.status == RunStatus.SUCCESS else None,
-            "duration_ms": int((time.monotonic() - began) * 1000),
-        }
-        try:
-            with transaction(self.engine, "finishing the ledger run") as connection:
-                connection.execute(update(EtlRun).where(EtlRun.id == run.id).values(**values))
-        except EtlError as exc:  # the run stays `running` and is closed as abandoned later
-            log.error("%s ledger: the run's end could not be recorded: %s", result.account, exc)
 
     def _warn_unknown_fields(self, names: frozenset[str]) -> None:
         new = names - self._warned_fields

@@ -1,4 +1,5 @@
-"""The Kiwoom REST client: au10001/au10002 tokens, ka00001 account number, kt00005 balance pages, kt00015 ledger pages.
+"""The Kiwoom REST client: au10001/au10002 tokens, ka00001 account number, kt00005 balance pages, kt00015 ledger pages,
+kt00017 day totals.
 
 Everything `requests` can raise is translated here into the exception tree of `etl.errors`; nothing above this
 module imports `requests`. HTTP 200 is not success: the return code inside the body decides.
@@ -182,6 +183,11 @@ class KiwoomClient:
             "qry_sort_tp": "2",
         }
         return self._pages("kt00015", body)
+
+    def day_totals(self) -> Page:
+        """kt00017: the account's totals of today (it takes no date), one flat record. Raises ApiError, and
+        NotSupported (8104, 8200)."""
+        return self._call("kt00017", ACCOUNT_PATH, {})
 
     def _pages(self, api_id: str, body: Mapping[str, Any]) -> Iterator[Page]:
         """Every page of one list request, the same body repeated with the next-key of the page before."""

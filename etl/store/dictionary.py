@@ -143,7 +143,7 @@ ETL_RUNS = Relation(
     "etl_runs",
     "적재 실행",
     "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
-    " attempt at its kt00015 ledger.",
+    " attempt at its kt00015 ledger or its kt00017 day totals.",
     (
         _id("id", "실행ID", "The run's key.", "bigint, primary key"),
         Column(
@@ -166,7 +166,7 @@ ETL_RUNS = Relation(
             ACCOUNT_NO,
             "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
         ),
-        _with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015 run (the ledger covers both)."),
+        _with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015 or kt00017 run (they cover both)."),
         Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
         Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
         Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
@@ -177,7 +177,7 @@ ETL_RUNS = Relation(
             None,
             "잔고건수",
             COUNT,
-            "Positions loaded (kt00005), or ledger lines received (kt00015); NULL when the run failed.",
+            "Positions loaded (kt00005), ledger lines received (kt00015) or 1 (kt00017); NULL when the run failed.",
         ),
         Column("error", TEXT_TYPE, None, "오류", TEXT, "What failed, NULL otherwise; never a credential."),
         Column(
@@ -207,11 +207,12 @@ ETL_RUNS = Relation(
         ),
         Column(
             "api_id",
-            "text, kt00005 or kt00015",
+            "text, kt00005, kt00015 or kt00017",
             "api-id",
             "API ID",
             CODE,
-            "What the run fetched: kt00005 (a snapshot) or kt00015 (the ledger; exchange is NULL: both at once).",
+            "What the run fetched: kt00005 (a snapshot), kt00015 (the ledger) or kt00017 (the day's totals); exchange"
+            " is NULL for the last two, which cover both exchanges at once.",
         ),
     ),
 )
@@ -574,6 +575,88 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     ),
 )
 
+ACCOUNT_DAY_TOTALS = Relation(
+    "account_day_totals",
+    "계좌별 당일현황",
+    "One row per account × trade_date (the primary key): kt00017's totals of the day, taken after the close (the"
+    " newest taking of the day replaces an earlier one); ledger_checks holds them against the ledger.",
+    (
+        LEDGER_ACCOUNT_NO,
+        Column(
+            "trade_date",
+            DATE_TYPE,
+            None,
+            "거래일",
+            DATE,
+            "The Asia/Seoul date of captured_at: kt00017 has no date input and answers for today only.",
+        ),
+        _id("run_id", "실행ID", "The kt00017 run that took them.", "bigint → etl_runs.id"),
+        Column("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When the answer arrived."),
+        _amount("cash_d2", "d2_entra", "D+2추정예수금", "Estimated cash after D+2 settlement."),
+        _amount("unpaid_credit_interest", "crd_int_npay_gold", "신용이자미납금", "Credit interest due and unpaid."),
+        _amount("other_loan_amount", "etc_loana", "기타대여금", "Other amounts lent to the account."),
+        _amount(
+            "stock_evaluation_d2", "gnrl_stk_evlt_amt_d2", "일반주식평가금액D+2", "Value of the stocks held (D+2)."
+        ),
+        _amount(
+            "deposit_collateral_loan_d2",
+            "dpst_grnt_use_amt_d2",
+            "예탁담보대출금D+2",
+            "Loans against deposited securities (D+2).",
+        ),
+        _amount(
+            "collateral_stock_evaluation_d2",
+            "crd_stk_evlt_amt_d2",
+            "예탁담보주식평가금액D+2",
+            "Value of the securities pledged for those loans (D+2).",
+        ),
+        _amount("credit_loan_d2", "crd_loan_d2", "신용융자금D+2", "Credit (margin) loans outstanding (D+2)."),
+        _amount(
+            "credit_loan_evaluation_d2",
+            "crd_loan_evlta_d2",
+            "신용융자평가금D+2",
+            "Value of the stocks bought on credit.",
+        ),
+        _amount("short_sale_collateral_d2", "crd_ls_grnt_d2", "신용대주담보금D+2", "Collateral of stock loans (D+2)."),
+        _amount("short_sale_evaluation_d2", "crd_ls_evlta_d2", "신용대주평가금D+2", "Value of the stocks lent (D+2)."),
+        _amount("deposits", "ina_amt", "입금금액", "Cash deposited today."),
+        _amount("withdrawals", "outa", "출금금액", "Cash withdrawn today."),
+        _amount("securities_in_amount", "inq_amt", "입고금액", "Securities transferred in today, valued by Kiwoom."),
+        _amount("securities_out_amount", "outq_amt", "출고금액", "Securities transferred out today, valued by Kiwoom."),
+        _amount("sell_amount", "sell_amt", "매도금액", "Amount sold."),
+        _amount("buy_amount", "buy_amt", "매수금액", "Amount bought."),
+        _amount("commission", "cmsn", "수수료", "Commissions charged today."),
+        _amount("tax", "tax", "세금", "Taxes charged today."),
+        _amount("stock_purchase_loan", "stk_pur_cptal_loan_amt", "주식매입자금대출금", "Stock purchase loans."),
+        _amount("rp_evaluation", "rp_evlt_amt", "RP평가금액", "Value of the repurchase agreements held."),
+        _amount("bond_evaluation", "bd_evlt_amt", "채권평가금액", "Value of the bonds held."),
+        _amount("els_evaluation", "elsevlt_amt", "ELS평가금액", "Value of the equity-linked securities held."),
+        _amount("credit_interest", "crd_int_amt", "신용이자금액", "Credit interest."),
+        _amount(
+            "sale_collateral_loan_interest",
+            "sel_prica_grnt_loan_int_amt_amt",
+            "매도대금담보대출이자금액",
+            "Interest on loans against sale proceeds.",
+        ),
+        _amount("dividends", "dvida_amt", "배당금액", "Dividends paid today."),
+    ),
+)
+
+
+# kt00017's figures that ledger_checks compares, and what of the ledger lines booked that day each is held to. The
+# spec says neither how kt00017 dates a trade nor what its tax holds: kiwoom-etl assumes a trade on its booking day
+# and both taxes (a sale's transaction tax and the income tax withheld from a dividend); a real answer that differs
+# shows as a disagreement, never as a silent correction. Transfers are valued by kt00017 only: not compared.
+CHECKED_TOTALS: tuple[tuple[str, str], ...] = (
+    ("deposits", "Σ trade_amount of the deposit lines"),
+    ("withdrawals", "Σ trade_amount of the withdrawal lines"),
+    ("buy_amount", "Σ trade_amount of the buy lines"),
+    ("sell_amount", "Σ trade_amount of the sell lines"),
+    ("dividends", "Σ trade_amount of the dividend lines"),
+    ("commission", "Σ commission of every line"),
+    ("tax", "Σ transaction_tax + income_tax of every line"),
+)
+
 GROSS_ASSETS = Column(
     "gross_assets", BIGINT, None, "총자산", KRW, "deposit_d2 + total_evaluation_amount (a NULL part counts as 0)."
 )
@@ -789,6 +872,47 @@ def _views() -> tuple[Relation, ...]:
             ),
             is_view=True,
         ),
+        Relation(
+            "ledger_checks",
+            "거래내역 검증",
+            "One row per account_day_totals row: kt00017's totals of the day beside the sums of the ledger lines"
+            " booked that day (settlement_date), and whether they agree.",
+            (
+                LEDGER_ACCOUNT_NO,
+                ACCOUNT_DAY_TOTALS.column("trade_date"),
+                _with_meaning(ACCOUNT_DAY_TOTALS.column("captured_at"), "When kt00017's answer arrived."),
+                Column(
+                    "ledger_lines", BIGINT, None, "거래건수", COUNT, "Ledger lines whose settlement_date is trade_date."
+                ),
+                *(
+                    column
+                    for name, sums in CHECKED_TOTALS
+                    for column in (
+                        _with_meaning(
+                            ACCOUNT_DAY_TOTALS.column(name), f"kt00017: {ACCOUNT_DAY_TOTALS.column(name).meaning}"
+                        ),
+                        Column(
+                            f"ledger_{name}",
+                            BIGINT,
+                            None,
+                            f"거래내역 {ACCOUNT_DAY_TOTALS.column(name).label}",
+                            KRW,
+                            f"The ledger's {sums}, 0 when it has none.",
+                        ),
+                    )
+                ),
+                Column(
+                    "mismatches",
+                    TEXT_TYPE,
+                    None,
+                    "불일치항목",
+                    TEXT,
+                    "The names of the figures that differ, separated by `, `; NULL when every one agrees.",
+                ),
+                Column("result", TEXT_TYPE, None, "검증결과", CODE, "agrees, or disagrees (see mismatches)."),
+            ),
+            is_view=True,
+        ),
     )
 
 
@@ -802,6 +926,7 @@ TABLES: dict[str, Relation] = {
         DAILY_CLOSES,
         ACCOUNT_TRANSACTIONS,
         ACCOUNT_TRANSACTION_CONFLICTS,
+        ACCOUNT_DAY_TOTALS,
     )
 }
 VIEWS: dict[str, Relation] = {v.name: v for v in _views()}

@@ -107,6 +107,10 @@ class Reason(StrEnum):
     NOT_SUPPORTED = "not_supported"  # failed: the server does not offer the API (8104, 8200); not asked again
 
 
+# etl_runs.api_id: a snapshot, the ledger, the day's totals.
+API_IDS = ("kt00005", "kt00015", "kt00017")
+
+
 def _one_of(column: str, values: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
@@ -140,7 +144,7 @@ class EtlRun(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", RunStatus), name="status"),
         CheckConstraint(_one_of("reason", Reason), name="reason"),
-        CheckConstraint("api_id IN ('kt00005', 'kt00015')", name="api_id"),
+        CheckConstraint(f"api_id IN ({', '.join(map(repr, API_IDS))})", name="api_id"),
         UniqueConstraint("account_no", "exchange", "scheduled_for"),
         # A ledger run has no exchange, and NULLs never collide in a unique key: its day is claimed here.
         Index(
@@ -386,6 +390,42 @@ class AccountTransactionConflict(Base):
     received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
 
     __table_args__ = (Index(None, "transaction_id"),)
+
+
+class AccountDayTotals(Base):
+    """kt00017's totals of one account's day, taken after the close; a later taking of the day replaces it."""
+
+    __tablename__ = "account_day_totals"
+
+    account_no: ColumnClause[str] = Column(Text, primary_key=True)
+    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False, index=True)
+    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    cash_d2: ColumnClause[int] = Column(BigInteger)
+    unpaid_credit_interest: ColumnClause[int] = Column(BigInteger)
+    other_loan_amount: ColumnClause[int] = Column(BigInteger)
+    stock_evaluation_d2: ColumnClause[int] = Column(BigInteger)
+    deposit_collateral_loan_d2: ColumnClause[int] = Column(BigInteger)
+    collateral_stock_evaluation_d2: ColumnClause[int] = Column(BigInteger)
+    credit_loan_d2: ColumnClause[int] = Column(BigInteger)
+    credit_loan_evaluation_d2: ColumnClause[int] = Column(BigInteger)
+    short_sale_collateral_d2: ColumnClause[int] = Column(BigInteger)
+    short_sale_evaluation_d2: ColumnClause[int] = Column(BigInteger)
+    deposits: ColumnClause[int] = Column(BigInteger)
+    withdrawals: ColumnClause[int] = Column(BigInteger)
+    securities_in_amount: ColumnClause[int] = Column(BigInteger)
+    securities_out_amount: ColumnClause[int] = Column(BigInteger)
+    sell_amount: ColumnClause[int] = Column(BigInteger)
+    buy_amount: ColumnClause[int] = Column(BigInteger)
+    commission: ColumnClause[int] = Column(BigInteger)
+    tax: ColumnClause[int] = Column(BigInteger)
+    stock_purchase_loan: ColumnClause[int] = Column(BigInteger)
+    rp_evaluation: ColumnClause[int] = Column(BigInteger)
+    bond_evaluation: ColumnClause[int] = Column(BigInteger)
+    els_evaluation: ColumnClause[int] = Column(BigInteger)
+    credit_interest: ColumnClause[int] = Column(BigInteger)
+    sale_collateral_loan_interest: ColumnClause[int] = Column(BigInteger)
+    dividends: ColumnClause[int] = Column(BigInteger)
 
 
 def _comment_from_the_dictionary() -> None:

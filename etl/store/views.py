@@ -21,8 +21,8 @@ from sqlalchemy import BigInteger, Connection, Float, Integer, Text, column, ins
 from sqlalchemy.sql import TableClause
 
 from etl.store.closes import CLOSES_SELECT
-from etl.store.dictionary import RELATIONS, apply_comments
-from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
+from etl.store.dictionary import CHECKED_TOTALS, RELATIONS, apply_comments
+from etl.store.models import AccountDayTotals, AccountSnapshot, EtlRun, PositionSnapshot
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
 # On SQLite captured_at is UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'; the padding keeps six digits if they are absent.
@@ -39,6 +39,7 @@ class View:
 
     name: str
     select: str
+    requires: tuple[str, ...] = ()  # tables a revision may not have yet (a fresh database runs 0005 first)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -80,6 +81,10 @@ _COMPUTED: dict[str, Any] = {
     "lines": Integer(),
     "failures_since_success": Integer(),
     "last_error": Text(),
+    "ledger_lines": Integer(),
+    "mismatches": Text(),
+    "result": Text(),
+    **{f"ledger_{name}": BigInteger() for name, _ in CHECKED_TOTALS},
     **dict.fromkeys(("last_captured_at", "last_success_at", "last_failure_at"), UtcDateTime()),
     **dict.fromkeys(
         (
@@ -95,7 +100,9 @@ _COMPUTED: dict[str, Any] = {
     ),
 }
 _TABLE_TYPES: dict[str, Any] = {
-    c.name: c.type for model in (EtlRun, PositionSnapshot, AccountSnapshot) for c in model.__table__.columns
+    c.name: c.type
+    for model in (AccountDayTotals, EtlRun, PositionSnapshot, AccountSnapshot)
+    for c in model.__table__.columns
 }
 
 
@@ -250,6 +257,40 @@ SELECT p.account_no, p.exchange,
 FROM pairs p""",
 )
 
+# What each of CHECKED_TOTALS is held to: a sum over the ledger lines booked on the day.
+_LEDGER_SUMS = {
+    "deposits": "CASE WHEN a.kind = 'deposit' THEN COALESCE(a.trade_amount, 0) ELSE 0 END",
+    "withdrawals": "CASE WHEN a.kind = 'withdrawal' THEN COALESCE(a.trade_amount, 0) ELSE 0 END",
+    "buy_amount": "CASE WHEN a.kind = 'buy' THEN COALESCE(a.trade_amount, 0) ELSE 0 END",
+    "sell_amount": "CASE WHEN a.kind = 'sell' THEN COALESCE(a.trade_amount, 0) ELSE 0 END",
+    "dividends": "CASE WHEN a.kind = 'dividend' THEN COALESCE(a.trade_amount, 0) ELSE 0 END",
+    "commission": "COALESCE(a.commission, 0)",
+    "tax": "COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0)",
+}
+assert list(_LEDGER_SUMS) == [name for name, _ in CHECKED_TOTALS]
+_DIFFERS = {name: f"COALESCE(t.{name}, 0) <> COALESCE(l.{name}, 0)" for name in _LEDGER_SUMS}
+_PAIRS = ",\n       ".join(f"t.{name}, COALESCE(l.{name}, 0) AS ledger_{name}" for name in _LEDGER_SUMS)
+_MISMATCHES = "\n         || ".join(f"CASE WHEN {test} THEN ', {name}' ELSE '' END" for name, test in _DIFFERS.items())
+_ANY_DIFFERS = "\n              OR ".join(_DIFFERS.values())
+_SUMS = ",\n            ".join(f"CAST(SUM({sql}) AS BIGINT) AS {name}" for name, sql in _LEDGER_SUMS.items())
+
+# SUM of a BIGINT is NUMERIC on PostgreSQL: cast back, so that both backends give integers.
+LEDGER_CHECKS = View(
+    "ledger_checks",
+    f"""SELECT t.account_no, t.trade_date, t.captured_at, COALESCE(l.lines, 0) AS ledger_lines,
+       {_PAIRS},
+       NULLIF(SUBSTR({_MISMATCHES}, 3), '') AS mismatches,
+       CASE WHEN {_ANY_DIFFERS}
+            THEN 'disagrees' ELSE 'agrees' END AS result
+FROM account_day_totals t
+LEFT JOIN (SELECT a.account_no, a.settlement_date, COUNT(*) AS lines,
+            {_SUMS}
+     FROM account_transactions a
+     GROUP BY a.account_no, a.settlement_date) l
+  ON l.account_no = t.account_no AND l.settlement_date = t.trade_date""",
+    requires=("account_day_totals", "account_transactions"),
+)
+
 # In creation order: each view reads only tables and the views before it.
 VIEWS: tuple[View, ...] = (
     ACCOUNT_HISTORY,
@@ -259,17 +300,20 @@ VIEWS: tuple[View, ...] = (
     POSITION_DAILY,
     POSITION_CHANGES,
     ETL_FRESHNESS,
+    LEDGER_CHECKS,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
 
 
 def create_views(connection: Connection) -> None:
-    """Create every analyst view (after the tables they read exist), with its comments on PostgreSQL."""
+    """Create every analyst view whose tables exist, with its comments on PostgreSQL."""
     dialect = connection.dialect.name
     # Before migration 0007 (a fresh database runs 0005 first) the closes are computed where they are read.
-    closes = "daily_closes" if inspect(connection).has_table("daily_closes") else f"({CLOSES_SELECT})"
+    tables = set(inspect(connection).get_table_names())
+    closes = "daily_closes" if "daily_closes" in tables else f"({CLOSES_SELECT})"
     for view in VIEWS:
-        connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect, closes)}"))
+        if tables.issuperset(view.requires):  # else the revision that adds its tables creates it
+            connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect, closes)}"))
     apply_comments(connection, VIEW_NAMES)  # a dropped view lost its comments
 
 
