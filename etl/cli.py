@@ -700,6 +700,61 @@ def _import_lines(obj: Context, database_url: str | None, files: list[Path]) -> 
             _fail(f"{refused} of {lines} line(s) refused; they are kept as failed runs in etl_runs", EXIT_FAILED)
 
 
+@cli.command("returns")
+@global_options
+@database_option
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: each one].")
+@click.option(
+    "--exchange",
+    type=click.Choice(["KRX", "NXT"]),
+    help="The series measured [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The period's start (Seoul): its first day with a value is the base [default: the first day].",
+)
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="The period's last day (Seoul).")
+@click.pass_obj
+def returns_command(
+    obj: Context,
+    database_url: str | None,
+    account: str | None,
+    exchange: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    """How well the account was invested over a period, deposits and withdrawals set aside.
+
+    From the views account_returns_daily and account_flows_daily (the ledger's external flows: load it with
+    `kiwoom-etl ledger`): the time-weighted return (TWR, each day's return with the day's flows counted at its
+    end), annualised for periods of 365 days or more; the money-weighted return (XIRR over the start value, the
+    flows and the end value); the deepest drawdown; the best and worst day; and the dividends, fees and taxes of
+    the period. Returns are fractions shown in percent; money is KRW. Without a ledger every change counts as
+    return: a deposit would look like a gain. Exits 1 when no account has two days with a value in the period.
+    """
+    from etl.jobs.returns import read_returns, render
+    from etl.store.schema import connected
+
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
+    with _errors():
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            found = read_returns(
+                engine,
+                account=account,
+                exchange=exchange,
+                since=since.date() if since else None,
+                until=until.date() if until else None,
+            )
+        if not found:
+            _fail(f"no account has snapshots in {settings.safe_database_url}: nothing to measure yet", EXIT_FAILED)
+        click.echo("\n\n".join(render(one) for one in found))
+        if not any(one.performance for one in found):
+            sys.exit(EXIT_FAILED)
+
+
 @cli.command("report")
 @global_options
 @database_option

@@ -457,6 +457,29 @@ class History:
         """ledger_checks from the books: they hold no day totals (kt00017), so none."""
         return []
 
+    def account_flows_daily(self) -> list[dict[str, Any]]:
+        """account_flows_daily from the books: they hold no ledger, so none."""
+        return []
+
+    def account_returns_daily(self) -> list[dict[str, Any]]:
+        """account_returns_daily from the books' closes: no ledger, so no flow, and every change is return."""
+        rows = []
+        pair, previous, growth, peak = None, None, 1.0, 1.0
+        for close in self.account_daily():
+            if (close["account_no"], close["exchange"]) != pair:
+                pair, previous, growth, peak = (close["account_no"], close["exchange"]), None, 1.0, 1.0
+            equity = close["net_assets"]
+            daily = None if previous is None or previous <= 0 else equity / previous - 1
+            growth *= 1 + (daily or 0)
+            peak = max(peak, growth)
+            rows.append(
+                {key: close[key] for key in ("account_no", "exchange", "trade_date", "time", "net_assets")}
+                | {"source": "snapshot", "collateral_loans": 0, "equity": equity, "external_flow": 0, "dividends": 0}
+                | {"daily_return": daily, "twr_cumulative": growth - 1, "drawdown": growth / peak - 1}
+            )
+            previous = equity
+        return rows
+
     def freshness(self) -> list[dict[str, Any]]:
         """etl_freshness from the books: each book's run started when it was captured."""
         rows = []
@@ -703,4 +726,6 @@ EVERY_VIEW = [
     ("position_changes", History.position_changes, ["account_no", "exchange", "trade_date", "stock_code"]),
     ("etl_freshness", History.freshness, ["account_no", "exchange"]),
     ("ledger_checks", History.ledger_checks, ["account_no", "trade_date"]),
+    ("account_flows_daily", History.account_flows_daily, ["account_no", "trade_date"]),
+    ("account_returns_daily", History.account_returns_daily, ["account_no", "exchange", "trade_date"]),
 ]

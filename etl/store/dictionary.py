@@ -40,6 +40,7 @@ MILLISECONDS = "milliseconds"
 UNITS = "shares or fund units"
 FOREIGN = "foreign currency"
 KST_TIME = "KST time of day"
+FRACTION = "fraction (0.0123 = 1.23 %)"
 
 # SQL types as the docs show them (a test holds the tables' to the models).
 BIGINT = "bigint"
@@ -114,6 +115,10 @@ def _orderable(percent: int) -> Column:
         f"{percent}%주문가능금액",
         f"Amount orderable in stocks whose margin rate is {percent} %.",
     )
+
+
+def _flow(name: str, label: str, meaning: str) -> Column:
+    return Column(name, BIGINT, None, label, KRW, meaning)
 
 
 def _with_meaning(column: Column, meaning: str) -> Column:
@@ -910,6 +915,121 @@ def _views() -> tuple[Relation, ...]:
                     "The names of the figures that differ, separated by `, `; NULL when every one agrees.",
                 ),
                 Column("result", TEXT_TYPE, None, "검증결과", CODE, "agrees, or disagrees (see mismatches)."),
+            ),
+            is_view=True,
+        ),
+        Relation(
+            "account_flows_daily",
+            "일별 외부입출금",
+            "One row per account × booking date with ledger lines: the external flow (money and securities in or out)"
+            " and, apart, the dividends, interest, fees and taxes, which are part of the return.",
+            (
+                LEDGER_ACCOUNT_NO,
+                Column(
+                    "trade_date",
+                    DATE_TYPE,
+                    "trde_dt",
+                    "거래일자",
+                    DATE,
+                    "The booking date of the lines summed (their settlement_date): a flow is dated by it.",
+                ),
+                _flow("deposits", "입금", "Σ trade_amount of the deposit lines."),
+                _flow("withdrawals", "출금", "Σ trade_amount of the withdrawal lines."),
+                _flow(
+                    "securities_in",
+                    "입고",
+                    "Transfers in, valued: a line's trade_amount, else quantity × the stock's close price that day"
+                    " (current_price at the KRX close, else NXT's).",
+                ),
+                _flow("securities_out", "출고", "Transfers out, valued as securities_in."),
+                _flow(
+                    "external_flow",
+                    "외부유출입",
+                    "deposits − withdrawals + securities_in − securities_out: money put in > 0, taken out < 0.",
+                ),
+                _flow("dividends", "배당금", "Σ trade_amount of the dividend lines, before withholding (in taxes)."),
+                _flow("interest", "이자", "Σ trade_amount of the interest lines, paid or received (see io_type)."),
+                _flow("fees", "수수료", "Σ commission of every line + Σ trade_amount of the fee lines."),
+                _flow(
+                    "taxes",
+                    "세금",
+                    "Σ transaction_tax + income_tax of every line + Σ trade_amount of the tax lines.",
+                ),
+                Column("lines", BIGINT, None, "거래건수", COUNT, "Ledger lines booked that day."),
+                Column(
+                    "unvalued_transfers",
+                    BIGINT,
+                    None,
+                    "미평가입출고",
+                    COUNT,
+                    "Transfer lines with no amount and no close price that day: counted as 0 in the flow.",
+                ),
+            ),
+            is_view=True,
+        ),
+        Relation(
+            "account_returns_daily",
+            "일별 수익률",
+            "One row per account × exchange × trade_date with a value: its equity, the external flow since the"
+            " previous such day, and the time-weighted daily and cumulative return and drawdown; never KRX and NXT"
+            " combined.",
+            (
+                ACCOUNT_NO,
+                EXCHANGE,
+                TRADE_DATE,
+                CLOSE_TIME,
+                Column(
+                    "source",
+                    TEXT_TYPE,
+                    None,
+                    "출처",
+                    CODE,
+                    "Where the day's value comes from: snapshot (the day's close).",
+                ),
+                _at_close(NET_ASSETS),
+                _flow(
+                    "collateral_loans",
+                    "담보대출금",
+                    "deposit_collateral_loan_amount + sale_collateral_loan_amount at the close (a NULL counts as 0):"
+                    " loans that net_assets does not subtract.",
+                ),
+                _flow(
+                    "equity",
+                    "자기자본",
+                    "net_assets − collateral_loans: what the returns are computed on, so that a loan is no gain.",
+                ),
+                _flow(
+                    "external_flow",
+                    "외부유출입",
+                    "Σ account_flows_daily.external_flow booked after the previous day with a value, up to and"
+                    " including this one: a flow on a day without a value joins the next day that has one.",
+                ),
+                _flow("dividends", "배당금", "Σ account_flows_daily.dividends over the same days."),
+                Column(
+                    "daily_return",
+                    FLOAT,
+                    None,
+                    "일간수익률",
+                    FRACTION,
+                    "(equity − external_flow) / the previous day's equity − 1 (flows at the end of the day); NULL on"
+                    " the first day and where the previous equity ≤ 0.",
+                ),
+                Column(
+                    "twr_cumulative",
+                    FLOAT,
+                    None,
+                    "누적수익률(TWR)",
+                    FRACTION,
+                    "Π (1 + daily_return) − 1 from the first day, a NULL daily_return counting as 0: time-weighted.",
+                ),
+                Column(
+                    "drawdown",
+                    FLOAT,
+                    None,
+                    "낙폭",
+                    FRACTION,
+                    "(1 + twr_cumulative) / its running peak − 1: 0 at a new high, below 0 under it.",
+                ),
             ),
             is_view=True,
         ),

@@ -84,6 +84,25 @@ _COMPUTED: dict[str, Any] = {
     "ledger_lines": Integer(),
     "mismatches": Text(),
     "result": Text(),
+    "source": Text(),
+    "unvalued_transfers": Integer(),
+    **dict.fromkeys(("daily_return", "twr_cumulative", "drawdown"), Float()),
+    **dict.fromkeys(
+        (
+            "deposits",
+            "withdrawals",
+            "securities_in",
+            "securities_out",
+            "external_flow",
+            "dividends",
+            "interest",
+            "fees",
+            "taxes",
+            "collateral_loans",
+            "equity",
+        ),
+        BigInteger(),
+    ),
     **{f"ledger_{name}": BigInteger() for name, _ in CHECKED_TOTALS},
     **dict.fromkeys(("last_captured_at", "last_success_at", "last_failure_at"), UtcDateTime()),
     **dict.fromkeys(
@@ -291,6 +310,109 @@ LEFT JOIN (SELECT a.account_no, a.settlement_date, COUNT(*) AS lines,
     requires=("account_day_totals", "account_transactions"),
 )
 
+
+def _close_price(exchange: str) -> str:
+    """The current_price of the line's stock at the account's `exchange` close of its booking day."""
+    return f"""(SELECT MAX(p.current_price) FROM {{closes}} d
+            JOIN position_snapshots p ON p.snapshot_id = d.snapshot_id
+            WHERE d.account_no = a.account_no AND d.exchange = '{exchange}' AND d.trade_date = a.settlement_date
+              AND p.stock_code = a.stock_code)"""
+
+
+# A transfer's value: its amount, else its quantity at the day's close (KRX's, else NXT's; NULL when neither lists
+# the stock). The price is looked up for a transfer without an amount only.
+_TRANSFER_VALUE = f"""CASE WHEN COALESCE(a.trade_amount, 0) <> 0 THEN a.trade_amount
+            WHEN a.kind IN ('securities_in', 'securities_out')
+            THEN CAST(ROUND(a.quantity * COALESCE({_close_price("KRX")}, {_close_price("NXT")})) AS BIGINT)
+            ELSE 0 END"""
+
+
+def _sum_of(kind: str, value: str = "v.amount") -> str:
+    return f"CAST(SUM(CASE WHEN v.kind = '{kind}' THEN {value} ELSE 0 END) AS BIGINT)"
+
+
+ACCOUNT_FLOWS_DAILY = View(
+    "account_flows_daily",
+    f"""SELECT g.account_no, g.trade_date, g.deposits, g.withdrawals, g.securities_in, g.securities_out,
+       g.deposits - g.withdrawals + g.securities_in - g.securities_out AS external_flow,
+       g.dividends, g.interest, g.fees, g.taxes, g.lines, g.unvalued_transfers
+FROM (SELECT v.account_no, v.settlement_date AS trade_date,
+             {_sum_of("deposit")} AS deposits,
+             {_sum_of("withdrawal")} AS withdrawals,
+             {_sum_of("securities_in", "COALESCE(v.value, 0)")} AS securities_in,
+             {_sum_of("securities_out", "COALESCE(v.value, 0)")} AS securities_out,
+             {_sum_of("dividend")} AS dividends,
+             {_sum_of("interest")} AS interest,
+             CAST(SUM(v.commission) AS BIGINT) + {_sum_of("fee")} AS fees,
+             CAST(SUM(v.line_tax) AS BIGINT) + {_sum_of("tax")} AS taxes,
+             COUNT(*) AS lines,
+             SUM(CASE WHEN v.value IS NULL THEN 1 ELSE 0 END) AS unvalued_transfers
+      FROM (SELECT a.account_no, a.settlement_date, a.kind, COALESCE(a.trade_amount, 0) AS amount,
+                   COALESCE(a.commission, 0) AS commission,
+                   COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0) AS line_tax,
+                   {_TRANSFER_VALUE} AS value
+            FROM account_transactions a) v
+      GROUP BY v.account_no, v.settlement_date) g""",
+    requires=("account_transactions",),
+)
+
+# The days with a value, numbered per account × exchange; each takes the flows booked after the previous one up to
+# itself. The cumulative index is a running product, which SQL has no aggregate for: a recursive walk, day by day,
+# carries it and its peak (portable to SQLite, whose logarithms are an optional build).
+ACCOUNT_RETURNS_DAILY = View(
+    "account_returns_daily",
+    """WITH RECURSIVE
+valued AS (
+    SELECT d.account_no, d.exchange, d.trade_date, d.time, 'snapshot' AS source, d.net_assets,
+           COALESCE(s.deposit_collateral_loan_amount, 0) + COALESCE(s.sale_collateral_loan_amount, 0)
+             AS collateral_loans
+    FROM account_daily d
+    JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
+),
+numbered AS (
+    SELECT n.*, n.net_assets - n.collateral_loans AS equity,
+           ROW_NUMBER() OVER w AS day_no,
+           LAG(n.trade_date) OVER w AS previous_date,
+           LAG(n.net_assets - n.collateral_loans) OVER w AS previous_equity
+    FROM valued n
+    WINDOW w AS (PARTITION BY n.account_no, n.exchange ORDER BY n.trade_date)
+),
+flowed AS (
+    SELECT y.account_no, y.exchange, y.trade_date, y.time, y.source, y.net_assets, y.collateral_loans, y.equity,
+           y.day_no, y.previous_equity,
+           CAST(COALESCE(SUM(f.external_flow), 0) AS BIGINT) AS external_flow,
+           CAST(COALESCE(SUM(f.dividends), 0) AS BIGINT) AS dividends
+    FROM numbered y
+    LEFT JOIN account_flows_daily f
+      ON f.account_no = y.account_no AND f.trade_date <= y.trade_date
+     AND (y.previous_date IS NULL OR f.trade_date > y.previous_date)
+    GROUP BY y.account_no, y.exchange, y.trade_date, y.time, y.source, y.net_assets, y.collateral_loans, y.equity,
+             y.day_no, y.previous_equity
+),
+rated AS (
+    SELECT g.*,
+           CASE WHEN g.previous_equity > 0
+                THEN CAST(g.equity - g.external_flow AS {float}) / g.previous_equity - 1 END AS daily_return
+    FROM flowed g
+),
+walk (account_no, exchange, day_no, growth, peak) AS (
+    SELECT r.account_no, r.exchange, r.day_no, CAST(1 AS {float}), CAST(1 AS {float})
+    FROM rated r
+    WHERE r.day_no = 1
+    UNION ALL
+    SELECT r.account_no, r.exchange, r.day_no, w.growth * (1 + COALESCE(r.daily_return, 0)),
+           CASE WHEN w.growth * (1 + COALESCE(r.daily_return, 0)) > w.peak
+                THEN w.growth * (1 + COALESCE(r.daily_return, 0)) ELSE w.peak END
+    FROM walk w
+    JOIN rated r ON r.account_no = w.account_no AND r.exchange = w.exchange AND r.day_no = w.day_no + 1
+)
+SELECT r.account_no, r.exchange, r.trade_date, r.time, r.source, r.net_assets, r.collateral_loans, r.equity,
+       r.external_flow, r.dividends, r.daily_return, w.growth - 1 AS twr_cumulative, w.growth / w.peak - 1 AS drawdown
+FROM rated r
+JOIN walk w ON w.account_no = r.account_no AND w.exchange = r.exchange AND w.day_no = r.day_no""",
+    requires=("account_transactions",),
+)
+
 # In creation order: each view reads only tables and the views before it.
 VIEWS: tuple[View, ...] = (
     ACCOUNT_HISTORY,
@@ -301,6 +423,8 @@ VIEWS: tuple[View, ...] = (
     POSITION_CHANGES,
     ETL_FRESHNESS,
     LEDGER_CHECKS,
+    ACCOUNT_FLOWS_DAILY,
+    ACCOUNT_RETURNS_DAILY,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
 

@@ -179,13 +179,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
-    # The ledger's runs and pages go with it: the older schema has no way to tell them from snapshots.
-    op.drop_table("account_transaction_conflicts")
-    op.drop_table("account_transactions")
-    op.execute("DELETE FROM raw_responses WHERE run_id IN (SELECT id FROM etl_runs WHERE api_id <> 'kt00005')")
-    op.execute("DELETE FROM etl_runs WHERE api_id <> 'kt00005'")
-    op.execute("UPDATE etl_runs SET reason = 'api_error' WHERE reason = 'not_supported'")
+    # The ledger's runs and pages go with it: the older schema has no way to tell them from snapshots. The views
+    # are set aside first: those reading the ledger (the returns views) are not created again without it.
     with views_set_aside(connection):
+        op.drop_table("account_transaction_conflicts")
+        op.drop_table("account_transactions")
+        op.execute("DELETE FROM raw_responses WHERE run_id IN (SELECT id FROM etl_runs WHERE api_id <> 'kt00005')")
+        op.execute("DELETE FROM etl_runs WHERE api_id <> 'kt00005'")
+        op.execute("UPDATE etl_runs SET reason = 'api_error' WHERE reason = 'not_supported'")
         op.drop_index("uq_etl_runs_ledger_day", table_name="etl_runs")
         with op.batch_alter_table("etl_runs") as batch:
             batch.drop_constraint(op.f("ck_etl_runs_reason"), type_="check")

@@ -1,0 +1,307 @@
+"""The `returns` command: a period's performance from the returns views, account_returns_daily and
+account_flows_daily — time-weighted return (TWR), annualised TWR, money-weighted return (XIRR), max drawdown, the
+best and worst day, and the dividends, fees and taxes of the period.
+
+The period's first day with a value is its base: its close is the start value, and what happened on it (its
+return, its flows, its dividends) belongs to the period before. The figures are computed here from the views' rows
+in plain floating point, like the views' own; the XIRR is found by bisection on a bracket where the present value
+of the cash flows changes sign, and said in words when there is none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, select
+
+from etl.jobs.report import choose_exchange
+from etl.store.engine import storage_errors
+from etl.store.models import AccountTransaction
+from etl.store.runs import accounts_with_runs, require_account
+from etl.store.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
+
+YEAR = 365  # days: annualised figures, and XIRR's time unit
+_LOWEST_RATE = -0.999999  # XIRR's search starts just above −100 % a year
+_HIGHEST_RATE = 1e6
+_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class Day:
+    """One row of account_returns_daily."""
+
+    trade_date: date
+    equity: int  # what the returns are computed on
+    external_flow: int
+    daily_return: float | None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One day of account_flows_daily: the external flow (money in > 0) and the return items."""
+
+    trade_date: date
+    external_flow: int
+    dividends: int
+    fees: int
+    taxes: int
+
+
+@dataclass(frozen=True)
+class Performance:
+    """A period's figures; None where a figure does not exist (see `xirr_problem` for the XIRR)."""
+
+    first: date
+    last: date
+    days_with_values: int
+    start_value: int
+    end_value: int
+    net_flows: int
+    twr: float | None
+    annualised_twr: float | None  # only for periods of YEAR days or more
+    xirr: float | None  # a year
+    xirr_problem: str | None
+    max_drawdown: float  # ≤ 0
+    peak: date
+    trough: date
+    best: tuple[date, float] | None
+    worst: tuple[date, float] | None
+    dividends: int
+    fees: int
+    taxes: int
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days
+
+    @property
+    def xirr_over_period(self) -> float | None:
+        """The XIRR as a return over the period itself."""
+        return None if self.xirr is None else (1 + self.xirr) ** (self.days / YEAR) - 1
+
+
+def performance(days: Sequence[Day], flows: Sequence[Flow]) -> Performance:
+    """The figures of `days` (oldest first, at least two) with the `flows` dated inside the period."""
+    if len(days) < 2:
+        raise ValueError("a period needs two days with a value: a start and an end")
+    base, *rest = days
+    first, last = base.trade_date, days[-1].trade_date
+    index = peak = 1.0
+    running_peak = peak_day = trough_day = first
+    drawdown = 0.0
+    counted = []
+    for day in rest:
+        if day.daily_return is not None:
+            index *= 1 + day.daily_return
+            counted.append((day.trade_date, day.daily_return))
+        if index > peak:
+            peak, running_peak = index, day.trade_date
+        elif index / peak - 1 < drawdown:
+            drawdown, peak_day, trough_day = index / peak - 1, running_peak, day.trade_date
+    inside = [f for f in flows if first < f.trade_date <= last]
+    twr = index - 1 if counted else None
+    years = (last - first).days / YEAR
+    cash = [(first, -float(base.equity)), *((f.trade_date, -float(f.external_flow)) for f in inside if f.external_flow)]
+    cash.append((last, float(days[-1].equity)))
+    rate, problem = xirr(cash)
+    return Performance(
+        first=first,
+        last=last,
+        days_with_values=len(days),
+        start_value=base.equity,
+        end_value=days[-1].equity,
+        net_flows=sum(f.external_flow for f in inside),
+        twr=twr,
+        annualised_twr=(1 + twr) ** (1 / years) - 1 if twr is not None and years >= 1 and twr > -1 else None,
+        xirr=rate,
+        xirr_problem=problem,
+        max_drawdown=drawdown,
+        peak=peak_day,
+        trough=trough_day,
+        best=max(counted, key=lambda item: item[1]) if counted else None,
+        worst=min(counted, key=lambda item: item[1]) if counted else None,
+        dividends=sum(f.dividends for f in inside),
+        fees=sum(f.fees for f in inside),
+        taxes=sum(f.taxes for f in inside),
+    )
+
+
+def xirr(cash: Sequence[tuple[date, float]]) -> tuple[float | None, str | None]:
+    """The yearly rate at which the cash flows' present value is 0 (money paid in < 0, taken out > 0), or None and
+    why there is none."""
+    amounts = [amount for _, amount in cash if amount]
+    if not any(a > 0 for a in amounts) or not any(a < 0 for a in amounts):
+        return None, "no money-weighted return: the cash flows all go one way (nothing invested, or nothing left)"
+    start = cash[0][0]
+    times = [((day - start).days / YEAR, amount) for day, amount in cash]
+
+    def value(rate: float) -> float:
+        return math.fsum(amount / math.pow(1 + rate, t) for t, amount in times)
+
+    bracket = _bracket(value)
+    if bracket is None:
+        return None, "no money-weighted return: no rate above −100 % a year makes the cash flows' value 0"
+    return _bisect(value, *bracket), None
+
+
+def _bracket(value: Callable[[float], float]) -> tuple[float, float] | None:
+    """Two rates around a sign change of `value`, searched outward from 0."""
+    rates = [_LOWEST_RATE, *(-1 + 10 ** (k / 4) for k in range(-24, 25)), _HIGHEST_RATE]
+    rates = sorted({r for r in rates if _LOWEST_RATE <= r <= _HIGHEST_RATE})
+    signs = []
+    for rate in rates:
+        try:
+            signs.append((rate, value(rate)))
+        except OverflowError:
+            continue
+    around_zero = sorted(range(len(signs) - 1), key=lambda i: abs(signs[i][0]))
+    for i in around_zero:
+        (low, at_low), (high, at_high) = signs[i], signs[i + 1]
+        if at_low == 0:
+            return low, low
+        if math.copysign(1, at_low) != math.copysign(1, at_high):
+            return low, high
+    return None
+
+
+def _bisect(value: Callable[[float], float], low: float, high: float) -> float:
+    at_low = value(low)
+    while high - low > _TOLERANCE * max(1.0, abs(low)):
+        middle = (low + high) / 2
+        at_middle = value(middle)
+        if at_middle == 0:
+            return middle
+        if math.copysign(1, at_middle) == math.copysign(1, at_low):
+            low, at_low = middle, at_middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+@dataclass(frozen=True)
+class AccountReturns:
+    """One account × exchange's figures over the asked period, or why there are none."""
+
+    account_no: str
+    exchange: str
+    performance: Performance | None
+    problem: str | None = None
+    note: str | None = None  # which exchange is shown, when it is the fallback
+    has_ledger: bool = True  # False: no ledger line, so a deposit would count as return
+
+
+def read_returns(
+    engine: Engine,
+    *,
+    account: str | None = None,
+    exchange: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[AccountReturns]:
+    """The figures of each account (or `account`), on `exchange` (default: KRX, else NXT), from the views."""
+    returns, flows = ACCOUNT_RETURNS_DAILY.table(), ACCOUNT_FLOWS_DAILY.table()
+    with storage_errors(engine, "reading the returns"), engine.connect() as connection:
+        if account is not None:
+            require_account(connection, account)
+        result = []
+        for name in [account] if account else accounts_with_runs(connection):
+            present = set(
+                connection.execute(select(returns.c.exchange).where(returns.c.account_no == name).distinct()).scalars()
+            )
+            if not present:
+                continue  # a ledger without snapshots: no value to compute a return on
+            shown, note = choose_exchange(exchange, present)
+            has_ledger = (
+                connection.execute(
+                    select(AccountTransaction.id).where(AccountTransaction.account_no == name).limit(1)
+                ).first()
+                is not None
+            )
+            query = select(returns.c.trade_date, returns.c.equity, returns.c.external_flow, returns.c.daily_return)
+            query = query.where(returns.c.account_no == name, returns.c.exchange == shown)
+            if since is not None:
+                query = query.where(returns.c.trade_date >= since)
+            if until is not None:
+                query = query.where(returns.c.trade_date <= until)
+            days = [Day(*row) for row in connection.execute(query.order_by(returns.c.trade_date))]
+            if len(days) < 2:
+                problem = (
+                    f"{len(days)} day(s) with a value in the period: a return needs a start and an end"
+                    if days or since or until
+                    else "no day with a value"
+                )
+                result.append(AccountReturns(name, shown, None, problem, note, has_ledger))
+                continue
+            moved = select(
+                flows.c.trade_date, flows.c.external_flow, flows.c.dividends, flows.c.fees, flows.c.taxes
+            ).where(
+                flows.c.account_no == name,
+                flows.c.trade_date > days[0].trade_date,
+                flows.c.trade_date <= days[-1].trade_date,
+            )
+            measured = performance(days, [Flow(*row) for row in connection.execute(moved)])
+            result.append(AccountReturns(name, shown, measured, note=note, has_ledger=has_ledger))
+    return result
+
+
+_LABEL = 25  # the width of a figure's label
+
+
+def _line(label: str, value: str) -> str:
+    return f"  {label:<{_LABEL}}{value}"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:+.2f} %"
+
+
+def _won(value: int) -> str:
+    return f"{value:,} KRW"
+
+
+def render(returns: AccountReturns) -> str:
+    """One account's figures as the command line prints them."""
+    p = returns.performance
+    if p is None:
+        return f"{returns.account_no} · {returns.exchange}: {returns.problem}."
+    lines = [
+        f"{returns.account_no} · {returns.exchange} · {p.first} – {p.last} ({p.days} days, {p.days_with_values} with"
+        " a value; the first is the base)",
+    ]
+    if returns.note:
+        lines.append(f"  {returns.note}")
+    if not returns.has_ledger:
+        lines.append(
+            "  No ledger is loaded for this account: every deposit counts as return here. Run `kiwoom-etl ledger`."
+        )
+    lines += [
+        _line("start value", _won(p.start_value)),
+        _line("end value", _won(p.end_value)),
+        _line("net external flows", f"{p.net_flows:+,} KRW (deposits − withdrawals ± transfers)"),
+        _line("time-weighted return", "—" if p.twr is None else _percent(p.twr)),
+        _line(
+            "annualised TWR",
+            _percent(p.annualised_twr) if p.annualised_twr is not None else f"— (periods of {YEAR} days or more)",
+        ),
+        _line(
+            "money-weighted (XIRR)",
+            f"{_percent(p.xirr)} a year ({_percent(p.xirr_over_period or 0)} over the period)"
+            if p.xirr is not None
+            else str(p.xirr_problem),
+        ),
+        _line(
+            "max drawdown",
+            f"{_percent(p.max_drawdown)} ({p.peak} → {p.trough})"
+            if p.max_drawdown < 0
+            else "none (no day below a peak)",
+        ),
+        _line("best day", f"{_percent(p.best[1])} ({p.best[0]})" if p.best else "—"),
+        _line("worst day", f"{_percent(p.worst[1])} ({p.worst[0]})" if p.worst else "—"),
+        _line("dividends", _won(p.dividends)),
+        _line("fees", _won(p.fees)),
+        _line("taxes", _won(p.taxes)),
+    ]
+    return "\n".join(lines)
