@@ -51,8 +51,20 @@ FIRST_DAY = date(2026, 1, 5)  # a Monday; the days are the weekdays from it on
 RUNS = 5
 FOUR = Decimal("0.0001")
 TARGETS_MS = {
-    "postgresql": {"account_daily": 100.0, "position_daily": 50.0, "position_changes": 50.0, "latest_positions": 20.0},
-    "sqlite": {"account_daily": 200.0, "position_daily": 200.0, "position_changes": 200.0, "latest_positions": 200.0},
+    "postgresql": {
+        "account_daily": 100.0,
+        "position_daily": 50.0,
+        "position_changes": 50.0,
+        "account_returns_daily": 1000.0,
+        "latest_positions": 20.0,
+    },
+    "sqlite": {
+        "account_daily": 200.0,
+        "position_daily": 200.0,
+        "position_changes": 200.0,
+        "account_returns_daily": 1000.0,
+        "latest_positions": 200.0,
+    },
 }
 DEFAULT_ACCOUNTS = {"postgresql": 10, "sqlite": 2}
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/kiwoom_bench"
@@ -384,6 +396,12 @@ def queries(shape: Shape, one: Callable[[str], list[tuple[Any, ...]]]) -> list[t
             f"SELECT * FROM position_changes WHERE {where} AND trade_date = '{day}' ORDER BY stock_code",
             f"SELECT * FROM position_snapshots WHERE snapshot_id IN ({previous}, {close}) "
             "ORDER BY snapshot_id, line_no",
+        ),
+        (
+            "account_returns_daily",
+            f"SELECT * FROM account_returns_daily WHERE {where} "
+            f"AND trade_date >= '{day.year}-01-01' AND trade_date < '{day.year + 1}-01-01' ORDER BY trade_date",
+            f"SELECT * FROM account_snapshots WHERE id IN ({', '.join(map(str, year))}) ORDER BY id",
         ),
         (
             "latest_positions",

@@ -347,6 +347,61 @@ def ledger_command(
             sys.exit(EXIT_FAILED)
 
 
+@cli.command("backfill")
+@global_options
+@database_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The first day to fill (Seoul): kt00002's estimates and the ledger from it.",
+)
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="The last day [default: today].")
+@click.pass_obj
+def backfill_command(obj: Context, database_url: str | None, since: datetime, until: datetime | None) -> None:
+    """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and
+    the ledger (kt00015) of the same range, for every configured account.
+
+    account_returns_daily then reaches back before the first snapshot: on a KRX day without one it takes the
+    estimate (estimated_assets − credit_loan, the collateral loan set apart), marked source = 'estimate'; a day
+    with a snapshot keeps the snapshot. Estimates fill the KRX series only. Safe to run again: a day already loaded
+    is replaced by the newer answer, a ledger line already loaded adds nothing. Exits 1 when an account's range
+    could not be read whole.
+    """
+    from etl.jobs.backfill import EstimatesJob
+    from etl.jobs.backfill import results_table as estimates_table
+    from etl.jobs.ledger import LedgerJob, results_table
+    from etl.store.estimates import first_snapshot_day
+    from etl.store.schema import connected
+
+    first, last = since.date(), until.date() if until else None
+    if last is not None and first > last:
+        raise click.UsageError(f"--since {first} is after --until {last}.")
+    with _errors():
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            settings.require_accounts()
+            job = EstimatesJob(settings, engine)
+            try:
+                estimates = job.run(since=first, until=last)
+                ledger = LedgerJob(settings, engine, job.fetcher).run(since=first)
+            finally:
+                job.fetcher.close()
+            with engine.connect() as connection:
+                firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
+        click.echo("Daily estimated assets (kt00002):")
+        click.echo(estimates_table(estimates))
+        click.echo("\nLedger (kt00015):")
+        click.echo(results_table(ledger))
+        for result in estimates:
+            if result.ok:
+                day = firsts[result.account]
+                where = f"the first KRX snapshot is {day}" if day else "there is no KRX snapshot yet"
+                click.echo(f"{result.account}: {result.days} estimated day(s) loaded; {where}.")
+        if not all(r.ok for r in [*estimates, *ledger]):
+            sys.exit(EXIT_FAILED)
+
+
 @cli.command("flush")
 @global_options
 @database_option
@@ -583,14 +638,15 @@ def _newest_run_words(newest: Any, schedule: Any) -> str:
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
 @click.pass_obj
 def replay_command(obj: Context, database_url: str | None, since: datetime | None, account: str | None) -> None:
-    """Rebuild account_snapshots, position_snapshots, the ledger and the day totals from raw_responses with today's
-    transform.
+    """Rebuild account_snapshots, position_snapshots, the ledger, the day totals and the estimates from
+    raw_responses with today's transform.
 
     For after a parser fix, or into a freshly migrated database holding raw pages. Idempotent: a snapshot that
     already reads the same is left alone, so running it twice changes nothing. Runs whose pages are incomplete,
     or that today's transform refuses, keep what they have. Ledger lines (kt00015) are loaded again as a ledger
     run loads them, with the configured mapping: a line already stored is left alone, a differing one is a conflict.
     """
+    from etl.jobs.backfill import replay_estimates
     from etl.jobs.ledger import replay_ledger
     from etl.jobs.replay import replay, runs_to_replay
     from etl.jobs.totals import replay_totals
@@ -607,11 +663,14 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
                 report = replay(engine, runs, progress=bar.update)
             ledger = replay_ledger(engine, classifier, since=day, account=account)
             totals, refused = replay_totals(engine, since=day, account=account)
+            estimated, unread = replay_estimates(engine, since=day, account=account)
         click.echo(f"{len(runs)} run(s) with raw pages: {report}.")
         if ledger.pages:
             click.echo(f"Ledger: {ledger}.")
         if totals:
             click.echo(f"Day totals: {totals} kt00017 page(s), {refused} refused by today's transform.")
+        if estimated:
+            click.echo(f"Estimates: {estimated} kt00002 page(s), {unread} refused by today's transform.")
 
 
 @cli.command("import")

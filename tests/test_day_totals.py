@@ -122,7 +122,9 @@ def test_each_evening_s_totals_land_and_the_ledger_bears_them_out_until_a_line_g
     account = make_account(1, 3)
     account.history = history
     today = [START]
-    simulator = Simulator(accounts=[account], page_size=4, today=lambda: today[0], retry_after=None)
+    simulator = Simulator(
+        accounts=[account], page_size=4, today=lambda: today[0], retry_after=None, rate_per_second=1000, burst=100
+    )
     weekdays = [d for d in history.weekdays if d <= END]
     with serve(simulator) as url:
         settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))

@@ -242,3 +242,17 @@ def test_returns_without_a_ledger_says_so_and_a_period_of_one_day_fails_in_words
     assert one_day.returncode == 1 and "1 day(s) with a value in the period" in one_day.stdout
     backwards = kiwoom_etl("returns", "--since", f"{D6}", "--until", f"{D1}", env=env)
     assert backwards.returncode == 2 and "is after --until" in backwards.stderr and "Traceback" not in backwards.stderr
+
+
+def test_a_fall_below_nothing_gives_the_same_index_on_both_backends(engine: Engine, tmp_path: Path) -> None:
+    books = [
+        Book(ACCOUNT, "KRX", at(D1), (), deposit_d2=1_000_000),
+        Book(ACCOUNT, "KRX", at(D2), (), deposit_d2=1_000_000, credit_loan=1_500_000),  # equity −500,000
+        Book(ACCOUNT, "KRX", at(D3), (), deposit_d2=1_000_000, credit_loan=1_250_000),  # after a day ≤ 0: none
+        Book(ACCOUNT, "KRX", at(D5), (), deposit_d2=1_000_000),
+    ]
+    load(engine, tmp_path, books, [])
+    rows = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
+    assert [r.daily_return for r in rows] == [None, pytest.approx(-1.5), None, None]
+    assert [r.twr_cumulative for r in rows] == [0, pytest.approx(-1.5), pytest.approx(-1.5), pytest.approx(-1.5)]
+    assert [r.drawdown for r in rows] == [0, pytest.approx(-1.5), pytest.approx(-1.5), pytest.approx(-1.5)]

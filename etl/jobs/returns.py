@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from etl.jobs.report import choose_exchange
 from etl.store.engine import storage_errors
@@ -191,6 +191,7 @@ class AccountReturns:
     problem: str | None = None
     note: str | None = None  # which exchange is shown, when it is the fallback
     has_ledger: bool = True  # False: no ledger line, so a deposit would count as return
+    unvalued_transfers: int = 0  # transfers in the period with no close price: counted as 0 in the flows
 
 
 def read_returns(
@@ -242,8 +243,9 @@ def read_returns(
                 flows.c.trade_date > days[0].trade_date,
                 flows.c.trade_date <= days[-1].trade_date,
             )
+            unvalued = connection.execute(moved.with_only_columns(func.sum(flows.c.unvalued_transfers))).scalar()
             measured = performance(days, [Flow(*row) for row in connection.execute(moved)])
-            result.append(AccountReturns(name, shown, measured, note=note, has_ledger=has_ledger))
+            result.append(AccountReturns(name, shown, measured, None, note, has_ledger, int(unvalued or 0)))
     return result
 
 
@@ -273,6 +275,11 @@ def render(returns: AccountReturns) -> str:
     ]
     if returns.note:
         lines.append(f"  {returns.note}")
+    if returns.unvalued_transfers:
+        lines.append(
+            f"  {returns.unvalued_transfers} securities transfer(s) on days without a snapshot have no close price:"
+            " counted as 0 in the flows, so their value shows as return (see account_flows_daily)."
+        )
     if not returns.has_ledger:
         lines.append(
             "  No ledger is loaded for this account: every deposit counts as return here. Run `kiwoom-etl ledger`."

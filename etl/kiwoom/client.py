@@ -1,5 +1,5 @@
 """The Kiwoom REST client: au10001/au10002 tokens, ka00001 account number, kt00005 balance pages, kt00015 ledger pages,
-kt00017 day totals.
+kt00017 day totals, kt00002 daily estimates.
 
 Everything `requests` can raise is translated here into the exception tree of `etl.errors`; nothing above this
 module imports `requests`. HTTP 200 is not success: the return code inside the body decides.
@@ -52,7 +52,7 @@ RATE_LIMIT_REASONS = frozenset({"1700"})
 NOT_SUPPORTED_REASONS = frozenset({"8104", "8200"})  # not on the mock server; not for corporate customers
 # A list TR answers an empty range with an error rather than an empty list, in either bracket form:
 # "[2000](501724:관련자료가없습니다)"; such an answer is an empty page.
-LIST_APIS = frozenset({"kt00015"})
+LIST_APIS = frozenset({"kt00015", "kt00002"})
 _NO_DATA = re.compile(r"자료가\s*없|데이터가\s*없")
 SERVER_REASONS = frozenset({"1999"})
 RATE_LIMIT_RETURN_CODE = 5
@@ -183,6 +183,11 @@ class KiwoomClient:
             "qry_sort_tp": "2",
         }
         return self._pages("kt00015", body)
+
+    def estimate_pages(self, start: date, end: date) -> Iterator[Page]:
+        """kt00002 from `start` to `end` (inclusive): a line of estimated assets a day, every page. An empty range is
+        an empty page. Raises as balance_pages, and NotSupported (8104, 8200)."""
+        return self._pages("kt00002", {"start_dt": f"{start:%Y%m%d}", "end_dt": f"{end:%Y%m%d}"})
 
     def day_totals(self) -> Page:
         """kt00017: the account's totals of today (it takes no date), one flat record. Raises ApiError, and

@@ -148,7 +148,7 @@ ETL_RUNS = Relation(
     "etl_runs",
     "적재 실행",
     "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
-    " attempt at its kt00015 ledger or its kt00017 day totals.",
+    " attempt at its kt00015 ledger, its kt00017 day totals or its kt00002 estimates.",
     (
         _id("id", "실행ID", "The run's key.", "bigint, primary key"),
         Column(
@@ -171,7 +171,7 @@ ETL_RUNS = Relation(
             ACCOUNT_NO,
             "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
         ),
-        _with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015 or kt00017 run (they cover both)."),
+        _with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015, kt00017 or kt00002 run (they cover both)."),
         Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
         Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
         Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
@@ -182,7 +182,8 @@ ETL_RUNS = Relation(
             None,
             "잔고건수",
             COUNT,
-            "Positions loaded (kt00005), ledger lines received (kt00015) or 1 (kt00017); NULL when the run failed.",
+            "Positions loaded (kt00005), ledger lines or estimated days received (kt00015, kt00002) or 1 (kt00017);"
+            " NULL when the run failed.",
         ),
         Column("error", TEXT_TYPE, None, "오류", TEXT, "What failed, NULL otherwise; never a credential."),
         Column(
@@ -212,12 +213,12 @@ ETL_RUNS = Relation(
         ),
         Column(
             "api_id",
-            "text, kt00005, kt00015 or kt00017",
+            "text, kt00005, kt00015, kt00017 or kt00002",
             "api-id",
             "API ID",
             CODE,
-            "What the run fetched: kt00005 (a snapshot), kt00015 (the ledger) or kt00017 (the day's totals); exchange"
-            " is NULL for the last two, which cover both exchanges at once.",
+            "What the run fetched: kt00005 (a snapshot), kt00015 (the ledger), kt00017 (the day's totals) or kt00002"
+            " (daily estimates, by backfill); exchange is NULL for the last three.",
         ),
     ),
 )
@@ -648,6 +649,34 @@ ACCOUNT_DAY_TOTALS = Relation(
 )
 
 
+ACCOUNT_DAILY_ESTIMATES = Relation(
+    "account_daily_estimates",
+    "일별추정예탁자산",
+    "One row per account × day (the primary key) of kt00002's daily estimated assets, loaded by `kiwoom-etl"
+    " backfill`: the values of the days before the first snapshot (a later answer for a day replaces an earlier"
+    " one).",
+    (
+        LEDGER_ACCOUNT_NO,
+        Column("trade_date", DATE_TYPE, "dt", "일자", DATE, "The day the line estimates."),
+        _id("run_id", "실행ID", "The kt00002 run that loaded it.", "bigint → etl_runs.id"),
+        Column("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When its page arrived."),
+        _amount("cash", "entr", "예수금", "Cash deposit on the day."),
+        _amount("collateral_loan", "grnt_use_amt", "담보대출금", "Loans against securities on the day."),
+        _amount("credit_loan", "crd_loan", "신용융자금", "Credit (margin) loans on the day."),
+        _amount("short_sale_collateral", "ls_grnt", "대주담보금", "Collateral of stock loans on the day."),
+        _amount("substitute_amount", "repl_amt", "대용금", "Collateral value of the securities held."),
+        _amount(
+            "estimated_assets", "prsm_dpst_aset_amt", "추정예탁자산", "Kiwoom's estimate of the assets on deposit."
+        ),
+        _amount(
+            "estimated_assets_excluding_funds",
+            "prsm_dpst_aset_amt_bncr_skip",
+            "추정예탁자산수익증권제외",
+            "The same without beneficiary certificates (funds).",
+        ),
+    ),
+)
+
 # kt00017's figures that ledger_checks compares, and what of the ledger lines booked that day each is held to. The
 # spec says neither how kt00017 dates a trade nor what its tax holds: kiwoom-etl assumes a trade on its booking day
 # and both taxes (a sale's transaction tax and the income tax withheld from a dividend); a real answer that differs
@@ -970,28 +999,37 @@ def _views() -> tuple[Relation, ...]:
         Relation(
             "account_returns_daily",
             "일별 수익률",
-            "One row per account × exchange × trade_date with a value: its equity, the external flow since the"
-            " previous such day, and the time-weighted daily and cumulative return and drawdown; never KRX and NXT"
-            " combined.",
+            "One row per account × exchange × trade_date with a value (a snapshot's close; on KRX, else a kt00002"
+            " estimate): its equity, the external flow since the previous such day, and the time-weighted daily and"
+            " cumulative return and drawdown; never KRX and NXT combined.",
             (
                 ACCOUNT_NO,
                 EXCHANGE,
-                TRADE_DATE,
-                CLOSE_TIME,
+                _with_meaning(TRADE_DATE, "The day valued (Asia/Seoul)."),
+                _with_meaning(
+                    CLOSE_TIME,
+                    "captured_at of the day's close, or 15:30 KST (the KRX close) of an estimate's day: timestamptz,"
+                    " or RFC 3339 UTC text on SQLite.",
+                ),
                 Column(
                     "source",
                     TEXT_TYPE,
                     None,
                     "출처",
                     CODE,
-                    "Where the day's value comes from: snapshot (the day's close).",
+                    "Where the day's value comes from: snapshot (the day's close), or estimate (kt00002, on a KRX"
+                    " day without a snapshot).",
                 ),
-                _at_close(NET_ASSETS),
+                _with_meaning(
+                    NET_ASSETS,
+                    "net_assets at the day's close; for an estimate estimated_assets − credit_loan (a NULL counts"
+                    " as 0).",
+                ),
                 _flow(
                     "collateral_loans",
                     "담보대출금",
-                    "deposit_collateral_loan_amount + sale_collateral_loan_amount at the close (a NULL counts as 0):"
-                    " loans that net_assets does not subtract.",
+                    "deposit_collateral_loan_amount + sale_collateral_loan_amount at the close, or an estimate's"
+                    " collateral_loan (a NULL counts as 0): loans that net_assets does not subtract.",
                 ),
                 _flow(
                     "equity",
@@ -1047,6 +1085,7 @@ TABLES: dict[str, Relation] = {
         ACCOUNT_TRANSACTIONS,
         ACCOUNT_TRANSACTION_CONFLICTS,
         ACCOUNT_DAY_TOTALS,
+        ACCOUNT_DAILY_ESTIMATES,
     )
 }
 VIEWS: dict[str, Relation] = {v.name: v for v in _views()}

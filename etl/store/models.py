@@ -107,8 +107,8 @@ class Reason(StrEnum):
     NOT_SUPPORTED = "not_supported"  # failed: the server does not offer the API (8104, 8200); not asked again
 
 
-# etl_runs.api_id: a snapshot, the ledger, the day's totals.
-API_IDS = ("kt00005", "kt00015", "kt00017")
+# etl_runs.api_id: a snapshot, the ledger, the day's totals, the daily estimates.
+API_IDS = ("kt00005", "kt00015", "kt00017", "kt00002")
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -426,6 +426,24 @@ class AccountDayTotals(Base):
     credit_interest: ColumnClause[int] = Column(BigInteger)
     sale_collateral_loan_interest: ColumnClause[int] = Column(BigInteger)
     dividends: ColumnClause[int] = Column(BigInteger)
+
+
+class AccountDailyEstimate(Base):
+    """kt00002's estimate of one account's assets on one day, loaded by backfill; a later answer replaces it."""
+
+    __tablename__ = "account_daily_estimates"
+
+    account_no: ColumnClause[str] = Column(Text, primary_key=True)
+    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False, index=True)
+    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    cash: ColumnClause[int] = Column(BigInteger)
+    collateral_loan: ColumnClause[int] = Column(BigInteger)
+    credit_loan: ColumnClause[int] = Column(BigInteger)
+    short_sale_collateral: ColumnClause[int] = Column(BigInteger)
+    substitute_amount: ColumnClause[int] = Column(BigInteger)
+    estimated_assets: ColumnClause[int] = Column(BigInteger)
+    estimated_assets_excluding_funds: ColumnClause[int] = Column(BigInteger)
 
 
 def _comment_from_the_dictionary() -> None:

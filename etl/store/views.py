@@ -31,11 +31,54 @@ _TIME = {
     "sqlite": "strftime('%Y-%m-%dT%H:%M:%S', {c}) || '.' || substr({c} || '.000000', 21, 6) || 'Z'",
 }
 _FLOAT = {"postgresql": "double precision", "sqlite": "REAL"}
+# `time` of a day without a snapshot (an estimate's): 15:30 KST, the KRX close, of the date {c}, as `time` is written.
+_CLOSE_OF = {
+    "postgresql": "((CAST({c} AS timestamp) + INTERVAL '6 hours 30 minutes') AT TIME ZONE 'UTC')",
+    "sqlite": "({c} || 'T06:30:00.000000Z')",
+}
+# The CTE grown(account_no, exchange, day_no, growth, peak) of account_returns_daily, from rated's daily_return (a
+# NULL counts as 0). SQLite walks the days recursively, carrying the product and its peak (its logarithms are an
+# optional build that other readers of the file may lack; its automatic index keeps each step a lookup). PostgreSQL
+# has no such index for a recursive step, which would rescan every day for each one (quadratic in the history), so
+# it takes the product in one window pass as sign × exp(Σ ln |factor|), 0 once a factor is 0: the same figure to
+# within floating-point rounding.
+_GROWTH = {
+    "sqlite": """grown (account_no, exchange, day_no, growth, peak) AS (
+    SELECT r.account_no, r.exchange, r.day_no, CAST(1 AS REAL), CAST(1 AS REAL)
+    FROM rated r
+    WHERE r.day_no = 1
+    UNION ALL
+    SELECT r.account_no, r.exchange, r.day_no, w.growth * (1 + COALESCE(r.daily_return, 0)),
+           CASE WHEN w.growth * (1 + COALESCE(r.daily_return, 0)) > w.peak
+                THEN w.growth * (1 + COALESCE(r.daily_return, 0)) ELSE w.peak END
+    FROM grown w
+    JOIN rated r ON r.account_no = w.account_no AND r.exchange = w.exchange AND r.day_no = w.day_no + 1
+)""",
+    "postgresql": """factored AS (
+    SELECT r.account_no, r.exchange, r.day_no, 1 + COALESCE(r.daily_return, 0) AS factor
+    FROM rated r
+),
+multiplied AS (
+    SELECT f.account_no, f.exchange, f.day_no,
+           CASE WHEN MIN(ABS(f.factor)) OVER w = 0 THEN 0
+                ELSE (1 - 2 * (SUM(CASE WHEN f.factor < 0 THEN 1 ELSE 0 END) OVER w % 2))
+                     * EXP(SUM(LN(ABS(NULLIF(f.factor, 0)))) OVER w) END AS growth
+    FROM factored f
+    WINDOW w AS (PARTITION BY f.account_no, f.exchange ORDER BY f.day_no ROWS UNBOUNDED PRECEDING)
+),
+grown AS (
+    SELECT m.account_no, m.exchange, m.day_no, m.growth,
+           MAX(m.growth) OVER (PARTITION BY m.account_no, m.exchange ORDER BY m.day_no ROWS UNBOUNDED PRECEDING)
+             AS peak
+    FROM multiplied m
+)""",
+}
 
 
 @dataclass(frozen=True)
 class View:
-    """One analyst view: its name and its SELECT, written with {time:…} and {float} where the dialects differ."""
+    """One analyst view: its name and its SELECT, written with {time:…}, {close_of:…}, {float} and {growth} where
+    the dialects differ."""
 
     name: str
     select: str
@@ -62,12 +105,13 @@ class _Dialect:
         self.name = name
 
     def render(self, template: str) -> str:
-        out = template.replace("{float}", _FLOAT[self.name])
-        while "{time:" in out:
-            start = out.index("{time:")
-            end = out.index("}", start)
-            name = out[start + len("{time:") : end]
-            out = out[:start] + _TIME[self.name].format(c=name) + out[end + 1 :]
+        out = template.replace("{float}", _FLOAT[self.name]).replace("{growth}", _GROWTH[self.name])
+        for name, forms in (("time", _TIME), ("close_of", _CLOSE_OF)):
+            while "{" + name + ":" in out:
+                start = out.index("{" + name + ":")
+                end = out.index("}", start)
+                argument = out[start + len(name) + 2 : end]
+                out = out[:start] + forms[self.name].format(c=argument) + out[end + 1 :]
         return out
 
 
@@ -356,9 +400,10 @@ FROM (SELECT v.account_no, v.settlement_date AS trade_date,
     requires=("account_transactions",),
 )
 
-# The days with a value, numbered per account × exchange; each takes the flows booked after the previous one up to
-# itself. The cumulative index is a running product, which SQL has no aggregate for: a recursive walk, day by day,
-# carries it and its peak (portable to SQLite, whose logarithms are an optional build).
+# The days with a value — each close, and on KRX a kt00002 estimate for a day without one (estimates fill the KRX
+# series only) — numbered per account × exchange; each takes the flows booked after the previous one up to itself.
+# The cumulative index (growth) is a running product of 1 + daily_return, which SQL has no aggregate for; see
+# _GROWTH for how each dialect computes it and its running peak.
 ACCOUNT_RETURNS_DAILY = View(
     "account_returns_daily",
     """WITH RECURSIVE
@@ -368,6 +413,12 @@ valued AS (
              AS collateral_loans
     FROM account_daily d
     JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
+    UNION ALL
+    SELECT e.account_no, 'KRX', e.trade_date, {close_of:e.trade_date}, 'estimate',
+           COALESCE(e.estimated_assets, 0) - COALESCE(e.credit_loan, 0), COALESCE(e.collateral_loan, 0)
+    FROM account_daily_estimates e
+    WHERE NOT EXISTS (SELECT 1 FROM {closes} c
+                      WHERE c.account_no = e.account_no AND c.exchange = 'KRX' AND c.trade_date = e.trade_date)
 ),
 numbered AS (
     SELECT n.*, n.net_assets - n.collateral_loans AS equity,
@@ -395,22 +446,12 @@ rated AS (
                 THEN CAST(g.equity - g.external_flow AS {float}) / g.previous_equity - 1 END AS daily_return
     FROM flowed g
 ),
-walk (account_no, exchange, day_no, growth, peak) AS (
-    SELECT r.account_no, r.exchange, r.day_no, CAST(1 AS {float}), CAST(1 AS {float})
-    FROM rated r
-    WHERE r.day_no = 1
-    UNION ALL
-    SELECT r.account_no, r.exchange, r.day_no, w.growth * (1 + COALESCE(r.daily_return, 0)),
-           CASE WHEN w.growth * (1 + COALESCE(r.daily_return, 0)) > w.peak
-                THEN w.growth * (1 + COALESCE(r.daily_return, 0)) ELSE w.peak END
-    FROM walk w
-    JOIN rated r ON r.account_no = w.account_no AND r.exchange = w.exchange AND r.day_no = w.day_no + 1
-)
+{growth}
 SELECT r.account_no, r.exchange, r.trade_date, r.time, r.source, r.net_assets, r.collateral_loans, r.equity,
        r.external_flow, r.dividends, r.daily_return, w.growth - 1 AS twr_cumulative, w.growth / w.peak - 1 AS drawdown
 FROM rated r
-JOIN walk w ON w.account_no = r.account_no AND w.exchange = r.exchange AND w.day_no = r.day_no""",
-    requires=("account_transactions",),
+JOIN grown w ON w.account_no = r.account_no AND w.exchange = r.exchange AND w.day_no = r.day_no""",
+    requires=("account_transactions", "account_daily_estimates"),
 )
 
 # In creation order: each view reads only tables and the views before it.

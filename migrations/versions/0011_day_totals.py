@@ -1,6 +1,6 @@
 """kt00017's totals of the day: account_day_totals, one row per account and trade_date, and the ledger_checks view
-that holds them against the ledger; etl_runs.api_id takes kt00017. The views are created again, the returns views
-(account_flows_daily, account_returns_daily) with them.
+that holds them against the ledger; etl_runs.api_id takes kt00017. The views are created again, account_flows_daily
+with them.
 
 Revision ID: 0011
 Revises: 0010
