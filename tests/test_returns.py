@@ -256,3 +256,36 @@ def test_a_fall_below_nothing_gives_the_same_index_on_both_backends(engine: Engi
     assert [r.daily_return for r in rows] == [None, pytest.approx(-1.5), None, None]
     assert [r.twr_cumulative for r in rows] == [0, pytest.approx(-1.5), pytest.approx(-1.5), pytest.approx(-1.5)]
     assert [r.drawdown for r in rows] == [0, pytest.approx(-1.5), pytest.approx(-1.5), pytest.approx(-1.5)]
+
+
+def test_a_named_account_s_ledger_and_snapshots_share_its_name_so_the_returns_see_its_flows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from etl.jobs.ledger import LedgerJob
+    from etl.jobs.snapshot import Snapshotter
+    from etl.kiwoom.sim_history import make_history
+    from etl.kiwoom.simulator import Simulator, make_account, serve
+    from tests.support import Clock, make_settings, sim_accounts
+
+    start, end = date(2026, 10, 19), date(2026, 11, 20)
+    account = make_account(1, 3)
+    account.history = make_history(start, (end - start).days + 1, seed=3)
+    days = [start, end]
+    simulator = Simulator(accounts=[account], today=lambda: days[0], rate_per_second=1000, burst=100)
+    clock = Clock(datetime.combine(start, time(15, 40), tzinfo=KST))
+    with serve(simulator) as url:
+        named = sim_accounts(simulator, **{account.acct_no: "main"})
+        settings = make_settings(url, str(engine.url), tmp_path / "state", named)
+        snapshots = Snapshotter(settings, engine, clock=clock)
+        snapshots.take()
+        days[0], clock.now = end, datetime.combine(end, time(15, 40), tzinfo=KST)
+        snapshots.take()
+        (ledger,) = LedgerJob(settings, engine, snapshots.fetcher, clock=clock).run(since=start)
+        snapshots.close()
+    assert ledger.ok and ledger.account == "main"
+    table = ACCOUNT_RETURNS_DAILY.table()
+    with engine.connect() as connection:
+        rows = list(connection.execute(select(table).where(table.c.exchange == "KRX").order_by(table.c.trade_date)))
+    deposited = sum(e.amount for e in account.history.events if start < e.day <= end and e.kind == "deposit")
+    assert [r.account_no for r in rows] == ["main", "main"] and rows[1].external_flow != 0
+    assert deposited > 0

@@ -106,7 +106,8 @@ class AccountJob(Generic[R]):
             return self.result_type(account.label, RunStatus.SKIPPED, Reason.NOT_SUPPORTED, error=self.unsupported)
         try:
             client = self.fetcher.client(account)
-            account_no = self.fetcher.account_number(account, client)
+            # What the snapshots call it too, so that the views join the ledger to them: its name, else its number.
+            account_no = account.name or self.fetcher.account_number(account, client)
         except ApiError as exc:
             return self.result_type(account.label, RunStatus.FAILED, Reason.API_ERROR, error=str(exc))
         if account_no in self.refused_accounts:

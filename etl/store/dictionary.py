@@ -432,7 +432,9 @@ ORIGINAL_TRANSACTION_NO = _ledger_text(
     CODE,
 )
 LEDGER_ACCOUNT_NO = _with_meaning(
-    ACCOUNT_NO, "The configured account's number from ka00001 (kt00015's own acnt_no is masked and not kept)."
+    ACCOUNT_NO,
+    "As in account_snapshots: the account's configured name, else its number from ka00001 (kt00015's own acnt_no"
+    " is masked and not kept).",
 )
 
 ACCOUNT_TRANSACTIONS = Relation(
