@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import stat
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -50,14 +50,18 @@ def november(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     built.engine.dispose()
 
 
+MARKET_ACCOUNTS = ("demo-1", "demo-2")  # the seeded market's; demo-3's book is its ledger's history
+
+
 def closes(
     engine: Engine, exchange: str = "KRX"
 ) -> dict[str, list[tuple[date, int, dict[str, list[tuple[str, int]]]]]]:
-    """Per account, each day's close: (trade_date, snapshot id, stock code → its lines' (credit_type, quantity))."""
+    """Per market account, each day's close: (trade_date, snapshot id, stock code → its lines' (credit_type,
+    quantity))."""
     with engine.connect() as connection:
         snapshots = connection.execute(
             select(AccountSnapshot.id, AccountSnapshot.account_no, AccountSnapshot.trade_date)
-            .where(AccountSnapshot.exchange == exchange)
+            .where(AccountSnapshot.exchange == exchange, AccountSnapshot.account_no.in_(MARKET_ACCOUNTS))
             .order_by(AccountSnapshot.captured_at, AccountSnapshot.id)
         ).all()
         last: dict[tuple[str, date], int] = {}
@@ -94,7 +98,8 @@ def test_weeks_of_trading_days_with_three_snapshots_each_at_the_past_slots(novem
                 AccountSnapshot.scheduled_for,
             )
         ).all()
-        received = set(connection.execute(select(RawResponse.received_at)).scalars())
+        snapshot_pages = select(RawResponse.received_at).where(RawResponse.api_id == "kt00005")
+        received = set(connection.execute(snapshot_pages).scalars())
     days = sorted({row.trade_date for row in rows})
     assert len(days) == DAYS and days[-1] == date(2026, 11, 24) and days[-1] - days[0] >= timedelta(days=20)
     assert all(day.weekday() < 5 for day in days)
@@ -103,11 +108,11 @@ def test_weeks_of_trading_days_with_three_snapshots_each_at_the_past_slots(novem
         local = row.captured_at.astimezone(KST)
         assert row.trade_date == local.date() and row.scheduled_for == row.captured_at
         per_day[(row.account_no, row.exchange, row.trade_date)].add(local.time())
-    assert {a for a, _, _ in per_day} == {"demo-1", "demo-2"} and {x for _, x, _ in per_day} == {"KRX", "NXT"}
-    assert len(per_day) == 4 * DAYS
+    assert {a for a, _, _ in per_day} == {"demo-1", "demo-2", "demo-3"} and {x for _, x, _ in per_day} == {"KRX", "NXT"}
+    assert len(per_day) == 6 * DAYS
     assert all(slots == {time(9, 30), time(12, 30), time(15, 45)} for slots in per_day.values())
     assert received == {row.captured_at for row in rows}  # pages "arrived" at the past slot: the clock was in control
-    assert assert_nothing_partial(november.engine) == len(rows) == 4 * 3 * DAYS
+    assert assert_nothing_partial(november.engine) == len(rows) == 6 * 3 * DAYS
 
 
 def test_a_weekday_is_closed_with_skipped_runs_and_no_snapshot_when_the_weeks_hold_no_holiday(
@@ -124,7 +129,7 @@ def test_a_weekday_is_closed_with_skipped_runs_and_no_snapshot_when_the_weeks_ho
     assert closed.weekday() < 5 and closed not in dates and min(dates) < closed < max(dates)
     assert closed not in krx_calendar()
     assert {(row.account_no, row.exchange) for row in skipped} == {
-        (a, x) for a in ("demo-1", "demo-2") for x in ("KRX", "NXT")
+        (a, x) for a in ("demo-1", "demo-2", "demo-3") for x in ("KRX", "NXT")
     }
     assert {row.reason for row in skipped} == {"market_closed"} and all("made-up" in row.detail for row in skipped)
 
@@ -269,7 +274,7 @@ def test_the_command_prints_in_the_configured_zone_and_a_second_run_replaces_the
     try:
         with engine.connect() as connection:
             days = set(connection.execute(select(AccountSnapshot.trade_date)).scalars())
-        assert len(days) == 3 and assert_nothing_partial(engine) <= 3 * 3 * 4  # not twice over
+        assert len(days) == 3 and assert_nothing_partial(engine) <= 3 * 3 * 6  # not twice over
     finally:
         engine.dispose()
 
@@ -330,7 +335,7 @@ def test_on_postgresql_the_demo_writes_the_same_numbers_as_on_sqlite(postgres_ur
     assert run_demo(postgres_url, days=4, seed=0, zone="Asia/Seoul", echo=lines.append, now=Clock(NOVEMBER))
     postgres, sqlite = make_engine(postgres_url), build(tmp_path / "small.db", NOVEMBER, days=4)
     try:
-        assert numbers(postgres) == numbers(sqlite.engine) and assert_nothing_partial(postgres) == 4 * 3 * 4
+        assert numbers(postgres) == numbers(sqlite.engine) and assert_nothing_partial(postgres) == 4 * 3 * 6
         assert "2026-11-24 15:45:00 KST" in "\n".join(lines)
     finally:
         postgres.dispose()
@@ -346,7 +351,8 @@ def test_the_demo_ends_with_a_report_of_its_weeks(tmp_path: Path) -> None:
     assert f"The report of this history: {page}" in "\n".join(lines)
     html = page.read_text(encoding="utf-8")
     sections = html.split("<h2>Account ")[1:]
-    assert [s.split(" ", 1)[0] for s in sections] == ["demo-1", "demo-2"]
+    assert [s.split(" ", 1)[0] for s in sections] == ["demo-1", "demo-2", "demo-3"]
+    assert 'data-name="returns"' in sections[2] and "External flow" in sections[2]
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
@@ -380,3 +386,34 @@ def test_the_demo_ends_with_a_report_of_its_weeks(tmp_path: Path) -> None:
         line = json.loads(figure.group(1))["data"][0]
         assert dict(zip(line["x"], line["y"], strict=True)) == close
         assert len(close) == DAYS  # every trading day of the weeks (the closed weekday is not one)
+
+
+def test_demo_3_s_ledger_bears_out_each_evening_s_totals_and_its_deposit_is_no_return(november: Built) -> None:
+    from etl.store.models import AccountTransaction
+    from etl.store.views import ACCOUNT_RETURNS_DAILY, LEDGER_CHECKS
+
+    checks, returns = LEDGER_CHECKS.table(), ACCOUNT_RETURNS_DAILY.table()
+    with november.engine.connect() as connection:
+        kinds = Counter(
+            connection.execute(
+                select(AccountTransaction.kind).where(AccountTransaction.account_no == "demo-3")
+            ).scalars()
+        )
+        results = Counter(connection.execute(select(checks.c.result).where(checks.c.account_no == "demo-3")).scalars())
+        rows = list(
+            connection.execute(
+                select(returns)
+                .where(returns.c.account_no == "demo-3", returns.c.exchange == "KRX")
+                .order_by(returns.c.trade_date)
+            )
+        )
+    assert {"deposit", "withdrawal", "buy", "sell", "dividend", "loan", "securities_in", "other"} <= set(kinds)
+    assert results == {"agrees": DAYS - 1}  # every evening but today's (16:00): the ledger says the same
+    assert rows[0].source == "estimate" and {r.source for r in rows[1:]} == {"snapshot"}  # the backfilled day
+    flowed = [(before, row) for before, row in zip(rows, rows[1:], strict=False) if row.external_flow]
+    assert any(row.external_flow > 0.1 * before.equity for before, row in flowed)  # a deposit: a jump in equity
+    for before, row in flowed:  # the deposit, the withdrawal and the transfer in: each moves equity, not the return
+        assert row.daily_return == (row.equity - row.external_flow) / before.equity - 1
+        assert abs(row.daily_return) < 0.02
+    assert "1 of them `other`" in november.output and "How well demo-3 was invested" in november.output
+    assert "time-weighted return" in november.output

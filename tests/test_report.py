@@ -5,6 +5,7 @@ self-contained (no network), names a CJK font stack, and says so when a range ha
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from etl.cli import cli
 from etl.jobs.report import Holding, choose_exchange
+from etl.store.views import ACCOUNT_RETURNS_DAILY
 from tests.books import BAD_VALUE, NXT_ONLY, Book, History, Stock, hundredths, week, with_nxt_only_account
 from tests.support import kiwoom_etl
 
@@ -341,9 +343,25 @@ def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: 
     stack = ", ".join(CJK_FONTS)
     assert f"font-family: {stack}" in page.styles[0]
     (section,) = page.sections
-    assert set(section.figures) == {"net_assets", "profit_loss", "allocation"}
+    assert set(section.figures) == {"net_assets", "profit_loss", "returns", "allocation"}
     for figure in section.figures.values():
         assert figure["layout"]["font"]["family"] == stack
+    # The returns chart: equity, the TWR chained from the view's daily returns, the drawdown; no ledger here, so
+    # every change is return (and the page says so).
+    traces = {trace["name"]: trace for trace in section.figures["returns"]["data"]}
+    assert {"Equity", "TWR", "Drawdown"} <= set(traces)
+    engine = make_engine(sqlite_url)
+    returns = ACCOUNT_RETURNS_DAILY.table()
+    with engine.connect() as connection:
+        daily = connection.execute(
+            select(returns.c.daily_return)
+            .where(returns.c.account_no == A, returns.c.exchange == "KRX")
+            .order_by(returns.c.trade_date)
+        ).scalars()
+        growth = math.prod(1 + (r or 0) for r in list(daily)[1:])
+    engine.dispose()
+    assert traces["TWR"]["y"][-1] == pytest.approx((growth - 1) * 100, rel=1e-12)
+    assert "No ledger is loaded for this account" in html
     # Times in the configured zone, named: Monday's 15:45 KST close is 06:45 UTC.
     assert section.tables["days"][-1][:2] == ["2026-11-16", "2026-11-16 06:45 UTC"]
     assert "삼성전자 (005930)" in section.tables["holdings"][0][0]

@@ -16,11 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from etl.jobs.returns import AccountReturns, account_returns, choose_exchange
 from etl.store.runs import accounts_with_runs, require_account
 from etl.store.views import ACCOUNT_DAILY, ETL_FRESHNESS, POSITION_CHANGES, POSITION_DAILY
 
-DEFAULT_EXCHANGE = "KRX"
-FALLBACK_EXCHANGE = "NXT"
 RECENT_CHANGE_DAYS = 10  # how many of the range's last days the position changes cover
 _HUNDREDTH = Decimal("0.01")
 
@@ -127,6 +126,7 @@ class AccountReport:
     changes: tuple[Change, ...]  # newest first
     change_days: tuple[date, ...]  # the days the changes cover (with or without a change)
     freshness: Freshness | None
+    returns: AccountReturns | None = None  # the range's returns (account_returns_daily), deposits set aside
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,7 @@ def account_report(
     *,
     exchange_note: str | None = None,
     recent_days: int = RECENT_CHANGE_DAYS,
+    returns: AccountReturns | None = None,
 ) -> AccountReport:
     """The section of one account × exchange, from its daily closes, the stocks at its closes and its changes."""
     ordered = tuple(sorted(days, key=lambda d: d.trade_date))
@@ -167,7 +168,7 @@ def account_report(
             reverse=True,
         )
     )
-    return AccountReport(account_no, exchange, exchange_note, ordered, allocation, recent, covered, freshness)
+    return AccountReport(account_no, exchange, exchange_note, ordered, allocation, recent, covered, freshness, returns)
 
 
 def _allocation(close: Day, positions: Sequence[Holding]) -> Allocation:
@@ -193,15 +194,6 @@ def read_report(
     return Report(selection, generated_at, timezone, database, sections)
 
 
-def choose_exchange(asked: str | None, present: set[str]) -> tuple[str, str | None]:
-    """The exchange a section shows and, when it is the fallback, the sentence that says why."""
-    if asked:
-        return asked, None
-    if DEFAULT_EXCHANGE in present or FALLBACK_EXCHANGE not in present:
-        return DEFAULT_EXCHANGE, None
-    return FALLBACK_EXCHANGE, f"{FALLBACK_EXCHANGE} shown: this account has no {DEFAULT_EXCHANGE} snapshot."
-
-
 def _read_account(connection: Connection, account: str, selection: Selection) -> AccountReport:
     daily = ACCOUNT_DAILY.table()
     present = set(
@@ -224,6 +216,7 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
         _changes(connection, account, exchange, selection),
         _freshness(connection, account, exchange),
         exchange_note=note,
+        returns=account_returns(connection, account, exchange, selection.since, selection.until),
     )
 
 

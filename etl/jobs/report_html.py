@@ -15,9 +15,12 @@ from zoneinfo import ZoneInfo
 
 from etl.files import write_private
 from etl.jobs.report import AccountReport, Allocation, Day, Freshness, Report
+from etl.jobs.returns import AccountReturns
+from etl.jobs.returns import Day as ValueDay
 
 FONT_STACK = '"Noto Sans CJK KR", "Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
 RISE, FALL, LINE = "#d62728", "#1f62b4", "#2a3f5f"  # Korean convention: red goes up, blue goes down
+GROWTH, FLOW = "#e08a00", "#2ca02c"  # the TWR line; the external flows' markers
 
 _CSS = (
     """
@@ -143,6 +146,7 @@ def _account_section(page: _Page, account: AccountReport) -> str:
             ]
         else:  # a line needs two points; the cards above and the table below hold the day's figures
             parts.append('<p class="empty">One day in the range: no chart over time (see its close below).</p>')
+        parts += _returns_parts(page, account.returns)
         parts += _allocation_parts(page, account.allocation)
         parts += _changes_parts(account)
         parts.append(_daily_table(account.days, page.zone))
@@ -166,6 +170,140 @@ def _cards(last: Day, zone: ZoneInfo) -> str:
         )
         + "</div>"
     )
+
+
+def _returns_parts(page: _Page, returns: AccountReturns | None) -> list[str]:
+    """The returns, deposits set aside: cards of the range's figures and the equity, TWR and drawdown chart."""
+    if returns is None or returns.performance is None:
+        return []
+    p = returns.performance
+    parts = [
+        "<h3>Returns, deposits and withdrawals set aside</h3>",
+        '<p class="meta">Equity = net assets − collateral loans. The time-weighted return (TWR) chains each day\'s '
+        "return, (equity − the day's external flow) / the previous day's equity − 1, so a deposit or a withdrawal "
+        "moves the equity but not the TWR; the drawdown is the TWR index below its running peak. The first day "
+        f"of the range ({p.first}) is the base. Green markers: external flows (deposits, withdrawals, transfers)."
+        + (" Hollow markers: kt00002 estimates (no snapshot that day)." if _has_estimates(returns.days) else "")
+        + "</p>",
+    ]
+    if not returns.has_ledger:
+        parts.append(
+            '<p class="note">No ledger is loaded for this account (`kiwoom-etl ledger`): every deposit counts as '
+            "return here.</p>"
+        )
+    if returns.unvalued_transfers:
+        parts.append(
+            f'<p class="note">{returns.unvalued_transfers} securities transfer(s) on days without a snapshot have '
+            "no close price to be valued at: counted as 0 in the flows, so their value shows as return.</p>"
+        )
+    cards = [
+        ("TWR over the range", "—" if p.twr is None else _fraction(p.twr), _sign_tone(p.twr)),
+        (
+            "Money-weighted (XIRR, a year)",
+            "—" if p.xirr is None else _fraction(p.xirr),
+            _sign_tone(p.xirr),
+        ),
+        ("Max drawdown", _fraction(p.max_drawdown) if p.max_drawdown < 0 else "none", ""),
+        ("External flows (KRW)", signed(p.net_flows), ""),
+        ("Dividends · fees · taxes (KRW)", f"{p.dividends:,} · {p.fees:,} · {p.taxes:,}", ""),
+    ]
+    parts.append(
+        '<div class="cards returns">'
+        + "".join(
+            f'<div class="card"><div class="label">{label}</div><div class="value {tone}">{escape(value)}</div></div>'
+            for label, value, tone in cards
+        )
+        + "</div>"
+    )
+    parts.append(page.chart("returns", _returns_figure(returns.days)))
+    return parts
+
+
+def _has_estimates(days: tuple[ValueDay, ...]) -> bool:
+    return any(d.source == "estimate" for d in days)
+
+
+def _fraction(value: float) -> str:
+    return f"{value * 100:+.2f} %"
+
+
+def _sign_tone(value: float | None) -> str:
+    return "" if not value else "rise" if value > 0 else "fall"
+
+
+def _returns_figure(days: tuple[ValueDay, ...]) -> Any:
+    """Equity (KRW) and the TWR since the first day (%) above, the drawdown (%) below."""
+    from plotly.subplots import make_subplots
+
+    x = [d.trade_date.isoformat() for d in days]
+    growth, peak, twr, drawdown = 1.0, 1.0, [], []
+    for day in days[1:]:
+        growth *= 1 + (day.daily_return or 0)
+        peak = max(peak, growth)
+        twr.append(growth - 1)
+        drawdown.append(growth / peak - 1)
+    twr, drawdown = [0.0, *twr], [0.0, *drawdown]
+    figure = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.7, 0.3],
+        vertical_spacing=0.06,
+        specs=[[{"secondary_y": True}], [{}]],
+    )
+    figure.add_scatter(
+        x=x,
+        y=[d.equity for d in days],
+        name="Equity",
+        mode="lines+markers",
+        line={"color": LINE},
+        marker={"symbol": ["circle-open" if d.source == "estimate" else "circle" for d in days]},
+        hovertemplate="%{y:,} KRW<extra>Equity</extra>",
+        row=1,
+        col=1,
+    )
+    flowed = [d for d in days if d.external_flow]
+    figure.add_scatter(
+        x=[d.trade_date.isoformat() for d in flowed],
+        y=[d.equity for d in flowed],
+        name="External flow",
+        mode="markers",
+        marker={"color": FLOW, "size": 13, "symbol": "diamond"},
+        customdata=[d.external_flow for d in flowed],
+        hovertemplate="%{customdata:+,} KRW<extra>External flow</extra>",
+        row=1,
+        col=1,
+    )
+    figure.add_scatter(
+        x=x,
+        y=[value * 100 for value in twr],
+        name="TWR",
+        mode="lines",
+        line={"color": GROWTH, "width": 3},
+        hovertemplate="%{y:+.2f} %<extra>TWR</extra>",
+        row=1,
+        col=1,
+        secondary_y=True,
+    )
+    figure.add_scatter(
+        x=x,
+        y=[value * 100 for value in drawdown],
+        name="Drawdown",
+        mode="lines",
+        fill="tozeroy",
+        line={"color": FALL},
+        hovertemplate="%{y:.2f} %<extra>Drawdown</extra>",
+        row=2,
+        col=1,
+    )
+    figure.update_layout(_layout(showlegend=True, legend={"orientation": "h", "y": 1.08}))
+    figure.update_xaxes(type="category")
+    figure.update_yaxes(tickformat=",.0f", title_text="equity, KRW", row=1, col=1, secondary_y=False)
+    figure.update_yaxes(
+        tickformat="+.1f", ticksuffix=" %", title_text="TWR", row=1, col=1, secondary_y=True, showgrid=False
+    )
+    figure.update_yaxes(tickformat=".1f", ticksuffix=" %", title_text="drawdown", row=2, col=1)
+    return figure
 
 
 def _allocation_parts(page: _Page, allocation: Allocation | None) -> list[str]:

@@ -15,15 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from etl.jobs.report import choose_exchange
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction
 from etl.store.runs import accounts_with_runs, require_account
 from etl.store.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 
 YEAR = 365  # days: annualised figures, and XIRR's time unit
+DEFAULT_EXCHANGE = "KRX"
+FALLBACK_EXCHANGE = "NXT"
 _LOWEST_RATE = -0.999999  # XIRR's search starts just above −100 % a year
 _HIGHEST_RATE = 1e6
 _TOLERANCE = 1e-12
@@ -37,6 +38,7 @@ class Day:
     equity: int  # what the returns are computed on
     external_flow: int
     daily_return: float | None
+    source: str = "snapshot"  # or estimate (kt00002)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,16 @@ def _bisect(value: Callable[[float], float], low: float, high: float) -> float:
     return (low + high) / 2
 
 
+def choose_exchange(asked: str | None, present: set[str]) -> tuple[str, str | None]:
+    """The exchange shown (the returns, a report section) and, when it is the fallback, the sentence that says why:
+    KRX, or NXT for an account with no KRX snapshot; KRX and NXT are never added together."""
+    if asked:
+        return asked, None
+    if DEFAULT_EXCHANGE in present or FALLBACK_EXCHANGE not in present:
+        return DEFAULT_EXCHANGE, None
+    return FALLBACK_EXCHANGE, f"{FALLBACK_EXCHANGE} shown: this account has no {DEFAULT_EXCHANGE} snapshot."
+
+
 @dataclass(frozen=True)
 class AccountReturns:
     """One account × exchange's figures over the asked period, or why there are none."""
@@ -192,6 +204,7 @@ class AccountReturns:
     note: str | None = None  # which exchange is shown, when it is the fallback
     has_ledger: bool = True  # False: no ledger line, so a deposit would count as return
     unvalued_transfers: int = 0  # transfers in the period with no close price: counted as 0 in the flows
+    days: tuple[Day, ...] = ()  # the period's days with a value, oldest first
 
 
 def read_returns(
@@ -202,51 +215,57 @@ def read_returns(
     since: date | None = None,
     until: date | None = None,
 ) -> list[AccountReturns]:
-    """The figures of each account (or `account`), on `exchange` (default: KRX, else NXT), from the views."""
-    returns, flows = ACCOUNT_RETURNS_DAILY.table(), ACCOUNT_FLOWS_DAILY.table()
+    """The figures of each account with values (or `account`), on `exchange` (default: KRX, else NXT)."""
     with storage_errors(engine, "reading the returns"), engine.connect() as connection:
         if account is not None:
             require_account(connection, account)
-        result = []
-        for name in [account] if account else accounts_with_runs(connection):
-            present = set(
-                connection.execute(select(returns.c.exchange).where(returns.c.account_no == name).distinct()).scalars()
-            )
-            if not present:
-                continue  # a ledger without snapshots: no value to compute a return on
-            shown, note = choose_exchange(exchange, present)
-            has_ledger = (
-                connection.execute(
-                    select(AccountTransaction.id).where(AccountTransaction.account_no == name).limit(1)
-                ).first()
-                is not None
-            )
-            query = select(returns.c.trade_date, returns.c.equity, returns.c.external_flow, returns.c.daily_return)
-            query = query.where(returns.c.account_no == name, returns.c.exchange == shown)
-            if since is not None:
-                query = query.where(returns.c.trade_date >= since)
-            if until is not None:
-                query = query.where(returns.c.trade_date <= until)
-            days = [Day(*row) for row in connection.execute(query.order_by(returns.c.trade_date))]
-            if len(days) < 2:
-                problem = (
-                    f"{len(days)} day(s) with a value in the period: a return needs a start and an end"
-                    if days or since or until
-                    else "no day with a value"
-                )
-                result.append(AccountReturns(name, shown, None, problem, note, has_ledger))
-                continue
-            moved = select(
-                flows.c.trade_date, flows.c.external_flow, flows.c.dividends, flows.c.fees, flows.c.taxes
-            ).where(
-                flows.c.account_no == name,
-                flows.c.trade_date > days[0].trade_date,
-                flows.c.trade_date <= days[-1].trade_date,
-            )
-            unvalued = connection.execute(moved.with_only_columns(func.sum(flows.c.unvalued_transfers))).scalar()
-            measured = performance(days, [Flow(*row) for row in connection.execute(moved)])
-            result.append(AccountReturns(name, shown, measured, None, note, has_ledger, int(unvalued or 0)))
-    return result
+        found = (
+            account_returns(connection, name, exchange, since, until)
+            for name in ([account] if account else accounts_with_runs(connection))
+        )
+        return [one for one in found if one is not None]
+
+
+def account_returns(
+    connection: Connection, account: str, exchange: str | None, since: date | None, until: date | None
+) -> AccountReturns | None:
+    """One account's figures over [since, until] from the views; None when it has no day with a value at all (a
+    ledger without snapshots)."""
+    returns, flows = ACCOUNT_RETURNS_DAILY.table(), ACCOUNT_FLOWS_DAILY.table()
+    mine = returns.c.account_no == account
+    present = set(connection.execute(select(returns.c.exchange).where(mine).distinct()).scalars())
+    if not present:
+        return None
+    shown, note = choose_exchange(exchange, present)
+    has_ledger = (
+        connection.execute(
+            select(AccountTransaction.id).where(AccountTransaction.account_no == account).limit(1)
+        ).first()
+        is not None
+    )
+    query = select(
+        returns.c.trade_date, returns.c.equity, returns.c.external_flow, returns.c.daily_return, returns.c.source
+    ).where(mine, returns.c.exchange == shown)
+    if since is not None:
+        query = query.where(returns.c.trade_date >= since)
+    if until is not None:
+        query = query.where(returns.c.trade_date <= until)
+    days = tuple(Day(*row) for row in connection.execute(query.order_by(returns.c.trade_date)))
+    if len(days) < 2:
+        problem = (
+            f"{len(days)} day(s) with a value in the period: a return needs a start and an end"
+            if days or since or until
+            else "no day with a value"
+        )
+        return AccountReturns(account, shown, None, problem, note, has_ledger, days=days)
+    moved = select(flows.c.trade_date, flows.c.external_flow, flows.c.dividends, flows.c.fees, flows.c.taxes).where(
+        flows.c.account_no == account,
+        flows.c.trade_date > days[0].trade_date,
+        flows.c.trade_date <= days[-1].trade_date,
+    )
+    unvalued = connection.execute(moved.with_only_columns(func.sum(flows.c.unvalued_transfers))).scalar()
+    measured = performance(days, [Flow(*row) for row in connection.execute(moved)])
+    return AccountReturns(account, shown, measured, None, note, has_ledger, int(unvalued or 0), days)
 
 
 _LABEL = 25  # the width of a figure's label

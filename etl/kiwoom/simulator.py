@@ -659,18 +659,18 @@ class Simulator:
         d2 = deposit - 4984 if account.deposit_d2 is None else account.deposit_d2
         return deposit, d1, d2
 
-    def _held(self, history: History, exchange: str | None = None) -> list[Holding]:
-        """The history's holdings today, on `exchange` (or on every one), at today's prices."""
+    def _held(self, history: History) -> list[Holding]:
+        """The history's holdings today, at today's prices: every one, wherever it was bought, as kt00005 lists the
+        whole account on either exchange (a stock bought on NXT is held on KRX too)."""
         today = self._today()
         return [
             Holding(p.code, p.name, p.quantity, p.purchase_price, history.price(p.code, today), settled=p.settled)
             for p in history.positions(today)
-            if exchange in (None, p.exchange)
         ]
 
     def _lines(self, account: SimAccount, exchange: str, *, move: bool) -> list[dict[str, str]]:
         if account.history is not None:
-            return [holding.line() for holding in self._held(account.history, exchange)]
+            return [holding.line() for holding in self._held(account.history)]
         with self._lock:
             for holding in account.holdings.get(exchange, []) if move else []:
                 step = self._rng.choice((-2, -1, 0, 1, 2))
