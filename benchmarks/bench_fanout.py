@@ -224,7 +224,9 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "target_seconds": 20,
-        "target_met": None if target is None else bool(
+        "target_met": None
+        if target is None
+        else bool(
             target["every_snapshot_loaded"] and float(target["cached_cycle_median_seconds"]) <= 20  # type: ignore[arg-type]
         ),
         "results": results,

@@ -880,6 +880,66 @@ def report_command(
         click.echo(f"Report of {len(report.accounts)} account(s) written to {out.resolve()} ({size / 1024:,.0f} KiB).")
 
 
+def _export_for_a_tool(
+    obj: Context,
+    database_url: str | None,
+    name: str,
+    fmt: str,
+    since: datetime | None,
+    until: datetime | None,
+    account: str | None,
+    exchange: str | None,
+    out: Path | None,
+) -> None:
+    """`export account_transactions --format portfolio-performance|ghostfolio`."""
+    from etl import __version__
+    from etl.clock import utc_now
+    from etl.files import write_private
+    from etl.jobs.portfolio import ghostfolio, portfolio_performance, read_lines, summary
+    from etl.store.schema import connected
+
+    if name != "account_transactions":
+        raise click.UsageError(f"--format {fmt} exports the ledger: NAME must be account_transactions, not {name}.")
+    if exchange:
+        raise click.UsageError("--exchange does not apply to the ledger: its lines cover both exchanges.")
+    with _errors():
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, mode=settings.database_mode) as engine:
+            lines = read_lines(
+                engine, account=account, since=since.date() if since else None, until=until.date() if until else None
+            )
+        if fmt == "ghostfolio":
+            text, done = ghostfolio(lines, exported_at=utc_now(), version=__version__)
+            written = [(out, text)]
+        else:
+            text, deliveries, done = portfolio_performance(lines)
+            if deliveries and out is None:
+                raise click.UsageError(
+                    f"{done.deliveries} transfer(s) of securities go to a second file: "
+                    "--format portfolio-performance needs --out FILE."
+                )
+            written = [(out, text)]
+            if deliveries and out is not None:
+                written.append((out.with_name(f"{out.stem}-deliveries.csv"), deliveries))
+        for path, content in written:
+            if path is None:
+                sys.stdout.write(content)
+                continue
+            try:
+                write_private(path, content.encode("utf-8"))
+            except OSError as exc:
+                _fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
+        if out is not None:
+            click.echo(f"{done.rows} row(s) of account_transactions written to {out} ({fmt}).")
+        if len(written) > 1:
+            click.echo(
+                f"{done.deliveries} transfer(s) of securities written to {written[1][0]}: import that file as "
+                "Portfolio Transactions."
+            )
+        for words in summary(done):
+            click.echo(words, err=True)
+
+
 @cli.command("export")
 @global_options
 @database_option
@@ -888,12 +948,21 @@ def report_command(
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Up to this Seoul date (inclusive).")
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
 @click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="Only this exchange.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "portfolio-performance", "ghostfolio"]),
+    default="csv",
+    show_default=True,
+    help="csv and parquet: the exact rows. portfolio-performance (its CSV import) and ghostfolio (its import JSON):"
+    " account_transactions for those tools, mapped as docs/bi.md says.",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     metavar="FILE",
-    help="Write here (replaced only once complete); without it CSV goes to stdout. Parquet needs it.",
+    help="Write here (replaced only once complete); without it CSV goes to stdout. Parquet needs it; so does"
+    " portfolio-performance when there are transfers of securities (they go to FILE's -deliveries.csv sibling).",
 )
 @click.pass_obj
 def export_command(
@@ -907,12 +976,18 @@ def export_command(
     fmt: str,
     out: Path | None,
 ) -> None:
-    """Export the view or table NAME to CSV or Parquet, with every value exact.
+    """Export the view or table NAME to CSV or Parquet, with every value exact; or the ledger for a portfolio tool.
 
     NAME is an analyst view (account_history, latest_accounts, latest_positions, account_daily, position_daily,
-    position_changes, etl_freshness) or a table (etl_runs, account_snapshots, position_snapshots,
-    raw_responses). --since/--until are Seoul dates, on trade_date where NAME has one, else on its time
-    (captured_at; started_at for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
+    position_changes, etl_freshness, ledger_checks, account_flows_daily, account_returns_daily) or a table
+    (etl_runs, account_snapshots, position_snapshots, raw_responses, account_transactions,
+    account_transaction_conflicts, account_day_totals, account_daily_estimates). --since/--until are Seoul dates,
+    on trade_date (settlement_date for the ledger) where NAME has one, else on its time (captured_at; started_at
+    for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
+
+    --format portfolio-performance and --format ghostfolio take NAME account_transactions: Portfolio
+    Performance's CSV import (English column and type names) and Ghostfolio's import JSON. Lines those tools
+    have no type for (loan, other) are left out and counted.
     """
     from etl.jobs.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
     from etl.store.schema import connected
@@ -921,6 +996,9 @@ def export_command(
         raise click.BadParameter(f"unknown view or table {name!r}; one of: {', '.join(NAMES)}.", param_hint="NAME")
     if since and until and since > until:
         raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
+    if fmt in ("portfolio-performance", "ghostfolio"):
+        _export_for_a_tool(obj, database_url, name, fmt, since, until, account, exchange, out)
+        return
     filters = Filters(since.date() if since else None, until.date() if until else None, account, exchange)
     try:
         query(name, filters)

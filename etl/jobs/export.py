@@ -7,9 +7,9 @@ microseconds, dates as dates, text as is. Rows are read through a server-side cu
 PostgreSQL) `chunk_rows` at a time, and each chunk is written before the next is read — CSV chunk by chunk,
 Parquet one row group per chunk — so memory stays flat however many rows there are.
 
-Date filters are inclusive Seoul dates: on `trade_date` where the source has one, else on its time column
-(`captured_at`, `started_at` for etl_runs, `received_at` for raw_responses), from 00:00 KST of --since to 00:00 KST
-of the day after --until.
+Date filters are inclusive Seoul dates: on `trade_date` (a ledger's `settlement_date`) where the source has one,
+else on its time column (`captured_at`, `started_at` for etl_runs, `received_at` for raw_responses), from 00:00 KST
+of --since to 00:00 KST of the day after --until.
 """
 
 from __future__ import annotations
@@ -28,24 +28,48 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from sqlalchemy import Date, Engine, Float, Integer, Numeric, String, select
+from sqlalchemy import Time as SqlTime
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.types import TypeEngine
 
 from etl.clock import KST
 from etl.errors import ConfigError, EtlError
 from etl.store.engine import storage_errors
-from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.models import (
+    AccountDailyEstimate,
+    AccountDayTotals,
+    AccountSnapshot,
+    AccountTransaction,
+    AccountTransactionConflict,
+    EtlRun,
+    PositionSnapshot,
+    RawResponse,
+)
 from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 from etl.store.views import VIEWS
 
-TABLES = {model.__tablename__: model.__table__ for model in (EtlRun, AccountSnapshot, PositionSnapshot, RawResponse)}
+TABLES = {
+    model.__tablename__: model.__table__
+    for model in (
+        EtlRun,
+        AccountSnapshot,
+        PositionSnapshot,
+        RawResponse,
+        AccountTransaction,
+        AccountTransactionConflict,
+        AccountDayTotals,
+        AccountDailyEstimate,
+    )
+}
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000
 PARQUET_MISSING = "--format parquet needs pyarrow: pip install 'kiwoom-etl[parquet]'"
 
-# Where a source has no trade_date, the first of these it has is its time; a source with neither has no date.
+# The date a source is filtered on: trade_date, or a ledger line's booking date; a source with neither, the first
+# of the time columns it has; a source with none of them has no date.
+_DATE_COLUMNS = ("trade_date", "settlement_date")
 _TIME_COLUMNS = ("captured_at", "started_at", "received_at")
 
 
@@ -57,6 +81,7 @@ class Kind(Enum):
     FLOAT = "float"
     DATE = "date"
     TIME = "time"
+    CLOCK = "clock"  # a time of day (a ledger line's KST processing time)
     TEXT = "text"
 
 
@@ -82,6 +107,8 @@ def field(name: str, sqltype: TypeEngine[Any]) -> Field:
         return Field(name, Kind.INTEGER)
     if isinstance(sqltype, Date):
         return Field(name, Kind.DATE)
+    if isinstance(sqltype, SqlTime):
+        return Field(name, Kind.CLOCK)
     if isinstance(sqltype, String):
         return Field(name, Kind.TEXT)
     raise TypeError(f"column {name}: no export mapping for the SQLAlchemy type {sqltype!r}")
@@ -111,6 +138,10 @@ def _time(value: Any) -> str:
     return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
+def _clock(value: Any) -> str:
+    return str(value.isoformat())
+
+
 def _text(value: Any) -> str:
     return str(value)
 
@@ -121,6 +152,7 @@ CSV_TEXT: dict[Kind, Callable[[Any], str]] = {
     Kind.FLOAT: _float,
     Kind.DATE: _date,
     Kind.TIME: _time,
+    Kind.CLOCK: _clock,
     Kind.TEXT: _text,
 }
 
@@ -133,6 +165,7 @@ def arrow_type(pa: Any, column: Field) -> Any:
         Kind.FLOAT: pa.float64,
         Kind.DATE: pa.date32,
         Kind.TIME: lambda: pa.timestamp("us", tz="UTC"),
+        Kind.CLOCK: lambda: pa.time64("us"),
         Kind.TEXT: pa.string,
     }[column.kind]()
 
@@ -176,15 +209,16 @@ def fields(selectable: FromClause) -> list[Field]:
 
 
 def date_column(selectable: FromClause) -> str | None:
-    """The column --since/--until apply to: trade_date, else the source's time column, else None."""
-    for name in ("trade_date", *_TIME_COLUMNS):
+    """The column --since/--until apply to: trade_date or settlement_date, else the source's time column, else
+    None."""
+    for name in (*_DATE_COLUMNS, *_TIME_COLUMNS):
         if name in selectable.columns:
             return name
     return None
 
 
 def query(name: str, filters: Filters) -> Any:
-    """The SELECT of an export: every column, the filters as WHERE clauses; a table in id order."""
+    """The SELECT of an export: every column, the filters as WHERE clauses; a table in primary-key order."""
     selectable = source(name)
     columns = selectable.columns
     conditions: list[ColumnElement[bool]] = []
@@ -193,7 +227,7 @@ def query(name: str, filters: Filters) -> Any:
         if on is None:
             option = "--since" if filters.since is not None else "--until"
             raise FilterNotApplicable(name, option, "it has no trade_date nor a time column")
-        if on == "trade_date":
+        if on in _DATE_COLUMNS:
             if filters.since is not None:
                 conditions.append(columns[on] >= filters.since)
             if filters.until is not None:
@@ -212,7 +246,7 @@ def query(name: str, filters: Filters) -> Any:
         conditions.append(columns[column] == value)
     statement = select(selectable).where(*conditions)
     if name in TABLES:
-        statement = statement.order_by(columns["id"])
+        statement = statement.order_by(*TABLES[name].primary_key.columns)
     return statement
 
 

@@ -1,0 +1,372 @@
+"""The ledger for portfolio tools: account_transactions as Portfolio Performance's CSV import and as Ghostfolio's
+import JSON (docs/bi.md has the mapping of every kind).
+
+Both read the stored lines oldest first (by settlement_date, then transaction_no) and map each kind to the tool's
+type; what a tool has no type for (a `loan`, an `other` line) is left out and counted, never forced into a wrong
+one. Amounts stay whole won; quantities and prices are written as their exact decimal text (JSON numbers from the
+same text). A transfer of securities carries no amount in kt00015: it is valued as account_flows_daily values it
+(quantity × the stock's close price that day, KRX's else NXT's) where a close lists it, else at 0, which the note
+says.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from etl.store.engine import storage_errors
+from etl.store.models import AccountTransaction
+from etl.store.runs import require_account
+from etl.store.views import POSITION_DAILY
+
+FORMATS = ("portfolio-performance", "ghostfolio")
+CURRENCY = "KRW"
+YAHOO_SUFFIX = ".KS"  # KOSPI's on Yahoo; a KOSDAQ stock is .KQ (the ledger does not say which market)
+_NAMESPACE = uuid.UUID("6f1d3c2e-8b4a-4f6e-9a51-2c7d0e5b9a10")  # account ids stay the same from one export to the next
+
+# Portfolio Performance's account-transaction types (English labels) by kind; the transfers of securities are
+# portfolio transactions (deliveries), written apart.
+PP_TYPES = {
+    "deposit": "Deposit",
+    "withdrawal": "Withdrawal",
+    "dividend": "Dividend",
+    "interest": "Interest",
+    "fee": "Fees",
+    "tax": "Taxes",
+    "buy": "Buy",
+    "sell": "Sell",
+}
+PP_DELIVERIES = {"securities_in": "Delivery (Inbound)", "securities_out": "Delivery (Outbound)"}
+PP_COLUMNS = (
+    "Date",
+    "Time",
+    "Type",
+    "Value",
+    "Transaction Currency",
+    "Shares",
+    "Security Name",
+    "ISIN",
+    "Ticker Symbol",
+    "Fees",
+    "Taxes",
+    "Note",
+    "Cash Account",
+    "Securities Account",
+)
+SKIPPED_KINDS = ("loan", "other")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One stored ledger line, as the exports read it."""
+
+    account_no: str
+    settlement_date: date
+    contract_date: date | None
+    processed_time: time | None
+    transaction_no: str
+    kind: str
+    remark: str | None
+    stock_code: str | None
+    stock_name: str | None
+    isin_code: str | None
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    trade_amount: int | None
+    settled_amount: int | None
+    commission: int | None
+    transaction_tax: int | None
+    income_tax: int | None
+    cash_balance: int | None
+    currency: str | None
+    value: int | None = None  # a transfer's value at the day's close (None: no close lists it)
+
+    @property
+    def day(self) -> date:
+        """The day a tool dates it by: a trade's contract date, else its booking date."""
+        return self.contract_date if self.kind in ("buy", "sell") and self.contract_date else self.settlement_date
+
+    @property
+    def note(self) -> str:
+        return f"{self.remark or ''} (kiwoom {self.account_no} {self.settlement_date} #{self.transaction_no})".strip()
+
+
+@dataclass
+class Exported:
+    """What an export wrote and left out."""
+
+    rows: int = 0
+    deliveries: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    unvalued: int = 0  # transfers without a close price, written at 0
+
+
+def read_lines(
+    engine: Engine, *, account: str | None = None, since: date | None = None, until: date | None = None
+) -> list[Line]:
+    """The stored lines in order, each transfer with its value at the day's close."""
+    t = AccountTransaction
+    names = [name for name in Line.__dataclass_fields__ if name != "value"]
+    query = select(*(t.__table__.c[name] for name in names))
+    if account is not None:
+        query = query.where(t.account_no == account)
+    if since is not None:
+        query = query.where(t.settlement_date >= since)
+    if until is not None:
+        query = query.where(t.settlement_date <= until)
+    with storage_errors(engine, "reading the ledger"), engine.connect() as connection:
+        if account is not None:
+            require_account(connection, account)
+        lines = [
+            Line(*row) for row in connection.execute(query.order_by(t.account_no, t.settlement_date, t.transaction_no))
+        ]
+        return [_valued(connection, line) for line in lines]
+
+
+def _valued(connection: Connection, line: Line) -> Line:
+    if line.kind not in PP_DELIVERIES or line.trade_amount:
+        return line
+    closes = POSITION_DAILY.table()
+    for exchange in ("KRX", "NXT"):
+        price = connection.execute(
+            select(func.max(closes.c.current_price)).where(
+                closes.c.account_no == line.account_no,
+                closes.c.exchange == exchange,
+                closes.c.trade_date == line.settlement_date,
+                closes.c.stock_code == line.stock_code,
+            )
+        ).scalar()
+        if price is not None and line.quantity is not None:
+            return replace(line, value=int((line.quantity * price).to_integral_value()))
+    return line
+
+
+def _count(counter: dict[str, int], key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+def _text(value: Decimal | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f").rstrip("0")
+    return str(value)
+
+
+def portfolio_performance(lines: Sequence[Line]) -> tuple[str, str, Exported]:
+    """Portfolio Performance's CSV: (the account transactions, the deliveries of securities, what was written)."""
+    done = Exported()
+    account_rows, delivery_rows = [], []
+    for line in lines:
+        if line.kind in SKIPPED_KINDS:
+            _count(done.skipped, line.kind)
+            continue
+        taxes = (line.transaction_tax or 0) + (line.income_tax or 0)
+        fees = line.commission or 0
+        if line.kind in PP_DELIVERIES:
+            value = line.trade_amount or line.value
+            if value is None:
+                done.unvalued += 1
+            delivery_rows.append(_pp_row(line, PP_DELIVERIES[line.kind], value or 0, fees, taxes))
+            continue
+        amount = line.trade_amount or 0
+        if line.kind in ("buy", "sell", "dividend"):
+            # What the cash account is moved by: a buy pays amount + fees; a sale and a dividend bring it less fees
+            # and taxes (kt00015's exct_amt when it is there).
+            value = line.settled_amount or (amount + fees + taxes if line.kind == "buy" else amount - fees - taxes)
+        else:
+            value = amount
+            fees = taxes = 0  # the line is the fee or the tax itself, or carries none
+        account_rows.append(_pp_row(line, PP_TYPES[line.kind], value, fees, taxes))
+    done.rows, done.deliveries = len(account_rows), len(delivery_rows)
+    return _csv(account_rows), _csv(delivery_rows) if delivery_rows else "", done
+
+
+def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int) -> list[str]:
+    traded = line.kind in ("buy", "sell", "dividend", *PP_DELIVERIES)
+    return [
+        line.day.isoformat(),
+        line.processed_time.strftime("%H:%M") if line.processed_time else "",
+        kind,
+        str(value),
+        line.currency or CURRENCY,
+        _text(line.quantity) if traded else "",
+        (line.stock_name or "") if traded else "",
+        (line.isin_code or "") if traded else "",
+        f"{line.stock_code}{YAHOO_SUFFIX}" if traded and line.stock_code else "",
+        str(fees) if fees else "",
+        str(taxes) if taxes else "",
+        line.note + ("" if value or kind not in PP_DELIVERIES.values() else "; no close price: value it by hand"),
+        f"Kiwoom {line.account_no}",
+        f"Kiwoom {line.account_no}" if traded else "",
+    ]
+
+
+def _csv(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PP_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def ghostfolio(lines: Sequence[Line], *, exported_at: datetime, version: str) -> tuple[str, Exported]:
+    """Ghostfolio's import JSON: an account per Kiwoom account with its cash balance at the end of each day (it has
+    no deposit or withdrawal activity), and the trades, dividends, fees, taxes and interest as activities."""
+    done = Exported()
+    accounts: dict[str, dict[str, Any]] = {}
+    activities = []
+    manual: dict[str, str] = {}
+    for line in lines:
+        account = accounts.setdefault(line.account_no, _gf_account(line.account_no))
+        if line.cash_balance is not None:
+            account["balances"][line.settlement_date.isoformat()] = line.cash_balance
+        if line.kind in ("deposit", "withdrawal"):
+            continue  # in the balances
+        if line.kind in SKIPPED_KINDS:
+            _count(done.skipped, line.kind)
+            continue
+        activity = _gf_activity(line, account["id"], manual, done)
+        activities.append(activity)
+    done.rows = len(activities)
+    document = {
+        "meta": {"date": _gf_date(exported_at.date(), exported_at.time()), "version": f"kiwoom-etl {version}"},
+        "accounts": [_gf_balances(account) for account in accounts.values()],
+        "assetProfiles": [_gf_manual_profile(symbol, name) for symbol, name in sorted(manual.items())],
+        "activities": activities,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n", done
+
+
+def _gf_balances(account: dict[str, Any]) -> dict[str, Any]:
+    """The account as Ghostfolio imports it: its cash at the end of each day with a line, and the newest."""
+    days = sorted(account["balances"].items())
+    return {
+        **account,
+        "balance": days[-1][1] if days else 0,
+        "balances": [{"date": f"{day}T00:00:00.000Z", "value": value} for day, value in days],
+    }
+
+
+def _gf_account(account_no: str) -> dict[str, Any]:
+    return {
+        "balances": {},
+        "comment": "exported by kiwoom-etl from the kt00015 ledger",
+        "currency": CURRENCY,
+        "id": str(uuid.uuid5(_NAMESPACE, account_no)),
+        "isExcluded": False,
+        "name": f"Kiwoom {account_no}",
+        "platformId": None,
+    }
+
+
+# Kinds with no security: a manual asset each (Ghostfolio takes a MANUAL symbol only as a UUID or GF_…).
+_MANUAL = {
+    "fee": ("GF_KIWOOM_FEES", "Kiwoom fees"),
+    "tax": ("GF_KIWOOM_TAXES", "Kiwoom taxes"),
+    "interest": ("GF_KIWOOM_INTEREST", "Kiwoom interest"),
+}
+
+
+def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Exported) -> dict[str, Any]:
+    base = {
+        "accountId": account_id,
+        "comment": line.note,
+        "currency": line.currency or CURRENCY,
+        "date": _gf_date(line.day, None),
+        "tags": [],
+    }
+    taxes = (line.transaction_tax or 0) + (line.income_tax or 0)
+    if line.kind in _MANUAL:
+        symbol, name = _MANUAL[line.kind]
+        manual[symbol] = name
+        amount = line.trade_amount or 0
+        if line.kind == "interest":
+            return {
+                **base,
+                "type": "INTEREST",
+                "symbol": symbol,
+                "dataSource": "MANUAL",
+                "quantity": 1,
+                "unitPrice": amount,
+                "fee": 0,
+            }
+        return {
+            **base,
+            "type": "FEE",
+            "symbol": symbol,
+            "dataSource": "MANUAL",
+            "quantity": 0,
+            "unitPrice": 0,
+            "fee": amount,
+        }
+    quantity = line.quantity or Decimal(0)
+    if line.kind == "dividend":
+        per_share = line.unit_price or (Decimal(line.trade_amount or 0) / quantity if quantity else Decimal(0))
+        return {
+            **base,
+            **_gf_security(line),
+            "type": "DIVIDEND",
+            "quantity": _number(quantity),
+            "unitPrice": _number(per_share),
+            "fee": taxes,
+        }
+    if line.kind in PP_DELIVERIES:  # Ghostfolio has no transfer: a buy or a sale at the day's value, said so
+        value = line.trade_amount or line.value
+        if value is None:
+            done.unvalued += 1
+        price = Decimal(value or 0) / quantity if quantity else Decimal(0)
+        kind = "BUY" if line.kind == "securities_in" else "SELL"
+        return {
+            **base,
+            **_gf_security(line),
+            "type": kind,
+            "quantity": _number(quantity),
+            "unitPrice": _number(price.quantize(Decimal("0.0001"))),
+            "fee": 0,
+            "comment": f"{line.note}; a transfer of securities, not a trade",
+        }
+    return {
+        **base,
+        **_gf_security(line),
+        "type": line.kind.upper(),
+        "quantity": _number(quantity),
+        "unitPrice": _number(line.unit_price or Decimal(0)),
+        "fee": (line.commission or 0) + taxes,
+    }
+
+
+def _gf_security(line: Line) -> dict[str, Any]:
+    return {"symbol": f"{line.stock_code}{YAHOO_SUFFIX}", "dataSource": "YAHOO"}
+
+
+def _gf_manual_profile(symbol: str, name: str) -> dict[str, Any]:
+    return {"currency": CURRENCY, "dataSource": "MANUAL", "name": name, "symbol": symbol}
+
+
+def _gf_date(day: date, moment: time | None) -> str:
+    clock = moment or time()
+    return f"{day}T{clock:%H:%M:%S}.000Z"
+
+
+def _number(value: Decimal) -> int | float:
+    """A JSON number from the exact decimal: an int when it is whole, else the float whose shortest text is the same
+    decimal (quantities and prices hold at most 15 significant digits, which a double keeps exactly as text)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def summary(done: Exported) -> Iterator[str]:
+    """What the command line says of an export besides the count."""
+    for kind, count in sorted(done.skipped.items()):
+        yield f"{count} line(s) of kind {kind} left out: the tool has no type for them (see docs/bi.md)."
+    if done.unvalued:
+        yield f"{done.unvalued} transfer(s) of securities had no close price that day: written with value 0."
