@@ -786,10 +786,11 @@ def returns_command(
     """How well the account was invested over a period, deposits and withdrawals set aside.
 
     From the views account_returns_daily and account_flows_daily (the ledger's external flows: load it with
-    `kiwoom-etl ledger`): the time-weighted return (TWR, each day's return with the day's flows counted at its
-    end), annualised for periods of 365 days or more; the money-weighted return (XIRR over the start value, the
-    flows and the end value); the deepest drawdown; the best and worst day; and the dividends, fees and taxes of
-    the period. Returns are fractions shown in percent; money is KRW. Without a ledger every change counts as
+    `kiwoom-etl ledger`), on equity = net assets − the collateral loans net assets do not subtract (so that a
+    loan is no gain): the time-weighted return (TWR, each day's return with the day's flows counted at its end),
+    annualised for periods of 365 days or more; the money-weighted return (XIRR over the start equity, the flows
+    and the end equity); the deepest drawdown; the best and worst day; and the dividends, fees and taxes of the
+    period. Returns are fractions shown in percent; money is KRW. Without a ledger every change counts as
     return: a deposit would look like a gain. Exits 1 when no account has two days with a value in the period.
     """
     from etl.jobs.returns import read_returns, render
@@ -1070,19 +1071,29 @@ def simulate(
 ) -> None:
     """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
 
-    It speaks au10001, au10002, ka00001, kt00005, and kt00015, kt00017 and kt00002 (empty: its accounts have no
-    history) like the real API. Point kiwoom-etl at it with
+    It speaks au10001, au10002, ka00001, kt00005, kt00015, kt00017 and kt00002 like the real API. The first
+    account has six weeks of ledger ending today (deposits, a withdrawal, trades with fees and taxes, a dividend,
+    a credit line, a transfer in, a remark no mapping knows), from which all of its answers come, so that
+    `ledger`, `backfill` and `returns` have something to show; the others hold positions only. Point kiwoom-etl
+    at it with
     KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
     {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.kiwoom.simulator.Fault); an
     unknown kind or field is answered 400. Only loopback clients may inject faults, unless --fault-token is
     given: then every such request, from any address, must carry the header X-Sim-Token with that token (403
     otherwise).
     """
+    from datetime import timedelta
+
+    from etl.clock import KST, utc_now
+    from etl.kiwoom.sim_history import make_history
     from etl.kiwoom.simulator import Simulator, bind, make_account
 
     obj.logging(None)
+    made = [make_account(i, positions) for i in range(1, accounts + 1)]
+    today = utc_now().astimezone(KST).date()
+    made[0].history = make_history(today - timedelta(days=41), 42)  # the history answers as of each day's date
     simulator = Simulator(
-        accounts=[make_account(i, positions) for i in range(1, accounts + 1)],
+        accounts=made,
         page_size=page_size,
         rate_per_second=rate,
         burst=burst,
@@ -1095,7 +1106,10 @@ def simulate(
         _fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILED)
     click.echo(f"Kiwoom simulator on http://{host}:{server.server_address[1]} — accounts (made-up keys):")
     for account in simulator.accounts:
-        click.echo(f"  KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}  → {account.acct_no}")
+        ledger = "  (with a ledger)" if account.history else ""
+        click.echo(
+            f"  KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}  → {account.acct_no}{ledger}"
+        )
     with server:
         try:
             server.serve_forever()

@@ -57,6 +57,11 @@ LINES = [
 ]
 
 
+def buy_time_is_blank(rows: list[dict[str, str]]) -> bool:
+    """A trade is booked at settlement: its booking time is not when it was done, so none is written."""
+    return all(row["Time"] == "" for row in rows if row["Type"] in ("Buy", "Sell"))
+
+
 def loaded(engine: Engine, tmp_path: Path) -> None:
     """The lines, and a close on D2 that lists the stock transferred in (at 150,000 a share)."""
     books = [Book(ACCOUNT, "KRX", at(D2), (Line("000660", "SK하이닉스", 2, 150_000, 140_000),), deposit_d2=0)]
@@ -71,6 +76,7 @@ def test_portfolio_performance_gets_its_types_values_fees_and_taxes_and_the_deli
     rows = list(csv.DictReader(io.StringIO(accounts)))
     by_type = {row["Type"]: row for row in rows}
     assert [row["Type"] for row in rows] == ["Deposit", "Withdrawal", "Fees", "Buy", "Sell", "Dividend"]
+    assert buy_time_is_blank(rows)
     assert (by_type["Deposit"]["Date"], by_type["Deposit"]["Time"], by_type["Deposit"]["Value"]) == (
         f"{D1}",
         "09:15",
@@ -104,9 +110,13 @@ def test_ghostfolio_gets_activities_and_the_cash_as_balances(engine: Engine, tmp
         ("DIVIDEND", "005930.KS"),
         ("BUY", "000660.KS"),  # the transfer in, said so in its comment
         ("FEE", "GF_KIWOOM_FEES"),
+        ("LIABILITY", "GF_KIWOOM_LOAN"),  # the credit line's cash is in the balances, its debt here
     }
     buy, sell = activities[("BUY", "005930.KS")], activities[("SELL", "005930.KS")]
-    assert (buy["date"], buy["quantity"], buy["unitPrice"], buy["fee"]) == (f"{D1}T00:00:00.000Z", 10, 80000, 120)
+    # Dated by the booking day, as the balances are: no day counts both the shares and the cash that pays for them.
+    assert (buy["date"], buy["quantity"], buy["unitPrice"], buy["fee"]) == (f"{D3}T00:00:00.000Z", 10, 80000, 120)
+    loan = activities[("LIABILITY", "GF_KIWOOM_LOAN")]
+    assert (loan["date"], loan["quantity"], loan["unitPrice"]) == (f"{D2}T00:00:00.000Z", 1, 2_000_000)
     assert (sell["quantity"], sell["unitPrice"], sell["fee"]) == (5, 82000, 61 + 738)
     dividend = activities[("DIVIDEND", "005930.KS")]
     assert (dividend["quantity"], dividend["unitPrice"], dividend["fee"]) == (5, 200, 154)
@@ -114,9 +124,9 @@ def test_ghostfolio_gets_activities_and_the_cash_as_balances(engine: Engine, tmp
     assert (moved["quantity"], moved["unitPrice"]) == (2, 150000) and "not a trade" in moved["comment"]
     fee = activities[("FEE", "GF_KIWOOM_FEES")]
     assert (fee["dataSource"], fee["quantity"], fee["unitPrice"], fee["fee"]) == ("MANUAL", 0, 0, 500)
-    assert {p["symbol"] for p in document["assetProfiles"]} == {"GF_KIWOOM_FEES"}
+    assert {p["symbol"] for p in document["assetProfiles"]} == {"GF_KIWOOM_FEES", "GF_KIWOOM_LOAN"}
     assert all(a["currency"] == "KRW" and a["accountId"] == account["id"] for a in document["activities"])
-    assert done.skipped == {"loan": 1, "other": 1}
+    assert done.skipped == {"other": 1}
 
 
 def test_the_command_line_writes_both_files_and_refuses_what_does_not_apply(sqlite_url: str, tmp_path: Path) -> None:

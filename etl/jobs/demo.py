@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -87,7 +88,7 @@ def run_demo(
     moment = now()
     calendar = demo_calendar(moment, days, krx_calendar())
     market = DemoMarket(calendar.trading, seed)
-    history = _ledger_history(calendar, seed)
+    history = _ledger_history(calendar, market, seed)
     ledgered = replace(make_account(LEDGER_ACCOUNT, 0), history=history)
     simulator = Simulator(
         accounts=[*market.accounts(0, 0), ledgered], page_size=5, rate_per_second=1000, burst=100, moves=False
@@ -153,15 +154,24 @@ def _write_report(
     )
 
 
-def _ledger_history(calendar: Calendar, seed: int) -> History:
+def _ledger_history(calendar: Calendar, market: DemoMarket, seed: int) -> History:
     """The ledger account's history: from the weekday before the first trading day (its opening deposit, a day
     kt00002 fills), so that the transfer in of its second weekday lands on a day with a snapshot, whose close
-    values it; a short demo starts it earlier, to hold the MIN_WEEKDAYS its story needs."""
+    values it; a short demo starts it earlier, to hold the MIN_WEEKDAYS its story needs. Its prices are the
+    market's closes, so that a stock closes at one price in every account: a closed day has the close before it,
+    a day before the market's first the first day's opening price."""
     first, last = calendar.trading[0], calendar.trading[-1]
     start = first - timedelta(days=1)
     while start.weekday() >= 5 or _weekdays(start, last) < MIN_WEEKDAYS:
         start -= timedelta(days=1)
-    return make_history(start, (last - start).days + 1, seed=seed)
+
+    def close(code: str, day: date) -> int:
+        if day < first:
+            return market.price(code, 0, 0)
+        index = bisect_right(calendar.trading, day) - 1
+        return market.price(code, index, len(SLOTS) - 1)
+
+    return make_history(start, (last - start).days + 1, seed=seed, price=close)
 
 
 def _weekdays(first: date, last: date) -> int:
@@ -187,7 +197,11 @@ def _build(
     for day in calendar.all_days():
         if day in calendar.closed:
             written = record_unrun(engine, _skipped_rows(day, calendar.closed[day], names))
-            echo(f"{day:%Y-%m-%d %a}  closed    {calendar.closed[day]} ({written} skipped runs recorded)")
+            booked = _booked(ledgered, names[LEDGER_ACCOUNT - 1], day)
+            echo(
+                f"{day:%Y-%m-%d %a}  closed    {calendar.closed[day]} ({written} skipped runs recorded)"
+                + (f"; {booked} (joins the next day's flows)" if booked else "")
+            )
             continue
         index = calendar.trading.index(day)
         slots = slot_times(day, now)
@@ -206,13 +220,21 @@ def _build(
             totals.run(trigger=SCHEDULED, scheduled_for=evening)
         loaded += day_loaded
         trades = "; ".join(f"{names[account - 1]} {done.words()}" for account, done in market.trades(index))
-        moved = "; ".join(
-            f"{names[LEDGER_ACCOUNT - 1]} {e.remark} {e.amount:,}"
-            for e in ledgered.history.events  # type: ignore[union-attr]
-            if e.day == day and e.kind in ("deposit", "withdrawal", "dividend")
-        )
-        echo(f"{day:%Y-%m-%d %a}  {day_loaded:>2} loaded  {'; '.join(x for x in (trades, moved) if x)}".rstrip())
+        booked = _booked(ledgered, names[LEDGER_ACCOUNT - 1], day)
+        echo(f"{day:%Y-%m-%d %a}  {day_loaded:>2} loaded  {'; '.join(x for x in (trades, booked) if x)}".rstrip())
     return loaded, total
+
+
+def _booked(account: SimAccount, name: str, day: date) -> str:
+    """What the ledger account's ledger books on `day`, in words."""
+    assert account.history is not None
+    words = [
+        (f"{e.remark} {e.name} {e.quantity}" if e.code and e.kind != "dividend" else f"{e.remark} {e.amount:,}")
+        + (f" (done {e.trade_day:%m-%d})" if e.trade_day != e.day else "")
+        for e in account.history.events
+        if e.day == day
+    ]
+    return f"{name} books {', '.join(words)}" if words else ""
 
 
 def _ledger(

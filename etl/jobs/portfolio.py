@@ -76,6 +76,7 @@ class Line:
     transaction_no: str
     kind: str
     remark: str | None
+    io_type_name: str | None
     stock_code: str | None
     stock_name: str | None
     isin_code: str | None
@@ -195,7 +196,8 @@ def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int) -> list[st
     traded = line.kind in ("buy", "sell", "dividend", *PP_DELIVERIES)
     return [
         line.day.isoformat(),
-        line.processed_time.strftime("%H:%M") if line.processed_time else "",
+        # The booking time: a trade's own time is not in the ledger (it is booked at settlement), so none for it.
+        line.processed_time.strftime("%H:%M") if line.processed_time and line.kind not in ("buy", "sell") else "",
         kind,
         str(value),
         line.currency or CURRENCY,
@@ -232,8 +234,12 @@ def ghostfolio(lines: Sequence[Line], *, exported_at: datetime, version: str) ->
             account["balances"][line.settlement_date.isoformat()] = line.cash_balance
         if line.kind in ("deposit", "withdrawal"):
             continue  # in the balances
+        if line.kind == "loan" and _borrowed(line):
+            manual[_LOAN[0]] = _LOAN[1]
+            activities.append(_gf_liability(line, account["id"]))
+            continue
         if line.kind in SKIPPED_KINDS:
-            _count(done.skipped, line.kind)
+            _count(done.skipped, "loan (a repayment, or no direction)" if line.kind == "loan" else line.kind)
             continue
         activity = _gf_activity(line, account["id"], manual, done)
         activities.append(activity)
@@ -277,14 +283,41 @@ _MANUAL = {
 }
 
 
-def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Exported) -> dict[str, Any]:
-    base = {
+_LOAN = ("GF_KIWOOM_LOAN", "Kiwoom loans")
+
+
+def _borrowed(line: Line) -> bool:
+    """A loan line that brings the loan's cash in (예탁담보대출입금): a liability; kt00015 gives no other direction."""
+    return "입금" in f"{line.remark or ''} {line.io_type_name or ''}"
+
+
+def _gf_base(line: Line, account_id: str) -> dict[str, Any]:
+    # Dated by the booking date, as the cash balances are: a trade dated by its contract date would count its
+    # shares and the cash that pays for them until it settles.
+    return {
         "accountId": account_id,
         "comment": line.note,
         "currency": line.currency or CURRENCY,
-        "date": _gf_date(line.day, None),
+        "date": _gf_date(line.settlement_date, None),
         "tags": [],
     }
+
+
+def _gf_liability(line: Line, account_id: str) -> dict[str, Any]:
+    """The cash a loan brought in is in the balances; the debt is a LIABILITY, so that net worth is not raised."""
+    return {
+        **_gf_base(line, account_id),
+        "type": "LIABILITY",
+        "symbol": _LOAN[0],
+        "dataSource": "MANUAL",
+        "quantity": 1,
+        "unitPrice": line.trade_amount or 0,
+        "fee": 0,
+    }
+
+
+def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Exported) -> dict[str, Any]:
+    base = _gf_base(line, account_id)
     taxes = (line.transaction_tax or 0) + (line.income_tax or 0)
     if line.kind in _MANUAL:
         symbol, name = _MANUAL[line.kind]

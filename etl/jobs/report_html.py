@@ -188,7 +188,7 @@ def _returns_parts(page: _Page, returns: AccountReturns | None) -> list[str]:
     ]
     if not returns.has_ledger:
         parts.append(
-            '<p class="note">No ledger is loaded for this account (`kiwoom-etl ledger`): every deposit counts as '
+            '<p class="note">No ledger has been read for this account (`kiwoom-etl ledger`): every deposit counts as '
             "return here.</p>"
         )
     if returns.unvalued_transfers:

@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import Connection, Engine, func, select
 
 from etl.store.engine import storage_errors
-from etl.store.models import AccountTransaction
+from etl.store.models import AccountTransaction, EtlRun, RunStatus
 from etl.store.runs import accounts_with_runs, require_account
 from etl.store.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 
@@ -237,12 +237,12 @@ def account_returns(
     if not present:
         return None
     shown, note = choose_exchange(exchange, present)
-    has_ledger = (
-        connection.execute(
-            select(AccountTransaction.id).where(AccountTransaction.account_no == account).limit(1)
-        ).first()
-        is not None
+    # A ledger that was read and holds no line is a ledger without flows; one never read leaves every deposit a gain.
+    read = select(EtlRun.id).where(
+        EtlRun.api_id == "kt00015", EtlRun.account_no == account, EtlRun.status == RunStatus.SUCCESS
     )
+    lines = select(AccountTransaction.id).where(AccountTransaction.account_no == account)
+    has_ledger = any(connection.execute(q.limit(1)).first() is not None for q in (read, lines))
     query = select(
         returns.c.trade_date, returns.c.equity, returns.c.external_flow, returns.c.daily_return, returns.c.source
     ).where(mine, returns.c.exchange == shown)
@@ -252,10 +252,14 @@ def account_returns(
         query = query.where(returns.c.trade_date <= until)
     days = tuple(Day(*row) for row in connection.execute(query.order_by(returns.c.trade_date)))
     if len(days) < 2:
+        first, last = connection.execute(
+            select(func.min(returns.c.trade_date), func.max(returns.c.trade_date)).where(
+                mine, returns.c.exchange == shown
+            )
+        ).one()
         problem = (
-            f"{len(days)} day(s) with a value in the period: a return needs a start and an end"
-            if days or since or until
-            else "no day with a value"
+            f"{len(days)} day(s) with a value in the period: a return needs a start and an end (this account's"
+            f" {shown} values run from {first} to {last})"
         )
         return AccountReturns(account, shown, None, problem, note, has_ledger, days=days)
     moved = select(flows.c.trade_date, flows.c.external_flow, flows.c.dividends, flows.c.fees, flows.c.taxes).where(
@@ -301,11 +305,11 @@ def render(returns: AccountReturns) -> str:
         )
     if not returns.has_ledger:
         lines.append(
-            "  No ledger is loaded for this account: every deposit counts as return here. Run `kiwoom-etl ledger`."
+            "  No ledger has been read for this account: every deposit counts as return here. Run `kiwoom-etl ledger`."
         )
     lines += [
-        _line("start value", _won(p.start_value)),
-        _line("end value", _won(p.end_value)),
+        _line("start equity", _won(p.start_value)),
+        _line("end equity", _won(p.end_value)),
         _line("net external flows", f"{p.net_flows:+,} KRW (deposits − withdrawals ± transfers)"),
         _line("time-weighted return", "—" if p.twr is None else _percent(p.twr)),
         _line(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -125,8 +125,10 @@ class History:
         ]
 
 
-def make_history(start: date, days: int, *, seed: int = 0) -> History:
-    """The history of the `days` days from `start`, on their weekdays (at least MIN_WEEKDAYS; ValueError if fewer).
+def make_history(start: date, days: int, *, seed: int = 0, price: Callable[[str, date], int] | None = None) -> History:
+    """The history of the `days` days from `start`, on their weekdays (at least MIN_WEEKDAYS; ValueError if fewer),
+    each stock priced on each weekday by `price` (code, day) when given (a market of the caller's), else by its
+    own seeded walk.
 
     The story: an opening deposit; two buys and a transfer in the next day, a buy on NXT the day after; part of the
     first stock sold after a third of the weekdays, a dividend on it the day after; at half time a second deposit,
@@ -137,7 +139,10 @@ def make_history(start: date, days: int, *, seed: int = 0) -> History:
     count = len(weekdays)
     if count < MIN_WEEKDAYS:
         raise ValueError(f"a history needs at least {MIN_WEEKDAYS} weekdays; {days} days from {start} hold {count}")
-    prices = {code: _walk(random.Random(f"{seed}:{code}"), base, count) for code, _, base in STOCKS}
+    if price is None:
+        prices = {code: _walk(random.Random(f"{seed}:{code}"), base, count) for code, _, base in STOCKS}
+    else:
+        prices = {code: tuple(price(code, day) for day in weekdays) for code, _, _ in STOCKS}
     rng = random.Random(f"history:{seed}")
     first, second, transferred, on_nxt, last = rng.sample(STOCKS, 5)
     story = _Story(weekdays, prices, rng)
