@@ -16,21 +16,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert
 
 from etl.clock import KST, utc_now
 from etl.console import table
 from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, AccountResult
 from etl.jobs.ledger import months
-from etl.jobs.replay import stored_page
+from etl.jobs.replay import heal_runs, kept_pages, stored_page
 from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.pages import Page
 from etl.normalize.estimates import estimate_rows
 from etl.store.engine import transaction
 from etl.store.estimates import store_estimates
 from etl.store.load import page_row
-from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
+from etl.store.models import RawResponse, Reason, RunStatus
 from etl.store.runs import Run
 
 log = logging.getLogger(__name__)
@@ -129,11 +129,7 @@ def replay_estimates(
 ) -> tuple[int, int]:
     """Store the kept kt00002 pages again with today's transform (a later answer for a day still wins); a run
     refused for a page that reads now becomes a success (reason replayed). Returns (pages read, pages refused)."""
-    query = select(RawResponse.__table__).where(RawResponse.api_id == API_ID)
-    if since is not None:
-        query = query.where(RawResponse.received_at >= datetime.combine(since, datetime.min.time(), tzinfo=KST))
-    if account is not None:
-        query = query.where(RawResponse.account_no == account)
+    query = kept_pages(API_ID, since=since, account=account)
     now = clock()
     read, refused, healed, failed = 0, 0, set(), set()
     with transaction(engine, "replaying the estimates") as connection:
@@ -148,10 +144,5 @@ def replay_estimates(
                 continue
             store_estimates(connection, rows, run_id=row.run_id)
             healed.add(row.run_id)
-        if healed - failed:
-            connection.execute(
-                update(EtlRun)
-                .where(EtlRun.id.in_(healed - failed), EtlRun.reason == Reason.PAYLOAD_REFUSED)
-                .values(status=RunStatus.SUCCESS, reason=Reason.REPLAYED, detail=f"replayed {now:%Y-%m-%d %H:%M}Z")
-            )
+        heal_runs(connection, healed - failed, now)
     return read, refused

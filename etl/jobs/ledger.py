@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert
 
 from etl.clock import KST, utc_now
 from etl.console import table
 from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, AccountResult
-from etl.jobs.replay import stored_page
+from etl.jobs.replay import heal_runs, kept_pages, stored_page
 from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
@@ -31,7 +31,7 @@ from etl.settings import Settings
 from etl.store.engine import storage_errors, transaction
 from etl.store.ledger import LedgerLoad, newest_settlement_date, store_lines
 from etl.store.load import page_row
-from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
+from etl.store.models import RawResponse, Reason, RunStatus
 from etl.store.runs import Run
 
 log = logging.getLogger(__name__)
@@ -211,12 +211,8 @@ def replay_ledger(
     a page was refused, and whose pages all read now, becomes a success (reason replayed)."""
     report = LedgerReplay()
     # Whole runs: every page of a run with a page in scope, so that a run is healed only when all of it reads.
-    runs = select(RawResponse.run_id).where(RawResponse.api_id == API_ID)
-    if since is not None:
-        runs = runs.where(RawResponse.received_at >= datetime.combine(since, datetime.min.time(), tzinfo=KST))
-    if account is not None:
-        runs = runs.where(RawResponse.account_no == account)
-    query = select(RawResponse.__table__).where(RawResponse.api_id == API_ID, RawResponse.run_id.in_(runs))
+    runs = kept_pages(API_ID, since=since, account=account).with_only_columns(RawResponse.run_id)
+    query = kept_pages(API_ID).where(RawResponse.run_id.in_(runs))
     now = clock()
     with transaction(engine, "replaying the ledger") as connection:
         rows = connection.execute(query.order_by(RawResponse.run_id, RawResponse.id)).all()
@@ -242,13 +238,7 @@ def replay_ledger(
                 received_at=chain[0].received_at,
                 loaded_at=now,
             )
-        healed = {row.run_id for row in rows} - refused_runs
-        if healed:
-            connection.execute(
-                update(EtlRun)
-                .where(EtlRun.id.in_(healed), EtlRun.reason == Reason.PAYLOAD_REFUSED)
-                .values(status=RunStatus.SUCCESS, reason=Reason.REPLAYED, detail=f"replayed {now:%Y-%m-%d %H:%M}Z")
-            )
+        heal_runs(connection, {row.run_id for row in rows} - refused_runs, now)
     return report
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, select, update
 
 from etl.clock import KST, utc_now
 from etl.errors import DatabaseUnavailable, EtlError, StorageError
@@ -153,6 +153,26 @@ def _replay_runs(connection: Connection, run_ids: Sequence[int], clock: Callable
         else:
             outcomes[loaded.run_id] = "unchanged"
     return [outcomes[run_id] for run_id in run_ids]
+
+
+def kept_pages(api_id: str, *, since: date | None = None, account: str | None = None) -> Any:
+    """The SELECT of the raw pages of `api_id` received from 00:00 KST of `since` on, of `account` (None: all)."""
+    query = select(RawResponse.__table__).where(RawResponse.api_id == api_id)
+    if since is not None:
+        query = query.where(RawResponse.received_at >= datetime.combine(since, time(0), tzinfo=KST))
+    if account is not None:
+        query = query.where(RawResponse.account_no == account)
+    return query
+
+
+def heal_runs(connection: Connection, run_ids: set[int], now: datetime) -> None:
+    """The runs of `run_ids` that failed because a page was refused, and whose pages all read now: successes."""
+    if run_ids:
+        connection.execute(
+            update(EtlRun)
+            .where(EtlRun.id.in_(run_ids), EtlRun.reason == Reason.PAYLOAD_REFUSED)
+            .values(status=RunStatus.SUCCESS, reason=Reason.REPLAYED, detail=f"replayed {now:%Y-%m-%d %H:%M}Z")
+        )
 
 
 def stored_page(row: Row[Any]) -> Page:

@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert
 
 from etl.clock import KST, utc_now
 from etl.console import table
 from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, AccountResult
-from etl.jobs.replay import stored_page
+from etl.jobs.replay import heal_runs, kept_pages, stored_page
 from etl.kiwoom.client import KiwoomClient
 from etl.normalize.totals import DayTotals, day_totals
 from etl.settings import Settings
 from etl.store.engine import transaction
 from etl.store.load import page_row
-from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
+from etl.store.models import RawResponse, Reason, RunStatus
 from etl.store.runs import Run
 from etl.store.totals import store_totals
 
@@ -108,11 +108,7 @@ def replay_totals(
     """Store the kept kt00017 pages again with today's transform (a later taking of a day still wins); a run that
     had failed because its page was refused, and whose page reads now, becomes a success (reason replayed).
     Returns (pages read, pages refused)."""
-    query = select(RawResponse.__table__).where(RawResponse.api_id == API_ID)
-    if since is not None:
-        query = query.where(RawResponse.received_at >= datetime.combine(since, datetime.min.time(), tzinfo=KST))
-    if account is not None:
-        query = query.where(RawResponse.account_no == account)
+    query = kept_pages(API_ID, since=since, account=account)
     now = clock()
     read, healed, refused = 0, set(), 0
     with transaction(engine, "replaying the day totals") as connection:
@@ -126,10 +122,5 @@ def replay_totals(
                 continue
             store_totals(connection, totals.row, run_id=row.run_id)
             healed.add(row.run_id)
-        if healed:
-            connection.execute(
-                update(EtlRun)
-                .where(EtlRun.id.in_(healed), EtlRun.reason == Reason.PAYLOAD_REFUSED)
-                .values(status=RunStatus.SUCCESS, reason=Reason.REPLAYED, detail=f"replayed {now:%Y-%m-%d %H:%M}Z")
-            )
+        heal_runs(connection, healed, now)
     return read, refused
