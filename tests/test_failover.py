@@ -41,7 +41,7 @@ shared_buffers = 16MB
 fsync = off
 wal_level = replica
 max_wal_senders = 4
-synchronous_standby_names = '*'
+synchronous_standby_names = 'FIRST 1 (standby)'
 synchronous_commit = on
 """
 
@@ -153,10 +153,13 @@ def servers() -> Iterator[Servers]:
         )
         with (root / "standby" / "postgresql.conf").open("a") as conf:
             # Once promoted it has no standby of its own: waiting for one would hang every commit for good.
-            conf.write(f"port = {made.ports['standby']}\nsynchronous_standby_names = ''\n")
+            conf.write(f"port = {made.ports['standby']}\ncluster_name = 'standby'\nsynchronous_standby_names = ''\n")
         made.pg_ctl("standby", "start")
         wait_until(
-            lambda: query(made.url("primary"), "SELECT sync_state FROM pg_stat_replication") == [("sync",)],
+            lambda: (
+                query(made.url("primary"), "SELECT application_name, sync_state FROM pg_stat_replication")
+                == [("standby", "sync")]
+            ),
             "the standby streaming synchronously",
         )
         query(made.url("primary"), "CREATE DATABASE kiwoom")
