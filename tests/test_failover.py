@@ -1,8 +1,9 @@
 """The database fails over: the daemon, on a multi-host URL, outlives its primary through a promoted standby.
 
-The test builds its own primary and synchronous streaming standby with PostgreSQL's server programs (initdb,
-pg_basebackup, pg_ctl) on free ports of 127.0.0.1, and is skipped only where those programs are not installed.
-docs/deploy/postgresql-failover.md is the same recipe for a real deployment.
+The daemon's test builds its own primary and synchronous streaming standby with PostgreSQL's server programs
+(initdb, pg_basebackup, pg_ctl) on free ports of 127.0.0.1, and is skipped only where those programs are not
+installed; docs/deploy/postgresql-failover.md is the same recipe for a real deployment. A commit that lands while
+its server dies unanswered is shown on each backend.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
+from etl.jobs.flush import flush
+from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.simulator import Simulator
 from etl.settings import normalize_database_url
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, RawResponse
-from tests.support import account_env, assert_nothing_partial, kiwoom_etl
+from etl.store.runs import ABANDONED_AFTER, claim_slot
+from tests.support import account_env, assert_nothing_partial, kiwoom_etl, make_settings, sim_accounts
 from tests.test_daemon_process import HANG_GUARD, DaemonProcess, wait_until
 
 SERVER_PROGRAMS = ("initdb", "pg_ctl", "pg_basebackup", "postgres")
@@ -257,3 +261,32 @@ def test_the_daemon_outlives_its_primary_through_a_promoted_standby(
     assert status.returncode == 0, status.stderr
     states = {(f[0], f[1]): f[2] for f in map(str.split, status.stdout.splitlines()) if tuple(f[:2]) in pairs}
     assert states == dict.fromkeys(pairs, "ok") and "Spool: empty." in status.stdout
+
+
+def test_a_claim_that_landed_unanswered_holds_its_spooled_snapshots_an_hour_at_most(
+    engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    """The server died before it answered a slot's claim, yet the claim landed (on it, or on the standby promoted
+    since): the daemon spooled the snapshots without their runs, which stay `running` with nobody to finish them."""
+    down_url = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere"
+    settings = make_settings(sim_url, down_url, tmp_path / "state", sim_accounts(simulator)[:1])
+    down = make_engine(down_url)
+    snapshotter = Snapshotter(settings, down)
+    slot = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    try:
+        assert {r.status for r in snapshotter.take(trigger="scheduled", scheduled_for=slot)} == {"spooled"}
+    finally:
+        snapshotter.close()
+        down.dispose()
+    captured = min(capture.captured_at for _, capture in snapshotter.spool.items())
+    pairs = [(simulator.accounts[0].acct_no, exchange) for exchange in ("KRX", "NXT")]
+    claims = claim_slot(
+        engine, trigger="scheduled", started_at=captured - timedelta(seconds=1), scheduled_for=slot, pairs=pairs
+    )
+    soon = flush(engine, snapshotter.spool, clock=lambda: captured + timedelta(minutes=5))
+    assert (soon.loaded, soon.left) == (0, 2)  # the runs may still be another daemon's, taking the slot now
+    later = flush(engine, snapshotter.spool, clock=lambda: captured + ABANDONED_AFTER + timedelta(minutes=1))
+    assert (later.loaded, later.left) == (2, 0)  # an hour on, they are nobody's: the snapshots complete them
+    with engine.connect() as connection:
+        runs = connection.execute(select(EtlRun.id, EtlRun.status)).all()
+    assert sorted(runs) == sorted((claims.take(*pair).id, "success") for pair in pairs)  # type: ignore[union-attr]

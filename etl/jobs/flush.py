@@ -98,7 +98,7 @@ def flush(
 def flush_item(engine: Engine, capture: Capture, clock: Callable[[], datetime]) -> str:
     """Load one spooled (or imported) snapshot in one transaction: loaded, failed, already loaded, or why not."""
     with transaction(engine, "loading from the spool") as connection:
-        run = adopt(connection, capture)
+        run = adopt(connection, capture, clock())
         if not isinstance(run, Run):
             return run
         if capture.reason is None and capture.trigger != "import":

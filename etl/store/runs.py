@@ -166,14 +166,14 @@ def close_abandoned(engine: Engine, now: datetime) -> tuple[int, datetime | None
     return abandoned, newest
 
 
-def adopt(connection: Connection, capture: Capture) -> Run | str:
+def adopt(connection: Connection, capture: Capture, now: datetime) -> Run | str:
     """The run a spooled (or imported) snapshot is loaded into, claimed atomically in the caller's transaction; or
     why it is not loaded now.
 
     Loaded before from this very file: ALREADY_LOADED. Its own run (begun before the database went away), or a
-    row of its slot that holds no snapshot (missed, skipped, failed, or cut off): adopted. A slot already served
-    by a successful snapshot: CONFLICT (the file is kept aside, never deleted). A slot another process is taking
-    right now: WAIT.
+    row of its slot that holds no snapshot (missed, skipped, failed, or cut off: still running an hour after it
+    began, by the capture's time or `now`): adopted. A slot already served by a successful snapshot: CONFLICT (the
+    file is kept aside, never deleted). A slot another process is taking right now: WAIT.
     """
     sql = _claim_sql(connection.dialect)
     with driver_cursor(connection) as cursor:
@@ -198,7 +198,10 @@ def adopt(connection: Connection, capture: Capture) -> Run | str:
     if row.status == RunStatus.SUCCESS:
         return CONFLICT
     ours = row.id == capture.run_id
-    cut_off = row.started_at < capture.captured_at - ABANDONED_AFTER or row.reason == Reason.ABANDONED
+    # By `now` too: a claim whose commit landed though its daemon was told it failed (the server died before it
+    # answered) is nobody's, and would otherwise hold the file until a daemon restarts and closes abandoned runs.
+    began_long_ago = row.started_at < max(capture.captured_at, now) - ABANDONED_AFTER
+    cut_off = began_long_ago or row.reason == Reason.ABANDONED
     if row.status == RunStatus.RUNNING and not (ours or cut_off):
         return WAIT
     # Adopt the row, unless another flush did in the meantime: the condition makes the claim atomic.
