@@ -18,7 +18,7 @@ from sqlalchemy import Engine, event, select
 from etl.clock import CalendarCorrections, Window, parse_clock, utc_now
 from etl.daemon.runner import Daemon, fan_out_workers, serve_health
 from etl.daemon.schedule import Schedule
-from etl.daemon.status import calendar_line
+from etl.daemon.status import calendar_line, pair_statuses
 from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings, load_settings
 from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE
@@ -505,6 +505,9 @@ def test_a_declared_holiday_is_skipped_with_its_reason_whether_the_daemon_runs_o
         *[(wednesday.replace(hour=8, minute=30), "KRX", "skipped", "market_closed", "declared holiday (config)")] * 2,
     ]
     assert simulator.count("kt00005") == 0
+    thursday = SLOT + timedelta(days=2)  # `status`'s next slot passes over the declared holidays too
+    next_slots = {(p.exchange, p.next_slot) for p in pair_statuses(engine, restarted.schedule, krx_opens)}
+    assert next_slots == {("NXT", thursday.replace(hour=7, minute=50)), ("KRX", thursday.replace(hour=8, minute=30))}
 
 
 def test_a_trading_day_entry_snapshots_a_day_the_package_calls_a_holiday(
