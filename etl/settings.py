@@ -320,7 +320,6 @@ def _ledger(env: Mapping[str, str], table: Any, path: object) -> dict[str, Any]:
 
 
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _calendar(table: Any, path: object) -> dict[str, Any]:
@@ -377,7 +376,7 @@ def _trading_date(value: Any, setting: str) -> date:
     if day is None:
         raise ConfigError(f"{setting}: expected a date YYYY-MM-DD, got {value!r}")
     if day.weekday() >= 5:
-        raise ConfigError(f"{setting}: {day} is a {_WEEKDAYS[day.weekday()]}, and KRX never trades on weekends")
+        raise ConfigError(f"{setting}: {day} is a {day:%A}, and KRX never trades on weekends")
     return day
 
 

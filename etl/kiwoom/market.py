@@ -274,7 +274,7 @@ def demo_calendar(now: datetime, count: int, krx: KrxCalendar) -> Calendar:
         if len(trading) == count and not closed and not made_up and count > 2:
             made_up = True
             closed[trading.pop(count // 2)] = MADE_UP_HOLIDAY  # and one more trading day further back
-    delays = {day: krx.close_delay(day) for day in trading if krx.close_delay(day)}
+    delays = {day: delay for day in trading if (delay := krx.close_delay(day))}
     return Calendar(tuple(sorted(trading)), closed, delays)
 
 
