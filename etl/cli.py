@@ -103,11 +103,16 @@ def _progress(length: int, label: str) -> Any:
 
 
 def _schedule(settings: Settings, all_hours: bool) -> Any:
-    """The schedule the settings describe, on the KRX calendar."""
+    """The schedule the settings describe, on the KRX calendar with the config's [calendar] corrections."""
     from etl.daemon.schedule import Schedule
 
     return Schedule.build(
-        settings.interval, settings.timezone, settings.windows, settings.end_of_day, all_hours=all_hours
+        settings.interval,
+        settings.timezone,
+        settings.windows,
+        settings.end_of_day,
+        all_hours=all_hours,
+        corrections=settings.calendar,
     )
 
 
@@ -323,7 +328,7 @@ def ledger_command(
             totals: list[Any] = []
             try:
                 results = job.run(since=since.date() if since else None)
-                not_yet = None if force_totals else not_due(settings, utc_now(), krx_calendar())
+                not_yet = None if force_totals else not_due(settings, utc_now(), krx_calendar(settings.calendar))
                 if not_yet is None:
                     totals = DayTotalsJob(settings, engine, job.fetcher).run()
             finally:
@@ -473,9 +478,10 @@ def run(
 
     Slots are aligned to the clock in the schedule's time zone (Asia/Seoul): with 5m, 09:00, 09:05, ... Each
     exchange is snapshotted inside its window (KRX 08:30-18:10, NXT 07:50-20:10) on KRX trading days, plus an
-    end-of-day snapshot (KRX 15:45, NXT 20:05). Slots missed while the daemon was down are recorded as missed.
-    Several daemons may share one database: each slot is taken once. A first SIGTERM lets the snapshots in
-    flight finish and exits 0; a second one exits at once with 143 (nothing half-loaded either way).
+    end-of-day snapshot (KRX 15:45, NXT 20:05); the config's [calendar] corrects the days and KRX's sessions.
+    Slots missed while the daemon was down are recorded as missed. Several daemons may share one database: each
+    slot is taken once. A first SIGTERM lets the snapshots in flight finish and exits 0; a second one exits at
+    once with 143 (nothing half-loaded either way).
 
     Global options go before or after `run`: kiwoom-etl run --log-format json --log-level DEBUG --interval 30s
     """
@@ -517,7 +523,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     inside an active window, the newest success is older than twice the interval (STALE).
     """
     from etl.clock import parse_duration, utc_now
-    from etl.daemon.status import ledger_statuses, newest_run, pair_statuses, status_table
+    from etl.daemon.status import calendar_line, ledger_statuses, newest_run, pair_statuses, status_table
     from etl.jobs.spool import Spool
     from etl.kiwoom.accounts import KnownAccounts
     from etl.store.schema import connected
@@ -528,6 +534,9 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         schedule = _schedule(settings, all_hours)
         _echo_spool(Spool(settings.state_dir), schedule)  # first: it matters most when the database is away
+        corrections = calendar_line(schedule, utc_now())
+        if corrections:
+            click.echo(corrections)
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
@@ -1155,9 +1164,17 @@ def demo(obj: Context, database_url: str | None, days: int, seed: int, report_pa
     from etl.settings import default_database_url, normalize_database_url
 
     with _errors():
-        zone = obj.settings().timezone
+        settings = obj.settings()
         url = normalize_database_url(database_url, "--database-url") if database_url else default_database_url()
-        ok = run_demo(url, days=days, seed=seed, zone=zone, echo=click.echo, report=report_path)
+        ok = run_demo(
+            url,
+            days=days,
+            seed=seed,
+            zone=settings.timezone,
+            echo=click.echo,
+            report=report_path,
+            corrections=settings.calendar,
+        )
     if not ok:
         sys.exit(EXIT_FAILED)
 

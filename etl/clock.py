@@ -7,8 +7,8 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Container
-from dataclasses import dataclass
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -35,8 +35,9 @@ _XKRX_TIMEOUT = 120.0  # seconds; the child takes about a quarter of a second
 
 
 class KrxCalendar(Container[date]):
-    """The KRX trading holidays, by day, with their names: the `holidays` package's XKRX calendar
-    (`holidays.financial_holidays("XKRX")`), filled in year by year as asked, like the package's own.
+    """The KRX trading holidays, by day, with their names, and each day's session: the `holidays` package's XKRX
+    calendar (`holidays.financial_holidays("XKRX")`), filled in year by year as asked, like the package's own, with
+    the config's [calendar] corrections on top — the one place that says whether KRX trades on a day, and when.
 
     Each year is computed by a short-lived child interpreter, which hands back its days and names: the package
     imports its 280 country calendars with XKRX whichever way XKRX is imported, about 11 MB that a daemon running
@@ -45,15 +46,19 @@ class KrxCalendar(Container[date]):
     without the KIWOOM_* variables (credentials, the database URL), which it has no use for.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, corrections: CalendarCorrections | None = None, known: Mapping[date, str] | None = None) -> None:
+        """`known`: the package's holidays of every year, when already known; else computed year by year."""
+        self.corrections = corrections or CalendarCorrections()
         self._environment = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
-        self._names: dict[date, str] = {}
-        self._years: set[int] = set()
+        self._names: dict[date, str] = dict(known or {})
+        self._years: set[int] | None = None if known is not None else set()
         self._lock = threading.Lock()
 
     def _year(self, day: date) -> dict[date, str]:
-        """The holidays known once `day`'s year is filled in."""
+        """The package's holidays known once `day`'s year is filled in."""
         with self._lock:
+            if self._years is None:
+                return self._names
             if day.year not in self._years:
                 self._names.update(self._compute(day.year))
                 self._years.add(day.year)
@@ -81,20 +86,48 @@ class KrxCalendar(Container[date]):
         return {date.fromisoformat(day): name for day, name in json.loads(child.stdout).items()}
 
     def get(self, day: date, default: str | None = None) -> str | None:
-        """The holiday's name ("Chuseok"; several joined by "; "), or `default` on a day the market is open."""
+        """The holiday's name ("Chuseok"; several joined by "; "; a declared one's own, else "declared holiday"),
+        or `default` on a day the market is open."""
         day = day.date() if isinstance(day, datetime) else day
+        fixed = self.corrections
+        if day in fixed.holidays:
+            return fixed.holidays[day] or "declared holiday"
+        if day in fixed.trading_days or day in fixed.sessions:
+            return default
         return self._year(day).get(day, default)
 
     def __contains__(self, day: object) -> bool:
-        if not isinstance(day, date):
-            return False
-        day = day.date() if isinstance(day, datetime) else day
-        return day in self._year(day)
+        return isinstance(day, date) and self.get(day) is not None
+
+    def closed_reason(self, day: date) -> str | None:
+        """Why KRX is closed on `day` (weekends aside), as a skipped run's detail says it, or None when it trades."""
+        name = self.get(day)
+        if name is None:
+            return None
+        if day in self.corrections.holidays:
+            own = self.corrections.holidays[day]
+            return f"{DECLARED}: {own}" if own else DECLARED
+        return f"KRX holiday: {name}"
+
+    def is_trading_day(self, day: date) -> bool:
+        """Whether KRX trades on `day`: a weekday that is no holiday (after the corrections)."""
+        return day.weekday() < 5 and day not in self
+
+    def session(self, day: date) -> Window:
+        """KRX's regular session on `day`, in Korean time: declared in [calendar] sessions, else 09:00-15:30."""
+        return self.corrections.sessions.get(day, KRX_SESSION)
+
+    def close_delay(self, day: date) -> timedelta:
+        """How much later than on a usual day KRX closes on `day` (negative when earlier): the end-of-day
+        snapshot moves by as much, so that it stays as long after the close as it is configured to be."""
+        at = self.session(day).end
+        return datetime.combine(day, at) - datetime.combine(day, KRX_SESSION.end)
 
 
-def krx_calendar() -> KrxCalendar:
-    """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked."""
-    return KrxCalendar()
+def krx_calendar(corrections: CalendarCorrections | None = None) -> KrxCalendar:
+    """The KRX trading holidays (the `holidays` package's XKRX calendar), filled in year by year as asked, with
+    the config's [calendar] `corrections` on top."""
+    return KrxCalendar(corrections)
 
 
 def zone_name(zone: str | tzinfo, moment: datetime) -> str:
@@ -157,3 +190,24 @@ class Window:
 
     def __contains__(self, moment: time) -> bool:
         return self.start <= moment <= self.end
+
+
+KRX_SESSION = Window(time(9, 0), time(15, 30))  # KRX's regular session, in Korean time
+DECLARED = "declared holiday (config)"  # a skipped run's detail on a day [calendar] holidays closes
+
+
+@dataclass(frozen=True)
+class CalendarCorrections:
+    """The config's [calendar]: what KRX announced after the installed `holidays` release, or what it has wrong.
+
+    `holidays`: days declared closed, each with its name ("" when none is given); `trading_days`: days the package
+    calls holidays on which KRX trades; `sessions`: days whose regular session is not 09:00-15:30 (a day with a
+    session trades), such as the college entrance exam day's 10:00-16:30.
+    """
+
+    holidays: Mapping[date, str] = field(default_factory=dict)
+    trading_days: frozenset[date] = frozenset()
+    sessions: Mapping[date, Window] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.holidays or self.trading_days or self.sessions)

@@ -6,17 +6,19 @@ and str never show the value.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from etl.clock import Window, parse_clock, parse_duration
+from etl.clock import CalendarCorrections, Window, parse_clock, parse_duration
 from etl.errors import ConfigError
 
 REAL_BASE_URL = "https://api.kiwoom.com"
@@ -90,6 +92,7 @@ class Settings:
     ledger_first_days: int = 90  # how far back the first ledger run of an account reaches
     ledger_at: time = time(20, 15)  # the daily ledger run, in `timezone`: after NXT closes
     ledger_rules: tuple[tuple[str, str], ...] = ()  # [ledger.kinds]: (keyword, kind), before the defaults
+    calendar: CalendarCorrections = field(default_factory=CalendarCorrections)  # [calendar]: on top of XKRX's
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (command-line options)."""
@@ -178,7 +181,7 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "workers": ("KIWOOM_ETL_WORKERS", "workers"),
     "database_mode": ("KIWOOM_ETL_DATABASE_MODE", "database_mode"),
 }
-_TABLES = {"env", "accounts", "windows", "end_of_day", "ledger"}
+_TABLES = {"env", "accounts", "windows", "end_of_day", "ledger", "calendar"}
 # [ledger] key → (environment variable, Settings field)
 _LEDGER_SCALARS = {
     "lookback_days": ("KIWOOM_ETL_LEDGER_LOOKBACK_DAYS", "ledger_lookback_days"),
@@ -219,6 +222,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     numbers = _numbers(pick)
     schedule = _schedule(pick, document, path)
     ledger = _ledger(env, document.get("ledger", {}), path)
+    calendar = _calendar(document.get("calendar", {}), path)
 
     default_exchanges = ("KRX",) if mock else EXCHANGES
     if "accounts" in document:
@@ -235,6 +239,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         **numbers,
         **schedule,
         **ledger,
+        **calendar,
     )
 
 
@@ -312,6 +317,67 @@ def _ledger(env: Mapping[str, str], table: Any, path: object) -> dict[str, Any]:
     if kinds:
         ledger["ledger_rules"] = tuple(kinds.items())  # in the file's order: the first match decides
     return ledger
+
+
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _calendar(table: Any, path: object) -> dict[str, Any]:
+    """The [calendar] corrections, when given: declared holidays (a list of dates, or a table of date = name),
+    trading days (a list of dates) and sessions (a table of date = "HH:MM-HH:MM"); in the file only, as lists."""
+    where = f"{path}: calendar"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: calendar must be a table ([calendar])")
+    unknown = set(table) - {"holidays", "trading_days", "sessions"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown [calendar] setting(s) {', '.join(sorted(unknown))} (see the README)")
+    given = table.get("holidays", [])
+    if isinstance(given, list):
+        holidays = {_trading_date(v, f"{where}.holidays[{i}]"): "" for i, v in enumerate(given)}
+    elif isinstance(given, dict) and all(isinstance(v, str) for v in given.values()):
+        holidays = {_trading_date(k, f"{where}.holidays.{k}"): v.strip() for k, v in given.items()}
+    else:
+        raise ConfigError(f'{where}.holidays: expected a list of dates or a table of "YYYY-MM-DD" = "name"')
+    listed = table.get("trading_days", [])
+    if not isinstance(listed, list):
+        raise ConfigError(f'{where}.trading_days: expected a list of dates such as ["2026-06-03"]')
+    trading_days = frozenset(_trading_date(v, f"{where}.trading_days[{i}]") for i, v in enumerate(listed))
+    sessions_table = table.get("sessions", {})
+    if not isinstance(sessions_table, dict):
+        raise ConfigError(f'{where}.sessions: expected a table such as {{ "2026-11-19" = "10:00-16:30" }}')
+    sessions = {
+        _trading_date(k, f"{where}.sessions.{k}"): _session(v, f"{where}.sessions.{k}")
+        for k, v in sessions_table.items()
+    }
+    for day in sorted(holidays.keys() & (trading_days | sessions.keys())):
+        other = "trading_days" if day in trading_days else "sessions"
+        raise ConfigError(f"{where}: {day} is both in holidays and in {other}: a day is closed or it trades")
+    corrections = CalendarCorrections(holidays, trading_days, sessions)
+    return {"calendar": corrections} if corrections else {}
+
+
+def _session(value: Any, setting: str) -> Window:
+    """A day's KRX session, "HH:MM-HH:MM" in Korean time, closing after it opens."""
+    opens, sep, closes = value.partition("-") if isinstance(value, str) else ("", "", "")
+    if not sep:
+        raise ConfigError(f"{setting}: expected a session HH:MM-HH:MM, got {value!r}")
+    session = Window(parse_clock(opens, setting), parse_clock(closes, setting))
+    if session.end <= session.start:
+        raise ConfigError(f"{setting}: the session must close after it opens, got {value!r}")
+    return session
+
+
+def _trading_date(value: Any, setting: str) -> date:
+    """A weekday, written YYYY-MM-DD (or a TOML date): the only days a [calendar] entry can change."""
+    day = value if isinstance(value, date) and not isinstance(value, datetime) else None
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        with contextlib.suppress(ValueError):  # 2026-02-30
+            day = date.fromisoformat(value.strip())
+    if day is None:
+        raise ConfigError(f"{setting}: expected a date YYYY-MM-DD, got {value!r}")
+    if day.weekday() >= 5:
+        raise ConfigError(f"{setting}: {day} is a {day:%A}, and KRX never trades on weekends")
+    return day
 
 
 DATABASE_MODES = {"0600": 0o600, "0640": 0o640}

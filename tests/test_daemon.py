@@ -8,18 +8,19 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, event, select
 
-from etl.clock import Window, parse_clock, utc_now
+from etl.clock import CalendarCorrections, Window, parse_clock, utc_now
 from etl.daemon.runner import Daemon, fan_out_workers, serve_health
 from etl.daemon.schedule import Schedule
+from etl.daemon.status import calendar_line, pair_statuses
 from etl.kiwoom.simulator import Simulator, make_account, serve
-from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings
+from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings, load_settings
 from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE
 from etl.store.models import AccountSnapshot, EtlRun
 from tests.support import Clock, PoolWatch, kiwoom_etl, make_settings, sim_accounts, wait_until_true
@@ -28,13 +29,19 @@ SEOUL = ZoneInfo("Asia/Seoul")
 SLOT = datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL)  # a Tuesday, a trading day
 
 
-def build_schedule(*, all_hours: bool = False, interval: timedelta = timedelta(minutes=5)) -> Schedule:
+def build_schedule(
+    *,
+    all_hours: bool = False,
+    interval: timedelta = timedelta(minutes=5),
+    corrections: CalendarCorrections | None = None,
+) -> Schedule:
     return Schedule.build(
         interval,
         "Asia/Seoul",
         {x: Window.parse(w, x) for x, w in DEFAULT_WINDOWS.items()},
         {x: parse_clock(t, x) for x, t in DEFAULT_END_OF_DAY.items()},
         all_hours=all_hours,
+        corrections=corrections,
     )
 
 
@@ -50,7 +57,8 @@ def daemon_for(engine: Engine) -> Callable[..., Daemon]:
     made: list[Daemon] = []
 
     def make(settings: Settings, clock: Clock, **kw: object) -> Daemon:
-        daemon = Daemon(settings, build_schedule(**kw), engine, clock=clock)  # type: ignore[arg-type]
+        schedule = build_schedule(corrections=settings.calendar, **kw)  # type: ignore[arg-type]
+        daemon = Daemon(settings, schedule, engine, clock=clock)
         made.append(daemon)
         return daemon
 
@@ -471,3 +479,98 @@ def test_the_day_totals_are_taken_once_a_trading_day_after_the_close_however_man
     assert simulator.count("kt00017") == 2  # each account once
     metrics = first.metrics.exposition().decode()
     assert 'kiwoom_etl_day_totals_runs_total{reason="",result="success"} 2.0' in metrics
+
+
+def with_calendar(settings: Settings, tmp_path: Path, table: str) -> Settings:
+    """`settings` with the [calendar] of a config file holding `table`, read as `kiwoom-etl` reads it."""
+    config = tmp_path / "calendar.toml"
+    config.write_text(f"[calendar]\n{table}\n", encoding="utf-8")
+    return settings.with_overrides(calendar=load_settings(config, environ={}).calendar)
+
+
+def test_a_declared_holiday_is_skipped_with_its_reason_whether_the_daemon_runs_or_was_down(
+    settings: Settings, engine: Engine, simulator: Simulator, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    # SLOT's Tuesday and the Wednesday after it are trading days in the package: the config closes them.
+    corrected = with_calendar(settings, tmp_path, 'holidays = { "2026-11-24" = "market closure", "2026-11-25" = "" }')
+    krx_opens = SLOT.replace(hour=8, minute=30)
+    assert daemon_for(corrected, Clock(krx_opens)).run_slot(krx_opens) == []
+    assert daemon_for(corrected, Clock(SLOT)).run_slot(SLOT) == []  # nothing is due at 09:00 of a closed day
+    restarted = daemon_for(corrected, Clock(SLOT + timedelta(days=2, hours=-2)))  # down until Thursday 07:00
+    assert restarted.recover() == 4  # Wednesday: NXT at 07:50 and KRX at 08:30, for each of the two accounts
+    wednesday = SLOT + timedelta(days=1)
+    assert sorted((r["scheduled_for"], r["exchange"], r["status"], r["reason"], r["detail"]) for r in runs(engine)) == [
+        *[(krx_opens, "KRX", "skipped", "market_closed", "declared holiday (config): market closure")] * 2,
+        *[(wednesday.replace(hour=7, minute=50), "NXT", "skipped", "market_closed", "declared holiday (config)")] * 2,
+        *[(wednesday.replace(hour=8, minute=30), "KRX", "skipped", "market_closed", "declared holiday (config)")] * 2,
+    ]
+    assert simulator.count("kt00005") == 0
+    thursday = SLOT + timedelta(days=2)  # `status`'s next slot passes over the declared holidays too
+    next_slots = {(p.exchange, p.next_slot) for p in pair_statuses(engine, restarted.schedule, krx_opens)}
+    assert next_slots == {("NXT", thursday.replace(hour=7, minute=50)), ("KRX", thursday.replace(hour=8, minute=30))}
+
+
+def test_a_trading_day_entry_snapshots_a_day_the_package_calls_a_holiday(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    constitution_day = datetime(2026, 7, 17, 9, 0, tzinfo=SEOUL)  # an XKRX holiday in the package
+    assert daemon_for(settings, Clock(constitution_day)).run_slot(constitution_day) == []
+    corrected = with_calendar(settings, tmp_path, 'trading_days = ["2026-07-17"]')
+    results = daemon_for(corrected, Clock(constitution_day)).run_slot(constitution_day)
+    assert sorted((r.exchange, r.status) for r in results) == [("KRX", "success")] * 2 + [("NXT", "success")] * 2
+
+
+def test_on_a_session_day_the_end_of_day_snapshot_is_taken_at_the_close_plus_15_minutes(
+    settings: Settings, engine: Engine, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    corrected = with_calendar(settings, tmp_path, 'sessions = { "2026-11-19" = "10:00-16:30" }')  # the exam day
+    start = datetime(2026, 11, 19, 15, 40, tzinfo=SEOUL)
+    clock = Clock(start)
+    daemon = daemon_for(corrected, clock)
+    for minutes in range(0, 70, 5):  # every slot from 15:40 to 16:45, as the scheduler calls the daemon
+        clock.now = start + timedelta(minutes=minutes)
+        daemon.tick()
+        assert daemon.wait_idle()
+    taken = {(r["scheduled_for"], r["exchange"], r["trigger"]) for r in runs(engine) if r["status"] == "success"}
+    krx = sorted((at.astimezone(SEOUL).time(), trigger) for at, exchange, trigger in taken if exchange == "KRX")
+    assert (time(15, 45), "scheduled") in krx and krx[-1] == (time(16, 45), "end_of_day")
+    assert [at for at, trigger in krx if trigger == "end_of_day"] == [time(16, 45)]
+
+
+def test_status_names_the_calendar_corrections_in_force() -> None:
+    corrections = CalendarCorrections(
+        holidays={date(2026, 6, 3): "", date(2026, 12, 30): "year-end closure"},
+        trading_days=frozenset({date(2026, 7, 17)}),
+        sessions={date(2026, 11, 19): Window(time(10, 0), time(16, 30))},
+    )
+    schedule = build_schedule(corrections=corrections)
+    assert calendar_line(build_schedule(), SLOT) is None
+    assert calendar_line(schedule, datetime(2026, 11, 1, 12, 0, tzinfo=SEOUL)) == (
+        "Calendar ([calendar]): 2 declared holidays, 1 trading day, 1 session; coming: "
+        "2026-11-19 trades 10:00-16:30, KRX's end of day at 16:45; 2026-12-30 closed (year-end closure)."
+    )
+    assert calendar_line(schedule, datetime(2027, 1, 4, 12, 0, tzinfo=SEOUL)) == (
+        "Calendar ([calendar]): 2 declared holidays, 1 trading day, 1 session; none from today on."
+    )
+
+
+def test_status_prints_the_calendar_line_and_a_bad_calendar_is_refused_at_start(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = {"KIWOOM_ETL_DATABASE_URL": settings.database_url, "KIWOOM_ETL_STATE_DIR": str(settings.state_dir)}
+    config = tmp_path / "kiwoom-etl.toml"
+    config.write_text(
+        '[calendar]\nholidays = ["2026-06-03"]\ntrading_days = ["2026-07-17"]\n'
+        'sessions = { "2026-11-19" = "10:00-16:30" }\n',
+        encoding="utf-8",
+    )
+    shown = kiwoom_etl("--config", str(config), "status", env=env)
+    assert "Calendar ([calendar]): 1 declared holiday, 1 trading day, 1 session; " in shown.stdout, shown.stderr
+    config.write_text('[calendar]\nsessions = { "2026-11-19" = "16:30-10:00" }\n', encoding="utf-8")
+    for command in ("status", "run"):
+        refused = kiwoom_etl("--config", str(config), command, env=env)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert refused.stderr == (
+            f"kiwoom-etl: error: {config}: calendar.sessions.2026-11-19: the session must close after it opens, "
+            "got '16:30-10:00'\n"
+        )

@@ -93,6 +93,22 @@ def test_the_totals_are_due_after_the_close_of_a_trading_day(local: datetime, du
     assert (not_due(settings, local.astimezone(UTC), krx_calendar()) is None) == due
 
 
+def test_the_totals_follow_the_configs_calendar_corrections(tmp_path: Path) -> None:
+    from etl.clock import CalendarCorrections, krx_calendar
+
+    settings = make_settings("http://127.0.0.1:1", "sqlite:///x.db", tmp_path, ())
+    corrections = CalendarCorrections(holidays={date(2026, 11, 20): ""}, trading_days=frozenset({date(2026, 7, 17)}))
+    constitution_day, declared = datetime(2026, 7, 17, 21, 0, tzinfo=KST), datetime(2026, 11, 20, 21, 0, tzinfo=KST)
+    assert (
+        not_due(settings, constitution_day, krx_calendar())
+        == "2026-07-17 is no KRX trading day: no totals of the day are taken"
+    )
+    assert not_due(settings, constitution_day, krx_calendar(corrections)) is None
+    assert not_due(settings, declared, krx_calendar(corrections)) == (
+        "2026-11-20 is no KRX trading day: no totals of the day are taken"
+    )
+
+
 @pytest.fixture
 def history() -> History:
     return make_history(START, (END - START).days + 1, seed=3)

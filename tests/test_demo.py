@@ -153,6 +153,37 @@ def test_an_xkrx_holiday_in_the_weeks_is_skipped_with_its_name(tmp_path: Path) -
     assert all(row.detail.startswith("KRX holiday: ") and "made-up" not in row.detail for row in skipped)
 
 
+def test_the_demo_follows_the_configs_calendar_corrections(tmp_path: Path) -> None:
+    from etl.clock import CalendarCorrections, Window
+
+    url = f"sqlite:///{tmp_path / 'corrected.db'}"
+    corrections = CalendarCorrections(
+        holidays={date(2026, 11, 23): "market closure"},
+        sessions={date(2026, 11, 19): Window(time(10, 0), time(16, 30))},  # the exam day
+    )
+    lines: list[str] = []
+    assert run_demo(
+        url, days=3, seed=0, zone="Asia/Seoul", echo=lines.append, now=Clock(NOVEMBER), corrections=corrections
+    )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            skipped = connection.execute(select(EtlRun.scheduled_for, EtlRun.detail).where(EtlRun.status == "skipped"))
+            closes = connection.execute(
+                select(EtlRun.scheduled_for).where(EtlRun.trigger == "end_of_day", EtlRun.status == "success")
+            )
+            closed = {(row.scheduled_for.astimezone(KST).date(), row.detail) for row in skipped}
+            close_times = {(at.astimezone(KST).date(), at.astimezone(KST).time()) for at in closes.scalars()}
+    finally:
+        engine.dispose()
+    assert closed == {(date(2026, 11, 23), "declared holiday (config): market closure")}  # no made-up one
+    assert close_times == {
+        (date(2026, 11, 19), time(16, 45)),
+        (date(2026, 11, 20), time(15, 45)),
+        (date(2026, 11, 24), time(15, 45)),
+    }
+
+
 def test_between_days_the_accounts_buy_sell_part_open_close_reopen_and_borrow(november: Built) -> None:
     kinds: set[str] = set()
     reopened = False

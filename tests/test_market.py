@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from etl.clock import KST, CalendarCorrections, KrxCalendar, Window
 from etl.kiwoom.market import MADE_UP_HOLIDAY, DemoMarket, demo_calendar, slot_times, tick
 
 XKRX_2026 = {date(2026, 9, 24): "The day preceding Chuseok", date(2026, 9, 25): "Chuseok"}
@@ -69,7 +70,7 @@ def test_prices_stay_on_the_krx_tick() -> None:
 
 def test_the_calendar_skips_weekends_and_xkrx_holidays_and_names_them() -> None:
     now = datetime(2026, 10, 2, 7, 0, tzinfo=UTC)  # 16:00 in Seoul, a Friday
-    calendar = demo_calendar(now, 10, XKRX_2026)
+    calendar = demo_calendar(now, 10, KrxCalendar(known=XKRX_2026))
     assert calendar.trading[-1] == date(2026, 10, 2) and len(calendar.trading) == 10
     assert calendar.closed == {
         date(2026, 9, 24): "KRX holiday: The day preceding Chuseok",
@@ -80,7 +81,7 @@ def test_the_calendar_skips_weekends_and_xkrx_holidays_and_names_them() -> None:
 
 def test_weeks_without_a_holiday_get_one_made_up_weekday_closed() -> None:
     now = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
-    calendar = demo_calendar(now, 10, {})
+    calendar = demo_calendar(now, 10, KrxCalendar(known={}))
     assert len(calendar.trading) == 10 and list(calendar.closed.values()) == [MADE_UP_HOLIDAY]
     (closed,) = calendar.closed
     assert calendar.trading[0] < closed < calendar.trading[-1] and closed.weekday() < 5
@@ -93,6 +94,22 @@ def test_the_last_day_is_the_latest_with_a_slot_passed_and_only_passed_slots_cou
     hour_utc: int, last: date, slots: int
 ) -> None:
     now = datetime(2026, 11, 24, hour_utc, 0, tzinfo=UTC)  # 09:00, 10:00 and 16:00 in Seoul
-    calendar = demo_calendar(now, 5, {})
+    calendar = demo_calendar(now, 5, KrxCalendar(known={}))
     assert calendar.trading[-1] == last
     assert len(slot_times(last, now)) == slots
+
+
+def test_the_demo_follows_the_configs_calendar_corrections() -> None:
+    corrections = CalendarCorrections(
+        holidays={date(2026, 11, 25): "market closure"},
+        trading_days=frozenset({date(2026, 11, 23)}),
+        sessions={date(2026, 11, 19): Window(time(10, 0), time(16, 30))},
+    )
+    krx = KrxCalendar(corrections, known={date(2026, 11, 23): "a holiday the package has wrong"})
+    now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)  # 16:00 in Seoul, a Friday
+    calendar = demo_calendar(now, 8, krx)
+    assert calendar.closed == {date(2026, 11, 25): "declared holiday (config): market closure"}
+    assert date(2026, 11, 23) in calendar.trading and date(2026, 11, 19) in calendar.trading
+    assert calendar.delays == {date(2026, 11, 19): timedelta(hours=1)}
+    last = slot_times(date(2026, 11, 19), now, delay=calendar.delays[date(2026, 11, 19)])[-1]
+    assert last.astimezone(KST).time() == time(16, 45)  # the close's snapshot: 16:30 and 15 minutes

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etl.clock import Window, parse_clock, parse_duration
+from etl.clock import CalendarCorrections, KrxCalendar, Window, parse_clock, parse_duration
 from etl.daemon.schedule import END_OF_DAY, SCHEDULED, Due, Schedule, krx_calendar
 from etl.errors import ConfigError
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS
@@ -21,14 +21,31 @@ def seoul(*args: int) -> datetime:
     return datetime(*args, tzinfo=SEOUL)  # type: ignore[misc]
 
 
-def schedule(interval: str = "5m", *, all_hours: bool = False) -> Schedule:
+def schedule(
+    interval: str = "5m",
+    *,
+    all_hours: bool = False,
+    corrections: CalendarCorrections | None = None,
+    windows: dict[str, str] = DEFAULT_WINDOWS,
+    end_of_day: dict[str, str] = DEFAULT_END_OF_DAY,
+) -> Schedule:
     return Schedule.build(
         parse_duration(interval, "interval"),
         "Asia/Seoul",
-        {x: Window.parse(w, x) for x, w in DEFAULT_WINDOWS.items()},
-        {x: parse_clock(t, x) for x, t in DEFAULT_END_OF_DAY.items()},
+        {x: Window.parse(w, x) for x, w in windows.items()},
+        {x: parse_clock(t, x) for x, t in end_of_day.items()},
         all_hours=all_hours,
+        corrections=corrections,
     )
+
+
+# What an operator would declare: a closure the package does not know, a package holiday KRX trades on, and the
+# college entrance exam day (수능), on which KRX opens an hour late and closes at 16:30.
+CORRECTED = CalendarCorrections(
+    holidays={date(2026, 11, 25): "market closure", date(2026, 11, 26): ""},
+    trading_days=frozenset({date(2026, 7, 17)}),  # Constitution Day in the package
+    sessions={date(2026, 11, 19): Window(time(10, 0), time(16, 30))},
+)
 
 
 @pytest.mark.parametrize(
@@ -182,7 +199,7 @@ def test_clock_parsing() -> None:
 @pytest.mark.parametrize("day", [date(2026, 3, 8), date(2026, 11, 1)])  # New York's clocks change on these days
 def test_slots_move_forward_in_real_time_across_a_daylight_saving_change(day: date) -> None:
     new_york = ZoneInfo("America/New_York")
-    s = Schedule(timedelta(minutes=30), new_york, {"KRX": Window(time(0, 0), time(23, 59))}, {}, frozenset())
+    s = Schedule(timedelta(minutes=30), new_york, {"KRX": Window(time(0, 0), time(23, 59))}, {}, KrxCalendar(known={}))
     start = datetime.combine(day, time(0), tzinfo=new_york)
     fires = list(s.fires_between(start, start + timedelta(hours=26)))
     in_utc = [f.astimezone(ZoneInfo("UTC")) for f in fires]
@@ -219,3 +236,60 @@ def test_the_daemon_stops_at_start_when_the_calendar_cannot_be_computed(tmp_path
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "KRX calendar of" in done.stderr and "this holidays package is broken" in done.stderr
     assert not (tmp_path / "never.db").exists()
+
+
+def test_a_declared_holiday_is_one_skipped_slot_per_exchange_saying_it_was_declared() -> None:
+    s = schedule("5m", corrections=CORRECTED)
+    assert schedule("5m").due(seoul(2026, 11, 25, 9, 0)) == [Due("KRX"), Due("NXT")]  # the package's: trading
+    fires = list(s.fires_between(seoul(2026, 11, 24, 20, 15), seoul(2026, 11, 27, 0, 0)))
+    assert [(f, s.due(f)) for f in fires] == [
+        (seoul(2026, 11, 25, 7, 50), [Due("NXT", skip="declared holiday (config): market closure")]),
+        (seoul(2026, 11, 25, 8, 30), [Due("KRX", skip="declared holiday (config): market closure")]),
+        (seoul(2026, 11, 26, 7, 50), [Due("NXT", skip="declared holiday (config)")]),
+        (seoul(2026, 11, 26, 8, 30), [Due("KRX", skip="declared holiday (config)")]),
+    ]
+    assert not s.is_trading_day(date(2026, 11, 25)) and s.calendar.get(date(2026, 11, 25)) == "market closure"
+
+
+def test_a_trading_day_entry_opens_a_day_the_package_calls_a_holiday() -> None:
+    day = date(2026, 7, 17)
+    assert schedule("5m").closed_reason(day) == "KRX holiday: Constitution Day"
+    s = schedule("5m", corrections=CORRECTED)
+    assert s.is_trading_day(day) and s.closed_reason(day) is None and day not in s.calendar
+    fires = list(s.fires_between(seoul(2026, 7, 17, 0, 0), seoul(2026, 7, 18, 0, 0)))
+    assert len(fires) == (20 * 60 + 10 - (7 * 60 + 50)) // 5 + 1 and all(
+        d.skip is None for f in fires for d in s.due(f)
+    )
+    assert s.due(seoul(2026, 7, 17, 15, 45)) == [Due("KRX", END_OF_DAY), Due("NXT")]
+
+
+def test_on_a_session_day_the_end_of_day_snapshot_is_taken_at_the_close_plus_15_minutes() -> None:
+    s = schedule("5m", corrections=CORRECTED)
+    assert s.due(seoul(2026, 11, 19, 15, 45)) == [Due("KRX"), Due("NXT")]  # mid-session: an ordinary slot
+    assert s.due(seoul(2026, 11, 19, 16, 45)) == [Due("KRX", END_OF_DAY), Due("NXT")]
+    assert s.due(seoul(2026, 11, 19, 20, 5)) == [Due("NXT", END_OF_DAY)]  # NXT keeps its own hours
+    assert s.due(seoul(2026, 11, 20, 15, 45)) == [Due("KRX", END_OF_DAY), Due("NXT")]  # the next day is usual
+    fires = list(s.fires_between(seoul(2026, 11, 19, 0, 0), seoul(2026, 11, 20, 0, 0)))
+    triggers = [(f.time(), d.exchange) for f in fires for d in s.due(f) if d.trigger == END_OF_DAY]
+    assert triggers == [(time(16, 45), "KRX"), (time(20, 5), "NXT")]
+    odd = schedule("8m", corrections=CORRECTED)  # no slot at 15:45 nor at 16:45: the end of day is a fire of its own
+    assert odd.due(seoul(2026, 11, 19, 15, 45)) == []
+    assert odd.next_fire(seoul(2026, 11, 19, 16, 40)) == seoul(2026, 11, 19, 16, 45)
+    assert odd.due(seoul(2026, 11, 19, 16, 45)) == [Due("KRX", END_OF_DAY)]
+
+
+def test_a_session_moves_the_configured_end_of_day_and_stretches_a_window_too_short_for_it() -> None:
+    s = schedule(
+        "5m",
+        corrections=CORRECTED,
+        windows={"KRX": "08:30-16:00", "NXT": "07:50-20:10"},
+        end_of_day={"KRX": "15:50", "NXT": "20:05"},  # 20 minutes after the usual close: 16:50 on the exam day
+    )
+    assert s.closing("KRX", date(2026, 11, 19)) == time(16, 50) and s.closing("KRX", date(2026, 11, 20)) == time(15, 50)
+    assert s.window("KRX", date(2026, 11, 19)) == Window(time(8, 30), time(16, 50))
+    assert s.window("KRX", date(2026, 11, 20)) == Window(time(8, 30), time(16, 0))
+    assert s.due(seoul(2026, 11, 19, 16, 40)) == [Due("KRX"), Due("NXT")]
+    assert s.due(seoul(2026, 11, 20, 16, 40)) == [Due("NXT")]
+    early = schedule("5m", corrections=CalendarCorrections(sessions={date(2026, 12, 30): Window(time(9), time(13))}))
+    assert early.closing("KRX", date(2026, 12, 30)) == time(13, 15)
+    assert early.window("KRX", date(2026, 12, 30)) == Window(time(8, 30), time(18, 10))  # never narrowed

@@ -207,3 +207,67 @@ def test_the_ledger_settings_from_the_file_and_the_environment(tmp_path: Path) -
 def test_bad_ledger_settings_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), environ={})
+
+
+def test_the_calendar_corrections_from_the_file(tmp_path: Path) -> None:
+    from datetime import date
+
+    from etl.clock import CalendarCorrections, Window
+
+    assert load_settings(environ={}).calendar == CalendarCorrections() and not load_settings(environ={}).calendar
+    listed = write(
+        tmp_path,
+        '[calendar]\nholidays = ["2026-06-03", 2026-06-04]\ntrading_days = ["2026-09-25"]\n'
+        'sessions = { "2026-11-19" = "10:00-16:30" }\n',
+    )
+    assert load_settings(listed, environ={}).calendar == CalendarCorrections(
+        holidays={date(2026, 6, 3): "", date(2026, 6, 4): ""},  # a TOML date is a date too
+        trading_days=frozenset({date(2026, 9, 25)}),
+        sessions={date(2026, 11, 19): Window.parse("10:00-16:30", "x")},
+    )
+    named = write(tmp_path, '[calendar.holidays]\n"2026-06-03" = "local elections"\n')
+    assert load_settings(named, environ={}).calendar.holidays == {date(2026, 6, 3): "local elections"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[calendar]\nholidays = ["2026-6-3"]\n',
+            r"calendar.holidays\[0\]: expected a date YYYY-MM-DD, got '2026-6-3'",
+        ),
+        ('[calendar]\nholidays = ["2026-02-30"]\n', r"calendar.holidays\[0\]: expected a date YYYY-MM-DD"),
+        ('[calendar]\nholidays = ["June 3"]\n', r"calendar.holidays\[0\]: .* got 'June 3'"),
+        ("[calendar]\nholidays = [20260603]\n", r"calendar.holidays\[0\]: .* got 20260603"),
+        ("[calendar]\nholidays = [2026-06-03T10:00:00]\n", r"calendar.holidays\[0\]: expected a date"),
+        ('[calendar.holidays]\n"tomorrow" = "x"\n', "calendar.holidays.tomorrow: expected a date YYYY-MM-DD"),
+        ('[calendar]\ntrading_days = ["2026-09-25", "2026-9-26"]\n', r"calendar.trading_days\[1\]: .*'2026-9-26'"),
+        ('[calendar]\ntrading_days = "2026-09-25"\n', "calendar.trading_days: expected a list of dates"),
+        (
+            '[calendar]\nsessions = { "2026-11-19" = "16:30-10:00" }\n',
+            "2026-11-19: the session must close after it opens, got '16:30-10:00'",
+        ),
+        (
+            '[calendar]\nsessions = { "2026-11-19" = "10:00" }\n',
+            "calendar.sessions.2026-11-19: expected a session HH:MM-HH:MM, got '10:00'",
+        ),
+        ('[calendar]\nsessions = { "2026-11-19" = "10:00-24:30" }\n', "calendar.sessions.2026-11-19: expected a time"),
+        ('[calendar]\nsessions = { "19 Nov" = "10:00-16:30" }\n', "calendar.sessions.19 Nov: expected a date"),
+        ('[calendar]\nsessions = ["2026-11-19"]\n', "calendar.sessions: expected a table"),
+        ('[calendar]\nsessions = { "2026-11-19" = 1030 }\n', "calendar.sessions.2026-11-19: .* got 1030"),
+        (
+            '[calendar]\nholidays = ["2026-09-25"]\ntrading_days = ["2026-09-25"]\n',
+            "calendar: 2026-09-25 is both in holidays and in trading_days",
+        ),
+        (
+            '[calendar]\nholidays = ["2026-11-19"]\nsessions = { "2026-11-19" = "10:00-16:30" }\n',
+            "calendar: 2026-11-19 is both in holidays and in sessions",
+        ),
+        ('[calendar]\nholidays = ["2026-06-06"]\n', r"calendar.holidays\[0\]: 2026-06-06 is a Saturday"),
+        ('[calendar]\nholiday = ["2026-06-03"]\n', r"unknown \[calendar\] setting\(s\) holiday"),
+        ('calendar = "2026-06-03"\n', r"calendar must be a table"),
+    ],
+)
+def test_bad_calendar_corrections_name_the_setting_and_the_value(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), environ={})

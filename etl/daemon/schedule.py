@@ -1,16 +1,18 @@
 """When snapshots are due: slots aligned to the wall clock, exchange windows, the end-of-day snapshot, the KRX calendar.
 
 Pure: every function takes the time it reasons about. Slots are counted from local midnight in the schedule's time
-zone, so with a 5-minute interval they fall on 09:00, 09:05, … whenever the daemon started.
+zone, so with a 5-minute interval they fall on 09:00, 09:05, … whenever the daemon started. On a day with a
+declared KRX session ([calendar] sessions), KRX's end-of-day snapshot moves with the day's close, and its window
+stretches to hold it; NXT keeps its own hours.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from etl.clock import Window, krx_calendar
+from etl.clock import CalendarCorrections, KrxCalendar, Window, krx_calendar
 from etl.errors import ConfigError
 
 SCHEDULED, END_OF_DAY = "scheduled", "end_of_day"
@@ -39,17 +41,18 @@ class Schedule:
         end_of_day: Mapping[str, time],
         *,
         all_hours: bool = False,
+        corrections: CalendarCorrections | None = None,
     ) -> Schedule:
-        """A schedule on the KRX calendar, from settings."""
+        """A schedule on the KRX calendar with the config's [calendar] `corrections`, from settings."""
         from zoneinfo import ZoneInfo
 
-        return cls(interval, ZoneInfo(zone), windows, end_of_day, krx_calendar(), all_hours)
+        return cls(interval, ZoneInfo(zone), windows, end_of_day, krx_calendar(corrections), all_hours)
 
     interval: timedelta
     zone: tzinfo
     windows: Mapping[str, Window]
     end_of_day: Mapping[str, time]
-    calendar: Container[date] = field(default_factory=frozenset)
+    calendar: KrxCalendar = field(default_factory=KrxCalendar)
     all_hours: bool = False
 
     @property
@@ -83,14 +86,27 @@ class Schedule:
         return floor if floor == moment else self.next_slot(moment)
 
     def is_trading_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self.calendar
+        return self.calendar.is_trading_day(day)
 
     def closed_reason(self, day: date) -> str | None:
         """Why the market is closed on `day` (a weekday), or None when it is open."""
-        if day.weekday() >= 5 or day not in self.calendar:
-            return None
-        name = getattr(self.calendar, "get", lambda _: None)(day)
-        return f"KRX holiday: {name}" if name else "KRX holiday"
+        return None if day.weekday() >= 5 else self.calendar.closed_reason(day)
+
+    def closing(self, exchange: str, day: date) -> time | None:
+        """When `exchange`'s end-of-day snapshot is due on `day`: the configured time, moved for KRX by as much as
+        the day's session closes later or earlier than 15:30 (within the day)."""
+        at = self.end_of_day.get(exchange)
+        if at is None or exchange != "KRX":
+            return at
+        moved = datetime.combine(day, at) + self.calendar.close_delay(day)
+        return min(max(moved, datetime.combine(day, time(0))), datetime.combine(day, time(23, 59))).time()
+
+    def window(self, exchange: str, day: date) -> Window | None:
+        """`exchange`'s window on `day`: the configured one, stretched to hold the day's end-of-day snapshot."""
+        window, usual, closing = self.windows.get(exchange), self.end_of_day.get(exchange), self.closing(exchange, day)
+        if window is None or closing is None or closing == usual or closing <= window.end:
+            return window
+        return Window(window.start, closing)
 
     def due(self, moment: datetime) -> list[Due]:
         """What is due at `moment`: exchanges in their window at a slot, end-of-day snapshots, holiday skips."""
@@ -102,13 +118,14 @@ class Schedule:
             return []
         closed = self.closed_reason(day)
         due = []
-        for exchange, window in self.windows.items():
+        for exchange, usual in self.windows.items():
+            window = self.window(exchange, day) or usual
             at_slot = local == self.floor(local)
             if closed is not None:
                 # One row per holiday says why nothing was taken: at the window's first slot.
                 if at_slot and local == self.ceil(datetime.combine(day, window.start, tzinfo=self.zone)):
                     due.append(Due(exchange, SCHEDULED, skip=closed))
-            elif clock == self.end_of_day.get(exchange):
+            elif clock == self.closing(exchange, day):
                 due.append(Due(exchange, END_OF_DAY))  # also when a slot falls on it: analysts can pick it out
             elif at_slot and clock in window:
                 due.append(Due(exchange, SCHEDULED))
@@ -124,13 +141,14 @@ class Schedule:
             if day.weekday() >= 5:
                 continue
             candidates = []
-            for exchange, window in self.windows.items():
+            for exchange, usual in self.windows.items():
+                window = self.window(exchange, day) or usual
                 start = datetime.combine(day, window.start, tzinfo=self.zone)
                 end = datetime.combine(day, window.end, tzinfo=self.zone)
                 first = self.ceil(start) if local < start else self.next_slot(local)
                 if first <= end and first.date() == day:
                     candidates.append(first)
-                closing = self.end_of_day.get(exchange)
+                closing = self.closing(exchange, day)
                 if closing is not None:
                     moment = datetime.combine(day, closing, tzinfo=self.zone)
                     if moment > local:

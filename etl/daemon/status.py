@@ -45,16 +45,47 @@ def is_active(schedule: Schedule, exchange: str, now: datetime) -> bool:
     if schedule.all_hours:
         return True
     local = schedule.local(now)
-    window = schedule.windows.get(exchange)
+    window = schedule.window(exchange, local.date())
     return schedule.is_trading_day(local.date()) and window is not None and local.time() in window
 
 
 def window_opened(schedule: Schedule, exchange: str, now: datetime) -> datetime | None:
     """When today's window of `exchange` opened (None with --all-hours): age counts from then at the earliest."""
-    window = schedule.windows.get(exchange)
+    day = schedule.local(now).date()
+    window = schedule.window(exchange, day)
     if schedule.all_hours or window is None:
         return None
-    return datetime.combine(schedule.local(now).date(), window.start, tzinfo=schedule.zone)
+    return datetime.combine(day, window.start, tzinfo=schedule.zone)
+
+
+def calendar_line(schedule: Schedule, now: datetime) -> str | None:
+    """What `status` says of the config's [calendar] corrections: how many of each, and those from today on with
+    what they do (a closed day and its name, a trading day, a session and KRX's end of day); None without any."""
+    fixed = schedule.calendar.corrections
+    if not fixed:
+        return None
+    today = schedule.local(now).date()
+    coming = []
+    for day in sorted({*fixed.holidays, *fixed.trading_days, *fixed.sessions}):
+        if day < today:
+            continue
+        if day in fixed.holidays:
+            coming.append(f"{day} closed" + (f" ({fixed.holidays[day]})" if fixed.holidays[day] else ""))
+        elif day in fixed.sessions:
+            session, closing = fixed.sessions[day], schedule.closing("KRX", day)
+            end_of_day = f", KRX's end of day at {closing:%H:%M}" if closing is not None else ""
+            coming.append(f"{day} trades {session.start:%H:%M}-{session.end:%H:%M}{end_of_day}")
+        else:
+            coming.append(f"{day} trades")
+    counts = ", ".join(
+        f"{n} {what}{'s' if n != 1 else ''}"
+        for n, what in (
+            (len(fixed.holidays), "declared holiday"),
+            (len(fixed.trading_days), "trading day"),
+            (len(fixed.sessions), "session"),
+        )
+    )
+    return f"Calendar ([calendar]): {counts}; " + (f"coming: {'; '.join(coming)}." if coming else "none from today on.")
 
 
 def pair_statuses(

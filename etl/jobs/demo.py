@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 
-from etl.clock import KST, krx_calendar, local_text, utc_now
+from etl.clock import KST, CalendarCorrections, krx_calendar, local_text, utc_now
 from etl.console import table
 from etl.errors import EtlError
 from etl.jobs.backfill import EstimatesJob
@@ -82,11 +82,13 @@ def run_demo(
     echo: Callable[[str], None],
     now: Callable[[], datetime] = utc_now,
     report: Path | None = None,
+    corrections: CalendarCorrections | None = None,
 ) -> bool:
-    """Build `days` trading days of demo history ending at `now`, print answers from the views and write the HTML
-    `report` of it; True when every snapshot loaded. Times are printed in `zone`."""
+    """Build `days` trading days of demo history ending at `now`, on the KRX calendar with the config's [calendar]
+    `corrections`, print answers from the views and write the HTML `report` of it; True when every snapshot
+    loaded. Times are printed in `zone`."""
     moment = now()
-    calendar = demo_calendar(moment, days, krx_calendar())
+    calendar = demo_calendar(moment, days, krx_calendar(corrections))
     market = DemoMarket(calendar.trading, seed)
     history = _ledger_history(calendar, market, seed)
     ledgered = replace(make_account(LEDGER_ACCOUNT, 0), history=history)
@@ -204,7 +206,8 @@ def _build(
             )
             continue
         index = calendar.trading.index(day)
-        slots = slot_times(day, now)
+        delay = calendar.delays.get(day, timedelta(0))
+        slots = slot_times(day, now, delay=delay)
         simulator.today = lambda day=day: day  # the ledger account answers as of this day
         day_loaded = 0
         for number, slot in enumerate(slots):
@@ -221,7 +224,9 @@ def _build(
         loaded += day_loaded
         trades = "; ".join(f"{names[account - 1]} {done.words()}" for account, done in market.trades(index))
         booked = _booked(ledgered, names[LEDGER_ACCOUNT - 1], day)
-        echo(f"{day:%Y-%m-%d %a}  {day_loaded:>2} loaded  {'; '.join(x for x in (trades, booked) if x)}".rstrip())
+        close = datetime.combine(day, SLOTS[-1]) + delay
+        late = f"a [calendar] session: the close's snapshot at {close:%H:%M} KST" if delay else ""
+        echo(f"{day:%Y-%m-%d %a}  {day_loaded:>2} loaded  {'; '.join(x for x in (late, trades, booked) if x)}".rstrip())
     return loaded, total
 
 

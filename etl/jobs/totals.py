@@ -10,14 +10,14 @@ in `status`, loaded by `replay` once the transform reads it). What every account
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert
 
-from etl.clock import KST, utc_now
+from etl.clock import KST, KrxCalendar, utc_now
 from etl.console import table
 from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, AccountResult
@@ -48,12 +48,12 @@ class TotalsResult(AccountResult):
         return 1
 
 
-def not_due(settings: Settings, now: datetime, calendar: Container[date]) -> str | None:
+def not_due(settings: Settings, now: datetime, calendar: KrxCalendar) -> str | None:
     """Why today's totals are not to be taken at `now`, or None when they are: after `[ledger] at` on a KRX
     trading day (kt00017 answers for today only; earlier, the day is not over)."""
     local = now.astimezone(ZoneInfo(settings.timezone))
     day = now.astimezone(KST).date()
-    if day.weekday() >= 5 or day in calendar:
+    if not calendar.is_trading_day(day):
         return f"{day} is no KRX trading day: no totals of the day are taken"
     if local.time() < settings.ledger_at:
         return f"today's totals (kt00017) are taken after the close, from {settings.ledger_at:%H:%M}"

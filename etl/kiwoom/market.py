@@ -9,12 +9,12 @@ dates; the dates only name the days (and a credit line's loan date). The simulat
 from __future__ import annotations
 
 import random
-from collections.abc import Container, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
-from etl.clock import KST
+from etl.clock import KST, KrxCalendar
 from etl.kiwoom.simulator import SELL_COST, STOCKS, Holding, SimAccount, make_account
 
 SLOTS = (time(9, 30), time(12, 30), time(15, 45))  # Korean time; the last is the day's close
@@ -242,19 +242,22 @@ class DemoMarket:
 
 @dataclass(frozen=True)
 class Calendar:
-    """The demo's days: the trading days (oldest first) and the weekdays among them that were closed, and why."""
+    """The demo's days: the trading days (oldest first), the weekdays among them that were closed, and why, and
+    the trading days whose KRX session closes later than usual (or earlier), by how much."""
 
     trading: tuple[date, ...]
     closed: dict[date, str]
+    delays: dict[date, timedelta] = field(default_factory=dict)
 
     def all_days(self) -> list[date]:
         """Trading and closed weekdays, oldest first."""
         return sorted((*self.trading, *self.closed))
 
 
-def demo_calendar(now: datetime, count: int, holidays: Container[date]) -> Calendar:
+def demo_calendar(now: datetime, count: int, krx: KrxCalendar) -> Calendar:
     """`count` trading days ending with the latest whose first slot has passed at `now`, skipping weekends and
-    `holidays` (the XKRX calendar); when those weeks hold no holiday, the middle trading day is closed instead."""
+    the holidays of `krx` (the XKRX calendar and the config's corrections), whose sessions it keeps; when those
+    weeks hold no holiday, the middle trading day is closed instead."""
     local = now.astimezone(KST)
     day = local.date() if local.time() >= SLOTS[0] else local.date() - timedelta(days=1)
     trading: list[date] = []
@@ -262,19 +265,22 @@ def demo_calendar(now: datetime, count: int, holidays: Container[date]) -> Calen
     made_up = False
     while len(trading) < count:
         if day.weekday() < 5:
-            if day in holidays:
-                name = getattr(holidays, "get", lambda _: None)(day)
-                closed[day] = f"KRX holiday: {name}" if name else "KRX holiday"
+            why = krx.closed_reason(day)
+            if why is not None:
+                closed[day] = why
             else:
                 trading.append(day)
         day -= timedelta(days=1)
         if len(trading) == count and not closed and not made_up and count > 2:
             made_up = True
             closed[trading.pop(count // 2)] = MADE_UP_HOLIDAY  # and one more trading day further back
-    return Calendar(tuple(sorted(trading)), closed)
+    delays = {day: delay for day in trading if (delay := krx.close_delay(day))}
+    return Calendar(tuple(sorted(trading)), closed, delays)
 
 
-def slot_times(day: date, now: datetime, zone: tzinfo = KST) -> list[datetime]:
-    """The slots of `day` (aware, UTC) that have come at `now`."""
+def slot_times(day: date, now: datetime, zone: tzinfo = KST, delay: timedelta = timedelta(0)) -> list[datetime]:
+    """The slots of `day` (aware, UTC) that have come at `now`; the last, the day's close, moved by `delay` (the
+    day's KRX session closes that much later)."""
     moments = [datetime.combine(day, at, tzinfo=zone).astimezone(UTC) for at in SLOTS]
+    moments[-1] += delay
     return [moment for moment in moments if moment <= now]
