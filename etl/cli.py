@@ -56,13 +56,13 @@ class Context:
         """Log at the level asked for, else the command's default, with the settings' secrets redacted."""
         from etl.logs import configure_logging
 
-        secrets = [s.reveal() for a in (settings.accounts if settings else ()) for s in (a.appkey, a.secretkey)]
-        configure_logging(self.log_level or default_level, secrets, self.log_format)
+        configure_logging(self.log_level or default_level, settings.secret_values() if settings else (), self.log_format)
 
     def settings(self, database_url: str | None = None, default_level: str = "WARNING") -> Settings:
         from etl.settings import load_settings, normalize_database_url
 
         if self._settings is None:
+            self.logging(None, default_level)  # first: loading can warn (a config file others can read)
             self._settings = load_settings(self.config)
             self.logging(self._settings, default_level)
         if database_url:
@@ -71,7 +71,9 @@ class Context:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"kiwoom-etl: error: {message}", err=True)
+    from etl.redact import mask_urls
+
+    click.echo(f"kiwoom-etl: error: {mask_urls(message)}", err=True)
     sys.exit(code)
 
 
@@ -90,8 +92,11 @@ def _errors() -> Iterator[None]:
         raise  # click's own: it prints them
     except Exception as exc:  # a bug: one line for the user, the traceback for whoever runs with DEBUG
         log.debug("internal error", exc_info=True)
+        from etl.redact import mask_urls
+
         click.echo(
-            f"kiwoom-etl: internal error: {type(exc).__name__}: {exc} (run with --log-level DEBUG for the traceback)",
+            f"kiwoom-etl: internal error: {type(exc).__name__}: {mask_urls(str(exc))} "
+            "(run with --log-level DEBUG for the traceback)",
             err=True,
         )
         sys.exit(EXIT_FAILED)
@@ -532,6 +537,8 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
+            if any(not a.name and a.appkey.missing for a in settings.accounts):
+                configured = set()  # an unnamed account without its key here cannot be told: show every account
             every = pair_statuses(engine, schedule, now)
             newest = None if every else newest_run(engine)
             ledgers = ledger_statuses(engine, {account for account, _ in configured} or None)
