@@ -56,7 +56,8 @@ class Context:
         """Log at the level asked for, else the command's default, with the settings' secrets redacted."""
         from etl.logs import configure_logging
 
-        configure_logging(self.log_level or default_level, settings.secret_values() if settings else (), self.log_format)
+        secrets = settings.secret_values() if settings else []
+        configure_logging(self.log_level or default_level, secrets, self.log_format)
 
     def settings(self, database_url: str | None = None, default_level: str = "WARNING") -> Settings:
         from etl.settings import load_settings, normalize_database_url

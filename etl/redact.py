@@ -10,9 +10,10 @@ MASK = "***"
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@?#]*):(?P<password>[^/\s?#]*)@")
 # name=value where the name holds password, token, secret or key (any case): a URL's query (?, &, ;), and the
 # key=value form of libpq connection strings that drivers echo in their errors (after a space, quote or paren).
-# sslkey (a file path) is masked too: one rule with no exceptions is easier to trust than a list to keep current.
+# A colon before a space ends the value ("database URL: what failed"). sslkey (a file path) is masked too: one rule
+# with no exceptions is easier to trust than a list to keep current.
 _PARAMETER = re.compile(
-    r"(?P<head>(?:^|[?&;\s\"'(,])[\w.-]*(?:password|token|secret|key)[\w.-]*=)(?P<value>[^&;#\s\"')]*)",
+    r"(?P<head>(?:^|[?&;\s\"'(,])[\w.-]*(?:password|token|secret|key)[\w.-]*=)(?P<value>(?:[^&;#\s\"'):]|:(?!\s|$))*)",
     re.IGNORECASE,
 )
 
