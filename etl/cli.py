@@ -570,6 +570,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
 def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
     """The ledger's part of `status`: a table, then what needs the user's eye."""
     from etl.daemon.status import ledger_table
+    from etl.redact import mask_urls  # a run's error may have been stored by an older version, unmasked
 
     if not ledgers:
         return
@@ -597,7 +598,7 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the ledger (snapshots are not affected)"
             else:
                 what = "the newest ledger run failed"
-            click.echo(f"{ledger.account_no}: {what}: {ledger.last_error}")
+            click.echo(f"{ledger.account_no}: {what}: {mask_urls(ledger.last_error or '')}")
         checks, totals = ledger.disagreements, ledger.totals_run
         if checks is not None and checks.days:
             click.echo(
@@ -609,7 +610,7 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the day totals (kt00017)"
             else:
                 what = f"the newest day-totals run (kt00017) failed ({totals.reason})"
-            click.echo(f"{ledger.account_no}: {what}: {totals.error}")
+            click.echo(f"{ledger.account_no}: {what}: {mask_urls(totals.error or '')}")
 
 
 def _echo_spool(spool: Any, schedule: Any) -> None:
