@@ -179,3 +179,19 @@ def test_only_the_commands_that_call_kiwoom_need_the_env_secrets(
         assert result.stderr == (
             f"kiwoom-etl: error: {config}: accounts[0].appkey: environment variable MAIN_APPKEY is not set\n"
         ), args
+
+
+def test_status_without_the_keys_shows_an_unnamed_accounts_runs(
+    sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "kiwoom-etl.toml"
+    config.write_text("[[accounts]]\nappkey = 'env:MAIN_APPKEY'\nsecretkey = 'env:MAIN_SECRETKEY'\n", encoding="utf-8")
+    env = account_env(simulator, sim_url, sqlite_url, tmp_path) | {"KIWOOM_ETL_CONFIG": str(config)}
+    keys = {"MAIN_APPKEY": env.pop("KIWOOM_APPKEY"), "MAIN_SECRETKEY": env.pop("KIWOOM_SECRETKEY")}
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    assert kiwoom_etl("snapshot", env=env | keys).returncode == 0  # stored under the account's number
+    result = kiwoom_etl("status", "--interval", "24h", env=env)
+    assert result.returncode == 0, result.stderr
+    # Without its key the account's learned number cannot be looked up: every account is shown, without a complaint.
+    assert simulator.accounts[0].acct_no in result.stdout
+    assert "None of the configured accounts" not in result.stdout
