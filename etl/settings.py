@@ -365,12 +365,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _check_private(path: Path, document: Mapping[str, Any]) -> None:
     """Refuse a config file that others can write, or that holds a literal key others can read; warn for the group.
 
-    As ssh treats a private key and libpq a password file: whoever can write the file can point base_url elsewhere
-    and receive the keys; whoever can read a literal key has it.
+    As ssh treats a private key and libpq a password or key file: whoever can write the file can point base_url
+    elsewhere and receive the keys; whoever can read a literal key has it. A file root owns may be read by its group
+    (libpq's rule for key files): that is how the service's files are installed (docs/deploy).
     """
     if os.name == "nt":  # no POSIX permission bits to judge
         return
-    mode = path.stat().st_mode & 0o777
+    status = path.stat()
+    mode = status.st_mode & 0o777
     entries = document.get("accounts")
     literal = isinstance(entries, list) and any(
         isinstance(entry, dict) and isinstance(entry.get(key), str) and entry[key] and not entry[key].startswith("env:")
@@ -387,7 +389,7 @@ def _check_private(path: Path, document: Mapping[str, Any]) -> None:
             f"config file {path} can be written by others (mode {mode:04o}), who could send the keys elsewhere: "
             f"chmod 600 {path}"
         )
-    if literal and mode & 0o040:
+    if literal and mode & 0o040 and status.st_uid != 0:
         log.warning(
             "config file %s holds an app key or secret key and its group can read it (mode %04o): chmod 600 %s",
             path,

@@ -4,6 +4,7 @@ the token cache may hold a token, never a key)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,8 @@ def test_a_config_file_holding_a_key_is_refused_when_others_can_read_it(
     config = tmp_path / "kiwoom-etl.toml"
     config.write_text("[[accounts]]\nappkey = 'plain-appkey'\nsecretkey = 'plain-secretkey'\n", encoding="utf-8")
     config.chmod(mode)
+    if os.geteuid() == 0:
+        os.chown(config, 65534, -1)  # a file of root's may be read by its group: give it to an ordinary user
     result = kiwoom_etl("--config", str(config), "migrate", env={"KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path}/x"})
     assert result.returncode == code
     assert (words in result.stderr) if words else "WARNING" not in result.stderr

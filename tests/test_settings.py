@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,8 @@ def test_a_config_file_with_a_literal_key_must_be_private(
 ) -> None:
     # As ssh treats a private key and libpq a password file: the group may read it with a warning, others never.
     path = write(tmp_path, text, mode)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, -1)  # a file of root's may be read by its group: give it to an ordinary user
     caplog.set_level(logging.WARNING)
     if outcome in ("refused", "writable"):
         with pytest.raises(ConfigError) as caught:
@@ -295,3 +298,17 @@ def test_the_ledger_settings_from_the_file_and_the_environment(tmp_path: Path) -
 def test_bad_ledger_settings_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), environ={})
+
+
+def test_a_config_file_root_owns_may_be_read_by_its_group(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # docs/deploy installs the service's files as root:kiwoom-etl 0640, as libpq allows for a key file root owns.
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to root")
+    path = write(tmp_path, LITERAL, 0o640)
+    os.chown(path, 0, -1)
+    caplog.set_level(logging.WARNING)
+    load_settings(path, environ={})
+    assert caplog.records == []
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="others can read it"):
+        load_settings(path, environ={})
