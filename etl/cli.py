@@ -56,13 +56,14 @@ class Context:
         """Log at the level asked for, else the command's default, with the settings' secrets redacted."""
         from etl.logs import configure_logging
 
-        secrets = [s.reveal() for a in (settings.accounts if settings else ()) for s in (a.appkey, a.secretkey)]
+        secrets = settings.secret_values() if settings else []
         configure_logging(self.log_level or default_level, secrets, self.log_format)
 
     def settings(self, database_url: str | None = None, default_level: str = "WARNING") -> Settings:
         from etl.settings import load_settings, normalize_database_url
 
         if self._settings is None:
+            self.logging(None, default_level)  # first: loading can warn (a config file others can read)
             self._settings = load_settings(self.config)
             self.logging(self._settings, default_level)
         if database_url:
@@ -71,7 +72,9 @@ class Context:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"kiwoom-etl: error: {message}", err=True)
+    from etl.redact import mask_urls
+
+    click.echo(f"kiwoom-etl: error: {mask_urls(message)}", err=True)
     sys.exit(code)
 
 
@@ -90,8 +93,11 @@ def _errors() -> Iterator[None]:
         raise  # click's own: it prints them
     except Exception as exc:  # a bug: one line for the user, the traceback for whoever runs with DEBUG
         log.debug("internal error", exc_info=True)
+        from etl.redact import mask_urls
+
         click.echo(
-            f"kiwoom-etl: internal error: {type(exc).__name__}: {exc} (run with --log-level DEBUG for the traceback)",
+            f"kiwoom-etl: internal error: {type(exc).__name__}: {mask_urls(str(exc))} "
+            "(run with --log-level DEBUG for the traceback)",
             err=True,
         )
         sys.exit(EXIT_FAILED)
@@ -541,6 +547,8 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
+            if any(not a.name and a.appkey.missing for a in settings.accounts):
+                configured = set()  # an unnamed account without its key here cannot be told: show every account
             every = pair_statuses(engine, schedule, now)
             newest = None if every else newest_run(engine)
             ledgers = ledger_statuses(engine, {account for account, _ in configured} or None)
@@ -571,6 +579,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
 def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
     """The ledger's part of `status`: a table, then what needs the user's eye."""
     from etl.daemon.status import ledger_table
+    from etl.redact import mask_urls  # a run's error may have been stored by an older version, unmasked
 
     if not ledgers:
         return
@@ -598,7 +607,7 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the ledger (snapshots are not affected)"
             else:
                 what = "the newest ledger run failed"
-            click.echo(f"{ledger.account_no}: {what}: {ledger.last_error}")
+            click.echo(f"{ledger.account_no}: {what}: {mask_urls(ledger.last_error or '')}")
         checks, totals = ledger.disagreements, ledger.totals_run
         if checks is not None and checks.days:
             click.echo(
@@ -610,7 +619,7 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the day totals (kt00017)"
             else:
                 what = f"the newest day-totals run (kt00017) failed ({totals.reason})"
-            click.echo(f"{ledger.account_no}: {what}: {totals.error}")
+            click.echo(f"{ledger.account_no}: {what}: {mask_urls(totals.error or '')}")
 
 
 def _echo_spool(spool: Any, schedule: Any) -> None:

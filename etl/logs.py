@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from etl.clock import utc_text
+from etl.redact import mask_urls
 
 # Anything that looks like a bearer token or a credential field in JSON, whatever code logged it.
 _PATTERNS = [
@@ -24,19 +25,19 @@ _CHATTY = ("apscheduler", "alembic")
 
 
 class RedactSecrets(logging.Filter):
-    """Replace known secret values, bearer tokens and credential fields by *** in each record's message."""
+    """Replace known secret values, bearer tokens, credential fields and URL secrets by *** in each record."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        """`text` with every known secret and credential-looking value replaced by ***."""
+        """`text` with every known secret, credential-looking value and URL password or token replaced by ***."""
         for secret in self._secrets:
             text = text.replace(secret, "***")
         for pattern in _PATTERNS:
             text = pattern.sub(r"\1***", text)
-        return text
+        return mask_urls(text)  # a library's message or an exception's text can quote a URL with its password
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -1,12 +1,14 @@
 """Settings: built once at the edge (the CLI) from the environment and an optional TOML file, then passed along.
 
 Environment variables win over the file, the file over the defaults. Secrets are held in `Secret`, whose repr
-and str never show the value.
+and str never show the value; an `env:` reference to an unset variable is kept as a missing secret, an error only
+for the commands that call Kiwoom (`Settings.require_accounts`), so that reading the tables needs no keys.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import re
@@ -16,10 +18,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from etl.clock import CalendarCorrections, Window, parse_clock, parse_duration
 from etl.errors import ConfigError
+from etl.redact import mask_urls
 
 REAL_BASE_URL = "https://api.kiwoom.com"
 MOCK_BASE_URL = "https://mockapi.kiwoom.com"
@@ -28,15 +32,25 @@ DEFAULT_DATABASE_FILE = "kiwoom_etl.db"
 DEFAULT_WINDOWS = {"KRX": "08:30-18:10", "NXT": "07:50-20:10"}
 DEFAULT_END_OF_DAY = {"KRX": "15:45", "NXT": "20:05"}
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Secret:
     """A credential: compares and hashes by value, but never shows it."""
 
     _value: str = field(repr=False)
+    missing: str = ""  # instead of a value: why there is none (an env: reference to an unset variable)
+
+    @classmethod
+    def unset(cls, why: str) -> Secret:
+        """A secret whose value is not available here; revealing it raises ConfigError(`why`)."""
+        return cls("", missing=why)
 
     def reveal(self) -> str:
-        """The value itself, for the one place that sends it."""
+        """The value itself, for the one place that sends it; ConfigError when it is missing."""
+        if self.missing:
+            raise ConfigError(self.missing)
         return self._value
 
     def __repr__(self) -> str:
@@ -107,41 +121,30 @@ class Settings:
 
     @property
     def safe_base_url(self) -> str:
-        """The API base URL with any user information (a proxy's password) masked."""
-        return mask_base_url(self.base_url)
+        """The API base URL with any token in its query masked."""
+        return mask_urls(self.base_url)
 
     @property
     def safe_database_url(self) -> str:
-        """The database URL with its password masked, for messages and logs."""
-        return mask_database_url(self.database_url)
+        """The database URL with its password (in the user information or the query) masked, for messages and logs."""
+        return mask_urls(self.database_url)
 
     def require_accounts(self) -> tuple[Account, ...]:
-        """The configured accounts; ConfigError when there are none."""
+        """The configured accounts with their keys, for a command that calls Kiwoom; ConfigError when any is missing."""
         if not self.accounts:
             raise ConfigError(
                 "no account configured: set KIWOOM_APPKEY and KIWOOM_SECRETKEY, "
                 "or add [[accounts]] to the config file (--config / KIWOOM_ETL_CONFIG)"
             )
+        for account in self.accounts:
+            account.appkey.reveal()
+            account.secretkey.reveal()
         return self.accounts
 
-
-def mask_database_url(url: str) -> str:
-    """`url` with any password replaced by ***."""
-    from sqlalchemy.engine import make_url  # here: the CLI's --help must not pay for SQLAlchemy
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
-
-
-def mask_base_url(url: str) -> str:
-    """`url` with any user:password@ replaced by ***@."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest.split("/", 1)[0]:
-        return f"{scheme}{sep}***@{rest.split('@', 1)[1]}"
-    return url
+    def secret_values(self) -> list[str]:
+        """Every key that is known, for the log filter to redact."""
+        secrets = (s for a in self.accounts for s in (a.appkey, a.secretkey))
+        return [s.reveal() for s in secrets if not s.missing]
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -195,6 +198,8 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     env = os.environ if environ is None else environ
     path = config_file or env.get("KIWOOM_ETL_CONFIG") or None
     document = _read_toml(Path(path)) if path else {}
+    if path:
+        _check_private(Path(path), document)
     unknown = set(document) - {key for _, key in _SCALARS.values()} - _TABLES
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))} (see the README)")
@@ -423,10 +428,50 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+def _check_private(path: Path, document: Mapping[str, Any]) -> None:
+    """Refuse a config file that others can write, or that holds a literal key others can read; warn for the group.
+
+    As ssh treats a private key and libpq a password or key file: whoever can write the file can point base_url
+    elsewhere and receive the keys; whoever can read a literal key has it. A file root owns may be read by its group
+    (libpq's rule for key files): that is how the service's files are installed (docs/deploy).
+    """
+    if os.name == "nt":  # no POSIX permission bits to judge
+        return
+    status = path.stat()
+    mode = status.st_mode & 0o777
+    entries = document.get("accounts")
+    literal = isinstance(entries, list) and any(
+        isinstance(entry, dict) and isinstance(entry.get(key), str) and entry[key] and not entry[key].startswith("env:")
+        for entry in entries
+        for key in ("appkey", "secretkey")
+    )
+    if literal and mode & 0o004:
+        raise ConfigError(
+            f"config file {path} holds an app key or secret key and others can read it (mode {mode:04o}): "
+            f"chmod 600 {path}, or give the keys as env:VARIABLE"
+        )
+    if mode & 0o002:
+        raise ConfigError(
+            f"config file {path} can be written by others (mode {mode:04o}), who could send the keys elsewhere: "
+            f"chmod 600 {path}"
+        )
+    if literal and mode & 0o040 and status.st_uid != 0:
+        log.warning(
+            "config file %s holds an app key or secret key and its group can read it (mode %04o): chmod 600 %s",
+            path,
+            mode,
+            path,
+        )
+
+
 def _url(value: Any, setting: str) -> str:
     text = str(value).rstrip("/")
     if not text.startswith(("https://", "http://")):
-        raise ConfigError(f"{setting}: expected an http:// or https:// URL, got {text!r}")
+        raise ConfigError(f"{setting}: expected an http:// or https:// URL, got {mask_urls(text)!r}")
+    if "@" in urlsplit(text).netloc:
+        # requests would send it as Basic authentication, which Kiwoom answers with 8005 on every call.
+        where = " in ".join(reversed(setting.rsplit(": ", 1)))  # "KIWOOM_BASE_URL", or "base_url in FILE"
+        raise ConfigError(f"Kiwoom authenticates with a token; remove user:password from {where}")
     return text
 
 
@@ -493,7 +538,8 @@ def _secret(value: Any, setting: str, env: Mapping[str, str]) -> Secret:
     if value.startswith("env:"):
         var = value[4:]
         if not env.get(var):
-            raise ConfigError(f"{setting}: environment variable {var} is not set")
+            # Not an error yet: only the commands that call Kiwoom need it (Settings.require_accounts).
+            return Secret.unset(f"{setting}: environment variable {var} is not set")
         return Secret(env[var])
     return Secret(value)
 

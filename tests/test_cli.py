@@ -55,6 +55,7 @@ def test_snapshot_exits_non_zero_when_one_fails(
         '[[accounts]]\nname = "bad"\nappkey = "sim-appkey-1"\nsecretkey = "not-the-secret"\n',
         encoding="utf-8",
     )
+    config.chmod(0o600)  # it holds keys
     env = account_env(simulator, sim_url, sqlite_url, tmp_path) | {"GOOD_SECRET": "sim-secretkey-2"}
     del env["KIWOOM_APPKEY"], env["KIWOOM_SECRETKEY"]
     assert kiwoom_etl("migrate", env=env).returncode == 0

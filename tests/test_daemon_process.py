@@ -144,6 +144,7 @@ def test_two_daemons_on_one_postgresql_never_duplicate_a_slot(
         "".join(f'[[accounts]]\nappkey = "{a.appkey}"\nsecretkey = "{a.secretkey}"\n' for a in simulator.accounts),
         encoding="utf-8",
     )
+    config.chmod(0o600)  # it holds keys
     env = account_env(simulator, sim_url, postgres_url, tmp_path) | {"KIWOOM_ETL_CONFIG": str(config)}
     del env["KIWOOM_APPKEY"], env["KIWOOM_SECRETKEY"]
     assert kiwoom_etl("migrate", env=env).returncode == 0

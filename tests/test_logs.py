@@ -30,6 +30,9 @@ def logged() -> Iterator[tuple[logging.Logger, io.StringIO]]:
         ("key %s and secret %s", ("APPKEY-123", "SECRET-456")),
         ("headers: authorization: Bearer %s", ("eyJhbGciOi.some-token_value",)),
         ('body {"appkey": "%s", "secretkey": "x", "token": "%s"}', ("other-key", "tok-789")),
+        ('http://127.0.0.1:8080 "POST /oauth2/token?access_token=%s HTTP/1.1" 200 None', ("tok-789",)),  # urllib3
+        ("connecting to %s", ("postgresql+psycopg://kiwoom:SECRET-456@db/history?sslpassword=tok-789",)),
+        ("invalid connection option: host=db password=%s", ("other-key",)),  # libpq's key=value form
     ],
 )
 def test_messages_are_redacted(logged: tuple[logging.Logger, io.StringIO], message: str, args: tuple[str, ...]) -> None:
@@ -49,6 +52,16 @@ def test_tracebacks_are_redacted(logged: tuple[logging.Logger, io.StringIO]) -> 
         logger.exception("boom")
     output = stream.getvalue()
     assert "Traceback" in output and "RuntimeError" in output and "SECRET-456" not in output
+
+
+def test_a_url_in_an_exceptions_text_is_masked_in_the_traceback(logged: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = logged
+    try:
+        raise ConnectionError("Max retries exceeded with url: /api/dostk/acnt?token=tok-789 (Caused by refused)")
+    except ConnectionError:
+        logger.debug("request failed", exc_info=True)
+    output = stream.getvalue()
+    assert "ConnectionError" in output and "token=***" in output and "tok-789" not in output
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,11 @@ from etl.errors import ConfigError
 from etl.settings import MOCK_BASE_URL, REAL_BASE_URL, Secret, load_settings
 
 
-def write(tmp_path: Path, text: str) -> Path:
+def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
+    """The config file, at `mode`: private, as a file holding keys must be, unless a test says otherwise."""
     path = tmp_path / "kiwoom-etl.toml"
     path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
     return path
 
 
@@ -91,7 +95,6 @@ def test_the_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
     ("text", "env", "message"),
     [
         ("[[accounts]]\nappkey = 'k'\n", {}, "accounts[0].secretkey: missing"),
-        ("[[accounts]]\nappkey = 'env:NOPE'\nsecretkey = 's'\n", {}, "environment variable NOPE is not set"),
         ("[[accounts]]\nappkey = 'k'\nsecretkey = 's'\nexchanges = ['KOSDAQ']\n", {}, "unknown exchange 'KOSDAQ'"),
         ("[[accounts]]\nappkey = 'k'\nsecretkey = 's'\nexchanges = []\n", {}, "accounts[0].exchanges: expected"),
         ("[[accounts]]\nappkey = 'k'\nsecretkey = 's'\nsecret = 'typo'\n", {}, "unknown key(s) secret"),
@@ -130,13 +133,101 @@ def test_secrets_do_not_show() -> None:
             "KIWOOM_APPKEY": "APPKEY-VALUE",
             "KIWOOM_SECRETKEY": "SECRET-VALUE",
             "KIWOOM_ETL_DATABASE_URL": "postgresql://kiwoom:hunter2@db/history",
-            "KIWOOM_BASE_URL": "https://proxy:pw-123@proxy.example",
+            "KIWOOM_BASE_URL": "https://gateway.example?Access_Token=pw-123",
         }
     )
     shown = repr(settings) + str(settings.accounts[0].appkey) + f"{settings.accounts[0]}"
     for secret in ("APPKEY-VALUE", "SECRET-VALUE", "hunter2", "pw-123"):
         assert secret not in shown
     assert "postgresql+psycopg://kiwoom:***@db/history" in repr(settings)
+    assert settings.safe_base_url == "https://gateway.example?Access_Token=***"
+
+
+def test_a_password_in_the_database_urls_query_is_masked() -> None:
+    settings = load_settings(
+        environ={"KIWOOM_ETL_DATABASE_URL": "postgresql://kiwoom@db/history?sslmode=require&password=hunter2"}
+    )
+    assert "password=hunter2" in settings.database_url  # the driver still gets it
+    assert settings.safe_database_url == "postgresql+psycopg://kiwoom@db/history?password=***&sslmode=require"
+    assert "hunter2" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "text", "where"),
+    [
+        ({"KIWOOM_BASE_URL": "https://me:pw-123@api.kiwoom.com"}, "", "KIWOOM_BASE_URL"),
+        ({}, 'base_url = "https://me:pw-123@gateway.example/"\n', "base_url in "),
+    ],
+)
+def test_a_base_url_with_user_information_is_refused(
+    tmp_path: Path, environ: dict[str, str], text: str, where: str
+) -> None:
+    # requests would send it as Basic authentication, and Kiwoom answers every call with 8005.
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ=environ)
+    message = str(caught.value)
+    assert message.startswith("Kiwoom authenticates with a token; remove user:password from " + where)
+    assert "pw-123" not in message
+
+
+def test_env_references_are_resolved_only_for_the_commands_that_call_kiwoom(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[[accounts]]\nname = 'isa'\nappkey = 'env:ISA_KEY'\nsecretkey = 'env:ISA_SECRET'\n"
+        "[[accounts]]\nappkey = 'env:MAIN_KEY'\nsecretkey = 'env:MAIN_SECRET'\n",
+    )
+    settings = load_settings(path, environ={"ISA_KEY": "k1", "ISA_SECRET": "s1", "MAIN_KEY": "k2"})
+    assert [a.label for a in settings.accounts] == ["isa", "accounts[1]"]  # names are known without the keys
+    assert sorted(settings.secret_values()) == ["k1", "k2", "s1"]  # what is known is still redacted from logs
+    with pytest.raises(ConfigError, match="accounts\\[1\\].secretkey: environment variable MAIN_SECRET is not set"):
+        settings.require_accounts()
+    with pytest.raises(ConfigError, match="MAIN_SECRET"):
+        settings.accounts[1].secretkey.reveal()
+    everything = {"ISA_KEY": "k1", "ISA_SECRET": "s1", "MAIN_KEY": "k2", "MAIN_SECRET": "s2"}
+    assert [a.secretkey.reveal() for a in load_settings(path, environ=everything).require_accounts()] == ["s1", "s2"]
+
+
+LITERAL = "[[accounts]]\nappkey = 'plain-key'\nsecretkey = 'env:SECRET'\n"
+ENV_ONLY = "[[accounts]]\nappkey = 'env:KEY'\nsecretkey = 'env:SECRET'\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "outcome"),
+    [
+        (LITERAL, 0o600, "silent"),
+        (LITERAL, 0o400, "silent"),
+        (LITERAL, 0o640, "warning"),
+        (LITERAL, 0o644, "refused"),
+        (LITERAL, 0o604, "refused"),
+        (LITERAL, 0o666, "refused"),
+        (ENV_ONLY, 0o644, "silent"),
+        (ENV_ONLY, 0o664, "silent"),
+        (ENV_ONLY, 0o666, "writable"),
+        ("http_timeout = 3\n", 0o602, "writable"),
+    ],
+)
+def test_a_config_file_with_a_literal_key_must_be_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, mode: int, outcome: str
+) -> None:
+    # As ssh treats a private key and libpq a password file: the group may read it with a warning, others never.
+    path = write(tmp_path, text, mode)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, -1)  # a file of root's may be read by its group: give it to an ordinary user
+    caplog.set_level(logging.WARNING)
+    if outcome in ("refused", "writable"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path, environ={})
+        expected = "others can read it" if outcome == "refused" else "can be written by others"
+        assert expected in str(caught.value) and f"chmod 600 {path}" in str(caught.value)
+        assert f"mode {mode:04o}" in str(caught.value)
+    else:
+        load_settings(path, environ={})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    if outcome == "warning":
+        (warning,) = warnings
+        assert "its group can read it (mode 0640): chmod 600" in warning
+    else:
+        assert warnings == []
 
 
 def test_accounts_without_a_name_are_labelled_by_where_they_were_configured(tmp_path: Path) -> None:
@@ -271,3 +362,17 @@ def test_the_calendar_corrections_from_the_file(tmp_path: Path) -> None:
 def test_bad_calendar_corrections_name_the_setting_and_the_value(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), environ={})
+
+
+def test_a_config_file_root_owns_may_be_read_by_its_group(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # docs/deploy installs the service's files as root:kiwoom-etl 0640, as libpq allows for a key file root owns.
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to root")
+    path = write(tmp_path, LITERAL, 0o640)
+    os.chown(path, 0, -1)
+    caplog.set_level(logging.WARNING)
+    load_settings(path, environ={})
+    assert caplog.records == []
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="others can read it"):
+        load_settings(path, environ={})

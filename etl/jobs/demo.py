@@ -38,7 +38,8 @@ from etl.jobs.totals import DayTotalsJob
 from etl.kiwoom.market import SLOTS, Calendar, DemoMarket, demo_calendar, slot_times
 from etl.kiwoom.sim_history import MIN_WEEKDAYS, History, make_history
 from etl.kiwoom.simulator import SimAccount, Simulator, make_account, serve
-from etl.settings import Account, Secret, Settings, mask_database_url
+from etl.redact import mask_urls
+from etl.settings import Account, Secret, Settings
 from etl.store.engine import storage_errors, transaction
 from etl.store.models import (
     AccountDailyEstimate,
@@ -116,7 +117,7 @@ def run_demo(
                 f"Simulator: {base_url} (3 made-up accounts on KRX and NXT, {simulator.page_size} lines per page; "
                 f"{DEMO_PREFIX}{LEDGER_ACCOUNT} with a ledger of deposits, a withdrawal, trades and a dividend)"
             )
-            echo(f"Database:  {mask_database_url(database_url)} (schema {before or 'new'} → {after})")
+            echo(f"Database:  {mask_urls(database_url)} (schema {before or 'new'} → {after})")
             if replaced:
                 echo(f"           (the {replaced} snapshot(s) of an earlier demo run were replaced)")
             slots = ", ".join(f"{at:%H:%M}" for at in SLOTS)
@@ -137,7 +138,7 @@ def run_demo(
         _answer(engine, calendar, zone, echo)
         _returns(engine, echo)
         if report is not None:
-            _write_report(engine, report, zone, moment, mask_database_url(database_url), echo)
+            _write_report(engine, report, zone, moment, mask_urls(database_url), echo)
     return loaded == total
 
 
@@ -396,6 +397,6 @@ def _refuse_foreign_data(engine: Engine, database_url: str) -> None:
             ).scalar()
             if foreign is not None:
                 raise EtlError(
-                    f"{mask_database_url(database_url)} already holds real {what} (account {foreign}); "
+                    f"{mask_urls(database_url)} already holds real {what} (account {foreign}); "
                     "the demo will not mix made-up data into it: pass --database-url sqlite:///demo.db"
                 )

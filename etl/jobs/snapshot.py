@@ -24,6 +24,7 @@ from etl.jobs.spool import Spool
 from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
+from etl.redact import mask_urls
 from etl.settings import Account, Settings
 from etl.store.capture import Capture
 from etl.store.engine import transaction
@@ -357,7 +358,8 @@ def _describe(exc: BaseException, who: str) -> tuple[str, Reason]:
     if isinstance(exc, EtlError):  # the API's errors, and answers it cannot use
         return str(exc), Reason.API_ERROR
     log.exception("%s: unexpected error", who)
-    return f"internal error: {type(exc).__name__}: {exc}", Reason.INTERNAL_ERROR
+    # A bug's text is no one's message: it may quote a URL with its password, and it goes to etl_runs and the spool.
+    return f"internal error: {type(exc).__name__}: {mask_urls(str(exc))}", Reason.INTERNAL_ERROR
 
 
 def _claimed(account_no: str, exchange: str) -> SnapshotResult:

@@ -38,7 +38,9 @@ class KnownAccounts:
         return self._numbers
 
     def number(self, account: Account) -> str | None:
-        """The account's number, if it was ever learned."""
+        """The account's number, if it was ever learned (and its app key is known here)."""
+        if account.appkey.missing:
+            return None  # a reading command without the keys: the number's entry cannot be found
         with self._lock:
             return self._load().get(self._key(account))
 

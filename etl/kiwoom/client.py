@@ -282,7 +282,8 @@ class KiwoomClient:
 
     def _send(self, api_id: str, path: str, body: Mapping[str, Any], headers: dict[str, str]) -> requests.Response:
         """One HTTP POST, with everything `requests` can raise translated into ApiError."""
-        url = self._settings.base_url + path
+        base, _, query = self._settings.base_url.partition("?")
+        url = base + path + (f"?{query}" if query else "")  # a gateway's token in the base URL's query stays there
         try:
             response = self._session.post(url, json=dict(body), headers=headers, timeout=self._settings.http_timeout)
             response.content  # noqa: B018 - read the body here, where a dropped connection is translated

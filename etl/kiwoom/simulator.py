@@ -921,7 +921,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.simulator.queue(faults)
             self._send(200, {}, json.dumps({"queued": len(self.server.simulator.faults)}))
             return
-        status, response_headers, text = self.server.simulator.handle(self.path, headers, body)
+        path = self.path.split("?", 1)[0]  # a query (a gateway's token) is not Kiwoom's business
+        status, response_headers, text = self.server.simulator.handle(path, headers, body)
         if text is None:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
-from etl.settings import mask_database_url
+from etl.redact import mask_urls
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, **pool)
     except ImportError as exc:
         raise ConfigError(
-            f"{mask_database_url(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
+            f"{mask_urls(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
         ) from None
 
 
@@ -69,8 +69,9 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
     try:
         yield
     except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        url = mask_database_url(engine.url.render_as_string(hide_password=False))
+        # A driver's error can quote the connection string it was given.
+        detail = mask_urls(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+        url = mask_urls(engine.url.render_as_string(hide_password=False))
         # A lost connection, a server that is down or shutting down, a locked file, every pooled connection busy:
         # none is the data's fault.
         sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")

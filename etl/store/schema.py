@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, inspect, text
 
 from etl.errors import SchemaNotMigrated, StorageError
-from etl.settings import Settings, mask_database_url
+from etl.redact import mask_urls
+from etl.settings import Settings
 from etl.store.engine import make_engine, storage_errors
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def migrating(engine: Engine, doing: str) -> Iterator[Connection]:
 
 def require_current_schema(engine: Engine) -> None:
     """Raise SchemaNotMigrated unless the database is at the head revision (without creating a SQLite file)."""
-    where = mask_database_url(engine.url.render_as_string(hide_password=False))
+    where = mask_urls(engine.url.render_as_string(hide_password=False))
     path = sqlite_file(engine)
     if path is not None and not path.exists():
         raise SchemaNotMigrated(f"database file {path} does not exist: run `kiwoom-etl migrate` first")
