@@ -16,6 +16,7 @@ import click
 
 from etl import __version__
 from etl.errors import ConfigError, EtlError
+from etl.text import displayable
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `--help` loads click and this module only
     from etl.settings import Settings
@@ -71,7 +72,7 @@ class Context:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"kiwoom-etl: error: {message}", err=True)
+    click.echo(f"kiwoom-etl: error: {displayable(message)}", err=True)  # one line, whatever the data holds
     sys.exit(code)
 
 
@@ -91,7 +92,8 @@ def _errors() -> Iterator[None]:
     except Exception as exc:  # a bug: one line for the user, the traceback for whoever runs with DEBUG
         log.debug("internal error", exc_info=True)
         click.echo(
-            f"kiwoom-etl: internal error: {type(exc).__name__}: {exc} (run with --log-level DEBUG for the traceback)",
+            f"kiwoom-etl: internal error: {type(exc).__name__}: {displayable(str(exc))} "
+            "(run with --log-level DEBUG for the traceback)",
             err=True,
         )
         sys.exit(EXIT_FAILED)
@@ -569,19 +571,20 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
     click.echo("Ledger (kt00015) and day totals (kt00017):")
     click.echo(ledger_table(ledgers, schedule, now))
     for ledger in ledgers:
+        name = displayable(ledger.account_no)
         if ledger.other:
             click.echo(
-                f"{ledger.account_no}: {ledger.other} ledger line(s) match no rule of the mapping (kind other): add "
+                f"{name}: {ledger.other} ledger line(s) match no rule of the mapping (kind other): add "
                 "their remark to [ledger.kinds] in the config file, then run `kiwoom-etl ledger --reclassify`."
             )
         if ledger.conflicts:
             click.echo(
-                f"{ledger.account_no}: {ledger.conflicts} ledger line(s) came again with different content; the "
+                f"{name}: {ledger.conflicts} ledger line(s) came again with different content; the "
                 "stored lines were kept: see the table account_transaction_conflicts."
             )
         if ledger.refused:
             click.echo(
-                f"{ledger.account_no}: {ledger.refused} ledger run(s) had a page refused, and those months are not "
+                f"{name}: {ledger.refused} ledger run(s) had a page refused, and those months are not "
                 "loaded: the run's error names the value; once kiwoom-etl reads it, `kiwoom-etl replay` loads them."
             )
         if ledger.last_status == "failed" and ledger.last_reason != "payload_refused":
@@ -589,11 +592,11 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the ledger (snapshots are not affected)"
             else:
                 what = "the newest ledger run failed"
-            click.echo(f"{ledger.account_no}: {what}: {ledger.last_error}")
+            click.echo(f"{name}: {what}: {displayable(str(ledger.last_error))}")
         checks, totals = ledger.disagreements, ledger.totals_run
         if checks is not None and checks.days:
             click.echo(
-                f"{ledger.account_no}: on {checks.days} day(s) kt00017's totals disagree with the ledger, newest "
+                f"{name}: on {checks.days} day(s) kt00017's totals disagree with the ledger, newest "
                 f"{checks.newest} ({checks.mismatches}): see the view ledger_checks."
             )
         if totals is not None and totals.status == "failed":
@@ -601,7 +604,7 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the day totals (kt00017)"
             else:
                 what = f"the newest day-totals run (kt00017) failed ({totals.reason})"
-            click.echo(f"{ledger.account_no}: {what}: {totals.error}")
+            click.echo(f"{name}: {what}: {displayable(str(totals.error))}")
 
 
 def _echo_spool(spool: Any, schedule: Any) -> None:
@@ -877,7 +880,7 @@ def report_command(
             _fail(f"cannot write the report to {out}: {exc.strerror or exc}", EXIT_FAILED)
         for section in report.accounts:
             if not section.days:
-                click.echo(f"{section.account_no} {section.exchange}: no snapshot in the range.", err=True)
+                click.echo(f"{displayable(section.account_no)} {section.exchange}: no snapshot in the range.", err=True)
         click.echo(f"Report of {len(report.accounts)} account(s) written to {out.resolve()} ({size / 1024:,.0f} KiB).")
 
 
