@@ -754,7 +754,7 @@ def _import_lines(obj: Context, database_url: str | None, files: list[Path]) -> 
                 with _progress(count_lines(path), f"Importing {path.name}") as bar:
                     report = import_lines(engine, path, progress=bar.update)
                 for refusal in report.refused:
-                    click.echo(f"kiwoom-etl: {path}: {refusal}", err=True)
+                    click.echo(f"kiwoom-etl: {path}: {displayable(str(refusal))}", err=True)  # it quotes the line
                 click.echo(f"{path}: {report}.")
                 refused += len(report.refused)
                 lines += report.lines
