@@ -478,6 +478,7 @@ def test_hostile_names_and_accounts_are_shown_literally_in_the_tables_and_the_fi
         "\\u202e우선주 (207940)",
         "R&amp;D &lt;i&gt; $x$ (300000)",
     }
+    assert "<bdi>\\u202e우선주</bdi> (207940)" in html  # a right-to-left name cannot move the code either
     # The figures: plotly obeys no tag of the data and draws its characters, in the legend, the slices and the hover.
     allocation = section.figures["allocation"]["data"][0]
     drawn = {plotly_draws(label) for label in allocation["labels"]}

@@ -3,7 +3,12 @@ character as it is."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from etl.text import displayable
 
@@ -28,3 +33,18 @@ from etl.text import displayable
 )
 def test_every_invisible_or_reordering_character_is_shown_as_its_escape(text: str, shown: str) -> None:
     assert displayable(text) == shown
+
+
+ESCAPE = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[tnr])")
+
+
+def unescaped(shown: str) -> str:
+    return ESCAPE.sub(lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m[1]) or chr(int(m[1][1:], 16)), shown)
+
+
+@given(st.text(st.characters(categories=["Cc", "Cf", "Cs", "Zl", "Zp", "Lo", "Ll", "Nd", "Po", "Zs"])))
+def test_nothing_hidden_is_left_and_the_escapes_say_exactly_what_was_there(text: str) -> None:
+    assume("\\" not in text)
+    shown = displayable(text)
+    assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in shown)
+    assert unescaped(shown) == text
