@@ -16,6 +16,7 @@ import click
 
 from etl import __version__
 from etl.errors import ConfigError, EtlError
+from etl.text import displayable
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `--help` loads click and this module only
     from etl.settings import Settings
@@ -71,10 +72,15 @@ class Context:
         return self._settings
 
 
-def _fail(message: str, code: int) -> NoReturn:
+def _shown(text: str) -> str:
+    """Text from anywhere (an error, the data) as it may be printed: URLs' secrets masked, on one visible line."""
     from etl.redact import mask_urls
 
-    click.echo(f"kiwoom-etl: error: {mask_urls(message)}", err=True)
+    return displayable(mask_urls(text))
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"kiwoom-etl: error: {_shown(message)}", err=True)
     sys.exit(code)
 
 
@@ -93,10 +99,8 @@ def _errors() -> Iterator[None]:
         raise  # click's own: it prints them
     except Exception as exc:  # a bug: one line for the user, the traceback for whoever runs with DEBUG
         log.debug("internal error", exc_info=True)
-        from etl.redact import mask_urls
-
         click.echo(
-            f"kiwoom-etl: internal error: {type(exc).__name__}: {mask_urls(str(exc))} "
+            f"kiwoom-etl: internal error: {type(exc).__name__}: {_shown(str(exc))} "
             "(run with --log-level DEBUG for the traceback)",
             err=True,
         )
@@ -579,27 +583,28 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
 def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
     """The ledger's part of `status`: a table, then what needs the user's eye."""
     from etl.daemon.status import ledger_table
-    from etl.redact import mask_urls  # a run's error may have been stored by an older version, unmasked
 
     if not ledgers:
         return
+    # A run's error is masked here too: an older version may have stored it unmasked.
     click.echo("")
     click.echo("Ledger (kt00015) and day totals (kt00017):")
     click.echo(ledger_table(ledgers, schedule, now))
     for ledger in ledgers:
+        name = displayable(ledger.account_no)
         if ledger.other:
             click.echo(
-                f"{ledger.account_no}: {ledger.other} ledger line(s) match no rule of the mapping (kind other): add "
+                f"{name}: {ledger.other} ledger line(s) match no rule of the mapping (kind other): add "
                 "their remark to [ledger.kinds] in the config file, then run `kiwoom-etl ledger --reclassify`."
             )
         if ledger.conflicts:
             click.echo(
-                f"{ledger.account_no}: {ledger.conflicts} ledger line(s) came again with different content; the "
+                f"{name}: {ledger.conflicts} ledger line(s) came again with different content; the "
                 "stored lines were kept: see the table account_transaction_conflicts."
             )
         if ledger.refused:
             click.echo(
-                f"{ledger.account_no}: {ledger.refused} ledger run(s) had a page refused, and those months are not "
+                f"{name}: {ledger.refused} ledger run(s) had a page refused, and those months are not "
                 "loaded: the run's error names the value; once kiwoom-etl reads it, `kiwoom-etl replay` loads them."
             )
         if ledger.last_status == "failed" and ledger.last_reason != "payload_refused":
@@ -607,11 +612,11 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the ledger (snapshots are not affected)"
             else:
                 what = "the newest ledger run failed"
-            click.echo(f"{ledger.account_no}: {what}: {mask_urls(ledger.last_error or '')}")
+            click.echo(f"{name}: {what}: {_shown(ledger.last_error or '')}")
         checks, totals = ledger.disagreements, ledger.totals_run
         if checks is not None and checks.days:
             click.echo(
-                f"{ledger.account_no}: on {checks.days} day(s) kt00017's totals disagree with the ledger, newest "
+                f"{name}: on {checks.days} day(s) kt00017's totals disagree with the ledger, newest "
                 f"{checks.newest} ({checks.mismatches}): see the view ledger_checks."
             )
         if totals is not None and totals.status == "failed":
@@ -619,7 +624,7 @@ def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
                 what = "this server does not offer the day totals (kt00017)"
             else:
                 what = f"the newest day-totals run (kt00017) failed ({totals.reason})"
-            click.echo(f"{ledger.account_no}: {what}: {mask_urls(totals.error or '')}")
+            click.echo(f"{name}: {what}: {_shown(totals.error or '')}")
 
 
 def _echo_spool(spool: Any, schedule: Any) -> None:
@@ -769,7 +774,7 @@ def _import_lines(obj: Context, database_url: str | None, files: list[Path]) -> 
                 with _progress(count_lines(path), f"Importing {path.name}") as bar:
                     report = import_lines(engine, path, progress=bar.update)
                 for refusal in report.refused:
-                    click.echo(f"kiwoom-etl: {path}: {refusal}", err=True)
+                    click.echo(f"kiwoom-etl: {path}: {displayable(str(refusal))}", err=True)  # it quotes the line
                 click.echo(f"{path}: {report}.")
                 refused += len(report.refused)
                 lines += report.lines
@@ -895,7 +900,7 @@ def report_command(
             _fail(f"cannot write the report to {out}: {exc.strerror or exc}", EXIT_FAILED)
         for section in report.accounts:
             if not section.days:
-                click.echo(f"{section.account_no} {section.exchange}: no snapshot in the range.", err=True)
+                click.echo(f"{displayable(section.account_no)} {section.exchange}: no snapshot in the range.", err=True)
         click.echo(f"Report of {len(report.accounts)} account(s) written to {out.resolve()} ({size / 1024:,.0f} KiB).")
 
 

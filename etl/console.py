@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from etl.text import displayable
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns separated by two spaces, with a rule under the header."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    """Left-aligned columns separated by two spaces, with a rule under the header; cells shown displayable."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else displayable(str(v)) for v in row] for row in rows]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(_pad(value, width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))

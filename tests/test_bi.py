@@ -24,7 +24,7 @@ from etl.store.engine import make_engine
 from etl.store.models import Base
 from etl.store.schema import migrate
 from etl.store.views import VIEW_NAMES
-from tests.books import History, week
+from tests.books import Book, History, Line, week
 from tests.support import kiwoom_etl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,20 +67,49 @@ def statement(block: Block | str) -> str:
     return body
 
 
-# What Grafana sends for its macros and variables, as docs/bi.md ("How the SQL in this page is tested") says; the
-# doc's example account `main` becomes the week's account.
-def as_tested(sql: str) -> str:
-    end = datetime.now(UTC)
-    start = end - timedelta(days=30)
+def sqlstring(value: str | list[str], *, quotes_only: bool = False) -> str:
+    """Grafana's `sqlstring` format (grafana-scenes' formatRegistry, sqlStringFormatter): each value in single quotes,
+    its ' doubled and its " written as \\" (a backslash left as it is), several values joined by commas; releases before
+    it doubled the ' only (`quotes_only`)."""
+
+    def one(text: str) -> str:
+        text = text.replace("'", "''")
+        return f"'{text if quotes_only else text.replace(chr(34), chr(92) + chr(34))}'"
+
+    return ",".join(one(v) for v in value) if isinstance(value, list) else one(value)
+
+
+# A variable: ${name:format}, ${name} or $name (Grafana's macros, $__…, are replaced first).
+GRAFANA_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::(?P<format>\w+))?\}|\$(?P<bare>[A-Za-z]\w*)")
+
+
+def grafana(sql: str, variables: dict[str, str], start: datetime, end: datetime, *, quotes_only: bool = False) -> str:
+    """`sql` as Grafana sends it: its macros and its variables replaced (a one-value variable without a format as it
+    is, as the SQLite plugin and older PostgreSQL data sources send it)."""
 
     def rfc3339(moment: datetime) -> str:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
+    def variable(m: re.Match[str]) -> str:
+        value = variables[m["name"] or m["bare"]]
+        if m["format"] == "sqlstring":
+            return sqlstring(value, quotes_only=quotes_only)
+        assert m["format"] is None, m[0]
+        return value
+
     sql = re.sub(r"\$__timeFilter\((\w+)\)", lambda m: f"{m[1]} BETWEEN '{rfc3339(start)}' AND '{rfc3339(end)}'", sql)
     sql = sql.replace("$__from", str(int(start.timestamp() * 1000))).replace("$__to", str(int(end.timestamp() * 1000)))
-    sql = sql.replace("$account", ACCOUNT).replace("$exchange", "KRX").replace("'main'", f"'{ACCOUNT}'")
+    sql = GRAFANA_VARIABLE.sub(variable, sql)
     assert "$" not in sql, sql
     return sql
+
+
+# What Grafana sends for its macros and variables, as docs/bi.md ("How the SQL in this page is tested") says; the
+# doc's example account `main` becomes the week's account.
+def as_tested(sql: str) -> str:
+    end = datetime.now(UTC)
+    sql = grafana(sql, {"account": ACCOUNT, "exchange": "KRX"}, end - timedelta(days=30), end)
+    return sql.replace("'main'", f"'{ACCOUNT}'")
 
 
 # The history: tests/books.py's week, ending yesterday (Seoul), so that "this week" holds its last five days.
@@ -372,3 +401,69 @@ def test_the_duckdb_queries_run_on_the_parquet_files(history: Engine, tmp_path: 
 
 def test_the_readme_links_the_bi_recipes() -> None:
     assert "](docs/bi.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# Hostile account names: every variable is quoted with Grafana's sqlstring format, and a query returns the rows of
+# the account it names, those only, whatever the name holds.
+HOSTILE_ACCOUNTS = (
+    "O'Neil ISA",
+    "x' OR '1'='1",
+    "back\\slash",
+    "ends with \\",
+    "\\' OR 1=1 --",
+    'Kim "main"',
+    'a\\"b',
+    "''",
+)
+# The account, however a query writes it (sqlstring's quotes and its \" turned back into the " the name holds).
+ACCOUNT_IN_A_QUERY = re.compile(
+    r"""REPLACE\(\$\{account:sqlstring\}, '\\"', '"'\)|'\$account'|\$\{account(:\w+)?\}|\$account\b"""
+)
+
+
+def grafana_queries() -> list[str]:
+    """The dashboard's panels and variables and the doc's blocks that hold a variable."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    queries = [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    blocks = [b.body for b in doc_blocks("sql") if b.marker != ADMIN]
+    return [q for q in [*dashboard_targets(dashboard), *queries, *blocks] if GRAFANA_VARIABLE.search(q)]
+
+
+def test_every_grafana_variable_is_quoted_with_sqlstring() -> None:
+    queries = grafana_queries()
+    assert len(queries) >= 6
+    for sql in queries:
+        for m in GRAFANA_VARIABLE.finditer(sql):
+            assert m["format"] == "sqlstring", f"{m[0]} in {sql}"
+        assert "'$" not in sql and not re.search(r"account_no = \$\{account", sql), sql
+
+
+@pytest.mark.parametrize("quotes_only", [False, True], ids=["grafana-scenes", "older-grafana"])
+def test_a_panel_returns_the_rows_of_the_account_it_names_whatever_the_name_holds(
+    engine: Engine, tmp_path: Path, quotes_only: bool
+) -> None:
+    monday = datetime(2026, 11, 16, 15, 45, tzinfo=KST)
+    hostile = [
+        Book(name, "KRX", monday + timedelta(days=day), (Line(f"9{n:05d}", f"종목{n}", n + 1, 1_000 + day, 900),))
+        for n, name in enumerate(HOSTILE_ACCOUNTS)
+        for day in (0, 1)
+    ]
+    History([*week().books, *hostile]).load(engine, tmp_path / "pages")
+    backend = engine.dialect.name
+    if backend == "postgresql":  # a backslash is an ordinary character in a '…' literal: sqlstring relies on it
+        assert run_query(engine, "SHOW standard_conforming_strings") == [("on",)]
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    queries = [q for q in dashboard_targets(dashboard) if ACCOUNT_IN_A_QUERY.search(q)]
+    queries += [b.body for b in queries_for(backend) if ACCOUNT_IN_A_QUERY.search(b.body)]
+    assert len(queries) >= 3
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    for sql in map(statement, queries):
+        exact = text(grafana(ACCOUNT_IN_A_QUERY.sub(":account", sql), {"exchange": "KRX"}, start, end))
+        for name in HOSTILE_ACCOUNTS:
+            with engine.connect() as connection:
+                rows = sorted(connection.execute(exact, {"account": name}))
+            assert rows, (sql, name)
+            sent = grafana(sql, {"account": name, "exchange": "KRX"}, start, end, quotes_only=quotes_only)
+            got = sorted(run_query(engine, sent))
+            # Releases before grafana-scenes leave a " as it is, which the REPLACE reads as \" where the name has \".
+            assert got == ([] if quotes_only and '\\"' in name else rows), (sent, name)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,7 +24,7 @@ from sqlalchemy import Engine, select
 from etl.cli import cli
 from etl.jobs.report import Holding, choose_exchange
 from etl.store.views import ACCOUNT_RETURNS_DAILY
-from tests.books import BAD_VALUE, NXT_ONLY, Book, History, Stock, hundredths, week, with_nxt_only_account
+from tests.books import BAD_VALUE, NXT_ONLY, Book, History, Line, Stock, hundredths, week, with_nxt_only_account
 from tests.support import kiwoom_etl
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -406,3 +408,92 @@ def test_the_rate_of_summed_lines_is_their_profit_over_their_purchase(
 ) -> None:
     holding = Holding(date(2026, 11, 16), "005930", "삼성전자", 2, 1, purchase, purchase + profit, profit)
     assert holding.rate_pct == rate
+
+
+# Hostile text: names, remarks and account labels are shown as they are, in the tables and in plotly's figures.
+LINK = '<a href="https://evil.example/">공지</a><b>x</b>'
+REVERSED = "\u202e우선주"  # RIGHT-TO-LEFT OVERRIDE: "우선주 (207940)" would be drawn as "(049702) 주선우"
+ENTITIES = "R&amp;D &lt;i&gt; $x$"
+HOSTILE_ACCOUNT = "O'Neil <i>ISA</i>\u2066"
+
+# What plotly.js (src/lib/svg_text_utils.js, convertToTspans) makes of a text: the newlines become spaces, the text is
+# split at every <…>; a piece whose tag is one of its own is markup, any other piece is drawn, its entities decoded.
+PLOTLY_PIECES = re.compile(r"(<[^<>]*>)")
+PLOTLY_TAG = re.compile(r"<(/?)([^ >]*)(\s+(.*))?>", re.I)
+PLOTLY_TAGS = {"br", "sup", "sub", "s", "u", "b", "i", "a", "span", "em"}
+PLOTLY_ENTITY = re.compile(r"&(#\d+|#x[\da-fA-F]+|[a-z]+);")
+PLOTLY_NAMED = {"mu": "μ", "amp": "&", "lt": "<", "gt": ">", "nbsp": "\xa0", "times": "×", "plusmn": "±", "deg": "°"}
+
+
+def plotly_draws(text: str) -> tuple[tuple[str, ...], str]:
+    """The tags plotly obeys in `text` and the characters it draws."""
+
+    def entity(m: re.Match[str]) -> str:
+        name = m[1]
+        if name.startswith("#"):
+            return chr(int(name[2:], 16) if name[1] == "x" else int(name[1:]))
+        return PLOTLY_NAMED.get(name, m[0])
+
+    tags, drawn = [], []
+    for piece in PLOTLY_PIECES.split(re.sub(r"\r\n?|\n", " ", text)):
+        tag = PLOTLY_TAG.search(piece)
+        if tag and tag[2].lower() in PLOTLY_TAGS:
+            tags.append(tag[2].lower())
+        else:
+            drawn.append(PLOTLY_ENTITY.sub(entity, piece))
+    return tuple(tags), "".join(drawn)
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a figure's JSON."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def test_hostile_names_and_accounts_are_shown_literally_in_the_tables_and_the_figures(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    monday, day = datetime(2026, 11, 16, 15, 45, tzinfo=SEOUL), timedelta(days=1)
+    lines = (
+        Line("123450", LINK, 10, 10_000, 9_000),
+        Line("207940", REVERSED, 2, 800_000, 750_000),
+        Line("300000", ENTITIES, 3, 50_000, 40_000),
+    )
+    books = History([Book(HOSTILE_ACCOUNT, "KRX", monday, lines), Book(HOSTILE_ACCOUNT, "KRX", monday + day, lines)])
+    books.load(engine, tmp_path / "pages")
+    page, html = report(db_url, tmp_path)
+    (section,) = page.sections
+
+    # The tables: every character of the data, the invisible one as its code point; the code after the name.
+    assert section.account == "O'Neil <i>ISA</i>\\u2066"
+    assert "Account O'Neil <i>ISA</i>\\u2066 · KRX" in section.words
+    assert {row[0] for row in section.tables["holdings"]} == {
+        f"{LINK} (123450)",
+        "\\u202e우선주 (207940)",
+        "R&amp;D &lt;i&gt; $x$ (300000)",
+    }
+    assert "<bdi>\\u202e우선주</bdi> (207940)" in html  # a right-to-left name cannot move the code either
+    # The figures: plotly obeys no tag of the data and draws its characters, in the legend, the slices and the hover.
+    allocation = section.figures["allocation"]["data"][0]
+    drawn = {plotly_draws(label) for label in allocation["labels"]}
+    assert drawn == {
+        ((), f"{LINK} (123450)"),
+        ((), "\\u202e우선주 (207940)"),
+        ((), "R&amp;D &lt;i&gt; $x$ (300000)"),
+    }
+    for label in allocation["labels"]:
+        tags, text = plotly_draws(allocation["hovertemplate"].replace("%{label}", label))
+        assert tags == ("br", "br") and text.startswith(plotly_draws(label)[1])
+    for figure in section.figures.values():
+        for text in strings(figure):
+            assert set(plotly_draws(text)[0]) <= {"br"}, text
+    # Nothing of the data reaches the page as markup or as an invisible character, outside plotly's own script.
+    page_text = "".join(part for part in html.split("<script>") if "plotly.js" not in part[:2000])
+    assert "<a href" not in page_text and "<b>x" not in page_text and "<i>ISA" not in page_text
+    assert not any(unicodedata.category(ch) == "Cf" for ch in page_text)

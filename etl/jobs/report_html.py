@@ -17,6 +17,7 @@ from etl.files import write_private
 from etl.jobs.report import AccountReport, Allocation, Day, Freshness, Report
 from etl.jobs.returns import AccountReturns
 from etl.jobs.returns import Day as ValueDay
+from etl.text import displayable
 
 FONT_STACK = '"Noto Sans CJK KR", "Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
 RISE, FALL, LINE = "#d62728", "#1f62b4", "#2a3f5f"  # Korean convention: red goes up, blue goes down
@@ -53,7 +54,8 @@ _LOADER = """
 document.querySelectorAll('script.figure').forEach(function (source) {
   var figure = JSON.parse(source.textContent);
   Plotly.newPlot(source.dataset.chart, figure.data, figure.layout,
-                 {displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud']});
+                 {displaylogo: false, responsive: true, typesetMath: false,
+                  modeBarButtonsToRemove: ['sendDataToCloud']});
 });
 """
 
@@ -79,7 +81,7 @@ def render_html(report: Report) -> str:
         f"<style>{_CSS}</style>\n</head>\n<body>",
         "<h1>kiwoom-etl report</h1>",
         f'<p class="meta">{escape(_range_words(report))} · generated {_moment(report.generated_at, zone)} · '
-        f"{escape(report.database)}</p>",
+        f"{text(report.database)}</p>",
         '<p class="note">Each section shows one exchange. KRX and NXT answers describe the same account (the cash '
         "repeats, the holdings are priced per exchange), so their figures are never added together.</p>",
     ]
@@ -87,6 +89,19 @@ def render_html(report: Report) -> str:
     script = [f"<script>{_plotly_js()}</script>"] if page.figures else []
     tail = [f"<script>{_LOADER}</script>"] if page.figures else []
     return "\n".join([*head, *script, *sections, *tail, "</body>\n</html>\n"])
+
+
+def text(value: str) -> str:
+    """Data (a name, a remark, an account, an error) as HTML text or attribute: literal, hidden ones shown."""
+    return escape(displayable(value))
+
+
+def figure_text(value: str) -> str:
+    """Data as a plotly figure's text (labels, legends, hovers, titles, annotations): literal, hidden ones shown."""
+    # Plotly draws a subset of HTML in its text (<a href>, <b>, <br>, <span style>, …) and decodes the entities of
+    # the rest (&amp; &lt; &gt; &#60; …): escaping & < > makes it draw the very characters the data holds. Every
+    # text from the data goes into a figure through here.
+    return escape(displayable(value), quote=False)
 
 
 def _range_words(report: Report) -> str:
@@ -120,13 +135,13 @@ class _Page:
 
 
 def _account_section(page: _Page, account: AccountReport) -> str:
-    title = f"Account {escape(account.account_no)} · {account.exchange}"
+    title = f"Account {text(account.account_no)} · {text(account.exchange)}"
     parts = [
-        f'<section class="account" data-account="{escape(account.account_no)}" data-exchange="{account.exchange}">'
+        f'<section class="account" data-account="{text(account.account_no)}" data-exchange="{text(account.exchange)}">'
     ]
     parts.append(f"<h2>{title}</h2>")
     if account.exchange_note:
-        parts.append(f'<p class="note exchange-note">{escape(account.exchange_note)}</p>')
+        parts.append(f'<p class="note exchange-note">{text(account.exchange_note)}</p>')
     if not account.days:
         parts.append(
             f'<p class="empty">No {account.exchange} snapshot of this account in the range: nothing to chart.</p>'
@@ -321,7 +336,7 @@ def _allocation_parts(page: _Page, allocation: Allocation | None) -> list[str]:
         parts.append(page.chart("allocation", _allocation_figure(allocation), "chart small"))
     rows = [
         [
-            escape(h.label),
+            _stock(h.stock_name, h.stock_code),
             _num(f"{h.quantity:,}"),
             _num(won(h.evaluation_amount)),
             _num(pct(weight)),
@@ -344,7 +359,7 @@ def _changes_parts(account: AccountReport) -> list[str]:
     rows = [
         [
             str(c.trade_date),
-            escape(c.label),
+            _stock(c.stock_name, c.stock_code),
             c.change,
             _num(f"{c.previous_quantity:,}"),
             _num(f"{c.quantity:,}"),
@@ -381,7 +396,7 @@ def _freshness_parts(freshness: Freshness | None, zone: ZoneInfo) -> list[str]:
         ["Newest successful run (started)", _moment(freshness.last_success_at, zone)],
         ["Newest failed run (started)", _moment(freshness.last_failure_at, zone)],
         ["Failures since the newest success", str(freshness.failures_since_success)],
-        ["Last error", escape(freshness.last_error or "-")],
+        ["Last error", text(freshness.last_error or "-")],
     ]
     return [
         *parts,
@@ -399,9 +414,15 @@ def _table(name: str, headers: list[str], rows: list[list[str]]) -> str:
     )
 
 
-def _num(text: str, tone: str = "") -> str:
+def _num(value: str, tone: str = "") -> str:
     css = f"num {tone}" if tone else "num"
-    return f'<td class="{css}">{escape(text)}</td>'
+    return f'<td class="{css}">{escape(value)}</td>'
+
+
+def _stock(name: str | None, code: str | None) -> str:
+    # The name is isolated (<bdi>) so that a right-to-left name cannot move the code beside it.
+    shown = f"({text(code or 'no code')})"
+    return f"<bdi>{text(name)}</bdi> {shown}" if name else shown
 
 
 def _tone(value: int | None) -> str:
@@ -504,7 +525,7 @@ def _allocation_figure(allocation: Allocation) -> Any:
     shown = [h for h in allocation.holdings if h.evaluation_amount > 0]  # a pie has no negative slice
     figure = go.Figure(
         go.Pie(
-            labels=[h.label for h in shown],
+            labels=[figure_text(h.label) for h in shown],
             values=[h.evaluation_amount for h in shown],
             hole=0.45,
             sort=False,

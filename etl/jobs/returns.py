@@ -21,6 +21,7 @@ from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction, EtlRun, RunStatus
 from etl.store.runs import accounts_with_runs, require_account
 from etl.store.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
+from etl.text import displayable
 
 YEAR = 365  # days: annualised figures, and XIRR's time unit
 DEFAULT_EXCHANGE = "KRX"
@@ -289,11 +290,11 @@ def _won(value: int) -> str:
 
 def render(returns: AccountReturns) -> str:
     """One account's figures as the command line prints them."""
-    p = returns.performance
+    p, account = returns.performance, displayable(returns.account_no)
     if p is None:
-        return f"{returns.account_no} · {returns.exchange}: {returns.problem}."
+        return f"{account} · {returns.exchange}: {returns.problem}."
     lines = [
-        f"{returns.account_no} · {returns.exchange} · {p.first} – {p.last} ({p.days} days, {p.days_with_values} with"
+        f"{account} · {returns.exchange} · {p.first} – {p.last} ({p.days} days, {p.days_with_values} with"
         " a value; the first is the base)",
     ]
     if returns.note:
