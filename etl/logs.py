@@ -76,9 +76,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """One line a record: control and format characters in the message are written as visible escapes."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - the name logging calls
+        # A name or remark Kiwoom sent (a transfer's memo is typed by whoever sent it) must not forge a log line
+        # with a newline, clear a terminal with ESC or reorder what a reader sees with a bidi control.
+        record.message = _UNSEEN.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), record.message)
+        return super().formatMessage(record)
+
+
+# C0 and C1 controls but the tab, DEL, and the format characters that reorder or hide text (bidi, zero-width).
+_UNSEEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+
+
 def _utc_text_formatter() -> logging.Formatter:
     """Plain lines stamped in UTC with a Z, whatever the machine's zone: logs from several hosts sort together."""
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
+    formatter = TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
     formatter.converter = time.gmtime
     return formatter
 
