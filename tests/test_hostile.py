@@ -68,6 +68,18 @@ def test_an_import_line_nested_deeper_than_the_stack_is_refused_and_the_others_l
     assert "3 line(s): 2 loaded, 0 already loaded, 1 refused" in result.stdout
 
 
+def test_an_import_file_saved_with_a_byte_order_mark_loads_its_first_line_once(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
+    assert kiwoom_etl("migrate", "--database-url", db).returncode == 0
+    marked, plain = tmp_path / "marked.jsonl", tmp_path / "plain.jsonl"
+    marked.write_text("\ufeff" + jsonl_line(1) + "\n", encoding="utf-8")
+    plain.write_text(jsonl_line(1) + "\n", encoding="utf-8")
+    first = kiwoom_etl("import", str(marked), "--database-url", db)
+    assert first.returncode == 0 and "1 loaded" in first.stdout, first.stderr
+    again = kiwoom_etl("import", str(plain), "--database-url", db)
+    assert again.returncode == 0 and "1 already loaded" in again.stdout, again.stdout
+
+
 def test_a_spool_file_nested_deeper_than_the_stack_stays_in_the_spool_named(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
     assert kiwoom_etl("migrate", "--database-url", db).returncode == 0
