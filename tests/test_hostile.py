@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import logging
 import re
 import socket
@@ -78,6 +79,22 @@ def test_an_import_file_saved_with_a_byte_order_mark_loads_its_first_line_once(t
     assert first.returncode == 0 and "1 loaded" in first.stdout, first.stderr
     again = kiwoom_etl("import", str(plain), "--database-url", db)
     assert again.returncode == 0 and "1 already loaded" in again.stdout, again.stdout
+
+
+@pytest.mark.postgres
+def test_a_text_too_long_for_a_postgresql_index_refuses_its_line_not_the_import(postgres_url: str, tmp_path: Path) -> None:
+    assert kiwoom_etl("migrate", "--database-url", postgres_url).returncode == 0
+    # Incompressible: PostgreSQL compresses an index row before it measures it.
+    rng = random.Random(7)
+    noise = "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(4_000))
+    huge = jsonl_line(1)
+    page = json.loads(huge)
+    page["pages"][0]["stk_cntr_remn"][0]["stk_cd"] = noise  # position_snapshots.stock_code is indexed
+    source = tmp_path / "pages.jsonl"
+    source.write_text(json.dumps(page, ensure_ascii=False) + "\n" + jsonl_line(2) + "\n", encoding="utf-8")
+    result = kiwoom_etl("import", str(source), "--database-url", postgres_url)
+    assert result.returncode == 1 and "line 1:" in result.stderr, result.stderr
+    assert "2 line(s): 1 loaded, 0 already loaded, 1 refused" in result.stdout, result.stdout
 
 
 def test_a_spool_file_nested_deeper_than_the_stack_stays_in_the_spool_named(tmp_path: Path) -> None:
