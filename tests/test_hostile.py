@@ -82,7 +82,9 @@ def test_an_import_file_saved_with_a_byte_order_mark_loads_its_first_line_once(t
 
 
 @pytest.mark.postgres
-def test_a_text_too_long_for_a_postgresql_index_refuses_its_line_not_the_import(postgres_url: str, tmp_path: Path) -> None:
+def test_a_text_too_long_for_a_postgresql_index_refuses_its_line_not_the_import(
+    postgres_url: str, tmp_path: Path
+) -> None:
     assert kiwoom_etl("migrate", "--database-url", postgres_url).returncode == 0
     # Incompressible: PostgreSQL compresses an index row before it measures it.
     rng = random.Random(7)
