@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import logging
+import random
 import re
 import socket
 import uuid
