@@ -17,11 +17,13 @@ import logging
 import random
 import re
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -130,6 +132,49 @@ def test_a_text_log_line_stays_one_line_and_shows_controls_as_escapes(capsys: py
     written = capsys.readouterr().err
     assert written.count("\n") == 1 and "\x1b" not in written and "\u202e" not in written and "\r" not in written
     assert r"이체입금\n2026-11-16T00:00:00Z ERROR etl: forged\x1b[2J\u202e0497\r" in written
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A host that answers every POST with a 307 to itself under /stolen, and records what reaches /stolen."""
+
+    seen: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/stolen"):
+            self.seen.append(body)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            return
+        self.send_response(307)
+        self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/stolen{self.path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_redirect_never_carries_the_secret_key_elsewhere(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {
+            "KIWOOM_APPKEY": "app-key",
+            "KIWOOM_SECRETKEY": f"{SECRET}-secretkey",
+            "KIWOOM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+            "KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'kiwoom_etl.db'}",
+            "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state"),
+        }
+        assert invoke("migrate", env=env).exit_code == 0
+        result = invoke("snapshot", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Recorder.seen == [] and result.exit_code == 1, result.output
+    assert SECRET not in result.output
 
 
 @pytest.mark.parametrize("length", ["1000000000000", "-1", "12abc", "٣"])
