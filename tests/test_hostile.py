@@ -613,6 +613,7 @@ def test_the_demo_does_not_write_its_report_over_the_database_or_the_spool(
         "demo", *database, "--days", "3", "--report", str(tmp_path / target), *(["--force"] if force else []), env=env
     )
     assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("kiwoom-etl: error: ")
     assert {name: held(tmp_path / name) for name in PROTECTED} == before
 
 
