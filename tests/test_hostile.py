@@ -313,11 +313,13 @@ def test_a_nul_is_refused_loudly_with_the_field_named(hostile_db: tuple[str, Eng
 
 
 def figure_strings(value: Any) -> Iterator[str]:
+    """Every string of a figure's JSON but its templates' (hovertemplate, texttemplate: the program's own markup)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from figure_strings(item)
+        for key, item in value.items():
+            if not key.endswith("template"):
+                yield from figure_strings(item)
     elif isinstance(value, list):
         for item in value:
             yield from figure_strings(item)
@@ -339,7 +341,7 @@ def test_the_report_shows_every_name_as_text_and_no_bidi_control(
     assert not any(ch in html for ch in BIDI)
     (section,) = page.sections
     cells = {cell for table in section.tables.values() for row in table for cell in row}
-    assert MARKUP in cells and "<script>alert(1)</script>" in cells
+    assert any(MARKUP in cell for cell in cells) and any("<script>alert(1)</script>" in cell for cell in cells)
     assert not any(ch in cell for cell in cells for ch in BIDI)
     strings = [s for figure in section.figures.values() for s in figure_strings(figure)]
     assert any("공지" in s for s in strings)  # the allocation names the stock …
@@ -363,7 +365,7 @@ def test_csv_defuses_formulas_in_text_cells_and_leaves_numbers_alone(
     rows = csv_rows(result.stdout)
     expected = sorted(name if raw else guarded(name) for name in HOSTILE)
     assert sorted(row["stock_name"] for row in rows) == expected
-    losses = [row["evaluation_profit_loss"] for row in rows if row["evaluation_profit_loss"].startswith(("-", "'"))]
+    losses = [row["profit_loss"] for row in rows if row["profit_loss"].startswith(("-", "'"))]
     assert losses and all(re.fullmatch(r"-[0-9]+", loss) for loss in losses)  # a number stays a number
 
 
@@ -485,8 +487,7 @@ def test_no_command_prints_or_logs_a_database_url_secret(tmp_path: Path, log_for
     for command in READERS:
         args = [a.format(tmp=tmp_path) for a in command]
         result = invoke(*args, *option, "--log-level", "DEBUG", "--log-format", log_format, env=env)
-        assert result.exit_code != 0, (args, result.output)
-        assert SECRET not in result.output, (args, result.output)
+        assert SECRET not in result.output, (args, result.output)  # failed or not (an empty spool needs no database)
         assert "Traceback" not in result.output, (args, result.output)
 
 
@@ -623,10 +624,10 @@ def test_a_forced_output_replaces_a_symbolic_link_never_the_file_it_points_to(
 ) -> None:
     env, _ = protected
     foreign = tmp_path / "someone-elses.txt"
-    foreign.write_text("not yours", encoding="utf-8")
+    foreign.write_bytes(b"not yours")
     planted = tmp_path / "shared" / "out.file"  # as in a shared /tmp, where another user may plant a link
     planted.parent.mkdir()
     planted.symlink_to(foreign)
     result = invoke(*WRITERS[writer], str(planted), "--force", env=env)
     assert result.exit_code in (0, 2) and "No such option" not in result.output, result.output
-    assert foreign.read_text(encoding="utf-8") == "not yours", result.output
+    assert foreign.read_bytes() == b"not yours", result.output
