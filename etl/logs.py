@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from etl.clock import utc_text
 from etl.redact import mask_urls
+from etl.text import displayable
 
 # Anything that looks like a bearer token or a credential field in JSON, whatever code logged it.
 _PATTERNS = [
@@ -77,9 +78,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """One line a record: control and format characters in the message are written as visible escapes."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - the name logging calls
+        # A name or remark Kiwoom sent (a transfer's memo is typed by whoever sent it) must not forge a log line
+        # with a newline, clear a terminal with ESC or reorder what a reader sees with a bidi control.
+        record.message = displayable(record.message)
+        return super().formatMessage(record)
+
+
 def _utc_text_formatter() -> logging.Formatter:
     """Plain lines stamped in UTC with a Z, whatever the machine's zone: logs from several hosts sort together."""
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
+    formatter = TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
     formatter.converter = time.gmtime
     return formatter
 

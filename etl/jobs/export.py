@@ -329,6 +329,22 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
+def write_csv_rows(writer: Any, text: io.StringIO, rows: Sequence[Sequence[str]]) -> None:
+    """Append `rows` to `text` through `writer` (LF line ends); a row with a carriage return in a cell is quoted whole.
+
+    Python's csv quotes only the line terminator's characters: a bare CR left unquoted ends the row in every reader,
+    and a remark holding one would split a ledger line into two rows, the second forged by whoever wrote it.
+    """
+    mark = text.tell()
+    writer.writerows(rows)
+    if "\r" in text.getvalue()[mark:]:  # rare: write the chunk again, quoting the rows that need it
+        text.seek(mark)
+        text.truncate()
+        quoted = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        for row in rows:
+            (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
+
+
 class _CsvWriter:
     """UTF-8 CSV, a header row of column names, LF line ends, quoted where needed; NULL is an empty field."""
 
@@ -341,7 +357,8 @@ class _CsvWriter:
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         formats = self.formats
-        self.csv.writerows([["" if v is None else f(v) for f, v in zip(formats, row, strict=True)] for row in rows])
+        cells = [["" if v is None else f(v) for f, v in zip(formats, row, strict=True)] for row in rows]
+        write_csv_rows(self.csv, self.text, cells)
         self._drain()
 
     def close(self) -> None:

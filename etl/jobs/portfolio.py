@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from etl.jobs.export import write_csv_rows
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction
 from etl.store.runs import require_account
@@ -217,7 +218,7 @@ def _csv(rows: list[list[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PP_COLUMNS)
-    writer.writerows(rows)
+    write_csv_rows(writer, out, rows)
     return out.getvalue()
 
 

@@ -8,6 +8,7 @@ changes nothing. `import` loads kt00005 pages kept elsewhere, once: the content 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import logging
@@ -308,7 +309,9 @@ def import_lines(
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     try:
         with path.open("rb") as stream:
-            yield from enumerate(stream, 1)
+            for number, raw in enumerate(stream, 1):
+                # Editors on Windows start a UTF-8 file with a byte order mark: it is no part of the first line.
+                yield number, raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw
     except OSError as exc:
         raise EtlError(f"{path}: cannot be read: {exc}") from None
 

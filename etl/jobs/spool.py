@@ -146,7 +146,7 @@ class Spool:
         """One spooled snapshot. Raises SpoolError for a file that is not one."""
         try:
             return from_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise SpoolError(f"spool file {path} cannot be read: {exc}") from None
 
     def items(self) -> Iterator[tuple[Path, Capture]]:

@@ -33,7 +33,7 @@ class KnownAccounts:
             try:
                 loaded = json.loads(self._path.read_text(encoding="utf-8"))
                 self._numbers = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 self._numbers = {}
         return self._numbers
 

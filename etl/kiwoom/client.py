@@ -66,6 +66,9 @@ def new_session() -> HttpSession:
     """One keep-alive HTTP session for one thread: requests' sessions are not thread-safe, so the fetcher keeps
     one a worker thread, shared by the clients that thread runs."""
     session = requests.Session()
+    # The API never redirects; followed, a 307 or 308 would send the token request's body — the secret key — to
+    # whichever host the Location names. A redirect fails the request instead (TooManyRedirects).
+    session.max_redirects = 0
     session.headers["Content-Type"] = CONTENT_TYPE
     session.headers["User-Agent"] = "kiwoom-etl"
     return session

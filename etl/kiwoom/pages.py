@@ -29,7 +29,7 @@ def parse_json_object(text: str) -> Mapping[str, Any] | None:
     """The JSON object in `text`, or None when it is not one; numbers stay exact (int, Decimal)."""
     try:
         value = _DECODER.decode(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than Python's stack: no Kiwoom answer is
         return None
     return value if isinstance(value, dict) else None
 

@@ -890,6 +890,10 @@ class Simulator:
         return status, extra or {}, json.dumps(body, ensure_ascii=False)
 
 
+# The largest request body served; the API's requests are a few hundred bytes, a batch of faults a few KiB.
+MAX_BODY = 1 << 20
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real API
     # Headers and body leave in two writes: with Nagle's algorithm the body then waits for a delayed ACK (~40 ms).
@@ -897,8 +901,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
+        declared = self.headers.get("Content-Length") or "0"
+        # read(n) reserves n bytes before the body arrives: an unchecked length would let any client exhaust memory.
+        if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY:
+            self.close_connection = True
+            self._send(413, {}, json.dumps({"error": f"Content-Length must be 0 to {MAX_BODY} bytes"}))
+            return
+        raw = self.rfile.read(int(declared))
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except ValueError:

@@ -107,7 +107,7 @@ class TokenCache:
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
             return Token(value=data["token"], expires_at=datetime.fromisoformat(data["expires_at"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
 
     def save(self, key: str, token: Token) -> None:

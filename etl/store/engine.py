@@ -23,6 +23,10 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # failover (25006), a lock not available (55P03), an idle-in-transaction timeout (25P03).
 UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "40"})
 UNAVAILABLE_STATES = frozenset({"25006", "55P03", "25P03"})
+# Errors that are the data's, though the driver raises some as OperationalError: a value the types refuse (22), a
+# constraint (23), a program limit (54) such as a text too long for a B-tree index row. Spooling such a capture
+# would block the spool behind it forever, and an import would stop at it.
+DATA_CLASSES = frozenset({"22", "23", "54"})
 
 
 # Connections one engine holds at most: the daemon's workers wait for one (up to POOL_TIMEOUT_SECONDS) rather than
@@ -75,7 +79,7 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
         # A lost connection, a server that is down or shutting down, a locked file, every pooled connection busy:
         # none is the data's fault.
         sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
-        unavailable = (
+        unavailable = sqlstate[:2] not in DATA_CLASSES and (
             isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout)
             or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
             or sqlstate[:2] in UNAVAILABLE_CLASSES
