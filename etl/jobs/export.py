@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from sqlalchemy.types import TypeEngine
 
 from etl.clock import KST
 from etl.errors import ConfigError, EtlError
+from etl.files import Protected, output_file
 from etl.store.engine import storage_errors
 from etl.store.models import (
     AccountDailyEstimate,
@@ -65,6 +64,9 @@ TABLES = {
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000
+NOTHING_PROTECTED = Protected()  # the library default; the CLI always names the database and the state directory
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PARQUET_MISSING = "--format parquet needs pyarrow: pip install 'kiwoom-etl[parquet]'"
 
 # The date a source is filtered on: trade_date, or a ledger line's booking date; a source with neither, the first
@@ -144,6 +146,15 @@ def _clock(value: Any) -> str:
 
 def _text(value: Any) -> str:
     return str(value)
+
+
+def _safe_text(value: Any) -> str:
+    return spreadsheet_safe(str(value))
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` with a `'` before it when a spreadsheet would run it as a formula (OWASP's CSV injection rule)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 CSV_TEXT: dict[Kind, Callable[[Any], str]] = {
@@ -263,8 +274,12 @@ def export(
     out: Path | None = None,
     stdout: IO[bytes] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    protected: Protected = NOTHING_PROTECTED,
+    force: bool = False,
+    raw_text: bool = False,
 ) -> int:
-    """Write NAME's rows to `out` (written whole or not at all) or, as CSV, to `stdout`; return how many."""
+    """Write NAME's rows to `out` (written whole or not at all; never a `protected` file, an existing one only with
+    `force`) or, as CSV, to `stdout`; return how many. CSV text cells are made spreadsheet-safe unless `raw_text`."""
     statement = query(name, filters)
     columns = fields(source(name))
     pa = pq = None
@@ -275,8 +290,10 @@ def export(
     if filters.account is not None:  # before anything is written: a typo is not an empty history
         with storage_errors(engine, "reading the accounts"), engine.connect() as connection:
             require_account(connection, filters.account)
-    with _destination(out, stdout) as stream:
-        writer: _Writer = _ParquetWriter(pa, pq, stream, columns) if fmt == "parquet" else _CsvWriter(stream, columns)
+    with _destination(out, stdout, protected, force) as stream:
+        writer: _Writer = (
+            _ParquetWriter(pa, pq, stream, columns) if fmt == "parquet" else _CsvWriter(stream, columns, raw_text)
+        )
         count = 0
         with storage_errors(engine, f"exporting {name}"), engine.connect() as connection:
             result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(statement)
@@ -298,29 +315,21 @@ def require_pyarrow() -> tuple[Any, Any]:
 
 
 @contextmanager
-def _destination(out: Path | None, stdout: IO[bytes] | None) -> Iterator[IO[bytes]]:
-    """`stdout`, or a file beside `out` renamed to it only once everything is written (no half file is left).
-
-    The file is readable by its owner only (0600, mkstemp's), like the database it comes from.
-    """
+def _destination(
+    out: Path | None, stdout: IO[bytes] | None, protected: Protected, force: bool
+) -> Iterator[IO[bytes]]:
+    """`stdout`, or etl.files.output_file's stream for `out` (renamed to it only once everything is written)."""
     if out is None:
         if stdout is None:
             raise ValueError("export needs out or stdout")
         yield stdout
         stdout.flush()
         return
-    target = out.resolve()
     try:
-        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    except OSError as exc:
-        raise EtlError(f"{out}: cannot be written: {exc.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
+        with output_file(out, protected, force=force) as stream:
             yield stream
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise EtlError(f"{out}: cannot be written: {exc.strerror or exc}") from None
 
 
 class _Writer(Protocol):
@@ -332,11 +341,13 @@ class _Writer(Protocol):
 class _CsvWriter:
     """UTF-8 CSV, a header row of column names, LF line ends, quoted where needed; NULL is an empty field."""
 
-    def __init__(self, stream: IO[bytes], columns: Sequence[Field]) -> None:
+    def __init__(self, stream: IO[bytes], columns: Sequence[Field], raw_text: bool = False) -> None:
         self.stream = stream
         self.text = io.StringIO(newline="")  # each chunk is formatted here, then written as UTF-8 bytes
         self.csv = csv.writer(self.text, lineterminator="\n")
-        self.formats = [CSV_TEXT[c.kind] for c in columns]
+        self.formats = [
+            _safe_text if c.kind is Kind.TEXT and not raw_text else CSV_TEXT[c.kind] for c in columns
+        ]
         self.csv.writerow([c.name for c in columns])
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
