@@ -14,6 +14,7 @@ of --since to 00:00 KST of the day after --until.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
@@ -295,11 +296,16 @@ def export(
             _ParquetWriter(pa, pq, stream, columns) if fmt == "parquet" else _CsvWriter(stream, columns, raw_text)
         )
         count = 0
-        with storage_errors(engine, f"exporting {name}"), engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(statement)
-            for chunk in result.partitions():
-                writer.write(chunk)
-                count += len(chunk)
+        try:
+            with storage_errors(engine, f"exporting {name}"), engine.connect() as connection:
+                result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(statement)
+                for chunk in result.partitions():
+                    writer.write(chunk)
+                    count += len(chunk)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                writer.close()  # now: a Parquet writer collected later writes to a closed file, and says so on stderr
+            raise
         writer.close()
     return count
 
