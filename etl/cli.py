@@ -1208,8 +1208,8 @@ def demo(obj: Context, database_url: str | None, days: int, seed: int, report_pa
     A local simulator plays a seeded market in which two made-up accounts trade between days; every past slot
     (09:30, 12:30, 15:45 KST) of every trading day is snapshotted through the real path, a closed weekday is
     recorded as skipped. The same seed gives the same numbers on every run; a second run replaces the first's
-    history. Needs no key and touches no real API. It refuses, before changing anything, a database that holds
-    real (non-demo) snapshots or runs. Times are printed in the `timezone` setting.
+    history and its report. Needs no key and touches no real API. It refuses, before changing anything, a database
+    that holds real (non-demo) snapshots or runs. Times are printed in the `timezone` setting.
     """
     from etl.jobs.demo import run_demo
     from etl.settings import default_database_url, normalize_database_url

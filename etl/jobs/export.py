@@ -3,8 +3,9 @@
 The columns' types come from the models (tables) and from View.table() (views), and `field()` is the one mapping
 from a SQLAlchemy type to how a value is written: integers as integers, stored rates as their exact decimal text
 (Parquet: decimal128 of the column's precision and scale), computed weights as float64, times in UTC with
-microseconds, dates as dates, text as is. Rows are read through a server-side cursor (a named cursor on
-PostgreSQL) `chunk_rows` at a time, and each chunk is written before the next is read — CSV chunk by chunk,
+microseconds, dates as dates, text as is (in CSV, a text cell a spreadsheet would run as a formula gets a `'`
+before it, unless --raw-text). Rows are read through a server-side cursor (a named cursor on PostgreSQL)
+`chunk_rows` at a time, and each chunk is written before the next is read — CSV chunk by chunk,
 Parquet one row group per chunk — so memory stays flat however many rows there are.
 
 Date filters are inclusive Seoul dates: on `trade_date` (a ledger's `settlement_date`) where the source has one,
