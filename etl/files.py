@@ -140,6 +140,9 @@ def check_output(path: Path, protected: Protected, *, force: bool, option: str =
                     raise ConfigError(f"{shown} is a hard link to {linked} in the state directory; choose another file")
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise ConfigError(f"{shown} is a folder; name a file")
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        # A device or a pipe (/dev/null, /dev/stdout) would be renamed over, not written to: leave out --out instead.
+        raise ConfigError(f"{shown} is not a regular file (a device, a pipe or a socket); name a file")
     if found is not None and not force:
         raise ConfigError(f"{shown} exists; add --force to replace it")
     return target

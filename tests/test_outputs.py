@@ -36,10 +36,11 @@ HOSTILE = {
     "@SUM(1+1)*cmd|' /C calc'!A0": "'@SUM(1+1)*cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0": "'-2+3+cmd|' /C calc'!A0",
     "\t=1+1": "'\t=1+1",
+    "\r=1+1": "'\r=1+1",
     "삼성=전자": "삼성=전자",  # a formula sign inside the text is no formula
+    "x\r2026-11-20,forged,row": "x\r2026-11-20,forged,row",  # a carriage return, quoted: no forged row
 }
-# A carriage return is not quoted by Python's csv module (it splits the row for a reader): checked on the cell.
-CELLS = {**HOSTILE, "\r=1+1": "'\r=1+1", "": "", "-": "'-", "x-1": "x-1"}
+CELLS = {**HOSTILE, "": "", "-": "'-", "x-1": "x-1"}
 D2 = date(2026, 11, 3)
 
 # Each command that writes a file: the words before the target's option, and that option.
@@ -156,6 +157,16 @@ def test_no_command_writes_over_the_database_or_the_state_directory_force_or_not
     assert not [suffix for suffix in ("-wal", "-shm", "-journal") if (place.root / f"kiwoom_etl.db{suffix}").exists()]
     state_files = sorted(p.name for p in place.state.rglob("*") if p.is_file())
     assert state_files == sorted([place.token.name, place.spooled.name])
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["", "--force"])
+def test_a_pipe_or_a_device_is_not_renamed_over(place: Place, force: bool) -> None:
+    """/dev/null or a FIFO named as --out would be replaced by a regular file: refused (stdout is without --out)."""
+    fifo = place.root / "fifo"
+    os.mkfifo(fifo)
+    for name, words in WRITERS.items():
+        _refused(place.run(words(fifo), *(["--force"] if force else [])), "is not a regular file")
+        assert stat.S_ISFIFO(fifo.lstat().st_mode), name
 
 
 def test_portfolio_performance_refuses_its_deliveries_sibling_too(place: Place) -> None:

@@ -345,30 +345,51 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
+def csv_text(rows: Sequence[Sequence[str]]) -> str:
+    """`rows` as CSV with LF line ends, standard quoting, and a cell holding a carriage return quoted too.
+
+    Python's csv quotes only the line terminator's characters: an unquoted CR would end the row for a reader, and
+    a stock name holding one could forge rows. Such rows (rare) are written with CRLF, which quotes CR, then
+    given their LF back.
+    """
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    text = out.getvalue()
+    if "\r" not in text:
+        return text
+    lines = []
+    for row in rows:
+        one = io.StringIO(newline="")
+        csv.writer(one, lineterminator="\r\n").writerow(row)
+        lines.append(one.getvalue()[:-2] + "\n")
+    return "".join(lines)
+
+
 class _CsvWriter:
     """UTF-8 CSV, a header row of column names, LF line ends, quoted where needed; NULL is an empty field."""
 
     def __init__(self, stream: IO[bytes], columns: Sequence[Field], raw_text: bool = False) -> None:
         self.stream = stream
-        self.text = io.StringIO(newline="")  # each chunk is formatted here, then written as UTF-8 bytes
-        self.csv = csv.writer(self.text, lineterminator="\n")
         self.formats = [
             _safe_text if c.kind is Kind.TEXT and not raw_text else CSV_TEXT[c.kind] for c in columns
         ]
-        self.csv.writerow([c.name for c in columns])
+        self.header = [c.name for c in columns]  # written with the first chunk, or alone by close()
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         formats = self.formats
-        self.csv.writerows([["" if v is None else f(v) for f, v in zip(formats, row, strict=True)] for row in rows])
-        self._drain()
+        lines = [["" if v is None else f(v) for f, v in zip(formats, row, strict=True)] for row in rows]
+        self._write([*self._header(), *lines])
 
     def close(self) -> None:
-        self._drain()  # the header of an export without rows
+        self._write(self._header())  # the header of an export without rows
 
-    def _drain(self) -> None:
-        self.stream.write(self.text.getvalue().encode("utf-8"))
-        self.text.seek(0)
-        self.text.truncate()
+    def _header(self) -> list[list[str]]:
+        header, self.header = self.header, []
+        return [header] if header else []
+
+    def _write(self, rows: list[list[str]]) -> None:
+        if rows:
+            self.stream.write(csv_text(rows).encode("utf-8"))
 
 
 class _ParquetWriter:

@@ -11,8 +11,6 @@ says.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -23,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from etl.jobs.export import spreadsheet_safe
+from etl.jobs.export import csv_text, spreadsheet_safe
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction
 from etl.store.runs import require_account
@@ -217,13 +215,9 @@ def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int) -> list[st
 
 
 def _csv(rows: list[list[str]], raw_text: bool) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(PP_COLUMNS)
     if not raw_text:  # the number columns stay numbers, a negative one too
         rows = [[_cell(column, cell) for column, cell in zip(PP_COLUMNS, row, strict=True)] for row in rows]
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text([list(PP_COLUMNS), *rows])
 
 
 def _cell(column: str, cell: str) -> str:

@@ -69,6 +69,8 @@ def write_page(report: Report, path: Path, protected: Protected, *, force: bool,
 
 def is_report(path: Path) -> bool:
     """Whether `path` is a page write_page wrote (its head says so)."""
+    if not path.is_file():  # a pipe would block the read
+        return False
     try:
         with path.open("rb") as page:
             return TITLE.encode() in page.read(512)
