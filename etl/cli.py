@@ -18,6 +18,7 @@ from etl import __version__
 from etl.errors import ConfigError, EtlError
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `--help` loads click and this module only
+    from etl.files import Protected
     from etl.settings import Settings
 
 log = logging.getLogger("etl")
@@ -137,11 +138,13 @@ force_option = click.option(
 )
 
 
-def _protected(settings: Settings, *database_urls: str) -> Any:
-    """What no output of this command may replace: the database's files and the state directory."""
+def _protected(obj: Context, settings: Settings, *database_urls: str) -> Protected:
+    """What no output of this command may replace: the files of its database and of the configured one (which
+    --database-url may have replaced for this command), and the state directory."""
     from etl.files import Protected
 
-    return Protected.of((settings.database_url, *database_urls), settings.state_dir)
+    urls = (obj.settings().database_url, settings.database_url, *database_urls)
+    return Protected.of(urls, settings.state_dir)
 
 
 def _override(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -878,7 +881,7 @@ def report_command(
     selection = Selection(account, exchange, since.date() if since else None, until.date() if until else None)
     with _errors():
         settings = obj.settings(database_url)
-        protected = _protected(settings)
+        protected = _protected(obj, settings)
         check_output(out, protected, force=force)  # before the database is read
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             report = read_report(
@@ -924,7 +927,7 @@ def _export_for_a_tool(
         raise click.UsageError("--exchange does not apply to the ledger: its lines cover both exchanges.")
     with _errors():
         settings = obj.settings(database_url)
-        protected = _protected(settings)
+        protected = _protected(obj, settings)
         if out is not None:  # both files, before the database is read: neither is written when one is refused
             check_output(out, protected, force=force)
             if fmt == "portfolio-performance":
@@ -1056,7 +1059,7 @@ def export_command(
         if fmt == "parquet":
             require_pyarrow()
         settings = obj.settings(database_url)
-        protected = _protected(settings)
+        protected = _protected(obj, settings)
         if out is not None:
             check_output(out, protected, force=force)  # before the database is read
         with connected(settings.database_url, mode=settings.database_mode) as engine:
@@ -1224,7 +1227,7 @@ def demo(obj: Context, database_url: str | None, days: int, seed: int, report_pa
             zone=settings.timezone,
             echo=click.echo,
             report=report_path,
-            protected=_protected(settings, url),
+            protected=_protected(obj, settings, url),
             force=force,
         )
     if not ok:

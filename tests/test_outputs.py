@@ -159,6 +159,16 @@ def test_no_command_writes_over_the_database_or_the_state_directory_force_or_not
     assert state_files == sorted([place.token.name, place.spooled.name])
 
 
+def test_the_configured_database_stays_protected_when_database_url_names_another(place: Place) -> None:
+    other = f"sqlite:///{place.root / 'scratch.db'}"
+    assert CliRunner().invoke(cli, ["migrate", "--database-url", other], env=place.env).exit_code == 0
+    kept = place.kept()
+    for name, words in WRITERS.items():
+        argv = [*words(place.database), "--database-url", other, "--force"]
+        _refused(CliRunner().invoke(cli, argv, env=place.env), "is the database itself")
+        assert place.kept() == kept, name
+
+
 @pytest.mark.parametrize("force", [False, True], ids=["", "--force"])
 def test_a_pipe_or_a_device_is_not_renamed_over(place: Place, force: bool) -> None:
     """/dev/null or a FIFO named as --out would be replaced by a regular file: refused (stdout is without --out)."""
