@@ -19,6 +19,7 @@ from etl.errors import ConfigError, EtlError
 from etl.text import displayable
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `--help` loads click and this module only
+    from etl.files import Protected
     from etl.settings import Settings
 
 log = logging.getLogger("etl")
@@ -145,6 +146,20 @@ class Moment(click.ParamType[datetime]):
 database_option = click.option(
     "--database-url", metavar="URL", help="Database to use instead of KIWOOM_ETL_DATABASE_URL / the config file."
 )
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Replace the file if it exists (never the database, its -wal/-shm/-journal files or the state directory).",
+)
+
+
+def _protected(obj: Context, settings: Settings, *database_urls: str) -> Protected:
+    """What no output of this command may replace: the files of its database and of the configured one (which
+    --database-url may have replaced for this command), and the state directory."""
+    from etl.files import Protected
+
+    urls = (obj.settings().database_url, settings.database_url, *database_urls)
+    return Protected.of(urls, settings.state_dir)
 
 
 def _override(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -858,8 +873,9 @@ def returns_command(
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     default=Path(REPORT_FILE),
     show_default=True,
-    help="Where to write the HTML page.",
+    help="Where to write the HTML page (an existing file only with --force).",
 )
+@force_option
 @click.pass_obj
 def report_command(
     obj: Context,
@@ -869,6 +885,7 @@ def report_command(
     since: datetime | None,
     until: datetime | None,
     out: Path,
+    force: bool,
 ) -> None:
     """Write one self-contained HTML page (it opens offline) of the account history, from the analyst views.
 
@@ -877,6 +894,7 @@ def report_command(
     is. Times are shown in the configured time zone.
     """
     from etl.clock import utc_now
+    from etl.files import check_output
     from etl.jobs.report import Selection, read_report
     from etl.jobs.report_html import write_page
     from etl.store.schema import connected
@@ -886,6 +904,8 @@ def report_command(
     selection = Selection(account, exchange, since.date() if since else None, until.date() if until else None)
     with _errors():
         settings = obj.settings(database_url)
+        protected = _protected(obj, settings)
+        check_output(out, protected, force=force)  # before the database is read
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             report = read_report(
                 engine,
@@ -895,7 +915,7 @@ def report_command(
                 database=settings.safe_database_url,
             )
         try:
-            size = write_page(report, out)
+            size = write_page(report, out, protected, force=force)
         except OSError as exc:
             _fail(f"cannot write the report to {out}: {exc.strerror or exc}", EXIT_FAILED)
         for section in report.accounts:
@@ -914,11 +934,13 @@ def _export_for_a_tool(
     account: str | None,
     exchange: str | None,
     out: Path | None,
+    force: bool,
+    raw_text: bool,
 ) -> None:
     """`export account_transactions --format portfolio-performance|ghostfolio`."""
     from etl import __version__
     from etl.clock import utc_now
-    from etl.files import write_private
+    from etl.files import check_output, write_output
     from etl.jobs.portfolio import ghostfolio, portfolio_performance, read_lines, summary
     from etl.store.schema import connected
 
@@ -928,6 +950,11 @@ def _export_for_a_tool(
         raise click.UsageError("--exchange does not apply to the ledger: its lines cover both exchanges.")
     with _errors():
         settings = obj.settings(database_url)
+        protected = _protected(obj, settings)
+        if out is not None:  # both files, before the database is read: neither is written when one is refused
+            check_output(out, protected, force=force)
+            if fmt == "portfolio-performance":
+                check_output(_deliveries(out), protected, force=force, option="--out's sibling")
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             lines = read_lines(
                 engine, account=account, since=since.date() if since else None, until=until.date() if until else None
@@ -936,7 +963,7 @@ def _export_for_a_tool(
             text, done = ghostfolio(lines, exported_at=utc_now(), version=__version__)
             written = [(out, text)]
         else:
-            text, deliveries, done = portfolio_performance(lines)
+            text, deliveries, done = portfolio_performance(lines, raw_text=raw_text)
             if deliveries and out is None:
                 raise click.UsageError(
                     f"{done.deliveries} transfer(s) of securities go to a second file: "
@@ -944,13 +971,13 @@ def _export_for_a_tool(
                 )
             written = [(out, text)]
             if deliveries and out is not None:
-                written.append((out.with_name(f"{out.stem}-deliveries.csv"), deliveries))
-        for path, content in written:
+                written.append((_deliveries(out), deliveries))
+        for (path, content), option in zip(written, ("--out", "--out's sibling"), strict=False):
             if path is None:
                 sys.stdout.write(content)
                 continue
             try:
-                write_private(path, content.encode("utf-8"))
+                write_output(path, content.encode("utf-8"), protected, force=force, option=option)
             except OSError as exc:
                 _fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
         if out is not None:
@@ -962,6 +989,11 @@ def _export_for_a_tool(
             )
         for words in summary(done):
             click.echo(words, err=True)
+
+
+def _deliveries(out: Path) -> Path:
+    """Where Portfolio Performance's transfers of securities go, beside --out."""
+    return out.with_name(f"{out.stem}-deliveries.csv")
 
 
 @cli.command("export")
@@ -985,8 +1017,16 @@ def _export_for_a_tool(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     metavar="FILE",
-    help="Write here (replaced only once complete); without it CSV goes to stdout. Parquet needs it; so does"
-    " portfolio-performance when there are transfers of securities (they go to FILE's -deliveries.csv sibling).",
+    help="Write here (written to a temporary name, renamed once complete; an existing file only with --force);"
+    " without it CSV goes to stdout. Parquet needs it; so does portfolio-performance when there are transfers of"
+    " securities (they go to FILE's -deliveries.csv sibling).",
+)
+@force_option
+@click.option(
+    "--raw-text",
+    is_flag=True,
+    help="CSV: write text cells as stored, even those a spreadsheet would run as a formula (by default a text cell"
+    " starting with = + - @, a tab or a carriage return gets a ' before it; numbers are never changed).",
 )
 @click.pass_obj
 def export_command(
@@ -999,6 +1039,8 @@ def export_command(
     exchange: str | None,
     fmt: str,
     out: Path | None,
+    force: bool,
+    raw_text: bool,
 ) -> None:
     """Export the view or table NAME to CSV or Parquet, with every value exact; or the ledger for a portfolio tool.
 
@@ -1012,7 +1054,13 @@ def export_command(
     --format portfolio-performance and --format ghostfolio take NAME account_transactions: Portfolio
     Performance's CSV import (English column and type names) and Ghostfolio's import JSON. Lines those tools
     have no type for (loan, other) are left out and counted.
+
+    CSV (plain and portfolio-performance) is for spreadsheets: a text cell starting with =, +, -, @, a tab or a
+    carriage return is written with a ' before it, so that no name or remark runs as a formula (--raw-text: as
+    stored); numbers stay numbers. Parquet and ghostfolio keep every value literal. --out never replaces the
+    database, its -wal/-shm/-journal files or anything in the state directory, and an existing file only with --force.
     """
+    from etl.files import check_output
     from etl.jobs.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
     from etl.store.schema import connected
 
@@ -1021,7 +1069,7 @@ def export_command(
     if since and until and since > until:
         raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
     if fmt in ("portfolio-performance", "ghostfolio"):
-        _export_for_a_tool(obj, database_url, name, fmt, since, until, account, exchange, out)
+        _export_for_a_tool(obj, database_url, name, fmt, since, until, account, exchange, out, force, raw_text)
         return
     filters = Filters(since.date() if since else None, until.date() if until else None, account, exchange)
     try:
@@ -1034,9 +1082,22 @@ def export_command(
         if fmt == "parquet":
             require_pyarrow()
         settings = obj.settings(database_url)
+        protected = _protected(obj, settings)
+        if out is not None:
+            check_output(out, protected, force=force)  # before the database is read
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             try:
-                count = export(engine, name, filters, fmt=fmt, out=out, stdout=sys.stdout.buffer)
+                count = export(
+                    engine,
+                    name,
+                    filters,
+                    fmt=fmt,
+                    out=out,
+                    stdout=sys.stdout.buffer,
+                    protected=protected,
+                    force=force,
+                    raw_text=raw_text,
+                )
             except BrokenPipeError:
                 # The reader went away (`| head`): stop quietly, and keep Python from flushing into the pipe at exit.
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -1162,17 +1223,19 @@ def simulate(
     default="kiwoom-etl-report.html",
     show_default=True,
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Where to write the HTML report of the demo's history (as `kiwoom-etl report` writes it).",
+    help="Where to write the HTML report of the demo's history (as `kiwoom-etl report` writes it); it replaces a"
+    " kiwoom-etl report there, another file only with --force.",
 )
+@force_option
 @click.pass_obj
-def demo(obj: Context, database_url: str | None, days: int, seed: int, report_path: Path) -> None:
+def demo(obj: Context, database_url: str | None, days: int, seed: int, report_path: Path, force: bool) -> None:
     """Try kiwoom-etl without an account: a few weeks of made-up history, answers from the views, a report.
 
     A local simulator plays a seeded market in which two made-up accounts trade between days; every past slot
     (09:30, 12:30, 15:45 KST) of every trading day is snapshotted through the real path, a closed weekday is
     recorded as skipped. The same seed gives the same numbers on every run; a second run replaces the first's
-    history. Needs no key and touches no real API. It refuses, before changing anything, a database that holds
-    real (non-demo) snapshots or runs. Times are printed in the `timezone` setting.
+    history and its report. Needs no key and touches no real API. It refuses, before changing anything, a database
+    that holds real (non-demo) snapshots or runs. Times are printed in the `timezone` setting.
     """
     from etl.jobs.demo import run_demo
     from etl.settings import default_database_url, normalize_database_url
@@ -1188,6 +1251,8 @@ def demo(obj: Context, database_url: str | None, days: int, seed: int, report_pa
             echo=click.echo,
             report=report_path,
             corrections=settings.calendar,
+            protected=_protected(obj, settings, url),
+            force=force,
         )
     if not ok:
         sys.exit(EXIT_FAILED)

@@ -151,8 +151,8 @@ def _aware_utc(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 def both_formats(engine: Engine, name: str, tmp_path: Path, filters: Filters = EVERYTHING, **kw: Any) -> Any:
     """Export NAME to CSV and Parquet; return (csv rows, parquet rows, parquet schema, CSV text)."""
     csv_path, parquet_path = tmp_path / f"{name}.csv", tmp_path / f"{name}.parquet"
-    counted = export(engine, name, filters, fmt="csv", out=csv_path, **kw)
-    assert export(engine, name, filters, fmt="parquet", out=parquet_path, **kw) == counted
+    counted = export(engine, name, filters, fmt="csv", out=csv_path, force=True, **kw)  # a test exports NAME again
+    assert export(engine, name, filters, fmt="parquet", out=parquet_path, force=True, **kw) == counted
     schema = pq.read_schema(parquet_path)
     text = csv_path.read_text(encoding="utf-8")
     from_csv, from_parquet = read_csv(text, schema), _aware_utc(read_parquet(parquet_path))
@@ -327,12 +327,11 @@ def test_an_out_file_that_cannot_be_written_is_one_line_and_a_reader_going_away_
     history: Engine, db_url: str, tmp_path: Path
 ) -> None:
     env = {"KIWOOM_ETL_DATABASE_URL": db_url}
-    missing = tmp_path / "no-such-directory" / "x.csv"
+    (tmp_path / "a-file").write_text("")
+    missing = tmp_path / "a-file" / "x.csv"  # a folder that is a file: it cannot be made
     refused = kiwoom_etl("export", "account_daily", "--out", str(missing), env=env)
     assert refused.returncode == 1
-    assert refused.stderr.strip().splitlines() == [
-        f"kiwoom-etl: error: {missing}: cannot be written: No such file or directory"
-    ]
+    assert refused.stderr.strip().splitlines() == [f"kiwoom-etl: error: {missing}: cannot be written: File exists"]
     reader, writer = os.pipe()
     os.close(reader)  # the reader is gone before the export writes its first byte
     base = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}

@@ -378,7 +378,7 @@ def test_the_portfolio_performance_csv_defuses_notes_and_security_names(
         "export", "account_transactions", "--format", "portfolio-performance", "--database-url", url, "--out", str(out)
     )
     assert result.exit_code == 0, result.output
-    rows = csv_rows(out.read_text(encoding="utf-8"))
+    rows = csv_rows(out.read_bytes().decode("utf-8"))  # as a CSV reader opens it: a CR stays a CR
     notes = [row["Note"] for row in rows if row["Type"] == "Deposit"]
     assert len(notes) == len(HOSTILE)
     for note in notes:

@@ -28,10 +28,11 @@ from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 from etl.clock import KST, CalendarCorrections, krx_calendar, local_text, utc_now
 from etl.console import table
 from etl.errors import EtlError
+from etl.files import Protected, check_output
 from etl.jobs.backfill import EstimatesJob
 from etl.jobs.ledger import LedgerJob
 from etl.jobs.report import Selection, read_report
-from etl.jobs.report_html import write_page
+from etl.jobs.report_html import is_report, write_page
 from etl.jobs.returns import read_returns, render
 from etl.jobs.snapshot import Snapshotter
 from etl.jobs.totals import DayTotalsJob
@@ -84,10 +85,21 @@ def run_demo(
     now: Callable[[], datetime] = utc_now,
     report: Path | None = None,
     corrections: CalendarCorrections | None = None,
+    protected: Protected | None = None,
+    force: bool = False,
 ) -> bool:
     """Build `days` trading days of demo history ending at `now`, on the KRX calendar with the config's [calendar]
     `corrections`, print answers from the views and write the HTML `report` of it; True when every snapshot
-    loaded. Times are printed in `zone`."""
+    loaded. Times are printed in `zone`.
+
+    The report replaces a kiwoom-etl report (an earlier run's) at `report`, any other file only with `force`, and
+    never a `protected` one (by default the demo's own database): refused before anything is built.
+    """
+    if protected is None:
+        protected = Protected.of([database_url], None)
+    if report is not None:
+        force = force or is_report(report)
+        check_output(report, protected, force=force, option="--report")
     moment = now()
     calendar = demo_calendar(moment, days, krx_calendar(corrections))
     market = DemoMarket(calendar.trading, seed)
@@ -138,23 +150,27 @@ def run_demo(
         _answer(engine, calendar, zone, echo)
         _returns(engine, echo)
         if report is not None:
-            _write_report(engine, report, zone, moment, mask_urls(database_url), echo)
+            written = _write_report(engine, report, zone, moment, mask_urls(database_url), protected, force)
+            echo(
+                f"The report of this history: {report.resolve()} ({written / 1024:,.0f} KiB; it opens offline in a "
+                "browser)."
+            )
+            echo(
+                "(No daemon keeps these made-up accounts fresh: inside trading hours `kiwoom-etl status` calls them "
+                "STALE, as it would a real account whose daemon stopped.)"
+            )
     return loaded == total
 
 
 def _write_report(
-    engine: Engine, path: Path, zone: str, moment: datetime, database: str, echo: Callable[[str], None]
-) -> None:
-    """The report `kiwoom-etl report` writes, of the whole demo history."""
+    engine: Engine, path: Path, zone: str, moment: datetime, database: str, protected: Protected, force: bool
+) -> int:
+    """Write the report `kiwoom-etl report` writes, of the whole demo history; its size in bytes."""
+    page = read_report(engine, Selection(), timezone=zone, generated_at=moment, database=database)
     try:
-        size = write_page(read_report(engine, Selection(), timezone=zone, generated_at=moment, database=database), path)
+        return write_page(page, path, protected, force=force, option="--report")
     except OSError as exc:
         raise EtlError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
-    echo(f"The report of this history: {path.resolve()} ({size / 1024:,.0f} KiB; it opens offline in a browser).")
-    echo(
-        "(No daemon keeps these made-up accounts fresh: inside trading hours `kiwoom-etl status` calls them STALE, "
-        "as it would a real account whose daemon stopped.)"
-    )
 
 
 def _ledger_history(calendar: Calendar, market: DemoMarket, seed: int) -> History:

@@ -3,8 +3,9 @@
 The columns' types come from the models (tables) and from View.table() (views), and `field()` is the one mapping
 from a SQLAlchemy type to how a value is written: integers as integers, stored rates as their exact decimal text
 (Parquet: decimal128 of the column's precision and scale), computed weights as float64, times in UTC with
-microseconds, dates as dates, text as is. Rows are read through a server-side cursor (a named cursor on
-PostgreSQL) `chunk_rows` at a time, and each chunk is written before the next is read — CSV chunk by chunk,
+microseconds, dates as dates, text as is (in CSV, a text cell a spreadsheet would run as a formula gets a `'`
+before it, unless --raw-text). Rows are read through a server-side cursor (a named cursor on PostgreSQL)
+`chunk_rows` at a time, and each chunk is written before the next is read — CSV chunk by chunk,
 Parquet one row group per chunk — so memory stays flat however many rows there are.
 
 Date filters are inclusive Seoul dates: on `trade_date` (a ledger's `settlement_date`) where the source has one,
@@ -14,10 +15,9 @@ of --since to 00:00 KST of the day after --until.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeEngine
 
 from etl.clock import KST
 from etl.errors import ConfigError, EtlError
+from etl.files import Protected, output_file
 from etl.store.engine import storage_errors
 from etl.store.models import (
     AccountDailyEstimate,
@@ -65,6 +66,9 @@ TABLES = {
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000
+NOTHING_PROTECTED = Protected()  # the library default; the CLI always names the database and the state directory
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PARQUET_MISSING = "--format parquet needs pyarrow: pip install 'kiwoom-etl[parquet]'"
 
 # The date a source is filtered on: trade_date, or a ledger line's booking date; a source with neither, the first
@@ -144,6 +148,15 @@ def _clock(value: Any) -> str:
 
 def _text(value: Any) -> str:
     return str(value)
+
+
+def _safe_text(value: Any) -> str:
+    return spreadsheet_safe(str(value))
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` with a `'` before it when a spreadsheet would run it as a formula (OWASP's CSV injection rule)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 CSV_TEXT: dict[Kind, Callable[[Any], str]] = {
@@ -263,8 +276,12 @@ def export(
     out: Path | None = None,
     stdout: IO[bytes] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    protected: Protected = NOTHING_PROTECTED,
+    force: bool = False,
+    raw_text: bool = False,
 ) -> int:
-    """Write NAME's rows to `out` (written whole or not at all) or, as CSV, to `stdout`; return how many."""
+    """Write NAME's rows to `out` (written whole or not at all; never a `protected` file, an existing one only with
+    `force`) or, as CSV, to `stdout`; return how many. CSV text cells are made spreadsheet-safe unless `raw_text`."""
     statement = query(name, filters)
     columns = fields(source(name))
     pa = pq = None
@@ -275,14 +292,21 @@ def export(
     if filters.account is not None:  # before anything is written: a typo is not an empty history
         with storage_errors(engine, "reading the accounts"), engine.connect() as connection:
             require_account(connection, filters.account)
-    with _destination(out, stdout) as stream:
-        writer: _Writer = _ParquetWriter(pa, pq, stream, columns) if fmt == "parquet" else _CsvWriter(stream, columns)
+    with _destination(out, stdout, protected, force) as stream:
+        writer: _Writer = (
+            _ParquetWriter(pa, pq, stream, columns) if fmt == "parquet" else _CsvWriter(stream, columns, raw_text)
+        )
         count = 0
-        with storage_errors(engine, f"exporting {name}"), engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(statement)
-            for chunk in result.partitions():
-                writer.write(chunk)
-                count += len(chunk)
+        try:
+            with storage_errors(engine, f"exporting {name}"), engine.connect() as connection:
+                result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(statement)
+                for chunk in result.partitions():
+                    writer.write(chunk)
+                    count += len(chunk)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                writer.close()  # now: a Parquet writer collected later writes to a closed file, and says so on stderr
+            raise
         writer.close()
     return count
 
@@ -298,29 +322,21 @@ def require_pyarrow() -> tuple[Any, Any]:
 
 
 @contextmanager
-def _destination(out: Path | None, stdout: IO[bytes] | None) -> Iterator[IO[bytes]]:
-    """`stdout`, or a file beside `out` renamed to it only once everything is written (no half file is left).
-
-    The file is readable by its owner only (0600, mkstemp's), like the database it comes from.
-    """
+def _destination(
+    out: Path | None, stdout: IO[bytes] | None, protected: Protected, force: bool
+) -> Iterator[IO[bytes]]:
+    """`stdout`, or etl.files.output_file's stream for `out` (renamed to it only once everything is written)."""
     if out is None:
         if stdout is None:
             raise ValueError("export needs out or stdout")
         yield stdout
         stdout.flush()
         return
-    target = out.resolve()
     try:
-        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    except OSError as exc:
-        raise EtlError(f"{out}: cannot be written: {exc.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
+        with output_file(out, protected, force=force) as stream:
             yield stream
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise EtlError(f"{out}: cannot be written: {exc.strerror or exc}") from None
 
 
 class _Writer(Protocol):
@@ -329,45 +345,51 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
-def write_csv_rows(writer: Any, text: io.StringIO, rows: Sequence[Sequence[str]]) -> None:
-    """Append `rows` to `text` through `writer` (LF line ends); a row with a carriage return in a cell is quoted whole.
+def csv_text(rows: Sequence[Sequence[str]]) -> str:
+    """`rows` as CSV with LF line ends, standard quoting, and a cell holding a carriage return quoted too.
 
-    Python's csv quotes only the line terminator's characters: a bare CR left unquoted ends the row in every reader,
-    and a remark holding one would split a ledger line into two rows, the second forged by whoever wrote it.
+    Python's csv quotes only the line terminator's characters: an unquoted CR would end the row for a reader, and
+    a stock name holding one could forge rows. Such rows (rare) are written with CRLF, which quotes CR, then
+    given their LF back.
     """
-    mark = text.tell()
-    writer.writerows(rows)
-    if "\r" in text.getvalue()[mark:]:  # rare: write the chunk again, quoting the rows that need it
-        text.seek(mark)
-        text.truncate()
-        quoted = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        for row in rows:
-            (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    text = out.getvalue()
+    if "\r" not in text:
+        return text
+    lines = []
+    for row in rows:
+        one = io.StringIO(newline="")
+        csv.writer(one, lineterminator="\r\n").writerow(row)
+        lines.append(one.getvalue()[:-2] + "\n")
+    return "".join(lines)
 
 
 class _CsvWriter:
     """UTF-8 CSV, a header row of column names, LF line ends, quoted where needed; NULL is an empty field."""
 
-    def __init__(self, stream: IO[bytes], columns: Sequence[Field]) -> None:
+    def __init__(self, stream: IO[bytes], columns: Sequence[Field], raw_text: bool = False) -> None:
         self.stream = stream
-        self.text = io.StringIO(newline="")  # each chunk is formatted here, then written as UTF-8 bytes
-        self.csv = csv.writer(self.text, lineterminator="\n")
-        self.formats = [CSV_TEXT[c.kind] for c in columns]
-        self.csv.writerow([c.name for c in columns])
+        self.formats = [
+            _safe_text if c.kind is Kind.TEXT and not raw_text else CSV_TEXT[c.kind] for c in columns
+        ]
+        self.header = [c.name for c in columns]  # written with the first chunk, or alone by close()
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         formats = self.formats
-        cells = [["" if v is None else f(v) for f, v in zip(formats, row, strict=True)] for row in rows]
-        write_csv_rows(self.csv, self.text, cells)
-        self._drain()
+        lines = [["" if v is None else f(v) for f, v in zip(formats, row, strict=True)] for row in rows]
+        self._write([*self._header(), *lines])
 
     def close(self) -> None:
-        self._drain()  # the header of an export without rows
+        self._write(self._header())  # the header of an export without rows
 
-    def _drain(self) -> None:
-        self.stream.write(self.text.getvalue().encode("utf-8"))
-        self.text.seek(0)
-        self.text.truncate()
+    def _header(self) -> list[list[str]]:
+        header, self.header = self.header, []
+        return [header] if header else []
+
+    def _write(self, rows: list[list[str]]) -> None:
+        if rows:
+            self.stream.write(csv_text(rows).encode("utf-8"))
 
 
 class _ParquetWriter:

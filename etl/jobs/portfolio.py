@@ -11,8 +11,6 @@ says.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -23,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from etl.jobs.export import write_csv_rows
+from etl.jobs.export import csv_text, spreadsheet_safe
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction
 from etl.store.runs import require_account
@@ -63,6 +61,7 @@ PP_COLUMNS = (
     "Cash Account",
     "Securities Account",
 )
+PP_NUMBERS = frozenset({"Value", "Shares", "Fees", "Taxes"})  # numbers: a negative one stays a number
 SKIPPED_KINDS = ("loan", "other")
 
 
@@ -164,8 +163,9 @@ def _text(value: Decimal | int | None) -> str:
     return str(value)
 
 
-def portfolio_performance(lines: Sequence[Line]) -> tuple[str, str, Exported]:
-    """Portfolio Performance's CSV: (the account transactions, the deliveries of securities, what was written)."""
+def portfolio_performance(lines: Sequence[Line], *, raw_text: bool = False) -> tuple[str, str, Exported]:
+    """Portfolio Performance's CSV: (the account transactions, the deliveries of securities, what was written);
+    a text cell a spreadsheet would run as a formula gets a `'` before it unless `raw_text`."""
     done = Exported()
     account_rows, delivery_rows = [], []
     for line in lines:
@@ -190,7 +190,7 @@ def portfolio_performance(lines: Sequence[Line]) -> tuple[str, str, Exported]:
             fees = taxes = 0  # the line is the fee or the tax itself, or carries none
         account_rows.append(_pp_row(line, PP_TYPES[line.kind], value, fees, taxes))
     done.rows, done.deliveries = len(account_rows), len(delivery_rows)
-    return _csv(account_rows), _csv(delivery_rows) if delivery_rows else "", done
+    return _csv(account_rows, raw_text), _csv(delivery_rows, raw_text) if delivery_rows else "", done
 
 
 def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int) -> list[str]:
@@ -214,12 +214,14 @@ def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int) -> list[st
     ]
 
 
-def _csv(rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(PP_COLUMNS)
-    write_csv_rows(writer, out, rows)
-    return out.getvalue()
+def _csv(rows: list[list[str]], raw_text: bool) -> str:
+    if not raw_text:  # the number columns stay numbers, a negative one too
+        rows = [[_cell(column, cell) for column, cell in zip(PP_COLUMNS, row, strict=True)] for row in rows]
+    return csv_text([list(PP_COLUMNS), *rows])
+
+
+def _cell(column: str, cell: str) -> str:
+    return cell if column in PP_NUMBERS else spreadsheet_safe(cell)
 
 
 def ghostfolio(lines: Sequence[Line], *, exported_at: datetime, version: str) -> tuple[str, Exported]:

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etl.files import write_private
+from etl.files import Protected, write_output
 from etl.jobs.report import AccountReport, Allocation, Day, Freshness, Report
 from etl.jobs.returns import AccountReturns
 from etl.jobs.returns import Day as ValueDay
 from etl.text import displayable
 
+TITLE = "<title>kiwoom-etl report</title>"  # in a page's first bytes: how the demo knows its own earlier report
 FONT_STACK = '"Noto Sans CJK KR", "Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
 RISE, FALL, LINE = "#d62728", "#1f62b4", "#2a3f5f"  # Korean convention: red goes up, blue goes down
 GROWTH, FLOW = "#e08a00", "#2ca02c"  # the TWR line; the external flows' markers
@@ -60,11 +61,23 @@ document.querySelectorAll('script.figure').forEach(function (source) {
 """
 
 
-def write_page(report: Report, path: Path) -> int:
-    """Render `report` and write it to `path` (0600, whole or not at all); the size in bytes. Raises OSError."""
+def write_page(report: Report, path: Path, protected: Protected, *, force: bool, option: str = "--out") -> int:
+    """Render `report` and write it to `path` (etl.files.write_output: whole or not at all, never over a `protected`
+    file, over an existing one only with `force`); the size in bytes. Raises ConfigError (refused) or OSError."""
     data = render_html(report).encode("utf-8")
-    write_private(path, data)
+    write_output(path, data, protected, force=force, option=option)
     return len(data)
+
+
+def is_report(path: Path) -> bool:
+    """Whether `path` is a page write_page wrote (its head says so)."""
+    if not path.is_file():  # a pipe would block the read
+        return False
+    try:
+        with path.open("rb") as page:
+            return TITLE.encode() in page.read(512)
+    except OSError:
+        return False
 
 
 def render_html(report: Report) -> str:
@@ -77,7 +90,7 @@ def render_html(report: Report) -> str:
     head = [
         '<!DOCTYPE html>\n<html lang="ko">\n<head>\n<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>kiwoom-etl report</title>",
+        TITLE,
         f"<style>{_CSS}</style>\n</head>\n<body>",
         "<h1>kiwoom-etl report</h1>",
         f'<p class="meta">{escape(_range_words(report))} · generated {_moment(report.generated_at, zone)} · '
