@@ -527,12 +527,13 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
         if interval:
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         schedule = _schedule(settings, all_hours)
-        _echo_spool(Spool(settings.state_dir), schedule)  # first: it matters most when the database is away
+        spool = Spool(settings.state_dir)
+        _echo_spool(spool, schedule)  # first: it matters most when the database is away
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
-            every = pair_statuses(engine, schedule, now)
+            every = pair_statuses(engine, schedule, now, spooled=spool.run_ids())
             newest = None if every else newest_run(engine)
             ledgers = ledger_statuses(engine, {account for account, _ in configured} or None)
         pairs = [p for p in every if (p.account_no, p.exchange) in configured] if configured else every
