@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
 
+from etl.clock import Window
 from etl.errors import ConfigError
 from etl.settings import MOCK_BASE_URL, REAL_BASE_URL, Secret, load_settings
 
@@ -207,3 +209,14 @@ def test_the_ledger_settings_from_the_file_and_the_environment(tmp_path: Path) -
 def test_bad_ledger_settings_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), environ={})
+
+
+@pytest.mark.parametrize(
+    ("table", "value", "expected"),
+    [("windows", "09:00-15:30", Window(time(9), time(15, 30))), ("end_of_day", "15:50", time(15, 50))],
+)
+def test_a_table_that_names_one_exchange_keeps_the_others_default(
+    tmp_path: Path, table: str, value: str, expected: object
+) -> None:
+    settings = load_settings(write(tmp_path, f'[{table}]\nKRX = "{value}"\n'), environ={})
+    assert getattr(settings, table) == {"KRX": expected, "NXT": getattr(load_settings(environ={}), table)["NXT"]}
