@@ -358,6 +358,7 @@ def backfill_command(obj: Context, since: datetime, until: datetime | None) -> N
     from etl.jobs.ledger import LedgerJob, results_table
     from etl.store.estimates import first_snapshot_day
     from etl.store.schema import connected
+    from etl.store.statistics import ESTIMATES, LEDGER, analyze
 
     first, last = since.date(), until.date() if until else None
     if last is not None and first > last:
@@ -372,6 +373,7 @@ def backfill_command(obj: Context, since: datetime, until: datetime | None) -> N
                 ledger = LedgerJob(settings, engine, job.fetcher).run(since=first)
             finally:
                 job.fetcher.close()
+            analyze(engine, (*ESTIMATES, *LEDGER))
             with engine.connect() as connection:
                 firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
         click.echo("Daily estimated assets (kt00002):")
@@ -399,6 +401,7 @@ def flush_command(obj: Context) -> None:
     from etl.jobs.flush import flush
     from etl.jobs.spool import Spool
     from etl.store.schema import connected
+    from etl.store.statistics import SNAPSHOTS, analyze
 
     with _errors():
         settings = obj.settings()
@@ -412,6 +415,8 @@ def flush_command(obj: Context) -> None:
             _progress(waiting, "Flushing") as bar,
         ):
             report = flush(engine, spool, progress=bar.update)
+            if report.loaded or report.failed:
+                analyze(engine, SNAPSHOTS)
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
             + (
@@ -633,6 +638,7 @@ def replay_command(obj: Context, since: datetime | None, account: str | None) ->
     from etl.jobs.totals import replay_totals
     from etl.normalize.ledger import Classifier
     from etl.store.schema import connected
+    from etl.store.statistics import DAY_TOTALS, ESTIMATES, LEDGER, SNAPSHOTS, analyze
 
     with _errors():
         settings = obj.settings()
@@ -645,6 +651,7 @@ def replay_command(obj: Context, since: datetime | None, account: str | None) ->
             ledger = replay_ledger(engine, classifier, since=day, account=account)
             totals, refused = replay_totals(engine, since=day, account=account)
             estimated, unread = replay_estimates(engine, since=day, account=account)
+            analyze(engine, (*SNAPSHOTS, *LEDGER, *DAY_TOTALS, *ESTIMATES))
         click.echo(f"{len(runs)} run(s) with raw pages: {report}.")
         if ledger.pages:
             click.echo(f"Ledger: {ledger}.")
@@ -705,6 +712,7 @@ def import_command(
     from etl.jobs.flush import RECORDED_FAILED
     from etl.jobs.replay import import_pages
     from etl.store.schema import connected
+    from etl.store.statistics import SNAPSHOTS, analyze
 
     with _errors():
         settings = obj.settings()
@@ -712,6 +720,7 @@ def import_command(
             outcome = import_pages(
                 engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at
             )
+            analyze(engine, SNAPSHOTS)
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
@@ -721,6 +730,7 @@ def _import_lines(obj: Context, files: list[Path]) -> None:
     """kiwoom-etl import FILE.jsonl...: each file in batches, with a progress bar; exit 1 if a line was refused."""
     from etl.jobs.replay import count_lines, import_lines
     from etl.store.schema import connected
+    from etl.store.statistics import SNAPSHOTS, analyze
 
     with _errors():
         settings = obj.settings()
@@ -734,6 +744,7 @@ def _import_lines(obj: Context, files: list[Path]) -> None:
                 click.echo(f"{path}: {report}.")
                 refused += len(report.refused)
                 lines += report.lines
+            analyze(engine, SNAPSHOTS)
         if refused:
             _fail(f"{refused} of {lines} line(s) refused; they are kept as failed runs in etl_runs", EXIT_FAILED)
 
