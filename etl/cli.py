@@ -46,13 +46,15 @@ See the README for the TOML file, several accounts and the pacing settings.
 
 
 class Context:
-    """What the group options give every command: the settings, built once."""
+    """What the global options give every command: the settings, built once they are all read."""
 
-    def __init__(self, config: str | None, log_level: str | None, log_format: str) -> None:
-        self.config = config
-        self.log_level = log_level.upper() if log_level else None
-        self.log_format = log_format
+    def __init__(self) -> None:
+        self.config: str | None = None
+        self.database_url: str | None = None
+        self.log_level: str | None = None
+        self.log_format = "text"
         self._settings: Settings | None = None
+        self.configured_database_url: str | None = None  # the settings' own, before --database-url replaced it
 
     def logging(self, settings: Settings | None, default_level: str = "WARNING") -> None:
         """Log at the level asked for, else the command's default, with the settings' secrets redacted."""
@@ -61,15 +63,17 @@ class Context:
         secrets = settings.secret_values() if settings else []
         configure_logging(self.log_level or default_level, secrets, self.log_format)
 
-    def settings(self, database_url: str | None = None, default_level: str = "WARNING") -> Settings:
+    def settings(self, default_level: str = "WARNING") -> Settings:
         from etl.settings import load_settings, normalize_database_url
 
         if self._settings is None:
             self.logging(None, default_level)  # first: loading can warn (a config file others can read)
             self._settings = load_settings(self.config)
             self.logging(self._settings, default_level)
-        if database_url:
-            return self._settings.with_overrides(database_url=normalize_database_url(database_url, "--database-url"))
+            self.configured_database_url = self._settings.database_url
+            if self.database_url:
+                url = normalize_database_url(self.database_url, "--database-url")
+                self._settings = self._settings.with_overrides(database_url=url)
         return self._settings
 
 
@@ -143,9 +147,6 @@ class Moment(click.ParamType[datetime]):
             self.fail(str(exc).split(": ", 1)[-1], param, ctx)
 
 
-database_option = click.option(
-    "--database-url", metavar="URL", help="Database to use instead of KIWOOM_ETL_DATABASE_URL / the config file."
-)
 force_option = click.option(
     "--force",
     is_flag=True,
@@ -158,88 +159,81 @@ def _protected(obj: Context, settings: Settings, *database_urls: str) -> Protect
     --database-url may have replaced for this command), and the state directory."""
     from etl.files import Protected
 
-    urls = (obj.settings().database_url, settings.database_url, *database_urls)
+    urls = (obj.configured_database_url or settings.database_url, settings.database_url, *database_urls)
     return Protected.of(urls, settings.state_dir)
 
 
-def _override(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-    """A callback that sets one Context field when the option is given after the command name."""
+def _set(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """The callback of a global option: it sets its Context field, where it is given (before the command name, then
+    after it: the later wins)."""
 
     def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
-        if value is None or ctx.resilient_parsing:
-            return
-        obj = ctx.find_object(Context)
-        if obj is not None:
-            setattr(obj, field, value.upper() if field == "log_level" else value)
+        if value is not None and not ctx.resilient_parsing:
+            setattr(ctx.ensure_object(Context), field, value.upper() if field == "log_level" else value)
 
     return callback
 
 
+# Declared once, taken by the group and by every command: nothing is read from them before the command runs, so
+# each takes effect wherever it is written. No default here: an option not given must not undo one that was.
+_GLOBAL_OPTIONS = (
+    click.option(
+        "--config",
+        metavar="FILE",
+        expose_value=False,
+        callback=_set("config"),
+        help="TOML settings file (accounts, database, pacing). Also KIWOOM_ETL_CONFIG.",
+    ),
+    click.option(
+        "--database-url",
+        metavar="URL",
+        expose_value=False,
+        callback=_set("database_url"),
+        help="Database to use instead of KIWOOM_ETL_DATABASE_URL / the config file.",
+    ),
+    click.option(
+        "--log-level",
+        type=LOG_LEVELS,
+        expose_value=False,
+        callback=_set("log_level"),
+        help="Logging detail on stderr [default: INFO for run, else WARNING].",
+    ),
+    click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        expose_value=False,
+        callback=_set("log_format"),
+        help="text (default) or json: one JSON object a line, for log shippers.",
+    ),
+)
+
+
 def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--config, --log-level and --log-format after the command name too; given there, they win over the group's."""
-    for option in reversed(
-        [
-            click.option(
-                "--config",
-                metavar="FILE",
-                expose_value=False,
-                callback=_override("config"),
-                help="TOML settings file (as before the command; this one wins).",
-            ),
-            click.option(
-                "--log-level",
-                type=LOG_LEVELS,
-                expose_value=False,
-                callback=_override("log_level"),
-                help="Logging detail on stderr (as before the command; this one wins).",
-            ),
-            click.option(
-                "--log-format",
-                type=click.Choice(["text", "json"]),
-                expose_value=False,
-                callback=_override("log_format"),
-                help="text or json (as before the command; this one wins).",
-            ),
-        ]
-    ):
+    """--config, --database-url, --log-level and --log-format, before or after the command name alike."""
+    for option in reversed(_GLOBAL_OPTIONS):
         command = option(command)
     return command
 
 
 @click.group(epilog=CONFIG_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kiwoom-etl")
-@click.option(
-    "--config",
-    "config",
-    metavar="FILE",
-    envvar="KIWOOM_ETL_CONFIG",
-    help="TOML settings file (accounts, database, pacing). Also KIWOOM_ETL_CONFIG.",
-)
-@click.option("--log-level", type=LOG_LEVELS, help="Logging detail on stderr [default: INFO for run, else WARNING].")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one JSON object a line, for log shippers.",
-)
+@global_options
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, log_level: str | None, log_format: str) -> None:
+def cli(ctx: click.Context) -> None:
     """Snapshots of a Kiwoom Securities account (kt00005), loaded exactly into SQL history tables."""
-    ctx.obj = Context(config, log_level, log_format)
+    ctx.ensure_object(Context)
 
 
 @cli.command()
 @global_options
-@database_option
 @click.pass_obj
-def migrate(obj: Context, database_url: str | None) -> None:
+def migrate(obj: Context) -> None:
     """Create or upgrade the tables (Alembic, to the newest revision). Safe to run again."""
     from etl.store.schema import connected
     from etl.store.schema import migrate as upgrade
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
             before, after = upgrade(engine, settings.database_mode)
         if before == after:
@@ -250,9 +244,8 @@ def migrate(obj: Context, database_url: str | None) -> None:
 
 @cli.command()
 @global_options
-@database_option
 @click.pass_obj
-def snapshot(obj: Context, database_url: str | None) -> None:
+def snapshot(obj: Context) -> None:
     """Take one snapshot of every configured account × exchange and load it.
 
     Prints what was loaded. Exits 0 only when every snapshot succeeded; one account's failure does not stop the
@@ -263,7 +256,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     from etl.store.schema import connected, require_current_schema
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         settings.require_accounts()
         with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
             try:
@@ -293,7 +286,6 @@ def snapshot(obj: Context, database_url: str | None) -> None:
 
 @cli.command("ledger")
 @global_options
-@database_option
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -311,9 +303,7 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     help="Take today's totals (kt00017) now, even before the close; the evening's taking replaces them.",
 )
 @click.pass_obj
-def ledger_command(
-    obj: Context, database_url: str | None, since: datetime | None, reclassify: bool, force_totals: bool
-) -> None:
+def ledger_command(obj: Context, since: datetime | None, reclassify: bool, force_totals: bool) -> None:
     """Load the transaction ledger (kt00015) of every configured account into account_transactions, and after
     the close (`[ledger] at`, 20:15 KST) of a trading day today's totals (kt00017) into account_day_totals.
 
@@ -335,7 +325,7 @@ def ledger_command(
     from etl.store.schema import connected
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             if reclassify:
                 if since:
@@ -379,7 +369,6 @@ def ledger_command(
 
 @cli.command("backfill")
 @global_options
-@database_option
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -388,7 +377,7 @@ def ledger_command(
 )
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="The last day [default: today].")
 @click.pass_obj
-def backfill_command(obj: Context, database_url: str | None, since: datetime, until: datetime | None) -> None:
+def backfill_command(obj: Context, since: datetime, until: datetime | None) -> None:
     """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and
     the ledger (kt00015) of the same range, for every configured account.
 
@@ -403,12 +392,13 @@ def backfill_command(obj: Context, database_url: str | None, since: datetime, un
     from etl.jobs.ledger import LedgerJob, results_table
     from etl.store.estimates import first_snapshot_day
     from etl.store.schema import connected
+    from etl.store.statistics import ESTIMATES, LEDGER, analyze
 
     first, last = since.date(), until.date() if until else None
     if last is not None and first > last:
         raise click.UsageError(f"--since {first} is after --until {last}.")
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             settings.require_accounts()
             job = EstimatesJob(settings, engine)
@@ -417,6 +407,7 @@ def backfill_command(obj: Context, database_url: str | None, since: datetime, un
                 ledger = LedgerJob(settings, engine, job.fetcher).run(since=first)
             finally:
                 job.fetcher.close()
+            analyze(engine, (*ESTIMATES, *LEDGER))
             with engine.connect() as connection:
                 firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
         click.echo("Daily estimated assets (kt00002):")
@@ -434,9 +425,8 @@ def backfill_command(obj: Context, database_url: str | None, since: datetime, un
 
 @cli.command("flush")
 @global_options
-@database_option
 @click.pass_obj
-def flush_command(obj: Context, database_url: str | None) -> None:
+def flush_command(obj: Context) -> None:
     """Load the snapshots spooled while the database was unreachable, oldest first, each at most once.
 
     Safe to run at any time and again: a snapshot already loaded is only removed from the spool. `snapshot` and
@@ -445,9 +435,10 @@ def flush_command(obj: Context, database_url: str | None) -> None:
     from etl.jobs.flush import flush
     from etl.jobs.spool import Spool
     from etl.store.schema import connected
+    from etl.store.statistics import SNAPSHOTS, analyze
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         spool = Spool(settings.state_dir)
         waiting = len(spool.paths())
         if not waiting:
@@ -458,6 +449,8 @@ def flush_command(obj: Context, database_url: str | None) -> None:
             _progress(waiting, "Flushing") as bar,
         ):
             report = flush(engine, spool, progress=bar.update)
+            if report.loaded or report.failed:
+                analyze(engine, SNAPSHOTS)
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
             + (
@@ -473,7 +466,6 @@ def flush_command(obj: Context, database_url: str | None) -> None:
 
 @cli.command()
 @global_options
-@database_option
 @click.option(
     "--interval", metavar="DURATION", help="Time between slots: 30s, 5m, 1h [default: KIWOOM_ETL_INTERVAL, 5m]."
 )
@@ -493,7 +485,6 @@ def flush_command(obj: Context, database_url: str | None) -> None:
 @click.pass_obj
 def run(
     obj: Context,
-    database_url: str | None,
     interval: str | None,
     all_hours: bool,
     workers: str | None,
@@ -517,7 +508,7 @@ def run(
     from etl.store.schema import connected, require_current_schema
 
     with _errors():
-        settings = obj.settings(database_url, default_level="INFO")
+        settings = obj.settings(default_level="INFO")
         if interval:
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         if workers:
@@ -537,11 +528,10 @@ def run(
 
 @cli.command()
 @global_options
-@database_option
 @click.option("--interval", metavar="DURATION", help="The daemon's interval, if not the configured one.")
 @click.option("--all-hours", is_flag=True, help="Judge as a daemon run with --all-hours does.")
 @click.pass_obj
-def status(obj: Context, database_url: str | None, interval: str | None, all_hours: bool) -> None:
+def status(obj: Context, interval: str | None, all_hours: bool) -> None:
     """Show, per account × exchange, the newest successful snapshot, its age, failures since and the next slot.
 
     Shows the configured accounts (all those with runs in the last week when none is configured). Exits 1 when,
@@ -554,11 +544,12 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
     from etl.store.schema import connected
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         if interval:
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         schedule = _schedule(settings, all_hours)
-        _echo_spool(Spool(settings.state_dir), schedule)  # first: it matters most when the database is away
+        spool = Spool(settings.state_dir)
+        _echo_spool(spool, schedule)  # first: it matters most when the database is away
         corrections = calendar_line(schedule, utc_now())
         if corrections:
             click.echo(corrections)
@@ -568,7 +559,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
             if any(not a.name and a.appkey.missing for a in settings.accounts):
                 configured = set()  # an unnamed account without its key here cannot be told: show every account
-            every = pair_statuses(engine, schedule, now)
+            every = pair_statuses(engine, schedule, now, spooled=spool.run_ids())
             newest = None if every else newest_run(engine)
             ledgers = ledger_statuses(engine, {account for account, _ in configured} or None)
         pairs = [p for p in every if (p.account_no, p.exchange) in configured] if configured else every
@@ -671,11 +662,10 @@ def _newest_run_words(newest: Any, schedule: Any) -> str:
 
 @cli.command("replay")
 @global_options
-@database_option
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only pages received from this date (Seoul).")
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
 @click.pass_obj
-def replay_command(obj: Context, database_url: str | None, since: datetime | None, account: str | None) -> None:
+def replay_command(obj: Context, since: datetime | None, account: str | None) -> None:
     """Rebuild account_snapshots, position_snapshots, the ledger, the day totals and the estimates from
     raw_responses with today's transform.
 
@@ -690,9 +680,10 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
     from etl.jobs.totals import replay_totals
     from etl.normalize.ledger import Classifier
     from etl.store.schema import connected
+    from etl.store.statistics import DAY_TOTALS, ESTIMATES, LEDGER, SNAPSHOTS, analyze
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         classifier = Classifier.with_rules(settings.ledger_rules)
         day = since.date() if since else None
         with connected(settings.database_url, mode=settings.database_mode) as engine:
@@ -702,6 +693,7 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
             ledger = replay_ledger(engine, classifier, since=day, account=account)
             totals, refused = replay_totals(engine, since=day, account=account)
             estimated, unread = replay_estimates(engine, since=day, account=account)
+            analyze(engine, (*SNAPSHOTS, *LEDGER, *DAY_TOTALS, *ESTIMATES))
         click.echo(f"{len(runs)} run(s) with raw pages: {report}.")
         if ledger.pages:
             click.echo(f"Ledger: {ledger}.")
@@ -713,7 +705,6 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 
 @cli.command("import")
 @global_options
-@database_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--account", "account_no", metavar="ACCOUNT", help="The account_no to load page files as.")
 @click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="The exchange page files answer for.")
@@ -726,7 +717,6 @@ def replay_command(obj: Context, database_url: str | None, since: datetime | Non
 @click.pass_obj
 def import_command(
     obj: Context,
-    database_url: str | None,
     files: tuple[Path, ...],
     account_no: str | None,
     exchange: str | None,
@@ -755,7 +745,7 @@ def import_command(
             raise click.UsageError(
                 f"{', '.join(given)}: each line of a .jsonl file names its own account, exchange and captured_at", ctx
             )
-        _import_lines(obj, database_url, lines)
+        _import_lines(obj, lines)
         return
     missing = [name for name, value in options.items() if value is None]
     if missing:
@@ -764,25 +754,28 @@ def import_command(
     from etl.jobs.flush import RECORDED_FAILED
     from etl.jobs.replay import import_pages
     from etl.store.schema import connected
+    from etl.store.statistics import SNAPSHOTS, analyze
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             outcome = import_pages(
                 engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at
             )
+            analyze(engine, SNAPSHOTS)
         click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
         if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
 
 
-def _import_lines(obj: Context, database_url: str | None, files: list[Path]) -> None:
+def _import_lines(obj: Context, files: list[Path]) -> None:
     """kiwoom-etl import FILE.jsonl...: each file in batches, with a progress bar; exit 1 if a line was refused."""
     from etl.jobs.replay import count_lines, import_lines
     from etl.store.schema import connected
+    from etl.store.statistics import SNAPSHOTS, analyze
 
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         refused = lines = 0
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             for path in files:
@@ -793,13 +786,13 @@ def _import_lines(obj: Context, database_url: str | None, files: list[Path]) -> 
                 click.echo(f"{path}: {report}.")
                 refused += len(report.refused)
                 lines += report.lines
+            analyze(engine, SNAPSHOTS)
         if refused:
             _fail(f"{refused} of {lines} line(s) refused; they are kept as failed runs in etl_runs", EXIT_FAILED)
 
 
 @cli.command("returns")
 @global_options
-@database_option
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: each one].")
 @click.option(
     "--exchange",
@@ -815,7 +808,6 @@ def _import_lines(obj: Context, database_url: str | None, files: list[Path]) -> 
 @click.pass_obj
 def returns_command(
     obj: Context,
-    database_url: str | None,
     account: str | None,
     exchange: str | None,
     since: datetime | None,
@@ -837,7 +829,7 @@ def returns_command(
     if since and until and since > until:
         raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             found = read_returns(
                 engine,
@@ -855,7 +847,6 @@ def returns_command(
 
 @cli.command("report")
 @global_options
-@database_option
 @click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: one section each].")
 @click.option(
     "--exchange",
@@ -879,7 +870,6 @@ def returns_command(
 @click.pass_obj
 def report_command(
     obj: Context,
-    database_url: str | None,
     account: str | None,
     exchange: str | None,
     since: datetime | None,
@@ -903,7 +893,7 @@ def report_command(
         raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
     selection = Selection(account, exchange, since.date() if since else None, until.date() if until else None)
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         protected = _protected(obj, settings)
         check_output(out, protected, force=force)  # before the database is read
         with connected(settings.database_url, mode=settings.database_mode) as engine:
@@ -926,7 +916,6 @@ def report_command(
 
 def _export_for_a_tool(
     obj: Context,
-    database_url: str | None,
     name: str,
     fmt: str,
     since: datetime | None,
@@ -949,7 +938,7 @@ def _export_for_a_tool(
     if exchange:
         raise click.UsageError("--exchange does not apply to the ledger: its lines cover both exchanges.")
     with _errors():
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         protected = _protected(obj, settings)
         if out is not None:  # both files, before the database is read: neither is written when one is refused
             check_output(out, protected, force=force)
@@ -998,7 +987,6 @@ def _deliveries(out: Path) -> Path:
 
 @cli.command("export")
 @global_options
-@database_option
 @click.argument("name", metavar="NAME")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="From this Seoul date on (inclusive).")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Up to this Seoul date (inclusive).")
@@ -1031,7 +1019,6 @@ def _deliveries(out: Path) -> Path:
 @click.pass_obj
 def export_command(
     obj: Context,
-    database_url: str | None,
     name: str,
     since: datetime | None,
     until: datetime | None,
@@ -1069,7 +1056,7 @@ def export_command(
     if since and until and since > until:
         raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
     if fmt in ("portfolio-performance", "ghostfolio"):
-        _export_for_a_tool(obj, database_url, name, fmt, since, until, account, exchange, out, force, raw_text)
+        _export_for_a_tool(obj, name, fmt, since, until, account, exchange, out, force, raw_text)
         return
     filters = Filters(since.date() if since else None, until.date() if until else None, account, exchange)
     try:
@@ -1081,7 +1068,7 @@ def export_command(
     with _errors():
         if fmt == "parquet":
             require_pyarrow()
-        settings = obj.settings(database_url)
+        settings = obj.settings()
         protected = _protected(obj, settings)
         if out is not None:
             check_output(out, protected, force=force)  # before the database is read
@@ -1204,12 +1191,6 @@ def simulate(
 @cli.command()
 @global_options
 @click.option(
-    "--database-url",
-    metavar="URL",
-    default=None,
-    help="Where the demo writes (default: the SQLite file kiwoom_etl.db in this directory).",
-)
-@click.option(
     "--days",
     default=20,
     show_default=True,
@@ -1228,21 +1209,23 @@ def simulate(
 )
 @force_option
 @click.pass_obj
-def demo(obj: Context, database_url: str | None, days: int, seed: int, report_path: Path, force: bool) -> None:
+def demo(obj: Context, days: int, seed: int, report_path: Path, force: bool) -> None:
     """Try kiwoom-etl without an account: a few weeks of made-up history, answers from the views, a report.
 
     A local simulator plays a seeded market in which two made-up accounts trade between days; every past slot
     (09:30, 12:30, 15:45 KST) of every trading day is snapshotted through the real path, a closed weekday is
     recorded as skipped. The same seed gives the same numbers on every run; a second run replaces the first's
     history and its report. Needs no key and touches no real API. It refuses, before changing anything, a database
-    that holds real (non-demo) snapshots or runs. Times are printed in the `timezone` setting.
+    that holds real (non-demo) snapshots or runs. It writes to --database-url, else to the SQLite file kiwoom_etl.db
+    in this directory, never to the configured database. Times are printed in the `timezone` setting.
     """
     from etl.jobs.demo import run_demo
     from etl.settings import default_database_url, normalize_database_url
 
     with _errors():
         settings = obj.settings()
-        url = normalize_database_url(database_url, "--database-url") if database_url else default_database_url()
+        # --database-url, else kiwoom_etl.db here: never the configured database, which may hold real history
+        url = normalize_database_url(obj.database_url, "--database-url") if obj.database_url else default_database_url()
         ok = run_demo(
             url,
             days=days,

@@ -294,9 +294,11 @@ def _schedule(pick: Pick, document: Mapping[str, Any], path: object) -> dict[str
     if zone is not None:
         schedule["timezone"] = _zone(str(zone[0]), zone[1])
     if "windows" in document:
-        schedule["windows"] = _per_exchange(document["windows"], f"{path}: windows", Window.parse)
+        schedule["windows"] = _per_exchange(document["windows"], f"{path}: windows", Window.parse, DEFAULT_WINDOWS)
     if "end_of_day" in document:
-        schedule["end_of_day"] = _per_exchange(document["end_of_day"], f"{path}: end_of_day", parse_clock)
+        schedule["end_of_day"] = _per_exchange(
+            document["end_of_day"], f"{path}: end_of_day", parse_clock, DEFAULT_END_OF_DAY
+        )
     return schedule
 
 
@@ -403,17 +405,14 @@ def _zone(name: str, setting: str) -> str:
     return name
 
 
-def _per_exchange(table: Any, setting: str, parse: Any) -> dict[str, Any]:
-    """A TOML table keyed by exchange: every exchange must be given, each value parsed."""
+def _per_exchange(table: Any, setting: str, parse: Any, defaults: Mapping[str, str]) -> dict[str, Any]:
+    """A TOML table keyed by exchange, each value parsed; an exchange it does not name keeps its default."""
     if not isinstance(table, dict):
         raise ConfigError(f"{setting}: expected a table such as {{ KRX = ..., NXT = ... }}")
     unknown = set(table) - set(EXCHANGES)
     if unknown:
         raise ConfigError(f"{setting}: unknown exchange(s) {', '.join(sorted(unknown))} (expected KRX, NXT)")
-    missing = [x for x in EXCHANGES if x not in table]
-    if missing:
-        raise ConfigError(f"{setting}: {', '.join(missing)} missing")
-    return {x: parse(str(table[x]), f"{setting}.{x}") for x in EXCHANGES}
+    return {x: parse(str(table[x]), f"{setting}.{x}") if x in table else parse(defaults[x], setting) for x in EXCHANGES}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

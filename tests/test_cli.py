@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
 from pathlib import Path
@@ -143,6 +144,49 @@ def test_global_options_after_the_command_name_work_and_win(tmp_path: Path) -> N
     refused = kiwoom_etl("--config", str(good), "status", "--config", str(missing))
     assert refused.returncode == 2 and f"config file {missing} does not exist" in refused.stderr
     fine = kiwoom_etl("--config", str(missing), "migrate", "--config", str(good))
+    assert fine.returncode == 0 and "is up to date" in fine.stdout, fine.stderr
+
+
+def _placed(where: str, command: str, *options: str) -> list[str]:
+    return [*options, command] if where == "before" else [command, *options]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_each_global_option_takes_effect_before_and_after_the_command_name(where: str, tmp_path: Path) -> None:
+    named = tmp_path / "named.db"
+    migrated = kiwoom_etl(*_placed(where, "migrate", "--database-url", f"sqlite:///{named}", "--log-level", "DEBUG"))
+    assert migrated.returncode == 0 and f"Migrated sqlite:///{named}: empty" in migrated.stdout, migrated.stderr
+    assert " DEBUG alembic.runtime.migration: " in migrated.stderr  # the level asked for, in the text format
+    status = kiwoom_etl(*_placed(where, "status", "--database-url", f"sqlite:///{named}"), cwd=tmp_path)
+    assert f"No snapshot runs in the last week in sqlite:///{named}." in status.stdout, status.stderr
+    assert not (tmp_path / "kiwoom_etl.db").exists()  # the default database was never touched
+
+    configured = tmp_path / "configured.db"
+    config = tmp_path / "settings.toml"
+    config.write_text(f'database_url = "sqlite:///{configured}"\n')
+    env = {"KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}
+    as_json = kiwoom_etl(
+        *_placed(where, "migrate", "--config", str(config), "--log-format", "json", "--log-level", "DEBUG"), env=env
+    )
+    assert as_json.returncode == 0 and f"Migrated sqlite:///{configured}: empty" in as_json.stdout, as_json.stderr
+    logged = [json.loads(line) for line in as_json.stderr.splitlines()]
+    assert logged and {"DEBUG", "INFO"} <= {entry["level"] for entry in logged}
+    shown = kiwoom_etl(*_placed(where, "status", "--config", str(config)), env=env, cwd=tmp_path)
+    assert f"No snapshot runs in the last week in sqlite:///{configured}." in shown.stdout, shown.stderr
+    for command in ("flush", "replay"):  # each needs a migrated database: the default one here would not be
+        used = kiwoom_etl(*_placed(where, command, "--config", str(config)), env=env, cwd=tmp_path)
+        assert used.returncode == 0, (command, used.stderr)
+    assert not (tmp_path / "kiwoom_etl.db").exists()
+
+
+def test_a_global_option_after_the_command_name_wins_over_the_one_before(tmp_path: Path) -> None:
+    before, after = tmp_path / "before.db", tmp_path / "after.db"
+    both = kiwoom_etl("--database-url", f"sqlite:///{before}", "migrate", "--database-url", f"sqlite:///{after}")
+    assert both.returncode == 0 and after.exists() and not before.exists(), both.stderr
+    env = {"KIWOOM_ETL_CONFIG": str(tmp_path / "missing.toml")}  # the environment's file: not asked for here
+    config = tmp_path / "c.toml"
+    config.write_text(f'database_url = "sqlite:///{after}"\n')
+    fine = kiwoom_etl("migrate", "--config", str(config), env=env)
     assert fine.returncode == 0 and "is up to date" in fine.stdout, fine.stderr
 
 

@@ -23,7 +23,7 @@ from etl.store.models import DailyClose
 from etl.store.schema import downgrade, migrate
 from etl.store.views import VIEW_NAMES, VIEWS
 from tests.books import EVERY_VIEW, Book, History, Line, assert_view, edges, import_books, week
-from tests.support import take_snapshots
+from tests.support import Clock, take_snapshots
 
 CLOSES = select(DailyClose.__table__).order_by(DailyClose.account_no, DailyClose.exchange, DailyClose.trade_date)
 
@@ -239,6 +239,7 @@ def test_the_first_and_last_days_of_the_calendar_load(engine: Engine, tmp_path: 
     path = tmp_path / "page.json"
     path.write_text(json.dumps(page), encoding="utf-8")
     for moment in (datetime(9999, 12, 31, 14, 0, tzinfo=UTC), datetime(1, 1, 1, 0, 30, tzinfo=UTC)):
-        assert import_pages(engine, [path], account_no="A", exchange="KRX", captured_at=moment) == "loaded"
+        now = Clock(moment)  # loaded as it is taken: a capture ahead of the clock is refused
+        assert import_pages(engine, [path], account_no="A", exchange="KRX", captured_at=moment, clock=now) == "loaded"
     assert [row["trade_date"] for row in rows(engine, CLOSES)] == [date(1, 1, 1), date(9999, 12, 31)]
     assert_closes_are_the_rebuilt_ones(engine)

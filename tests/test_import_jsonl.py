@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select, text
 
 from etl.jobs.replay import count_lines, import_lines, import_pages, replay, runs_to_replay
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from tests.support import content, kiwoom_etl
+from tests.support import Clock, content, kiwoom_etl
 from tests.test_transform import SEED_EXAMPLE
 
 
@@ -98,7 +98,7 @@ def test_good_lines_load_in_batches_refused_ones_are_named_and_kept_and_a_second
     assert [a["captured_at"] for a in before[0]] == [datetime(2026, 11, d, 6, 30, tzinfo=UTC) for d in (2, 3, 7, 8)]
 
     again = import_lines(engine, path, batch_size=3)
-    assert (again.lines, again.loaded, again.already, len(again.refused)) == (9, 0, 9, 5)
+    assert (again.lines, again.loaded, again.already, len(again.refused)) == (9, 0, 4, 5)
     assert again.refused[0] == "line 2: not a JSON object"
     assert counts(engine) == tables and content(engine) == before
 
@@ -213,7 +213,7 @@ def test_the_import_command_with_json_lines(sqlite_url: str, tmp_path: Path) -> 
     assert f"kiwoom-etl: {path}: line 2: not a JSON object" in first.stderr
     assert "error: 1 of 3 line(s) refused" in first.stderr
     second = kiwoom_etl("import", str(path), env=env)
-    assert second.returncode == 1 and "3 line(s): 0 loaded, 3 already loaded, 1 refused." in second.stdout
+    assert second.returncode == 1 and "3 line(s): 0 loaded, 2 already loaded, 1 refused." in second.stdout
 
     good = tmp_path / "good.jsonl"
     good.write_text(line(3) + "\n", encoding="utf-8")
@@ -228,3 +228,53 @@ def test_the_import_command_with_json_lines(sqlite_url: str, tmp_path: Path) -> 
     assert mixed.returncode == 2 and "cannot be imported together with page files" in mixed.stderr
     incomplete = kiwoom_etl("import", str(page), "--account", "main", env=env)
     assert incomplete.returncode == 2 and "page files need --exchange, --captured-at" in incomplete.stderr
+
+
+def test_the_counts_add_up_to_the_lines_on_every_import(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "mix.jsonl"
+    lines = [line(1), "{not json", line(2), line(3, exchange="KOSDAQ"), line(2), line(4)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    clock = Clock(datetime(2026, 11, 30, tzinfo=UTC))
+
+    for expected in ((6, 3, 1, 2), (6, 0, 4, 2)):  # line 5 repeats line 3; then everything was seen before
+        report = import_lines(engine, path, batch_size=2, clock=clock)
+        assert (report.lines, report.loaded, report.already, len(report.refused)) == expected
+        assert report.loaded + report.already + len(report.refused) == report.lines
+    assert [r.split(":")[0] for r in report.refused] == ["line 2", "line 4"]
+
+
+def test_a_capture_from_the_future_is_refused_with_its_line_and_field_and_kept_as_a_failed_run(
+    engine: Engine, tmp_path: Path
+) -> None:
+    now = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)
+    path = tmp_path / "future.jsonl"
+    lines = [
+        line(0, captured_at="2026-11-20T06:39:59Z"),  # within ten minutes: a clock a little behind Kiwoom's
+        line(1, captured_at="2026-11-20T06:40:01Z"),
+        line(2, captured_at="2099-01-01T00:00:00Z"),
+        line(3, captured_at="2026-11-19T06:30:00Z"),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    report = import_lines(engine, path, clock=Clock(now))
+
+    assert (report.lines, report.loaded, len(report.refused)) == (4, 2, 2)
+    assert report.refused[0].startswith("line 2: captured_at: 2026-11-20T06:40:01+00:00 is more than 10 minutes ahead")
+    assert report.refused[1].startswith("line 3: captured_at: 2099-01-01T00:00:00+00:00 is more than 10 minutes ahead")
+    with engine.connect() as connection:
+        failed = connection.execute(
+            select(EtlRun.id, EtlRun.reason, EtlRun.detail, EtlRun.page_count)
+            .where(EtlRun.status == "failed")
+            .order_by(EtlRun.id)
+        ).all()
+        kept = {
+            run.id: connection.execute(select(func.count()).where(RawResponse.run_id == run.id)).scalar_one()
+            for run in failed
+        }
+        latest = connection.execute(text("SELECT MAX(captured_at) FROM account_snapshots")).scalar_one()
+    assert [(r.reason, r.detail, r.page_count) for r in failed] == [
+        ("payload_refused", "future.jsonl line 2", 1),
+        ("payload_refused", "future.jsonl line 3", 1),
+    ]
+    assert list(kept.values()) == [1, 1]  # the pages are kept: a replay can read them once the day has come
+    assert str(latest).startswith("2026-11-20")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import time
 from pathlib import Path
 
 import pytest
 
+from etl.clock import Window
 from etl.errors import ConfigError
 from etl.settings import MOCK_BASE_URL, REAL_BASE_URL, Secret, load_settings
 
@@ -376,3 +378,14 @@ def test_a_config_file_root_owns_may_be_read_by_its_group(tmp_path: Path, caplog
     path.chmod(0o644)
     with pytest.raises(ConfigError, match="others can read it"):
         load_settings(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("table", "value", "expected"),
+    [("windows", "09:00-15:30", Window(time(9), time(15, 30))), ("end_of_day", "15:50", time(15, 50))],
+)
+def test_a_table_that_names_one_exchange_keeps_the_others_default(
+    tmp_path: Path, table: str, value: str, expected: object
+) -> None:
+    settings = load_settings(write(tmp_path, f'[{table}]\nKRX = "{value}"\n'), environ={})
+    assert getattr(settings, table) == {"KRX": expected, "NXT": getattr(load_settings(environ={}), table)["NXT"]}

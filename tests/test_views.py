@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert, text, update
 
-from etl.store.models import EtlRun
+from etl.store.dictionary import VIEWS as DESCRIBED
+from etl.store.models import AccountDayTotals, AccountSnapshot, EtlRun
 from etl.store.views import VIEW_NAMES, VIEWS
 from tests.books import EDGE, EVERY_VIEW, History, as_read, assert_rows, assert_view, edges, read, week
 from tests.support import kiwoom_etl
@@ -143,6 +144,61 @@ def test_etl_freshness_of_the_edge_books(engine: Engine, edge_history: History) 
     errors = {(r["account_no"], r["exchange"]): r["last_error"] for r in got}
     assert "entr" in errors[(EDGE, "KRX")] and "boom" not in errors[(EDGE, "KRX")]
     assert any(r["failures_since_success"] == 2 for r in expected)
+
+
+RFC_3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+
+def test_every_time_column_of_every_view_is_rfc_3339_utc_on_sqlite_and_timestamptz_on_postgresql(
+    engine: Engine, history: History
+) -> None:
+    with engine.begin() as connection:  # slots, a failure and a day's totals, so that no time column is empty
+        connection.execute(
+            update(AccountSnapshot)
+            .where(AccountSnapshot.id.in_(text("SELECT id FROM latest_accounts")))
+            .values(scheduled_for=AccountSnapshot.captured_at)
+        )
+        failed = connection.execute(
+            insert(EtlRun).returning(EtlRun.id),
+            {
+                "trigger": "import",
+                "status": "failed",
+                "account_no": "5000001111",
+                "exchange": "KRX",
+                "started_at": datetime(2026, 11, 30, 6, 0, 0, 123400, tzinfo=UTC),
+                "error": "boom",
+            },
+        ).scalar_one()
+        connection.execute(
+            insert(AccountDayTotals),
+            {
+                "account_no": "5000001111",
+                "trade_date": datetime(2026, 11, 20).date(),
+                "run_id": failed,
+                "captured_at": datetime(2026, 11, 20, 11, 15, tzinfo=UTC),
+            },
+        )
+    times = {
+        (view.name, column.name)
+        for view in DESCRIBED.values()
+        for column in view.columns
+        if column.type.startswith("timestamp with time zone")
+    }
+    assert {
+        ("etl_freshness", "last_failure_at"),
+        ("account_history", "captured_at"),
+        ("ledger_checks", "captured_at"),
+    } < times
+    for view, column in sorted(times):
+        with engine.connect() as connection:
+            values = connection.execute(text(f"SELECT {column} FROM {view}")).scalars().all()
+        present = [value for value in values if value is not None]
+        assert present, (view, column)  # the history holds a value for each
+        for value in present:
+            if engine.dialect.name == "sqlite":
+                assert isinstance(value, str) and RFC_3339_UTC.fullmatch(value), (view, column, value)
+            else:
+                assert isinstance(value, datetime) and value.utcoffset() is not None, (view, column, value)
 
 
 def test_every_view_has_the_columns_it_declares(engine: Engine) -> None:

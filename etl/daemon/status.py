@@ -5,7 +5,7 @@ Read from etl_runs, so that `kiwoom-etl status`, `/healthz` and every replica on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from etl.store.engine import storage_errors
 from etl.store.models import AccountDayTotals, AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
 from etl.store.totals import Disagreements, disagreements
 
+SPOOLED = "spooled"  # what `status` shows for a run whose snapshot waits in the spool
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
 
 
@@ -89,9 +90,15 @@ def calendar_line(schedule: Schedule, now: datetime) -> str | None:
 
 
 def pair_statuses(
-    engine: Engine, schedule: Schedule, now: datetime, *, only: set[tuple[str, str]] | None = None
+    engine: Engine,
+    schedule: Schedule,
+    now: datetime,
+    *,
+    only: set[tuple[str, str]] | None = None,
+    spooled: Container[int] = frozenset(),
 ) -> list[PairStatus]:
-    """Every account × exchange with a run in the last week (or those in `only`), and whether it is stale.
+    """Every account × exchange with a run in the last week (or those in `only`), and whether it is stale. A run
+    still `running` whose snapshot waits in the spool (its id in `spooled`) is shown as `spooled`.
 
     Stale means: inside an active window, no success within twice the interval — counted from the later of the
     newest success and the moment today's window opened, so that each morning's first slots are not alarms.
@@ -111,12 +118,14 @@ def pair_statuses(
             if only is not None and (account_no, exchange) not in only:
                 continue
             pair = (EtlRun.account_no == account_no, EtlRun.exchange == exchange)
-            last_status, last_reason = connection.execute(
-                select(EtlRun.status, EtlRun.reason)
+            last_id, last_status, last_reason = connection.execute(
+                select(EtlRun.id, EtlRun.status, EtlRun.reason)
                 .where(*pair, EtlRun.started_at == newest_start)
                 .order_by(EtlRun.id.desc())
                 .limit(1)
             ).one()
+            if last_status == RunStatus.RUNNING and last_id in spooled:  # its row is written when a flush loads it
+                last_status = SPOOLED
             failures = connection.execute(
                 select(func.count())
                 .select_from(EtlRun)

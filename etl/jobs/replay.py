@@ -423,11 +423,11 @@ def _import_batch(engine: Engine, batch: list[_Line], report: ImportReport, cloc
                 _import_batch(engine, [line], report, clock)
             return
         outcomes = _record_rejected(engine, batch[0], exc, clock)
-    for outcome, refusal in outcomes:
+    for outcome, refusal in outcomes:  # each line counted once: loaded + already + refused = lines
         report.lines += 1
         report.loaded += outcome == "loaded"
         report.already += outcome == "already"
-        if refusal is not None:
+        if refusal is not None:  # set for a refused line only
             report.refused.append(refusal)
 
 
@@ -449,9 +449,10 @@ def _write_lines(
     now = clock()
     for line in batch:
         before = done.get(line.identity)
-        if before is not None:  # imported before: refused then, refused now
-            failed = before.status != RunStatus.SUCCESS
-            outcomes[line.number] = ("already", f"line {line.number}: {before.error}" if failed else None)
+        if before is not None and before.status == RunStatus.SUCCESS:
+            outcomes[line.number] = ("already", None)
+        elif before is not None:  # imported before: refused then, refused now (counted once, as refused)
+            outcomes[line.number] = ("refused", f"line {line.number}: {before.error}")
         elif line.capture is None:
             connection.execute(
                 insert_unless_taken(connection),

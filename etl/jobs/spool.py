@@ -153,6 +153,16 @@ class Spool:
         for path in self.paths():
             yield path, self.read(path)
 
+    def run_ids(self) -> set[int]:
+        """The runs whose snapshots the spool holds (a file that cannot be read names none)."""
+        ids = set()
+        for path in self.paths():
+            with contextlib.suppress(SpoolError):
+                run_id = self.read(path).run_id
+                if run_id is not None:
+                    ids.add(run_id)
+        return ids
+
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[bool]:
         """Hold the spool's lock if no other process does: yields whether it was had."""

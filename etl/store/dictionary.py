@@ -1090,7 +1090,14 @@ TABLES: dict[str, Relation] = {
         ACCOUNT_DAILY_ESTIMATES,
     )
 }
-VIEWS: dict[str, Relation] = {v.name: v for v in _views()}
+
+
+def _rfc_times(view: Relation) -> Relation:
+    """A view as read: every time column is RFC 3339 UTC text on SQLite (what BI tools parse), as `time` is."""
+    return replace(view, columns=tuple(replace(c, type=c.type.replace(TIMESTAMP, TIME_TYPE)) for c in view.columns))
+
+
+VIEWS: dict[str, Relation] = {v.name: v for v in map(_rfc_times, _views())}
 RELATIONS: dict[str, Relation] = {**TABLES, **VIEWS}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +27,10 @@ from etl.store.engine import driver_cursor
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse, Reason, RunStatus
 from etl.store.runs import Run
 from etl.store.sqltypes import binders, unchanged
+
+# How far ahead of the clock a capture may be dated: a Kiwoom page is stamped by this clock as it arrives, so only a
+# skewed clock elsewhere or a wrong import is ahead, and it would be every view's "latest" until the day came.
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,11 @@ def load(
 ) -> list[Loaded]:
     """Write each capture into its run: transform, raw pages, summary, positions, and the run's end.
 
-    A capture that failed to fetch, or whose pages the transform refuses, is recorded as failed with its pages (a
-    later replay reads them). With `replace_snapshot` (a replay), the run's snapshot is rebuilt: the old one is
-    deleted and the pages, already stored, are linked to the new one; a run that already reads the same, or whose
-    pages today's transform refuses, is left as it is (`Loaded.written` is False).
+    A capture that failed to fetch, whose pages the transform refuses, or dated more than FUTURE_TOLERANCE after
+    `finished_at` (now), is recorded as failed with its pages (a later replay reads them). With `replace_snapshot`
+    (a replay), the run's snapshot is rebuilt: the old one is deleted and the pages, already stored, are linked to
+    the new one; a run that already reads the same, or whose pages today's transform refuses, is left as it is
+    (`Loaded.written` is False).
     """
     writes = _Writes()
     with driver_cursor(connection) as cursor:
@@ -100,6 +105,8 @@ def _load_one(
 ) -> Loaded:
     error, reason = capture.error, capture.reason
     snapshot: Snapshot | None = None
+    if error is None and capture.captured_at > finished_at + FUTURE_TOLERANCE:
+        error, reason = _from_the_future(capture.captured_at, finished_at), Reason.PAYLOAD_REFUSED
     if error is None:
         try:
             snapshot = transform(
@@ -147,6 +154,11 @@ def _load_one(
     writes.ends.setdefault(statement, []).append((*_bound(connection, EtlRun.__table__, values), run.id))
     unknown = frozenset() if snapshot is None else snapshot.unknown_fields
     return Loaded(run.id, status, reason, snapshot_id, positions, error, unknown)
+
+
+def _from_the_future(captured_at: datetime, now: datetime) -> str:
+    limit = int(FUTURE_TOLERANCE.total_seconds() // 60)
+    return f"captured_at: {captured_at.isoformat()} is more than {limit} minutes ahead of the clock ({now.isoformat()})"
 
 
 def _insert_snapshot(connection: Connection, cursor: Any, run: Run, snapshot: Snapshot) -> int:

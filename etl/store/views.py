@@ -12,7 +12,7 @@ plugin parses) and in the name of the floating-point type weights are computed i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.sql import TableClause
 
 from etl.store.closes import CLOSES_SELECT
 from etl.store.dictionary import CHECKED_TOTALS, RELATIONS, apply_comments
-from etl.store.models import AccountDayTotals, AccountSnapshot, EtlRun, PositionSnapshot
+from etl.store.models import AccountDayTotals, AccountSnapshot, Base, EtlRun, PositionSnapshot
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
 # On SQLite captured_at is UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'; the padding keeps six digits if they are absent.
@@ -78,7 +78,7 @@ grown AS (
 @dataclass(frozen=True)
 class View:
     """One analyst view: its name and its SELECT, written with {time:…}, {close_of:…}, {float} and {growth} where
-    the dialects differ."""
+    the dialects differ, and {columns:alias:table} for every column a table has (each time as `time` is written)."""
 
     name: str
     select: str
@@ -89,13 +89,29 @@ class View:
         """Its columns in order, as the data dictionary (the one list of them) describes them."""
         return tuple(column.name for column in RELATIONS[self.name].columns)
 
-    def sql(self, dialect: str, closes: str = "daily_closes") -> str:
-        """The SELECT for `dialect` (postgresql or sqlite), reading the days' closes from `closes`."""
-        return _Dialect(dialect).render(self.select.replace("{closes}", closes))
+    def sql(self, dialect: str, columns: Mapping[str, Sequence[str]], closes: str = "daily_closes") -> str:
+        """The SELECT for `dialect` (postgresql or sqlite), reading the days' closes from `closes`; `columns` names
+        the columns each table has in the database (a later revision may add some)."""
+        return _Dialect(dialect).render(_every_column(self.select, columns).replace("{closes}", closes))
 
     def table(self) -> TableClause:
         """The view as a typed selectable: rates read as Decimal, times as aware UTC datetimes, on both backends."""
         return table(self.name, *(column(name, _type(name)) for name in self.columns))
+
+
+def _every_column(template: str, columns: Mapping[str, Sequence[str]]) -> str:
+    """{columns:alias:table} written out: the table's columns, a time column as `time` is (RFC 3339 on SQLite)."""
+    while "{columns:" in template:
+        start = template.index("{columns:")
+        end = template.index("}", start)
+        alias, name = template[start + len("{columns:") : end].split(":")
+        model = Base.metadata.tables[name].columns
+        listed = ", ".join(
+            f"{{time:{alias}.{c}}} AS {c}" if c in model and isinstance(model[c].type, UtcDateTime) else f"{alias}.{c}"
+            for c in columns[name]
+        )
+        template = template[:start] + listed + template[end + 1 :]
+    return template
 
 
 class _Dialect:
@@ -148,7 +164,7 @@ _COMPUTED: dict[str, Any] = {
         BigInteger(),
     ),
     **{f"ledger_{name}": BigInteger() for name, _ in CHECKED_TOTALS},
-    **dict.fromkeys(("last_captured_at", "last_success_at", "last_failure_at"), UtcDateTime()),
+    **dict.fromkeys(("last_captured_at", "last_success_at", "last_failure_at"), RfcTime()),
     **dict.fromkeys(
         (
             "gross_assets",
@@ -170,17 +186,19 @@ _TABLE_TYPES: dict[str, Any] = {
 
 
 def _type(name: str) -> Any:
-    return _COMPUTED.get(name) or _TABLE_TYPES[name]
+    found = _COMPUTED.get(name) or _TABLE_TYPES[name]
+    return RfcTime() if isinstance(found, UtcDateTime) else found  # a view writes every time as `time` is
 
 
 _NET = "COALESCE(s.credit_loan_total, 0) - COALESCE(s.unpaid_credit_interest, 0)"
 _GROSS = "COALESCE(s.deposit_d2, 0) + COALESCE(s.total_evaluation_amount, 0)"
 
-# `s.*` rather than a column list: a view must not name a column a later revision adds (a fresh database runs this
-# revision before that one); the migration adding it recreates the views, and they take it in.
+# Every column the table has when the view is created, not a fixed list: a view must not name a column a later
+# revision adds (a fresh database runs this revision before that one); the migration adding it recreates the views,
+# and they take it in.
 ACCOUNT_HISTORY = View(
     "account_history",
-    f"""SELECT s.*,
+    f"""SELECT {{columns:s:account_snapshots}},
        {_GROSS} AS gross_assets,
        {_GROSS} - {_NET} AS net_assets,
        {{time:s.captured_at}} AS time
@@ -202,7 +220,7 @@ JOIN account_history h ON h.id = d.snapshot_id AND h.account_no = d.account_no A
 # One snapshot per account × exchange: partitioned by the pair, so that a filter on it passes through the window.
 LATEST_POSITIONS = View(
     "latest_positions",
-    """SELECT p.*,
+    """SELECT {columns:p:position_snapshots},
        {time:p.captured_at} AS time,
        CAST(COALESCE(p.evaluation_amount, 0) AS {float}) * 100
          / NULLIF(CAST(SUM(COALESCE(p.evaluation_amount, 0)) OVER (PARTITION BY p.account_no, p.exchange)
@@ -308,9 +326,9 @@ ETL_FRESHNESS = View(
     GROUP BY r.account_no, r.exchange
 )
 SELECT p.account_no, p.exchange,
-       (SELECT MAX(s.captured_at) FROM account_snapshots s
-        WHERE s.account_no = p.account_no AND s.exchange = p.exchange) AS last_captured_at,
-       p.last_success_at, p.last_failure_at,
+       {time:(SELECT MAX(s.captured_at) FROM account_snapshots s
+        WHERE s.account_no = p.account_no AND s.exchange = p.exchange)} AS last_captured_at,
+       {time:p.last_success_at} AS last_success_at, {time:p.last_failure_at} AS last_failure_at,
        (SELECT f.error FROM etl_runs f
         WHERE f.account_no = p.account_no AND f.exchange = p.exchange AND f.status = 'failed'
         ORDER BY f.started_at DESC, f.id DESC LIMIT 1) AS last_error,
@@ -340,7 +358,7 @@ _SUMS = ",\n            ".join(f"CAST(SUM({sql}) AS BIGINT) AS {name}" for name,
 # SUM of a BIGINT is NUMERIC on PostgreSQL: cast back, so that both backends give integers.
 LEDGER_CHECKS = View(
     "ledger_checks",
-    f"""SELECT t.account_no, t.trade_date, t.captured_at, COALESCE(l.lines, 0) AS ledger_lines,
+    f"""SELECT t.account_no, t.trade_date, {{time:t.captured_at}} AS captured_at, COALESCE(l.lines, 0) AS ledger_lines,
        {_PAIRS},
        NULLIF(SUBSTR({_MISMATCHES}, 3), '') AS mismatches,
        CASE WHEN {_ANY_DIFFERS}
@@ -468,17 +486,20 @@ VIEWS: tuple[View, ...] = (
     ACCOUNT_RETURNS_DAILY,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
+_LISTED = ("account_snapshots", "position_snapshots")  # the tables views take every column of
 
 
 def create_views(connection: Connection) -> None:
     """Create every analyst view whose tables exist, with its comments on PostgreSQL."""
     dialect = connection.dialect.name
     # Before migration 0007 (a fresh database runs 0005 first) the closes are computed where they are read.
-    tables = set(inspect(connection).get_table_names())
+    inspector = inspect(connection)
+    tables = set(inspector.get_table_names())
     closes = "daily_closes" if "daily_closes" in tables else f"({CLOSES_SELECT})"
+    columns = {name: [c["name"] for c in inspector.get_columns(name)] for name in _LISTED}
     for view in VIEWS:
         if tables.issuperset(view.requires):  # else the revision that adds its tables creates it
-            connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect, closes)}"))
+            connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect, columns, closes)}"))
     apply_comments(connection, VIEW_NAMES)  # a dropped view lost its comments
 
 
