@@ -122,11 +122,12 @@ def check_output(path: Path, protected: Protected, *, force: bool, option: str =
     shown = f"{option} {path}"
     found = _stat(target)
     for database in protected.databases:
-        real = Path(os.path.realpath(database))
-        for suffix, what in SQLITE_FILES:
-            sibling = real.with_name(real.name + suffix)
-            if target == sibling or (found is not None and _same(found, _stat(sibling))):
-                raise ConfigError(f"{shown} is {what}; choose another file")
+        # A database reached through a symlink: its journal may sit beside the link or beside the file.
+        for named in {Path(os.path.abspath(database)), Path(os.path.realpath(database))}:
+            for suffix, what in SQLITE_FILES:
+                sibling = named.with_name(named.name + suffix)
+                if Path(os.path.realpath(sibling)) == target or (found is not None and _same(found, _stat(sibling))):
+                    raise ConfigError(f"{shown} is {what}; choose another file")
     if protected.state_dir is not None:
         state = Path(os.path.realpath(protected.state_dir))
         if target.is_relative_to(state):
@@ -169,7 +170,7 @@ def output_file(path: Path, protected: Protected, *, force: bool, option: str = 
         # Checked again: an export can stream for minutes, and a file that appeared meanwhile is not replaced.
         check_output(path, protected, force=force, option=option)
         existing = _stat(target)
-        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing else OUTPUT_FILE)
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing is not None else OUTPUT_FILE)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
