@@ -127,11 +127,13 @@ def check_output(path: Path, protected: Protected, *, force: bool, option: str =
     target = Path(os.path.realpath(path))
     found = _stat(target)
     for database in protected.databases:
-        real = Path(os.path.realpath(database))
-        for suffix, what in SQLITE_FILES:
-            sibling = real.with_name(real.name + suffix)
-            if sibling in (target, destination) or (found is not None and _same(found, _stat(sibling))):
-                raise ConfigError(f"{shown} is {what}; choose another file")
+        # A database reached through a symlink: its journal may sit beside the link or beside the file.
+        for named in {Path(os.path.abspath(database)), Path(os.path.realpath(database))}:
+            for suffix, what in SQLITE_FILES:
+                sibling = named.with_name(named.name + suffix)
+                real = Path(os.path.realpath(sibling))
+                if real in (target, destination) or (found is not None and _same(found, _stat(sibling))):
+                    raise ConfigError(f"{shown} is {what}; choose another file")
     if protected.state_dir is not None:
         state = Path(os.path.realpath(protected.state_dir))
         if target.is_relative_to(state) or destination.is_relative_to(state):

@@ -169,6 +169,20 @@ def test_the_configured_database_stays_protected_when_database_url_names_another
         assert place.kept() == kept, name
 
 
+def test_a_database_reached_through_a_symlink_keeps_the_files_beside_the_link_and_beside_the_file(
+    place: Place,
+) -> None:
+    link = place.root / "link.db"
+    link.symlink_to(place.database)
+    env = {**place.env, "KIWOOM_ETL_DATABASE_URL": f"sqlite:///{link}"}
+    kept = place.kept()
+    for target in (link, place.root / "link.db-wal", place.database, place.root / "kiwoom_etl.db-journal"):
+        for name, words in WRITERS.items():
+            argv = [*words(target), "--force", *(["--database-url", f"sqlite:///{link}"] if name == "demo" else [])]
+            _refused(CliRunner().invoke(cli, argv, env=env), "the database")
+            assert place.kept() == kept, (name, target)
+
+
 @pytest.mark.parametrize("force", [False, True], ids=["", "--force"])
 def test_a_pipe_or_a_device_is_not_renamed_over(place: Place, force: bool) -> None:
     """/dev/null or a FIFO named as --out would be replaced by a regular file: refused (stdout is without --out)."""
