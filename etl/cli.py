@@ -150,7 +150,8 @@ class Moment(click.ParamType[datetime]):
 force_option = click.option(
     "--force",
     is_flag=True,
-    help="Replace the file if it exists (never the database, its -wal/-shm/-journal files or the state directory).",
+    help="Replace the file if it exists (never the database, its -wal/-shm/-journal files, the state directory or"
+    " the config file).",
 )
 
 
@@ -160,7 +161,7 @@ def _protected(obj: Context, settings: Settings, *database_urls: str) -> Protect
     from etl.files import Protected
 
     urls = (obj.configured_database_url or settings.database_url, settings.database_url, *database_urls)
-    return Protected.of(urls, settings.state_dir)
+    return Protected.of(urls, settings.state_dir, settings.config_file)
 
 
 def _set(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:

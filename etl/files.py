@@ -78,17 +78,19 @@ def fsync_directory(directory: Path) -> None:
 
 @dataclass(frozen=True)
 class Protected:
-    """What no output may replace, --force or not: the SQLite database's files and the state directory (the token
-    cache, the account numbers, the spool)."""
+    """What no output may replace, --force or not: the SQLite database's files, the state directory (the token
+    cache, the account numbers, the spool) and the config file (it may hold the keys)."""
 
     databases: tuple[Path, ...] = ()
     state_dir: Path | None = None
+    config_file: Path | None = None
 
     @classmethod
-    def of(cls, database_urls: Iterable[str], state_dir: Path | None) -> Protected:
-        """The files of these database URLs (SQLite's; a server database has none here) and the state directory."""
+    def of(cls, database_urls: Iterable[str], state_dir: Path | None, config_file: Path | None = None) -> Protected:
+        """The files of these database URLs (SQLite's; a server database has none here), the state directory and
+        the config file."""
         files = (sqlite_path(url) for url in database_urls)
-        return cls(tuple(path for path in files if path is not None), state_dir)
+        return cls(tuple(path for path in files if path is not None), state_dir, config_file)
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -134,6 +136,10 @@ def check_output(path: Path, protected: Protected, *, force: bool, option: str =
                 real = Path(os.path.realpath(sibling))
                 if real in (target, destination) or (found is not None and _same(found, _stat(sibling))):
                     raise ConfigError(f"{shown} is {what}; choose another file")
+    if protected.config_file is not None:
+        config = Path(os.path.realpath(protected.config_file))
+        if config in (target, destination) or (found is not None and _same(found, _stat(config))):
+            raise ConfigError(f"{shown} is the config file; choose another file")
     if protected.state_dir is not None:
         state = Path(os.path.realpath(protected.state_dir))
         if target.is_relative_to(state) or destination.is_relative_to(state):

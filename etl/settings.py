@@ -82,6 +82,7 @@ class Settings:
 
     base_url: str = REAL_BASE_URL
     database_url: str = ""
+    config_file: Path | None = None  # the TOML file read, if any: it may hold keys, so no output replaces it
     state_dir: Path = field(default_factory=lambda: Path("~/.local/state/kiwoom-etl").expanduser())
     http_timeout: float = 10.0
     accounts: tuple[Account, ...] = ()
@@ -238,6 +239,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     return Settings(
         base_url=base_url,
         database_url=database_url,
+        config_file=Path(path) if path else None,
         accounts=accounts,
         mock=mock,
         **state_dir,
@@ -471,7 +473,28 @@ def _url(value: Any, setting: str) -> str:
         # requests would send it as Basic authentication, which Kiwoom answers with 8005 on every call.
         where = " in ".join(reversed(setting.rsplit(": ", 1)))  # "KIWOOM_BASE_URL", or "base_url in FILE"
         raise ConfigError(f"Kiwoom authenticates with a token; remove user:password from {where}")
+    parts = urlsplit(text)
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        # The token request carries the app key and the secret key: in clear, anyone on the path could take them.
+        raise ConfigError(
+            f"{setting}: http:// would send the app key and secret key unencrypted to {parts.hostname!r}; "
+            "use https:// (plain http:// is for a loopback host only, such as `kiwoom-etl simulate`)"
+        )
     return text
+
+
+def _loopback(host: str | None) -> bool:
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
+    import ipaddress
+
+    if host is None:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _number(value: Any, setting: str, kind: type, minimum: float) -> Any:
@@ -532,7 +555,9 @@ def _accounts(
 
 
 def _secret(value: Any, setting: str, env: Mapping[str, str]) -> Secret:
-    if not isinstance(value, str) or not value:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f'{setting}: expected a string in quotes ("..." or "env:VARIABLE"), got a {type(value).__name__}')
+    if not value:
         raise ConfigError(f"{setting}: missing (give the value, or env:VARIABLE to read it from the environment)")
     if value.startswith("env:"):
         var = value[4:]

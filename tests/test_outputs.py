@@ -347,3 +347,18 @@ def test_a_crash_while_writing_rows_leaves_the_old_file_whole(place: Place) -> N
         assert target.read_bytes() == b"the old file, whole"
         assert [p.name for p in target.parent.iterdir()] == [target.name]
         target.unlink()
+
+
+def test_the_config_file_is_never_replaced_it_may_hold_the_keys(place: Place) -> None:
+    config = place.root / "kiwoom-etl.toml"
+    config.write_text('timezone = "Asia/Seoul"\n')
+    config.chmod(0o600)
+    link = place.root / "settings-link.toml"
+    link.symlink_to(config)
+    env = {**place.env, "KIWOOM_ETL_CONFIG": str(config)}
+    for target in (config, Path("kiwoom-etl.toml"), link):
+        for name, words in WRITERS.items():
+            more = ["--database-url", place.url] if name == "demo" else []
+            result = CliRunner().invoke(cli, [*words(target), "--force", *more], env=env)
+            _refused(result, "is the config file")
+            assert config.read_text() == 'timezone = "Asia/Seoul"\n', (name, target)

@@ -389,3 +389,23 @@ def test_a_table_that_names_one_exchange_keeps_the_others_default(
 ) -> None:
     settings = load_settings(write(tmp_path, f'[{table}]\nKRX = "{value}"\n'), environ={})
     assert getattr(settings, table) == {"KRX": expected, "NXT": getattr(load_settings(environ={}), table)["NXT"]}
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.kiwoom.com", "http://10.0.0.7:8080", "http://gateway.example/kiwoom", "http://127.0.0.1.nip.io"]
+)
+def test_a_plain_http_base_url_to_another_machine_is_refused(url: str) -> None:
+    # The token request carries the app key and the secret key: unencrypted, anyone on the path could read them.
+    with pytest.raises(ConfigError, match="KIWOOM_BASE_URL: http:// would send the app key and secret key unencrypted"):
+        load_settings(environ={"KIWOOM_BASE_URL": url})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:9000", "http://[::1]:8080", "https://x.io"])
+def test_plain_http_is_for_a_loopback_host_such_as_the_simulator(url: str) -> None:
+    assert load_settings(environ={"KIWOOM_BASE_URL": url}).base_url == url
+
+
+def test_a_key_that_is_not_a_string_is_named_as_such(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[accounts]]\nappkey = 5\nsecretkey = 'env:S'\n")
+    with pytest.raises(ConfigError, match=r"accounts\[0\].appkey: expected a string in quotes .* got a int"):
+        load_settings(path, environ={})
