@@ -556,7 +556,8 @@ def _accounts(
 
 def _secret(value: Any, setting: str, env: Mapping[str, str]) -> Secret:
     if value is not None and not isinstance(value, str):
-        raise ConfigError(f'{setting}: expected a string in quotes ("..." or "env:VARIABLE"), got a {type(value).__name__}')
+        kind = type(value).__name__
+        raise ConfigError(f'{setting}: expected a string in quotes ("..." or "env:VARIABLE"), got a {kind}')
     if not value:
         raise ConfigError(f"{setting}: missing (give the value, or env:VARIABLE to read it from the environment)")
     if value.startswith("env:"):
