@@ -631,3 +631,48 @@ def test_a_forced_output_replaces_a_symbolic_link_never_the_file_it_points_to(
     result = invoke(*WRITERS[writer], str(planted), "--force", env=env)
     assert result.exit_code in (0, 2) and "No such option" not in result.output, result.output
     assert foreign.read_bytes() == b"not yours", result.output
+
+
+class _Flood(BaseHTTPRequestHandler):
+    """A server at the base URL that answers with an endless body and no Content-Length."""
+
+    protocol_version = "HTTP/1.0"  # the body ends when the connection closes: no length to refuse up front
+    sent = 0
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        chunk = b" " * 2**20
+        try:
+            for _ in range(64):  # 64 MiB at most, should the client read on
+                self.wfile.write(chunk)
+                type(self).sent += len(chunk)
+        except OSError:  # the client stopped reading: what the test wants
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_an_endless_answer_is_read_no_further_than_the_cap(tmp_path: Path) -> None:
+    from etl.kiwoom.client import MAX_ANSWER_BYTES
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flood)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {
+            "KIWOOM_APPKEY": "app-key",
+            "KIWOOM_SECRETKEY": "secret-key",
+            "KIWOOM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+            "KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'kiwoom_etl.db'}",
+            "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state"),
+        }
+        assert invoke("migrate", env=env).exit_code == 0
+        result = invoke("snapshot", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1, result.output
+    assert f"over {MAX_ANSWER_BYTES // 2**20} MiB, not read further" in result.output
+    assert _Flood.sent < 64 * 2**20  # the client hung up; it did not take the whole flood

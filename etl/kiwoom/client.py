@@ -41,6 +41,9 @@ TOKEN_PATH = "/oauth2/token"
 REVOKE_PATH = "/oauth2/revoke"
 ACCOUNT_PATH = "/api/dostk/acnt"
 CONTENT_TYPE = "application/json;charset=UTF-8"
+# A page of kt00005 or kt00015 is a few KiB to a few hundred; a body past this is read no further, so that a broken
+# or hostile server at the base URL cannot fill the memory.
+MAX_ANSWER_BYTES = 16 * 2**20
 
 # The 4-digit reason inside return_msg brackets: "인증에 실패했습니다[8005:Token이 유효하지 않습니다]".
 _REASON = re.compile(r"\[(\d{4})\s*:")
@@ -288,8 +291,21 @@ class KiwoomClient:
         base, _, query = self._settings.base_url.partition("?")
         url = base + path + (f"?{query}" if query else "")  # a gateway's token in the base URL's query stays there
         try:
-            response = self._session.post(url, json=dict(body), headers=headers, timeout=self._settings.http_timeout)
-            response.content  # noqa: B018 - read the body here, where a dropped connection is translated
+            response = self._session.post(
+                url, json=dict(body), headers=headers, timeout=self._settings.http_timeout, stream=True
+            )
+            # Read the body here, where a dropped connection is translated, and no further than the cap.
+            received = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                received += chunk
+                if len(received) > MAX_ANSWER_BYTES:
+                    response.close()
+                    raise BadResponse(
+                        f"the answer is over {MAX_ANSWER_BYTES // 2**20} MiB, not read further (a page is a few KiB)",
+                        api_id=api_id,
+                        http_status=response.status_code,
+                    )
+            response._content = bytes(received)  # what `response.content` would have read, capped
         # The exceptions' own texts can quote the request; only their class and the host are reported.
         except requests.Timeout:
             raise ApiUnreachable(f"no answer within {self._settings.http_timeout:g} s", api_id=api_id) from None
