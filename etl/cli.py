@@ -230,19 +230,22 @@ def snapshot(obj: Context, database_url: str | None) -> None:
     """
     from etl.errors import DatabaseUnavailable
     from etl.jobs.snapshot import SPOOLED, Snapshotter, results_table
-    from etl.store.schema import connected, require_current_schema
+    from etl.store.health import require_usable
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url)
         settings.require_accounts()
-        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
+        unusable = None
+        with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
             try:
-                require_current_schema(engine)
-            except DatabaseUnavailable as exc:
+                require_usable(engine)
+            except DatabaseUnavailable as exc:  # never written to: what is fetched is spooled
+                unusable = str(exc)
                 log.warning("%s: fetching anyway, snapshots will be spooled", exc)
             snapshotter = Snapshotter(settings, engine)
             try:
-                results = snapshotter.take()  # the spool first, then every account × exchange
+                results = snapshotter.take(unusable=unusable)  # the spool first, then every account × exchange
             finally:
                 snapshotter.close()
         if snapshotter.last_flush.handled:
@@ -257,6 +260,10 @@ def snapshot(obj: Context, database_url: str | None) -> None:
                 "`kiwoom-etl flush` loads them once it can.",
                 err=True,
             )
+        why = unusable or next((r.error for r in results if r.status == SPOOLED), None)
+        if why is not None:
+            with _unusable():
+                raise DatabaseUnavailable(why)
         if loaded != len(results):
             sys.exit(EXIT_FAILED)
 
@@ -405,12 +412,18 @@ def backfill_command(obj: Context, database_url: str | None, since: datetime, un
 @cli.command("flush")
 @global_options
 @database_option
+@click.option(
+    "--into-this-database",
+    is_flag=True,
+    help="Load the snapshots spooled for another database into this one too (they are listed without it).",
+)
 @click.pass_obj
-def flush_command(obj: Context, database_url: str | None) -> None:
-    """Load the snapshots spooled while the database was unreachable, oldest first, each at most once.
+def flush_command(obj: Context, database_url: str | None, into_this_database: bool) -> None:
+    """Load the snapshots spooled while the database could not be used, oldest first, each at most once.
 
-    Safe to run at any time and again: a snapshot already loaded is only removed from the spool. `snapshot` and
-    `run` flush by themselves too.
+    Only those spooled for this database (each spool file names its own) are loaded: the others are listed with
+    theirs, and --into-this-database moves them here. Safe to run at any time and again: a snapshot already loaded
+    is only removed from the spool. `snapshot` and `run` flush by themselves too.
     """
     from etl.jobs.flush import flush
     from etl.jobs.spool import Spool
@@ -424,10 +437,13 @@ def flush_command(obj: Context, database_url: str | None) -> None:
             click.echo(f"The spool ({spool.directory}) is empty.")
             return
         with (
+            _unusable(),
             connected(settings.database_url, mode=settings.database_mode) as engine,
             _progress(waiting, "Flushing") as bar,
         ):
-            report = flush(engine, spool, progress=bar.update)
+            report = flush(engine, spool, progress=bar.update, into_this_database=into_this_database)
+        for path, target in report.elsewhere:
+            click.echo(f"{path.name}: spooled for {target}")
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
             + (
@@ -435,10 +451,17 @@ def flush_command(obj: Context, database_url: str | None) -> None:
                 if report.conflicts
                 else ""
             )
+            + (f", {len(report.elsewhere)} spooled for another database" if report.elsewhere else "")
             + f"; {report.left} left in {spool.directory}."
         )
         if report.left:
             _fail(report.error or "some snapshots could not be loaded", EXIT_FAILED)
+        if report.elsewhere:
+            _fail(
+                f"{len(report.elsewhere)} snapshot(s) were spooled for another database (listed above): flush with "
+                "that database, or load them into this one with `kiwoom-etl flush --into-this-database`",
+                EXIT_FAILED,
+            )
 
 
 @cli.command()
@@ -528,7 +551,7 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
             settings = settings.with_overrides(interval=parse_duration(interval, "--interval"))
         schedule = _schedule(settings, all_hours)
         _echo_spool(Spool(settings.state_dir), schedule)  # first: it matters most when the database is away
-        with connected(settings.database_url, mode=settings.database_mode) as engine:
+        with _unusable(), connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
@@ -557,6 +580,17 @@ def status(obj: Context, database_url: str | None, interval: str | None, all_hou
                 err=True,
             )
             sys.exit(EXIT_FAILED)
+
+
+@contextmanager
+def _unusable() -> Iterator[None]:
+    """Say that a database that cannot be used is unusable, and why, in one line (exit 1)."""
+    from etl.errors import DatabaseUnavailable
+
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        _fail(f"the database is unusable (`kiwoom-etl doctor` says more): {exc}", EXIT_FAILED)
 
 
 def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:

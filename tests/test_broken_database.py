@@ -1,0 +1,142 @@
+"""A database that cannot be used — corrupted, not a database, read-only, at a revision the code does not know, away —
+never costs a snapshot: it is fetched and spooled, the file is never written to, and `flush` loads it once a good
+database is back. `doctor` says what is wrong."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from etl.kiwoom.simulator import Simulator
+from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun
+from etl.store.schema import migrate
+from tests.support import account_env, kiwoom_etl
+
+DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens there: the database is away
+
+
+def corrupt_header(path: Path) -> None:
+    """Overwrite the first 100 bytes (SQLite's header): 'file is not a database'."""
+    with path.open("r+b") as file:
+        file.write(b"\x00" * 100)
+
+
+def corrupt_pages(path: Path) -> None:
+    """Overwrite the pages after the first (the schema's and the tables'): 'database disk image is malformed'."""
+    with path.open("r+b") as file:
+        file.seek(4096)
+        file.write(b"\xa5" * (path.stat().st_size - 4096))
+
+
+def text_file(path: Path) -> None:
+    path.write_text("these are my notes, not a database\n" * 200)
+
+
+def read_only(path: Path) -> str:
+    """The file opened read-only, as SQLite's URI says (a chmod would not stop root)."""
+    return f"sqlite:///file:{path}?mode=ro&uri=true"
+
+
+def newer_revision(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'ffff_from_the_future'")
+    connection.close()
+
+
+def foreign_database(path: Path) -> None:
+    path.unlink()
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        connection.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    connection.close()
+    path.chmod(0o600)
+
+
+BREAKAGES: dict[str, tuple[Callable[[Path], str | None], str]] = {
+    "header overwritten": (corrupt_header, "file is not a database"),
+    "pages overwritten": (corrupt_pages, "malformed"),
+    "a text file": (text_file, "file is not a database"),
+    "read-only": (read_only, "readonly database"),
+    "a newer revision": (newer_revision, "revision ffff_from_the_future, which this kiwoom-etl does not know"),
+    "another application's": (foreign_database, "has no kiwoom-etl tables"),
+}
+
+
+def spooled(state: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_text()) for p in sorted((state / "spool").glob("*.json"))]
+
+
+def count(engine: Engine, model: object) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(model)).scalar_one())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def migrated(tmp_path: Path) -> Path:
+    """A migrated SQLite file holding one day's history, closed (no -wal left)."""
+    database = tmp_path / "kiwoom_etl.db"
+    engine = make_engine(f"sqlite:///{database}")
+    migrate(engine)
+    engine.dispose()
+    return database
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=list(BREAKAGES))
+def test_snapshot_against_a_broken_sqlite_file_spools_and_never_writes_it(
+    breakage: str, migrated: Path, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    breaking, said = BREAKAGES[breakage]
+    url = breaking(migrated) or f"sqlite:///{migrated}"
+    before = migrated.read_bytes()
+    env = account_env(simulator, sim_url, url, tmp_path)
+
+    taken = kiwoom_etl("snapshot", env=env)
+
+    assert taken.returncode == 1 and "Traceback" not in taken.stderr
+    last = taken.stderr.strip().splitlines()[-1]
+    assert last.startswith("kiwoom-etl: error: the database is unusable") and said in last, taken.stderr
+    assert f"2 snapshot(s) spooled in {tmp_path / 'state' / 'spool'}" in taken.stderr
+    files = spooled(tmp_path / "state")
+    assert [f["exchange"] for f in files] == ["KRX", "NXT"] and all(f["pages"] for f in files)
+    assert migrated.read_bytes() == before  # not a byte written (a WAL reader's -shm aside)
+
+    status = kiwoom_etl("status", env=env)
+    assert status.returncode == 1 and "Traceback" not in status.stderr
+    assert status.stdout.startswith("Spool: 2 snapshot(s) waiting")
+    if breakage != "read-only":  # status only reads: a read-only copy is what a BI host may well give it
+        assert status.stderr.startswith("kiwoom-etl: error: the database is unusable") and said in status.stderr
+        assert len(status.stderr.strip().splitlines()) == 1
+    assert migrated.read_bytes() == before
+
+    # A good database back in its place (the broken one moved aside, as a person would): everything loads, once.
+    env["KIWOOM_ETL_DATABASE_URL"] = f"sqlite:///{migrated}"
+    shutil.move(migrated, tmp_path / "broken.db")
+    for sibling in tmp_path.glob("kiwoom_etl.db-*"):
+        sibling.unlink()
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    flushed = kiwoom_etl("flush", env=env)
+    assert flushed.returncode == 0, flushed.stderr
+    assert "2 loaded, 0 recorded as failed, 0 already loaded; 0 left" in flushed.stdout
+    again = kiwoom_etl("flush", env=env)
+    assert again.returncode == 0 and "is empty" in again.stdout
+    engine = make_engine(f"sqlite:///{migrated}")
+    try:
+        assert count(engine, AccountSnapshot) == 2 and count(engine, EtlRun) == 2
+    finally:
+        engine.dispose()
+
+
+def test_snapshot_with_postgresql_away_spools_and_says_why(sim_url: str, simulator: Simulator, tmp_path: Path) -> None:
+    env = account_env(simulator, sim_url, DOWN, tmp_path)
+    taken = kiwoom_etl("snapshot", env=env)
+    assert taken.returncode == 1 and "Traceback" not in taken.stderr
+    last = taken.stderr.strip().splitlines()[-1]
+    assert last.startswith("kiwoom-etl: error: the database is unusable") and "127.0.0.1" in last
+    assert len(spooled(tmp_path / "state")) == 2
