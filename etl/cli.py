@@ -504,9 +504,8 @@ def run(
     """
     from etl.clock import parse_duration, utc_now
     from etl.daemon.runner import Daemon
-    from etl.errors import DatabaseUnavailable
     from etl.settings import parse_workers
-    from etl.store.schema import connected, require_current_schema
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(database_url, default_level="INFO")
@@ -518,11 +517,9 @@ def run(
         schedule = _schedule(settings, all_hours)
         if not all_hours:  # a calendar that cannot be computed stops the daemon here, not at its first slot
             schedule.calendar.get(utc_now().date())
-        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
-            try:
-                require_current_schema(engine)
-            except DatabaseUnavailable as exc:  # fetching goes on: the daemon spools until the database is back
-                log.warning("%s", exc)
+        # A database that cannot be used does not stop the daemon (a restart loop would lose every slot): it says
+        # why, and fetches and spools until the database is back.
+        with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
             code = Daemon(settings, schedule, engine).run(health_port)
     sys.exit(code)
 

@@ -5,19 +5,28 @@ database is back. `doctor` says what is wrong."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
+import signal
 import sqlite3
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
+from etl.daemon.runner import Daemon, serve_health
 from etl.kiwoom.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun
-from etl.store.schema import migrate
-from tests.support import account_env, kiwoom_etl
+from etl.store.schema import guard, head_revision, migrate
+from tests.support import Clock, account_env, kiwoom_etl, make_settings, sim_accounts
+from tests.test_daemon import SLOT, build_schedule
+from tests.test_daemon_process import DaemonProcess, wait_until
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens there: the database is away
 
@@ -140,3 +149,81 @@ def test_snapshot_with_postgresql_away_spools_and_says_why(sim_url: str, simulat
     last = taken.stderr.strip().splitlines()[-1]
     assert last.startswith("kiwoom-etl: error: the database is unusable") and "127.0.0.1" in last
     assert len(spooled(tmp_path / "state")) == 2
+
+
+def stamp(engine: Engine, revision: str) -> None:
+    """Alembic's version table set to `revision`, as a newer kiwoom-etl's migrate would leave it."""
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+
+
+def test_the_daemon_on_an_unusable_database_spools_every_slot_says_why_once_and_loads_them_when_it_is_fixed(
+    db_url: str, engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(sim_url, db_url, tmp_path / "state", sim_accounts(simulator))
+    stamp(engine, "ffff_from_the_future")
+    guarded = guard(make_engine(db_url))  # as `run` connects: only to a database at the head revision
+    clock = Clock(SLOT)
+    daemon = Daemon(settings, build_schedule(), guarded, clock=clock)
+    server = serve_health(daemon, 0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="etl"):
+            assert daemon.recover() == 0  # it runs on
+            for minutes in (0, 5, 10):
+                clock.now = SLOT + timedelta(minutes=minutes)
+                daemon.tick()
+                assert daemon.wait_idle()
+            with pytest.raises(urllib.error.HTTPError) as unhealthy:
+                urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/healthz", timeout=5)
+            assert unhealthy.value.code == 503
+            said = unhealthy.value.read().decode()
+            unhealthy.value.close()
+        assert said.startswith("database unusable") and "ffff_from_the_future" in said
+        told = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(told) == 1 and "the database is unusable" in told[0] and "ffff_from_the_future" in told[0]
+        assert len(daemon.snapshotter.spool.paths()) == 12  # 3 slots × 2 accounts × 2 exchanges
+        with engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(EtlRun)).scalar() == 0  # never written
+
+        stamp(engine, head_revision())  # fixed (here: as it was)
+        clock.now = SLOT + timedelta(minutes=11)
+        daemon.flush_spool()
+        assert daemon.snapshotter.spool.paths() == [] and daemon.health() is None
+        with engine.connect() as connection:
+            loaded = connection.execute(select(EtlRun.status, EtlRun.scheduled_for)).all()
+        assert sorted(status for status, _ in loaded) == ["success"] * 12
+        assert len({slot for _, slot in loaded}) == 3
+    finally:
+        server.shutdown()
+        server.server_close()
+        daemon.fetcher.close()
+        guarded.dispose()
+
+
+def test_run_on_a_corrupted_file_keeps_spooling_and_says_why(
+    migrated: Path, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    corrupt_header(migrated)
+    before = migrated.read_bytes()
+    env = account_env(simulator, sim_url, f"sqlite:///{migrated}", tmp_path)
+    daemon = DaemonProcess(
+        ["run", "--interval", "2s", "--all-hours", "--health-port", "0"], env, tmp_path / "daemon.log"
+    )
+    try:
+        wait_until(lambda: len(spooled(tmp_path / "state")) >= 6, "three slots spooled")
+        assert daemon.process.poll() is None  # still running: no restart loop
+        port = re.search(r"http://127.0.0.1:(\d+)/healthz", daemon.output())
+        assert port is not None, daemon.output()
+        with pytest.raises(urllib.error.HTTPError) as unhealthy:
+            urllib.request.urlopen(f"http://127.0.0.1:{port[1]}/healthz", timeout=5)
+        assert unhealthy.value.code == 503 and "file is not a database" in unhealthy.value.read().decode()
+        unhealthy.value.close()
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0, daemon.output()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.wait()
+    output = daemon.output()
+    assert output.count("the database is unusable") == 1 and "Traceback" not in output
+    assert migrated.read_bytes() == before
