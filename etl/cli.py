@@ -1,5 +1,5 @@
-"""The command line: kiwoom-etl migrate | snapshot | ledger | run | status | flush | replay | import | report |
-export | simulate | demo | revoke-token."""
+"""The command line: kiwoom-etl migrate | snapshot | ledger | run | status | doctor | flush | replay | import |
+report | export | simulate | demo | revoke-token."""
 
 from __future__ import annotations
 
@@ -588,6 +588,29 @@ def _unusable() -> Iterator[None]:
         yield
     except DatabaseUnavailable as exc:
         _fail(f"the database is unusable (`kiwoom-etl doctor` says more): {exc}", EXIT_FAILED)
+
+
+@cli.command()
+@global_options
+@database_option
+@click.pass_obj
+def doctor(obj: Context, database_url: str | None) -> None:
+    """Say in one screen what is wrong: the database (SQLite's integrity check, or a PostgreSQL round trip; the
+    schema revision; whether it takes writes), the spool (what waits, for which database) and the state directory
+    (owner, permissions).
+
+    Reads only: nothing is repaired or written. Needs no Kiwoom key. Exits 0 when all is well, else 1.
+    """
+    from etl.jobs.doctor import diagnose
+    from etl.store.schema import connected
+
+    with _errors():
+        settings = obj.settings(database_url)
+        with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
+            diagnosis = diagnose(engine, settings.state_dir)
+        click.echo("\n".join(diagnosis.lines))
+        if diagnosis.problems:
+            sys.exit(EXIT_FAILED)
 
 
 def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:

@@ -227,3 +227,71 @@ def test_run_on_a_corrupted_file_keeps_spooling_and_says_why(
     output = daemon.output()
     assert output.count("the database is unusable") == 1 and "Traceback" not in output
     assert migrated.read_bytes() == before
+
+
+@pytest.mark.parametrize("breakage", [*BREAKAGES, "absent"], ids=[*BREAKAGES, "absent"])
+def test_doctor_says_what_is_wrong_with_the_database_without_a_key_and_writes_nothing(
+    breakage: str, migrated: Path, tmp_path: Path
+) -> None:
+    if breakage == "absent":
+        migrated.unlink()
+        url, said = f"sqlite:///{migrated}", "does not exist: run `kiwoom-etl migrate` first"
+    else:
+        breaking, said = BREAKAGES[breakage]
+        url = breaking(migrated) or f"sqlite:///{migrated}"
+    before = migrated.read_bytes() if migrated.exists() else None
+    env = {"KIWOOM_ETL_DATABASE_URL": url, "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}  # no Kiwoom key
+    told = kiwoom_etl("doctor", env=env)
+    assert told.returncode == 1 and told.stderr == ""
+    lines = told.stdout.splitlines()
+    assert lines[0].startswith(f"Database: SQLite file {migrated} (sqlite:///")
+    assert lines[1].startswith("  PROBLEM: ") and said in lines[1] and not lines[2].startswith("  PROBLEM")
+    assert lines[-1] == "1 problem(s)." and len(lines) <= 24  # one screen
+    assert (migrated.read_bytes() if migrated.exists() else None) == before
+
+
+def test_doctor_on_a_healthy_setup_and_on_a_spool_and_state_directory_that_need_a_person(
+    migrated: Path, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    env = {"KIWOOM_ETL_DATABASE_URL": f"sqlite:///{migrated}", "KIWOOM_ETL_STATE_DIR": str(state)}
+    healthy = kiwoom_etl("doctor", env=env)
+    assert healthy.returncode == 0, healthy.stdout
+    assert healthy.stdout.splitlines()[1] == "  ok: its integrity, the schema revision and a write lock checked"
+    assert healthy.stdout.splitlines()[-1] == "Healthy."
+
+    elsewhere = tmp_path / "elsewhere.db"  # not migrated: what is taken for it is spooled for it
+    assert kiwoom_etl("snapshot", env=account_env(simulator, sim_url, f"sqlite:///{elsewhere}", tmp_path)).returncode
+    (state / "spool" / "20261124T000000000000-torn.json").write_text('{"format": 1, "pag')
+    state.chmod(0o755)
+    told = kiwoom_etl("doctor", env=env)
+    assert told.returncode == 1
+    problems = [line for line in told.stdout.splitlines() if line.startswith("  PROBLEM: ")]
+    assert len(problems) == 3 and told.stdout.splitlines()[-1] == "3 problem(s).", told.stdout
+    assert "20261124T000000000000-torn.json cannot be read" in problems[0]
+    assert f"2 snapshot(s) spooled for SQLite file {elsewhere}" in problems[1] and "--into-this-database" in problems[1]
+    assert f"chmod -R go-rwx {state}" in problems[2] and f"{state} (0755)" in problems[2]
+
+
+@pytest.mark.postgres
+def test_doctor_on_postgresql_away_and_at_a_revision_it_does_not_know(postgres_url: str, tmp_path: Path) -> None:
+    state = {"KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}
+    away = kiwoom_etl("doctor", env=state | {"KIWOOM_ETL_DATABASE_URL": DOWN})
+    assert away.returncode == 1
+    lines = away.stdout.splitlines()
+    assert lines[0].startswith("Database: postgresql database nowhere on 127.0.0.1:9 (system identifier unknown)")
+    assert lines[1].startswith("  PROBLEM: ") and "Connection refused" in lines[1]
+
+    engine = make_engine(postgres_url)
+    try:
+        migrate(engine)
+        stamp(engine, "ffff_from_the_future")
+        with engine.connect() as connection:
+            system = connection.execute(text("SELECT system_identifier FROM pg_control_system()")).scalar()
+    finally:
+        engine.dispose()
+    newer = kiwoom_etl("doctor", env=state | {"KIWOOM_ETL_DATABASE_URL": postgres_url})
+    assert newer.returncode == 1
+    lines = newer.stdout.splitlines()
+    assert f"(system identifier {system})" in lines[0]
+    assert "revision ffff_from_the_future, which this kiwoom-etl does not know" in lines[1]

@@ -441,10 +441,9 @@ class Daemon:
         else:
             try:
                 statuses = pair_statuses(self.engine, self.schedule, now, only=self.configured_pairs())
-                stale = [p for p in statuses if p.stale]
-                wrong = f"stale: {len(stale)} account × exchange(s) without a success within {2 * self.schedule.interval}"
-                if not stale:
-                    wrong = None
+                stale = sum(p.stale for p in statuses)
+                within = 2 * self.schedule.interval
+                wrong = f"stale: {stale} account × exchange(s) without a success within {within}" if stale else None
             except StorageError as exc:
                 wrong = f"database unusable: {exc}"
         self._health = (now, wrong)

@@ -110,8 +110,10 @@ def flush(
             if progress is not None:
                 progress(1)
         if report.elsewhere:
-            log.info("%d spooled snapshot(s) are meant for another database: `kiwoom-etl flush` lists them",
-                     len(report.elsewhere))
+            log.info(
+                "%d spooled snapshot(s) are meant for another database: `kiwoom-etl flush` lists them",
+                len(report.elsewhere),
+            )
     return report
 
 

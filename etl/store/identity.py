@@ -12,11 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
-
-from etl.errors import EtlError
+from sqlalchemy.pool import NullPool
 
 DEFAULT_PORTS = {"postgresql": 5432}
 
@@ -97,9 +96,14 @@ def learn_identity(engine: Engine) -> DatabaseIdentity:
     identity = identity_of(engine.url)
     if identity.backend != "postgresql":
         return identity
+    # An engine of its own: the caller's may refuse to connect to a database at another revision, which has its
+    # identity all the same (reading it writes nothing).
+    reader = create_engine(engine.url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
+        with reader.connect() as connection:
             system = connection.exec_driver_sql("SELECT system_identifier FROM pg_control_system()").scalar()
-    except (SQLAlchemyError, EtlError):  # away, unusable, or a role the function is not granted to
+    except SQLAlchemyError:  # away, or a role the function is not granted to
         return identity
+    finally:
+        reader.dispose()
     return replace(identity, system_identifier=str(system) if system is not None else None)
