@@ -281,4 +281,3 @@ def require_current_schema(engine: Engine) -> None:
     problem = revision_problem(current_revision(engine))
     if problem is not None:
         raise SchemaNotMigrated(f"database {masked_url(engine)} {problem}")
-
