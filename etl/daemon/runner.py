@@ -376,7 +376,11 @@ class Daemon:
     def run_ledger(self, *, daily: bool = True) -> list[LedgerResult]:
         """Every account's ledger (kt00015): the day's run, claimed in etl_runs so that replicas fetch it once, or
         the run at start; then, after the close of a trading day, the day's totals (kt00017). A failure is logged
-        and counted; snapshots never wait for it."""
+        and counted; snapshots never wait for it. Nothing while the database cannot be used: the ledger is asked
+        again from the newest line loaded, once it can."""
+        if self.check_database() is not None:
+            log.warning("the ledger waits for the database to be usable again")
+            return []
         today = datetime.combine(
             self.schedule.local(self.clock()).date(), self.settings.ledger_at, tzinfo=self.schedule.zone
         )
