@@ -7,6 +7,7 @@ itself, so that `snapshot`, `status` and the daemon do not carry Alembic (about 
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import os
 import stat
@@ -111,7 +112,7 @@ def head_revision() -> str:
     revisions, revised = _revisions()
     heads = revisions - revised
     if len(heads) == 1:
-        return heads.pop()
+        return next(iter(heads))
     from alembic.script import ScriptDirectory  # not one head: let Alembic say what is wrong
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -119,7 +120,8 @@ def head_revision() -> str:
     return head
 
 
-def _revisions() -> tuple[set[str], set[str]]:
+@functools.cache  # asked at every new connection and by the daemon at every slot; the scripts do not change
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
     """Every revision of the scripts, and those another one revises."""
     revisions: set[str] = set()
     revised: set[str] = set()
@@ -129,7 +131,7 @@ def _revisions() -> tuple[set[str], set[str]]:
         if isinstance(revision, str):
             revisions.add(revision)
             revised.update([down] if isinstance(down, str) else [d for d in down or () if isinstance(d, str)])
-    return revisions, revised
+    return frozenset(revisions), frozenset(revised)
 
 
 def revision_problem(current: str | None) -> str | None:
