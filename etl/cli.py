@@ -1,5 +1,5 @@
-"""The command line: kiwoom-etl migrate | snapshot | ledger | run | status | flush | replay | import | report |
-export | simulate | demo | revoke-token."""
+"""The command line: kiwoom-etl migrate | snapshot | ledger | run | status | doctor | flush | replay | import |
+report | export | simulate | demo | revoke-token."""
 
 from __future__ import annotations
 
@@ -254,19 +254,22 @@ def snapshot(obj: Context) -> None:
     """
     from etl.errors import DatabaseUnavailable
     from etl.jobs.snapshot import SPOOLED, Snapshotter, results_table
-    from etl.store.schema import connected, require_current_schema
+    from etl.store.health import require_usable
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings()
         settings.require_accounts()
-        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
+        unusable = None
+        with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
             try:
-                require_current_schema(engine)
-            except DatabaseUnavailable as exc:
+                require_usable(engine)
+            except DatabaseUnavailable as exc:  # never written to: what is fetched is spooled
+                unusable = str(exc)
                 log.warning("%s: fetching anyway, snapshots will be spooled", exc)
             snapshotter = Snapshotter(settings, engine)
             try:
-                results = snapshotter.take()  # the spool first, then every account × exchange
+                results = snapshotter.take(unusable=unusable)  # the spool first, then every account × exchange
             finally:
                 snapshotter.close()
         if snapshotter.last_flush.handled:
@@ -281,6 +284,10 @@ def snapshot(obj: Context) -> None:
                 "`kiwoom-etl flush` loads them once it can.",
                 err=True,
             )
+        why = unusable or next((r.error for r in results if r.status == SPOOLED), None)
+        if why is not None:
+            with _unusable():
+                raise DatabaseUnavailable(why)
         if loaded != len(results):
             sys.exit(EXIT_FAILED)
 
@@ -426,12 +433,18 @@ def backfill_command(obj: Context, since: datetime, until: datetime | None) -> N
 
 @cli.command("flush")
 @global_options
+@click.option(
+    "--into-this-database",
+    is_flag=True,
+    help="Load the snapshots spooled for another database into this one too (they are listed without it).",
+)
 @click.pass_obj
-def flush_command(obj: Context) -> None:
-    """Load the snapshots spooled while the database was unreachable, oldest first, each at most once.
+def flush_command(obj: Context, into_this_database: bool) -> None:
+    """Load the snapshots spooled while the database could not be used, oldest first, each at most once.
 
-    Safe to run at any time and again: a snapshot already loaded is only removed from the spool. `snapshot` and
-    `run` flush by themselves too.
+    Only those spooled for this database (each spool file names its own) are loaded: the others are listed with
+    theirs, and --into-this-database moves them here. Safe to run at any time and again: a snapshot already loaded
+    is only removed from the spool. `snapshot` and `run` flush by themselves too.
     """
     from etl.jobs.flush import flush
     from etl.jobs.spool import Spool
@@ -446,12 +459,15 @@ def flush_command(obj: Context) -> None:
             click.echo(f"The spool ({spool.directory}) is empty.")
             return
         with (
+            _unusable(),
             connected(settings.database_url, mode=settings.database_mode) as engine,
             _progress(waiting, "Flushing") as bar,
         ):
-            report = flush(engine, spool, progress=bar.update)
+            report = flush(engine, spool, progress=bar.update, into_this_database=into_this_database)
             if report.loaded or report.failed:
                 analyze(engine, SNAPSHOTS)
+        for path, target in report.elsewhere:
+            click.echo(f"{path.name}: spooled for {target}")
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
             + (
@@ -459,10 +475,17 @@ def flush_command(obj: Context) -> None:
                 if report.conflicts
                 else ""
             )
+            + (f", {len(report.elsewhere)} spooled for another database" if report.elsewhere else "")
             + f"; {report.left} left in {spool.directory}."
         )
         if report.left:
             _fail(report.error or "some snapshots could not be loaded", EXIT_FAILED)
+        if report.elsewhere:
+            _fail(
+                f"{len(report.elsewhere)} snapshot(s) were spooled for another database (listed above): flush with "
+                "that database, or load them into this one with `kiwoom-etl flush --into-this-database`",
+                EXIT_FAILED,
+            )
 
 
 @cli.command()
@@ -504,9 +527,8 @@ def run(
     """
     from etl.clock import parse_duration, utc_now
     from etl.daemon.runner import Daemon
-    from etl.errors import DatabaseUnavailable
     from etl.settings import parse_workers
-    from etl.store.schema import connected, require_current_schema
+    from etl.store.schema import connected
 
     with _errors():
         settings = obj.settings(default_level="INFO")
@@ -518,11 +540,9 @@ def run(
         schedule = _schedule(settings, all_hours)
         if not all_hours:  # a calendar that cannot be computed stops the daemon here, not at its first slot
             schedule.calendar.get(utc_now().date())
-        with connected(settings.database_url, migrated=False, mode=settings.database_mode) as engine:
-            try:
-                require_current_schema(engine)
-            except DatabaseUnavailable as exc:  # fetching goes on: the daemon spools until the database is back
-                log.warning("%s", exc)
+        # A database that cannot be used does not stop the daemon (a restart loop would lose every slot): it says
+        # why, and fetches and spools until the database is back.
+        with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
             code = Daemon(settings, schedule, engine).run(health_port)
     sys.exit(code)
 
@@ -554,7 +574,7 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
         corrections = calendar_line(schedule, utc_now())
         if corrections:
             click.echo(corrections)
-        with connected(settings.database_url, mode=settings.database_mode) as engine:
+        with _unusable(), connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
             configured = {(known.account_no(a), x) for a in settings.accounts for x in a.exchanges}
@@ -584,6 +604,39 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
                 f"{2 * schedule.interval} inside an active window.",
                 err=True,
             )
+            sys.exit(EXIT_FAILED)
+
+
+@contextmanager
+def _unusable() -> Iterator[None]:
+    """Say that a database that cannot be used is unusable, and why, in one line (exit 1)."""
+    from etl.errors import DatabaseUnavailable
+
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        _fail(f"the database is unusable (`kiwoom-etl doctor` says more): {exc}", EXIT_FAILED)
+
+
+@cli.command()
+@global_options
+@click.pass_obj
+def doctor(obj: Context) -> None:
+    """Say in one screen what is wrong: the database (SQLite's integrity check, or a PostgreSQL round trip; the
+    schema revision; whether it takes writes), the spool (what waits, for which database) and the state directory
+    (owner, permissions).
+
+    Reads only: nothing is repaired or written. Needs no Kiwoom key. Exits 0 when all is well, else 1.
+    """
+    from etl.jobs.doctor import diagnose
+    from etl.store.schema import connected
+
+    with _errors():
+        settings = obj.settings()
+        with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
+            diagnosis = diagnose(engine, settings.state_dir)
+        click.echo("\n".join(diagnosis.lines))
+        if diagnosis.problems:
             sys.exit(EXIT_FAILED)
 
 

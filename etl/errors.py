@@ -17,8 +17,8 @@ Whether a failure is retried is decided by its class, never by its message::
     ├── TransformError              a value that does not match the contract (field, line, value)
     ├── SlotClaimed                 another process has already taken this schedule slot (not a failure)
     └── StorageError                the database failed, or refused what it was given
-        ├── DatabaseUnavailable     it cannot be reached, or failed for a reason that is not the data's: spool
-        ├── SchemaNotMigrated       the database is not at the head revision
+        ├── DatabaseUnavailable     it cannot be reached or used, for a reason that is not the data's: spool
+        │   └── SchemaNotMigrated   it is not at the head revision (absent, foreign, older or newer): spool
         └── SpoolError              the spool cannot be written (full disk) or a spool file cannot be read
 """
 
@@ -139,12 +139,13 @@ class StorageError(EtlError):
 
 
 class DatabaseUnavailable(StorageError):
-    """The database cannot be reached, or failed mid-transaction for a reason that is not the data's fault."""
+    """The database cannot be reached or used (down, read-only, full, locked, corrupted, not a database), or failed
+    mid-transaction for a reason that is not the data's fault: what is fetched meanwhile is spooled."""
 
 
 class SpoolError(StorageError):
     """The spool directory cannot be written (full disk, permissions) or a spool file cannot be read."""
 
 
-class SchemaNotMigrated(StorageError):
-    """The database schema is not at the head revision."""
+class SchemaNotMigrated(DatabaseUnavailable):
+    """The database is not at the head revision: never written to, so what is fetched meanwhile is spooled."""

@@ -11,9 +11,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from etl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -93,9 +96,10 @@ class Protected:
         return cls(tuple(path for path in files if path is not None), state_dir, config_file)
 
 
-def sqlite_path(database_url: str) -> Path | None:
-    """The file a SQLite URL names (relative to the working directory, as SQLite opens it); None for another
-    database, an in-memory one or a URL that does not parse."""
+def sqlite_path(database_url: str | URL) -> Path | None:
+    """The file a SQLite URL names (relative to the working directory, as SQLite opens it), its `file:` URI form
+    too (`sqlite:///file:PATH?mode=ro&uri=true`); None for another database, an in-memory one or a URL that does not
+    parse."""
     from sqlalchemy.engine import make_url  # here: the CLI's --help must not pay for SQLAlchemy
     from sqlalchemy.exc import ArgumentError
 

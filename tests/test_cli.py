@@ -21,7 +21,7 @@ def test_migrate_then_snapshot(db_url: str, sim_url: str, simulator: Simulator, 
     env = account_env(simulator, sim_url, db_url, tmp_path)
     refused = kiwoom_etl("snapshot", env=env)
     assert refused.returncode == 1 and "run `kiwoom-etl migrate` first" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    assert "Traceback" not in refused.stderr and "2 snapshot(s) spooled" in refused.stderr  # fetched all the same
     if db_url.startswith("sqlite"):
         assert not (tmp_path / "kiwoom_etl.db").exists()  # refusing did not leave an empty file behind
 
@@ -32,7 +32,7 @@ def test_migrate_then_snapshot(db_url: str, sim_url: str, simulator: Simulator, 
 
     taken = kiwoom_etl("snapshot", env=env)
     assert taken.returncode == 0, taken.stderr
-    assert "2 of 2 snapshot(s) loaded" in taken.stdout
+    assert "Loaded 2 spooled snapshot(s) first." in taken.stdout and "2 of 2 snapshot(s) loaded" in taken.stdout
     if db_url.startswith("sqlite"):
         assert stat.S_IMODE((tmp_path / "kiwoom_etl.db").stat().st_mode) == 0o600  # a financial history
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700  # tokens, spool, account numbers
@@ -42,7 +42,7 @@ def test_migrate_then_snapshot(db_url: str, sim_url: str, simulator: Simulator, 
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:
-            assert connection.execute(select(AccountSnapshot.account_no)).scalars().all() == [acct_no, acct_no]
+            assert connection.execute(select(AccountSnapshot.account_no)).scalars().all() == [acct_no] * 4
     finally:
         engine.dispose()
 

@@ -19,6 +19,7 @@ from etl.clock import CalendarCorrections, Window, parse_clock, utc_now
 from etl.daemon.runner import Daemon, fan_out_workers, serve_health
 from etl.daemon.schedule import Schedule
 from etl.daemon.status import calendar_line, pair_statuses
+from etl.jobs.flush import flush
 from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings, load_settings
 from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE
@@ -355,8 +356,10 @@ def test_the_daemon_spools_while_the_database_is_away_and_flushes_when_it_is_bac
         down.dispose()
     assert len(away.snapshotter.spool.paths()) == 4
     back = daemon_for(settings, Clock(SLOT + timedelta(minutes=1)))
-    back.recover()  # a start flushes, as every interval does
-    assert back.snapshotter.spool.paths() == []
+    back.recover()  # a start flushes, as every interval does: what was spooled for this database
+    assert len(back.snapshotter.spool.paths()) == 4 and runs(engine) == []  # they were meant for the one away
+    report = flush(engine, back.snapshotter.spool, into_this_database=True)
+    assert report.loaded == 4 and back.snapshotter.spool.paths() == []
     assert sorted(r["status"] for r in runs(engine)) == ["success"] * 4
 
 

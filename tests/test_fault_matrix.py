@@ -84,7 +84,7 @@ def test_database_unreachable_then_back(engine: Engine, sim_url: str, simulator:
     assert {r.status for r in results} == {"spooled"} and len(results) == 4
     spool = Spool(tmp_path / "state")
     assert_nothing_lost(engine, simulator, spool)  # all of it in the spool
-    report = flush(engine, spool)
+    report = flush(engine, spool, into_this_database=True)  # spooled for the database that was away
     assert (report.loaded, report.left) == (4, 0) and spool.paths() == []
     assert assert_nothing_partial(engine) == 4
     assert_nothing_lost(engine, simulator, spool)  # all of it in the tables

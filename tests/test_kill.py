@@ -124,10 +124,10 @@ def test_kill_9_during_flushes(db_url: str, sim_url: str, simulator: Simulator, 
         rng = random.Random(42)
         kills = []
         for _ in range(KILLS):
-            kills.append(killed_at_random(["flush"], up, rng, engine))
+            kills.append(killed_at_random(["flush", "--into-this-database"], up, rng, engine))
             assert_nothing_partial(engine)
         assert_kills_landed_inside(kills)
-        assert kiwoom_etl("flush", env=up).returncode == 0
+        assert kiwoom_etl("flush", "--into-this-database", env=up).returncode == 0
         assert assert_nothing_partial(engine) == spooled  # every spooled snapshot, once
     finally:
         engine.dispose()

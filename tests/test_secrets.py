@@ -39,7 +39,7 @@ def test_a_debug_run_of_every_command_leaks_no_secret(
     page.write_text(json.dumps(json.loads(json.loads(spool[0])["pages"][0]["text"])), encoding="utf-8")
     simulator.inject("broken_json", api_id="kt00005", after=1)  # and a failed run with its raw body
     for args in (
-        ["flush"],
+        ["flush", "--into-this-database"],
         ["snapshot"],
         ["status"],
         ["replay"],

@@ -54,7 +54,7 @@ def test_with_the_database_down_snapshot_fetches_and_spools_then_flush_loads_exa
         migrate(engine)
         status = kiwoom_etl("status", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url})
         assert status.stdout.startswith("Spool: 2 snapshot(s) waiting ("), status.stderr
-        flushed = kiwoom_etl("flush", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url})
+        flushed = kiwoom_etl("flush", "--into-this-database", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url})
         assert flushed.returncode == 0, flushed.stderr
         assert "2 loaded, 0 recorded as failed, 0 already loaded; 0 left" in flushed.stdout
         assert spooled_files(state) == []
@@ -100,10 +100,10 @@ def test_a_snapshot_flushed_twice_is_one_snapshot(
     shutil.copytree(state / "spool", kept)
     up = env | {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
     assert kiwoom_etl("migrate", env=up).returncode == 0
-    assert kiwoom_etl("flush", env=up).returncode == 0
+    assert kiwoom_etl("flush", "--into-this-database", env=up).returncode == 0
     for copy in kept.iterdir():  # as if the process died after the commit but before removing the file
         shutil.copy(copy, state / "spool" / copy.name)
-    again = kiwoom_etl("flush", env=up)
+    again = kiwoom_etl("flush", "--into-this-database", env=up)
     assert "0 loaded, 0 recorded as failed, 2 already loaded" in again.stdout
     engine = make_engine(sqlite_url)
     try:
@@ -115,9 +115,8 @@ def test_a_snapshot_flushed_twice_is_one_snapshot(
 def test_snapshot_flushes_the_spool_before_it_fetches(
     sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
 ) -> None:
-    env = account_env(simulator, sim_url, DOWN, tmp_path)
-    assert kiwoom_etl("snapshot", env=env).returncode == 1
-    up = env | {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    up = account_env(simulator, sim_url, sqlite_url, tmp_path)
+    assert kiwoom_etl("snapshot", env=up).returncode == 1  # not migrated yet: spooled for this database
     assert kiwoom_etl("migrate", env=up).returncode == 0
     taken = kiwoom_etl("snapshot", env=up)
     assert taken.returncode == 0 and "Loaded 2 spooled snapshot(s) first." in taken.stdout
@@ -234,7 +233,7 @@ def test_a_spooled_slot_recorded_meanwhile_as_missed_is_loaded_into_that_row(
             for x in ("KRX", "NXT")
         ],
     )
-    report = flush(engine, spool)
+    report = flush(engine, spool, into_this_database=True)
     assert (report.loaded, report.already, report.left) == (2, 0, 0)
     with engine.connect() as connection:
         runs = connection.execute(select(EtlRun.status, EtlRun.scheduled_for)).all()
@@ -258,7 +257,7 @@ def test_a_spooled_slot_served_meanwhile_is_set_aside_not_deleted(
         replica.take(settings.accounts[:1], trigger="scheduled", scheduled_for=slot)
     finally:
         replica.close()
-    report = flush(engine, spool)
+    report = flush(engine, spool, into_this_database=True)
     assert (report.conflicts, report.loaded) == (2, 0) and spool.paths() == []
     assert len(list((spool.directory / "conflicts").glob("*.json"))) == 2  # kept for a person to look at
     assert table_count(engine, AccountSnapshot) == 2
@@ -270,7 +269,7 @@ def test_one_flush_at_a_time(engine: Engine, sim_url: str, simulator: Simulator,
     spool = _spooled_while_down(simulator, sim_url, tmp_path)
     with spool.exclusive() as mine:  # another flush holds the spool
         assert mine
-        report = flush(engine, spool)
+        report = flush(engine, spool, into_this_database=True)
         assert report.handled == 0 and report.left == 2 and "another flush" in str(report.error)
-    assert flush(engine, spool).loaded == 2
-    assert flush(engine, spool).handled == 0 and table_count(engine, AccountSnapshot) == 2
+    assert flush(engine, spool, into_this_database=True).loaded == 2
+    assert flush(engine, spool, into_this_database=True).handled == 0 and table_count(engine, AccountSnapshot) == 2

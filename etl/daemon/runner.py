@@ -38,6 +38,7 @@ from etl.jobs.snapshot import SnapshotResult, Snapshotter
 from etl.jobs.totals import DayTotalsJob, TotalsResult, not_due
 from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Account, Settings
+from etl.store.health import require_usable
 from etl.store.models import Reason, RunStatus
 from etl.store.runs import SlotClaims, claim_slot, close_abandoned, record_unrun
 
@@ -127,7 +128,9 @@ class Daemon:
         self._last_fire: datetime | None = None
         self._in_flight: set[tuple[int, str]] = set()  # (account index, exchange) being snapshotted
         self._idle = threading.Condition()
-        self._health: tuple[datetime, bool] | None = None
+        self._health: tuple[datetime, str | None] | None = None
+        self.unusable: str | None = None  # why the database cannot be used, as the newest check found
+        self._checking = threading.Lock()
 
     def account_no(self, account: Account) -> str:
         return self.fetcher.known.account_no(account)
@@ -146,14 +149,41 @@ class Daemon:
 
         wait([self._pool.submit(resolve, a) for a in self.settings.accounts if not self.fetcher.known.number(a)])
 
+    def check_database(self) -> str | None:
+        """Whether the database can be used now (etl.store.health), and why not; a change is logged once, an
+        unusable database as an error that says its snapshots are spooled meanwhile."""
+        try:
+            require_usable(self.engine)
+            problem = None
+        except StorageError as exc:
+            problem = str(exc)
+        with self._checking:
+            before, self.unusable = self.unusable, problem
+        if problem is not None and problem != before:
+            # New connections only, from now on: each is checked against the schema before it is used.
+            self.engine.dispose()
+            log.error(
+                "the database is unusable: %s; every slot is fetched and spooled until it is fixed "
+                "(`kiwoom-etl doctor` says what is wrong)",
+                problem,
+            )
+        elif problem is None and before is not None:
+            log.warning("the database is usable again: loading the spool")
+        return problem
+
     def flush_spool(self) -> None:
-        """Load what the spool holds (the daemon does this at start and every interval)."""
-        self.snapshotter.flush()
+        """Load what the spool holds (the daemon does this at start and every interval) while the database is
+        usable."""
+        if self.check_database() is None:
+            self.snapshotter.flush()
 
     def recover(self) -> int:
-        """At start: load the spool, close runs cut off long ago, record the slots passed since the newest one."""
+        """At start: load the spool, close runs cut off long ago, record the slots passed since the newest one;
+        nothing but the check when the database cannot be used (the daemon runs on, spooling)."""
         self.resolve_accounts()
-        self.flush_spool()
+        if self.check_database() is not None:
+            return 0
+        self.snapshotter.flush()
         now = self.clock()
         try:
             abandoned, newest = close_abandoned(self.engine, now)
@@ -177,16 +207,20 @@ class Daemon:
         fire = self.schedule.last_fire(now, misfire_grace(self.schedule.interval))
         if fire is None or (self._last_fire is not None and fire <= self._last_fire):
             return
-        if self._last_fire is not None:
+        unusable = self.check_database()
+        if self._last_fire is not None and unusable is None:
             self._record_gap(self._last_fire, fire, Reason.NOT_STARTED)
         self._last_fire = fire
-        self.run_slot(fire, wait_for_results=False)
+        self.run_slot(fire, wait_for_results=False, unusable=unusable)
 
-    def run_slot(self, slot: datetime, *, wait_for_results: bool = True) -> list[SnapshotResult]:
+    def run_slot(
+        self, slot: datetime, *, wait_for_results: bool = True, unusable: str | None = None
+    ) -> list[SnapshotResult]:
         """Start every account × exchange due at `slot`, the accounts in parallel; record holiday skips.
 
         An account × exchange whose previous snapshot is still running is recorded missed for this slot, and
-        the others go on. Returns the results when `wait_for_results`, else at once (the daemon's way).
+        the others go on. With `unusable` (why the database cannot be used), nothing is recorded and every
+        snapshot is spooled. Returns the results when `wait_for_results`, else at once (the daemon's way).
         """
         due = self.schedule.due(slot)
         skipped = self._rows(slot, [d for d in due if d.skip], RunStatus.SKIPPED, Reason.MARKET_CLOSED)
@@ -211,9 +245,9 @@ class Daemon:
                 still_running = self._rows(slot, busy, RunStatus.MISSED, Reason.STILL_RUNNING, accounts=[account])
                 self._write(still_running, RunStatus.MISSED)
             planned.extend((index, account, trigger, exchanges) for trigger, exchanges in by_trigger.items())
-        claims = self._claim_slot(slot, planned)
+        claims = self._claim_slot(slot, planned) if unusable is None else {}
         futures = [
-            self._pool.submit(self._snapshot, index, account, trigger, slot, exchanges, claims.get(trigger))
+            self._pool.submit(self._snapshot, index, account, trigger, slot, exchanges, claims.get(trigger), unusable)
             for index, account, trigger, exchanges in planned
         ]
         if not wait_for_results:
@@ -254,10 +288,11 @@ class Daemon:
         slot: datetime,
         exchanges: list[str],
         claims: SlotClaims | None = None,
+        unusable: str | None = None,
     ) -> list[SnapshotResult]:
         try:
             results = self.snapshotter.take(
-                [account], trigger=trigger, scheduled_for=slot, exchanges=exchanges, claims=claims
+                [account], trigger=trigger, scheduled_for=slot, exchanges=exchanges, claims=claims, unusable=unusable
             )
         except StorageError as exc:  # the database is away: nothing can be recorded, but the others go on
             log.error("%s: %s", account.label, exc)
@@ -315,7 +350,7 @@ class Daemon:
         ]
 
     def _write(self, rows: list[dict[str, Any]], status: RunStatus) -> int:
-        if not rows:
+        if not rows or self.unusable is not None:  # said once, when it became unusable
             return 0
         try:
             written = record_unrun(self.engine, rows)
@@ -341,7 +376,11 @@ class Daemon:
     def run_ledger(self, *, daily: bool = True) -> list[LedgerResult]:
         """Every account's ledger (kt00015): the day's run, claimed in etl_runs so that replicas fetch it once, or
         the run at start; then, after the close of a trading day, the day's totals (kt00017). A failure is logged
-        and counted; snapshots never wait for it."""
+        and counted; snapshots never wait for it. Nothing while the database cannot be used: the ledger is asked
+        again from the newest line loaded, once it can."""
+        if self.check_database() is not None:
+            log.warning("the ledger waits for the database to be usable again")
+            return []
         today = datetime.combine(
             self.schedule.local(self.clock()).date(), self.settings.ledger_at, tzinfo=self.schedule.zone
         )
@@ -388,24 +427,31 @@ class Daemon:
         """(account_no, exchange) of every configured account, as the tables name them."""
         return {(self.account_no(a), x) for a in self.settings.accounts for x in a.exchanges}
 
-    def healthy(self) -> bool:
-        """Healthy while every configured, active account × exchange has a success within twice the interval.
+    def health(self) -> str | None:
+        """None while healthy: the database usable, and every configured, active account × exchange with a success
+        within twice the interval; else what is wrong, in a line.
 
-        A daemon younger than that is given the time to take its first snapshots. The answer is kept for half
-        an interval (at most 30 s), so that frequent probes cost nothing.
+        A daemon younger than that is given the time to take its first snapshots (not for an unusable database).
+        The answer is kept for half an interval (at most 30 s), so that frequent probes cost nothing.
         """
         now = self.clock()
-        if now - self.started_at < 2 * self.schedule.interval:
-            return True
         if self._health is not None and now - self._health[0] < min(self.schedule.interval / 2, CACHE_HEALTH):
             return self._health[1]
-        try:
-            statuses = pair_statuses(self.engine, self.schedule, now, only=self.configured_pairs())
-            healthy = not any(p.stale for p in statuses)
-        except StorageError:
-            healthy = False
-        self._health = (now, healthy)
-        return healthy
+        problem = self.check_database()
+        if problem is not None:
+            wrong: str | None = f"database unusable (snapshots are spooled): {problem}"
+        elif now - self.started_at < 2 * self.schedule.interval:
+            wrong = None
+        else:
+            try:
+                statuses = pair_statuses(self.engine, self.schedule, now, only=self.configured_pairs())
+                stale = sum(p.stale for p in statuses)
+                within = 2 * self.schedule.interval
+                wrong = f"stale: {stale} account × exchange(s) without a success within {within}" if stale else None
+            except StorageError as exc:
+                wrong = f"database unusable: {exc}"
+        self._health = (now, wrong)
+        return wrong
 
     def run(self, health_port: int | None = None) -> int:
         """Schedule, block until a signal, let the snapshots in flight finish; return the exit code."""
@@ -514,8 +560,9 @@ def serve_health(daemon: Daemon, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             if self.path == "/healthz":
-                ok = daemon.healthy()
-                self._send(200 if ok else 503, b"ok\n" if ok else b"stale\n", "text/plain; charset=utf-8")
+                wrong = daemon.health()
+                body = f"{wrong or 'ok'}\n".encode()
+                self._send(200 if wrong is None else 503, body, "text/plain; charset=utf-8")
             elif self.path == "/metrics":
                 self._send(200, daemon.metrics.exposition(), "text/plain; version=0.0.4; charset=utf-8")
             else:

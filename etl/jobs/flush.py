@@ -2,15 +2,17 @@
 
 A spooled snapshot either continues the run it began (its `running` row) or begins a run of its own, stamped
 with the spool file's id; a second attempt finds it done and only removes the file. A file is removed only after
-its transaction committed, so a crash in between costs nothing but that check.
+its transaction committed, so a crash in between costs nothing but that check. Only the snapshots meant for this
+database are loaded; the others stay, listed, until a flush into theirs (or one told `into_this_database`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -19,6 +21,7 @@ from etl.errors import DatabaseUnavailable, SpoolError, StorageError
 from etl.jobs.spool import Spool
 from etl.store.capture import Capture
 from etl.store.engine import transaction
+from etl.store.identity import DatabaseIdentity, learn_identity
 from etl.store.load import load
 from etl.store.models import Reason, RunStatus
 from etl.store.runs import ALREADY_LOADED, CONFLICT, WAIT, Run, adopt
@@ -38,6 +41,7 @@ class FlushReport:
     conflicts: int = 0
     left: int = 0
     error: str | None = None
+    elsewhere: list[tuple[Path, DatabaseIdentity]] = field(default_factory=list)  # meant for another database
 
     @property
     def handled(self) -> int:
@@ -50,8 +54,12 @@ def flush(
     *,
     clock: Callable[[], datetime] = utc_now,
     progress: Callable[[int], None] | None = None,
+    here: DatabaseIdentity | None = None,
+    into_this_database: bool = False,
 ) -> FlushReport:
-    """Load every spooled snapshot, oldest first; stop at the first sign that the database is away.
+    """Load every spooled snapshot meant for this database (`here`: learned from `engine` when not given), oldest
+    first, and with `into_this_database` the ones meant for another too; stop at the first sign that the database
+    is away. A file from before spool files named their database is loaded, with a warning.
 
     One flush at a time per spool (a lock file): the daemon's flush and a manual one never race for a file.
     """
@@ -62,10 +70,19 @@ def flush(
             report.error = "another flush of this spool is running"
             return report
         paths = spool.paths()
+        if paths and here is None:
+            here = learn_identity(engine)
         for index, path in enumerate(paths):
             try:
-                item = spool.read(path)
-                outcome = flush_item(engine, item, clock)
+                entry = spool.entry(path)
+                if entry.target is None:
+                    log.warning("%s names no database (spooled by an older kiwoom-etl): loading it here", path.name)
+                elif here is not None and not entry.target.matches(here):
+                    if not into_this_database:
+                        report.elsewhere.append((path, entry.target))
+                        continue
+                    log.warning("%s was meant for %s: loading it into %s, as asked", path.name, entry.target, here)
+                outcome = flush_item(engine, entry.capture, clock)
             except DatabaseUnavailable as exc:
                 report.left = len(paths) - index
                 report.error = str(exc)
@@ -92,6 +109,11 @@ def flush(
                 log.info("%s: %s", path.name, outcome)
             if progress is not None:
                 progress(1)
+        if report.elsewhere:
+            log.info(
+                "%d spooled snapshot(s) are meant for another database: `kiwoom-etl flush` lists them",
+                len(report.elsewhere),
+            )
     return report
 
 

@@ -28,6 +28,7 @@ from etl.redact import mask_urls
 from etl.settings import Account, Settings
 from etl.store.capture import Capture
 from etl.store.engine import transaction
+from etl.store.identity import DatabaseIdentity, identity_of, learn_identity
 from etl.store.load import Loaded, load
 from etl.store.models import Reason, RunStatus
 from etl.store.runs import Run, SlotClaims, start_run
@@ -74,6 +75,7 @@ class Snapshotter:
         self.clock = clock
         self.spool = Spool(settings.state_dir)
         self.last_flush = FlushReport()  # what the newest `take` flushed first, for the command line to tell
+        self.target: DatabaseIdentity = identity_of(engine.url)  # what spool files name; its system id once learned
         self._warned_fields: set[str] = set()
         self._lock = threading.Lock()
 
@@ -83,11 +85,17 @@ class Snapshotter:
     def close(self) -> None:
         self.fetcher.close()
 
+    def learn_target(self) -> None:
+        """Learn the database's system identifier (PostgreSQL), once, while it answers: spool files name it."""
+        if self.target.backend == "postgresql" and self.target.system_identifier is None:
+            self.target = learn_identity(self.engine)
+
     def flush(self) -> FlushReport:
-        """Load what the spool holds, oldest first (nothing to do when it is empty)."""
+        """Load what the spool holds for this database, oldest first (nothing to do when it is empty)."""
         if not self.spool.paths():
             return FlushReport()
-        report = flush(self.engine, self.spool, clock=self.clock)
+        self.learn_target()
+        report = flush(self.engine, self.spool, clock=self.clock, here=self.target)
         if report.handled:
             log.info("loaded %d spooled snapshot(s); %d left", report.handled, report.left)
         return report
@@ -100,14 +108,25 @@ class Snapshotter:
         scheduled_for: datetime | None = None,
         exchanges: Sequence[str] | None = None,
         claims: SlotClaims | None = None,
+        unusable: str | None = None,
     ) -> list[SnapshotResult]:
         """Flush, then snapshot each account (default: all configured) on each of `exchanges` (default: its own),
-        into the runs of `claims` where it holds them (the others are claimed one by one)."""
-        self.last_flush = self.flush()  # older snapshots first
+        into the runs of `claims` where it holds them (the others are claimed one by one). With `unusable` (why the
+        database cannot be used), the database is not touched: every snapshot is fetched and spooled."""
+        if unusable is None:
+            self.learn_target()
+        self.last_flush = FlushReport() if unusable else self.flush()  # older snapshots first
         results: list[SnapshotResult] = []
         for account in accounts if accounts is not None else self.settings.require_accounts():
             results.extend(
-                self.account(account, trigger=trigger, scheduled_for=scheduled_for, exchanges=exchanges, claims=claims)
+                self.account(
+                    account,
+                    trigger=trigger,
+                    scheduled_for=scheduled_for,
+                    exchanges=exchanges,
+                    claims=claims,
+                    unusable=unusable,
+                )
             )
         return results
 
@@ -119,6 +138,7 @@ class Snapshotter:
         scheduled_for: datetime | None = None,
         exchanges: Sequence[str] | None = None,
         claims: SlotClaims | None = None,
+        unusable: str | None = None,
     ) -> list[SnapshotResult]:
         """Learn the account number (ka00001, once), then snapshot each of its exchanges in `exchanges`."""
         wanted = [x for x in account.exchanges if exchanges is None or x in exchanges]
@@ -129,10 +149,14 @@ class Snapshotter:
             known_as = self.fetcher.known.account_no(account)  # its name, its number from before, or its label
             error, reason = _describe(exc, account.label)
             error = f"cannot read the account number: {error}"
-            return [self._unfetched(known_as, x, trigger, scheduled_for, error, reason, claims) for x in wanted]
+            return [
+                self._unfetched(known_as, x, trigger, scheduled_for, error, reason, claims, unusable) for x in wanted
+            ]
         account_no = account.name or number
         return [
-            self.exchange(client, account_no, x, trigger=trigger, scheduled_for=scheduled_for, claims=claims)
+            self.exchange(
+                client, account_no, x, trigger=trigger, scheduled_for=scheduled_for, claims=claims, unusable=unusable
+            )
             for x in wanted
         ]
 
@@ -145,6 +169,7 @@ class Snapshotter:
         trigger: str,
         scheduled_for: datetime | None = None,
         claims: SlotClaims | None = None,
+        unusable: str | None = None,
     ) -> SnapshotResult:
         """Claim the slot (or take its run from `claims`), fetch every kt00005 page of one exchange, load them;
         record the run.
@@ -154,17 +179,27 @@ class Snapshotter:
         """
         started = time.monotonic()
         try:
-            run = self._claim(account_no, exchange, trigger, scheduled_for, claims)
+            run = self._claim(account_no, exchange, trigger, scheduled_for, claims, unusable)
         except SlotClaimed:
             return _claimed(account_no, exchange)
+        except DatabaseUnavailable as exc:
+            run, unusable = None, str(exc)
         capture = self._fetch(client, account_no, exchange, trigger, scheduled_for, run)
-        return self._finish(run, capture, started)
+        return self._finish(run, capture, started, unusable)
 
     def _claim(
-        self, account_no: str, exchange: str, trigger: str, slot: datetime | None, claims: SlotClaims | None
+        self,
+        account_no: str,
+        exchange: str,
+        trigger: str,
+        slot: datetime | None,
+        claims: SlotClaims | None,
+        unusable: str | None,
     ) -> Run | None:
         """The run of this attempt: claimed already with the slot's others, or now in a commit of its own; None
-        when the database is away."""
+        when the database is known to be unusable. Raises DatabaseUnavailable when it turns out to be."""
+        if unusable is not None:
+            return None
         claimed = None if claims is None else claims.take(account_no, exchange)
         if claimed is not None:
             return claimed
@@ -179,7 +214,7 @@ class Snapshotter:
             )
         except DatabaseUnavailable as exc:
             log.warning("%s %s: %s; going on without it (what is fetched is spooled)", account_no, exchange, exc)
-            return None
+            raise
 
     def _fetch(
         self,
@@ -212,10 +247,10 @@ class Snapshotter:
             reason=reason,
         )
 
-    def _finish(self, run: Run | None, capture: Capture, started: float) -> SnapshotResult:
+    def _finish(self, run: Run | None, capture: Capture, started: float, unusable: str | None = None) -> SnapshotResult:
         """Load the capture into its run; spool it when the database cannot take it; record what it refuses."""
         if run is None:
-            return self._spool(capture, started, "the database could not be reached")
+            return self._spool(capture, started, unusable or "the database could not be used")
         try:
             loaded = self._load(run, capture)
         except DatabaseUnavailable as exc:
@@ -255,18 +290,21 @@ class Snapshotter:
         error: str,
         reason: Reason,
         claims: SlotClaims | None,
+        unusable: str | None,
     ) -> SnapshotResult:
         """Record an attempt that fetched nothing (the account number could not be read)."""
         started = time.monotonic()
         try:
-            run = self._claim(account_no, exchange, trigger, slot, claims)
+            run = self._claim(account_no, exchange, trigger, slot, claims, unusable)
         except SlotClaimed:
             return _claimed(account_no, exchange)
+        except DatabaseUnavailable:
+            run = None
         capture = Capture(account_no, exchange, trigger, self.clock(), (), slot, error=error, reason=reason)
         if run is None:  # nothing was fetched, so nothing is spooled: the error is in the log
             log.error("%s %s: snapshot failed: %s", account_no, exchange, error)
             return SnapshotResult(account_no, exchange, RunStatus.FAILED, reason, error=error)
-        return self._finish(run, capture, started)
+        return self._finish(run, capture, started, unusable)
 
     def _result(self, capture: Capture, loaded: Loaded, started: float) -> SnapshotResult:
         seconds = time.monotonic() - started
@@ -308,7 +346,7 @@ class Snapshotter:
             log.error("%s %s: snapshot failed: %s; %s", capture.account_no, capture.exchange, capture.error, why)
             return failed
         try:
-            path = self.spool.write(capture)
+            path = self.spool.write(capture, self.target)
         except SpoolError as exc:
             log.critical(
                 "%s %s: LOST — neither the database nor the spool could take the snapshot: %s; %s",

@@ -2,7 +2,8 @@
 
 One JSON file per snapshot under `<state dir>/spool`, written to a temporary name, fsynced and renamed, so that a
 file is either whole or absent. Names start with the capture time, so that sorting them is oldest first. Files
-are 0600 in a 0700 directory: they hold account data (never a credential: token answers are not spooled).
+are 0600 in a 0700 directory: they hold account data (never a credential: token answers are not spooled). Each
+names the database it was meant for (`target`, etl.store.identity), so that `flush` loads it there and nowhere else.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from etl.errors import SpoolError
 from etl.files import fsync_directory, make_private_dir, write_private
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.store.capture import Capture
+from etl.store.identity import DatabaseIdentity
 from etl.store.models import Reason
 
 try:
@@ -35,11 +37,13 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 
 
-def to_json(capture: Capture) -> str:
-    """A capture as a spool file's text (format 1; `reason` and `detail` were added later and may be absent)."""
+def to_json(capture: Capture, target: DatabaseIdentity) -> str:
+    """A capture as a spool file's text, for the database `target` (format 1; `reason`, `detail` and `target` were
+    added later and may be absent)."""
     return json.dumps(
         {
             "format": FORMAT,
+            "target": target.as_dict(),
             "spool_id": capture.spool_id,
             "account_no": capture.account_no,
             "exchange": capture.exchange,
@@ -67,8 +71,16 @@ def to_json(capture: Capture) -> str:
     )
 
 
-def from_json(text: str) -> Capture:
-    """The capture a spool file holds. Raises ValueError, KeyError or TypeError for one that is not."""
+@dataclass(frozen=True)
+class Spooled:
+    """What a spool file holds: the capture, and the database it was meant for (None in a file from before targets)."""
+
+    capture: Capture
+    target: DatabaseIdentity | None
+
+
+def from_json(text: str) -> Spooled:
+    """What a spool file holds. Raises ValueError, KeyError or TypeError for one that is not."""
     raw: dict[str, Any] = json.loads(text)
     if raw.get("format") != FORMAT:
         raise ValueError(f"unknown spool format {raw.get('format')!r}")
@@ -86,7 +98,8 @@ def from_json(text: str) -> Capture:
         for p in raw["pages"]
     )
     reason = raw.get("reason")
-    return Capture(
+    target = raw.get("target")
+    capture = Capture(
         account_no=raw["account_no"],
         exchange=raw["exchange"],
         trigger=raw["trigger"],
@@ -100,6 +113,7 @@ def from_json(text: str) -> Capture:
         pages=pages,
         spool_id=raw["spool_id"],
     )
+    return Spooled(capture, DatabaseIdentity.from_dict(target) if target is not None else None)
 
 
 @dataclass(frozen=True)
@@ -118,8 +132,9 @@ class Spool:
     def __repr__(self) -> str:
         return f"Spool({str(self.directory)!r})"
 
-    def write(self, item: Capture) -> Path:
-        """Store `item` durably (etl.files.write_private): whole or not at all. Raises SpoolError."""
+    def write(self, item: Capture, target: DatabaseIdentity) -> Path:
+        """Store `item`, meant for the database `target`, durably (etl.files.write_private): whole or not at all.
+        Raises SpoolError."""
         if item.spool_id is None:
             item = replace(item, spool_id=uuid.uuid4().hex)
         assert item.spool_id is not None
@@ -127,7 +142,7 @@ class Spool:
         safe_account = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in item.account_no)
         path = self.directory / f"{stamp}-{safe_account}-{item.exchange}-{item.spool_id[:12]}.json"
         try:
-            write_private(path, to_json(item).encode("utf-8"))
+            write_private(path, to_json(item, target).encode("utf-8"))
         except OSError as exc:
             raise SpoolError(f"cannot spool to {self.directory}: {exc.strerror}") from None
         return path
@@ -142,12 +157,16 @@ class Spool:
                     torn.unlink()
         return sorted(self.directory.glob("*.json"))
 
-    def read(self, path: Path) -> Capture:
-        """One spooled snapshot. Raises SpoolError for a file that is not one."""
+    def entry(self, path: Path) -> Spooled:
+        """One spooled snapshot and its target. Raises SpoolError for a file that is not one."""
         try:
             return from_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise SpoolError(f"spool file {path} cannot be read: {exc}") from None
+
+    def read(self, path: Path) -> Capture:
+        """One spooled snapshot. Raises SpoolError for a file that is not one."""
+        return self.entry(path).capture
 
     def items(self) -> Iterator[tuple[Path, Capture]]:
         for path in self.paths():

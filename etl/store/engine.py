@@ -20,13 +20,17 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # PostgreSQL errors that are the server's state, not the data's: connection (08), resources (53), operator
 # intervention such as a shutdown (57), rollbacks for serialization or deadlock (40); a read-only standby after a
-# failover (25006), a lock not available (55P03), an idle-in-transaction timeout (25P03).
-UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "40"})
-UNAVAILABLE_STATES = frozenset({"25006", "55P03", "25P03"})
+# failover (25006), a lock not available (55P03), an idle-in-transaction timeout (25P03); the disk's own failures
+# (58) and corrupted data or indexes (XX001, XX002).
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "40", "58"})
+UNAVAILABLE_STATES = frozenset({"25006", "55P03", "25P03", "XX001", "XX002"})
 # Errors that are the data's, though the driver raises some as OperationalError: a value the types refuse (22), a
 # constraint (23), a program limit (54) such as a text too long for a B-tree index row. Spooling such a capture
 # would block the spool behind it forever, and an import would stop at it.
 DATA_CLASSES = frozenset({"22", "23", "54"})
+# SQLite's corrupted file (SQLITE_CORRUPT) and a file that is not a database (SQLITE_NOTADB), which sqlite3 raises as
+# DatabaseError rather than OperationalError: the file's state, not the data's.
+SQLITE_UNUSABLE_CODES = frozenset({11, 26})
 
 
 # Connections one engine holds at most: the daemon's workers wait for one (up to POOL_TIMEOUT_SECONDS) rather than
@@ -67,6 +71,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+def masked_url(engine: Engine) -> str:
+    """The engine's URL as the program prints it: without its password."""
+    return mask_urls(engine.url.render_as_string(hide_password=False))
+
+
 @contextmanager
 def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
     """Translate SQLAlchemy's errors into StorageError, naming the database without its password."""
@@ -75,15 +84,18 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         # A driver's error can quote the connection string it was given.
         detail = mask_urls(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
-        url = mask_urls(engine.url.render_as_string(hide_password=False))
+        url = masked_url(engine)
         # A lost connection, a server that is down or shutting down, a locked file, every pooled connection busy:
         # none is the data's fault.
-        sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+        orig = getattr(exc, "orig", None)
+        sqlstate = str(getattr(orig, "sqlstate", None) or "")
+        sqlite_code = getattr(orig, "sqlite_errorcode", None)
         unavailable = sqlstate[:2] not in DATA_CLASSES and (
             isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout)
             or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
             or sqlstate[:2] in UNAVAILABLE_CLASSES
             or sqlstate in UNAVAILABLE_STATES
+            or (isinstance(sqlite_code, int) and sqlite_code & 0xFF in SQLITE_UNUSABLE_CODES)
         )
         kind = DatabaseUnavailable if unavailable else StorageError
         raise kind(f"database {url}: {doing} failed: {detail}") from exc

@@ -7,6 +7,7 @@ itself, so that `snapshot`, `status` and the daemon do not carry Alembic (about 
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import os
 import stat
@@ -16,12 +17,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, event
 
 from etl.errors import SchemaNotMigrated, StorageError
-from etl.redact import mask_urls
+from etl.files import sqlite_path
 from etl.settings import Settings
-from etl.store.engine import make_engine, storage_errors
+from etl.store.engine import driver_cursor, make_engine, masked_url, storage_errors
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,10 +33,15 @@ DEFAULT_DATABASE_MODE = Settings.database_mode  # 0o600: the file holds a financ
 
 
 @contextmanager
-def connected(url: str, *, migrated: bool = True, mode: int = DEFAULT_DATABASE_MODE) -> Iterator[Engine]:
-    """An engine for `url`, disposed afterwards; with `migrated`, SchemaNotMigrated unless the schema is current.
+def connected(
+    url: str, *, migrated: bool = True, required: bool = True, mode: int = DEFAULT_DATABASE_MODE
+) -> Iterator[Engine]:
+    """An engine for `url`, disposed afterwards.
 
-    A SQLite file whose permissions are wider than `mode` (the database_mode setting) is logged as a warning.
+    With `migrated`, it connects only to a database at the head revision (`guard`), and with `required` too,
+    SchemaNotMigrated or DatabaseUnavailable is raised here unless the database is usable now; without it, the caller
+    goes on and each use raises them (what `snapshot` and `run` spool on). A SQLite file whose permissions are wider
+    than `mode` (the database_mode setting) is logged as a warning.
     """
     engine = make_engine(url)
     try:
@@ -43,10 +49,46 @@ def connected(url: str, *, migrated: bool = True, mode: int = DEFAULT_DATABASE_M
         if path is not None and path.exists():
             warn_if_wider(path, mode)
         if migrated:
-            require_current_schema(engine)
+            guard(engine)
+            if required:
+                require_current_schema(engine)
         yield engine
     finally:
         engine.dispose()
+
+
+def guard(engine: Engine) -> Engine:
+    """Let `engine` connect only to a database at the head revision: any other raises SchemaNotMigrated before a
+    byte is written to it, so that a newer version's or another application's database is never touched.
+
+    Checked on every new connection, before the SQLite pragmas (switching a file to WAL writes to it); a SQLite file
+    that does not exist is not created.
+    """
+    path = sqlite_file(engine)
+    dialect = engine.dialect.name
+
+    def refuse_absent(*_: object) -> None:
+        if path is not None and not path.exists():
+            raise SchemaNotMigrated(f"database file {path} does not exist: run `kiwoom-etl migrate` first")
+
+    def check(dbapi_connection: Any, _record: object) -> None:
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                current = read_revision(cursor, dialect)
+            finally:
+                cursor.close()
+                dbapi_connection.rollback()
+            problem = revision_problem(current)
+            if problem is not None:
+                raise SchemaNotMigrated(f"database {masked_url(engine)} {problem}")
+        except BaseException:
+            dbapi_connection.close()  # the pool drops a connection its listener refused without closing it
+            raise
+
+    event.listen(engine, "do_connect", refuse_absent)
+    event.listen(engine, "connect", check, insert=True)
+    return engine
 
 
 def migrations_dir() -> Path:
@@ -67,6 +109,20 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The revision the code expects: the one no script revises, read from the scripts' identifiers."""
+    revisions, revised = _revisions()
+    heads = revisions - revised
+    if len(heads) == 1:
+        return next(iter(heads))
+    from alembic.script import ScriptDirectory  # not one head: let Alembic say what is wrong
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "migrations/ holds no revision"
+    return head
+
+
+@functools.cache  # asked at every new connection and by the daemon at every slot; the scripts do not change
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """Every revision of the scripts, and those another one revises."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for script in (migrations_dir() / "versions").glob("*.py"):
@@ -75,14 +131,23 @@ def head_revision() -> str:
         if isinstance(revision, str):
             revisions.add(revision)
             revised.update([down] if isinstance(down, str) else [d for d in down or () if isinstance(d, str)])
-    heads = revisions - revised
-    if len(heads) == 1:
-        return heads.pop()
-    from alembic.script import ScriptDirectory  # not one head: let Alembic say what is wrong
+    return frozenset(revisions), frozenset(revised)
 
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "migrations/ holds no revision"
-    return head
+
+def revision_problem(current: str | None) -> str | None:
+    """What is wrong with a database at revision `current` (None: it has no version table), said after its name;
+    None when it is at the head."""
+    head = head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return "has no kiwoom-etl tables: run `kiwoom-etl migrate` first"
+    if current in _revisions()[0]:
+        return f"is at revision {current}, the code needs {head}: run `kiwoom-etl migrate` first"
+    return (
+        f"is at revision {current}, which this kiwoom-etl does not know (a newer version migrated it, or it belongs "
+        f"to another application): nothing is written to it; upgrade kiwoom-etl or use another database"
+    )
 
 
 def _identifiers(script: Path) -> dict[str, Any]:
@@ -103,18 +168,26 @@ def _identifiers(script: Path) -> dict[str, Any]:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (Alembic's version table), None when it was never migrated."""
     with storage_errors(engine, "reading the schema revision"), engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        versions = sorted(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
-    return ",".join(versions) or None
+        with driver_cursor(connection) as cursor:
+            return read_revision(cursor, engine.dialect.name)
+
+
+def read_revision(cursor: Any, dialect: str) -> str | None:
+    """The revision a driver's cursor finds in Alembic's version table (on the search path), None without one."""
+    if dialect == "sqlite":
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+    else:
+        cursor.execute("SELECT to_regclass('alembic_version')")
+    found = cursor.fetchone()
+    if found is None or found[0] is None:
+        return None
+    cursor.execute("SELECT version_num FROM alembic_version")
+    return ",".join(sorted(str(row[0]) for row in cursor.fetchall())) or None
 
 
 def sqlite_file(engine: Engine) -> Path | None:
     """The file of a SQLite database; None for another database or an in-memory one."""
-    database = engine.url.database
-    if engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
-        return Path(str(database))
-    return None
+    return sqlite_path(engine.url)
 
 
 def warn_if_wider(path: Path, mode: int) -> None:
@@ -202,12 +275,11 @@ def migrating(engine: Engine, doing: str) -> Iterator[Connection]:
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Raise SchemaNotMigrated unless the database is at the head revision (without creating a SQLite file)."""
-    where = mask_urls(engine.url.render_as_string(hide_password=False))
+    """Raise SchemaNotMigrated unless the database is at the head revision (without creating a SQLite file), or
+    DatabaseUnavailable when it cannot be read at all."""
     path = sqlite_file(engine)
     if path is not None and not path.exists():
         raise SchemaNotMigrated(f"database file {path} does not exist: run `kiwoom-etl migrate` first")
-    current, head = current_revision(engine), head_revision()
-    if current != head:
-        state = "has no kiwoom-etl tables" if current is None else f"is at revision {current}, the code needs {head}"
-        raise SchemaNotMigrated(f"database {where} {state}: run `kiwoom-etl migrate` first")
+    problem = revision_problem(current_revision(engine))
+    if problem is not None:
+        raise SchemaNotMigrated(f"database {masked_url(engine)} {problem}")

@@ -1,0 +1,123 @@
+"""`kiwoom-etl doctor`: the database, the spool and the state directory examined, and what is wrong with them said in
+one screen. Reads only: nothing is repaired, moved or written (the database least of all)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from etl.clock import utc_text
+from etl.errors import SpoolError
+from etl.jobs.spool import Spool
+from etl.store.engine import masked_url
+from etl.store.health import examine
+from etl.store.identity import DatabaseIdentity
+
+SHOWN = 5  # files named at most for each kind of problem: one screen
+
+
+@dataclass
+class Diagnosis:
+    """What `doctor` says: lines to print, and the problems among them (none: healthy)."""
+
+    lines: list[str] = field(default_factory=list)
+    problems: int = 0
+
+    def say(self, line: str) -> None:
+        self.lines.append(f"  {line}")
+
+    def wrong(self, line: str) -> None:
+        self.lines.append(f"  PROBLEM: {line}")
+        self.problems += 1
+
+
+def diagnose(engine: Engine, state_dir: Path) -> Diagnosis:
+    """Examine the database of `engine`, the spool and the state directory `state_dir`."""
+    diagnosis = Diagnosis()
+    examination = examine(engine)
+    diagnosis.lines.append(f"Database: {examination.identity} ({masked_url(engine)})")
+    for problem in examination.problems:
+        diagnosis.wrong(problem)
+    if not examination.problems:
+        checked = "its integrity" if engine.dialect.name == "sqlite" else "a round trip"
+        diagnosis.say(f"ok: {checked}, the schema revision and a write lock checked")
+    _spool(diagnosis, Spool(state_dir), examination.identity)
+    _state_dir(diagnosis, state_dir)
+    diagnosis.lines.append("Healthy." if not diagnosis.problems else f"{diagnosis.problems} problem(s).")
+    return diagnosis
+
+
+def _spool(diagnosis: Diagnosis, spool: Spool, here: DatabaseIdentity) -> None:
+    """How many snapshots wait, for which database, and which files cannot be read."""
+    diagnosis.lines.append(f"Spool: {spool.directory}")
+    paths = spool.paths()
+    targets: Counter[str] = Counter()
+    unnamed = 0
+    oldest = None
+    for path in paths:
+        try:
+            entry = spool.entry(path)
+        except SpoolError as exc:
+            diagnosis.wrong(f"{exc} (it stays; move it away once you have read it)")
+            continue
+        oldest = min(oldest or entry.capture.captured_at, entry.capture.captured_at)
+        if entry.target is None:
+            unnamed += 1
+        elif not entry.target.matches(here):
+            targets[str(entry.target)] += 1
+    waiting = len(paths) - sum(targets.values())
+    if not paths:
+        diagnosis.say("empty")
+    elif waiting:
+        since = f", the oldest captured {utc_text(oldest)}" if oldest else ""
+        diagnosis.say(f"{waiting} snapshot(s) waiting for this database{since}: `kiwoom-etl flush` loads them")
+    if unnamed:
+        diagnosis.say(f"{unnamed} of them from an older kiwoom-etl, naming no database: flush loads them here")
+    for target, count in sorted(targets.items()):
+        diagnosis.wrong(
+            f"{count} snapshot(s) spooled for {target}: flush with that database, or "
+            "`kiwoom-etl flush --into-this-database`"
+        )
+    aside = list((spool.directory / "conflicts").glob("*.json"))
+    if aside:
+        diagnosis.say(f"{len(aside)} set aside in {spool.directory / 'conflicts'} (their slot was served): read them")
+
+
+def _state_dir(diagnosis: Diagnosis, state_dir: Path) -> None:
+    """The state directory's owner, permissions and room: it holds tokens, account numbers and the spool."""
+    diagnosis.lines.append(f"State directory: {state_dir}")
+    if not state_dir.exists():
+        diagnosis.say("not created yet (the first snapshot creates it, 0700)")
+        return
+    if not os.access(state_dir, os.W_OK | os.X_OK):
+        diagnosis.wrong(f"{state_dir} cannot be written: a snapshot the database cannot take would be lost")
+    wide: list[str] = []
+    foreign: list[str] = []
+    for path in [state_dir, *sorted(state_dir.rglob("*"))]:
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if info.st_uid != os.geteuid():
+            foreign.append(str(path))
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            wide.append(f"{path} ({stat.S_IMODE(info.st_mode):04o})")
+    if wide:
+        diagnosis.wrong(
+            f"{len(wide)} path(s) others can read or write — it holds tokens and account data: "
+            f"chmod -R go-rwx {state_dir}: " + ", ".join(wide[:SHOWN]) + (" ..." if len(wide) > SHOWN else "")
+        )
+    if foreign:
+        diagnosis.wrong(
+            f"{len(foreign)} path(s) owned by another user: "
+            + ", ".join(foreign[:SHOWN])
+            + (" ..." if len(foreign) > SHOWN else "")
+        )
+    room = os.statvfs(state_dir)
+    if not wide and not foreign:
+        diagnosis.say(f"ok: 0700, owned by this user; {room.f_bavail * room.f_frsize / 2**20:,.0f} MiB free")
