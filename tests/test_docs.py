@@ -61,3 +61,10 @@ def test_new_session_says_it_is_one_a_thread_as_the_fetcher_uses_it() -> None:
     doc = " ".join((new_session.__doc__ or "").split())
     assert "every client of a process" not in doc
     assert "not thread-safe" in doc and "one a worker thread" in doc
+
+
+def test_every_path_the_architecture_names_exists() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\b((?:etl|migrations|docs)/[\w/.-]*\w)", text))
+    assert {"etl/store/load.py", "etl/jobs/snapshot.py"} <= named
+    assert [path for path in sorted(named) if not (ROOT / path).exists()] == []
