@@ -185,6 +185,7 @@ def test_the_daemon_outlives_its_primary_through_a_promoted_standby(
         "".join(f'[[accounts]]\nappkey = "{a.appkey}"\nsecretkey = "{a.secretkey}"\n' for a in simulator.accounts),
         encoding="utf-8",
     )
+    config.chmod(0o600)  # it holds keys: kiwoom-etl refuses it readable by others
     env = account_env(simulator, sim_url, url, tmp_path) | {"KIWOOM_ETL_CONFIG": str(config)}
     del env["KIWOOM_APPKEY"], env["KIWOOM_SECRETKEY"]
     migrated = kiwoom_etl("migrate", env=env)
@@ -284,9 +285,12 @@ def test_a_claim_that_landed_unanswered_holds_its_spooled_snapshots_an_hour_at_m
     claims = claim_slot(
         engine, trigger="scheduled", started_at=captured - timedelta(seconds=1), scheduled_for=slot, pairs=pairs
     )
-    soon = flush(engine, snapshotter.spool, clock=lambda: captured + timedelta(minutes=5))
+    # The spool names a server that is gone; this database stands in for its promoted standby.
+    soon = flush(engine, snapshotter.spool, clock=lambda: captured + timedelta(minutes=5), into_this_database=True)
     assert (soon.loaded, soon.left) == (0, 2)  # the runs may still be another daemon's, taking the slot now
-    later = flush(engine, snapshotter.spool, clock=lambda: captured + ABANDONED_AFTER + timedelta(minutes=1))
+    later = flush(
+        engine, snapshotter.spool, clock=lambda: captured + ABANDONED_AFTER + timedelta(minutes=1), into_this_database=True
+    )
     assert (later.loaded, later.left) == (2, 0)  # an hour on, they are nobody's: the snapshots complete them
     with engine.connect() as connection:
         runs = connection.execute(select(EtlRun.id, EtlRun.status)).all()
