@@ -288,9 +288,8 @@ def test_a_claim_that_landed_unanswered_holds_its_spooled_snapshots_an_hour_at_m
     # The spool names a server that is gone; this database stands in for its promoted standby.
     soon = flush(engine, snapshotter.spool, clock=lambda: captured + timedelta(minutes=5), into_this_database=True)
     assert (soon.loaded, soon.left) == (0, 2)  # the runs may still be another daemon's, taking the slot now
-    later = flush(
-        engine, snapshotter.spool, clock=lambda: captured + ABANDONED_AFTER + timedelta(minutes=1), into_this_database=True
-    )
+    an_hour_on = captured + ABANDONED_AFTER + timedelta(minutes=1)
+    later = flush(engine, snapshotter.spool, clock=lambda: an_hour_on, into_this_database=True)
     assert (later.loaded, later.left) == (2, 0)  # an hour on, they are nobody's: the snapshots complete them
     with engine.connect() as connection:
         runs = connection.execute(select(EtlRun.id, EtlRun.status)).all()
