@@ -157,17 +157,22 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
+def _account_at(server: ThreadingHTTPServer, tmp_path: Path, secret_key: str) -> dict[str, str]:
+    """One account whose base URL is `server` on loopback, a SQLite file and a state directory in `tmp_path`."""
+    return {
+        "KIWOOM_APPKEY": "app-key",
+        "KIWOOM_SECRETKEY": secret_key,
+        "KIWOOM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+        "KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'kiwoom_etl.db'}",
+        "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state"),
+    }
+
+
 def test_a_redirect_never_carries_the_secret_key_elsewhere(tmp_path: Path) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        env = {
-            "KIWOOM_APPKEY": "app-key",
-            "KIWOOM_SECRETKEY": f"{SECRET}-secretkey",
-            "KIWOOM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
-            "KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'kiwoom_etl.db'}",
-            "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state"),
-        }
+        env = _account_at(server, tmp_path, f"{SECRET}-secretkey")
         assert invoke("migrate", env=env).exit_code == 0
         result = invoke("snapshot", env=env)
     finally:
@@ -661,13 +666,7 @@ def test_an_endless_answer_is_read_no_further_than_the_cap(tmp_path: Path) -> No
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Flood)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        env = {
-            "KIWOOM_APPKEY": "app-key",
-            "KIWOOM_SECRETKEY": "secret-key",
-            "KIWOOM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
-            "KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'kiwoom_etl.db'}",
-            "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state"),
-        }
+        env = _account_at(server, tmp_path, "secret-key")
         assert invoke("migrate", env=env).exit_code == 0
         result = invoke("snapshot", env=env)
     finally:
