@@ -27,6 +27,7 @@ log = logging.getLogger("etl")
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_BROKEN_PIPE = 141
 REPORT_FILE = "kiwoom-etl-report.html"
 
 CONFIG_HELP = """
@@ -100,6 +101,11 @@ def _errors() -> Iterator[None]:
         _fail(str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as a process killed by SIGPIPE would (128 + 13), and keep
+        # Python from flushing into the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: it prints them
     except Exception as exc:  # a bug: one line for the user, the traceback for whoever runs with DEBUG
@@ -476,7 +482,7 @@ def flush_command(obj: Context, into_this_database: bool) -> None:
                 else ""
             )
             + (f", {len(report.elsewhere)} spooled for another database" if report.elsewhere else "")
-            + f"; {report.left} left in {spool.directory}."
+            + f"; {report.left + len(report.elsewhere)} left in {spool.directory}."
         )
         if report.left:
             _fail(report.error or "some snapshots could not be loaded", EXIT_FAILED)
@@ -634,7 +640,7 @@ def doctor(obj: Context) -> None:
     with _errors():
         settings = obj.settings()
         with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
-            diagnosis = diagnose(engine, settings.state_dir)
+            diagnosis = diagnose(engine, settings.state_dir, settings.timezone)
         click.echo("\n".join(diagnosis.lines))
         if diagnosis.problems:
             sys.exit(EXIT_FAILED)
@@ -698,7 +704,7 @@ def _echo_spool(spool: Any, schedule: Any) -> None:
     oldest = local_text(summary.oldest, schedule.zone) if summary.oldest else "?"
     click.echo(
         f"Spool: {summary.count} snapshot(s) waiting ({summary.size / 1024:.0f} KiB, the oldest captured "
-        f"{oldest}): run `kiwoom-etl flush`."
+        f"{oldest}): run `kiwoom-etl flush` (`kiwoom-etl doctor` names the database each was spooled for)."
     )
 
 
@@ -1127,22 +1133,17 @@ def export_command(
         if out is not None:
             check_output(out, protected, force=force)  # before the database is read
         with connected(settings.database_url, mode=settings.database_mode) as engine:
-            try:
-                count = export(
-                    engine,
-                    name,
-                    filters,
-                    fmt=fmt,
-                    out=out,
-                    stdout=sys.stdout.buffer,
-                    protected=protected,
-                    force=force,
-                    raw_text=raw_text,
-                )
-            except BrokenPipeError:
-                # The reader went away (`| head`): stop quietly, and keep Python from flushing into the pipe at exit.
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                sys.exit(EXIT_FAILED)
+            count = export(
+                engine,
+                name,
+                filters,
+                fmt=fmt,
+                out=out,
+                stdout=sys.stdout.buffer,
+                protected=protected,
+                force=force,
+                raw_text=raw_text,
+            )
     if out is not None:
         click.echo(f"{count} row(s) of {name} written to {out}.")
 

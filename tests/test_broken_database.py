@@ -273,6 +273,22 @@ def test_doctor_on_a_healthy_setup_and_on_a_spool_and_state_directory_that_need_
     assert f"chmod -R go-rwx {state}" in problems[2] and f"{state} (0755)" in problems[2]
 
 
+def test_doctor_and_status_tell_the_spools_oldest_capture_in_the_schedules_time_zone(
+    sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    database = tmp_path / "never-migrated.db"  # what is taken for it is spooled for it
+    env = account_env(simulator, sim_url, f"sqlite:///{database}", tmp_path)
+    assert kiwoom_etl("snapshot", env=env).returncode == 1
+    for zone, name in (("Asia/Seoul", "KST"), ("UTC", "UTC")):
+        told = kiwoom_etl("doctor", env=env | {"KIWOOM_ETL_TIMEZONE": zone})
+        moment = rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {name}"
+        waiting = rf"2 snapshot\(s\) waiting for this database, the oldest captured {moment}: "
+        assert re.search(waiting, told.stdout), told.stdout
+        status = kiwoom_etl("status", env=env | {"KIWOOM_ETL_TIMEZONE": zone})
+        assert re.search(rf"the oldest captured {moment}\)", status.stdout), status.stdout
+        assert "`kiwoom-etl doctor` names the database each was spooled for" in status.stdout
+
+
 @pytest.mark.postgres
 def test_doctor_on_postgresql_away_and_at_a_revision_it_does_not_know(postgres_url: str, tmp_path: Path) -> None:
     state = {"KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}

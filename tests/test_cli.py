@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -237,3 +240,18 @@ def test_database_mode_0640_from_the_environment_and_a_bad_one_named(tmp_path: P
     assert warned.returncode == 0
     assert f"database file {db} has mode 0640, wider than database_mode 0600" in warned.stderr
     assert stat.S_IMODE(db.stat().st_mode) == 0o640  # warned, not changed behind the owner's back
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(sqlite_url: str, tmp_path: Path) -> None:
+    """`status | head`, `export … | head`: the closed pipe is no internal error, and the exit is SIGPIPE's 141."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")} | {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    assert subprocess.run([sys.executable, "-m", "etl", "migrate"], env=env, capture_output=True).returncode == 0
+    for command in (["status"], ["export", "etl_runs"]):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the first line
+        with os.fdopen(write, "wb") as closed:
+            done = subprocess.run(
+                [sys.executable, "-m", "etl", *command], env=env, stdout=closed, stderr=subprocess.PIPE, text=True
+            )
+        assert done.returncode == 141, (command, done.stderr)
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr, done.stderr

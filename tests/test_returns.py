@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -238,6 +239,8 @@ def test_returns_without_a_ledger_says_so_and_a_period_of_one_day_fails_in_words
     assert shown.returncode == 0, shown.stderr
     assert f"{ACCOUNT} · NXT" in shown.stdout and "this account has no KRX snapshot" in shown.stdout
     assert "No ledger has been read for this account: every deposit counts as return here" in shown.stdout
+    for figure in ("net external flows", "dividends", "fees", "taxes"):  # unknown, not 0
+        assert re.search(rf"^\s*{figure}\s+— \(no ledger read\)$", shown.stdout, re.M), (figure, shown.stdout)
     one_day = kiwoom_etl("returns", "--since", f"{D6}", env=env)
     assert one_day.returncode == 1 and "1 day(s) with a value in the period" in one_day.stdout
     backwards = kiwoom_etl("returns", "--since", f"{D6}", "--until", f"{D1}", env=env)

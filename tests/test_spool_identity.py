@@ -54,7 +54,7 @@ def test_snapshots_spooled_for_one_database_are_listed_not_loaded_into_another_u
     assert flushed.returncode == 1 and "Traceback" not in flushed.stderr
     listed = [line for line in flushed.stdout.splitlines() if ": spooled for " in line]
     assert len(listed) == 2 and all(line.endswith(f"spooled for SQLite file {a}") for line in listed)
-    assert "0 loaded, 0 recorded as failed, 0 already loaded, 2 spooled for another database; 0 left" in flushed.stdout
+    assert "0 loaded, 0 recorded as failed, 0 already loaded, 2 spooled for another database; 2 left" in flushed.stdout
     assert "--into-this-database" in flushed.stderr
     assert snapshots(f"sqlite:///{b}") == 0 and len(targets(tmp_path / "state")) == 2
     taken = kiwoom_etl("snapshot", env=into_b)  # b's own snapshots load; a's stay where they are

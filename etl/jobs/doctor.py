@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl.clock import utc_text
+from etl.clock import local_text
 from etl.errors import SpoolError
 from etl.jobs.spool import Spool
 from etl.store.engine import masked_url
@@ -36,8 +36,8 @@ class Diagnosis:
         self.problems += 1
 
 
-def diagnose(engine: Engine, state_dir: Path) -> Diagnosis:
-    """Examine the database of `engine`, the spool and the state directory `state_dir`."""
+def diagnose(engine: Engine, state_dir: Path, zone: str) -> Diagnosis:
+    """Examine the database of `engine`, the spool and the state directory `state_dir`; times shown in `zone`."""
     diagnosis = Diagnosis()
     examination = examine(engine)
     diagnosis.lines.append(f"Database: {examination.identity} ({masked_url(engine)})")
@@ -46,13 +46,13 @@ def diagnose(engine: Engine, state_dir: Path) -> Diagnosis:
     if not examination.problems:
         checked = "its integrity" if engine.dialect.name == "sqlite" else "a round trip"
         diagnosis.say(f"ok: {checked}, the schema revision and a write lock checked")
-    _spool(diagnosis, Spool(state_dir), examination.identity)
+    _spool(diagnosis, Spool(state_dir), examination.identity, zone)
     _state_dir(diagnosis, state_dir)
     diagnosis.lines.append("Healthy." if not diagnosis.problems else f"{diagnosis.problems} problem(s).")
     return diagnosis
 
 
-def _spool(diagnosis: Diagnosis, spool: Spool, here: DatabaseIdentity) -> None:
+def _spool(diagnosis: Diagnosis, spool: Spool, here: DatabaseIdentity, zone: str) -> None:
     """How many snapshots wait, for which database, and which files cannot be read."""
     diagnosis.lines.append(f"Spool: {spool.directory}")
     paths = spool.paths()
@@ -74,7 +74,7 @@ def _spool(diagnosis: Diagnosis, spool: Spool, here: DatabaseIdentity) -> None:
     if not paths:
         diagnosis.say("empty")
     elif waiting:
-        since = f", the oldest captured {utc_text(oldest)}" if oldest else ""
+        since = f", the oldest captured {local_text(oldest, zone)}" if oldest else ""
         diagnosis.say(f"{waiting} snapshot(s) waiting for this database{since}: `kiwoom-etl flush` loads them")
     if unnamed:
         diagnosis.say(f"{unnamed} of them from an older kiwoom-etl, naming no database: flush loads them here")

@@ -308,10 +308,14 @@ def render(returns: AccountReturns) -> str:
         lines.append(
             "  No ledger has been read for this account: every deposit counts as return here. Run `kiwoom-etl ledger`."
         )
+    unread = "— (no ledger read)"  # not 0: the ledger that would say it was never read
     lines += [
         _line("start equity", _won(p.start_value)),
         _line("end equity", _won(p.end_value)),
-        _line("net external flows", f"{p.net_flows:+,} KRW (deposits − withdrawals ± transfers)"),
+        _line(
+            "net external flows",
+            f"{p.net_flows:+,} KRW (deposits − withdrawals ± transfers)" if returns.has_ledger else unread,
+        ),
         _line("time-weighted return", "—" if p.twr is None else _percent(p.twr)),
         _line(
             "annualised TWR",
@@ -331,8 +335,8 @@ def render(returns: AccountReturns) -> str:
         ),
         _line("best day", f"{_percent(p.best[1])} ({p.best[0]})" if p.best else "—"),
         _line("worst day", f"{_percent(p.worst[1])} ({p.worst[0]})" if p.worst else "—"),
-        _line("dividends", _won(p.dividends)),
-        _line("fees", _won(p.fees)),
-        _line("taxes", _won(p.taxes)),
+        _line("dividends", _won(p.dividends) if returns.has_ledger else unread),
+        _line("fees", _won(p.fees) if returns.has_ledger else unread),
+        _line("taxes", _won(p.taxes) if returns.has_ledger else unread),
     ]
     return "\n".join(lines)
