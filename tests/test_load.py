@@ -12,6 +12,7 @@ from etl.jobs.flush import flush
 from etl.jobs.spool import Spool
 from etl.kiwoom.pages import Page
 from etl.store.capture import Capture
+from etl.store.identity import learn_identity
 from etl.store.models import AccountSnapshot, EtlRun, RawResponse
 from tests.support import Clock
 from tests.test_transform import SEED_EXAMPLE
@@ -28,9 +29,9 @@ def capture(captured_at: datetime) -> Capture:
 def test_flush_refuses_a_spooled_capture_from_the_future_and_keeps_its_pages_as_a_failed_run(
     engine: Engine, tmp_path: Path
 ) -> None:
-    spool = Spool(tmp_path / "state")
-    spool.write(capture(datetime(2099, 1, 1, tzinfo=UTC)))
-    spool.write(capture(datetime(2026, 11, 20, 6, 39, tzinfo=UTC)))  # nine minutes ahead: a clock a little slow
+    spool, here = Spool(tmp_path / "state"), learn_identity(engine)
+    spool.write(capture(datetime(2099, 1, 1, tzinfo=UTC)), here)
+    spool.write(capture(datetime(2026, 11, 20, 6, 39, tzinfo=UTC)), here)  # nine minutes ahead: a clock a little slow
 
     report = flush(engine, spool, clock=Clock(NOW))
 

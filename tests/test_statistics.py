@@ -14,6 +14,7 @@ from etl.jobs.replay import import_lines
 from etl.jobs.spool import Spool
 from etl.kiwoom.sim_history import make_history
 from etl.kiwoom.simulator import Simulator, make_account, serve
+from etl.store.identity import learn_identity
 from etl.store.models import AccountSnapshot
 from tests.support import Clock, account_env, kiwoom_etl
 from tests.test_import_jsonl import line
@@ -45,7 +46,7 @@ def test_a_bulk_load_of_snapshots_leaves_their_tables_analyzed(
     elif command == "flush":  # spooled while the database was away
         spool = Spool(tmp_path / "state")
         for day in range(1, 6):
-            spool.write(capture(datetime(2026, 11, day, 6, 30, tzinfo=UTC)))
+            spool.write(capture(datetime(2026, 11, day, 6, 30, tzinfo=UTC)), learn_identity(engine))
         args = ["flush"]
     else:  # raw pages without their snapshots, as after a parser fix
         assert import_lines(engine, history, clock=Clock(datetime(2026, 12, 1, tzinfo=UTC))).loaded == 5

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from etl.clock import utc_now
 from etl.jobs.spool import Spool
 from etl.store.capture import Capture
+from etl.store.identity import learn_identity
 from etl.store.runs import start_run
 from tests.support import kiwoom_etl
 
@@ -21,7 +22,8 @@ def test_a_run_whose_snapshot_waits_in_the_spool_is_shown_as_spooled_not_running
     now = utc_now()  # status judges "the last week" by the clock
     spooled = start_run(engine, trigger="schedule", started_at=now, account_no="5000001111", exchange="KRX")
     start_run(engine, trigger="schedule", started_at=now, account_no="5000002222", exchange="KRX")
-    Spool(tmp_path / "state").write(Capture("5000001111", "KRX", "schedule", now, (), run_id=spooled.id))
+    capture = Capture("5000001111", "KRX", "schedule", now, (), run_id=spooled.id)
+    Spool(tmp_path / "state").write(capture, learn_identity(engine))
     env = {
         "KIWOOM_APPKEY": "app-key",
         "KIWOOM_SECRETKEY": "secret-key",
