@@ -408,3 +408,13 @@ def test_doctor_on_postgresql_away_and_at_a_revision_it_does_not_know(postgres_u
     lines = newer.stdout.splitlines()
     assert f"(system identifier {system})" in lines[0]
     assert "revision ffff_from_the_future, which this kiwoom-etl does not know" in lines[1]
+
+
+def test_migrate_refuses_a_database_at_a_revision_it_does_not_know_in_one_line(db_url: str, engine: Engine) -> None:
+    stamp(engine, "ffff_from_the_future")  # a newer kiwoom-etl's, or another application's Alembic
+    told = kiwoom_etl("migrate", env={"KIWOOM_ETL_DATABASE_URL": db_url})
+    assert told.returncode == 1 and told.stdout == "", told.stderr
+    assert told.stderr.startswith("kiwoom-etl: error: database ") and len(told.stderr.splitlines()) == 1
+    assert "is at revision ffff_from_the_future, which this kiwoom-etl does not know" in told.stderr
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "ffff_from_the_future"
