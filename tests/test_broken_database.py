@@ -4,20 +4,24 @@ database is back. `doctor` says what is wrong."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
 import shutil
 import signal
 import sqlite3
+import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from etl.daemon.runner import Daemon, serve_health
 from etl.kiwoom.simulator import Simulator
@@ -149,6 +153,115 @@ def test_snapshot_with_postgresql_away_spools_and_says_why(sim_url: str, simulat
     last = taken.stderr.strip().splitlines()[-1]
     assert last.startswith("kiwoom-etl: error: the database is unusable") and "127.0.0.1" in last
     assert len(spooled(tmp_path / "state")) == 2
+
+
+def assert_spooled(env: dict[str, str], said: str, state: Path) -> None:
+    """`snapshot` against the faulty database fetched both exchanges, spooled them and said why in one line."""
+    taken = kiwoom_etl("snapshot", env=env)
+    assert taken.returncode == 1 and "Traceback" not in taken.stderr
+    last = taken.stderr.strip().splitlines()[-1]
+    assert last.startswith("kiwoom-etl: error: the database is unusable") and said in last, taken.stderr
+    assert [f["exchange"] for f in spooled(state)] == ["KRX", "NXT"] and all(f["pages"] for f in spooled(state))
+
+
+def assert_flushed_once(env: dict[str, str], url: str) -> None:
+    """Once the fault is gone, `flush` loads what was spooled, and a second `flush` finds nothing to load."""
+    flushed = kiwoom_etl("flush", env=env)
+    assert flushed.returncode == 0, flushed.stderr
+    assert "2 loaded, 0 recorded as failed, 0 already loaded; 0 left" in flushed.stdout
+    again = kiwoom_etl("flush", env=env)
+    assert again.returncode == 0 and "is empty" in again.stdout
+    engine = make_engine(url)
+    try:
+        assert count(engine, AccountSnapshot) == 2 and count(engine, EtlRun) == 2
+    finally:
+        engine.dispose()
+
+
+def integrity(path: Path) -> str:
+    with closing(sqlite3.connect(path)) as connection:
+        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def test_a_sqlite_file_locked_past_the_busy_timeout_spools_and_is_left_whole(
+    migrated: Path, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{migrated}?timeout=0.2"  # the URL's own busy timeout, shorter than the default 30 s
+    env = account_env(simulator, sim_url, url, tmp_path)
+    before = migrated.read_bytes()
+    holder = sqlite3.connect(migrated, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock and never lets go
+        assert_spooled(env, "database is locked", tmp_path / "state")
+        assert migrated.read_bytes() == before
+    finally:
+        holder.close()
+    assert integrity(migrated) == "ok"
+    assert_flushed_once(env, url)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_table_locked_past_the_lock_timeout_spools(
+    postgres_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    short = make_url(postgres_url)
+    short = short.update_query_dict({"options": f"{short.query['options']} -clock_timeout=200ms"})
+    url = short.render_as_string(hide_password=False)
+    env = account_env(simulator, sim_url, url, tmp_path)
+    engine = make_engine(postgres_url)
+    try:
+        migrate(engine)
+        with engine.connect() as holder:  # another session holds the runs table and never lets go
+            holder.execute(text("LOCK TABLE etl_runs IN ACCESS EXCLUSIVE MODE"))
+            assert_spooled(env, "lock timeout", tmp_path / "state")
+            holder.rollback()
+    finally:
+        engine.dispose()
+    assert_flushed_once(env, url)
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A small tmpfs (root mounts one; elsewhere the test is skipped with that reason), unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(disk)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a tmpfs cannot be mounted here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.mark.parametrize(
+    ("reader", "said"), [(False, "disk I/O error"), (True, "database or disk is full")], ids=["alone", "a reader open"]
+)
+def test_a_sqlite_file_on_a_full_disk_spools_and_is_left_whole(
+    reader: bool, said: str, migrated: Path, full_disk: Path, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    database = full_disk / "kiwoom_etl.db"
+    shutil.copy(migrated, database)
+    with ExitStack() as open_reader:
+        if reader:  # a BI tool reading it: its -wal and -shm exist, and the load's pages are what find no room
+            bi = open_reader.enter_context(closing(sqlite3.connect(database)))
+            assert bi.execute("SELECT count(*) FROM etl_runs").fetchone() == (0,)
+        filler = full_disk / "filler"
+        with filler.open("wb", buffering=0) as file:  # the disk filled by something else, to the last byte
+            with pytest.raises(OSError) as full:
+                while True:
+                    file.write(b"\0" * 4096)
+            assert full.value.errno == errno.ENOSPC
+        url = f"sqlite:///{database}"
+        env = account_env(simulator, sim_url, url, tmp_path)  # the spool is on another disk, with room
+        before = database.read_bytes()
+        assert_spooled(env, said, tmp_path / "state")
+        assert database.read_bytes() == before
+    filler.unlink()  # room again
+    assert integrity(database) == "ok"
+    assert_flushed_once(env, url)
 
 
 def stamp(engine: Engine, revision: str) -> None:
@@ -311,3 +424,13 @@ def test_doctor_on_postgresql_away_and_at_a_revision_it_does_not_know(postgres_u
     lines = newer.stdout.splitlines()
     assert f"(system identifier {system})" in lines[0]
     assert "revision ffff_from_the_future, which this kiwoom-etl does not know" in lines[1]
+
+
+def test_migrate_refuses_a_database_at_a_revision_it_does_not_know_in_one_line(db_url: str, engine: Engine) -> None:
+    stamp(engine, "ffff_from_the_future")  # a newer kiwoom-etl's, or another application's Alembic
+    told = kiwoom_etl("migrate", env={"KIWOOM_ETL_DATABASE_URL": db_url})
+    assert told.returncode == 1 and told.stdout == "", told.stderr
+    assert told.stderr.startswith("kiwoom-etl: error: database ") and len(told.stderr.splitlines()) == 1
+    assert "is at revision ffff_from_the_future, which this kiwoom-etl does not know" in told.stderr
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "ffff_from_the_future"

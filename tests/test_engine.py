@@ -7,9 +7,18 @@ import threading
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from etl.errors import DatabaseUnavailable
-from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE, make_engine, storage_errors, transaction
+from etl.store.engine import (
+    POOL_MAX_OVERFLOW,
+    POOL_SIZE,
+    POSTGRES_LOCK_TIMEOUT,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    make_engine,
+    storage_errors,
+    transaction,
+)
 from tests.support import PoolWatch, wait_until_true
 
 
@@ -47,3 +56,27 @@ def test_a_pool_that_stays_busy_is_the_database_unavailable(sqlite_url: str) -> 
             engine.connect()  # the one connection is taken
     finally:
         engine.dispose()
+
+
+def test_the_sqlite_busy_timeout_is_bounded_and_the_urls_own_timeout_is_honoured(sqlite_url: str) -> None:
+    for url, waits in ((sqlite_url, SQLITE_BUSY_TIMEOUT_SECONDS * 1000), (f"{sqlite_url}?timeout=0.25", 250)):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("PRAGMA busy_timeout")).scalar() == waits
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_lock_wait_is_bounded_unless_the_url_chooses_its_own(postgres_url: str) -> None:
+    # PostgreSQL's own default (0) waits forever for a lock: a lock that never frees would hang the daemon.
+    chosen = make_url(postgres_url)
+    chosen = chosen.update_query_dict({"options": f"{chosen.query['options']} -clock_timeout=250ms"})
+    for url, waits in ((postgres_url, POSTGRES_LOCK_TIMEOUT), (chosen.render_as_string(hide_password=False), "250ms")):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("SHOW lock_timeout")).scalar() == waits
+        finally:
+            engine.dispose()

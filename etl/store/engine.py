@@ -17,7 +17,12 @@ from etl.redact import mask_urls
 
 log = logging.getLogger(__name__)
 
+# How long a statement waits for a lock another connection holds before it fails (and the capture is spooled): on
+# SQLite the busy timeout, unless the URL's `?timeout=` (seconds) gives another; on PostgreSQL `lock_timeout`, unless
+# the server, the role or the URL's `options=-c lock_timeout=...` gives one (PostgreSQL's own default, 0, waits
+# forever, and a lock that never frees would hang the daemon).
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+POSTGRES_LOCK_TIMEOUT = "30s"
 # PostgreSQL errors that are the server's state, not the data's: connection (08), resources (53), operator
 # intervention such as a shutdown (57), rollbacks for serialization or deadlock (40); a read-only standby after a
 # failover (25006), a lock not available (55P03), an idle-in-transaction timeout (25P03); the disk's own failures
@@ -42,26 +47,29 @@ POOL_TIMEOUT_SECONDS = 60
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url` with a bounded pool; on SQLite with WAL, a busy timeout and foreign keys, so readers don't
-    block loads."""
+    """An engine for `url` with a bounded pool and a bounded wait for locks; on SQLite with WAL and foreign keys, so
+    readers don't block loads."""
     pool: dict[str, Any] = {
         "pool_size": POOL_SIZE,
         "max_overflow": POOL_MAX_OVERFLOW,
         "pool_timeout": POOL_TIMEOUT_SECONDS,
     }
     if url.startswith("sqlite"):
-        in_memory = make_url(url).database in (None, "", ":memory:")  # one connection a thread: no pool to size
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **({} if in_memory else pool)
-        )
+        parsed = make_url(url)
+        in_memory = parsed.database in (None, "", ":memory:")  # one connection a thread: no pool to size
+        # connect_args would override the URL's own `timeout`, so the default is given only in its absence.
+        busy = {} if "timeout" in parsed.query else {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        engine = create_engine(url, connect_args=busy, **({} if in_memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, **pool)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
     except ImportError as exc:
         raise ConfigError(
             f"{mask_urls(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
         ) from None
+    event.listen(engine, "connect", _postgres_lock_timeout)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -69,6 +77,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _postgres_lock_timeout(dbapi_connection: Any, _record: object) -> None:
+    with closing(dbapi_connection.cursor()) as cursor:
+        cursor.execute("SHOW lock_timeout")
+        if cursor.fetchone()[0] == "0":  # nobody chose one: bound the wait rather than hang
+            cursor.execute(f"SET lock_timeout = '{POSTGRES_LOCK_TIMEOUT}'")
+    dbapi_connection.commit()
 
 
 def masked_url(engine: Engine) -> str:

@@ -222,12 +222,15 @@ def create_database_file(path: Path, mode: int) -> None:
 def migrate(engine: Engine, mode: int = DEFAULT_DATABASE_MODE) -> tuple[str | None, str]:
     """Upgrade the database to the head revision; return (revision before, revision after).
 
-    A SQLite file that does not exist yet is created with `mode` (the database_mode setting) first.
+    A SQLite file that does not exist yet is created with `mode` (the database_mode setting) first; a database at
+    a revision the scripts do not know (a newer kiwoom-etl's, another application's) raises SchemaNotMigrated.
     """
     path = sqlite_file(engine)
     if path is not None and not path.exists():
         create_database_file(path, mode)
     before = current_revision(engine)
+    if before is not None and before not in _revisions()[0]:  # Alembic would end in "Can't locate revision"
+        raise SchemaNotMigrated(f"database {masked_url(engine)} {revision_problem(before)}")
     from alembic import command
 
     with migrating(engine, "migrating") as connection:
