@@ -3,6 +3,7 @@ database being busy, not the data being wrong."""
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -13,13 +14,14 @@ from etl.errors import DatabaseUnavailable
 from etl.store.engine import (
     POOL_MAX_OVERFLOW,
     POOL_SIZE,
+    POSTGRES_CONNECT_TIMEOUT_SECONDS,
     POSTGRES_LOCK_TIMEOUT,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     make_engine,
     storage_errors,
     transaction,
 )
-from tests.support import PoolWatch, wait_until_true
+from tests.support import PoolWatch, kiwoom_etl, wait_until_true
 
 
 def test_more_users_than_connections_wait_for_one_and_all_get_through(db_url: str) -> None:
@@ -80,3 +82,18 @@ def test_a_postgresql_lock_wait_is_bounded_unless_the_url_chooses_its_own(postgr
                 assert connection.execute(text("SHOW lock_timeout")).scalar() == waits
         finally:
             engine.dispose()
+
+
+def test_a_postgresql_server_that_accepts_and_never_answers_is_given_up_on() -> None:
+    """A stopped server process still accepts on its port: without a bound, status waits for the driver's minutes."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts, never says a word
+    port = silent.getsockname()[1]
+    try:
+        env = {"KIWOOM_ETL_DATABASE_URL": f"postgresql://kiwoom@127.0.0.1:{port}/history"}
+        # The hang guard is far above the bound: a default of minutes fails it, 10 s passes on a busy machine.
+        told = kiwoom_etl("status", env=env, timeout=POSTGRES_CONNECT_TIMEOUT_SECONDS * 9)
+    finally:
+        silent.close()
+    assert told.returncode == 1 and "unusable" in told.stderr and "timeout" in told.stderr.lower(), told.stderr

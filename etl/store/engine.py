@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 # forever, and a lock that never frees would hang the daemon).
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_LOCK_TIMEOUT = "30s"
+# A PostgreSQL server that accepts the connection and never answers (a stopped process, a half-dead machine) is
+# given this many seconds per host, unless the URL says `connect_timeout=`; the driver's own default is minutes.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 # PostgreSQL errors that are the server's state, not the data's: connection (08), resources (53), operator
 # intervention such as a shutdown (57), rollbacks for serialization or deadlock (40); a read-only standby after a
 # failover (25006), a lock not available (55P03), an idle-in-transaction timeout (25P03); the disk's own failures
@@ -62,8 +65,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args=busy, **({} if in_memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    connect = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
     try:
-        engine = create_engine(url, pool_pre_ping=True, **pool)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect, **pool)
     except ImportError as exc:
         raise ConfigError(
             f"{mask_urls(url)} needs the PostgreSQL driver ({exc.name}): pip install 'kiwoom-etl[postgres]'"
