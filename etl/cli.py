@@ -1,5 +1,5 @@
-"""The command line: kiwoom-etl migrate | snapshot | ledger | run | status | doctor | flush | replay | import |
-report | export | simulate | demo | revoke-token."""
+"""The command line: kiwoom-etl migrate | snapshot | ledger | backfill | run | status | doctor | flush | replay |
+import | returns | report | export | simulate | demo | revoke-token."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ force_option = click.option(
 
 def _protected(obj: Context, settings: Settings, *database_urls: str) -> Protected:
     """What no output of this command may replace: the files of its database and of the configured one (which
-    --database-url may have replaced for this command), and the state directory."""
+    --database-url may have replaced for this command), the state directory and the config file."""
     from etl.files import Protected
 
     urls = (obj.configured_database_url or settings.database_url, settings.database_url, *database_urls)

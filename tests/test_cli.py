@@ -255,3 +255,10 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(sqlite_url: str, tmp_pa
             )
         assert done.returncode == 141, (command, done.stderr)
         assert "internal error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_the_modules_docstring_names_every_command() -> None:
+    import etl.cli
+
+    listed = (etl.cli.__doc__ or "").split("kiwoom-etl ", 1)[1].rstrip(".\n").replace("\n", " ")
+    assert {name.strip() for name in listed.split(" | ")} == set(etl.cli.cli.commands)
