@@ -365,6 +365,8 @@ def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: 
     engine.dispose()
     assert traces["TWR"]["y"][-1] == pytest.approx((growth - 1) * 100, rel=1e-12)
     assert "No ledger has been read for this account" in html
+    # Unknown, not 0: the flows, dividends, fees and taxes would come from the ledger.
+    assert '<div class="label">External flows (KRW)</div><div class="value ">— (no ledger)</div>' in html
     # Times in the configured zone, named: Monday's 15:45 KST close is 06:45 UTC.
     assert section.tables["days"][-1][:2] == ["2026-11-16", "2026-11-16 06:45 UTC"]
     assert "삼성전자 (005930)" in section.tables["holdings"][0][0]

@@ -232,9 +232,14 @@ def _returns_parts(page: _Page, returns: AccountReturns | None) -> list[str]:
             _sign_tone(p.xirr),
         ),
         ("Max drawdown", _fraction(p.max_drawdown) if p.max_drawdown < 0 else "none", ""),
-        ("External flows (KRW)", signed(p.net_flows), ""),
-        ("Dividends · fees · taxes (KRW)", f"{p.dividends:,} · {p.fees:,} · {p.taxes:,}", ""),
     ]
+    if returns.has_ledger:
+        cards += [
+            ("External flows (KRW)", signed(p.net_flows), ""),
+            ("Dividends · fees · taxes (KRW)", f"{p.dividends:,} · {p.fees:,} · {p.taxes:,}", ""),
+        ]
+    else:  # unknown, not 0: the ledger that would tell them was never read
+        cards += [("External flows (KRW)", "— (no ledger)", ""), ("Dividends · fees · taxes (KRW)", "—", "")]
     parts.append(
         '<div class="cards returns">'
         + "".join(
