@@ -55,13 +55,18 @@ class DatabaseIdentity:
         }
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> DatabaseIdentity:
+    def from_dict(cls, raw: Any) -> DatabaseIdentity:
         """The identity a spool file holds. Raises KeyError or TypeError for one that is not."""
+        if not isinstance(raw, dict):
+            raise TypeError(f"target is a {type(raw).__name__}, not an object")
+        hosts = raw.get("hosts") or ()
+        if not isinstance(hosts, list | tuple):
+            raise TypeError(f"target's hosts is a {type(hosts).__name__}, not a list")
         system = raw.get("system_identifier")
         return cls(
             backend=str(raw["backend"]),
             database=str(raw["database"]),
-            hosts=tuple(str(h) for h in raw.get("hosts") or ()),
+            hosts=tuple(str(h) for h in hosts),
             system_identifier=str(system) if system else None,
         )
 
