@@ -473,7 +473,7 @@ def flush_command(obj: Context, into_this_database: bool) -> None:
             if report.loaded or report.failed:
                 analyze(engine, SNAPSHOTS)
         for path, target in report.elsewhere:
-            click.echo(f"{path.name}: spooled for {target}")
+            click.echo(_shown(f"{path.name}: spooled for {target}"))
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
             + (
@@ -641,7 +641,7 @@ def doctor(obj: Context) -> None:
         settings = obj.settings()
         with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
             diagnosis = diagnose(engine, settings.state_dir, settings.timezone)
-        click.echo("\n".join(diagnosis.lines))
+        click.echo("\n".join(_shown(line) for line in diagnosis.lines))  # paths, and targets a file may forge
         if diagnosis.problems:
             sys.exit(EXIT_FAILED)
 

@@ -57,20 +57,21 @@ def _spool(diagnosis: Diagnosis, spool: Spool, here: DatabaseIdentity, zone: str
     diagnosis.lines.append(f"Spool: {spool.directory}")
     paths = spool.paths()
     targets: Counter[str] = Counter()
-    unnamed = 0
+    unnamed = unreadable = 0
     oldest = None
     for path in paths:
         try:
             entry = spool.entry(path)
         except SpoolError as exc:
             diagnosis.wrong(f"{exc} (it stays; move it away once you have read it)")
+            unreadable += 1
             continue
         oldest = min(oldest or entry.capture.captured_at, entry.capture.captured_at)
         if entry.target is None:
             unnamed += 1
         elif not entry.target.matches(here):
             targets[str(entry.target)] += 1
-    waiting = len(paths) - sum(targets.values())
+    waiting = len(paths) - unreadable - sum(targets.values())
     if not paths:
         diagnosis.say("empty")
     elif waiting:
@@ -94,18 +95,22 @@ def _state_dir(diagnosis: Diagnosis, state_dir: Path) -> None:
     if not state_dir.exists():
         diagnosis.say("not created yet (the first snapshot creates it, 0700)")
         return
+    if not state_dir.is_dir():
+        diagnosis.wrong(f"{state_dir} is not a folder: a snapshot the database cannot take would be lost")
+        return
     if not os.access(state_dir, os.W_OK | os.X_OK):
         diagnosis.wrong(f"{state_dir} cannot be written: a snapshot the database cannot take would be lost")
     wide: list[str] = []
     foreign: list[str] = []
-    for path in [state_dir, *sorted(state_dir.rglob("*"))]:
+    for path in [state_dir, *_under(state_dir)]:
         try:
-            info = path.lstat()
+            # The folder itself is followed (a link to another disk is fine); a link's own mode means nothing.
+            info = path.stat() if path == state_dir else path.lstat()
         except OSError:
             continue
         if info.st_uid != os.geteuid():
             foreign.append(str(path))
-        if stat.S_IMODE(info.st_mode) & 0o077:
+        if stat.S_IMODE(info.st_mode) & 0o077 and not stat.S_ISLNK(info.st_mode):
             wide.append(f"{path} ({stat.S_IMODE(info.st_mode):04o})")
     if wide:
         diagnosis.wrong(
@@ -121,3 +126,11 @@ def _state_dir(diagnosis: Diagnosis, state_dir: Path) -> None:
     room = os.statvfs(state_dir)
     if not wide and not foreign:
         diagnosis.say(f"ok: 0700, owned by this user; {room.f_bavail * room.f_frsize / 2**20:,.0f} MiB free")
+
+
+def _under(directory: Path) -> list[Path]:
+    """Every path under `directory`, sorted; one that vanishes or cannot be listed meanwhile is passed over."""
+    found = []
+    for folder, dirs, names in os.walk(directory):  # rglob stops at the first folder it cannot list
+        found += [Path(folder) / name for name in (*dirs, *names)]
+    return sorted(found)

@@ -1,0 +1,69 @@
+"""`kiwoom-etl doctor` against what a careless user or a hostile file puts in its way: it reads, says, and writes
+nothing; what it prints is one visible line per thing, whatever a name or a spool file holds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.support import kiwoom_etl
+
+FORMAT_1 = Path(__file__).parent / "fixtures" / "state" / "spool"
+
+
+def migrated(database: Path, state: Path) -> dict[str, str]:
+    env = {"KIWOOM_ETL_DATABASE_URL": f"sqlite:///{database}", "KIWOOM_ETL_STATE_DIR": str(state)}
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    return env
+
+
+def test_a_database_whose_name_holds_a_hash_is_checked_itself_and_nothing_is_created(tmp_path: Path) -> None:
+    database = tmp_path / "a#b.db"
+    env = migrated(database, tmp_path / "state")
+    with database.open("r+b") as file:  # every page after the first damaged
+        file.seek(4096)
+        file.write(b"\xa5" * (database.stat().st_size - 4096))
+
+    doctor = kiwoom_etl("doctor", env=env)
+    assert not (tmp_path / "a").exists()  # was: an empty file `a` created (the URI's path ends at #), and checked
+    assert doctor.returncode == 1 and f"{database}: integrity check" in doctor.stdout, doctor.stdout
+
+
+def test_a_forged_target_and_a_file_name_are_printed_as_escapes_on_their_own_line(tmp_path: Path) -> None:
+    good = next(FORMAT_1.glob("*.json"))
+    forged = json.loads(good.read_text()) | {
+        "target": {"backend": "sqlite", "database": "/x\x1b[2J\nHealthy.", "hosts": []}
+    }
+    spool = tmp_path / "state" / "spool"
+    spool.mkdir(parents=True)
+    (spool / "20261124T000000000000-\x1b[31m\nHealthy.json").write_text(json.dumps(forged))
+    (spool / "20261124T000001000000-broken.json").write_text("[]")
+    for path in (tmp_path / "state", spool, *spool.iterdir()):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    env = migrated(tmp_path / "db.sqlite", tmp_path / "state")
+
+    doctor = kiwoom_etl("doctor", env=env)
+    flushed = kiwoom_etl("flush", env=env)
+    for output in (doctor.stdout, flushed.stdout):
+        assert "\x1b" not in output and "\nHealthy." not in output
+        assert "/x\\x1b[2J\\nHealthy." in output
+    assert "\\x1b[31m\\nHealthy.json: spooled for SQLite file /x" in flushed.stdout
+    # The unreadable file is a problem of its own, not a snapshot waiting for this database.
+    assert "waiting for this database" not in doctor.stdout and "2 problem(s)." in doctor.stdout
+
+
+def test_a_state_directory_reached_through_a_link_is_judged_by_the_folder(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    (tmp_path / "state").symlink_to(real)
+    doctor = kiwoom_etl("doctor", env=migrated(tmp_path / "db.sqlite", tmp_path / "state"))
+    assert doctor.returncode == 0 and doctor.stdout.rstrip().endswith("Healthy."), doctor.stdout  # was: 0777
+
+
+def test_a_state_directory_that_is_a_file_is_said_to_be_one(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.write_text("")
+    doctor = kiwoom_etl("doctor", env=migrated(tmp_path / "db.sqlite", state))
+    assert doctor.returncode == 1 and f"{state} is not a folder" in doctor.stdout, doctor.stdout
+    assert "1 problem(s)." in doctor.stdout
