@@ -579,7 +579,7 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
         _echo_spool(spool, schedule)  # first: it matters most when the database is away
         corrections = calendar_line(schedule, utc_now())
         if corrections:
-            click.echo(corrections)
+            click.echo(displayable(corrections))  # a holiday's name is the config's text
         with _unusable(), connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
@@ -971,7 +971,7 @@ def report_command(
         for section in report.accounts:
             if not section.days:
                 click.echo(f"{displayable(section.account_no)} {section.exchange}: no snapshot in the range.", err=True)
-        click.echo(f"Report of {len(report.accounts)} account(s) written to {out.resolve()} ({size / 1024:,.0f} KiB).")
+        click.echo(f"Report of {len(report.accounts)} account(s) written to {displayable(str(out.resolve()))} ({size / 1024:,.0f} KiB).")
 
 
 def _export_for_a_tool(
@@ -1030,10 +1030,10 @@ def _export_for_a_tool(
             except OSError as exc:
                 _fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
         if out is not None:
-            click.echo(f"{done.rows} row(s) of account_transactions written to {out} ({fmt}).")
+            click.echo(f"{done.rows} row(s) of account_transactions written to {displayable(str(out))} ({fmt}).")
         if len(written) > 1:
             click.echo(
-                f"{done.deliveries} transfer(s) of securities written to {written[1][0]}: import that file as "
+                f"{done.deliveries} transfer(s) of securities written to {displayable(str(written[1][0]))}: import that file as "
                 "Portfolio Transactions."
             )
         for words in summary(done):
@@ -1145,7 +1145,7 @@ def export_command(
                 raw_text=raw_text,
             )
     if out is not None:
-        click.echo(f"{count} row(s) of {name} written to {out}.")
+        click.echo(f"{count} row(s) of {name} written to {displayable(str(out))}.")  # a name may hold a newline
 
 
 @cli.command()
