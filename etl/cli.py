@@ -971,7 +971,8 @@ def report_command(
         for section in report.accounts:
             if not section.days:
                 click.echo(f"{displayable(section.account_no)} {section.exchange}: no snapshot in the range.", err=True)
-        click.echo(f"Report of {len(report.accounts)} account(s) written to {displayable(str(out.resolve()))} ({size / 1024:,.0f} KiB).")
+        where = displayable(str(out.resolve()))
+        click.echo(f"Report of {len(report.accounts)} account(s) written to {where} ({size / 1024:,.0f} KiB).")
 
 
 def _export_for_a_tool(
@@ -1033,8 +1034,8 @@ def _export_for_a_tool(
             click.echo(f"{done.rows} row(s) of account_transactions written to {displayable(str(out))} ({fmt}).")
         if len(written) > 1:
             click.echo(
-                f"{done.deliveries} transfer(s) of securities written to {displayable(str(written[1][0]))}: import that file as "
-                "Portfolio Transactions."
+                f"{done.deliveries} transfer(s) of securities written to {displayable(str(written[1][0]))}: "
+                "import that file as Portfolio Transactions."
             )
         for words in summary(done):
             click.echo(words, err=True)

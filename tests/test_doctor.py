@@ -4,7 +4,6 @@ nothing; what it prints is one visible line per thing, whatever a name or a spoo
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from tests.support import kiwoom_etl

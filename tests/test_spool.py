@@ -301,8 +301,8 @@ def test_a_spool_file_edited_into_any_shape_stays_named_and_the_others_load(sqli
         "run-id-a-text": forged(raw, run_id="7"),
         "account-a-number": forged(raw, account_no=5000001111),
     }
-    for name, text in bad.items():
-        (spool / f"20261124T000000000000-{name}.json").write_text(text)
+    for name, content in bad.items():
+        (spool / f"20261124T000000000000-{name}.json").write_text(content)
     env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url, "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}
     assert kiwoom_etl("migrate", env=env).returncode == 0
 
