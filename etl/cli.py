@@ -432,7 +432,7 @@ def backfill_command(obj: Context, since: datetime, until: datetime | None) -> N
             if result.ok:
                 day = firsts[result.account]
                 where = f"the first KRX snapshot is {day}" if day else "there is no KRX snapshot yet"
-                click.echo(f"{result.account}: {result.days} estimated day(s) loaded; {where}.")
+                click.echo(f"{displayable(result.account)}: {result.days} estimated day(s) loaded; {where}.")
         if not all(r.ok for r in [*estimates, *ledger]):
             sys.exit(EXIT_FAILED)
 
@@ -1310,7 +1310,8 @@ def revoke_token(obj: Context) -> None:
         try:
             for account in settings.require_accounts():
                 revoked = fetcher.client(account).revoke_token()
-                click.echo(f"{account.label}: {'token revoked' if revoked else 'no cached token'}")
+                said = "token revoked" if revoked else "no cached token"
+                click.echo(f"{displayable(account.label)}: {said}")  # the config's name, as the status table shows it
         finally:
             fetcher.close()
 

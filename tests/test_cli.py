@@ -255,3 +255,17 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(sqlite_url: str, tmp_pa
             )
         assert done.returncode == 141, (command, done.stderr)
         assert "internal error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_revoke_token_shows_a_configured_name_with_controls_as_escapes(
+    sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "kiwoom-etl.toml"
+    config.write_text(
+        '[[accounts]]\nname = "isa\\u001b[2J\\nHealthy."\nappkey = "env:KIWOOM_APPKEY"\nsecretkey = "env:KIWOOM_SECRETKEY"\n'
+    )
+    config.chmod(0o600)
+    env = account_env(simulator, sim_url, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    revoked = kiwoom_etl("--config", str(config), "revoke-token", env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout == "isa\\x1b[2J\\nHealthy.: no cached token\n"
