@@ -66,3 +66,11 @@ def test_a_state_directory_that_is_a_file_is_said_to_be_one(tmp_path: Path) -> N
     doctor = kiwoom_etl("doctor", env=migrated(tmp_path / "db.sqlite", state))
     assert doctor.returncode == 1 and f"{state} is not a folder" in doctor.stdout, doctor.stdout
     assert "1 problem(s)." in doctor.stdout
+
+
+def test_a_spool_that_is_a_file_is_a_problem_not_an_empty_spool(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    env = migrated(state / "spool", state)  # the database given the spool's name: no snapshot could be spooled
+    doctor = kiwoom_etl("doctor", env=env)
+    assert doctor.returncode == 1 and f"{state / 'spool'} is not a folder" in doctor.stdout, doctor.stdout

@@ -55,6 +55,9 @@ def diagnose(engine: Engine, state_dir: Path, zone: str) -> Diagnosis:
 def _spool(diagnosis: Diagnosis, spool: Spool, here: DatabaseIdentity, zone: str) -> None:
     """How many snapshots wait, for which database, and which files cannot be read."""
     diagnosis.lines.append(f"Spool: {spool.directory}")
+    if spool.directory.exists() and not spool.directory.is_dir():
+        diagnosis.wrong(f"{spool.directory} is not a folder: a snapshot the database cannot take would be lost")
+        return
     paths = spool.paths()
     targets: Counter[str] = Counter()
     unnamed = unreadable = 0
