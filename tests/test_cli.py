@@ -262,7 +262,8 @@ def test_revoke_token_shows_a_configured_name_with_controls_as_escapes(
 ) -> None:
     config = tmp_path / "kiwoom-etl.toml"
     config.write_text(
-        '[[accounts]]\nname = "isa\\u001b[2J\\nHealthy."\nappkey = "env:KIWOOM_APPKEY"\nsecretkey = "env:KIWOOM_SECRETKEY"\n'
+        '[[accounts]]\nname = "isa\\u001b[2J\\nHealthy."\n'
+        'appkey = "env:KIWOOM_APPKEY"\nsecretkey = "env:KIWOOM_SECRETKEY"\n'
     )
     config.chmod(0o600)
     env = account_env(simulator, sim_url, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)

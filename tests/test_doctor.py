@@ -68,9 +68,32 @@ def test_a_state_directory_that_is_a_file_is_said_to_be_one(tmp_path: Path) -> N
     assert "1 problem(s)." in doctor.stdout
 
 
+def test_the_database_in_the_state_directory_as_docs_deploy_puts_it_is_healthy(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    doctor = kiwoom_etl("doctor", env=migrated(state / "kiwoom_etl.db", state))
+    assert doctor.returncode == 0 and doctor.stdout.rstrip().endswith("Healthy."), doctor.stdout
+
+
 def test_a_spool_that_is_a_file_is_a_problem_not_an_empty_spool(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
     env = migrated(state / "spool", state)  # the database given the spool's name: no snapshot could be spooled
     doctor = kiwoom_etl("doctor", env=env)
     assert doctor.returncode == 1 and f"{state / 'spool'} is not a folder" in doctor.stdout, doctor.stdout
+
+
+def test_only_kiwoom_etls_own_files_are_judged_and_no_chmod_reaches_beyond_them(tmp_path: Path) -> None:
+    state = tmp_path / "home"  # a state directory set to a folder holding other things too
+    state.mkdir(mode=0o755)
+    (state / "notes.txt").write_text("mine")
+    (state / "notes.txt").chmod(0o644)
+    tokens = state / "tokens"
+    tokens.mkdir(mode=0o700)
+    (tokens / "one.json").write_text("{}")
+    (tokens / "one.json").chmod(0o644)
+    doctor = kiwoom_etl("doctor", env=migrated(tmp_path / "db.sqlite", state))
+    assert f"{state} holds more than kiwoom-etl's files (notes.txt): give it a folder of its own" in doctor.stdout
+    wide = f"1 path(s) others can read or write — it holds tokens and account data: chmod -R go-rwx {tokens}: "
+    assert f"{wide}{tokens}/one.json (0644)" in doctor.stdout, doctor.stdout
+    assert "chmod go-rwx" not in doctor.stdout and f"chmod -R go-rwx {state}:" not in doctor.stdout
