@@ -313,3 +313,15 @@ def test_a_spool_file_edited_into_any_shape_stays_named_and_the_others_load(sqli
     assert flushed.returncode == 1 and "internal error" not in flushed.stderr, flushed.stderr
     assert f"1 loaded, 0 recorded as failed, 0 already loaded; {len(bad)} left" in flushed.stdout
     assert sorted(p.name for p in spool.glob("*.json")) == sorted(f"20261124T000000000000-{n}.json" for n in bad)
+
+
+def test_only_the_spools_own_torn_files_are_removed_never_another_file_there(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "state")
+    spool.directory.mkdir(parents=True)
+    torn = spool.directory / "20261124T000000000000-a-KRX-0123.json.5f0c2a9e.tmp"
+    other = spool.directory / "history.tmp"  # a database a user named and put here, say
+    for path in (torn, other):
+        path.write_bytes(b"SQLite format 3\x00")
+        os.utime(path, (1, 1))  # written long ago: a crash's leftover, by age
+    assert spool.paths() == []
+    assert not torn.exists() and other.exists()  # was: any *.tmp an hour old deleted

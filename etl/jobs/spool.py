@@ -172,7 +172,7 @@ class Spool:
         """The spooled files, oldest capture first (and temporary files left by a crash an hour ago, removed)."""
         if not self.directory.is_dir():
             return []
-        for torn in self.directory.glob("*.tmp"):
+        for torn in self.directory.glob("*.json.*.tmp"):  # write_private's names only: never another file
             with contextlib.suppress(OSError):
                 if time.time() - torn.stat().st_mtime > 3600:
                     torn.unlink()
