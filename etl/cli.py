@@ -65,16 +65,18 @@ class Context:
         configure_logging(self.log_level or default_level, secrets, self.log_format)
 
     def settings(self, default_level: str = "WARNING") -> Settings:
-        from etl.settings import load_settings, normalize_database_url
+        from etl.settings import check_database_place, load_settings, normalize_database_url
 
         if self._settings is None:
             self.logging(None, default_level)  # first: loading can warn (a config file others can read)
-            self._settings = load_settings(self.config)
-            self.logging(self._settings, default_level)
-            self.configured_database_url = self._settings.database_url
+            settings = load_settings(self.config)
+            self.logging(settings, default_level)
+            self.configured_database_url = settings.database_url
             if self.database_url:
                 url = normalize_database_url(self.database_url, "--database-url")
-                self._settings = self._settings.with_overrides(database_url=url)
+                settings = settings.with_overrides(database_url=url)
+            check_database_place(settings)
+            self._settings = settings
         return self._settings
 
 

@@ -270,3 +270,13 @@ def test_revoke_token_shows_a_configured_name_with_controls_as_escapes(
     revoked = kiwoom_etl("--config", str(config), "revoke-token", env=env)
     assert revoked.returncode == 0, revoked.stderr
     assert revoked.stdout == "isa\\x1b[2J\\nHealthy.: no cached token\n"
+
+
+@pytest.mark.parametrize("folder", ["spool", "tokens"])
+def test_a_database_inside_the_spool_or_the_token_cache_is_refused(tmp_path: Path, folder: str) -> None:
+    database = tmp_path / "state" / folder / "history.json"  # flush took it for an unreadable spooled snapshot
+    env = {"KIWOOM_ETL_DATABASE_URL": f"sqlite:///{database}", "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}
+    for args in (["migrate"], ["--database-url", f"sqlite:///{database}", "status"]):
+        refused = kiwoom_etl(*args, env=env)
+        assert refused.returncode == 2 and f"the database {database} is inside the" in refused.stderr, refused.stderr
+    assert not database.exists()
