@@ -78,7 +78,9 @@ def test_the_database_in_the_state_directory_as_docs_deploy_puts_it_is_healthy(t
 def test_a_spool_that_is_a_file_is_a_problem_not_an_empty_spool(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
-    env = migrated(state / "spool", state)  # the database given the spool's name: no snapshot could be spooled
+    env = migrated(tmp_path / "db.sqlite", state)
+    (state / "spool").write_text("")  # a file where the spool's folder goes: no snapshot could be spooled
+    (state / "spool").chmod(0o600)
     doctor = kiwoom_etl("doctor", env=env)
     assert doctor.returncode == 1 and f"{state / 'spool'} is not a folder" in doctor.stdout, doctor.stdout
 
