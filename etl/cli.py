@@ -65,16 +65,18 @@ class Context:
         configure_logging(self.log_level or default_level, secrets, self.log_format)
 
     def settings(self, default_level: str = "WARNING") -> Settings:
-        from etl.settings import load_settings, normalize_database_url
+        from etl.settings import check_database_place, load_settings, normalize_database_url
 
         if self._settings is None:
             self.logging(None, default_level)  # first: loading can warn (a config file others can read)
-            self._settings = load_settings(self.config)
-            self.logging(self._settings, default_level)
-            self.configured_database_url = self._settings.database_url
+            settings = load_settings(self.config)
+            self.logging(settings, default_level)
+            self.configured_database_url = settings.database_url
             if self.database_url:
                 url = normalize_database_url(self.database_url, "--database-url")
-                self._settings = self._settings.with_overrides(database_url=url)
+                settings = settings.with_overrides(database_url=url)
+            check_database_place(settings)
+            self._settings = settings
         return self._settings
 
 
@@ -432,7 +434,7 @@ def backfill_command(obj: Context, since: datetime, until: datetime | None) -> N
             if result.ok:
                 day = firsts[result.account]
                 where = f"the first KRX snapshot is {day}" if day else "there is no KRX snapshot yet"
-                click.echo(f"{result.account}: {result.days} estimated day(s) loaded; {where}.")
+                click.echo(f"{displayable(result.account)}: {result.days} estimated day(s) loaded; {where}.")
         if not all(r.ok for r in [*estimates, *ledger]):
             sys.exit(EXIT_FAILED)
 
@@ -473,7 +475,7 @@ def flush_command(obj: Context, into_this_database: bool) -> None:
             if report.loaded or report.failed:
                 analyze(engine, SNAPSHOTS)
         for path, target in report.elsewhere:
-            click.echo(f"{path.name}: spooled for {target}")
+            click.echo(_shown(f"{path.name}: spooled for {target}"))
         click.echo(
             f"{report.loaded} loaded, {report.failed} recorded as failed, {report.already} already loaded"
             + (
@@ -579,7 +581,7 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
         _echo_spool(spool, schedule)  # first: it matters most when the database is away
         corrections = calendar_line(schedule, utc_now())
         if corrections:
-            click.echo(corrections)
+            click.echo(displayable(corrections))  # a holiday's name is the config's text
         with _unusable(), connected(settings.database_url, mode=settings.database_mode) as engine:
             now = utc_now()
             known = KnownAccounts(settings.state_dir, settings.base_url)
@@ -641,7 +643,7 @@ def doctor(obj: Context) -> None:
         settings = obj.settings()
         with connected(settings.database_url, required=False, mode=settings.database_mode) as engine:
             diagnosis = diagnose(engine, settings.state_dir, settings.timezone)
-        click.echo("\n".join(diagnosis.lines))
+        click.echo("\n".join(_shown(line) for line in diagnosis.lines))  # paths, and targets a file may forge
         if diagnosis.problems:
             sys.exit(EXIT_FAILED)
 
@@ -971,7 +973,8 @@ def report_command(
         for section in report.accounts:
             if not section.days:
                 click.echo(f"{displayable(section.account_no)} {section.exchange}: no snapshot in the range.", err=True)
-        click.echo(f"Report of {len(report.accounts)} account(s) written to {out.resolve()} ({size / 1024:,.0f} KiB).")
+        where = displayable(str(out.resolve()))
+        click.echo(f"Report of {len(report.accounts)} account(s) written to {where} ({size / 1024:,.0f} KiB).")
 
 
 def _export_for_a_tool(
@@ -1030,11 +1033,11 @@ def _export_for_a_tool(
             except OSError as exc:
                 _fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
         if out is not None:
-            click.echo(f"{done.rows} row(s) of account_transactions written to {out} ({fmt}).")
+            click.echo(f"{done.rows} row(s) of account_transactions written to {displayable(str(out))} ({fmt}).")
         if len(written) > 1:
             click.echo(
-                f"{done.deliveries} transfer(s) of securities written to {written[1][0]}: import that file as "
-                "Portfolio Transactions."
+                f"{done.deliveries} transfer(s) of securities written to {displayable(str(written[1][0]))}: "
+                "import that file as Portfolio Transactions."
             )
         for words in summary(done):
             click.echo(words, err=True)
@@ -1145,7 +1148,7 @@ def export_command(
                 raw_text=raw_text,
             )
     if out is not None:
-        click.echo(f"{count} row(s) of {name} written to {out}.")
+        click.echo(f"{count} row(s) of {name} written to {displayable(str(out))}.")  # a name may hold a newline
 
 
 @cli.command()
@@ -1309,7 +1312,8 @@ def revoke_token(obj: Context) -> None:
         try:
             for account in settings.require_accounts():
                 revoked = fetcher.client(account).revoke_token()
-                click.echo(f"{account.label}: {'token revoked' if revoked else 'no cached token'}")
+                said = "token revoked" if revoked else "no cached token"
+                click.echo(f"{displayable(account.label)}: {said}")  # the config's name, as the status table shows it
         finally:
             fetcher.close()
 

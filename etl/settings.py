@@ -169,6 +169,23 @@ def normalize_database_url(url: str, setting: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def check_database_place(settings: Settings) -> None:
+    """ConfigError when the SQLite database is inside the spool or the token cache: the spool takes every *.json
+    there for a spooled snapshot (and `doctor` would say to move it away), and both are kiwoom-etl's to empty."""
+    from etl.files import sqlite_path
+
+    database = sqlite_path(settings.database_url)
+    if database is None:
+        return
+    for folder, what in (("spool", "the spool"), ("tokens", "the token cache")):
+        inside = Path(os.path.realpath(settings.state_dir / folder))
+        if Path(os.path.realpath(database)).is_relative_to(inside):
+            raise ConfigError(
+                f"the database {database} is inside {what} {inside}: kiwoom-etl keeps its own files there; "
+                "choose another place (the state directory itself will do)"
+            )
+
+
 # setting → (environment variable, TOML key)
 _SCALARS: dict[str, tuple[str, str]] = {
     "base_url": ("KIWOOM_BASE_URL", "base_url"),

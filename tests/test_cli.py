@@ -262,3 +262,28 @@ def test_the_modules_docstring_names_every_command() -> None:
 
     listed = (etl.cli.__doc__ or "").split("kiwoom-etl ", 1)[1].rstrip(".\n").replace("\n", " ")
     assert {name.strip() for name in listed.split(" | ")} == set(etl.cli.cli.commands)
+
+
+def test_revoke_token_shows_a_configured_name_with_controls_as_escapes(
+    sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "kiwoom-etl.toml"
+    config.write_text(
+        '[[accounts]]\nname = "isa\\u001b[2J\\nHealthy."\n'
+        'appkey = "env:KIWOOM_APPKEY"\nsecretkey = "env:KIWOOM_SECRETKEY"\n'
+    )
+    config.chmod(0o600)
+    env = account_env(simulator, sim_url, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    revoked = kiwoom_etl("--config", str(config), "revoke-token", env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout == "isa\\x1b[2J\\nHealthy.: no cached token\n"
+
+
+@pytest.mark.parametrize("folder", ["spool", "tokens"])
+def test_a_database_inside_the_spool_or_the_token_cache_is_refused(tmp_path: Path, folder: str) -> None:
+    database = tmp_path / "state" / folder / "history.json"  # flush took it for an unreadable spooled snapshot
+    env = {"KIWOOM_ETL_DATABASE_URL": f"sqlite:///{database}", "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}
+    for args in (["migrate"], ["--database-url", f"sqlite:///{database}", "status"]):
+        refused = kiwoom_etl(*args, env=env)
+        assert refused.returncode == 2 and f"the database {database} is inside the" in refused.stderr, refused.stderr
+    assert not database.exists()

@@ -25,7 +25,7 @@ from etl.kiwoom.client import KiwoomClient, new_session
 from etl.kiwoom.pacing import SAFETY_MARGIN, Pacer
 from etl.kiwoom.retry import RetryPolicy
 from etl.kiwoom.simulator import Simulator, serve
-from etl.kiwoom.tokens import TokenCache, parse_expires_dt
+from etl.kiwoom.tokens import Token, TokenCache, parse_expires_dt
 from etl.settings import Account, Secret, Settings
 from tests.support import make_settings, sim_accounts
 
@@ -334,3 +334,21 @@ def test_a_token_in_the_base_urls_query_is_never_shown(tmp_path: Path, simulator
         client.account_number()
     shown = str(caught.value) + repr(client) + repr(settings)
     assert "127.0.0.1:9?access_token=***" in str(caught.value) and "hunter2" not in shown
+
+
+@pytest.mark.parametrize(
+    "cached",
+    [
+        {"token": "t", "expires_at": "2099-01-01T00:00:00"},  # no UTC offset: a guess, not a time
+        {"token": 5, "expires_at": "2099-01-01T00:00:00+00:00"},
+        {"token": "t", "expires_at": 5},
+        [1, 2],
+    ],
+)
+def test_a_token_cache_file_edited_into_another_shape_is_not_a_token(
+    settings: Settings, tmp_path: Path, cached: object
+) -> None:
+    cache = TokenCache(tmp_path / "state")
+    cache.save("k", Token(value="t", expires_at=datetime(2099, 1, 1, tzinfo=UTC)))
+    next((tmp_path / "state" / "tokens").glob("k*.json")).write_text(json.dumps(cached))
+    assert cache.load("k") is None  # was: a naive expiry, and every call's comparison with now raised TypeError

@@ -362,3 +362,14 @@ def test_the_config_file_is_never_replaced_it_may_hold_the_keys(place: Place) ->
             result = CliRunner().invoke(cli, [*words(target), "--force", *more], env=env)
             _refused(result, "is the config file")
             assert config.read_text() == 'timezone = "Asia/Seoul"\n', (name, target)
+
+
+def test_the_written_line_shows_a_name_with_controls_as_escapes(place: Place) -> None:
+    for name, words in WRITERS.items():
+        if name == "demo":  # it names its report in the demo's own words
+            continue
+        target = place.root / f"{name.replace(' ', '-')}\x1b[2J\nDone.out"
+        result = place.run(words(target))
+        assert result.exit_code == 0, (name, result.output)
+        assert target.exists() and "\x1b" not in result.stdout and "\nDone." not in result.stdout, name
+        assert "\\x1b[2J\\nDone.out" in result.stdout, name

@@ -26,6 +26,17 @@ def secret_name(draw: st.DrawFn) -> str:
     return draw(AFFIX) + cased + draw(AFFIX)
 
 
+# A password as SQLAlchemy takes it unquoted: `/`, `?`, `#` and `:` are its own (after a marker, so it is no port).
+RAW_PASSWORD = st.text(alphabet="abcXYZ019/?#:%", max_size=12).map(lambda text: "XX" + text)
+
+
+@st.composite
+def encoded(draw: st.DrawFn, name: str) -> str:
+    """`name` with one of its characters percent-encoded, or none: SQLAlchemy decodes a parameter's name."""
+    at = draw(st.integers(min_value=-1, max_value=len(name) - 1))
+    return name if at < 0 else f"{name[:at]}%{ord(name[at]):02X}{name[at + 1 :]}"
+
+
 PLAIN_NAME = st.from_regex(r"[a-z_]{1,10}", fullmatch=True).filter(lambda name: not any(w in name for w in WORDS))
 
 
@@ -39,7 +50,7 @@ def url_with_secrets(draw: st.DrawFn) -> tuple[str, str, list[str]]:
     user = masked_user = ""
     if draw(st.booleans()):
         name = draw(st.from_regex(r"[a-z0-9_]{0,8}", fullmatch=True))
-        password = draw(SECRET)
+        password = draw(SECRET | RAW_PASSWORD)
         secrets.append(password)
         user, masked_user = f"{name}:{password}@", f"{name}:***@"
     query, masked_query = [], []
@@ -47,14 +58,16 @@ def url_with_secrets(draw: st.DrawFn) -> tuple[str, str, list[str]]:
         if is_secret:
             value = draw(SECRET)
             secrets.append(value)
-            name = draw(secret_name())
+            name = draw(encoded(draw(secret_name())))
             query.append(f"{name}={value}")
             masked_query.append(f"{name}=***")
         else:
             pair = f"{draw(PLAIN_NAME)}={draw(PLAIN)}"
             query.append(pair)
             masked_query.append(pair)
-    tail, masked_tail = ("?" + "&".join(query), "?" + "&".join(masked_query)) if query else ("", "")
+    # Parameters in the query or the fragment (#access_token=…), separated by & or ;.
+    mark, separator = draw(st.sampled_from("?#")), draw(st.sampled_from("&;"))
+    tail, masked_tail = (mark + separator.join(query), mark + separator.join(masked_query)) if query else ("", "")
     return (
         f"{scheme}://{user}{host}{path}{tail}",
         f"{scheme}://{masked_user}{host}{path}{masked_tail}",
@@ -86,6 +99,9 @@ def test_no_secret_survives_and_everything_else_does(case: tuple[str, str, list[
         ("postgresql://u@db/h?sslmode=verify-full&sslkey=/k.pem", "postgresql://u@db/h?sslmode=verify-full&sslkey=***"),
         ('POST /oauth2/token?API_KEY=abc HTTP/1.1" 200', 'POST /oauth2/token?API_KEY=*** HTTP/1.1" 200'),
         ("host=db port=5432 password=pw user=u", "host=db port=5432 password=*** user=u"),
+        # libpq's key = value form: spaces around =, a quoted value with spaces and escaped quotes.
+        ("host=db password = pw user=u", "host=db password = *** user=u"),
+        (r"host=db password='p w\'x' user=u", "host=db password=*** user=u"),
     ],
 )
 def test_examples(text: str, masked: str) -> None:

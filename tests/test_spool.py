@@ -273,3 +273,55 @@ def test_one_flush_at_a_time(engine: Engine, sim_url: str, simulator: Simulator,
         assert report.handled == 0 and report.left == 2 and "another flush" in str(report.error)
     assert flush(engine, spool, into_this_database=True).loaded == 2
     assert flush(engine, spool, into_this_database=True).handled == 0 and table_count(engine, AccountSnapshot) == 2
+
+
+FORMAT_1 = Path(__file__).parent / "fixtures" / "state" / "spool"
+
+
+def forged(raw: dict[str, object], **changes: object) -> str:
+    return json.dumps(raw | changes)
+
+
+def test_a_spool_file_edited_into_any_shape_stays_named_and_the_others_load(sqlite_url: str, tmp_path: Path) -> None:
+    good = next(FORMAT_1.glob("*.json"))
+    raw = json.loads(good.read_text())
+    spool = tmp_path / "state" / "spool"
+    spool.mkdir(parents=True)
+    shutil.copy(good, spool / good.name)
+    bad = {
+        "not-an-object": "[1, 2]",
+        "a-text": '"x"',
+        "target-a-text": forged(raw, target="sqlite"),
+        "target-a-list": forged(raw, target=[]),
+        "target-a-number": forged(raw, target=5),
+        "hosts-a-text": forged(raw, target={"backend": "postgresql", "database": "d", "hosts": "abc"}),
+        "no-offset": forged(raw, captured_at="2026-11-24T00:00:03", spool_id="a" * 32),
+        "page-no-offset": forged(raw, pages=[raw["pages"][0] | {"received_at": "2026-11-24T00:00:03"}]),
+        "run-id-too-big": forged(raw, run_id=10**30),
+        "run-id-a-text": forged(raw, run_id="7"),
+        "account-a-number": forged(raw, account_no=5000001111),
+    }
+    for name, content in bad.items():
+        (spool / f"20261124T000000000000-{name}.json").write_text(content)
+    env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url, "KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")}
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+
+    doctor = kiwoom_etl("doctor", env=env)
+    assert doctor.returncode == 1 and "internal error" not in doctor.stderr, doctor.stderr
+    assert doctor.stdout.count("cannot be read") == len(bad)
+    flushed = kiwoom_etl("flush", env=env)
+    assert flushed.returncode == 1 and "internal error" not in flushed.stderr, flushed.stderr
+    assert f"1 loaded, 0 recorded as failed, 0 already loaded; {len(bad)} left" in flushed.stdout
+    assert sorted(p.name for p in spool.glob("*.json")) == sorted(f"20261124T000000000000-{n}.json" for n in bad)
+
+
+def test_only_the_spools_own_torn_files_are_removed_never_another_file_there(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "state")
+    spool.directory.mkdir(parents=True)
+    torn = spool.directory / "20261124T000000000000-a-KRX-0123.json.5f0c2a9e.tmp"
+    other = spool.directory / "history.tmp"  # a database a user named and put here, say
+    for path in (torn, other):
+        path.write_bytes(b"SQLite format 3\x00")
+        os.utime(path, (1, 1))  # written long ago: a crash's leftover, by age
+    assert spool.paths() == []
+    assert not torn.exists() and other.exists()  # was: any *.tmp an hour old deleted

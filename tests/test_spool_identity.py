@@ -181,3 +181,19 @@ def test_postgresql_snapshots_spooled_by_a_daemon_carry_the_system_identifier_an
     finally:
         elsewhere.dispose()
         engine.dispose()
+
+
+def test_ipv6_servers_are_named_with_their_port_in_every_spelling() -> None:
+    def hosts(url: str) -> tuple[str, ...]:
+        return identity_of(make_url(url)).hosts
+
+    # Two clusters on one machine are two servers: a spool for one must not match the other on the host alone.
+    assert hosts("postgresql://u@[::1]:5432/db") == ("[::1]:5432",)
+    assert hosts("postgresql://u@[::1]:5433/db") == ("[::1]:5433",)
+    assert not DatabaseIdentity("postgresql", "db", hosts("postgresql://u@[::1]:5432/db")).matches(
+        DatabaseIdentity("postgresql", "db", hosts("postgresql://u@[::1]:5433/db"), "7301")
+    )
+    # One server spelled as the URL's host or as ?host= is one server.
+    assert hosts("postgresql://u@[::1]/db") == hosts("postgresql://u@/db?host=[::1]:5432") == ("[::1]:5432",)
+    assert hosts("postgresql://u@/db?host=[::1]") == ("[::1]:5432",)
+    assert hosts("postgresql://u@/db?host=/var/run/postgresql") == ("/var/run/postgresql",)

@@ -36,3 +36,13 @@ def test_a_run_whose_snapshot_waits_in_the_spool_is_shown_as_spooled_not_running
     rows = {line.split()[0]: line for line in shown.stdout.splitlines() if line.startswith("500000")}
     assert "spooled" in rows["5000001111"] and "running" not in rows["5000001111"], shown.stdout
     assert "running" in rows["5000002222"], shown.stdout
+
+
+def test_a_declared_holidays_name_is_shown_with_its_controls_as_escapes(tmp_path: Path) -> None:
+    config = tmp_path / "kiwoom-etl.toml"
+    config.write_text('[calendar]\nholidays = { "9999-12-30" = "x\\u001b[2J\\nHealthy." }\n')
+    config.chmod(0o600)
+    env = {"KIWOOM_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "KIWOOM_ETL_STATE_DIR": str(tmp_path)}
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    shown = kiwoom_etl("--config", str(config), "status", env=env).stdout
+    assert "9999-12-30 closed (x\\x1b[2J\\nHealthy.)" in shown and "\x1b" not in shown, shown

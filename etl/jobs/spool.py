@@ -81,14 +81,16 @@ class Spooled:
 
 def from_json(text: str) -> Spooled:
     """What a spool file holds. Raises ValueError, KeyError or TypeError for one that is not."""
-    raw: dict[str, Any] = json.loads(text)
+    raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise ValueError(f"not a JSON object but a {type(raw).__name__}")
     if raw.get("format") != FORMAT:
         raise ValueError(f"unknown spool format {raw.get('format')!r}")
     pages = tuple(
         Page(
             api_id=p["api_id"],
             page_no=p["page_no"],
-            received_at=datetime.fromisoformat(p["received_at"]),
+            received_at=_time(p["received_at"], "received_at"),
             http_status=p["http_status"],
             text=p["text"],
             data=parse_json_object(p["text"]),
@@ -99,21 +101,40 @@ def from_json(text: str) -> Spooled:
     )
     reason = raw.get("reason")
     target = raw.get("target")
+    run_id = raw["run_id"]
+    # A run id is a row's key: a bool, a text or a number no database column holds is a file someone edited.
+    if run_id is not None and (type(run_id) is not int or not 0 < run_id < 2**63):
+        raise ValueError(f"run_id is not a run's id: {str(run_id)[:40]!r}")
     capture = Capture(
-        account_no=raw["account_no"],
-        exchange=raw["exchange"],
-        trigger=raw["trigger"],
-        captured_at=datetime.fromisoformat(raw["captured_at"]),
-        scheduled_for=datetime.fromisoformat(raw["scheduled_for"]) if raw["scheduled_for"] else None,
-        run_id=raw["run_id"],
+        account_no=_text(raw, "account_no"),
+        exchange=_text(raw, "exchange"),
+        trigger=_text(raw, "trigger"),
+        captured_at=_time(raw["captured_at"], "captured_at"),
+        scheduled_for=_time(raw["scheduled_for"], "scheduled_for") if raw["scheduled_for"] else None,
+        run_id=run_id,
         error=raw["error"],
         # Files from before reasons existed hold only fetch failures, which were the API's or a bug's.
         reason=Reason(reason) if reason else (Reason.API_ERROR if raw["error"] else None),
         detail=raw.get("detail"),
         pages=pages,
-        spool_id=raw["spool_id"],
+        spool_id=_text(raw, "spool_id"),
     )
     return Spooled(capture, DatabaseIdentity.from_dict(target) if target is not None else None)
+
+
+def _text(raw: dict[str, Any], key: str) -> str:
+    value = raw[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is a {type(value).__name__}, not a text")
+    return value
+
+
+def _time(value: Any, key: str) -> datetime:
+    """A time the spool wrote: ISO 8601 with its offset (one without would be a guess, and no load takes it)."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"{key} {value!r} has no UTC offset")
+    return moment
 
 
 @dataclass(frozen=True)
@@ -151,7 +172,7 @@ class Spool:
         """The spooled files, oldest capture first (and temporary files left by a crash an hour ago, removed)."""
         if not self.directory.is_dir():
             return []
-        for torn in self.directory.glob("*.tmp"):
+        for torn in self.directory.glob("*.json.*.tmp"):  # write_private's names only: never another file
             with contextlib.suppress(OSError):
                 if time.time() - torn.stat().st_mtime > 3600:
                     torn.unlink()

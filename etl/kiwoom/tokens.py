@@ -106,9 +106,13 @@ class TokenCache:
         """The cached token, or None when there is none or it cannot be read."""
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            return Token(value=data["token"], expires_at=datetime.fromisoformat(data["expires_at"]))
+            token = Token(value=data["token"], expires_at=datetime.fromisoformat(data["expires_at"]))
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
+        # A file edited by hand: an expiry without its offset cannot be compared with now (every call would raise).
+        if not isinstance(token.value, str) or token.expires_at.tzinfo is None:
+            return None
+        return token
 
     def save(self, key: str, token: Token) -> None:
         """Write the token atomically (temporary file, fsync, rename), readable by the owner only."""

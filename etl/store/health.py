@@ -62,7 +62,9 @@ def examine(engine: Engine) -> Examination:
 def _integrity(path: Path) -> list[str]:
     """SQLite's own check of every page and index, on a connection that cannot write."""
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # As a URI, so that `#`, `?` or `%` in the name are the file's, not the URI's (a `#` would open, and
+        # create, the file named by what comes before it, in read-write mode).
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         return [f"{path} cannot be opened: {exc}"]
     try:

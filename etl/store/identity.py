@@ -55,13 +55,18 @@ class DatabaseIdentity:
         }
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> DatabaseIdentity:
+    def from_dict(cls, raw: Any) -> DatabaseIdentity:
         """The identity a spool file holds. Raises KeyError or TypeError for one that is not."""
+        if not isinstance(raw, dict):
+            raise TypeError(f"target is a {type(raw).__name__}, not an object")
+        hosts = raw.get("hosts") or ()
+        if not isinstance(hosts, list | tuple):
+            raise TypeError(f"target's hosts is a {type(hosts).__name__}, not a list")
         system = raw.get("system_identifier")
         return cls(
             backend=str(raw["backend"]),
             database=str(raw["database"]),
-            hosts=tuple(str(h) for h in raw.get("hosts") or ()),
+            hosts=tuple(str(h) for h in hosts),
             system_identifier=str(system) if system else None,
         )
 
@@ -76,8 +81,21 @@ def identity_of(url: URL) -> DatabaseIdentity:
     named = url.query.get("host")  # psycopg's multi-host form: ?host=A:5432&host=B:5433
     hosts = [url.host] if url.host else []
     hosts += [named] if isinstance(named, str) else list(named or ())
-    pairs = {h if ":" in h or h.startswith("/") else f"{h}:{default_port}" for h in hosts if h}
+    pairs = {_host_port(h, default_port) for h in hosts if h}
     return DatabaseIdentity(backend, url.database or "", tuple(sorted(pairs or {f"localhost:{default_port}"})))
+
+
+def _host_port(host: str, port: int | None) -> str:
+    """One server as host:port, an IPv6 address in brackets ([::1]:5432), a socket folder as it is: the URL's
+    host ("::1", its port apart) and a ?host= ("[::1]:5433", "db1:5433", "db1") spell it alike. An IPv6 address
+    is not taken for a host with its port: two clusters on one machine are two servers."""
+    if host.startswith("/") or (host.startswith("[") and "]:" in host):
+        return host
+    if host.startswith("["):
+        return f"{host}:{port}"
+    if host.count(":") > 1:  # a bare IPv6 address
+        return f"[{host}]:{port}"
+    return host if ":" in host else f"{host}:{port}"
 
 
 def learn_identity(engine: Engine) -> DatabaseIdentity:
