@@ -825,7 +825,7 @@ def import_command(
                 engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at
             )
             analyze(engine, SNAPSHOTS)
-        click.echo(f"{len(files)} page(s) for {account_no} {exchange}: {outcome}.")
+        click.echo(f"{len(files)} page(s) for {displayable(str(account_no))} {exchange}: {outcome}.")
         if outcome == RECORDED_FAILED:
             _fail("the pages were kept in raw_responses, but the snapshot was refused: see etl_runs.error", 1)
 

@@ -127,6 +127,8 @@ def check_output(path: Path, protected: Protected, *, force: bool, option: str =
     another user may have planted it).
     """
     shown = f"{option} {path}"
+    if str(path) == "-":  # the shell's "standard output": a file named "-" is never what was meant
+        raise ConfigError(f"{shown}: name a file (- is not standard output here; export without --out writes there)")
     if path.name in ("", ".", ".."):
         raise ConfigError(f"{shown} is a folder; name a file")
     destination = Path(os.path.realpath(path.parent)) / path.name

@@ -373,3 +373,10 @@ def test_the_written_line_shows_a_name_with_controls_as_escapes(place: Place) ->
         assert result.exit_code == 0, (name, result.output)
         assert target.exists() and "\x1b" not in result.stdout and "\nDone." not in result.stdout, name
         assert "\\x1b[2J\\nDone.out" in result.stdout, name
+
+
+def test_out_dash_is_not_taken_for_a_file_named_dash(place: Place) -> None:
+    for name, words in WRITERS.items():
+        result = place.run(words(Path("-")))
+        _refused(result, "name a file (- is not standard output here")
+        assert not (place.root / "-").exists(), name
