@@ -32,8 +32,9 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import normalize_database_url
+from etl.sim.accounts import make_account
+from etl.sim.simulator import Simulator, serve
 
 TARGET_RSS_MB = 60.0
 TARGET_CPU_PERCENT = 1.0

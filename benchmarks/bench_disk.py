@@ -35,7 +35,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from etl.jobs.replay import import_pages
-from etl.kiwoom.simulator import Simulator, make_account
+from etl.sim.accounts import make_account
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.schema import migrate
 

@@ -47,7 +47,8 @@ from sqlalchemy.engine import make_url
 from etl.clock import KST
 from etl.jobs.flush import LOADED, flush_item
 from etl.kiwoom.pages import Page, parse_json_object
-from etl.kiwoom.simulator import Simulator, make_account
+from etl.sim.accounts import make_account
+from etl.sim.simulator import Simulator
 from etl.store.capture import Capture
 from etl.store.engine import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine
 from etl.store.schema import migrate

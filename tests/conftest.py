@@ -12,8 +12,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import normalize_database_url
+from etl.sim.accounts import make_account
+from etl.sim.simulator import Simulator, serve
 from etl.store.engine import make_engine
 from etl.store.schema import migrate
 

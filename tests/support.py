@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, event, func, select
 
 from etl.jobs.snapshot import Snapshotter
-from etl.kiwoom.simulator import Simulator
 from etl.settings import Account, Secret, Settings
+from etl.sim.simulator import Simulator
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 
 

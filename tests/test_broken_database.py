@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from etl.daemon.runner import Daemon, serve_health
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun
 from etl.store.schema import guard, head_revision, migrate

@@ -24,9 +24,9 @@ from etl.errors import (
 from etl.kiwoom.client import KiwoomClient, new_session
 from etl.kiwoom.pacing import SAFETY_MARGIN, Pacer
 from etl.kiwoom.retry import RetryPolicy
-from etl.kiwoom.simulator import Simulator, serve
 from etl.kiwoom.tokens import Token, TokenCache, parse_expires_dt
 from etl.settings import Account, Secret, Settings
+from etl.sim.simulator import Simulator, serve
 from tests.support import make_settings, sim_accounts
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, Select, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from etl.jobs.replay import import_pages, replay, runs_to_replay
-from etl.kiwoom.simulator import Simulator
 from etl.normalize.transform import trade_date_of
+from etl.sim.simulator import Simulator
 from etl.store.closes import day_statements, rebuild
 from etl.store.engine import make_engine
 from etl.store.models import DailyClose

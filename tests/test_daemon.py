@@ -20,8 +20,9 @@ from etl.daemon.runner import Daemon, fan_out_workers, serve_health
 from etl.daemon.schedule import Schedule
 from etl.daemon.status import calendar_line, pair_statuses
 from etl.jobs.flush import flush
-from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings, load_settings
+from etl.sim.accounts import make_account
+from etl.sim.simulator import Simulator, serve
 from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE
 from etl.store.models import AccountSnapshot, EtlRun
 from tests.support import Clock, PoolWatch, kiwoom_etl, make_settings, sim_accounts, wait_until_true

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
 from tests.support import account_env, kiwoom_etl

@@ -16,9 +16,10 @@ from etl.errors import TransformError
 from etl.jobs.ledger import LedgerJob
 from etl.jobs.totals import DayTotalsJob, not_due, replay_totals
 from etl.kiwoom.pages import Page, parse_json_object
-from etl.kiwoom.sim_history import History, make_history
-from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.normalize.totals import TOTALS_FIELDS, day_totals
+from etl.sim.accounts import make_account
+from etl.sim.history import History, make_history
+from etl.sim.simulator import Simulator, serve
 from etl.store.models import AccountDayTotals, AccountTransaction, EtlRun, RawResponse
 from etl.store.views import LEDGER_CHECKS
 from tests.support import Clock, make_settings, sim_accounts

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from etl.clock import KST, krx_calendar
 from etl.jobs.demo import run_demo
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from tests.support import Clock, account_env, assert_nothing_partial, kiwoom_etl

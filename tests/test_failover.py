@@ -26,8 +26,8 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from etl.jobs.flush import flush
 from etl.jobs.snapshot import Snapshotter
-from etl.kiwoom.simulator import Simulator
 from etl.settings import normalize_database_url
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, RawResponse
 from etl.store.runs import ABANDONED_AFTER, claim_slot

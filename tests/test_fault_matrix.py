@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from etl.jobs.flush import flush
 from etl.jobs.snapshot import Snapshotter
 from etl.jobs.spool import Spool
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import RawResponse
 from tests.support import assert_nothing_partial, make_settings, sim_accounts

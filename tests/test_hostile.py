@@ -35,10 +35,11 @@ from sqlalchemy.engine import make_url
 from etl.cli import cli
 from etl.kiwoom.accounts import KnownAccounts
 from etl.kiwoom.pages import parse_json_object
-from etl.kiwoom.simulator import Simulator, make_account, serve
 from etl.kiwoom.tokens import TokenCache
 from etl.logs import configure_logging
 from etl.settings import Account, Secret
+from etl.sim.accounts import make_account
+from etl.sim.simulator import Simulator, serve
 from etl.store.engine import make_engine
 from etl.store.models import EtlRun, PositionSnapshot
 from etl.store.schema import migrate

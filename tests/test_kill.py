@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
-from etl.kiwoom.simulator import Simulator, make_account
+from etl.sim.accounts import make_account
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import EtlRun
 from etl.store.schema import migrate

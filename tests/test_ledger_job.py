@@ -13,10 +13,11 @@ from sqlalchemy import Engine, delete, func, select
 from etl.clock import KST
 from etl.jobs.ledger import LedgerJob, months, replay_ledger
 from etl.jobs.snapshot import Snapshotter
-from etl.kiwoom.sim_history import History, make_history
-from etl.kiwoom.simulator import Simulator, make_account
 from etl.normalize.ledger import Classifier
 from etl.settings import Settings
+from etl.sim.accounts import make_account
+from etl.sim.history import History, make_history
+from etl.sim.simulator import Simulator
 from etl.store.models import AccountTransaction, EtlRun, RawResponse
 from tests.support import Clock, account_env, kiwoom_etl, make_settings, sim_accounts
 
@@ -79,7 +80,7 @@ def expected(history: History) -> list[tuple[object, ...]]:
 def test_every_line_lands_once_with_its_kind_and_a_rerun_or_an_overlap_adds_nothing(
     engine: Engine, ledger_simulator: Simulator, history: History, tmp_path: Path
 ) -> None:
-    from etl.kiwoom.simulator import serve
+    from etl.sim.simulator import serve
 
     with serve(ledger_simulator) as url:
         job = LedgerJob(settings_for(url, ledger_simulator, str(engine.url), tmp_path), engine, clock=evening(END))
@@ -123,7 +124,7 @@ def test_every_line_lands_once_with_its_kind_and_a_rerun_or_an_overlap_adds_noth
 def test_no_data_in_the_error_form_is_an_empty_month(
     engine: Engine, ledger_simulator: Simulator, history: History, tmp_path: Path
 ) -> None:
-    from etl.kiwoom.simulator import serve
+    from etl.sim.simulator import serve
 
     ledger_simulator.empty_ledger_form = "error"
     with serve(ledger_simulator) as url:
@@ -142,7 +143,7 @@ def test_a_refused_page_is_kept_and_counted_and_the_months_after_it_still_load(
     engine: Engine, ledger_simulator: Simulator, history: History, tmp_path: Path, field: str, value: str
 ) -> None:
     from etl.daemon.status import ledger_statuses
-    from etl.kiwoom.simulator import serve
+    from etl.sim.simulator import serve
 
     ledger_simulator.inject("bad_value", api_id="kt00015", field=field, value=value)
     with serve(ledger_simulator) as url:
@@ -170,7 +171,7 @@ def test_a_refused_page_is_kept_and_counted_and_the_months_after_it_still_load(
 def test_replay_rebuilds_the_ledger_from_the_raw_pages(
     engine: Engine, ledger_simulator: Simulator, history: History, tmp_path: Path
 ) -> None:
-    from etl.kiwoom.simulator import serve
+    from etl.sim.simulator import serve
 
     with serve(ledger_simulator) as url:
         job = LedgerJob(settings_for(url, ledger_simulator, str(engine.url), tmp_path), engine, clock=evening(END))
@@ -189,7 +190,7 @@ def test_replay_rebuilds_the_ledger_from_the_raw_pages(
 def test_a_server_that_answers_8104_is_asked_once_and_snapshots_go_on(
     engine: Engine, ledger_simulator: Simulator, tmp_path: Path
 ) -> None:
-    from etl.kiwoom.simulator import serve
+    from etl.sim.simulator import serve
 
     ledger_simulator.unsupported = {"kt00015"}
     with serve(ledger_simulator) as url:
@@ -213,7 +214,7 @@ def test_the_command_line_loads_reports_other_in_status_and_reclassifies(sqlite_
     account = make_account(1, 3)
     account.history = history
     simulator = Simulator(accounts=[account], today=lambda: today)
-    from etl.kiwoom.simulator import serve
+    from etl.sim.simulator import serve
 
     with serve(simulator) as url:
         env = account_env(simulator, url, sqlite_url, tmp_path)
@@ -243,7 +244,7 @@ def test_the_command_line_loads_reports_other_in_status_and_reclassifies(sqlite_
 
 
 def test_8200_stops_only_the_company_account_s_ledger(engine: Engine, history: History, tmp_path: Path) -> None:
-    from etl.kiwoom.simulator import serve
+    from etl.sim.simulator import serve
 
     company, person = make_account(1, 3), make_account(2, 3)
     person.history = history

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from etl.clock import KST, CalendarCorrections, KrxCalendar, Window
-from etl.kiwoom.market import MADE_UP_HOLIDAY, DemoMarket, demo_calendar, slot_times, tick
+from etl.sim.market import MADE_UP_HOLIDAY, DemoMarket, demo_calendar, slot_times
+from etl.sim.stocks import tick
 
 XKRX_2026 = {date(2026, 9, 24): "The day preceding Chuseok", date(2026, 9, 25): "Chuseok"}
 

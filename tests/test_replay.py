@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, insert, select
 
 from etl.jobs.replay import import_pages, replay, runs_to_replay
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from tests.support import content, kiwoom_etl, take_snapshots
 from tests.test_transform import SEED_EXAMPLE

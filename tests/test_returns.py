@@ -266,8 +266,9 @@ def test_a_named_account_s_ledger_and_snapshots_share_its_name_so_the_returns_se
 ) -> None:
     from etl.jobs.ledger import LedgerJob
     from etl.jobs.snapshot import Snapshotter
-    from etl.kiwoom.sim_history import make_history
-    from etl.kiwoom.simulator import Simulator, make_account, serve
+    from etl.sim.accounts import make_account
+    from etl.sim.history import make_history
+    from etl.sim.simulator import Simulator, serve
     from tests.support import Clock, make_settings, sim_accounts
 
     start, end = date(2026, 10, 19), date(2026, 11, 20)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from etl.kiwoom.client import new_session
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import RawResponse
 from tests.support import account_env, kiwoom_etl

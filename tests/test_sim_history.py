@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from etl.kiwoom.sim_history import Event, History, make_history
-from etl.kiwoom.simulator import SimAccount, Simulator, make_account, serve
+from etl.sim.accounts import SimAccount, make_account
+from etl.sim.history import Event, History, make_history
+from etl.sim.simulator import Simulator, serve
 
 START = date(2025, 3, 3)  # a Monday
 DAYS = 42  # six weeks: 30 weekdays

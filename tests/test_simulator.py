@@ -12,7 +12,8 @@ import time
 import pytest
 import requests
 
-from etl.kiwoom.simulator import FAULT_KINDS, Fault, Simulator, make_account, serve
+from etl.sim.accounts import make_account
+from etl.sim.simulator import FAULT_KINDS, Fault, Simulator, serve
 
 
 def _simulator(**options: object) -> Simulator:

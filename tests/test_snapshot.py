@@ -14,8 +14,8 @@ from sqlalchemy import Engine, func, select
 from etl.errors import SchemaNotMigrated
 from etl.jobs.replay import import_pages
 from etl.jobs.snapshot import Snapshotter
-from etl.kiwoom.simulator import Simulator
 from etl.settings import Account, Secret, Settings
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from etl.store.schema import require_current_schema
@@ -162,7 +162,7 @@ def test_a_bad_account_does_not_stop_the_others(settings: Settings, engine: Engi
 
 
 def test_many_positions_over_many_pages(settings: Settings, engine: Engine, simulator: Simulator) -> None:
-    from etl.kiwoom.simulator import make_account
+    from etl.sim.accounts import make_account
 
     simulator.accounts[:] = [make_account(7, 450, exchanges=("KRX",))]
     simulator.page_size = 40

@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, text
 
 from etl.jobs.spool import Spool
-from etl.kiwoom.simulator import Simulator
 from etl.normalize.transform import transform
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from etl.store.schema import migrate

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from etl.daemon.runner import Daemon
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.identity import DatabaseIdentity, identity_of, learn_identity
 from etl.store.models import AccountSnapshot

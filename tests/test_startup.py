@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
 
 from etl.cli import cli
-from etl.kiwoom.simulator import Simulator
+from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine, transaction
 from etl.store.models import EtlRun, RunStatus
 from etl.store.schema import alembic_config, current_revision, head_revision

@@ -12,8 +12,9 @@ from sqlalchemy import Engine, delete, text
 from etl.clock import KST
 from etl.jobs.replay import import_lines
 from etl.jobs.spool import Spool
-from etl.kiwoom.sim_history import make_history
-from etl.kiwoom.simulator import Simulator, make_account, serve
+from etl.sim.accounts import make_account
+from etl.sim.history import make_history
+from etl.sim.simulator import Simulator, serve
 from etl.store.identity import learn_identity
 from etl.store.models import AccountSnapshot
 from tests.support import Clock, account_env, kiwoom_etl

@@ -1,8 +1,8 @@
 """The demo: a few weeks of made-up history, built the way the daemon builds the real one, then questions answered
 from the analyst views and the returns.
 
-The simulator serves a seeded market (etl.kiwoom.market) for two accounts, and a third account whose whole ledger
-is a seeded history (etl.kiwoom.sim_history: deposits, a withdrawal, trades with their fees and taxes, a
+The simulator serves a seeded market (etl.sim.market) for two accounts, and a third account whose whole ledger
+is a seeded history (etl.sim.history: deposits, a withdrawal, trades with their fees and taxes, a
 dividend, a credit line, a transfer in and a remark no mapping knows), on a free loopback port. Each past slot is
 snapshotted by `Snapshotter.take` with a clock set to that slot, so captured_at, trade_date and scheduled_for are
 the past's; each trading day's evening takes its totals (kt00017); a closed weekday gets the `skipped` runs a
@@ -36,11 +36,12 @@ from etl.jobs.report_html import is_report, write_page
 from etl.jobs.returns import read_returns, render
 from etl.jobs.snapshot import Snapshotter
 from etl.jobs.totals import DayTotalsJob
-from etl.kiwoom.market import SLOTS, Calendar, DemoMarket, demo_calendar, slot_times
-from etl.kiwoom.sim_history import MIN_WEEKDAYS, History, make_history
-from etl.kiwoom.simulator import SimAccount, Simulator, make_account, serve
 from etl.redact import mask_urls
 from etl.settings import Account, Secret, Settings
+from etl.sim.accounts import SimAccount, make_account
+from etl.sim.history import MIN_WEEKDAYS, History, make_history
+from etl.sim.market import SLOTS, Calendar, DemoMarket, demo_calendar, slot_times
+from etl.sim.simulator import Simulator, serve
 from etl.store.engine import storage_errors, transaction
 from etl.store.models import (
     AccountDailyEstimate,

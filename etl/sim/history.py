@@ -22,8 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from etl.kiwoom.market import tick
-from etl.kiwoom.simulator import STOCKS
+from etl.sim.stocks import STOCKS, tick
 
 SETTLEMENT = 2  # weekdays from a trade to its booking (T+2)
 COMMISSION = Decimal("0.00015")  # of a trade's amount, rounded down

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from etl.clock import KST, KrxCalendar
-from etl.kiwoom.simulator import SELL_COST, STOCKS, Holding, SimAccount, make_account
+from etl.sim.accounts import SELL_COST, Holding, SimAccount, make_account
+from etl.sim.stocks import STOCKS, tick
 
 SLOTS = (time(9, 30), time(12, 30), time(15, 45))  # Korean time; the last is the day's close
 BUY_FEE = Decimal("0.00015")
@@ -103,14 +104,6 @@ START = {
     ),
     2: Book((Line("373220", 8, 402000), Line("105560", 60, 71200)), cash=12_000_000),
 }
-
-
-def tick(price: int) -> int:
-    """The KRX price step at `price`."""
-    for below, step in ((2000, 1), (5000, 5), (20000, 10), (50000, 50), (200000, 100), (500000, 500)):
-        if price < below:
-            return step
-    return 1000
 
 
 def _round(amount: Decimal) -> int:

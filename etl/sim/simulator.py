@@ -5,7 +5,7 @@ It behaves as the API notes describe: tokens with a KST `expires_dt`, logical er
 HTTP 429 with return_code 5 when a client outpaces it, continuation through the `cont-yn`/`next-key` headers,
 several accounts, prices that move between calls. Faults can be injected (in process or over HTTP) for tests, an
 API can be switched to "not supported in mock trading" (8104), and "no data" comes as an empty list or as Kiwoom's
-return_code 2000. An account with a history (etl.kiwoom.sim_history) answers all four account APIs from it, as of
+return_code 2000. An account with a history (etl.sim.history) answers all four account APIs from it, as of
 the simulator's `today`; one without answers kt00005 as before and the history APIs with no lines.
 """
 
@@ -24,14 +24,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from etl.clock import KST
-
-if TYPE_CHECKING:  # sim_history builds on this module's stocks; the simulator only reads a history it is given
-    from etl.kiwoom.sim_history import Event, History
+from etl.sim.accounts import Holding, SimAccount
+from etl.sim.formats import amount, rate
+from etl.sim.history import Event, History
 
 OK_MESSAGE = "조회가 완료되었습니다."
 BAD_TOKEN = (3, "인증에 실패했습니다[8005:Token이 유효하지 않습니다]")
@@ -96,85 +95,6 @@ LINE_CODES = {
 }
 EXCHANGE_NAMES = {"KRX": "한국거래소", "NXT": "넥스트트레이드"}
 
-# (code, name, base price): well-known KRX names, and a newer code with a letter in it.
-STOCKS = [
-    ("005930", "삼성전자", 70000),
-    ("000660", "SK하이닉스", 182000),
-    ("373220", "LG에너지솔루션", 356000),
-    ("207940", "삼성바이오로직스", 1012000),
-    ("005380", "현대차", 215500),
-    ("035420", "NAVER", 198700),
-    ("035720", "카카오", 37450),
-    ("0001A0", "덕양에너젠", 12850),
-    ("068270", "셀트리온", 176300),
-    ("105560", "KB금융", 98600),
-]
-SELL_COST = Decimal("0.00218")  # estimated fees and tax: evlt_amt is net of them (3 × 70000 → 209542)
-
-
-@dataclass
-class Holding:
-    """One line of stk_cntr_remn, with its price moving over time."""
-
-    code: str
-    name: str
-    quantity: int
-    purchase_price: int
-    price: int
-    credit_type: str = "00"
-    loan_date: str = ""
-    expiry_date: str = ""
-    loan: int = 0  # what a credit line still owes: the summary's crd_loan_tot adds these up
-    settled: int | None = None  # setl_remn, when a trade of it is not booked yet; else `quantity`
-
-    def line(self) -> dict[str, str]:
-        purchase = self.quantity * self.purchase_price
-        gross = self.quantity * self.price
-        evaluation = gross - int((gross * SELL_COST).to_integral_value(ROUND_HALF_UP))
-        profit = evaluation - purchase
-        return {
-            "crd_tp": self.credit_type,
-            "loan_dt": self.loan_date,
-            "expr_dt": self.expiry_date,
-            "stk_cd": "A" + self.code,
-            "stk_nm": self.name,
-            "setl_remn": _amount(self.quantity if self.settled is None else self.settled),
-            "cur_qty": _amount(self.quantity),
-            "cur_prc": _amount(self.price),
-            "buy_uv": _amount(self.purchase_price),
-            "pur_amt": _amount(purchase),
-            "evlt_amt": _amount(evaluation),
-            "evltv_prft": _amount(profit),
-            "pl_rt": _rate(profit, purchase),
-        }
-
-
-@dataclass
-class SimAccount:
-    """An app key pair, the account behind it, and its holdings per exchange; with a history, the holdings and cash
-    come from it instead (the keys of `holdings` still name the account's exchanges)."""
-
-    appkey: str
-    secretkey: str
-    acct_no: str
-    holdings: dict[str, list[Holding]]
-    deposit: int = 17534
-    deposit_d1: int | None = None  # entr_d1 and entr_d2 when given; else a little below `deposit`
-    deposit_d2: int | None = None
-    history: History | None = None
-    holder: str = "김키움"  # the name kt00015's acnt_no shows, and a deposit's depositor
-
-
-def _amount(value: int, width: int = 12) -> str:
-    """Kiwoom's zero-padded amount of `width` characters (12, or 15 in kt00015), sign first."""
-    return ("-" if value < 0 else "") + str(abs(value)).zfill(width if value >= 0 else width - 1)
-
-
-def _rate(numerator: int, denominator: int) -> str:
-    if denominator == 0:
-        return "0.00"
-    return str((Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
-
 
 def _date(value: Any) -> date | None:
     """A request's YYYYMMDD date; None when it is not one."""
@@ -204,7 +124,7 @@ def _ledger_line(event: Event, holder: str) -> dict[str, str]:
     """kt00015's line for `event`, every field of the API page, in its order."""
 
     def money(value: int) -> str:
-        return _amount(value, 15)
+        return amount(value, 15)
 
     io_type, io_name, occurrence, occurrence_name, history_type = LINE_CODES[event.kind]
     traded = event.kind in ("buy", "sell")
@@ -276,44 +196,7 @@ def _assets_line(history: History, day: date) -> dict[str, str]:
         "prsm_dpst_aset_amt": assets,
         "prsm_dpst_aset_amt_bncr_skip": assets,
     }
-    return {"dt": f"{day:%Y%m%d}"} | {name: _amount(value) for name, value in values.items()}
-
-
-def make_account(
-    index: int, positions: int, *, seed: int = 0, exchanges: tuple[str, ...] = ("KRX", "NXT")
-) -> SimAccount:
-    """A demo account `index` with `positions` holdings on KRX (and a few on NXT), deterministic for a seed."""
-    rng = random.Random(seed * 1000 + index)
-    holdings: dict[str, list[Holding]] = {}
-    for exchange in exchanges:
-        count = positions if exchange == "KRX" else max(1, positions // 3)
-        lines = []
-        for n in range(count):
-            code, name, base = STOCKS[n % len(STOCKS)]
-            if index == 1 and exchange == "KRX" and n == 0:
-                lines.append(Holding(code, name, 3, 124500, 70000))  # the API page's own example line
-                continue
-            credit = n % 4 == 3
-            lines.append(
-                Holding(
-                    code=code,
-                    name=name,
-                    quantity=rng.randint(1, 500),
-                    purchase_price=int(base * rng.uniform(0.6, 1.4)),
-                    price=base,
-                    credit_type="03" if credit else "00",
-                    loan_date="20261015" if credit else "",
-                    expiry_date="20270415" if credit else "",
-                )
-            )
-        holdings[exchange] = lines
-    return SimAccount(
-        appkey=f"sim-appkey-{index}",
-        secretkey=f"sim-secretkey-{index}",
-        acct_no=f"{5000000000 + index * 1111:010d}",
-        holdings=holdings,
-        deposit=17534 * index,
-    )
+    return {"dt": f"{day:%Y%m%d}"} | {name: amount(value) for name, value in values.items()}
 
 
 @dataclass
@@ -717,9 +600,9 @@ class Simulator:
             "dpst_grnt_use_amt_amt": collateral_loan,
             "grnt_loan_amt": 0,
         }
-        payload: dict[str, Any] = {name: _amount(value) for name, value in summary.items()}
-        payload["tot_pl_rt"] = _rate(profit, purchase)
-        payload["crd_grnt_rt"] = _rate(d2 + evaluation, loan)  # collateral over loan, "0.00" without one
+        payload: dict[str, Any] = {name: amount(value) for name, value in summary.items()}
+        payload["tot_pl_rt"] = rate(profit, purchase)
+        payload["crd_grnt_rt"] = rate(d2 + evaluation, loan)  # collateral over loan, "0.00" without one
         return payload
 
     def _ledger(
@@ -806,7 +689,7 @@ class Simulator:
             "sel_prica_grnt_loan_int_amt_amt": 0,
             "dvida_amt": total("dividend"),
         }
-        payload: dict[str, Any] = {name: _amount(value) for name, value in values.items()}
+        payload: dict[str, Any] = {name: amount(value) for name, value in values.items()}
         response_headers = {"api-id": "kt00017", "cont-yn": "N", "next-key": ""}
         _spoil(fault, "kt00017", payload, [], response_headers)
         message = MESSAGES["kt00017"]
