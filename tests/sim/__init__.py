@@ -1,0 +1,1 @@
+"""Tests of etl/sim/, the simulator, one file per module."""
