@@ -1206,7 +1206,7 @@ def simulate(
     `ledger`, `backfill` and `returns` have something to show; the others hold positions only. Point kiwoom-etl
     at it with
     KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
-    {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.sim.simulator.Fault); an
+    {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.sim.faults.Fault); an
     unknown kind or field is answered 400. Only loopback clients may inject faults, unless --fault-token is
     given: then every such request, from any address, must carry the header X-Sim-Token with that token (403
     otherwise).

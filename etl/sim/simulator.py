@@ -22,13 +22,14 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from etl.clock import KST
 from etl.sim.accounts import Holding, SimAccount
+from etl.sim.faults import Fault, make_fault, spoil
 from etl.sim.formats import amount, rate
 from etl.sim.history import Event, History
 
@@ -54,7 +55,6 @@ MESSAGES = {  # each as Kiwoom's sample answer words it
     "kt00017": "조회가 완료되었습니다..",
     "kt00002": "일자별 계좌별 추정예탁자산 내역이 조회 되었습니다.",
 }
-DEFAULT_BAD_FIELD = {"kt00005": "cur_prc", "kt00015": "exct_amt", "kt00017": "ina_amt", "kt00002": "entr"}
 LEDGER_BODY = (
     "strt_dt",
     "end_dt",
@@ -197,79 +197,6 @@ def _assets_line(history: History, day: date) -> dict[str, str]:
         "prsm_dpst_aset_amt_bncr_skip": assets,
     }
     return {"dt": f"{day:%Y%m%d}"} | {name: amount(value) for name, value in values.items()}
-
-
-@dataclass
-class Fault:
-    """A misbehaviour to apply to the next `count` matching requests.
-
-    kind: http_500, http_503, drop (close the connection without an answer), rate_limit (HTTP 429 + return_code 5),
-    rate_limit_200 (return_code 5 inside HTTP 200), revoke_token (the token dies before the request is served),
-    broken_json, bad_value (`field` set to `value` at the answer's top level when it is a top-level field, as
-    kt00005's summary and kt00017's record are, else on the first line of its list: kt00005's positions, kt00015's
-    ledger, kt00002's days; by default the field DEFAULT_BAD_FIELD names), delay (`seconds` before answering),
-    server_error (return_code with reason 1999), input_error (reason 1517), loop_next_key (always answer cont-yn Y
-    with the same next-key), token_other_ip (reason 8010), truncated (the normal answer cut in half), hold (wait
-    until Simulator.release() is called, at most `seconds` or 120 s as a guard against hanging, then answer
-    normally: a slow request with no time in it).
-    """
-
-    kind: str
-    api_id: str | None = None
-    count: int = 1
-    after: int = 0
-    field: str | None = None
-    value: Any = None
-    seconds: float = 0.0
-    appkey: str | None = None  # only this account's requests
-
-
-# The kinds _fault_answer, _serve/_balance and handle act on: anything else would be silently ignored.
-FAULT_KINDS = frozenset(
-    {
-        "http_500",
-        "http_503",
-        "drop",
-        "rate_limit",
-        "rate_limit_200",
-        "revoke_token",
-        "token_other_ip",
-        "server_error",
-        "input_error",
-        "broken_json",
-        "delay",
-        "bad_value",
-        "loop_next_key",
-        "truncated",
-        "hold",
-    }
-)
-FAULT_OPTIONS = frozenset(f.name for f in fields(Fault)) - {"kind"}
-
-
-def make_fault(kind: str, **options: Any) -> Fault:
-    """A Fault, refusing (ValueError) a kind the simulator does not handle or an option Fault does not have."""
-    if kind not in FAULT_KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; known kinds: {', '.join(sorted(FAULT_KINDS))}")
-    unknown = sorted(set(options) - FAULT_OPTIONS)
-    if unknown:
-        known = ", ".join(sorted(FAULT_OPTIONS))
-        raise ValueError(f"unknown fault option(s) {', '.join(unknown)}; known options: {known}")
-    return Fault(kind, **options)
-
-
-def _spoil(
-    fault: Fault | None, api_id: str, payload: dict[str, Any], page: list[dict[str, str]], headers: dict[str, str]
-) -> None:
-    """Apply a bad_value or loop_next_key fault to an answer about to leave."""
-    if fault is not None and fault.kind == "bad_value":
-        name = fault.field or DEFAULT_BAD_FIELD[api_id]
-        if name in payload:
-            payload[name] = fault.value
-        elif page:
-            page[0][name] = fault.value
-    if fault is not None and fault.kind == "loop_next_key":
-        headers.update({"cont-yn": "Y", "next-key": "SIM0"})
 
 
 @dataclass
@@ -521,7 +448,7 @@ class Simulator:
         response_headers = {"api-id": "kt00005", "cont-yn": "Y" if more else "N", "next-key": ""}
         if more:
             response_headers["next-key"] = f"SIM{start + self.page_size}"
-        _spoil(fault, "kt00005", payload, page, response_headers)
+        spoil(fault, "kt00005", payload, page, response_headers)
         return (
             200,
             response_headers,
@@ -691,7 +618,7 @@ class Simulator:
         }
         payload: dict[str, Any] = {name: amount(value) for name, value in values.items()}
         response_headers = {"api-id": "kt00017", "cont-yn": "N", "next-key": ""}
-        _spoil(fault, "kt00017", payload, [], response_headers)
+        spoil(fault, "kt00017", payload, [], response_headers)
         message = MESSAGES["kt00017"]
         return (
             200,
@@ -754,7 +681,7 @@ class Simulator:
         response_headers = {"api-id": api_id, "cont-yn": "Y" if more else "N", "next-key": ""}
         if more:
             response_headers["next-key"] = f"SIM{start + self.page_size}"
-        _spoil(fault, api_id, payload, page, response_headers)
+        spoil(fault, api_id, payload, page, response_headers)
         message = MESSAGES[api_id]
         return (
             200,

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from etl.sim.accounts import make_account
-from etl.sim.simulator import FAULT_KINDS, Fault, Simulator, serve
+from etl.sim.faults import FAULT_KINDS, Fault
+from etl.sim.simulator import Simulator, serve
 
 
 def _simulator(**options: object) -> Simulator:

@@ -1,0 +1,82 @@
+"""The faults the simulator can inject: what each does, how one is made (refusing unknown kinds and options), and
+how a bad_value or loop_next_key fault spoils an answer about to leave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+DEFAULT_BAD_FIELD = {"kt00005": "cur_prc", "kt00015": "exct_amt", "kt00017": "ina_amt", "kt00002": "entr"}
+
+
+@dataclass
+class Fault:
+    """A misbehaviour to apply to the next `count` matching requests.
+
+    kind: http_500, http_503, drop (close the connection without an answer), rate_limit (HTTP 429 + return_code 5),
+    rate_limit_200 (return_code 5 inside HTTP 200), revoke_token (the token dies before the request is served),
+    broken_json, bad_value (`field` set to `value` at the answer's top level when it is a top-level field, as
+    kt00005's summary and kt00017's record are, else on the first line of its list: kt00005's positions, kt00015's
+    ledger, kt00002's days; by default the field DEFAULT_BAD_FIELD names), delay (`seconds` before answering),
+    server_error (return_code with reason 1999), input_error (reason 1517), loop_next_key (always answer cont-yn Y
+    with the same next-key), token_other_ip (reason 8010), truncated (the normal answer cut in half), hold (wait
+    until Simulator.release() is called, at most `seconds` or 120 s as a guard against hanging, then answer
+    normally: a slow request with no time in it).
+    """
+
+    kind: str
+    api_id: str | None = None
+    count: int = 1
+    after: int = 0
+    field: str | None = None
+    value: Any = None
+    seconds: float = 0.0
+    appkey: str | None = None  # only this account's requests
+
+
+# The kinds the simulator's _fault_answer, _serve/_balance and handle act on: anything else would be silently ignored.
+FAULT_KINDS = frozenset(
+    {
+        "http_500",
+        "http_503",
+        "drop",
+        "rate_limit",
+        "rate_limit_200",
+        "revoke_token",
+        "token_other_ip",
+        "server_error",
+        "input_error",
+        "broken_json",
+        "delay",
+        "bad_value",
+        "loop_next_key",
+        "truncated",
+        "hold",
+    }
+)
+FAULT_OPTIONS = frozenset(f.name for f in fields(Fault)) - {"kind"}
+
+
+def make_fault(kind: str, **options: Any) -> Fault:
+    """A Fault, refusing (ValueError) a kind the simulator does not handle or an option Fault does not have."""
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; known kinds: {', '.join(sorted(FAULT_KINDS))}")
+    unknown = sorted(set(options) - FAULT_OPTIONS)
+    if unknown:
+        known = ", ".join(sorted(FAULT_OPTIONS))
+        raise ValueError(f"unknown fault option(s) {', '.join(unknown)}; known options: {known}")
+    return Fault(kind, **options)
+
+
+def spoil(
+    fault: Fault | None, api_id: str, payload: dict[str, Any], page: list[dict[str, str]], headers: dict[str, str]
+) -> None:
+    """Apply a bad_value or loop_next_key fault to an answer about to leave."""
+    if fault is not None and fault.kind == "bad_value":
+        name = fault.field or DEFAULT_BAD_FIELD[api_id]
+        if name in payload:
+            payload[name] = fault.value
+        elif page:
+            page[0][name] = fault.value
+    if fault is not None and fault.kind == "loop_next_key":
+        headers.update({"cont-yn": "Y", "next-key": "SIM0"})
