@@ -838,7 +838,7 @@ def _import_lines(obj: Context, files: list[Path]) -> None:
 
     with _errors():
         settings = obj.settings()
-        refused = lines = 0
+        refused = lines = written = 0
         with connected(settings.database_url, mode=settings.database_mode) as engine:
             for path in files:
                 with _progress(count_lines(path), f"Importing {path.name}") as bar:
@@ -848,7 +848,9 @@ def _import_lines(obj: Context, files: list[Path]) -> None:
                 click.echo(f"{path}: {report}.")
                 refused += len(report.refused)
                 lines += report.lines
-            analyze(engine, SNAPSHOTS)
+                written += report.loaded + len(report.refused)  # a refused line is kept, as a failed run
+            if written:  # a file imported again grew nothing: its statistics stand
+                analyze(engine, SNAPSHOTS)
         if refused:
             _fail(f"{refused} of {lines} line(s) refused; they are kept as failed runs in etl_runs", EXIT_FAILED)
 
