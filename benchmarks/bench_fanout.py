@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 
 from etl.clock import Window, parse_clock
 from etl.daemon.runner import Daemon
-from etl.daemon.schedule import Schedule
+from etl.schedule import Schedule
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings, normalize_database_url
 from etl.store.engine import make_engine
 from etl.store.models import EtlRun

@@ -40,11 +40,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from etl.read.views import create_views, drop_views
 from etl.settings import normalize_database_url
 from etl.store.closes import rebuild
 from etl.store.engine import make_engine
 from etl.store.schema import head_revision, migrate
-from etl.store.views import create_views, drop_views
 
 EXCHANGES = ("KRX", "NXT")
 FIRST_DAY = date(2026, 1, 5)  # a Monday; the days are the weekdays from it on

@@ -127,7 +127,7 @@ def _progress(length: int, label: str) -> Any:
 
 def _schedule(settings: Settings, all_hours: bool) -> Any:
     """The schedule the settings describe, on the KRX calendar with the config's [calendar] corrections."""
-    from etl.daemon.schedule import Schedule
+    from etl.schedule import Schedule
 
     return Schedule.build(
         settings.interval,
@@ -567,9 +567,9 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
     inside an active window, the newest success is older than twice the interval (STALE).
     """
     from etl.clock import parse_duration, utc_now
-    from etl.daemon.status import calendar_line, ledger_statuses, newest_run, pair_statuses, status_table
     from etl.jobs.spool import Spool
     from etl.kiwoom.accounts import KnownAccounts
+    from etl.read.status import calendar_line, ledger_statuses, newest_run, pair_statuses, status_table
     from etl.store.schema import connected
 
     with _errors():
@@ -650,7 +650,7 @@ def doctor(obj: Context) -> None:
 
 def _echo_ledger(ledgers: Any, schedule: Any, now: datetime) -> None:
     """The ledger's part of `status`: a table, then what needs the user's eye."""
-    from etl.daemon.status import ledger_table
+    from etl.read.status import ledger_table
 
     if not ledgers:
         return
@@ -887,7 +887,7 @@ def returns_command(
     period. Returns are fractions shown in percent; money is KRW. Without a ledger every change counts as
     return: a deposit would look like a gain. Exits 1 when no account has two days with a value in the period.
     """
-    from etl.jobs.returns import read_returns, render
+    from etl.read.returns import read_returns, render
     from etl.store.schema import connected
 
     if since and until and since > until:
@@ -949,8 +949,8 @@ def report_command(
     """
     from etl.clock import utc_now
     from etl.files import check_output
-    from etl.jobs.report import Selection, read_report
-    from etl.jobs.report_html import write_page
+    from etl.read.report import Selection, read_report
+    from etl.read.report_html import write_page
     from etl.store.schema import connected
 
     if since and until and since > until:
@@ -995,7 +995,7 @@ def _export_for_a_tool(
     from etl import __version__
     from etl.clock import utc_now
     from etl.files import check_output, write_output
-    from etl.jobs.portfolio import ghostfolio, portfolio_performance, read_lines, summary
+    from etl.read.portfolio import ghostfolio, portfolio_performance, read_lines, summary
     from etl.store.schema import connected
 
     if name != "account_transactions":
@@ -1113,7 +1113,7 @@ def export_command(
     database, its -wal/-shm/-journal files or anything in the state directory, and an existing file only with --force.
     """
     from etl.files import check_output
-    from etl.jobs.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
+    from etl.read.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
     from etl.store.schema import connected
 
     if name not in NAMES:
@@ -1280,8 +1280,8 @@ def demo(obj: Context, days: int, seed: int, report_path: Path, force: bool) -> 
     that holds real (non-demo) snapshots or runs. It writes to --database-url, else to the SQLite file kiwoom_etl.db
     in this directory, never to the configured database. Times are printed in the `timezone` setting.
     """
-    from etl.jobs.demo import run_demo
     from etl.settings import default_database_url, normalize_database_url
+    from etl.sim.demo import run_demo
 
     with _errors():
         settings = obj.settings()

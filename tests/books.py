@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from etl.jobs.replay import import_pages
-from etl.store.views import VIEWS
+from etl.read.views import VIEWS
 
 KST = timezone(timedelta(hours=9))
 BAD_VALUE = "00000001753X"  # what a refused snapshot carries in `entr`

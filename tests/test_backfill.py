@@ -18,11 +18,11 @@ from etl.jobs.ledger import LedgerJob
 from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.normalize.estimates import estimate_rows
+from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.sim.accounts import make_account
 from etl.sim.history import History, make_history
 from etl.sim.simulator import Simulator, serve
 from etl.store.models import AccountDailyEstimate, EtlRun, RawResponse
-from etl.store.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from tests.support import Clock, kiwoom_etl, make_settings, sim_accounts
 
 START = date(2026, 10, 19)  # a Monday

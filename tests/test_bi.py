@@ -20,10 +20,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from etl.clock import KST
+from etl.read.views import VIEW_NAMES
 from etl.store.engine import make_engine
 from etl.store.models import Base
 from etl.store.schema import migrate
-from etl.store.views import VIEW_NAMES
 from tests.books import Book, History, Line, week
 from tests.support import kiwoom_etl
 

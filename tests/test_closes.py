@@ -16,12 +16,12 @@ from sqlalchemy.engine import make_url
 
 from etl.jobs.replay import import_pages, replay, runs_to_replay
 from etl.normalize.transform import trade_date_of
+from etl.read.views import VIEW_NAMES, VIEWS
 from etl.sim.simulator import Simulator
 from etl.store.closes import day_statements, rebuild
 from etl.store.engine import make_engine
 from etl.store.models import DailyClose
 from etl.store.schema import downgrade, migrate
-from etl.store.views import VIEW_NAMES, VIEWS
 from tests.books import EVERY_VIEW, Book, History, Line, assert_view, edges, import_books, week
 from tests.support import Clock, take_snapshots
 

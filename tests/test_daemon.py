@@ -17,9 +17,9 @@ from sqlalchemy import Engine, event, select
 
 from etl.clock import CalendarCorrections, Window, parse_clock, utc_now
 from etl.daemon.runner import Daemon, fan_out_workers, serve_health
-from etl.daemon.schedule import Schedule
-from etl.daemon.status import calendar_line, pair_statuses
 from etl.jobs.flush import flush
+from etl.read.status import calendar_line, pair_statuses
+from etl.schedule import Schedule
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS, Account, Secret, Settings, load_settings
 from etl.sim.accounts import make_account
 from etl.sim.simulator import Simulator, serve

@@ -11,17 +11,17 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from etl.clock import KST
-from etl.daemon.status import ledger_statuses
 from etl.errors import TransformError
 from etl.jobs.ledger import LedgerJob
 from etl.jobs.totals import DayTotalsJob, not_due, replay_totals
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.normalize.totals import TOTALS_FIELDS, day_totals
+from etl.read.status import ledger_statuses
+from etl.read.views import LEDGER_CHECKS
 from etl.sim.accounts import make_account
 from etl.sim.history import History, make_history
 from etl.sim.simulator import Simulator, serve
 from etl.store.models import AccountDayTotals, AccountTransaction, EtlRun, RawResponse
-from etl.store.views import LEDGER_CHECKS
 from tests.support import Clock, make_settings, sim_accounts
 
 START = date(2026, 10, 19)  # a Monday

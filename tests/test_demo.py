@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from etl.clock import KST, krx_calendar
-from etl.jobs.demo import run_demo
+from etl.sim.demo import run_demo
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
@@ -420,8 +420,8 @@ def test_the_demo_ends_with_a_report_of_its_weeks(tmp_path: Path) -> None:
 
 
 def test_demo_3_s_ledger_bears_out_each_evening_s_totals_and_its_deposit_is_no_return(november: Built) -> None:
+    from etl.read.views import ACCOUNT_RETURNS_DAILY, LEDGER_CHECKS
     from etl.store.models import AccountTransaction
-    from etl.store.views import ACCOUNT_RETURNS_DAILY, LEDGER_CHECKS
 
     checks, returns = LEDGER_CHECKS.table(), ACCOUNT_RETURNS_DAILY.table()
     with november.engine.connect() as connection:

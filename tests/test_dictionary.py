@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlalchemy.dialects import postgresql
 
+from etl.read.views import VIEWS as VIEW_SQL
 from etl.store.dictionary import RELATIONS, TABLES, VIEWS
 from etl.store.engine import make_engine
 from etl.store.models import Base
 from etl.store.schema import downgrade, migrate
-from etl.store.views import VIEWS as VIEW_SQL
 
 COMMENTS = text(
     """SELECT c.relname, c.relkind, a.attname, obj_description(c.oid, 'pg_class'), col_description(c.oid, a.attnum)

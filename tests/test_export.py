@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Boolean, Engine, select
 
-from etl.jobs.export import Filters, export, field
 from etl.jobs.replay import import_pages
+from etl.read.export import Filters, export, field
+from etl.read.views import VIEWS
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from etl.store.views import VIEWS
 from tests.support import Clock, kiwoom_etl
 
 KST = timezone(timedelta(hours=9))

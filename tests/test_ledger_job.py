@@ -142,7 +142,7 @@ def test_no_data_in_the_error_form_is_an_empty_month(
 def test_a_refused_page_is_kept_and_counted_and_the_months_after_it_still_load(
     engine: Engine, ledger_simulator: Simulator, history: History, tmp_path: Path, field: str, value: str
 ) -> None:
-    from etl.daemon.status import ledger_statuses
+    from etl.read.status import ledger_statuses
     from etl.sim.simulator import serve
 
     ledger_simulator.inject("bad_value", api_id="kt00015", field=field, value=value)

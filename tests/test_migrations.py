@@ -146,7 +146,7 @@ def test_views_survive_a_round_trip_and_a_table_rebuilt_under_them(engine: Engin
     import sqlalchemy as sa
     from alembic.operations import Operations
 
-    from etl.store.views import VIEW_NAMES, views_set_aside
+    from etl.read.views import VIEW_NAMES, views_set_aside
     from tests.books import week
 
     week().load(engine, tmp_path)

@@ -319,7 +319,7 @@ def _strings(value: object) -> list[str]:
 
 @pytest.mark.parametrize(("stored", "written"), CELLS.items())
 def test_the_owasp_rule_on_one_cell(stored: str, written: str) -> None:
-    from etl.jobs.export import spreadsheet_safe  # here: the module's other tests run on code without it
+    from etl.read.export import spreadsheet_safe  # here: the module's other tests run on code without it
 
     assert spreadsheet_safe(stored) == written
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl.jobs.portfolio import ghostfolio, portfolio_performance, read_lines
+from etl.read.portfolio import ghostfolio, portfolio_performance, read_lines
 from tests.books import Book, Line
 from tests.support import kiwoom_etl
 from tests.test_returns import ACCOUNT, at, ledger_line, load

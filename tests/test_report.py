@@ -22,8 +22,8 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from etl.cli import cli
-from etl.jobs.report import Holding, choose_exchange
-from etl.store.views import ACCOUNT_RETURNS_DAILY
+from etl.read.report import Holding, choose_exchange
+from etl.read.views import ACCOUNT_RETURNS_DAILY
 from tests.books import BAD_VALUE, NXT_ONLY, Book, History, Line, Stock, hundredths, week, with_nxt_only_account
 from tests.support import kiwoom_etl
 

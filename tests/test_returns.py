@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from etl.clock import KST
-from etl.jobs.returns import Day, performance, xirr
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.normalize.ledger import Classifier, page_lines
+from etl.read.returns import Day, performance, xirr
+from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.store.engine import transaction
 from etl.store.ledger import store_lines
 from etl.store.runs import start_run
-from etl.store.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from tests.books import Book, Line, import_books
 from tests.support import kiwoom_etl
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from etl.daemon.schedule import Schedule
+from etl.read.views import VIEW_NAMES
+from etl.schedule import Schedule
 from etl.settings import Settings
 from etl.store.engine import make_engine
 from etl.store.schema import current_revision, downgrade, migrate
-from etl.store.views import VIEW_NAMES
 from tests.books import EVERY_VIEW, History, assert_view, import_books, week
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "scaling.md"

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from etl.clock import CalendarCorrections, KrxCalendar, Window, parse_clock, parse_duration
-from etl.daemon.schedule import END_OF_DAY, SCHEDULED, Due, Schedule, krx_calendar
 from etl.errors import ConfigError
+from etl.schedule import END_OF_DAY, SCHEDULED, Due, Schedule, krx_calendar
 from etl.settings import DEFAULT_END_OF_DAY, DEFAULT_WINDOWS
 from tests.support import kiwoom_etl
 

@@ -30,13 +30,13 @@ from sqlalchemy import Engine
 
 from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
-from etl.daemon.schedule import Due, Schedule
-from etl.daemon.status import pair_statuses
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
 from etl.jobs.ledger import LedgerJob, LedgerResult
 from etl.jobs.snapshot import SnapshotResult, Snapshotter
 from etl.jobs.totals import DayTotalsJob, TotalsResult, not_due
 from etl.kiwoom.fetcher import Fetcher
+from etl.read.status import pair_statuses
+from etl.schedule import Due, Schedule
 from etl.settings import Account, Settings
 from etl.store.health import require_usable
 from etl.store.models import Reason, RunStatus

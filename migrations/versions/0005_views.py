@@ -1,7 +1,7 @@
 """The analyst views: account_history, latest_accounts, latest_positions, account_daily, position_daily,
-position_changes and etl_freshness (their SQL is in etl.store.views, the one place it lives).
+position_changes and etl_freshness (their SQL is in etl.read.views, the one place it lives).
 
-A later migration that alters a table these views read calls etl.store.views.drop_views() first and
+A later migration that alters a table these views read calls etl.read.views.drop_views() first and
 create_views() last.
 
 Revision ID: 0005
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from etl.store.views import create_views, drop_views
+from etl.read.views import create_views, drop_views
 
 revision: str = "0005"
 down_revision: str | None = "0004"

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from etl.read.views import views_set_aside
 from etl.store import closes
 from etl.store.dictionary import apply_comments
 from etl.store.sqltypes import UtcDateTime
-from etl.store.views import views_set_aside
 
 revision: str = "0007"
 down_revision: str | None = "0006"

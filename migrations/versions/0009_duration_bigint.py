@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from etl.store.views import views_set_aside
+from etl.read.views import views_set_aside
 
 revision: str = "0009"
 down_revision: str | None = "0008"

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from etl.read.views import views_set_aside
 from etl.store.dictionary import apply_comments
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
-from etl.store.views import views_set_aside
 
 revision: str = "0010"
 down_revision: str | None = "0009"

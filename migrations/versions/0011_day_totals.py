@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
 
+from etl.read.views import views_set_aside
 from etl.store.dictionary import apply_comments
 from etl.store.sqltypes import UtcDateTime
-from etl.store.views import views_set_aside
 
 revision: str = "0011"
 down_revision: str | None = "0010"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from etl.store.views import views_set_aside
+from etl.read.views import views_set_aside
 
 revision: str = "0013"
 down_revision: str | None = "0012"

@@ -21,11 +21,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from etl.jobs.export import csv_text, spreadsheet_safe
+from etl.read.export import csv_text, spreadsheet_safe
+from etl.read.views import POSITION_DAILY
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction
 from etl.store.runs import require_account
-from etl.store.views import POSITION_DAILY
 
 FORMATS = ("portfolio-performance", "ghostfolio")
 CURRENCY = "KRW"

@@ -35,6 +35,7 @@ from sqlalchemy.types import TypeEngine
 from etl.clock import KST
 from etl.errors import ConfigError, EtlError
 from etl.files import Protected, output_file
+from etl.read.views import VIEWS
 from etl.store.engine import storage_errors
 from etl.store.models import (
     AccountDailyEstimate,
@@ -48,7 +49,6 @@ from etl.store.models import (
 )
 from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
-from etl.store.views import VIEWS
 
 TABLES = {
     model.__tablename__: model.__table__

@@ -17,10 +17,10 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine, func, select
 
+from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction, EtlRun, RunStatus
 from etl.store.runs import accounts_with_runs, require_account
-from etl.store.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.text import displayable
 
 YEAR = 365  # days: annualised figures, and XIRR's time unit

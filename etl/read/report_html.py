@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from etl.files import Protected, write_output
-from etl.jobs.report import AccountReport, Allocation, Day, Freshness, Report
-from etl.jobs.returns import AccountReturns
-from etl.jobs.returns import Day as ValueDay
+from etl.read.report import AccountReport, Allocation, Day, Freshness, Report
+from etl.read.returns import AccountReturns
+from etl.read.returns import Day as ValueDay
 from etl.text import displayable
 
 TITLE = "<title>kiwoom-etl report</title>"  # in a page's first bytes: how the demo knows its own earlier report

@@ -2,7 +2,7 @@
 
 Reading the views (`read_report`) is the only step that touches the database; `account_report` turns the rows
 into the model (series per day, the allocation at the newest close, the recent position changes) and is pure.
-The page is rendered from the model by etl.jobs.report_html. One exchange per account section: KRX and NXT
+The page is rendered from the model by etl.read.report_html. One exchange per account section: KRX and NXT
 answers describe the same account, so their figures are never added together.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from etl.jobs.returns import AccountReturns, account_returns, choose_exchange
+from etl.read.returns import AccountReturns, account_returns, choose_exchange
+from etl.read.views import ACCOUNT_DAILY, ETL_FRESHNESS, POSITION_CHANGES, POSITION_DAILY
 from etl.store.runs import accounts_with_runs, require_account
-from etl.store.views import ACCOUNT_DAILY, ETL_FRESHNESS, POSITION_CHANGES, POSITION_DAILY
 
 RECENT_CHANGE_DAYS = 10  # how many of the range's last days the position changes cover
 _HUNDREDTH = Decimal("0.01")

@@ -5,7 +5,7 @@ Read from etl_runs, so that `kiwoom-etl status`, `/healthz` and every replica on
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,10 +14,10 @@ from sqlalchemy import Connection, Engine, case, func, select
 
 from etl.clock import zone_name
 from etl.console import table
-from etl.daemon.schedule import Schedule
+from etl.read.views import LEDGER_CHECKS
+from etl.schedule import Schedule
 from etl.store.engine import storage_errors
 from etl.store.models import AccountDayTotals, AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
-from etl.store.totals import Disagreements, disagreements
 
 SPOOLED = "spooled"  # what `status` shows for a run whose snapshot waits in the spool
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
@@ -229,6 +229,37 @@ def format_age(age: timedelta | None) -> str:
     if seconds < 7200:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@dataclass(frozen=True)
+class Disagreements:
+    """An account's days whose kt00017 totals the ledger does not bear out (ledger_checks)."""
+
+    days: int
+    newest: date | None
+    mismatches: str | None  # the newest such day's
+
+
+def disagreements(connection: Connection, accounts: Iterable[str]) -> dict[str, Disagreements]:
+    """Per account of `accounts` that has day totals: how many days disagree, and the newest."""
+    wanted = list(accounts)
+    if not wanted:
+        return {}
+    checks = LEDGER_CHECKS.table()
+    query = select(checks.c.account_no, checks.c.trade_date, checks.c.mismatches).where(
+        checks.c.result == "disagrees", checks.c.account_no.in_(wanted)
+    )
+    found: dict[str, list[tuple[date, str]]] = {}
+    for account, day, mismatches in connection.execute(query):
+        found.setdefault(account, []).append((day, mismatches))
+    taken = connection.execute(
+        select(AccountDayTotals.account_no).where(AccountDayTotals.account_no.in_(wanted)).distinct()
+    ).scalars()
+    result = {}
+    for account in taken:
+        days = sorted(found.get(account, []))
+        result[account] = Disagreements(len(days), days[-1][0] if days else None, days[-1][1] if days else None)
+    return result
 
 
 @dataclass(frozen=True)

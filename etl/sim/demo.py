@@ -31,11 +31,12 @@ from etl.errors import EtlError
 from etl.files import Protected, check_output
 from etl.jobs.backfill import EstimatesJob
 from etl.jobs.ledger import LedgerJob
-from etl.jobs.report import Selection, read_report
-from etl.jobs.report_html import is_report, write_page
-from etl.jobs.returns import read_returns, render
 from etl.jobs.snapshot import Snapshotter
 from etl.jobs.totals import DayTotalsJob
+from etl.read.report import Selection, read_report
+from etl.read.report_html import is_report, write_page
+from etl.read.returns import read_returns, render
+from etl.read.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, View
 from etl.redact import mask_urls
 from etl.settings import Account, Secret, Settings
 from etl.sim.accounts import SimAccount, make_account
@@ -57,7 +58,6 @@ from etl.store.models import (
 )
 from etl.store.runs import record_unrun
 from etl.store.schema import connected, migrate, sqlite_file
-from etl.store.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, View
 
 DEMO_PREFIX = "demo-"
 EXCHANGES = ("KRX", "NXT")
