@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select
 
 from etl.console import table
 from etl.store.models import PositionSnapshot
-from tests.books import Book, History, Line
 from tests.support import kiwoom_etl
+from tests.support.books import Book, History, Line
 
 REVERSED = "\u202e우선주"
 ACCOUNT = "O'Neil ISA\u2066"

@@ -1,0 +1,1 @@
+"""The daemon in process, with a controlled clock."""

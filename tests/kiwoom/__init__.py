@@ -1,0 +1,1 @@
+"""Stage 1: the Kiwoom client against the simulator on loopback."""

@@ -1,0 +1,1 @@
+"""The read side: views, status, returns, report and exports."""

@@ -1,0 +1,162 @@
+"""account_transactions for portfolio tools: Portfolio Performance's CSV import and Ghostfolio's import JSON, each
+row checked against the line it comes from, written by hand here; what a tool has no type for is left out and said."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from etl.read.portfolio import ghostfolio, portfolio_performance, read_lines
+from tests.support import kiwoom_etl
+from tests.support.books import Book, Line
+from tests.support.story import ACCOUNT, at, ledger_line, load
+
+D1, D2, D3 = date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)
+
+
+def trade(number: int, remark: str, amount: int, quantity: str, price: str, **extra: str) -> dict[str, str]:
+    """A trade in 삼성전자 done on D1, booked on D3."""
+    return ledger_line(
+        D3,
+        number,
+        remark,
+        amount,
+        cntr_dt=f"{D1:%Y%m%d}",
+        stk_cd="A005930",
+        stk_nm="삼성전자",
+        isin_cd="KR7005930003",
+        trde_qty_jwa_cnt=quantity,
+        trde_unit=price,
+        **extra,
+    )
+
+
+LINES = [
+    ledger_line(D1, 1, "이체입금", 5_000_000, proc_tm="09:15:00", entra_remn="5000000"),
+    trade(
+        2, "장내매수", 800_000, "10", "80,000", cmsn="120", exct_amt="800120", proc_tm="08:08:08", entra_remn="4199880"
+    ),
+    trade(
+        3, "장내매도", 410_000, "5", "82,000", cmsn="61", trde_agri_tax="738", exct_amt="409201", entra_remn="4609081"
+    ),
+    ledger_line(
+        D3, 4, "배당금입금", 1_000, stk_cd="A005930", trde_qty_jwa_cnt="5", trde_unit="200", incm_resi_tax="154"
+    ),
+    ledger_line(
+        D2, 1, "대체입고", 0, stk_cd="A000660", stk_nm="SK하이닉스", isin_cd="KR7000660001", trde_qty_jwa_cnt="2"
+    ),
+    ledger_line(D2, 2, "이체출금", 1_000_000, entra_remn="3999999"),
+    ledger_line(D2, 3, "예탁담보대출입금", 2_000_000),
+    ledger_line(D2, 4, "기타정산금", 77),
+    ledger_line(D2, 5, "기타수수료", 500),
+]
+
+
+def buy_time_is_blank(rows: list[dict[str, str]]) -> bool:
+    """A trade is booked at settlement: its booking time is not when it was done, so none is written."""
+    return all(row["Time"] == "" for row in rows if row["Type"] in ("Buy", "Sell"))
+
+
+def loaded(engine: Engine, tmp_path: Path) -> None:
+    """The lines, and a close on D2 that lists the stock transferred in (at 150,000 a share)."""
+    books = [Book(ACCOUNT, "KRX", at(D2), (Line("000660", "SK하이닉스", 2, 150_000, 140_000),), deposit_d2=0)]
+    load(engine, tmp_path, books, LINES)
+
+
+def test_portfolio_performance_gets_its_types_values_fees_and_taxes_and_the_delivery_apart(
+    engine: Engine, tmp_path: Path
+) -> None:
+    loaded(engine, tmp_path)
+    accounts, deliveries, done = portfolio_performance(read_lines(engine))
+    rows = list(csv.DictReader(io.StringIO(accounts)))
+    by_type = {row["Type"]: row for row in rows}
+    assert [row["Type"] for row in rows] == ["Deposit", "Withdrawal", "Fees", "Buy", "Sell", "Dividend"]
+    assert buy_time_is_blank(rows)
+    assert (by_type["Deposit"]["Date"], by_type["Deposit"]["Time"], by_type["Deposit"]["Value"]) == (
+        f"{D1}",
+        "09:15",
+        "5000000",
+    )
+    buy, sell, dividend = by_type["Buy"], by_type["Sell"], by_type["Dividend"]
+    assert (buy["Date"], buy["Value"], buy["Shares"], buy["Fees"], buy["Taxes"]) == (f"{D1}", "800120", "10", "120", "")
+    assert (buy["ISIN"], buy["Ticker Symbol"], buy["Security Name"]) == ("KR7005930003", "005930.KS", "삼성전자")
+    assert (sell["Value"], sell["Shares"], sell["Fees"], sell["Taxes"]) == ("409201", "5", "61", "738")
+    assert (dividend["Value"], dividend["Taxes"], dividend["Shares"]) == (str(1_000 - 154), "154", "5")
+    assert (by_type["Fees"]["Value"], by_type["Withdrawal"]["Value"]) == ("500", "1000000")
+    assert by_type["Deposit"]["Securities Account"] == "" and buy["Securities Account"] == f"Kiwoom {ACCOUNT}"
+    assert all(row["Transaction Currency"] == "KRW" and row["Cash Account"] == f"Kiwoom {ACCOUNT}" for row in rows)
+    (delivery,) = csv.DictReader(io.StringIO(deliveries))
+    assert (delivery["Type"], delivery["Shares"], delivery["Value"]) == ("Delivery (Inbound)", "2", str(2 * 150_000))
+    assert done.skipped == {"loan": 1, "other": 1} and (done.rows, done.deliveries, done.unvalued) == (6, 1, 0)
+
+
+def test_ghostfolio_gets_activities_and_the_cash_as_balances(engine: Engine, tmp_path: Path) -> None:
+    loaded(engine, tmp_path)
+    text, done = ghostfolio(read_lines(engine), exported_at=datetime(2026, 11, 5, 1, tzinfo=UTC), version="t")
+    document = json.loads(text)
+    (account,) = document["accounts"]
+    assert account["currency"] == "KRW" and account["name"] == f"Kiwoom {ACCOUNT}"
+    assert account["balances"][0] == {"date": f"{D1}T00:00:00.000Z", "value": 5_000_000}
+    assert account["balance"] == 4_609_081  # the cash after the newest day's last line with a balance
+    activities = {(a["type"], a["symbol"]): a for a in document["activities"]}
+    assert set(activities) == {
+        ("BUY", "005930.KS"),
+        ("SELL", "005930.KS"),
+        ("DIVIDEND", "005930.KS"),
+        ("BUY", "000660.KS"),  # the transfer in, said so in its comment
+        ("FEE", "GF_KIWOOM_FEES"),
+        ("LIABILITY", "GF_KIWOOM_LOAN"),  # the credit line's cash is in the balances, its debt here
+    }
+    buy, sell = activities[("BUY", "005930.KS")], activities[("SELL", "005930.KS")]
+    # Dated by the booking day, as the balances are: no day counts both the shares and the cash that pays for them.
+    assert (buy["date"], buy["quantity"], buy["unitPrice"], buy["fee"]) == (f"{D3}T00:00:00.000Z", 10, 80000, 120)
+    loan = activities[("LIABILITY", "GF_KIWOOM_LOAN")]
+    assert (loan["date"], loan["quantity"], loan["unitPrice"]) == (f"{D2}T00:00:00.000Z", 1, 2_000_000)
+    assert (sell["quantity"], sell["unitPrice"], sell["fee"]) == (5, 82000, 61 + 738)
+    dividend = activities[("DIVIDEND", "005930.KS")]
+    assert (dividend["quantity"], dividend["unitPrice"], dividend["fee"]) == (5, 200, 154)
+    moved = activities[("BUY", "000660.KS")]
+    assert (moved["quantity"], moved["unitPrice"]) == (2, 150000) and "not a trade" in moved["comment"]
+    fee = activities[("FEE", "GF_KIWOOM_FEES")]
+    assert (fee["dataSource"], fee["quantity"], fee["unitPrice"], fee["fee"]) == ("MANUAL", 0, 0, 500)
+    assert {p["symbol"] for p in document["assetProfiles"]} == {"GF_KIWOOM_FEES", "GF_KIWOOM_LOAN"}
+    assert all(a["currency"] == "KRW" and a["accountId"] == account["id"] for a in document["activities"])
+    assert done.skipped == {"other": 1}
+
+
+def test_the_command_line_writes_both_files_and_refuses_what_does_not_apply(sqlite_url: str, tmp_path: Path) -> None:
+    from etl.store.engine import make_engine
+    from etl.store.schema import migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    loaded(engine, tmp_path)
+    engine.dispose()
+    env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    out = tmp_path / "pp.csv"
+    written = kiwoom_etl(
+        "export", "account_transactions", "--format", "portfolio-performance", "--out", str(out), env=env
+    )
+    assert written.returncode == 0, written.stderr
+    assert (
+        "6 row(s) of account_transactions written" in written.stdout and "as Portfolio Transactions" in written.stdout
+    )
+    assert (tmp_path / "pp-deliveries.csv").exists() and out.stat().st_mode & 0o777 == 0o600
+    assert "1 line(s) of kind loan left out" in written.stderr
+    to_stdout = kiwoom_etl("export", "account_transactions", "--format", "ghostfolio", env=env)
+    assert to_stdout.returncode == 0 and json.loads(to_stdout.stdout)["activities"]
+    no_file = kiwoom_etl("export", "account_transactions", "--format", "portfolio-performance", env=env)
+    assert no_file.returncode == 2 and "needs --out FILE" in no_file.stderr
+    wrong = kiwoom_etl("export", "account_daily", "--format", "ghostfolio", env=env)
+    assert wrong.returncode == 2 and "NAME must be account_transactions" in wrong.stderr
+    exchange = kiwoom_etl("export", "account_transactions", "--format", "ghostfolio", "--exchange", "KRX", env=env)
+    assert exchange.returncode == 2 and "--exchange does not apply" in exchange.stderr
+    exact = kiwoom_etl("export", "account_transactions", "--since", f"{D2}", "--until", f"{D2}", env=env)
+    rows = list(csv.DictReader(io.StringIO(exact.stdout)))
+    assert exact.returncode == 0 and {row["settlement_date"] for row in rows} == {f"{D2}"} and len(rows) == 5
+    assert {row["processed_time"] for row in rows} == {""}  # these lines carry no processing time

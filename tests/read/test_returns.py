@@ -1,0 +1,258 @@
+"""The returns views and `kiwoom-etl returns`, against hand-computed examples: a securities transfer valued at the
+day's close, a deposit in a rising market, a dividend and a withdrawal on a day without a snapshot before a fall,
+a deposit on a flat day (no return), the same flows on the NXT series, a first day worth nothing; TWR, XIRR,
+drawdown and the period's dividends, fees and taxes."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from etl.clock import KST
+from etl.read.returns import Day, performance, xirr
+from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
+from tests.support import kiwoom_etl
+from tests.support.books import Book, Line, import_books
+from tests.support.story import ACCOUNT, at, ledger_line, load
+
+D1, D2, D3, D4, D5, D6 = (date(2026, 11, d) for d in (2, 3, 4, 5, 6, 9))  # Monday 2 … Monday 9; no snapshot on D4
+
+
+def samsung(price: int) -> Line:
+    return Line("005930", "삼성전자", 100, price, 70000)
+
+
+def hynix(price: int) -> Line:
+    return Line("000660", "SK하이닉스", 10, price, 150000)
+
+
+# The books, as the story goes (KRX); NXT prices every stock 1 % lower and holds the same cash.
+KRX_BOOKS = [
+    (D1, 2_000_000, (samsung(80000),)),  # 10,000,000
+    (D2, 2_000_000, (samsung(88000), hynix(150000))),  # +10 %, and 10 shares transferred in: 12,300,000
+    (D3, 7_000_000, (samsung(96800), hynix(150000))),  # a deposit of 5,000,000, +10 %: 18,180,000
+    # D4: no snapshot; a dividend of 100,000 (15,400 withheld) and a withdrawal of 3,000,000
+    (D5, 4_083_600, (samsung(87120), hynix(135000))),  # −10 %, and a fee of 1,000: 14,145,600
+    (D6, 5_083_600, (samsung(87120), hynix(135000))),  # a deposit of 1,000,000, prices flat: 15,145,600
+]
+
+
+LEDGER = [
+    ledger_line(D2, 1, "대체입고", 0, stk_cd="A000660", stk_nm="SK하이닉스", trde_qty_jwa_cnt="10"),
+    ledger_line(D3, 1, "이체입금", 5_000_000),
+    ledger_line(D4, 1, "배당금입금", 100_000, stk_cd="A005930", incm_resi_tax="15400"),
+    ledger_line(D4, 2, "이체출금", 3_000_000),
+    ledger_line(D5, 1, "기타수수료", 1_000),
+    ledger_line(D6, 1, "이체입금", 1_000_000),
+]
+
+
+def story() -> list[Book]:
+    books = []
+    for day, cash, lines in KRX_BOOKS:
+        books.append(Book(ACCOUNT, "KRX", at(day), lines, deposit_d2=cash))
+        nxt = tuple(Line(x.code, x.name, x.quantity, x.price * 99 // 100, x.cost) for x in lines)
+        books.append(Book(ACCOUNT, "NXT", at(day) + timedelta(hours=4), nxt, deposit_d2=cash))
+    return books
+
+
+def read(engine: Engine, view: object, exchange: str | None = None) -> list[object]:
+    table = view.table()  # type: ignore[attr-defined]
+    query = select(table).where(table.c.account_no == ACCOUNT).order_by(table.c.trade_date)
+    if exchange:
+        query = query.where(table.c.exchange == exchange)
+    with engine.connect() as connection:
+        return list(connection.execute(query))
+
+
+def test_flows_are_external_only_and_a_transfer_is_valued_at_the_day_s_close(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path, story(), LEDGER)
+    flows = {row.trade_date: row for row in read(engine, ACCOUNT_FLOWS_DAILY)}
+    assert sorted(flows) == [D2, D3, D4, D5, D6]
+    assert flows[D2].securities_in == 10 * 150000 and flows[D2].external_flow == 1_500_000  # KRX's close price
+    assert (flows[D3].deposits, flows[D3].external_flow) == (5_000_000, 5_000_000)
+    assert (flows[D4].withdrawals, flows[D4].external_flow, flows[D4].dividends) == (3_000_000, -3_000_000, 100_000)
+    assert (flows[D4].taxes, flows[D5].fees, flows[D5].external_flow) == (15_400, 1_000, 0)  # part of the return
+    assert all(row.unvalued_transfers == 0 for row in flows.values())
+
+
+def krx_by_hand() -> dict[date, tuple[int, int, float | None]]:
+    """(net_assets, external_flow, daily_return) per KRX day, each return written out as its definition says."""
+    return {
+        D1: (10_000_000, 0, None),
+        D2: (12_300_000, 1_500_000, (12_300_000 - 1_500_000) / 10_000_000 - 1),
+        D3: (18_180_000, 5_000_000, (18_180_000 - 5_000_000) / 12_300_000 - 1),
+        D5: (14_145_600, -3_000_000, (14_145_600 + 3_000_000) / 18_180_000 - 1),  # D4's flows join D5
+        D6: (15_145_600, 1_000_000, (15_145_600 - 1_000_000) / 14_145_600 - 1),
+    }
+
+
+def test_the_daily_returns_the_cumulative_twr_and_the_drawdown_are_the_hand_computed_ones(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, tmp_path, story(), LEDGER)
+    rows = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
+    hand = krx_by_hand()
+    assert [r.trade_date for r in rows] == list(hand)
+    growth = peak = 1.0
+    for row in rows:
+        net, flow, daily = hand[row.trade_date]
+        assert (row.net_assets, row.external_flow, row.source) == (net, flow, "snapshot")
+        if daily is None:
+            assert row.daily_return is None
+        else:
+            assert row.daily_return == pytest.approx(daily, rel=1e-12, abs=1e-15)
+            growth *= 1 + daily
+        peak = max(peak, growth)
+        assert row.twr_cumulative == pytest.approx(growth - 1, rel=1e-12, abs=1e-15)
+        assert row.drawdown == pytest.approx(growth / peak - 1, rel=1e-12, abs=1e-15) and row.drawdown <= 0
+    assert rows[-1].daily_return == 0  # a deposit on a flat day is no return
+    assert rows[2].daily_return == pytest.approx(0.0715447154, abs=1e-10)  # the deposit day shows the market only
+    assert rows[3].dividends == 100_000  # the dividend is in the return, not in the flow
+    nxt = read(engine, ACCOUNT_RETURNS_DAILY, "NXT")
+    assert [r.external_flow for r in nxt] == [flow for _, flow, _ in hand.values()]  # the same flows, alike
+    assert [r.net_assets for r in nxt] != [r.net_assets for r in rows]  # never combined: NXT's own values
+
+
+def test_a_day_after_one_worth_nothing_has_no_return_and_the_index_carries_over(engine: Engine, tmp_path: Path) -> None:
+    books = [
+        Book(ACCOUNT, "KRX", at(D1), (), deposit_d2=0),
+        Book(ACCOUNT, "KRX", at(D2), (), deposit_d2=1_000_000),
+        Book(ACCOUNT, "KRX", at(D3), (samsung(1000),), deposit_d2=1_000_000),  # 1,100,000
+    ]
+    load(engine, tmp_path, books, [ledger_line(D2, 1, "이체입금", 1_000_000)])
+    rows = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
+    assert [(r.daily_return, r.twr_cumulative) for r in rows[:2]] == [(None, 0), (None, 0)]
+    assert rows[2].daily_return == pytest.approx(0.1) and rows[2].twr_cumulative == pytest.approx(0.1)
+
+
+def npv(rate: float, cash: list[tuple[date, float]]) -> float:
+    return sum(amount / (1 + rate) ** ((day - cash[0][0]).days / 365) for day, amount in cash)
+
+
+def newton(cash: list[tuple[date, float]], guess: float = 0.1) -> float:
+    """An XIRR found another way than the module's bisection."""
+    rate = guess
+    for _ in range(100):
+        step = 1e-7
+        slope = (npv(rate + step, cash) - npv(rate - step, cash)) / (2 * step)
+        rate -= npv(rate, cash) / slope
+    return rate
+
+
+def test_returns_prints_the_period_s_twr_xirr_drawdown_and_totals(sqlite_url: str, tmp_path: Path) -> None:
+    from etl.store.engine import make_engine
+    from etl.store.schema import migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    load(engine, tmp_path, story(), LEDGER)
+    engine.dispose()
+    shown = kiwoom_etl("returns", "--account", ACCOUNT, env={"KIWOOM_ETL_DATABASE_URL": sqlite_url})
+    assert shown.returncode == 0, shown.stderr
+    hand = krx_by_hand()
+    twr = math.prod(1 + r for _, _, r in hand.values() if r is not None) - 1
+    cash = [(D1, -10_000_000.0), (D2, -1_500_000.0), (D3, -5_000_000.0), (D4, 3_000_000.0), (D6, -1_000_000.0)]
+    cash.append((D6, 15_145_600.0))
+    rate = newton(cash)
+    assert abs(npv(rate, cash)) < 1e-3
+    out = shown.stdout
+    assert f"{ACCOUNT} · KRX · {D1} – {D6}" in out
+    assert f"time-weighted return     {twr * 100:+.2f} %" in out
+    assert f"money-weighted (XIRR)    {rate * 100:+.2f} % a year" in out
+    drawdown = (14_145_600 + 3_000_000) / 18_180_000 - 1
+    assert f"max drawdown             {drawdown * 100:+.2f} % ({D3} → {D5})" in out
+    assert f"best day                 {0.08 * 100:+.2f} % ({D2})" in out
+    assert "dividends                100,000 KRW" in out and "taxes                    15,400 KRW" in out
+    assert "fees                     1,000 KRW" in out
+    assert "annualised TWR           — (periods of 365 days or more)" in out
+
+
+def test_performance_annualises_a_year_or_more_and_says_when_there_is_no_xirr() -> None:
+    start = date(2025, 1, 1)
+    days = [Day(start, 1000, 0, None), Day(start + timedelta(days=400), 1210, 0, 0.21)]
+    long = performance(days, [])
+    assert long.annualised_twr == pytest.approx(1.21 ** (365 / 400) - 1)
+    assert long.xirr == pytest.approx(1.21 ** (365 / 400) - 1, rel=1e-9)  # no flows: the two agree
+    short = performance([days[0], Day(start + timedelta(days=100), 1210, 0, 0.21)], [])
+    assert short.annualised_twr is None
+    nothing = performance([Day(start, 0, 0, None), Day(start + timedelta(days=10), 0, 0, None)], [])
+    assert nothing.twr is None and nothing.xirr is None
+    assert nothing.xirr_problem is not None and "no money-weighted return" in nothing.xirr_problem
+    assert xirr([(start, 100.0), (start + timedelta(days=30), 50.0)])[0] is None
+
+
+def test_returns_without_a_ledger_says_so_and_a_period_of_one_day_fails_in_words(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from etl.store.engine import make_engine
+    from etl.store.schema import migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    import_books(engine, [b for b in story() if b.exchange == "NXT"], tmp_path / "books")  # NXT only, no ledger
+    engine.dispose()
+    env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    shown = kiwoom_etl("returns", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert f"{ACCOUNT} · NXT" in shown.stdout and "this account has no KRX snapshot" in shown.stdout
+    assert "No ledger has been read for this account: every deposit counts as return here" in shown.stdout
+    for figure in ("net external flows", "dividends", "fees", "taxes"):  # unknown, not 0
+        assert re.search(rf"^\s*{figure}\s+— \(no ledger read\)$", shown.stdout, re.M), (figure, shown.stdout)
+    one_day = kiwoom_etl("returns", "--since", f"{D6}", env=env)
+    assert one_day.returncode == 1 and "1 day(s) with a value in the period" in one_day.stdout
+    backwards = kiwoom_etl("returns", "--since", f"{D6}", "--until", f"{D1}", env=env)
+    assert backwards.returncode == 2 and "is after --until" in backwards.stderr and "Traceback" not in backwards.stderr
+
+
+def test_a_fall_below_nothing_gives_the_same_index_on_both_backends(engine: Engine, tmp_path: Path) -> None:
+    books = [
+        Book(ACCOUNT, "KRX", at(D1), (), deposit_d2=1_000_000),
+        Book(ACCOUNT, "KRX", at(D2), (), deposit_d2=1_000_000, credit_loan=1_500_000),  # equity −500,000
+        Book(ACCOUNT, "KRX", at(D3), (), deposit_d2=1_000_000, credit_loan=1_250_000),  # after a day ≤ 0: none
+        Book(ACCOUNT, "KRX", at(D5), (), deposit_d2=1_000_000),
+    ]
+    load(engine, tmp_path, books, [])
+    rows = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
+    assert [r.daily_return for r in rows] == [None, pytest.approx(-1.5), None, None]
+    assert [r.twr_cumulative for r in rows] == [0, pytest.approx(-1.5), pytest.approx(-1.5), pytest.approx(-1.5)]
+    assert [r.drawdown for r in rows] == [0, pytest.approx(-1.5), pytest.approx(-1.5), pytest.approx(-1.5)]
+
+
+def test_a_named_account_s_ledger_and_snapshots_share_its_name_so_the_returns_see_its_flows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from etl.jobs.ledger import LedgerJob
+    from etl.jobs.snapshot import Snapshotter
+    from etl.sim.accounts import make_account
+    from etl.sim.history import make_history
+    from etl.sim.simulator import Simulator, serve
+    from tests.support import Clock, make_settings, sim_accounts
+
+    start, end = date(2026, 10, 19), date(2026, 11, 20)
+    account = make_account(1, 3)
+    account.history = make_history(start, (end - start).days + 1, seed=3)
+    days = [start, end]
+    simulator = Simulator(accounts=[account], today=lambda: days[0], rate_per_second=1000, burst=100)
+    clock = Clock(datetime.combine(start, time(15, 40), tzinfo=KST))
+    with serve(simulator) as url:
+        named = sim_accounts(simulator, **{account.acct_no: "main"})
+        settings = make_settings(url, str(engine.url), tmp_path / "state", named)
+        snapshots = Snapshotter(settings, engine, clock=clock)
+        snapshots.take()
+        days[0], clock.now = end, datetime.combine(end, time(15, 40), tzinfo=KST)
+        snapshots.take()
+        (ledger,) = LedgerJob(settings, engine, snapshots.fetcher, clock=clock).run(since=start)
+        snapshots.close()
+    assert ledger.ok and ledger.account == "main"
+    table = ACCOUNT_RETURNS_DAILY.table()
+    with engine.connect() as connection:
+        rows = list(connection.execute(select(table).where(table.c.exchange == "KRX").order_by(table.c.trade_date)))
+    deposited = sum(e.amount for e in account.history.events if start < e.day <= end and e.kind == "deposit")
+    assert [r.account_no for r in rows] == ["main", "main"] and rows[1].external_flow != 0
+    assert deposited > 0
