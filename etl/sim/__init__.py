@@ -1,7 +1,14 @@
 """The simulator: a local stand-in for the Kiwoom REST API, for the demo and the tests; never used against the real API.
 
-`simulator` answers the API over loopback (tokens, pacing, the account APIs), `faults` what it can be told to get
-wrong; `accounts` is its account model, `history` a seeded ledger for kt00015, kt00017 and kt00002 and `lines` its
-lines as Kiwoom writes them, `market` the demo's seeded market, `stocks` the made-up listing and `formats` how
-Kiwoom writes numbers.
+- `simulator`: the `Simulator` facade (settings, request log, the order a request meets faults, tokens, pacing and
+  its API's renderer) and the HTTP server around it (`serve`, `bind`);
+- `tokens`: au10001 and au10002, a bearer token's account and expiry, the authentication errors;
+- `pacing`: the rate buckets per app key and API, and the HTTP 429 (return_code 5) answer;
+- `faults`: what it can be told to get wrong, which waiting fault a request meets and what that fault answers;
+- `render_ka00001`, `render_kt00005`, `render_kt00015`, `render_kt00017`, `render_kt00002`: one API's answer each;
+- `call`: an account API request as a renderer sees it; `pages`: continuation (pages, next-keys, kept lists);
+  `wire`: an answer and Kiwoom's JSON body (return_code, return_msg), the errors any API answers;
+- `accounts`: the account model (keys, holdings, cash of a day); `history`: a seeded ledger for kt00015, kt00017
+  and kt00002, with `lines`: its lines as Kiwoom writes them;
+- `market`: the demo's seeded market; `stocks`: the made-up listing; `formats`: how Kiwoom writes numbers.
 """

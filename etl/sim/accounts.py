@@ -1,10 +1,12 @@
 """The simulator's account model: an app key pair, the account behind it, its holdings (each rendered as a kt00005
-line) and, when it has one, its ledger history; `make_account` builds the seeded demo accounts."""
+line) and, when it has one, its ledger history, from which its cash and holdings on a day come; `make_account`
+builds the seeded demo accounts."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
@@ -68,6 +70,26 @@ class SimAccount:
     deposit_d2: int | None = None
     history: History | None = None
     holder: str = "김키움"  # the name kt00015's acnt_no shows, and a deposit's depositor
+
+    def cash(self, today: date) -> tuple[int, int, int]:
+        """entr, entr_d1 and entr_d2: the history's as of `today`, or the account's own."""
+        if self.history is not None:
+            return self.history.cash(today), self.history.cash(today, 1), self.history.cash(today, 2)
+        d1 = self.deposit - 84 if self.deposit_d1 is None else self.deposit_d1
+        d2 = self.deposit - 4984 if self.deposit_d2 is None else self.deposit_d2
+        return self.deposit, d1, d2
+
+    def held(self, today: date) -> list[Holding]:
+        """The holdings on `today`: with a history, its positions at the day's prices, every one wherever it was
+        bought, as kt00005 lists the whole account on either exchange (a stock bought on NXT is held on KRX too);
+        without, the account's own on every exchange."""
+        history = self.history
+        if history is None:
+            return [holding for held in self.holdings.values() for holding in held]
+        return [
+            Holding(p.code, p.name, p.quantity, p.purchase_price, history.price(p.code, today), settled=p.settled)
+            for p in history.positions(today)
+        ]
 
 
 def make_account(

@@ -1,10 +1,19 @@
-"""The faults the simulator can inject: what each does, how one is made (refusing unknown kinds and options), and
-how a bad_value or loop_next_key fault spoils an answer about to leave."""
+"""The faults the simulator can inject: what each does, how one is made (refusing unknown kinds and options), which
+waiting fault a request meets, the answer a fault gives instead of the API's, and how a bad_value or loop_next_key
+fault spoils an answer about to leave."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
+
+from etl.sim.pacing import RATE_LIMIT, too_fast
+from etl.sim.tokens import OTHER_IP_TOKEN
+from etl.sim.wire import BAD_INPUT, SERVER_ERROR, error
 
 DEFAULT_BAD_FIELD = {"kt00005": "cur_prc", "kt00015": "exct_amt", "kt00017": "ina_amt", "kt00002": "entr"}
 
@@ -34,7 +43,7 @@ class Fault:
     appkey: str | None = None  # only this account's requests
 
 
-# The kinds the simulator's _fault_answer, _serve/_balance and handle act on: anything else would be silently ignored.
+# The kinds fault_answer, spoil and Simulator.handle act on: anything else would be silently ignored.
 FAULT_KINDS = frozenset(
     {
         "http_500",
@@ -80,3 +89,57 @@ def spoil(
             page[0][name] = fault.value
     if fault is not None and fault.kind == "loop_next_key":
         headers.update({"cont-yn": "Y", "next-key": "SIM0"})
+
+
+def take_fault(faults: deque[Fault], api_id: str, appkey: str | None) -> Fault | None:
+    """The fault that applies to this request, if any; every matching fault still waiting counts it. The caller holds
+    the lock that guards `faults`."""
+    chosen = None
+    for fault in list(faults):
+        if fault.api_id not in (None, api_id) or fault.appkey not in (None, appkey):
+            continue
+        if fault.after > 0:
+            fault.after -= 1
+        elif chosen is None:
+            chosen = fault
+            fault.count -= 1
+            if fault.count <= 0:
+                faults.remove(fault)
+    return chosen
+
+
+def fault_answer(
+    fault: Fault,
+    api_id: str,
+    *,
+    retry_after: str | None,
+    revoke_tokens: Callable[[], None],
+    released: threading.Event,
+) -> tuple[int, dict[str, str], str | None] | None:
+    """The answer `fault` gives instead of the API's (a body of None: drop the connection), or None when the request
+    is then served (revoke_token, delay and hold first do what they say; bad_value, loop_next_key and truncated
+    alter the answer served)."""
+    kind = fault.kind
+    if kind in ("http_500", "http_503"):
+        return int(kind[5:]), {}, "<html><body>Service Unavailable</body></html>"
+    if kind == "drop":
+        return 0, {}, None
+    if kind == "rate_limit":
+        return too_fast(api_id, retry_after)
+    if kind == "rate_limit_200":
+        return error(200, RATE_LIMIT, api_id)
+    if kind == "revoke_token":
+        revoke_tokens()
+    if kind == "token_other_ip":
+        return error(200, OTHER_IP_TOKEN)
+    if kind == "server_error":
+        return error(200, SERVER_ERROR)
+    if kind == "input_error":
+        return error(200, BAD_INPUT)
+    if kind == "broken_json":
+        return 200, {}, '{"entr": "000000017534", "stk_cntr_remn": [{"stk_cd": "A0059'
+    if kind == "delay":
+        time.sleep(fault.seconds)
+    if kind == "hold":
+        released.wait(fault.seconds or 120.0)
+    return None
