@@ -48,7 +48,7 @@ from etl.clock import KST
 from etl.jobs.flush import LOADED, flush_item
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.sim.accounts import make_account
-from etl.sim.simulator import Simulator
+from etl.sim.render_kt00005 import summary
 from etl.store.capture import Capture
 from etl.store.engine import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine
 from etl.store.schema import migrate
@@ -139,7 +139,7 @@ def page_text(positions: int) -> str:
     """One kt00005 answer with `positions` lines, as the simulator serves it."""
     account = make_account(1, positions, exchanges=("KRX",))
     lines = [holding.line() for holding in account.holdings["KRX"]]
-    payload = Simulator(accounts=[account])._summary(account, lines, 0)
+    payload = summary(account.cash(date(2026, 11, 20)), lines, 0, 0)
     payload["stk_cntr_remn"] = lines
     return json.dumps(payload | {"return_code": 0, "return_msg": "조회가 완료되었습니다."}, ensure_ascii=False)
 
