@@ -49,7 +49,7 @@ TIME = Column(
     "captured_at under Grafana's name: timestamptz, or RFC 3339 UTC text with 6 decimals and Z on SQLite.",
 )
 CLOSE_TIME = with_meaning(TIME, "captured_at of the day's close: timestamptz, or RFC 3339 UTC text on SQLite.")
-# A view has no foreign key: the close's id as the views read it from daily_closes.
+# The close's id as the day views show it, a plain bigint (daily_closes' column says what it points to).
 CLOSE_ID = replace(DAILY_CLOSES.column("snapshot_id"), type=BIGINT)
 
 
@@ -74,6 +74,7 @@ class View:
     documented: tuple[Column, ...]
     select: str
     requires: tuple[str, ...] = ()  # tables a revision may not have yet (a fresh database runs 0005 first)
+    # Left out of == and hash(): a mapping cannot be hashed, and the name, docs and SELECT say which view it is.
     computed: Mapping[str, Any] = field(default_factory=dict, compare=False)
     per_dialect: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False)
 
