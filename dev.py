@@ -4,7 +4,7 @@
 python3 dev.py demo        the demo (simulator, migration, snapshots, example SQL)
 python3 dev.py test [...]  the test suite (extra arguments go to pytest)
 python3 dev.py lint        ruff, mypy and the import-linter contract (stages import only earlier stages)
-python3 dev.py docs        rewrite the generated column tables of docs/data-dictionary.md from etl/store/dictionary.py
+python3 dev.py docs        rewrite the generated column tables of docs/data-dictionary.md (tools/data_dictionary.py)
 python3 dev.py kiwoom-etl [...]  the command line itself, from the virtualenv
 python3 dev.py screenshot [REPORT.html]  docs/report.png: the report of a fresh demo's demo-3 (or REPORT.html) drawn by
                            headless chromium; installs chromium and fonts-noto-cjk with apt-get when missing
@@ -129,7 +129,7 @@ def main(argv: list[str]) -> int:
     if task == "kiwoom-etl":
         return run(str(PYTHON), "-m", "etl", *rest, here=True)
     if task == "docs":
-        return run(str(PYTHON), "-m", "etl.store.dictionary", "docs/data-dictionary.md")
+        return run(str(PYTHON), "-m", "tools.data_dictionary", "docs/data-dictionary.md")
     if task == "screenshot":
         return screenshot(rest)
     if task == "lint":

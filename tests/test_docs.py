@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from etl.store.dictionary import RELATIONS, update_markdown
+from etl.read.dictionary import RELATIONS
 from etl.store.models import Base
+from tools.data_dictionary import update_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DICTIONARY = ROOT / "docs" / "data-dictionary.md"

@@ -37,32 +37,12 @@ from etl.errors import ConfigError, EtlError
 from etl.files import Protected, output_file
 from etl.read.views import VIEWS
 from etl.store.engine import storage_errors
-from etl.store.models import (
-    AccountDailyEstimate,
-    AccountDayTotals,
-    AccountSnapshot,
-    AccountTransaction,
-    AccountTransactionConflict,
-    EtlRun,
-    PositionSnapshot,
-    RawResponse,
-)
+from etl.store.models import Base
 from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
-TABLES = {
-    model.__tablename__: model.__table__
-    for model in (
-        EtlRun,
-        AccountSnapshot,
-        PositionSnapshot,
-        RawResponse,
-        AccountTransaction,
-        AccountTransactionConflict,
-        AccountDayTotals,
-        AccountDailyEstimate,
-    )
-}
+# Every history table but daily_closes, which every load derives from account_snapshots (account_daily shows it).
+TABLES = {name: table for name, table in Base.metadata.tables.items() if name != "daily_closes"}
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000

@@ -9,19 +9,23 @@ answers describe the same account, so their figures are never added together.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
 from etl.read.returns import AccountReturns, account_returns, choose_exchange
-from etl.read.views import ACCOUNT_DAILY, ETL_FRESHNESS, POSITION_CHANGES, POSITION_DAILY
+from etl.read.views import ACCOUNT_DAILY, ETL_FRESHNESS, POSITION_CHANGES, POSITION_DAILY, View
 from etl.store.runs import accounts_with_runs, require_account
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 RECENT_CHANGE_DAYS = 10  # how many of the range's last days the position changes cover
 _HUNDREDTH = Decimal("0.01")
+_Record = TypeVar("_Record", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,7 @@ class Holding:
     @property
     def label(self) -> str:
         """The stock as a person reads it: its name and code (two stocks may share a name, never a code)."""
-        code = self.stock_code or "no code"
-        return f"{self.stock_name} ({code})" if self.stock_name else f"({code})"
+        return _stock_label(self.stock_code, self.stock_name)
 
     @property
     def rate_pct(self) -> Decimal | None:
@@ -89,8 +92,7 @@ class Change:
     @property
     def label(self) -> str:
         """The stock as a person reads it."""
-        code = self.stock_code or "no code"
-        return f"{self.stock_name} ({code})" if self.stock_name else f"({code})"
+        return _stock_label(self.stock_code, self.stock_name)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,10 @@ class Report:
     timezone: str
     database: str
     accounts: tuple[AccountReport, ...]
+
+
+def _stock_label(code: str | None, name: str | None) -> str:
+    return f"{name} ({code or 'no code'})" if name else f"({code or 'no code'})"
 
 
 def percent(part: int, whole: int) -> Decimal:
@@ -205,88 +211,37 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
             connection.execute(select(runs.c.exchange).where(runs.c.account_no == account).distinct()).scalars()
         )
     exchange, note = choose_exchange(selection.exchange, present)
-    days = _days(connection, account, exchange, selection)
+    days = _rows(connection, ACCOUNT_DAILY, Day, account, exchange, since=selection.since, until=selection.until)
     newest = max((d.trade_date for d in days), default=None)
-    positions = _positions(connection, account, exchange, newest) if newest else []
+    positions = (
+        _rows(connection, POSITION_DAILY, Holding, account, exchange, since=newest, until=newest) if newest else []
+    )
+    freshness = _rows(connection, ETL_FRESHNESS, Freshness, account, exchange)  # at most one: the pair is its key
     return account_report(
         account,
         exchange,
         days,
         positions,
-        _changes(connection, account, exchange, selection),
-        _freshness(connection, account, exchange),
+        _rows(connection, POSITION_CHANGES, Change, account, exchange, since=selection.since, until=selection.until),
+        freshness[0] if freshness else None,
         exchange_note=note,
         returns=account_returns(connection, account, exchange, selection.since, selection.until),
     )
 
 
-def _in_range(column: Any, selection: Selection) -> list[Any]:
-    return [
-        *([column >= selection.since] if selection.since else []),
-        *([column <= selection.until] if selection.until else []),
-    ]
-
-
-def _days(connection: Connection, account: str, exchange: str, selection: Selection) -> list[Day]:
-    v = ACCOUNT_DAILY.table()
-    rows = connection.execute(
-        select(
-            v.c.trade_date,
-            v.c.time,
-            v.c.snapshots,
-            v.c.net_assets,
-            v.c.net_assets_change,
-            v.c.total_profit_loss,
-        )
-        .where(v.c.account_no == account, v.c.exchange == exchange, *_in_range(v.c.trade_date, selection))
-        .order_by(v.c.trade_date)
-    )
-    return [Day(*row) for row in rows]
-
-
-def _positions(connection: Connection, account: str, exchange: str, trade_date: date) -> list[Holding]:
-    v = POSITION_DAILY.table()
-    rows = connection.execute(
-        select(
-            v.c.trade_date,
-            v.c.stock_code,
-            v.c.stock_name,
-            v.c.lines,
-            v.c.quantity,
-            v.c.purchase_amount,
-            v.c.evaluation_amount,
-            v.c.profit_loss,
-        ).where(v.c.account_no == account, v.c.exchange == exchange, v.c.trade_date == trade_date)
-    )
-    return [Holding(*row) for row in rows]
-
-
-def _changes(connection: Connection, account: str, exchange: str, selection: Selection) -> list[Change]:
-    v = POSITION_CHANGES.table()
-    rows = connection.execute(
-        select(
-            v.c.trade_date,
-            v.c.time,
-            v.c.stock_code,
-            v.c.stock_name,
-            v.c.previous_quantity,
-            v.c.quantity,
-            v.c.quantity_change,
-            v.c.change,
-        ).where(v.c.account_no == account, v.c.exchange == exchange, *_in_range(v.c.trade_date, selection))
-    )
-    return [Change(*row) for row in rows]
-
-
-def _freshness(connection: Connection, account: str, exchange: str) -> Freshness | None:
-    v = ETL_FRESHNESS.table()
-    row = connection.execute(
-        select(
-            v.c.last_captured_at,
-            v.c.last_success_at,
-            v.c.last_failure_at,
-            v.c.last_error,
-            v.c.failures_since_success,
-        ).where(v.c.account_no == account, v.c.exchange == exchange)
-    ).first()
-    return Freshness(*row) if row else None
+def _rows(
+    connection: Connection,
+    view: View,
+    record: type[_Record],
+    account: str,
+    exchange: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[_Record]:
+    """The rows of `view` for one account × exchange (their trade_date from `since` to `until`, when given), each as a
+    `record`, whose fields are the view's columns it takes, in their order."""
+    v = view.table().c
+    dated = [*([v.trade_date >= since] if since else []), *([v.trade_date <= until] if until else [])]
+    statement = select(*(v[f.name] for f in fields(record))).where(v.account_no == account, v.exchange == exchange)
+    return [record(*row) for row in connection.execute(statement.where(*dated))]

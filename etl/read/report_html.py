@@ -266,8 +266,6 @@ def _sign_tone(value: float | None) -> str:
 
 def _returns_figure(days: tuple[ValueDay, ...]) -> Any:
     """Equity (KRW) and the TWR since the first day (%) above, the drawdown (%) below."""
-    from plotly.subplots import make_subplots
-
     x = [d.trade_date.isoformat() for d in days]
     growth, peak, twr, drawdown = 1.0, 1.0, [], []
     for day in days[1:]:
@@ -276,24 +274,13 @@ def _returns_figure(days: tuple[ValueDay, ...]) -> Any:
         twr.append(growth - 1)
         drawdown.append(growth / peak - 1)
     twr, drawdown = [0.0, *twr], [0.0, *drawdown]
-    figure = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        row_heights=[0.7, 0.3],
-        vertical_spacing=0.06,
-        specs=[[{"secondary_y": True}], [{}]],
-    )
-    figure.add_scatter(
-        x=x,
-        y=[d.equity for d in days],
-        name="Equity",
-        mode="lines+markers",
-        line={"color": LINE},
+    figure = _two_panels(specs=[[{"secondary_y": True}], [{}]])
+    _amount_line(
+        figure,
+        x,
+        [d.equity for d in days],
+        "Equity",
         marker={"symbol": ["circle-open" if d.source == "estimate" else "circle" for d in days]},
-        hovertemplate="%{y:,} KRW<extra>Equity</extra>",
-        row=1,
-        col=1,
     )
     flowed = [d for d in days if d.external_flow]
     figure.add_scatter(
@@ -484,21 +471,32 @@ def _layout(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _net_assets_figure(days: tuple[Day, ...]) -> Any:
+def _two_panels(**extra: Any) -> Any:
+    """A figure of two panels on one date axis: a series above (70 % of the height), what moves it below."""
     from plotly.subplots import make_subplots
 
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.06)
-    x = _dates(days)
+    return make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.06, **extra)
+
+
+def _amount_line(figure: Any, x: list[str], values: list[int], name: str, **extra: Any) -> None:
+    """The upper panel's line of KRW amounts, called `name` where the pointer rests."""
     figure.add_scatter(
         x=x,
-        y=[d.net_assets for d in days],
-        name="Net assets",
+        y=values,
+        name=name,
         mode="lines+markers",
         line={"color": LINE},
-        hovertemplate="%{y:,} KRW<extra>Net assets</extra>",
+        hovertemplate=f"%{{y:,}} KRW<extra>{name}</extra>",
         row=1,
         col=1,
+        **extra,
     )
+
+
+def _net_assets_figure(days: tuple[Day, ...]) -> Any:
+    figure = _two_panels()
+    x = _dates(days)
+    _amount_line(figure, x, [d.net_assets for d in days], "Net assets")
     changes = [d.net_assets_change for d in days]
     figure.add_bar(
         x=x,

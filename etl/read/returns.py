@@ -1,6 +1,6 @@
-"""The `returns` command: a period's performance from the returns views, account_returns_daily and
-account_flows_daily — time-weighted return (TWR), annualised TWR, money-weighted return (XIRR), max drawdown, the
-best and worst day, and the dividends, fees and taxes of the period.
+"""Returns, for the `returns` command and the report: a period's performance from the returns views,
+account_returns_daily and account_flows_daily — time-weighted return (TWR), annualised TWR, money-weighted return
+(XIRR), max drawdown, the best and worst day, and the dividends, fees and taxes of the period.
 
 The period's first day with a value is its base: its close is the start value, and what happened on it (its
 return, its flows, its dividends) belongs to the period before. The figures are computed here from the views' rows

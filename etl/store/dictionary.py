@@ -1,4 +1,5 @@
-"""The data dictionary: every table's and analyst view's columns with 한글명, Kiwoom field, unit and meaning.
+"""The data dictionary of the tables: every table's columns with 한글명, Kiwoom field, unit and meaning, and the words
+(units, documented types, `Column`, `Relation`) in which etl.read.views describes the analyst views beside their SQL.
 
 It is the one source of the models' comments, of the `COMMENT ON` that PostgreSQL keeps for BI tools (Metabase and
 Superset read them as descriptions) and of the column tables of docs/data-dictionary.md (`python3 dev.py docs`).
@@ -6,16 +7,13 @@ Superset read them as descriptions) and of the column tables of docs/data-dictio
 A column's comment reads `한글명 · Kiwoom field · unit · meaning`, with `-` where there is no Kiwoom field:
 `예수금 · entr · KRW · Cash deposit today.`; a table's or view's reads `한글명 · description`. The migration that
 adds comments writes today's texts; a text changed later reaches existing databases through a new migration that
-calls `apply_comments` again.
+calls `apply_comments` (etl.read.dictionary) again.
 """
 
 from __future__ import annotations
 
-import re
-import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from sqlalchemy import Connection, Dialect, String, inspect
 from sqlalchemy import literal as sql_literal
@@ -117,11 +115,8 @@ def _orderable(percent: int) -> Column:
     )
 
 
-def _flow(name: str, label: str, meaning: str) -> Column:
-    return Column(name, BIGINT, None, label, KRW, meaning)
-
-
-def _with_meaning(column: Column, meaning: str) -> Column:
+def with_meaning(column: Column, meaning: str) -> Column:
+    """`column` with another meaning: the same column as another relation holds it."""
     return replace(column, meaning=meaning)
 
 
@@ -167,11 +162,11 @@ ETL_RUNS = Relation(
             TEXT,
             "running, then success or failed; missed (no snapshot for the slot) or skipped (a KRX holiday).",
         ),
-        _with_meaning(
+        with_meaning(
             ACCOUNT_NO,
             "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
         ),
-        _with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015, kt00017 or kt00002 run (they cover both)."),
+        with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015, kt00017 or kt00002 run (they cover both)."),
         Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
         Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
         Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
@@ -303,10 +298,10 @@ POSITION_SNAPSHOTS = Relation(
             "bigint → account_snapshots.id",
         ),
         Column("line_no", INTEGER, None, "행번호", INDEX, "0-based order of the line over all pages."),
-        _with_meaning(ACCOUNT_NO, "Copied from the snapshot, for BI filters."),
-        _with_meaning(EXCHANGE, "Copied from the snapshot: KRX or NXT; never sum the two."),
-        _with_meaning(CAPTURED_AT, "Copied from the snapshot: when its first page arrived."),
-        _with_meaning(TRADE_DATE, "Copied from the snapshot: the Asia/Seoul date of captured_at."),
+        with_meaning(ACCOUNT_NO, "Copied from the snapshot, for BI filters."),
+        with_meaning(EXCHANGE, "Copied from the snapshot: KRX or NXT; never sum the two."),
+        with_meaning(CAPTURED_AT, "Copied from the snapshot: when its first page arrived."),
+        with_meaning(TRADE_DATE, "Copied from the snapshot: the Asia/Seoul date of captured_at."),
         Column("credit_type", TEXT_TYPE, "crd_tp", "신용구분", CODE, "00 is a cash holding; credit codes as given."),
         Column("loan_date", DATE_TYPE, "loan_dt", "대출일", DATE, "When the credit loan was taken."),
         Column("expiry_date", DATE_TYPE, "expr_dt", "만기일", DATE, "When the credit loan expires."),
@@ -338,8 +333,8 @@ RAW_RESPONSES = Relation(
             "bigint → account_snapshots.id, NULL when the run failed",
         ),
         Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005 or kt00015."),
-        _with_meaning(ACCOUNT_NO, "As in the snapshot."),
-        _with_meaning(EXCHANGE, "As in the snapshot: KRX or NXT; NULL for a kt00015 page."),
+        with_meaning(ACCOUNT_NO, "As in the snapshot."),
+        with_meaning(EXCHANGE, "As in the snapshot: KRX or NXT; NULL for a kt00015 page."),
         Column("page_no", INTEGER, None, "페이지번호", INDEX, "0-based position in the continuation chain."),
         Column("http_status", INTEGER, None, "HTTP상태", CODE, "The HTTP status of the answer."),
         Column(
@@ -381,7 +376,7 @@ DAILY_CLOSES = Relation(
             "The day's close: its last snapshot (greatest captured_at, then id).",
             "bigint → account_snapshots.id",
         ),
-        _with_meaning(CAPTURED_AT, "captured_at of the day's close."),
+        with_meaning(CAPTURED_AT, "captured_at of the day's close."),
         Column("snapshots", INTEGER, None, "스냅샷수", COUNT, "Snapshots taken that trade_date."),
         Column(
             "previous_trade_date",
@@ -431,7 +426,7 @@ ORIGINAL_TRANSACTION_NO = _ledger_text(
     "The number of the line this one corrects or cancels; 000000000 when there is none.",
     CODE,
 )
-LEDGER_ACCOUNT_NO = _with_meaning(
+LEDGER_ACCOUNT_NO = with_meaning(
     ACCOUNT_NO,
     "As in account_snapshots: the account's configured name, else its number from ka00001 (kt00015's own acnt_no"
     " is masked and not kept).",
@@ -679,403 +674,6 @@ ACCOUNT_DAILY_ESTIMATES = Relation(
     ),
 )
 
-# kt00017's figures that ledger_checks compares, and what of the ledger lines booked that day each is held to. The
-# spec says neither how kt00017 dates a trade nor what its tax holds: kiwoom-etl assumes a trade on its booking day
-# and both taxes (a sale's transaction tax and the income tax withheld from a dividend); a real answer that differs
-# shows as a disagreement, never as a silent correction. Transfers are valued by kt00017 only: not compared.
-CHECKED_TOTALS: tuple[tuple[str, str], ...] = (
-    ("deposits", "Σ trade_amount of the deposit lines"),
-    ("withdrawals", "Σ trade_amount of the withdrawal lines"),
-    ("buy_amount", "Σ trade_amount of the buy lines"),
-    ("sell_amount", "Σ trade_amount of the sell lines"),
-    ("dividends", "Σ trade_amount of the dividend lines"),
-    ("commission", "Σ commission of every line"),
-    ("tax", "Σ transaction_tax + income_tax of every line"),
-)
-
-GROSS_ASSETS = Column(
-    "gross_assets", BIGINT, None, "총자산", KRW, "deposit_d2 + total_evaluation_amount (a NULL part counts as 0)."
-)
-NET_ASSETS = Column(
-    "net_assets",
-    BIGINT,
-    None,
-    "순자산",
-    KRW,
-    "gross_assets − credit_loan_total − unpaid_credit_interest (a NULL part counts as 0), before fees and taxes.",
-)
-TIME = Column(
-    "time",
-    TIME_TYPE,
-    None,
-    "시각",
-    UTC_TIME,
-    "captured_at under Grafana's name: timestamptz, or RFC 3339 UTC text with 6 decimals and Z on SQLite.",
-)
-WEIGHT_PCT = Column(
-    "weight_pct",
-    FLOAT,
-    None,
-    "비중",
-    PERCENT,
-    "100 × the line's evaluation_amount / its snapshot's total (NULL when that is 0); unrounded.",
-)
-QUANTITY_CHANGE = Column(
-    "quantity_change",
-    BIGINT,
-    None,
-    "수량변동",
-    SHARES,
-    "quantity − the quantity at the previous day's close (0 when not listed then); NULL on the first day.",
-)
-CLOSE_ID = _id("snapshot_id", "종가스냅샷ID", "The day's close: its last snapshot (greatest captured_at, then id).")
-CLOSE_TIME = _with_meaning(TIME, "captured_at of the day's close: timestamptz, or RFC 3339 UTC text on SQLite.")
-
-
-def _at_close(column: Column) -> Column:
-    return _with_meaning(column, f"{column.meaning[:-1]}, at the day's close.")
-
-
-def _change(name: str, label: str) -> Column:
-    return Column(
-        f"{name}_change", BIGINT, None, label, KRW, f"{name} − the previous day's close's; NULL on the first day."
-    )
-
-
-def _summed(name: str) -> Column:
-    column = POSITION_SNAPSHOTS.column(name)
-    return _with_meaning(
-        column, f"Sum over the stock's lines at the close: {column.meaning[0].lower()}{column.meaning[1:]}"
-    )
-
-
-def _in_view(columns: tuple[Column, ...]) -> tuple[Column, ...]:
-    """A table's columns as a view shows them: a view has no primary key."""
-    return tuple(replace(c, type=c.type.removesuffix(", primary key")) for c in columns)
-
-
-def _views() -> tuple[Relation, ...]:
-    history = (*_in_view(ACCOUNT_SNAPSHOTS.columns), GROSS_ASSETS, NET_ASSETS, TIME)
-    stock_code, stock_name = POSITION_SNAPSHOTS.column("stock_code"), POSITION_SNAPSHOTS.column("stock_name")
-    quantity = POSITION_SNAPSHOTS.column("quantity")
-    return (
-        Relation(
-            "account_history",
-            "계좌 이력",
-            "One row per snapshot: every account_snapshots column, gross and net assets, and Grafana's time.",
-            history,
-            is_view=True,
-        ),
-        Relation(
-            "latest_accounts",
-            "최신 계좌",
-            "One row per account × exchange: its newest snapshot, as in account_history; never sum KRX and NXT.",
-            history,
-            is_view=True,
-        ),
-        Relation(
-            "latest_positions",
-            "최신 보유종목",
-            "One row per line of each account × exchange's newest snapshot, with Grafana's time and its weight.",
-            (*_in_view(POSITION_SNAPSHOTS.columns), TIME, WEIGHT_PCT),
-            is_view=True,
-        ),
-        Relation(
-            "account_daily",
-            "일별 계좌",
-            "One row per account × exchange × trade_date: the day's close and its change from the previous day's.",
-            (
-                ACCOUNT_NO,
-                EXCHANGE,
-                TRADE_DATE,
-                CLOSE_ID,
-                CLOSE_TIME,
-                Column("snapshots", BIGINT, None, "스냅샷수", COUNT, "Snapshots taken that trade_date."),
-                *(
-                    _at_close(ACCOUNT_SNAPSHOTS.column(name))
-                    for name in (
-                        "deposit_d2",
-                        "total_purchase_amount",
-                        "total_evaluation_amount",
-                        "total_profit_loss",
-                        "total_profit_loss_rate",
-                        "credit_loan_total",
-                        "position_count",
-                    )
-                ),
-                _at_close(GROSS_ASSETS),
-                _at_close(NET_ASSETS),
-                _change("net_assets", "순자산변동"),
-                _change("total_evaluation_amount", "평가금액변동"),
-                _change("total_profit_loss", "총손익변동"),
-            ),
-            is_view=True,
-        ),
-        Relation(
-            "position_daily",
-            "일별 보유종목",
-            "One row per account × exchange × trade_date × stock listed at the day's close, its lines summed.",
-            (
-                ACCOUNT_NO,
-                EXCHANGE,
-                TRADE_DATE,
-                CLOSE_ID,
-                stock_code,
-                _with_meaning(stock_name, "The stock's name on its lowest line_no at the close."),
-                Column("lines", BIGINT, None, "행수", COUNT, "Lines the stock has at the close (cash and credit)."),
-                _summed("quantity"),
-                _summed("purchase_amount"),
-                _summed("evaluation_amount"),
-                _summed("profit_loss"),
-                _with_meaning(
-                    POSITION_SNAPSHOTS.column("current_price"), "Current price on the stock's lowest line_no."
-                ),
-                _with_meaning(
-                    WEIGHT_PCT, "100 × the stock's evaluation_amount / the close's total (NULL when 0); unrounded."
-                ),
-                CLOSE_TIME,
-                QUANTITY_CHANGE,
-            ),
-            is_view=True,
-        ),
-        Relation(
-            "position_changes",
-            "보유종목 변동",
-            "One row per stock whose summed quantity differs from the previous day's close, sold-out ones included.",
-            (
-                ACCOUNT_NO,
-                EXCHANGE,
-                TRADE_DATE,
-                CLOSE_TIME,
-                stock_code,
-                _with_meaning(stock_name, "The stock's name at the close, or at the previous one if it disappeared."),
-                Column(
-                    "previous_quantity",
-                    BIGINT,
-                    None,
-                    "이전수량",
-                    SHARES,
-                    "Summed quantity at the previous day's close (0 when not listed then).",
-                ),
-                _with_meaning(quantity, "Summed quantity at the day's close (0 when no longer listed)."),
-                _with_meaning(QUANTITY_CHANGE, "quantity − previous_quantity."),
-                Column(
-                    "change",
-                    TEXT_TYPE,
-                    None,
-                    "변동구분",
-                    CODE,
-                    "opened (from 0), closed (to 0), increased or reduced.",
-                ),
-            ),
-            is_view=True,
-        ),
-        Relation(
-            "etl_freshness",
-            "적재 현황",
-            "One row per account × exchange that has runs: its newest snapshot, success and failure.",
-            (
-                ACCOUNT_NO,
-                EXCHANGE,
-                Column(
-                    "last_captured_at", TIMESTAMP, None, "최종조회시각", UTC_TIME, "captured_at of the newest snapshot."
-                ),
-                Column(
-                    "last_success_at",
-                    TIMESTAMP,
-                    None,
-                    "최종성공시각",
-                    UTC_TIME,
-                    "started_at of the newest run with status success.",
-                ),
-                Column(
-                    "last_failure_at",
-                    TIMESTAMP,
-                    None,
-                    "최종실패시각",
-                    UTC_TIME,
-                    "started_at of the newest run with status failed.",
-                ),
-                Column("last_error", TEXT_TYPE, None, "최종오류", TEXT, "error of the newest failed run."),
-                Column(
-                    "failures_since_success",
-                    BIGINT,
-                    None,
-                    "연속실패수",
-                    COUNT,
-                    "Failed runs started after the newest success (all of them when none succeeded).",
-                ),
-            ),
-            is_view=True,
-        ),
-        Relation(
-            "ledger_checks",
-            "거래내역 검증",
-            "One row per account_day_totals row: kt00017's totals of the day beside the sums of the ledger lines"
-            " booked that day (settlement_date), and whether they agree.",
-            (
-                LEDGER_ACCOUNT_NO,
-                ACCOUNT_DAY_TOTALS.column("trade_date"),
-                _with_meaning(ACCOUNT_DAY_TOTALS.column("captured_at"), "When kt00017's answer arrived."),
-                Column(
-                    "ledger_lines", BIGINT, None, "거래건수", COUNT, "Ledger lines whose settlement_date is trade_date."
-                ),
-                *(
-                    column
-                    for name, sums in CHECKED_TOTALS
-                    for column in (
-                        _with_meaning(
-                            ACCOUNT_DAY_TOTALS.column(name), f"kt00017: {ACCOUNT_DAY_TOTALS.column(name).meaning}"
-                        ),
-                        Column(
-                            f"ledger_{name}",
-                            BIGINT,
-                            None,
-                            f"거래내역 {ACCOUNT_DAY_TOTALS.column(name).label}",
-                            KRW,
-                            f"The ledger's {sums}, 0 when it has none.",
-                        ),
-                    )
-                ),
-                Column(
-                    "mismatches",
-                    TEXT_TYPE,
-                    None,
-                    "불일치항목",
-                    TEXT,
-                    "The names of the figures that differ, separated by `, `; NULL when every one agrees.",
-                ),
-                Column("result", TEXT_TYPE, None, "검증결과", CODE, "agrees, or disagrees (see mismatches)."),
-            ),
-            is_view=True,
-        ),
-        Relation(
-            "account_flows_daily",
-            "일별 외부입출금",
-            "One row per account × booking date with ledger lines: the external flow (money and securities in or out)"
-            " and, apart, the dividends, interest, fees and taxes, which are part of the return.",
-            (
-                LEDGER_ACCOUNT_NO,
-                Column(
-                    "trade_date",
-                    DATE_TYPE,
-                    "trde_dt",
-                    "거래일자",
-                    DATE,
-                    "The booking date of the lines summed (their settlement_date): a flow is dated by it.",
-                ),
-                _flow("deposits", "입금", "Σ trade_amount of the deposit lines."),
-                _flow("withdrawals", "출금", "Σ trade_amount of the withdrawal lines."),
-                _flow(
-                    "securities_in",
-                    "입고",
-                    "Transfers in, valued: a line's trade_amount, else quantity × the stock's close price that day"
-                    " (current_price at the KRX close, else NXT's).",
-                ),
-                _flow("securities_out", "출고", "Transfers out, valued as securities_in."),
-                _flow(
-                    "external_flow",
-                    "외부유출입",
-                    "deposits − withdrawals + securities_in − securities_out: money put in > 0, taken out < 0.",
-                ),
-                _flow("dividends", "배당금", "Σ trade_amount of the dividend lines, before withholding (in taxes)."),
-                _flow("interest", "이자", "Σ trade_amount of the interest lines, paid or received (see io_type)."),
-                _flow("fees", "수수료", "Σ commission of every line + Σ trade_amount of the fee lines."),
-                _flow(
-                    "taxes",
-                    "세금",
-                    "Σ transaction_tax + income_tax of every line + Σ trade_amount of the tax lines.",
-                ),
-                Column("lines", BIGINT, None, "거래건수", COUNT, "Ledger lines booked that day."),
-                Column(
-                    "unvalued_transfers",
-                    BIGINT,
-                    None,
-                    "미평가입출고",
-                    COUNT,
-                    "Transfer lines with no amount and no close price that day: counted as 0 in the flow.",
-                ),
-            ),
-            is_view=True,
-        ),
-        Relation(
-            "account_returns_daily",
-            "일별 수익률",
-            "One row per account × exchange × trade_date with a value (a snapshot's close; on KRX, else a kt00002"
-            " estimate): its equity, the external flow since the previous such day, and the time-weighted daily and"
-            " cumulative return and drawdown; never KRX and NXT combined.",
-            (
-                ACCOUNT_NO,
-                EXCHANGE,
-                _with_meaning(TRADE_DATE, "The day valued (Asia/Seoul)."),
-                _with_meaning(
-                    CLOSE_TIME,
-                    "captured_at of the day's close, or 15:30 KST (the KRX close) of an estimate's day: timestamptz,"
-                    " or RFC 3339 UTC text on SQLite.",
-                ),
-                Column(
-                    "source",
-                    TEXT_TYPE,
-                    None,
-                    "출처",
-                    CODE,
-                    "Where the day's value comes from: snapshot (the day's close), or estimate (kt00002, on a KRX"
-                    " day without a snapshot).",
-                ),
-                _with_meaning(
-                    NET_ASSETS,
-                    "net_assets at the day's close; for an estimate estimated_assets − credit_loan (a NULL counts"
-                    " as 0).",
-                ),
-                _flow(
-                    "collateral_loans",
-                    "담보대출금",
-                    "deposit_collateral_loan_amount + sale_collateral_loan_amount at the close, or an estimate's"
-                    " collateral_loan (a NULL counts as 0): loans that net_assets does not subtract.",
-                ),
-                _flow(
-                    "equity",
-                    "자기자본",
-                    "net_assets − collateral_loans: what the returns are computed on, so that a loan is no gain.",
-                ),
-                _flow(
-                    "external_flow",
-                    "외부유출입",
-                    "Σ account_flows_daily.external_flow booked after the previous day with a value, up to and"
-                    " including this one: a flow on a day without a value joins the next day that has one.",
-                ),
-                _flow("dividends", "배당금", "Σ account_flows_daily.dividends over the same days."),
-                Column(
-                    "daily_return",
-                    FLOAT,
-                    None,
-                    "일간수익률",
-                    FRACTION,
-                    "(equity − external_flow) / the previous day's equity − 1 (flows at the end of the day); NULL on"
-                    " the first day and where the previous equity ≤ 0.",
-                ),
-                Column(
-                    "twr_cumulative",
-                    FLOAT,
-                    None,
-                    "누적수익률(TWR)",
-                    FRACTION,
-                    "Π (1 + daily_return) − 1 from the first day, a NULL daily_return counting as 0: time-weighted.",
-                ),
-                Column(
-                    "drawdown",
-                    FLOAT,
-                    None,
-                    "낙폭",
-                    FRACTION,
-                    "(1 + twr_cumulative) / its running peak − 1: 0 at a new high, below 0 under it.",
-                ),
-            ),
-            is_view=True,
-        ),
-    )
-
-
 TABLES: dict[str, Relation] = {
     t.name: t
     for t in (
@@ -1092,18 +690,9 @@ TABLES: dict[str, Relation] = {
 }
 
 
-def _rfc_times(view: Relation) -> Relation:
-    """A view as read: every time column is RFC 3339 UTC text on SQLite (what BI tools parse), as `time` is."""
-    return replace(view, columns=tuple(replace(c, type=c.type.replace(TIMESTAMP, TIME_TYPE)) for c in view.columns))
-
-
-VIEWS: dict[str, Relation] = {v.name: v for v in map(_rfc_times, _views())}
-RELATIONS: dict[str, Relation] = {**TABLES, **VIEWS}
-
-
-def comment_statements(dialect: Dialect, present: dict[str, list[str]], *, clear: bool = False) -> list[str]:
-    """`COMMENT ON` statements, as `dialect`'s driver takes them, for the relations in `present` (name → its columns
-    in the database) that the dictionary describes; with `clear`, the statements that remove their comments.
+def comment_statements(dialect: Dialect, present: Mapping[Relation, list[str]], *, clear: bool = False) -> list[str]:
+    """`COMMENT ON` statements, as `dialect`'s driver takes them, for the relations in `present` (each with its columns
+    in the database); with `clear`, the statements that remove their comments.
     """
     if not dialect.supports_comments:
         return []
@@ -1113,8 +702,8 @@ def comment_statements(dialect: Dialect, present: dict[str, list[str]], *, clear
         return str(sql_literal(text, String()).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
     statements = []
-    for name, columns in present.items():
-        relation = RELATIONS[name]
+    for relation, columns in present.items():
+        name = relation.name
         kind = "VIEW" if relation.is_view else "TABLE"
         statements.append(f"COMMENT ON {kind} {quote(name)} IS {'NULL' if clear else literal(relation.comment)}")
         described = {column.name: column for column in relation.columns}
@@ -1125,8 +714,8 @@ def comment_statements(dialect: Dialect, present: dict[str, list[str]], *, clear
     return statements
 
 
-def apply_comments(connection: Connection, names: Iterable[str] | None = None, *, clear: bool = False) -> None:
-    """Set the dictionary's comments on `names` (default: every table and view), or remove them with `clear`.
+def write_comments(connection: Connection, relations: Iterable[Relation], *, clear: bool = False) -> None:
+    """Set the comments of `relations` (tables, or views as etl.read.views describes them), or remove them with `clear`.
 
     Nothing happens on SQLite, which has no comments. Relations and columns the database lacks are left out, so that
     a migration comments what its revision has. Dropping a view drops its comments: call this after recreating one.
@@ -1135,60 +724,6 @@ def apply_comments(connection: Connection, names: Iterable[str] | None = None, *
         return
     inspector = inspect(connection)
     existing = set(inspector.get_table_names()) | set(inspector.get_view_names())
-    wanted = RELATIONS if names is None else {name: RELATIONS[name] for name in names}
-    present = {name: [c["name"] for c in inspector.get_columns(name)] for name in wanted if name in existing}
+    present = {r: [c["name"] for c in inspector.get_columns(r.name)] for r in relations if r.name in existing}
     for statement in comment_statements(connection.dialect, present, clear=clear):
         connection.exec_driver_sql(statement)  # not text(): a `:` in a comment would read as a parameter
-
-
-_SECTION = re.compile(r"(<!-- generated: (\w+) -->\n).*?(<!-- end generated: \2 -->)", re.S)
-
-
-def render_markdown(relation: Relation) -> str:
-    """The docs' section of one table or view: heading, description and column table."""
-    lines = [
-        f"{'###' if relation.is_view else '##'} {relation.name} ({relation.label})",
-        "",
-        relation.description,
-        "",
-        "| column | type | Kiwoom field | 한글명 | unit | meaning |",
-        "|---|---|---|---|---|---|",
-    ]
-    for column in relation.columns:
-        field = f"`{column.field}`" if column.field else ""
-        lines.append(
-            f"| `{column.name}` | {column.type} | {field} | {column.label} | {column.unit} | {column.meaning} |"
-        )
-    return "\n".join(lines)
-
-
-def update_markdown(text: str) -> str:
-    """`text` with every generated section rewritten; ValueError when a section is unknown or missing."""
-    found: list[str] = []
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(2)
-        if name not in RELATIONS:
-            raise ValueError(f"generated section {name!r} names no table or view of the data dictionary")
-        found.append(name)
-        return f"{match.group(1)}{render_markdown(RELATIONS[name])}\n{match.group(3)}"
-
-    updated = _SECTION.sub(fill, text)
-    missing = [name for name in RELATIONS if name not in found]
-    if missing:
-        raise ValueError(f"no generated section for {', '.join(missing)}: add `<!-- generated: NAME -->` markers")
-    return updated
-
-
-def main(argv: list[str]) -> int:
-    """Rewrite the generated sections of the Markdown file named by `argv` (python -m etl.store.dictionary FILE)."""
-    if len(argv) != 1:
-        print("usage: python -m etl.store.dictionary docs/data-dictionary.md", file=sys.stderr)
-        return 2
-    path = Path(argv[0])
-    path.write_text(update_markdown(path.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

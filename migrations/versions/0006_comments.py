@@ -1,4 +1,4 @@
-"""Comments where BI tools read them: COMMENT ON every table, view and column, from etl.store.dictionary.
+"""Comments where BI tools read them: COMMENT ON every table, view and column, from etl.read.dictionary.
 
 PostgreSQL only (SQLite has no comments; docs/data-dictionary.md says the same there). Metabase and Superset show
 a comment as the description of a table or column. The downgrade removes them.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from etl.store.dictionary import apply_comments
+from etl.read.dictionary import apply_comments
 
 revision: str = "0006"
 down_revision: str | None = "0005"

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from etl.read.dictionary import apply_comments
 from etl.read.views import views_set_aside
 from etl.store import closes
-from etl.store.dictionary import apply_comments
 from etl.store.sqltypes import UtcDateTime
 
 revision: str = "0007"

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from etl.read.dictionary import apply_comments
 from etl.read.views import views_set_aside
-from etl.store.dictionary import apply_comments
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
 
 revision: str = "0010"

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
 
+from etl.read.dictionary import apply_comments
 from etl.read.views import views_set_aside
-from etl.store.dictionary import apply_comments
 from etl.store.sqltypes import UtcDateTime
 
 revision: str = "0011"

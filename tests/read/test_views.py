@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, text, update
 
+from etl.read.dictionary import VIEWS as DESCRIBED
 from etl.read.views import VIEW_NAMES, VIEWS
-from etl.store.dictionary import VIEWS as DESCRIBED
 from etl.store.models import AccountDayTotals, AccountSnapshot, EtlRun
 from tests.support import kiwoom_etl
 from tests.support.books import EDGE, EVERY_VIEW, History, as_read, assert_rows, assert_view, edges, read, week

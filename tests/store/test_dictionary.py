@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlalchemy.dialects import postgresql
 
+from etl.read.dictionary import RELATIONS, VIEWS
 from etl.read.views import VIEWS as VIEW_SQL
-from etl.store.dictionary import RELATIONS, TABLES, VIEWS
+from etl.store.dictionary import TABLES
 from etl.store.engine import make_engine
 from etl.store.models import Base
 from etl.store.schema import downgrade, migrate

@@ -1,0 +1,304 @@
+"""The return views: account_flows_daily (each booking day's external flow, dividends, interest, fees and taxes) and
+account_returns_daily (each valued day's equity and its time-weighted return and drawdown), with their column docs.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, Integer, Text
+
+from etl.read.views.accounts import NET_ASSETS
+from etl.read.views.view import CLOSE_TIME, View
+from etl.store.dictionary import (
+    ACCOUNT_NO,
+    BIGINT,
+    CODE,
+    COUNT,
+    DATE,
+    DATE_TYPE,
+    EXCHANGE,
+    FLOAT,
+    FRACTION,
+    KRW,
+    LEDGER_ACCOUNT_NO,
+    TEXT_TYPE,
+    TRADE_DATE,
+    Column,
+    with_meaning,
+)
+
+
+def _flow(name: str, label: str, meaning: str) -> Column:
+    return Column(name, BIGINT, None, label, KRW, meaning)
+
+
+def _close_price(exchange: str) -> str:
+    """The current_price of the line's stock at the account's `exchange` close of its booking day."""
+    return f"""(SELECT MAX(p.current_price) FROM {{closes}} d
+            JOIN position_snapshots p ON p.snapshot_id = d.snapshot_id
+            WHERE d.account_no = a.account_no AND d.exchange = '{exchange}' AND d.trade_date = a.settlement_date
+              AND p.stock_code = a.stock_code)"""
+
+
+# A transfer's value: its amount, else its quantity at the day's close (KRX's, else NXT's; NULL when neither lists
+# the stock). The price is looked up for a transfer without an amount only.
+_TRANSFER_VALUE = f"""CASE WHEN COALESCE(a.trade_amount, 0) <> 0 THEN a.trade_amount
+            WHEN a.kind IN ('securities_in', 'securities_out')
+            THEN CAST(ROUND(a.quantity * COALESCE({_close_price("KRX")}, {_close_price("NXT")})) AS BIGINT)
+            ELSE 0 END"""
+
+
+def _sum_of(kind: str, value: str = "v.amount") -> str:
+    return f"CAST(SUM(CASE WHEN v.kind = '{kind}' THEN {value} ELSE 0 END) AS BIGINT)"
+
+
+ACCOUNT_FLOWS_DAILY = View(
+    "account_flows_daily",
+    "일별 외부입출금",
+    "One row per account × booking date with ledger lines: the external flow (money and securities in or out)"
+    " and, apart, the dividends, interest, fees and taxes, which are part of the return.",
+    (
+        LEDGER_ACCOUNT_NO,
+        Column(
+            "trade_date",
+            DATE_TYPE,
+            "trde_dt",
+            "거래일자",
+            DATE,
+            "The booking date of the lines summed (their settlement_date): a flow is dated by it.",
+        ),
+        _flow("deposits", "입금", "Σ trade_amount of the deposit lines."),
+        _flow("withdrawals", "출금", "Σ trade_amount of the withdrawal lines."),
+        _flow(
+            "securities_in",
+            "입고",
+            "Transfers in, valued: a line's trade_amount, else quantity × the stock's close price that day"
+            " (current_price at the KRX close, else NXT's).",
+        ),
+        _flow("securities_out", "출고", "Transfers out, valued as securities_in."),
+        _flow(
+            "external_flow",
+            "외부유출입",
+            "deposits − withdrawals + securities_in − securities_out: money put in > 0, taken out < 0.",
+        ),
+        _flow("dividends", "배당금", "Σ trade_amount of the dividend lines, before withholding (in taxes)."),
+        _flow("interest", "이자", "Σ trade_amount of the interest lines, paid or received (see io_type)."),
+        _flow("fees", "수수료", "Σ commission of every line + Σ trade_amount of the fee lines."),
+        _flow("taxes", "세금", "Σ transaction_tax + income_tax of every line + Σ trade_amount of the tax lines."),
+        Column("lines", BIGINT, None, "거래건수", COUNT, "Ledger lines booked that day."),
+        Column(
+            "unvalued_transfers",
+            BIGINT,
+            None,
+            "미평가입출고",
+            COUNT,
+            "Transfer lines with no amount and no close price that day: counted as 0 in the flow.",
+        ),
+    ),
+    f"""SELECT g.account_no, g.trade_date, g.deposits, g.withdrawals, g.securities_in, g.securities_out,
+       g.deposits - g.withdrawals + g.securities_in - g.securities_out AS external_flow,
+       g.dividends, g.interest, g.fees, g.taxes, g.lines, g.unvalued_transfers
+FROM (SELECT v.account_no, v.settlement_date AS trade_date,
+             {_sum_of("deposit")} AS deposits,
+             {_sum_of("withdrawal")} AS withdrawals,
+             {_sum_of("securities_in", "COALESCE(v.value, 0)")} AS securities_in,
+             {_sum_of("securities_out", "COALESCE(v.value, 0)")} AS securities_out,
+             {_sum_of("dividend")} AS dividends,
+             {_sum_of("interest")} AS interest,
+             CAST(SUM(v.commission) AS BIGINT) + {_sum_of("fee")} AS fees,
+             CAST(SUM(v.line_tax) AS BIGINT) + {_sum_of("tax")} AS taxes,
+             COUNT(*) AS lines,
+             SUM(CASE WHEN v.value IS NULL THEN 1 ELSE 0 END) AS unvalued_transfers
+      FROM (SELECT a.account_no, a.settlement_date, a.kind, COALESCE(a.trade_amount, 0) AS amount,
+                   COALESCE(a.commission, 0) AS commission,
+                   COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0) AS line_tax,
+                   {_TRANSFER_VALUE} AS value
+            FROM account_transactions a) v
+      GROUP BY v.account_no, v.settlement_date) g""",
+    requires=("account_transactions",),
+    computed={
+        **dict.fromkeys(
+            (
+                "deposits",
+                "withdrawals",
+                "securities_in",
+                "securities_out",
+                "external_flow",
+                "dividends",
+                "interest",
+                "fees",
+                "taxes",
+            ),
+            BigInteger(),
+        ),
+        "lines": Integer(),
+        "unvalued_transfers": Integer(),
+    },
+)
+
+# The CTE grown(account_no, exchange, day_no, growth, peak) of account_returns_daily, from rated's daily_return (a
+# NULL counts as 0). SQLite walks the days recursively, carrying the product and its peak (its logarithms are an
+# optional build that other readers of the file may lack; its automatic index keeps each step a lookup). PostgreSQL
+# has no such index for a recursive step, which would rescan every day for each one (quadratic in the history), so
+# it takes the product in one window pass as sign × exp(Σ ln |factor|), 0 once a factor is 0: the same figure to
+# within floating-point rounding.
+_GROWTH = {
+    "sqlite": """grown (account_no, exchange, day_no, growth, peak) AS (
+    SELECT r.account_no, r.exchange, r.day_no, CAST(1 AS REAL), CAST(1 AS REAL)
+    FROM rated r
+    WHERE r.day_no = 1
+    UNION ALL
+    SELECT r.account_no, r.exchange, r.day_no, w.growth * (1 + COALESCE(r.daily_return, 0)),
+           CASE WHEN w.growth * (1 + COALESCE(r.daily_return, 0)) > w.peak
+                THEN w.growth * (1 + COALESCE(r.daily_return, 0)) ELSE w.peak END
+    FROM grown w
+    JOIN rated r ON r.account_no = w.account_no AND r.exchange = w.exchange AND r.day_no = w.day_no + 1
+)""",
+    "postgresql": """factored AS (
+    SELECT r.account_no, r.exchange, r.day_no, 1 + COALESCE(r.daily_return, 0) AS factor
+    FROM rated r
+),
+multiplied AS (
+    SELECT f.account_no, f.exchange, f.day_no,
+           CASE WHEN MIN(ABS(f.factor)) OVER w = 0 THEN 0
+                ELSE (1 - 2 * (SUM(CASE WHEN f.factor < 0 THEN 1 ELSE 0 END) OVER w % 2))
+                     * EXP(SUM(LN(ABS(NULLIF(f.factor, 0)))) OVER w) END AS growth
+    FROM factored f
+    WINDOW w AS (PARTITION BY f.account_no, f.exchange ORDER BY f.day_no ROWS UNBOUNDED PRECEDING)
+),
+grown AS (
+    SELECT m.account_no, m.exchange, m.day_no, m.growth,
+           MAX(m.growth) OVER (PARTITION BY m.account_no, m.exchange ORDER BY m.day_no ROWS UNBOUNDED PRECEDING)
+             AS peak
+    FROM multiplied m
+)""",
+}
+
+# The days with a value — each close, and on KRX a kt00002 estimate for a day without one (estimates fill the KRX
+# series only) — numbered per account × exchange; each takes the flows booked after the previous one up to itself.
+# The cumulative index (growth) is a running product of 1 + daily_return, which SQL has no aggregate for; see
+# _GROWTH for how each dialect computes it and its running peak.
+ACCOUNT_RETURNS_DAILY = View(
+    "account_returns_daily",
+    "일별 수익률",
+    "One row per account × exchange × trade_date with a value (a snapshot's close; on KRX, else a kt00002"
+    " estimate): its equity, the external flow since the previous such day, and the time-weighted daily and"
+    " cumulative return and drawdown; never KRX and NXT combined.",
+    (
+        ACCOUNT_NO,
+        EXCHANGE,
+        with_meaning(TRADE_DATE, "The day valued (Asia/Seoul)."),
+        with_meaning(
+            CLOSE_TIME,
+            "captured_at of the day's close, or 15:30 KST (the KRX close) of an estimate's day: timestamptz,"
+            " or RFC 3339 UTC text on SQLite.",
+        ),
+        Column(
+            "source",
+            TEXT_TYPE,
+            None,
+            "출처",
+            CODE,
+            "Where the day's value comes from: snapshot (the day's close), or estimate (kt00002, on a KRX"
+            " day without a snapshot).",
+        ),
+        with_meaning(
+            NET_ASSETS,
+            "net_assets at the day's close; for an estimate estimated_assets − credit_loan (a NULL counts as 0).",
+        ),
+        _flow(
+            "collateral_loans",
+            "담보대출금",
+            "deposit_collateral_loan_amount + sale_collateral_loan_amount at the close, or an estimate's"
+            " collateral_loan (a NULL counts as 0): loans that net_assets does not subtract.",
+        ),
+        _flow(
+            "equity",
+            "자기자본",
+            "net_assets − collateral_loans: what the returns are computed on, so that a loan is no gain.",
+        ),
+        _flow(
+            "external_flow",
+            "외부유출입",
+            "Σ account_flows_daily.external_flow booked after the previous day with a value, up to and"
+            " including this one: a flow on a day without a value joins the next day that has one.",
+        ),
+        _flow("dividends", "배당금", "Σ account_flows_daily.dividends over the same days."),
+        Column(
+            "daily_return",
+            FLOAT,
+            None,
+            "일간수익률",
+            FRACTION,
+            "(equity − external_flow) / the previous day's equity − 1 (flows at the end of the day); NULL on"
+            " the first day and where the previous equity ≤ 0.",
+        ),
+        Column(
+            "twr_cumulative",
+            FLOAT,
+            None,
+            "누적수익률(TWR)",
+            FRACTION,
+            "Π (1 + daily_return) − 1 from the first day, a NULL daily_return counting as 0: time-weighted.",
+        ),
+        Column(
+            "drawdown",
+            FLOAT,
+            None,
+            "낙폭",
+            FRACTION,
+            "(1 + twr_cumulative) / its running peak − 1: 0 at a new high, below 0 under it.",
+        ),
+    ),
+    """WITH RECURSIVE
+valued AS (
+    SELECT d.account_no, d.exchange, d.trade_date, d.time, 'snapshot' AS source, d.net_assets,
+           COALESCE(s.deposit_collateral_loan_amount, 0) + COALESCE(s.sale_collateral_loan_amount, 0)
+             AS collateral_loans
+    FROM account_daily d
+    JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
+    UNION ALL
+    SELECT e.account_no, 'KRX', e.trade_date, {close_of:e.trade_date}, 'estimate',
+           COALESCE(e.estimated_assets, 0) - COALESCE(e.credit_loan, 0), COALESCE(e.collateral_loan, 0)
+    FROM account_daily_estimates e
+    WHERE NOT EXISTS (SELECT 1 FROM {closes} c
+                      WHERE c.account_no = e.account_no AND c.exchange = 'KRX' AND c.trade_date = e.trade_date)
+),
+numbered AS (
+    SELECT n.*, n.net_assets - n.collateral_loans AS equity,
+           ROW_NUMBER() OVER w AS day_no,
+           LAG(n.trade_date) OVER w AS previous_date,
+           LAG(n.net_assets - n.collateral_loans) OVER w AS previous_equity
+    FROM valued n
+    WINDOW w AS (PARTITION BY n.account_no, n.exchange ORDER BY n.trade_date)
+),
+flowed AS (
+    SELECT y.account_no, y.exchange, y.trade_date, y.time, y.source, y.net_assets, y.collateral_loans, y.equity,
+           y.day_no, y.previous_equity,
+           CAST(COALESCE(SUM(f.external_flow), 0) AS BIGINT) AS external_flow,
+           CAST(COALESCE(SUM(f.dividends), 0) AS BIGINT) AS dividends
+    FROM numbered y
+    LEFT JOIN account_flows_daily f
+      ON f.account_no = y.account_no AND f.trade_date <= y.trade_date
+     AND (y.previous_date IS NULL OR f.trade_date > y.previous_date)
+    GROUP BY y.account_no, y.exchange, y.trade_date, y.time, y.source, y.net_assets, y.collateral_loans, y.equity,
+             y.day_no, y.previous_equity
+),
+rated AS (
+    SELECT g.*,
+           CASE WHEN g.previous_equity > 0
+                THEN CAST(g.equity - g.external_flow AS {float}) / g.previous_equity - 1 END AS daily_return
+    FROM flowed g
+),
+{growth}
+SELECT r.account_no, r.exchange, r.trade_date, r.time, r.source, r.net_assets, r.collateral_loans, r.equity,
+       r.external_flow, r.dividends, r.daily_return, w.growth - 1 AS twr_cumulative, w.growth / w.peak - 1 AS drawdown
+FROM rated r
+JOIN grown w ON w.account_no = r.account_no AND w.exchange = r.exchange AND w.day_no = r.day_no""",
+    requires=("account_transactions", "account_daily_estimates"),
+    computed={
+        "source": Text(),
+        **dict.fromkeys(("net_assets", "collateral_loans", "equity", "external_flow", "dividends"), BigInteger()),
+        **dict.fromkeys(("daily_return", "twr_cumulative", "drawdown"), Float()),
+    },
+    per_dialect={"growth": _GROWTH},
+)
