@@ -67,7 +67,7 @@ class Attention:
 
 
 @dataclass(frozen=True)
-class Status:
+class Findings:
     """Per account × exchange, where the snapshots stand; per account, the ledger and day totals."""
 
     pairs: tuple[PairStatus, ...]
@@ -81,9 +81,12 @@ class Status:
         return [p for p in self.pairs if p.stale]
 
 
-def status(settings: Settings, engine: Engine, schedule: Schedule, now: datetime, *, spooled: frozenset[int]) -> Status:
-    """The configured accounts (every account with runs in the last week when none is configured, or none of them
-    has runs here); a run whose snapshot waits in the spool (`spooled`) is shown as spooled."""
+def findings(
+    settings: Settings, engine: Engine, schedule: Schedule, now: datetime, *, spooled: frozenset[int]
+) -> Findings:
+    """What `status` finds: the configured account × exchange pairs (every one with runs in the last week when no
+    account is configured, or none of them has runs here), their ledgers and what needs the user's eye; a run whose
+    snapshot waits in the spool (`spooled`) is shown as spooled."""
     configured = configured_pairs(settings, KnownAccounts(settings.state_dir, settings.base_url))
     if any(not a.name and a.appkey.missing for a in settings.accounts):
         configured = set()  # an unnamed account without its key here cannot be told: show every account
@@ -95,7 +98,7 @@ def status(settings: Settings, engine: Engine, schedule: Schedule, now: datetime
     if shown_every:
         pairs = every
     attention = tuple(note for ledger in ledgers for note in _attention(ledger))
-    return Status(tuple(pairs), shown_every, newest, tuple(ledgers), attention)
+    return Findings(tuple(pairs), shown_every, newest, tuple(ledgers), attention)
 
 
 def _attention(ledger: LedgerStatus) -> list[Attention]:

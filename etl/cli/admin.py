@@ -39,33 +39,22 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
     Shows the configured accounts (all those with runs in the last week when none is configured). Exits 1 when,
     inside an active window, the newest success is older than twice the interval (STALE).
     """
-    from etl.app import status as found
+    from etl.app.status import calendar_note, findings, waiting
     from etl.app.wiring import build_schedule, open_database
-    from etl.cli.render import attention_words, ledger_table, newest_run_words, spool_line, status_table
+    from etl.cli.render import ledger_part, newest_run_words, spool_line, status_table
     from etl.clock import utc_now
 
     with errors():
         settings = obj.settings(interval=interval)
         schedule = build_schedule(settings, all_hours=all_hours)
-        spool = found.waiting(settings)
+        spool = waiting(settings)
         click.echo(spool_line(spool.summary, schedule))  # first: it matters most when the database is away
-        corrections = found.calendar_note(schedule, utc_now())
+        corrections = calendar_note(schedule, utc_now())
         if corrections:
             click.echo(displayable(corrections))  # a holiday's name is the config's text
         with unusable(), open_database(settings) as engine:
             now = utc_now()
-            seen = found.status(settings, engine, schedule, now, spooled=spool.run_ids)
-
-        def echo_ledger() -> None:
-            """The ledger's part: a table, then what needs the user's eye."""
-            if not seen.ledgers:
-                return
-            click.echo("")
-            click.echo("Ledger (kt00015) and day totals (kt00017):")
-            click.echo(ledger_table(seen.ledgers, schedule, now))
-            for note in seen.attention:
-                click.echo(attention_words(note))
-
+            seen = findings(settings, engine, schedule, now, spooled=spool.run_ids)
         if seen.every:
             click.echo(
                 "None of the configured accounts has runs here (account numbers are learned per base URL); "
@@ -74,10 +63,12 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
         if not seen.pairs:
             # A monitor that has seen nothing for a week is not fine: say what the newest run is, and fail.
             click.echo(f"No snapshot runs in the last week in {settings.safe_database_url}.")
-            echo_ledger()
+            for line in ledger_part(seen, schedule, now):
+                click.echo(line)
             fail(newest_run_words(seen.newest, schedule), EXIT_FAILED)
         click.echo(status_table(seen.pairs, schedule, now))
-        echo_ledger()
+        for line in ledger_part(seen, schedule, now):
+            click.echo(line)
         if seen.stale:
             click.echo(
                 f"{len(seen.stale)} of {len(seen.pairs)} account × exchange(s) STALE: no success within "

@@ -99,6 +99,7 @@ def shown(text: str) -> str:
 
 
 def fail(message: str, code: int) -> NoReturn:
+    """Say what went wrong in one line on stderr, and exit with `code`."""
     click.echo(f"kiwoom-etl: error: {shown(message)}", err=True)
     sys.exit(code)
 

@@ -14,7 +14,7 @@ from etl.text import displayable
 
 if TYPE_CHECKING:
     from etl.app.collect import EstimatesResult, LedgerResult, SnapshotResult, TotalsResult
-    from etl.app.status import Attention, LedgerStatus, NewestRun, PairStatus, SpoolSummary
+    from etl.app.status import Attention, Findings, LedgerStatus, NewestRun, PairStatus, SpoolSummary
     from etl.schedule import Schedule
 
 
@@ -149,6 +149,14 @@ def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: date
             for s in statuses
         ],
     )
+
+
+def ledger_part(found: Findings, schedule: Schedule, now: datetime) -> list[str]:
+    """The ledger's lines in `status`: a table, then what needs the user's eye (none without a ledger)."""
+    if not found.ledgers:
+        return []
+    table = ledger_table(found.ledgers, schedule, now)
+    return ["", "Ledger (kt00015) and day totals (kt00017):", table, *map(attention_words, found.attention)]
 
 
 def attention_words(note: Attention) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from etl.app.collect import account_day
-from etl.app.status import LEDGER_NOT_OFFERED, Attention, status, waiting
+from etl.app.status import LEDGER_NOT_OFFERED, Attention, findings, waiting
 from etl.app.wiring import build_schedule
 from etl.clock import utc_now
 from etl.settings import Settings
@@ -18,7 +18,7 @@ from tests.support import make_settings, sim_accounts, take_snapshots
 
 
 def shown(settings: Settings, engine: Engine) -> tuple[set[tuple[str, str]], bool]:
-    found = status(settings, engine, build_schedule(settings, all_hours=True), utc_now(), spooled=frozenset())
+    found = findings(settings, engine, build_schedule(settings, all_hours=True), utc_now(), spooled=frozenset())
     return {(p.account_no, p.exchange) for p in found.pairs}, found.every
 
 
@@ -43,7 +43,7 @@ def test_a_server_without_the_ledger_needs_the_user_s_eye(
     settings = make_settings(sim_url, str(engine.url), tmp_path / "state", sim_accounts(simulator)[:1])
     day = account_day(settings, engine)
     assert [(r.status, r.reason) for r in day.ledger] == [("failed", "not_supported")]
-    found = status(settings, engine, build_schedule(settings, all_hours=True), utc_now(), spooled=frozenset())
+    found = findings(settings, engine, build_schedule(settings, all_hours=True), utc_now(), spooled=frozenset())
     [note] = found.attention
     assert note == Attention(simulator.accounts[0].acct_no, LEDGER_NOT_OFFERED, error=note.error)
     assert "8104" in note.error
