@@ -19,6 +19,7 @@ from etl.read.portfolio import Exported, ghostfolio, portfolio_performance, read
 from etl.read.report import Selection, read_report
 from etl.read.report_html import write_page
 from etl.read.returns import AccountReturns, read_returns, render
+from etl.settings import Settings
 
 EXPORTABLE: tuple[str, ...] = NAMES  # the views and tables `export` takes
 TOOLS = ("portfolio-performance", "ghostfolio")  # the formats that export the ledger for a portfolio tool
@@ -152,13 +153,12 @@ class ReportWritten:
 
 
 def write_report(
+    settings: Settings,
     engine: Engine,
     out: Path,
     protected: Protected,
     *,
-    timezone: str,
     generated_at: datetime,
-    database: str,
     account: str | None = None,
     exchange: str | None = None,
     since: date | None = None,
@@ -167,13 +167,13 @@ def write_report(
     option: str = "--out",
 ) -> ReportWritten:
     """Write the self-contained HTML report of the selection to `out` (never a `protected` file, an existing one
-    only with `force`). Raises EtlError when it cannot be written."""
+    only with `force`), times in the settings' time zone. Raises EtlError when it cannot be written."""
     report = read_report(
         engine,
         Selection(account, exchange, since, until),
-        timezone=timezone,
+        timezone=settings.timezone,
         generated_at=generated_at,
-        database=database,
+        database=settings.safe_database_url,
     )
     try:
         size = write_page(report, out, protected, force=force, option=option)

@@ -109,12 +109,11 @@ def report_command(
         check_output(out, protected, force=force)  # before the database is read
         with open_database(settings) as engine:
             written = write_report(
+                settings,
                 engine,
                 out,
                 protected,
-                timezone=settings.timezone,
                 generated_at=utc_now(),
-                database=settings.safe_database_url,
                 account=account,
                 exchange=exchange,
                 since=since,

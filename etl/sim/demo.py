@@ -148,26 +148,19 @@ def run_demo(
         _answer(engine, calendar, zone, echo)
         _returns(engine, echo)
         if report is not None:
-            written = _write_report(engine, report, zone, moment, mask_urls(database_url), protected, force)
+            # The report `kiwoom-etl report` writes, of the whole demo history.
+            written = write_report(
+                settings, engine, report, protected, generated_at=moment, force=force, option="--report"
+            )
             echo(
-                f"The report of this history: {report.resolve()} ({written / 1024:,.0f} KiB; it opens offline in a "
-                "browser)."
+                f"The report of this history: {report.resolve()} ({written.size / 1024:,.0f} KiB; it opens offline in "
+                "a browser)."
             )
             echo(
                 "(No daemon keeps these made-up accounts fresh: inside trading hours `kiwoom-etl status` calls them "
                 "STALE, as it would a real account whose daemon stopped.)"
             )
     return loaded == total
-
-
-def _write_report(
-    engine: Engine, path: Path, zone: str, moment: datetime, database: str, protected: Protected, force: bool
-) -> int:
-    """Write the report `kiwoom-etl report` writes, of the whole demo history; its size in bytes."""
-    written = write_report(
-        engine, path, protected, timezone=zone, generated_at=moment, database=database, force=force, option="--report"
-    )
-    return written.size
 
 
 def _ledger_history(calendar: Calendar, market: DemoMarket, seed: int) -> History:
