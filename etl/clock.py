@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from etl.errors import ConfigError
+from etl.errors import ConfigError, EtlError
 
 KST = timezone(timedelta(hours=9), "KST")  # Korea has kept UTC+9 without daylight saving since 1988
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -161,6 +161,15 @@ def parse_duration(text: str, setting: str) -> timedelta:
     if not timedelta(seconds=1) <= duration <= timedelta(hours=24):
         raise ConfigError(f"{setting}: must be between 1s and 24h, got {text!r}")
     return duration
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """An ISO 8601 time; without a zone it is read as Korean time (Kiwoom's)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise EtlError(f"{option}: expected a time such as 2026-11-20T15:30:00+09:00, got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=KST)
 
 
 def parse_clock(text: str, setting: str) -> time:

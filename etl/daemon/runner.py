@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,12 +28,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from etl.app.collect import DayJobs, run_day
+from etl.app.status import configured_pairs
 from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
-from etl.jobs.ledger import LedgerJob, LedgerResult
+from etl.jobs.ledger import LedgerResult
 from etl.jobs.snapshot import SnapshotResult, Snapshotter
-from etl.jobs.totals import DayTotalsJob, TotalsResult, not_due
+from etl.jobs.totals import TotalsResult
 from etl.kiwoom.fetcher import Fetcher
 from etl.read.status import pair_statuses
 from etl.schedule import Due, Schedule
@@ -113,8 +115,7 @@ class Daemon:
         self.stopping = threading.Event()
         fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried, stop=self.stopping)
         self.snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
-        self.ledger = LedgerJob(settings, engine, fetcher, clock=clock, stop=self.stopping)
-        self.totals = DayTotalsJob(settings, engine, fetcher, clock=clock, stop=self.stopping)
+        self.day = DayJobs(settings, engine, fetcher, clock=clock, stop=self.stopping)
         self.fetcher = fetcher
         self.started_at = clock()
         self.workers = fan_out_workers(
@@ -374,44 +375,30 @@ class Daemon:
         return written
 
     def run_ledger(self, *, daily: bool = True) -> list[LedgerResult]:
-        """Every account's ledger (kt00015): the day's run, claimed in etl_runs so that replicas fetch it once, or
-        the run at start; then, after the close of a trading day, the day's totals (kt00017). A failure is logged
-        and counted; snapshots never wait for it. Nothing while the database cannot be used: the ledger is asked
-        again from the newest line loaded, once it can."""
+        """The account's day (etl.app.collect.run_day): every account's ledger (kt00015), the day's run claimed in
+        etl_runs so that replicas fetch it once, or the run at start; then, after the close of a trading day, the
+        day's totals (kt00017), the day claimed so that a daemon started after the close, or a replica, does not take
+        them twice. A failure is logged and counted; snapshots never wait for it. Nothing while the database cannot
+        be used: the ledger is asked again from the newest line loaded, once it can."""
         if self.check_database() is not None:
             log.warning("the ledger waits for the database to be usable again")
             return []
         today = datetime.combine(
             self.schedule.local(self.clock()).date(), self.settings.ledger_at, tzinfo=self.schedule.zone
         )
-        try:
-            results = self.ledger.run(trigger="scheduled" if daily else "start", scheduled_for=today if daily else None)
-        except Exception:  # noqa: BLE001 - a bug in the ledger must not stop the daemon's snapshots
-            log.exception("the ledger run failed")
-            results = []
-        self._observe_ledger(results)
-        self.run_totals(today, trigger="scheduled" if daily else "start")
-        return results
+        day = run_day(
+            self.day,
+            self.schedule.calendar,
+            trigger="scheduled" if daily else "start",
+            ledger_slot=today if daily else None,
+            totals_slot=today,
+            contain=True,  # a bug in the ledger or the totals must not stop the daemon's snapshots
+        )
+        self._observe_ledger(day.ledger)
+        self._observe_totals(day.totals)
+        return list(day.ledger)
 
-    def run_totals(self, slot: datetime, *, trigger: str = "scheduled") -> list[TotalsResult]:
-        """Today's totals (kt00017) of every account, once a trading day after the close: the day is claimed in
-        etl_runs (`slot`), so that a daemon started after the close, or a replica, does not take them twice."""
-        why = not_due(self.settings, self.clock(), self.schedule.calendar)
-        if why is not None:
-            log.debug("%s", why)
-            return []
-        try:
-            results = self.totals.run(trigger=trigger, scheduled_for=slot)
-        except Exception:  # noqa: BLE001 - as for the ledger
-            log.exception("the day totals run failed")
-            return []
-        for result in results:
-            self.metrics.observe_totals(result)
-            if not result.ok:
-                log.warning("%s day totals: %s (%s): %s", result.account, result.status, result.reason, result.error)
-        return results
-
-    def _observe_ledger(self, results: list[LedgerResult]) -> None:
+    def _observe_ledger(self, results: Sequence[LedgerResult]) -> None:
         for result in results:
             self.metrics.observe_ledger(result)
             if result.load.added["other"]:
@@ -423,9 +410,15 @@ class Daemon:
             if not result.ok:
                 log.warning("%s ledger: %s (%s): %s", result.account, result.status, result.reason, result.error)
 
+    def _observe_totals(self, results: Sequence[TotalsResult]) -> None:
+        for result in results:
+            self.metrics.observe_totals(result)
+            if not result.ok:
+                log.warning("%s day totals: %s (%s): %s", result.account, result.status, result.reason, result.error)
+
     def configured_pairs(self) -> set[tuple[str, str]]:
         """(account_no, exchange) of every configured account, as the tables name them."""
-        return {(self.account_no(a), x) for a in self.settings.accounts for x in a.exchanges}
+        return configured_pairs(self.settings, self.fetcher.known)
 
     def health(self) -> str | None:
         """None while healthy: the database usable, and every configured, active account × exchange with a success

@@ -11,7 +11,7 @@ besides (runs, 8104 and 8200) is etl.jobs.account_job's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from etl.clock import KST, utc_now
-from etl.console import table
 from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, AccountResult
 from etl.jobs.ledger import months
@@ -106,22 +105,6 @@ class EstimatesJob(AccountJob[EstimatesResult]):
             connection.execute(insert(RawResponse), [page_row(page, run.id, result.account, None) for page in pages])
             if not refused:
                 result.written += store_estimates(connection, rows, run_id=run.id)
-
-
-def results_table(results: Sequence[EstimatesResult]) -> str:
-    """The command line's table of estimates results."""
-    rows = [
-        (
-            r.account,
-            r.status + (f" ({r.reason})" if r.reason else ""),
-            f"{r.since} – {r.until}" if r.since else "",
-            str(r.pages),
-            str(r.days),
-            r.error or "",
-        )
-        for r in results
-    ]
-    return table(("account", "result", "range", "pages", "days", "error"), rows)
 
 
 def replay_estimates(

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from etl.clock import KST, utc_now
-from etl.console import table
 from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, AccountResult
 from etl.jobs.replay import heal_runs, kept_pages, stored_page
@@ -162,25 +161,6 @@ class LedgerJob(AccountJob[LedgerResult]):
         if new:
             self._warned_fields |= new
             log.warning("kt00015 sent field(s) the contract does not know, kept in raw_responses: %s", sorted(new))
-
-
-def results_table(results: Sequence[LedgerResult]) -> str:
-    """The command line's table of ledger results."""
-    rows = [
-        (
-            r.account,
-            r.status + (f" ({r.reason})" if r.reason else ""),
-            f"{r.since} – {r.until}" if r.since else "",
-            str(r.pages),
-            str(r.lines),
-            str(sum(r.load.added.values())),
-            str(r.load.added["other"]),
-            str(r.load.conflicts),
-            r.error or "",
-        )
-        for r in results
-    ]
-    return table(("account", "result", "range", "pages", "lines", "new", "other", "conflicts", "error"), rows)
 
 
 @dataclass

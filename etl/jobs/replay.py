@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
-from etl.clock import KST, utc_now
+from etl.clock import KST, parse_moment, utc_now
 from etl.errors import DatabaseUnavailable, EtlError, StorageError
 from etl.jobs.flush import flush_item
 from etl.kiwoom.pages import Page, parse_json_object
@@ -516,12 +516,3 @@ def _record_rejected(
         if run is not None:
             load(connection, [(run, capture)], finished_at=clock())
     return [("refused", f"line {line.number}: {capture.error}")]
-
-
-def parse_moment(text: str, option: str) -> datetime:
-    """An ISO 8601 time; without a zone it is read as Korean time (Kiwoom's)."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise EtlError(f"{option}: expected a time such as 2026-11-20T15:30:00+09:00, got {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=KST)

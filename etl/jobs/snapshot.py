@@ -17,7 +17,6 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from etl.clock import utc_now, utc_text
-from etl.console import table
 from etl.errors import BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
 from etl.jobs.flush import FlushReport, flush
 from etl.jobs.spool import Spool
@@ -416,14 +415,3 @@ def _log_extra(capture: Capture, status: str, seconds: float) -> dict[str, objec
         "status": status,
         "seconds": round(seconds, 3),
     }
-
-
-def results_table(results: Sequence[SnapshotResult]) -> str:
-    """The short table `snapshot` and `demo` print."""
-    return table(
-        ["account", "exchange", "status", "positions", "pages", "run", "seconds", "reason"],
-        [
-            (r.account, r.exchange, r.status, r.positions, r.pages, r.run_id, f"{r.seconds:.2f}", r.reason)
-            for r in results
-        ],
-    )

@@ -10,7 +10,7 @@ in `status`, loaded by `replay` once the transform reads it). What every account
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert
 
 from etl.clock import KST, KrxCalendar, utc_now
-from etl.console import table
 from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, AccountResult
 from etl.jobs.replay import heal_runs, kept_pages, stored_page
@@ -91,15 +90,6 @@ class DayTotalsJob(AccountJob[TotalsResult]):
                 sorted(totals.unknown_fields),
             )
         result.status = RunStatus.SUCCESS
-
-
-def results_table(results: Sequence[TotalsResult]) -> str:
-    """The command line's table of day-totals results."""
-    rows = [
-        (r.account, r.status + (f" ({r.reason})" if r.reason else ""), str(r.trade_date or ""), r.error or "")
-        for r in results
-    ]
-    return table(("account", "result", "day", "error"), rows)
 
 
 def replay_totals(

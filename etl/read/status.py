@@ -5,15 +5,13 @@ Read from etl_runs, so that `kiwoom-etl status`, `/healthz` and every replica on
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, case, func, select
 
-from etl.clock import zone_name
-from etl.console import table
 from etl.read.views import LEDGER_CHECKS
 from etl.schedule import Schedule
 from etl.store.engine import storage_errors
@@ -183,54 +181,6 @@ def _next_slot(schedule: Schedule, exchange: str, now: datetime) -> datetime | N
     return None
 
 
-def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime) -> str:
-    """The table `status` prints: times in the schedule's time zone."""
-
-    def when(moment: datetime | None) -> str:
-        return "-" if moment is None else schedule.local(moment).strftime("%Y-%m-%d %H:%M:%S")
-
-    def state(pair: PairStatus) -> str:
-        return "STALE" if pair.stale else ("ok" if pair.active else "closed")
-
-    zone = zone_name(schedule.zone, now)
-    return table(
-        [
-            "account",
-            "exchange",
-            "state",
-            f"last success ({zone})",
-            "age",
-            "last run",
-            "failures since",
-            f"next slot ({zone})",
-        ],
-        [
-            (
-                p.account_no,
-                p.exchange,
-                state(p),
-                when(p.last_success),
-                format_age(p.age(now)),
-                f"{p.last_status} ({p.last_reason})" if p.last_reason else p.last_status,
-                p.failures_since,
-                when(p.next_slot),
-            )
-            for p in pairs
-        ],
-    )
-
-
-def format_age(age: timedelta | None) -> str:
-    if age is None:
-        return "never"
-    seconds = int(age.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
 @dataclass(frozen=True)
 class Disagreements:
     """An account's days whose kt00017 totals the ledger does not bear out (ledger_checks)."""
@@ -352,39 +302,3 @@ def _newest_run(connection: Connection, api_id: str, account_no: str) -> Any:
         .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
         .limit(1)
     ).first()
-
-
-def ledger_table(statuses: Sequence[LedgerStatus], schedule: Schedule, now: datetime) -> str:
-    """The ledger's table in `status`: times in the schedule's time zone."""
-    zone = zone_name(schedule.zone, now)
-    return table(
-        [
-            "account",
-            "last ledger run",
-            f"started ({zone})",
-            "failures since",
-            "newest line",
-            "lines",
-            "other",
-            "conflicts",
-            "refused runs",
-            "newest totals",
-            "days disagreeing",
-        ],
-        [
-            (
-                s.account_no,
-                "-" if s.last_status is None else s.last_status + (f" ({s.last_reason})" if s.last_reason else ""),
-                "-" if s.last_started is None else schedule.local(s.last_started).strftime("%Y-%m-%d %H:%M:%S"),
-                s.failures_since,
-                s.newest_line or "-",
-                s.lines,
-                s.other,
-                s.conflicts,
-                s.refused,
-                s.totals_day or "-",
-                "-" if s.disagreements is None else s.disagreements.days,
-            )
-            for s in statuses
-        ],
-    )

@@ -6,9 +6,8 @@ is a seeded history (etl.sim.history: deposits, a withdrawal, trades with their 
 dividend, a credit line, a transfer in and a remark no mapping knows), on a free loopback port. Each past slot is
 snapshotted by `Snapshotter.take` with a clock set to that slot, so captured_at, trade_date and scheduled_for are
 the past's; each trading day's evening takes its totals (kt00017); a closed weekday gets the `skipped` runs a
-daemon writes. Then the ledger (kt00015) and, for the third account's weeks before the first snapshot, the daily
-estimates (kt00002) are loaded, as `kiwoom-etl ledger` and `kiwoom-etl backfill` load them. It never touches the
-real API.
+daemon writes. Then the daily estimates (kt00002) of the third account's weeks before the first snapshot and the
+ledger (kt00015) of every account are loaded, as `kiwoom-etl backfill` loads them. It never touches the real API.
 """
 
 from __future__ import annotations
@@ -25,17 +24,15 @@ from typing import Any
 
 from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 
+from etl.app.collect import backfill
+from etl.app.outputs import returns, write_report
 from etl.clock import KST, CalendarCorrections, krx_calendar, local_text, utc_now
 from etl.console import table
 from etl.errors import EtlError
 from etl.files import Protected, check_output
-from etl.jobs.backfill import EstimatesJob
-from etl.jobs.ledger import LedgerJob
 from etl.jobs.snapshot import Snapshotter
 from etl.jobs.totals import DayTotalsJob
-from etl.read.report import Selection, read_report
-from etl.read.report_html import is_report, write_page
-from etl.read.returns import read_returns, render
+from etl.read.report_html import is_report
 from etl.read.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, View
 from etl.redact import mask_urls
 from etl.settings import Account, Secret, Settings
@@ -151,27 +148,19 @@ def run_demo(
         _answer(engine, calendar, zone, echo)
         _returns(engine, echo)
         if report is not None:
-            written = _write_report(engine, report, zone, moment, mask_urls(database_url), protected, force)
+            # The report `kiwoom-etl report` writes, of the whole demo history.
+            written = write_report(
+                settings, engine, report, protected, generated_at=moment, force=force, option="--report"
+            )
             echo(
-                f"The report of this history: {report.resolve()} ({written / 1024:,.0f} KiB; it opens offline in a "
-                "browser)."
+                f"The report of this history: {report.resolve()} ({written.size / 1024:,.0f} KiB; it opens offline in "
+                "a browser)."
             )
             echo(
                 "(No daemon keeps these made-up accounts fresh: inside trading hours `kiwoom-etl status` calls them "
                 "STALE, as it would a real account whose daemon stopped.)"
             )
     return loaded == total
-
-
-def _write_report(
-    engine: Engine, path: Path, zone: str, moment: datetime, database: str, protected: Protected, force: bool
-) -> int:
-    """Write the report `kiwoom-etl report` writes, of the whole demo history; its size in bytes."""
-    page = read_report(engine, Selection(), timezone=zone, generated_at=moment, database=database)
-    try:
-        return write_page(page, path, protected, force=force, option="--report")
-    except OSError as exc:
-        raise EtlError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 
 
 def _ledger_history(calendar: Calendar, market: DemoMarket, seed: int) -> History:
@@ -269,14 +258,21 @@ def _ledger(
     clock: _SlotClock,
     echo: Callable[[str], None],
 ) -> None:
-    """The ledger of every account, and the ledger account's daily estimates of the weeks before its first
-    snapshot, as `kiwoom-etl ledger` and `kiwoom-etl backfill` load them."""
+    """The ledger account's daily estimates of the weeks before its first snapshot, and the ledger of every account,
+    as `kiwoom-etl backfill` loads them."""
     clock.now = now
     settings = snapshotter.settings
-    ledger = LedgerJob(settings, engine, snapshotter.fetcher, clock=clock).run(since=history.start)
-    only = settings.with_overrides(accounts=(settings.accounts[LEDGER_ACCOUNT - 1],))
     before = calendar.trading[0] - timedelta(days=1)
-    estimates = EstimatesJob(only, engine, snapshotter.fetcher, clock=clock).run(since=history.start, until=before)
+    filled = backfill(
+        settings,
+        engine,
+        history.start,
+        before,
+        fetcher=snapshotter.fetcher,
+        clock=clock,
+        estimated=(settings.accounts[LEDGER_ACCOUNT - 1],),
+    )
+    ledger, estimates = filled.ledger, filled.estimates
     lines = sum(sum(r.load.added.values()) for r in ledger)
     other = sum(r.load.added["other"] for r in ledger)
     echo(
@@ -290,8 +286,8 @@ def _returns(engine: Engine, echo: Callable[[str], None]) -> None:
     """What `kiwoom-etl returns` prints for the ledger account: a deposit is not a return."""
     name = f"{DEMO_PREFIX}{LEDGER_ACCOUNT}"
     echo(f"How well {name} was invested, deposits set aside (`kiwoom-etl returns --account {name}`):\n")
-    for found in read_returns(engine, account=name):
-        echo(render(found) + "\n")
+    for words in returns(engine, account=name).texts():
+        echo(words + "\n")
 
 
 def _skipped_rows(day: date, why: str, names: Sequence[str]) -> list[dict[str, Any]]:

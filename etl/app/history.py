@@ -1,0 +1,166 @@
+"""The history already received: the spool flushed into the database, every kept answer replayed with today's
+transform, the ledger reclassified with today's mapping, and answers kept elsewhere imported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from etl.jobs.backfill import replay_estimates
+from etl.jobs.flush import RECORDED_FAILED, flush
+from etl.jobs.flush import FlushReport as FlushReport
+from etl.jobs.ledger import LedgerReplay, replay_ledger
+from etl.jobs.replay import ImportReport as ImportReport
+from etl.jobs.replay import ReplayReport, count_lines, import_lines, import_pages, replay, runs_to_replay
+from etl.jobs.spool import Spool
+from etl.jobs.totals import replay_totals
+from etl.normalize.ledger import Classifier
+from etl.settings import Settings
+from etl.store.engine import transaction
+from etl.store.ledger import kind_counts, reclassify
+from etl.store.statistics import DAY_TOTALS, ESTIMATES, LEDGER, SNAPSHOTS, analyze
+
+# A progress bar: given its length and label, a context whose value is told how many more items are done.
+Bar = Callable[[int, str], AbstractContextManager[Callable[[int], None]]]
+
+
+@contextmanager
+def no_bar(_length: int, _label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar that shows nothing."""
+    yield lambda _done: None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What the spool holds."""
+
+    count: int
+    directory: Path
+
+
+def pending(settings: Settings) -> Pending:
+    """How many snapshots wait in the spool; reads no database."""
+    spool = Spool(settings.state_dir)
+    return Pending(len(spool.paths()), spool.directory)
+
+
+@dataclass(frozen=True)
+class Flushed:
+    """What a flush of the spool did."""
+
+    report: FlushReport
+    directory: Path
+
+
+def flush_spool(settings: Settings, engine: Engine, *, into_this_database: bool = False, bar: Bar = no_bar) -> Flushed:
+    """Load the snapshots spooled for this database (and those for another with `into_this_database`), oldest
+    first, each at most once."""
+    spool = Spool(settings.state_dir)
+    with bar(len(spool.paths()), "Flushing") as done:
+        report = flush(engine, spool, progress=done, into_this_database=into_this_database)
+    if report.loaded or report.failed:
+        analyze(engine, SNAPSHOTS)
+    return Flushed(report, spool.directory)
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What replaying everything did: the snapshots' runs, the ledger, the day totals and the estimates."""
+
+    runs: int  # runs with kt00005 pages
+    snapshots: ReplayReport
+    ledger: LedgerReplay
+    totals: int  # kt00017 pages read
+    totals_refused: int
+    estimates: int  # kt00002 pages read
+    estimates_refused: int
+
+
+def replay_everything(
+    settings: Settings, engine: Engine, *, since: date | None = None, account: str | None = None, bar: Bar = no_bar
+) -> Replayed:
+    """Rebuild the snapshots, the ledger (with the configured mapping), the day totals and the estimates from the
+    kept answers with today's transform, from `since` and for `account` when given."""
+    classifier = Classifier.with_rules(settings.ledger_rules)
+    runs = runs_to_replay(engine, since=since, account=account)
+    with bar(len(runs), "Replaying") as done:
+        snapshots = replay(engine, runs, progress=done)
+    ledger = replay_ledger(engine, classifier, since=since, account=account)
+    totals, totals_refused = replay_totals(engine, since=since, account=account)
+    estimates, estimates_refused = replay_estimates(engine, since=since, account=account)
+    analyze(engine, (*SNAPSHOTS, *LEDGER, *DAY_TOTALS, *ESTIMATES))
+    return Replayed(len(runs), snapshots, ledger, totals, totals_refused, estimates, estimates_refused)
+
+
+@dataclass(frozen=True)
+class Reclassified:
+    """What reclassifying the stored ledger did."""
+
+    moved: dict[tuple[str, str], int]  # lines by (old kind, new kind)
+    other: int  # stored lines still of kind other
+
+    @property
+    def count(self) -> int:
+        return sum(self.moved.values())
+
+
+def reclassify_ledger(settings: Settings, engine: Engine) -> Reclassified:
+    """Give the stored lines the kinds the configured mapping ([ledger.kinds]) finds now; fetches nothing."""
+    classifier = Classifier.with_rules(settings.ledger_rules)
+    with transaction(engine, "reclassifying the ledger") as connection:
+        moved = reclassify(connection, classifier)
+        other = kind_counts(connection)["other"]
+    return Reclassified(dict(moved), other)
+
+
+@dataclass(frozen=True)
+class PagesImported:
+    """What importing page files did: the snapshot's outcome."""
+
+    outcome: str
+
+    @property
+    def refused(self) -> bool:
+        """The pages were kept in raw_responses, but today's transform refused the snapshot."""
+        return self.outcome == RECORDED_FAILED
+
+
+def import_page_files(
+    engine: Engine, files: Sequence[Path], *, account_no: str, exchange: str, captured_at: datetime
+) -> PagesImported:
+    """Load kt00005 answers kept one a file, in chain order, as one snapshot of `account_no` on `exchange`."""
+    outcome = import_pages(engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at)
+    analyze(engine, SNAPSHOTS)
+    return PagesImported(outcome)
+
+
+@dataclass(frozen=True)
+class LinesImported:
+    """What importing JSON Lines files did, all files together."""
+
+    lines: int
+    refused: int
+    written: int  # loaded lines and refused ones (a refused line is kept, as a failed run)
+
+
+def import_line_files(
+    engine: Engine, files: Sequence[Path], *, bar: Bar = no_bar, each: Callable[[Path, ImportReport], None]
+) -> LinesImported:
+    """Load JSON Lines files one after the other, one snapshot a line; `each` is told each file's report as it is
+    done."""
+    refused = lines = written = 0
+    for path in files:
+        with bar(count_lines(path), f"Importing {path.name}") as done:
+            report = import_lines(engine, path, progress=done)
+        each(path, report)
+        refused += len(report.refused)
+        lines += report.lines
+        written += report.loaded + len(report.refused)
+    if written:  # a file imported again grew nothing: its statistics stand
+        analyze(engine, SNAPSHOTS)
+    return LinesImported(lines, refused, written)

@@ -1,0 +1,210 @@
+"""What the history is turned into: a view or table exported exactly, the ledger for a portfolio tool, the HTML
+report, and the returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Engine
+
+from etl import __version__
+from etl.errors import EtlError
+from etl.files import Protected, check_output, write_output
+from etl.read.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
+from etl.read.portfolio import Exported, ghostfolio, portfolio_performance, read_lines, summary
+from etl.read.report import Selection, read_report
+from etl.read.report_html import write_page
+from etl.read.returns import AccountReturns, read_returns, render
+from etl.settings import Settings
+
+EXPORTABLE: tuple[str, ...] = NAMES  # the views and tables `export` takes
+TOOLS = ("portfolio-performance", "ghostfolio")  # the formats that export the ledger for a portfolio tool
+
+
+def filter_problem(
+    name: str, since: date | None, until: date | None, account: str | None, exchange: str | None
+) -> str | None:
+    """Why a filter cannot be used with `name` (it has no such column), or None."""
+    try:
+        query(name, Filters(since, until, account, exchange))
+    except FilterNotApplicable as exc:
+        return str(exc)
+    return None
+
+
+def require_format(fmt: str) -> None:
+    """ConfigError when `fmt` needs what is not installed (Parquet: pyarrow)."""
+    if fmt == "parquet":
+        require_pyarrow()
+
+
+def export_table(
+    engine: Engine,
+    name: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    account: str | None = None,
+    exchange: str | None = None,
+    fmt: str = "csv",
+    out: Path | None = None,
+    stdout: IO[bytes] | None = None,
+    protected: Protected,
+    force: bool = False,
+    raw_text: bool = False,
+) -> int:
+    """Write the rows of the view or table `name` to `out` (else, as CSV, to `stdout`), every value exact; how many."""
+    filters = Filters(since, until, account, exchange)
+    return export(
+        engine,
+        name,
+        filters,
+        fmt=fmt,
+        out=out,
+        stdout=stdout,
+        protected=protected,
+        force=force,
+        raw_text=raw_text,
+    )
+
+
+def deliveries_file(out: Path) -> Path:
+    """Where Portfolio Performance's transfers of securities go, beside `out`."""
+    return out.with_name(f"{out.stem}-deliveries.csv")
+
+
+def check_tool_outputs(out: Path | None, fmt: str, protected: Protected, *, force: bool) -> None:
+    """Refuse, before the database is read, each file an export for a tool would write (ConfigError): none is
+    written when one is refused."""
+    if out is None:
+        return
+    check_output(out, protected, force=force)
+    if fmt == "portfolio-performance":
+        check_output(deliveries_file(out), protected, force=force, option="--out's sibling")
+
+
+@dataclass(frozen=True)
+class ToolExport:
+    """What an export of the ledger for a portfolio tool wrote."""
+
+    done: Exported
+    stdout: str | None = None  # the export, when it goes to no file
+    deliveries: Path | None = None  # the second file, with the transfers of securities
+    needs_out: bool = False  # nothing written: the transfers of securities need a second file, beside --out
+    notes: tuple[str, ...] = ()  # what was left out, in words
+
+
+def export_for_a_tool(
+    engine: Engine,
+    fmt: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    account: str | None = None,
+    out: Path | None = None,
+    protected: Protected,
+    force: bool = False,
+    raw_text: bool = False,
+    now: datetime,
+) -> ToolExport:
+    """account_transactions as Portfolio Performance's CSV import or Ghostfolio's import JSON, written to `out`
+    (and its deliveries sibling) or returned for stdout. Raises EtlError when a file cannot be written."""
+    lines = read_lines(engine, account=account, since=since, until=until)
+    deliveries: str | None = None
+    if fmt == "ghostfolio":
+        text, done = ghostfolio(lines, exported_at=now, version=__version__)
+    else:
+        text, deliveries, done = portfolio_performance(lines, raw_text=raw_text)
+        if deliveries and out is None:
+            return ToolExport(done, needs_out=True)
+    notes = tuple(summary(done))
+    if out is None:
+        return ToolExport(done, stdout=text, notes=notes)
+    _write(out, text, protected, force, "--out")
+    second = None
+    if deliveries:
+        second = deliveries_file(out)
+        _write(second, deliveries, protected, force, "--out's sibling")
+    return ToolExport(done, deliveries=second, notes=notes)
+
+
+def _write(path: Path, content: str, protected: Protected, force: bool, option: str) -> None:
+    try:
+        write_output(path, content.encode("utf-8"), protected, force=force, option=option)
+    except OSError as exc:
+        raise EtlError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    """What writing the report did: its size, and each account's section."""
+
+    size: int  # bytes
+    sections: tuple[tuple[str, str, bool], ...]  # (account_no, exchange, whether it has a day in the range)
+
+    @property
+    def empty(self) -> list[tuple[str, str]]:
+        """The sections with no snapshot in the range."""
+        return [(account, exchange) for account, exchange, days in self.sections if not days]
+
+
+def write_report(
+    settings: Settings,
+    engine: Engine,
+    out: Path,
+    protected: Protected,
+    *,
+    generated_at: datetime,
+    account: str | None = None,
+    exchange: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    force: bool = False,
+    option: str = "--out",
+) -> ReportWritten:
+    """Write the self-contained HTML report of the selection to `out` (never a `protected` file, an existing one
+    only with `force`), times in the settings' time zone. Raises EtlError when it cannot be written."""
+    report = read_report(
+        engine,
+        Selection(account, exchange, since, until),
+        timezone=settings.timezone,
+        generated_at=generated_at,
+        database=settings.safe_database_url,
+    )
+    try:
+        size = write_page(report, out, protected, force=force, option=option)
+    except OSError as exc:
+        raise EtlError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
+    return ReportWritten(size, tuple((s.account_no, s.exchange, bool(s.days)) for s in report.accounts))
+
+
+@dataclass(frozen=True)
+class Returns:
+    """The returns of each account with values in the period."""
+
+    accounts: tuple[AccountReturns, ...]
+
+    @property
+    def measured(self) -> bool:
+        """Whether some account has two days with a value in the period."""
+        return any(one.performance for one in self.accounts)
+
+    def texts(self) -> Sequence[str]:
+        """Each account's figures in words."""
+        return [render(one) for one in self.accounts]
+
+
+def returns(
+    engine: Engine,
+    *,
+    account: str | None = None,
+    exchange: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Returns:
+    """How well each account (or `account`) was invested over the period, on `exchange` (default: KRX, else NXT)."""
+    return Returns(tuple(read_returns(engine, account=account, exchange=exchange, since=since, until=until)))

@@ -1,0 +1,284 @@
+"""The commands that turn the history into something to read: export, report and returns."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from etl.cli.base import DAY, EXIT_FAILED, REPORT_FILE, Context, cli, errors, fail, force_option, global_options, period
+from etl.text import displayable
+
+
+@cli.command("returns")
+@global_options
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: each one].")
+@click.option(
+    "--exchange",
+    type=click.Choice(["KRX", "NXT"]),
+    help="The series measured [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed.",
+)
+@click.option(
+    "--since",
+    type=DAY,
+    help="The period's start (Seoul): its first day with a value is the base [default: the first day].",
+)
+@click.option("--until", type=DAY, help="The period's last day (Seoul).")
+@click.pass_obj
+def returns_command(
+    obj: Context,
+    account: str | None,
+    exchange: str | None,
+    since: date | None,
+    until: date | None,
+) -> None:
+    """How well the account was invested over a period, deposits and withdrawals set aside.
+
+    From the views account_returns_daily and account_flows_daily (the ledger's external flows: load it with
+    `kiwoom-etl ledger`), on equity = net assets − the collateral loans net assets do not subtract (so that a
+    loan is no gain): the time-weighted return (TWR, each day's return with the day's flows counted at its end),
+    annualised for periods of 365 days or more; the money-weighted return (XIRR over the start equity, the flows
+    and the end equity); the deepest drawdown; the best and worst day; and the dividends, fees and taxes of the
+    period. Returns are fractions shown in percent; money is KRW. Without a ledger every change counts as
+    return: a deposit would look like a gain. Exits 1 when no account has two days with a value in the period.
+    """
+    from etl.app.outputs import returns
+    from etl.app.wiring import open_database
+
+    period(since, until)
+    with errors():
+        settings = obj.settings()
+        with open_database(settings) as engine:
+            found = returns(engine, account=account, exchange=exchange, since=since, until=until)
+        if not found.accounts:
+            fail(f"no account has snapshots in {settings.safe_database_url}: nothing to measure yet", EXIT_FAILED)
+        click.echo("\n\n".join(found.texts()))
+        if not found.measured:
+            sys.exit(EXIT_FAILED)
+
+
+@cli.command("report")
+@global_options
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: one section each].")
+@click.option(
+    "--exchange",
+    type=click.Choice(["KRX", "NXT"]),
+    help="The exchange shown [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed.",
+)
+@click.option("--since", type=DAY, help="First trade date shown (Seoul).")
+@click.option(
+    "--until",
+    type=DAY,
+    help="Last trade date shown (Seoul); the allocation is the newest close on or before it.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=Path(REPORT_FILE),
+    show_default=True,
+    help="Where to write the HTML page (an existing file only with --force).",
+)
+@force_option
+@click.pass_obj
+def report_command(
+    obj: Context,
+    account: str | None,
+    exchange: str | None,
+    since: date | None,
+    until: date | None,
+    out: Path,
+    force: bool,
+) -> None:
+    """Write one self-contained HTML page (it opens offline) of the account history, from the analyst views.
+
+    Per account: net assets per day and their change, profit and loss per day, the allocation and the holdings at
+    the newest close on or before --until, the position changes of the range's last days, and how fresh the data
+    is. Times are shown in the configured time zone.
+    """
+    from etl.app.outputs import write_report
+    from etl.app.wiring import open_database
+    from etl.clock import utc_now
+    from etl.files import check_output
+
+    period(since, until)
+    with errors():
+        settings = obj.settings()
+        protected = obj.protected(settings)
+        check_output(out, protected, force=force)  # before the database is read
+        with open_database(settings) as engine:
+            written = write_report(
+                settings,
+                engine,
+                out,
+                protected,
+                generated_at=utc_now(),
+                account=account,
+                exchange=exchange,
+                since=since,
+                until=until,
+                force=force,
+            )
+        for account_no, exchange_shown in written.empty:
+            click.echo(f"{displayable(account_no)} {exchange_shown}: no snapshot in the range.", err=True)
+        where = displayable(str(out.resolve()))
+        click.echo(f"Report of {len(written.sections)} account(s) written to {where} ({written.size / 1024:,.0f} KiB).")
+
+
+def _export_for_a_tool(
+    obj: Context,
+    name: str,
+    fmt: str,
+    since: date | None,
+    until: date | None,
+    account: str | None,
+    exchange: str | None,
+    out: Path | None,
+    force: bool,
+    raw_text: bool,
+) -> None:
+    """`export account_transactions --format portfolio-performance|ghostfolio`."""
+    from etl.app.outputs import check_tool_outputs, export_for_a_tool
+    from etl.app.wiring import open_database
+    from etl.clock import utc_now
+
+    if name != "account_transactions":
+        raise click.UsageError(f"--format {fmt} exports the ledger: NAME must be account_transactions, not {name}.")
+    if exchange:
+        raise click.UsageError("--exchange does not apply to the ledger: its lines cover both exchanges.")
+    with errors():
+        settings = obj.settings()
+        protected = obj.protected(settings)
+        check_tool_outputs(out, fmt, protected, force=force)  # before the database is read
+        with open_database(settings) as engine:
+            done = export_for_a_tool(
+                engine,
+                fmt,
+                since=since,
+                until=until,
+                account=account,
+                out=out,
+                protected=protected,
+                force=force,
+                raw_text=raw_text,
+                now=utc_now(),
+            )
+        if done.needs_out:
+            raise click.UsageError(
+                f"{done.done.deliveries} transfer(s) of securities go to a second file: "
+                "--format portfolio-performance needs --out FILE."
+            )
+        if done.stdout is not None:
+            sys.stdout.write(done.stdout)
+        if out is not None:
+            click.echo(f"{done.done.rows} row(s) of account_transactions written to {displayable(str(out))} ({fmt}).")
+        if done.deliveries is not None:
+            click.echo(
+                f"{done.done.deliveries} transfer(s) of securities written to {displayable(str(done.deliveries))}: "
+                "import that file as Portfolio Transactions."
+            )
+        for words in done.notes:
+            click.echo(words, err=True)
+
+
+@cli.command("export")
+@global_options
+@click.argument("name", metavar="NAME")
+@click.option("--since", type=DAY, help="From this Seoul date on (inclusive).")
+@click.option("--until", type=DAY, help="Up to this Seoul date (inclusive).")
+@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
+@click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="Only this exchange.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "portfolio-performance", "ghostfolio"]),
+    default="csv",
+    show_default=True,
+    help="csv and parquet: the exact rows. portfolio-performance (its CSV import) and ghostfolio (its import JSON):"
+    " account_transactions for those tools, mapped as docs/bi.md says.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Write here (written to a temporary name, renamed once complete; an existing file only with --force);"
+    " without it CSV goes to stdout. Parquet needs it; so does portfolio-performance when there are transfers of"
+    " securities (they go to FILE's -deliveries.csv sibling).",
+)
+@force_option
+@click.option(
+    "--raw-text",
+    is_flag=True,
+    help="CSV: write text cells as stored, even those a spreadsheet would run as a formula (by default a text cell"
+    " starting with = + - @, a tab or a carriage return gets a ' before it; numbers are never changed).",
+)
+@click.pass_obj
+def export_command(
+    obj: Context,
+    name: str,
+    since: date | None,
+    until: date | None,
+    account: str | None,
+    exchange: str | None,
+    fmt: str,
+    out: Path | None,
+    force: bool,
+    raw_text: bool,
+) -> None:
+    """Export the view or table NAME to CSV or Parquet, with every value exact; or the ledger for a portfolio tool.
+
+    NAME is an analyst view (account_history, latest_accounts, latest_positions, account_daily, position_daily,
+    position_changes, etl_freshness, ledger_checks, account_flows_daily, account_returns_daily) or a table
+    (etl_runs, account_snapshots, position_snapshots, raw_responses, account_transactions,
+    account_transaction_conflicts, account_day_totals, account_daily_estimates). --since/--until are Seoul dates,
+    on trade_date (settlement_date for the ledger) where NAME has one, else on its time (captured_at; started_at
+    for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
+
+    --format portfolio-performance and --format ghostfolio take NAME account_transactions: Portfolio
+    Performance's CSV import (English column and type names) and Ghostfolio's import JSON. Lines those tools
+    have no type for (loan, other) are left out and counted.
+
+    CSV (plain and portfolio-performance) is for spreadsheets: a text cell starting with =, +, -, @, a tab or a
+    carriage return is written with a ' before it, so that no name or remark runs as a formula (--raw-text: as
+    stored); numbers stay numbers. Parquet and ghostfolio keep every value literal. --out never replaces the
+    database, its -wal/-shm/-journal files or anything in the state directory, and an existing file only with --force.
+    """
+    from etl.app.outputs import EXPORTABLE, TOOLS, export_table, filter_problem, require_format
+    from etl.app.wiring import open_database
+    from etl.files import check_output
+
+    if name not in EXPORTABLE:
+        raise click.BadParameter(f"unknown view or table {name!r}; one of: {', '.join(EXPORTABLE)}.", param_hint="NAME")
+    period(since, until)
+    if fmt in TOOLS:
+        _export_for_a_tool(obj, name, fmt, since, until, account, exchange, out, force, raw_text)
+        return
+    problem = filter_problem(name, since, until, account, exchange)
+    if problem is not None:
+        raise click.UsageError(f"{problem}.")
+    if fmt == "parquet" and out is None:
+        raise click.UsageError("--format parquet needs --out FILE (Parquet is not written to stdout).")
+    with errors():
+        require_format(fmt)
+        settings = obj.settings()
+        protected = obj.protected(settings)
+        if out is not None:
+            check_output(out, protected, force=force)  # before the database is read
+        with open_database(settings) as engine:
+            count = export_table(
+                engine,
+                name,
+                since=since,
+                until=until,
+                account=account,
+                exchange=exchange,
+                fmt=fmt,
+                out=out,
+                stdout=sys.stdout.buffer,
+                protected=protected,
+                force=force,
+                raw_text=raw_text,
+            )
+    if out is not None:
+        click.echo(f"{count} row(s) of {name} written to {displayable(str(out))}.")  # a name may hold a newline

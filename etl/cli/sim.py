@@ -1,0 +1,159 @@
+"""The commands of the simulator: simulate (the local Kiwoom API) and demo (a few weeks of made-up history)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from etl.cli.base import EXIT_FAILED, REPORT_FILE, Context, cli, errors, fail, force_option, global_options
+
+
+@cli.command()
+@global_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 10000), help="How many accounts.")
+@click.option(
+    "--positions",
+    default=12,
+    show_default=True,
+    type=click.IntRange(0, 100000),
+    help="Holdings of each account on KRX (NXT gets a third).",
+)
+@click.option("--page-size", default=20, show_default=True, type=click.IntRange(1), help="Positions per page.")
+@click.option(
+    "--rate",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Requests a second allowed per app key and api-id before HTTP 429.",
+)
+@click.option("--burst", default=2, show_default=True, type=click.IntRange(1), help="Burst allowed at once.")
+@click.option(
+    "--latency",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds each API request waits before its answer, as a distant server's would.",
+)
+@click.option(
+    "--fault-token",
+    metavar="TOKEN",
+    default=None,
+    help="Let any address inject faults with header X-Sim-Token: TOKEN (without it: loopback clients only).",
+)
+@click.pass_obj
+def simulate(
+    obj: Context,
+    host: str,
+    port: int,
+    accounts: int,
+    positions: int,
+    page_size: int,
+    rate: float,
+    burst: int,
+    latency: float,
+    fault_token: str | None,
+) -> None:
+    """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
+
+    It speaks au10001, au10002, ka00001, kt00005, kt00015, kt00017 and kt00002 like the real API. The first
+    account has six weeks of ledger ending today (deposits, a withdrawal, trades with fees and taxes, a dividend,
+    a credit line, a transfer in, a remark no mapping knows), from which all of its answers come, so that
+    `ledger`, `backfill` and `returns` have something to show; the others hold positions only. Point kiwoom-etl
+    at it with
+    KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
+    {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.sim.faults.Fault); an
+    unknown kind or field is answered 400. Only loopback clients may inject faults, unless --fault-token is
+    given: then every such request, from any address, must carry the header X-Sim-Token with that token (403
+    otherwise).
+    """
+    from datetime import timedelta
+
+    from etl.clock import KST, utc_now
+    from etl.sim.accounts import make_account
+    from etl.sim.history import make_history
+    from etl.sim.simulator import Simulator, bind
+
+    obj.logging(None)
+    made = [make_account(i, positions) for i in range(1, accounts + 1)]
+    today = utc_now().astimezone(KST).date()
+    made[0].history = make_history(today - timedelta(days=41), 42)  # the history answers as of each day's date
+    simulator = Simulator(
+        accounts=made,
+        page_size=page_size,
+        rate_per_second=rate,
+        burst=burst,
+        latency=latency,
+        fault_token=fault_token,
+    )
+    try:
+        server = bind(simulator, host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILED)
+    click.echo(f"Kiwoom simulator on http://{host}:{server.server_address[1]} — accounts (made-up keys):")
+    for account in simulator.accounts:
+        ledger = "  (with a ledger)" if account.history else ""
+        click.echo(
+            f"  KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}  → {account.acct_no}{ledger}"
+        )
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped")
+
+
+@cli.command()
+@global_options
+@click.option(
+    "--days",
+    default=20,
+    show_default=True,
+    type=click.IntRange(3, 250),
+    help="Trading days of history, ending today (3 snapshots each).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Another seed, another (repeatable) market.")
+@click.option(
+    "--report",
+    "report_path",
+    default=REPORT_FILE,
+    show_default=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the HTML report of the demo's history (as `kiwoom-etl report` writes it); it replaces a"
+    " kiwoom-etl report there, another file only with --force.",
+)
+@force_option
+@click.pass_obj
+def demo(obj: Context, days: int, seed: int, report_path: Path, force: bool) -> None:
+    """Try kiwoom-etl without an account: a few weeks of made-up history, answers from the views, a report.
+
+    A local simulator plays a seeded market in which two made-up accounts trade between days; every past slot
+    (09:30, 12:30, 15:45 KST) of every trading day is snapshotted through the real path, a closed weekday is
+    recorded as skipped. The same seed gives the same numbers on every run; a second run replaces the first's
+    history and its report. Needs no key and touches no real API. It refuses, before changing anything, a database
+    that holds real (non-demo) snapshots or runs. It writes to --database-url, else to the SQLite file kiwoom_etl.db
+    in this directory, never to the configured database. Times are printed in the `timezone` setting.
+    """
+    from etl.settings import default_database_url, normalize_database_url
+    from etl.sim.demo import run_demo
+
+    with errors():
+        settings = obj.settings()
+        # --database-url, else kiwoom_etl.db here: never the configured database, which may hold real history
+        url = normalize_database_url(obj.database_url, "--database-url") if obj.database_url else default_database_url()
+        ok = run_demo(
+            url,
+            days=days,
+            seed=seed,
+            zone=settings.timezone,
+            echo=click.echo,
+            report=report_path,
+            corrections=settings.calendar,
+            protected=obj.protected(settings, url),
+            force=force,
+        )
+    if not ok:
+        sys.exit(EXIT_FAILED)

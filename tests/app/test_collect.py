@@ -1,0 +1,92 @@
+"""etl.app.collect: the account's day (the ledger, then the day's totals when due) and the backfill (estimates of
+the accounts asked, the ledger of all), against the simulator over HTTP into a real database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from etl.app.collect import DayJobs, backfill, run_day
+from etl.clock import KST, krx_calendar
+from etl.sim.accounts import make_account
+from etl.sim.history import make_history
+from etl.sim.simulator import Simulator, serve
+from etl.store.models import EtlRun
+from tests.support import Clock, make_settings, sim_accounts
+
+START = date(2026, 10, 19)  # a Monday
+END = date(2026, 11, 20)  # a Friday
+SATURDAY = date(2026, 11, 21)
+
+
+def ledger_simulator(accounts: int = 1) -> Simulator:
+    """`accounts` accounts, each with a seeded ledger from START to the Saturday after END."""
+    made = [make_account(i, 3) for i in range(1, accounts + 1)]
+    for i, account in enumerate(made):
+        account.history = make_history(START, (SATURDAY - START).days + 1, seed=3 + i)
+    return Simulator(accounts=made, today=lambda: END, retry_after=None, rate_per_second=1000, burst=100)
+
+
+def test_the_day_s_totals_are_taken_after_the_close_of_a_trading_day_or_when_forced(
+    engine: Engine, tmp_path: Path
+) -> None:
+    simulator = ledger_simulator()
+    clock = Clock(datetime.combine(END, time(12, 0), tzinfo=KST))
+    calendar = krx_calendar()
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = DayJobs(settings, engine, clock=clock)
+        try:
+            noon = run_day(jobs, calendar, since=START)
+            forced = run_day(jobs, calendar, force_totals=True)
+            clock.now = datetime.combine(END, time(21, 0), tzinfo=KST)
+            evening = run_day(jobs, calendar)
+            clock.now = datetime.combine(SATURDAY, time(21, 0), tzinfo=KST)
+            saturday = run_day(jobs, calendar)
+        finally:
+            jobs.close()
+    assert [r.ok for r in noon.ledger] == [True] and noon.added > 0
+    assert noon.totals == () and noon.not_due is not None and "after the close" in noon.not_due
+    assert noon.ok is (noon.other == 0)  # a line no rule knows makes the day not ok
+    assert forced.not_due is None and [r.ok for r in forced.totals] == [True]
+    assert forced.added == 0  # the ledger again: every line already loaded
+    assert evening.not_due is None and [(r.ok, r.trade_date) for r in evening.totals] == [(True, END)]
+    assert saturday.totals == () and saturday.not_due is not None and "no KRX trading day" in saturday.not_due
+
+
+def test_the_day_claims_its_slots_so_that_a_replica_takes_neither_half_twice(engine: Engine, tmp_path: Path) -> None:
+    simulator = ledger_simulator()
+    evening = datetime.combine(END, time(20, 15), tzinfo=KST)
+    clock = Clock(evening.replace(hour=21))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        days = [DayJobs(settings, engine, clock=clock) for _ in range(2)]  # two daemons on one database
+        try:
+            first, replica = (
+                run_day(jobs, krx_calendar(), trigger="scheduled", ledger_slot=evening, totals_slot=evening)
+                for jobs in days
+            )
+        finally:
+            for jobs in days:
+                jobs.close()
+    assert len(first.ledger) == 1 and len(first.totals) == 1
+    assert replica.ledger == () and replica.totals == ()  # claimed by the first: left to it
+    with engine.connect() as connection:
+        runs = connection.execute(select(EtlRun.api_id).order_by(EtlRun.id)).scalars().all()
+    assert runs == ["kt00015", "kt00017"]
+
+
+def test_backfill_estimates_the_accounts_asked_and_loads_the_ledger_of_all(engine: Engine, tmp_path: Path) -> None:
+    simulator = ledger_simulator(accounts=2)
+    clock = Clock(datetime.combine(END, time(12, 0), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        one = backfill(settings, engine, START, date(2026, 10, 30), clock=clock, estimated=settings.accounts[:1])
+        both = backfill(settings, engine, START, date(2026, 10, 30), clock=clock)
+    assert [len(one.estimates), len(one.ledger)] == [1, 2]
+    assert one.ok and one.estimates[0].days == 10  # two weeks of weekdays
+    assert dict(one.first_snapshots) == {one.estimates[0].account: None}  # no snapshot yet
+    assert [len(both.estimates), len(both.ledger)] == [2, 2] and both.ok
+    assert set(both.first_snapshots) == {r.account for r in both.estimates}
