@@ -80,7 +80,7 @@ def test_tls_certificates_are_always_checked() -> None:
     session = new_session()
     assert session.verify is True
     session.close()
-    sources = "".join(p.read_text() for p in (Path(__file__).parent.parent.parent / "etl").glob("*.py"))
+    sources = "".join(p.read_text() for p in (Path(__file__).parents[2] / "etl").rglob("*.py"))
     assert "verify=False" not in sources and "CERT_NONE" not in sources
 
 
