@@ -7,10 +7,10 @@ the account jobs, replay, status, the metrics — do the how, and none of them n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table
 
@@ -45,8 +45,13 @@ class Rows:
 
 # (page, account_no, number of its first line in errors) → its rows; TransformError when a value is off the contract.
 Read = Callable[[Page, str, int], Rows]
-# (connection, rows, run_id) → how many rows were written, in the caller's transaction.
-Store = Callable[[Connection, Sequence[dict[str, Any]], int], int]
+
+
+class Store(Protocol):
+    """A load: one account's rows into `table`, in the caller's transaction; how many rows were written."""
+
+    def __call__(self, connection: Connection, table: Table, rows: Iterable[dict[str, Any]], *, run_id: int) -> int:
+        """Write `rows` of run `run_id`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,3 +77,7 @@ class RowsApi(Api):
 
     read: Read
     store: Store
+
+    def load(self, connection: Connection, rows: Iterable[dict[str, Any]], run_id: int) -> int:
+        """Store `rows` of run `run_id` in its table; how many were written."""
+        return self.store(connection, self.table, rows, run_id=run_id)

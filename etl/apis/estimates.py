@@ -4,17 +4,14 @@ account_daily_estimates, where a later answer for a day replaces an earlier one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
-
-from sqlalchemy import Connection
 
 from etl.apis.api import Claim, Rows, RowsApi
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.estimates import ESTIMATES_KEY, estimate_rows
-from etl.store.estimates import store_estimates
+from etl.store.daily import store_daily
 from etl.store.models import AccountDailyEstimate
 
 
@@ -27,10 +24,6 @@ def _read(page: Page, account_no: str, first_line: int) -> Rows:
     return Rows(read.rows, read.unknown_fields)
 
 
-def _store(connection: Connection, rows: Sequence[dict[str, Any]], run_id: int) -> int:
-    return store_estimates(connection, rows, run_id=run_id)
-
-
 ESTIMATES = RowsApi(
     # Not on the mock server (8104), nor for a company's account (8200).
     endpoint=Endpoint("kt00002", body=_body, list_key=ESTIMATES_KEY, no_data_is_empty=True),
@@ -38,5 +31,5 @@ ESTIMATES = RowsApi(
     claim=Claim.RANGE,
     table=AccountDailyEstimate.__table__,
     read=_read,
-    store=_store,
+    store=store_daily,
 )

@@ -3,27 +3,18 @@ once a trading day after the close into account_day_totals, where a later taking
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import Connection
-
 from etl.apis.api import Claim, Rows, RowsApi, RunsMetric
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.totals import day_totals
+from etl.store.daily import store_daily
 from etl.store.models import AccountDayTotals
-from etl.store.totals import store_totals
 
 
 def _read(page: Page, account_no: str, first_line: int) -> Rows:
     # The answer is today's: its day is the KST day it was received on.
     totals = day_totals(page, account_no=account_no, captured_at=page.received_at)
     return Rows((totals.row,), totals.unknown_fields)
-
-
-def _store(connection: Connection, rows: Sequence[dict[str, Any]], run_id: int) -> int:
-    return sum(store_totals(connection, row, run_id=run_id) for row in rows)
 
 
 DAY_TOTALS = RowsApi(
@@ -33,5 +24,5 @@ DAY_TOTALS = RowsApi(
     table=AccountDayTotals.__table__,
     runs_metric=RunsMetric("day_totals", "Day totals"),
     read=_read,
-    store=_store,
+    store=store_daily,
 )

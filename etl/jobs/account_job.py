@@ -246,7 +246,7 @@ class AccountJob(Generic[R]):
 
     def _store(self, connection: Connection, run: Run, rows: Sequence[Any], pages: Sequence[Page], result: R) -> None:
         """Load one request's rows (of `pages`) in the caller's transaction."""
-        result.written += self._rows_api().store(connection, rows, run.id)
+        result.written += self._rows_api().load(connection, rows, run.id)
 
     def _rows_api(self) -> RowsApi:
         if not isinstance(self.api, RowsApi):

@@ -194,7 +194,7 @@ def replay_rows(
                 refused += 1
                 failed.add(row.run_id)
                 continue
-            api.store(connection, rows, row.run_id)
+            api.load(connection, rows, row.run_id)
             healed.add(row.run_id)
         heal_runs(connection, healed - failed, now)
     return read, refused

@@ -93,6 +93,6 @@ def test_an_older_taking_of_a_day_is_not_written_over_a_later_one(engine: Engine
         run = connection.execute(
             insert(EtlRun).returning(EtlRun.id), {"trigger": "manual", "status": "success", "started_at": RECEIVED}
         ).scalar_one()
-        assert DAY_TOTALS.store(connection, later, run) == 1
-        assert DAY_TOTALS.store(connection, earlier, run) == 0
+        assert DAY_TOTALS.load(connection, later, run) == 1
+        assert DAY_TOTALS.load(connection, earlier, run) == 0
         assert connection.execute(select(AccountDayTotals.deposits)).scalar_one() == 2
