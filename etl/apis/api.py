@@ -30,8 +30,8 @@ class Claim(StrEnum):
 class RunsMetric:
     """The daemon's counter of the API's runs by result and reason, kiwoom_etl_<name>_runs."""
 
-    name: str  # "day_totals"
-    title: str  # how its help text names the runs: "Day totals"
+    name: str  # "ledger"
+    title: str  # how its help text names the runs: "Account ledger"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Api:
     """One Kiwoom API the project fetches."""
 
     endpoint: Endpoint
-    what: str  # how logs, errors and transactions name it: "day totals"
+    what: str  # how logs, errors and transactions name it: "ledger"
     claim: Claim
     table: Table  # where its rows go
     runs_metric: RunsMetric | None = None

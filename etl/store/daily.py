@@ -1,6 +1,5 @@
-"""Tables of one row per account and day (account_day_totals, account_daily_estimates): a later answer for a day
-replaces an earlier one; an older one (a replay of an older page) leaves it. Everything happens in the caller's
-transaction."""
+"""Tables of one row per account and day (the day totals, the daily estimates): a later answer for a day replaces an
+earlier one; an older one (a replay of an older page) leaves it. Everything happens in the caller's transaction."""
 
 from __future__ import annotations
 
