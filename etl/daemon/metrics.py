@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from etl.apis import APIS
 from etl.clock import utc_now
 from etl.errors import ApiError, ApiServerError, ApiUnreachable, RateLimited, TokenRejected
 from etl.jobs.account_job import AccountResult
@@ -20,10 +21,11 @@ _RETRY_REASONS = (
 
 
 class Metrics:
-    """Snapshots by result, their duration, the last success per account × exchange, API retries by reason."""
+    """Snapshots by result, their duration, the last success per account × exchange, API retries by reason, and
+    the runs of each API whose declaration names a counter."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        self.registry = registry = CollectorRegistry()
         self.snapshots = Counter(
             "kiwoom_etl_snapshots",
             "Account × exchange snapshots, by result and reason (etl_runs' names; empty for a plain success).",
@@ -45,18 +47,17 @@ class Metrics:
         self.retries = Counter(
             "kiwoom_etl_api_retries", "Kiwoom API requests retried, by reason.", ["reason"], registry=self.registry
         )
-        self.ledger_runs = Counter(
-            "kiwoom_etl_ledger_runs",
-            "Account ledger (kt00015) runs, by result and reason (etl_runs' names; empty for a plain success).",
-            ["result", "reason"],
-            registry=self.registry,
-        )
-        self.day_totals_runs = Counter(
-            "kiwoom_etl_day_totals_runs",
-            "Day totals (kt00017) runs, by result and reason (etl_runs' names; empty for a plain success).",
-            ["result", "reason"],
-            registry=self.registry,
-        )
+        self.runs = {  # by api_id
+            api.api_id: Counter(
+                f"kiwoom_etl_{api.runs_metric.name}_runs",
+                f"{api.runs_metric.title} ({api.api_id}) runs, by result and reason (etl_runs' names; empty for a "
+                "plain success).",
+                ["result", "reason"],
+                registry=registry,
+            )
+            for api in APIS
+            if api.runs_metric is not None
+        }
         self.ledger_lines = Counter(
             "kiwoom_etl_ledger_lines",
             "Ledger lines newly loaded, by kind; kind=other counts the lines the mapping does not know.",
@@ -74,13 +75,17 @@ class Metrics:
 
     def observe_ledger(self, result: LedgerResult) -> None:
         """Count one account's ledger run and the lines it added by kind."""
-        self.ledger_runs.labels(result=result.status, reason=result.reason or "").inc()
+        self._count_run(result)
         for kind, count in result.load.added.items():
             self.ledger_lines.labels(kind=kind).inc(count)
 
     def observe_totals(self, result: AccountResult) -> None:
         """Count one account's day-totals run."""
-        self.day_totals_runs.labels(result=result.status, reason=result.reason or "").inc()
+        self._count_run(result)
+
+    def _count_run(self, result: AccountResult) -> None:
+        """Count one account's run in its API's counter."""
+        self.runs[result.api.api_id].labels(result=result.status, reason=result.reason or "").inc()
 
     def retried(self, exc: ApiError) -> None:
         """Count one retry (or token replacement) by what caused it."""

@@ -1,7 +1,9 @@
-"""What the per-account API jobs share (the ledger, kt00015; the day's totals, kt00017): one etl_runs row per
-account a run, one account's failure never stopping the next, and a server or an account that said it does not
-offer the API (8104: not on the mock server; 8200: not for a company's account) asked no more until restart.
-Snapshots are not touched by any of it.
+"""What the per-account API jobs share, driven by their API's declaration (etl.apis): one etl_runs row per account a
+run, one account's failure never stopping the next, and a server or an account that said it does not offer the API
+(8104: not on the mock server; 8200: not for a company's account) asked no more until restart. A run asks today's
+answer once (a `day` claim) or its range a calendar month at a time (a `range` claim); each request's pages go to
+raw_responses with their rows, in one transaction, and a page off the contract refuses its request's rows (kept,
+counted, loaded by `replay` once the transform reads it). Snapshots are not touched by any of it.
 """
 
 from __future__ import annotations
@@ -9,58 +11,85 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Connection, Engine, insert, update
 
+from etl.apis.api import Api, Claim, Rows, RowsApi
 from etl.clock import utc_now
-from etl.errors import ApiError, EtlError, NotSupported, SlotClaimed, StorageError
+from etl.errors import ApiError, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
 from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.fetcher import Fetcher
+from etl.kiwoom.pages import Page
 from etl.settings import Account, Settings
 from etl.store.engine import transaction
-from etl.store.models import EtlRun, Reason, RunStatus
+from etl.store.load import page_row
+from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
 from etl.store.runs import Run, start_run
 
 log = logging.getLogger(__name__)
 
 
+Span = tuple[date, date] | None  # what one request asks: a range of days, or (a `day` claim) today
+
+
+def months(start: date, end: date) -> Iterator[tuple[date, date]]:
+    """[start, end] cut at calendar month boundaries, oldest first."""
+    while start <= end:
+        following = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        last = min(end, following - timedelta(days=1))
+        yield start, last
+        start = last + timedelta(days=1)
+
+
 @dataclass
 class AccountResult:
-    """How one account's run ended."""
+    """How one account's run of its API (`api`) ended."""
 
+    api: ClassVar[Api]
     account: str
     status: str  # an etl_runs status
     reason: Reason | None = None
     run_id: int | None = None
     error: str | None = None
     pages: int = 0  # received
+    rows: int = 0  # received: lines, days
+    written: int = 0  # rows the load wrote (a row already stored from a later answer is left alone)
+    refused: list[str] = field(default_factory=list)  # one text per refused page
 
     @property
     def ok(self) -> bool:
         return self.status == RunStatus.SUCCESS
 
     @property
-    def count(self) -> int | None:
-        """etl_runs.position_count of the run when it succeeded."""
-        return None
+    def count(self) -> int:
+        """etl_runs.position_count of the run when it succeeded: the rows received."""
+        return self.rows
 
     def failed(self, reason: Reason, error: str) -> None:
         self.status, self.reason, self.error = RunStatus.FAILED, reason, error
+
+
+@dataclass
+class RangeResult(AccountResult):
+    """How one account's run over a range of days ended."""
+
+    since: date | None = None
+    until: date | None = None
 
 
 R = TypeVar("R", bound=AccountResult)
 
 
 class AccountJob(Generic[R]):
-    """One API for every configured account, in turn; subclasses read and store one account's answer."""
+    """The API of `result_type` for every configured account, in turn; a subclass says what one request's rows are
+    (`_read`) and how they load (`_store`), by default as the API's declaration says."""
 
-    api_id: ClassVar[str]
-    what: ClassVar[str]  # how the log names it: "ledger"
     result_type: type[R]
+    stopped: ClassVar[str] = "stopped before every month was read"  # etl_runs.error of a run the daemon's stop cut
 
     def __init__(
         self,
@@ -78,6 +107,12 @@ class AccountJob(Generic[R]):
         self.clock = clock
         self.unsupported: str | None = None  # the server's answer when it said 8104: asked no more until restart
         self.refused_accounts: dict[str, str] = {}  # 8200 (a company's account): that account is not asked again
+        self._warned_fields: set[str] = set()
+        self._prepare()
+
+    @property
+    def api(self) -> Api:
+        return self.result_type.api
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.settings!r})"
@@ -92,9 +127,9 @@ class AccountJob(Generic[R]):
             try:
                 results.append(self.account(account, trigger=trigger, scheduled_for=scheduled_for, **options))
             except SlotClaimed:
-                log.info("%s %s: today's run is another process's", account.label, self.what)
+                log.info("%s %s: today's run is another process's", account.label, self.api.what)
             except StorageError as exc:  # no run could be recorded; the next account may still be
-                log.error("%s %s: %s", account.label, self.what, exc)
+                log.error("%s %s: %s", account.label, self.api.what, exc)
                 results.append(self.result_type(account.label, RunStatus.FAILED, Reason.DATABASE_ERROR, error=str(exc)))
         return results
 
@@ -121,7 +156,7 @@ class AccountJob(Generic[R]):
             account_no=account_no,
             exchange=None,
             scheduled_for=scheduled_for,
-            api_id=self.api_id,
+            api_id=self.api.api_id,
         )
         result.run_id = run.id
         began = time.monotonic()
@@ -142,13 +177,90 @@ class AccountJob(Generic[R]):
         self._finish(run, result, int((time.monotonic() - began) * 1000))
         return result
 
+    def _prepare(self) -> None:
+        """What a subclass needs from the settings before its first run (a bad setting fails the construction)."""
+
     def _begin(self, account_no: str, **options: Any) -> R:
         """The result of a run of `account_no` that begins now (status running)."""
         return self.result_type(account_no, RunStatus.RUNNING)
 
+    def _spans(self, result: R) -> Iterator[Span]:
+        """What the run asks, request by request: today once, or its range a calendar month at a time."""
+        if self.api.claim is Claim.DAY:
+            yield None
+            return
+        if not isinstance(result, RangeResult) or result.since is None or result.until is None:
+            raise ValueError(f"a {self.api.what} run needs its range")
+        yield from months(result.since, result.until)
+
     def _work(self, client: KiwoomClient, run: Run, result: R) -> None:
-        """Fetch and store one account's answer, setting `result`'s status; raise ApiError or StorageError."""
-        raise NotImplementedError
+        """Fetch and store one account's answer, request by request, setting `result`'s status; raise ApiError or
+        StorageError. The requests after a refused page still load; a stop leaves the rest to the next run."""
+        for span in self._spans(result):
+            if span is not None and self.stop.is_set():  # the months not read yet are the next run's
+                result.failed(Reason.ABANDONED, self.stopped)
+                return
+            params = {} if span is None else {"start": span[0], "end": span[1]}
+            pages: list[Page] = []
+            try:
+                for page in client.pages(self.api.endpoint, **params):
+                    pages.append(page)
+            finally:  # what came before a failure is kept
+                result.pages += len(pages)
+                self._take(run, span, pages, result)
+        if not result.refused:
+            result.status = RunStatus.SUCCESS
+        elif self.api.claim is Claim.DAY:
+            result.failed(Reason.PAYLOAD_REFUSED, result.refused[0])
+        else:
+            result.failed(
+                Reason.PAYLOAD_REFUSED, f"{len(result.refused)} page(s) refused: " + "; ".join(result.refused)
+            )
+
+    def _take(self, run: Run, span: Span, pages: Sequence[Page], result: R) -> None:
+        """Store one request's pages, and its rows unless a page is refused."""
+        if not pages:
+            return
+        rows: list[Any] = []
+        refused = False
+        for page in pages:
+            try:
+                read = self._read(page, result.account, len(rows))
+            except TransformError as exc:
+                where = "" if span is None else f"{span[0]} – {span[1]} page {page.page_no}: "
+                result.refused.append(f"{where}{exc}")
+                log.warning("%s %s: page %d refused: %s", result.account, self.api.what, page.page_no, exc)
+                refused = True
+                continue
+            rows += read.rows
+            self._warn_unknown_fields(read.unknown_fields)
+        result.rows += len(rows)
+        with transaction(self.engine, f"loading the {self.api.what}") as connection:
+            connection.execute(insert(RawResponse), [page_row(page, run.id, result.account, None) for page in pages])
+            if not refused:
+                self._store(connection, run, rows, pages, result)
+
+    def _read(self, page: Page, account_no: str, first_line: int) -> Rows:
+        """One page's rows, numbered on from `first_line` in errors; TransformError when it is off the contract."""
+        return self._rows_api().read(page, account_no, first_line)
+
+    def _store(self, connection: Connection, run: Run, rows: Sequence[Any], pages: Sequence[Page], result: R) -> None:
+        """Load one request's rows (of `pages`) in the caller's transaction."""
+        result.written += self._rows_api().load(connection, rows, run.id)
+
+    def _rows_api(self) -> RowsApi:
+        if not isinstance(self.api, RowsApi):
+            raise TypeError(f"{self.api.api_id}: its job reads and stores its pages itself")
+        return self.api
+
+    def _warn_unknown_fields(self, names: frozenset[str]) -> None:
+        """Log each field the contract does not know once per process (it stays in raw_responses)."""
+        new = names - self._warned_fields
+        if new:
+            self._warned_fields |= new
+            log.warning(
+                "%s sent field(s) the contract does not know, kept in raw_responses: %s", self.api.api_id, sorted(new)
+            )
 
     def _finish(self, run: Run, result: R, duration_ms: int) -> None:
         values = {
@@ -161,7 +273,7 @@ class AccountJob(Generic[R]):
             "duration_ms": duration_ms,
         }
         try:
-            with transaction(self.engine, f"finishing the {self.what} run") as connection:
+            with transaction(self.engine, f"finishing the {self.api.what} run") as connection:
                 connection.execute(update(EtlRun).where(EtlRun.id == run.id).values(**values))
         except EtlError as exc:  # the run stays `running` and is closed as abandoned later
-            log.error("%s %s: the run's end could not be recorded: %s", result.account, self.what, exc)
+            log.error("%s %s: the run's end could not be recorded: %s", result.account, self.api.what, exc)

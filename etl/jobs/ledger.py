@@ -1,121 +1,65 @@
-"""The ledger job: kt00015 for every configured account, a calendar month at a time, into account_transactions.
+"""The ledger job: kt00015 (etl.apis.ledger) for every configured account, a calendar month at a time, into
+account_transactions.
 
 Each account's run reads from `ledger_lookback_days` before its newest loaded line (so that a line booked late is
-not lost), or `ledger_first_days` back the first time, or from `--since`, up to today (KST). Every page goes to
-raw_responses; a page whose values do not match the contract is refused, counted, and the months after it still
-load; each month's lines load in one transaction with its pages. What every account job does besides (runs, 8104
-and 8200) is etl.jobs.account_job's.
+not lost), or `ledger_first_days` back the first time, or from `--since`, up to today (KST). Its lines are classified
+by the user's mapping on the way in. What every account job does besides (runs, pages, refusals, 8104 and 8200) is
+etl.jobs.account_job's.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine
 
+from etl.apis.api import Api, Rows
+from etl.apis.ledger import LEDGER
 from etl.clock import KST, utc_now
 from etl.errors import TransformError
-from etl.jobs.account_job import AccountJob, AccountResult
+from etl.jobs.account_job import AccountJob, RangeResult
 from etl.jobs.replay import heal_runs, kept_pages, stored_page
-from etl.kiwoom.client import KiwoomClient
-from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
 from etl.normalize.ledger import Classifier, LedgerLine, page_lines
-from etl.settings import Settings
 from etl.store.engine import storage_errors, transaction
 from etl.store.ledger import LedgerLoad, newest_settlement_date, store_lines
-from etl.store.load import page_row
-from etl.store.models import RawResponse, Reason, RunStatus
+from etl.store.models import RawResponse, RunStatus
 from etl.store.runs import Run
 
 log = logging.getLogger(__name__)
 
-API_ID = "kt00015"
-
-
-class _Interrupted(Exception):
-    """The daemon is stopping: the months not read yet are left to the next run."""
-
 
 @dataclass
-class LedgerResult(AccountResult):
+class LedgerResult(RangeResult):
     """How one account's ledger run ended."""
 
-    since: date | None = None
-    until: date | None = None
-    lines: int = 0  # received
+    api: ClassVar[Api] = LEDGER
     load: LedgerLoad = field(default_factory=LedgerLoad)
-    refused: list[str] = field(default_factory=list)  # one text per refused page
 
     @property
-    def count(self) -> int:
-        return self.lines
-
-
-def months(start: date, end: date) -> Iterator[tuple[date, date]]:
-    """[start, end] cut at calendar month boundaries, oldest first."""
-    while start <= end:
-        following = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-        last = min(end, following - timedelta(days=1))
-        yield start, last
-        start = last + timedelta(days=1)
+    def lines(self) -> int:
+        """The lines received."""
+        return self.rows
 
 
 class LedgerJob(AccountJob[LedgerResult]):
     """The ledger of every configured account; remembers, for this process, a server that does not offer it."""
 
-    api_id = API_ID
-    what = "ledger"
     result_type = LedgerResult
+    stopped = "stopped before every month was read: the next run reads on from the newest line"
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        fetcher: Fetcher | None = None,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        stop: threading.Event | None = None,
-    ) -> None:
-        super().__init__(settings, engine, fetcher, clock=clock, stop=stop)
-        self.classifier = Classifier.with_rules(settings.ledger_rules)
-        self._warned_fields: set[str] = set()
+    def _prepare(self) -> None:
+        self.classifier = Classifier.with_rules(self.settings.ledger_rules)
 
     def _begin(self, account_no: str, *, since: date | None = None, **options: Any) -> LedgerResult:
         """From `since` (default: see the module) to today."""
         today = self.clock().astimezone(KST).date()
         start = since or self._default_start(account_no, today)
         return LedgerResult(account_no, RunStatus.RUNNING, since=start, until=today)
-
-    def _work(self, client: KiwoomClient, run: Run, result: LedgerResult) -> None:
-        assert result.since is not None and result.until is not None
-        try:
-            for first, last in months(result.since, result.until):
-                if self.stop.is_set():
-                    raise _Interrupted
-                pages: list[Page] = []
-                try:
-                    for page in client.ledger_pages(first, last):
-                        pages.append(page)
-                finally:
-                    result.pages += len(pages)
-                    self._month(run, result.account, (first, last), pages, result)
-        except _Interrupted:
-            result.failed(
-                Reason.ABANDONED, "stopped before every month was read: the next run reads on from the newest line"
-            )
-            return
-        if result.refused:
-            result.failed(
-                Reason.PAYLOAD_REFUSED, f"{len(result.refused)} page(s) refused: " + "; ".join(result.refused)
-            )
-        else:
-            result.status = RunStatus.SUCCESS
 
     def _default_start(self, account_no: str, today: date) -> date:
         with storage_errors(self.engine, "reading the ledger"), self.engine.connect() as connection:
@@ -124,43 +68,21 @@ class LedgerJob(AccountJob[LedgerResult]):
             return today - timedelta(days=self.settings.ledger_first_days)
         return min(newest, today) - timedelta(days=self.settings.ledger_lookback_days)
 
-    def _month(
-        self, run: Run, account_no: str, span: tuple[date, date], pages: list[Page], result: LedgerResult
-    ) -> None:
-        """Store one month's pages, and its lines unless a page is refused."""
-        if not pages:
-            return
-        lines: list[LedgerLine] = []
-        refused = False
-        for page in pages:
-            try:
-                read = page_lines(page, self.classifier, first_line=len(lines))
-            except TransformError as exc:
-                result.refused.append(f"{span[0]} – {span[1]} page {page.page_no}: {exc}")
-                log.warning("%s ledger: page %d refused: %s", account_no, page.page_no, exc)
-                refused = True
-                continue
-            lines += read.lines
-            self._warn_unknown_fields(read.unknown_fields)
-        result.lines += len(lines)
-        now = self.clock()
-        with transaction(self.engine, "loading the ledger") as connection:
-            connection.execute(insert(RawResponse), [page_row(page, run.id, account_no, None) for page in pages])
-            if not refused:
-                result.load += store_lines(
-                    connection,
-                    lines,
-                    run_id=run.id,
-                    account_no=account_no,
-                    received_at=pages[0].received_at,
-                    loaded_at=now,
-                )
+    def _read(self, page: Page, account_no: str, first_line: int) -> Rows:
+        read = page_lines(page, self.classifier, first_line=first_line)
+        return Rows(read.lines, read.unknown_fields)
 
-    def _warn_unknown_fields(self, names: frozenset[str]) -> None:
-        new = names - self._warned_fields
-        if new:
-            self._warned_fields |= new
-            log.warning("kt00015 sent field(s) the contract does not know, kept in raw_responses: %s", sorted(new))
+    def _store(
+        self, connection: Connection, run: Run, rows: Sequence[Any], pages: Sequence[Page], result: LedgerResult
+    ) -> None:
+        result.load += store_lines(
+            connection,
+            rows,
+            run_id=run.id,
+            account_no=result.account,
+            received_at=pages[0].received_at,
+            loaded_at=self.clock(),
+        )
 
 
 @dataclass
@@ -191,8 +113,8 @@ def replay_ledger(
     a page was refused, and whose pages all read now, becomes a success (reason replayed)."""
     report = LedgerReplay()
     # Whole runs: every page of a run with a page in scope, so that a run is healed only when all of it reads.
-    runs = kept_pages(API_ID, since=since, account=account).with_only_columns(RawResponse.run_id)
-    query = kept_pages(API_ID).where(RawResponse.run_id.in_(runs))
+    runs = kept_pages(LEDGER.api_id, since=since, account=account).with_only_columns(RawResponse.run_id)
+    query = kept_pages(LEDGER.api_id).where(RawResponse.run_id.in_(runs))
     now = clock()
     with transaction(engine, "replaying the ledger") as connection:
         rows = connection.execute(query.order_by(RawResponse.run_id, RawResponse.id)).all()

@@ -21,8 +21,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
+from etl.apis.api import RowsApi
+from etl.apis.snapshot import SNAPSHOT
 from etl.clock import KST, parse_moment, utc_now
-from etl.errors import DatabaseUnavailable, EtlError, StorageError
+from etl.errors import DatabaseUnavailable, EtlError, StorageError, TransformError
 from etl.jobs.flush import flush_item
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.store.capture import Capture
@@ -55,7 +57,9 @@ class ReplayReport:
 
 def runs_to_replay(engine: Engine, *, since: date | None = None, account: str | None = None) -> list[int]:
     """The runs whose kt00005 pages are kept, oldest first, optionally from a Seoul date on and for one account."""
-    query = select(RawResponse.run_id).where(RawResponse.api_id == "kt00005").distinct().order_by(RawResponse.run_id)
+    query = (
+        select(RawResponse.run_id).where(RawResponse.api_id == SNAPSHOT.api_id).distinct().order_by(RawResponse.run_id)
+    )
     if since is not None:
         query = query.where(RawResponse.received_at >= datetime.combine(since, time(0), tzinfo=KST))
     if account is not None:
@@ -115,7 +119,7 @@ def _replay_runs(connection: Connection, run_ids: Sequence[int], clock: Callable
     pages: dict[int, list[Row[Any]]] = {run_id: [] for run_id in run_ids}
     for row in connection.execute(
         select(RawResponse.__table__)
-        .where(RawResponse.run_id.in_(run_ids), RawResponse.api_id == "kt00005")
+        .where(RawResponse.run_id.in_(run_ids), RawResponse.api_id == SNAPSHOT.api_id)
         .order_by(RawResponse.run_id, RawResponse.page_no, RawResponse.id)
     ):
         pages[row.run_id].append(row)
@@ -166,6 +170,36 @@ def kept_pages(api_id: str, *, since: date | None = None, account: str | None = 
     return query
 
 
+def replay_rows(
+    engine: Engine,
+    api: RowsApi,
+    *,
+    since: date | None = None,
+    account: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> tuple[int, int]:
+    """Store the kept pages of `api` again with today's transform, oldest first (its load decides whether a later
+    answer stands); a run refused for a page, whose pages all read now, becomes a success (reason replayed).
+    Returns (pages read, pages refused)."""
+    query = kept_pages(api.api_id, since=since, account=account)
+    now = clock()
+    read, refused, healed, failed = 0, 0, set(), set()
+    with transaction(engine, f"replaying the {api.what}") as connection:
+        for row in connection.execute(query.order_by(RawResponse.id)).all():
+            read += 1
+            try:
+                rows = api.read(stored_page(row), str(row.account_no), 0).rows
+            except TransformError as exc:
+                log.warning("run %d: today's transform refuses a %s page (%s)", row.run_id, api.api_id, exc)
+                refused += 1
+                failed.add(row.run_id)
+                continue
+            api.load(connection, rows, row.run_id)
+            healed.add(row.run_id)
+        heal_runs(connection, healed - failed, now)
+    return read, refused
+
+
 def heal_runs(connection: Connection, run_ids: set[int], now: datetime) -> None:
     """The runs of `run_ids` that failed because a page was refused, and whose pages all read now: successes."""
     if run_ids:
@@ -210,7 +244,7 @@ def import_pages(
     identity = hashlib.sha256("\n".join([account_no, exchange, captured_at.isoformat(), *texts]).encode()).hexdigest()
     pages = tuple(
         Page(
-            api_id="kt00005",
+            api_id=SNAPSHOT.api_id,
             page_no=n,
             received_at=captured_at,
             http_status=200,
@@ -348,7 +382,7 @@ def _read_line(raw: bytes, number: int, source: str) -> _Line:
         captured_at=captured_at,
         pages=tuple(
             Page(
-                api_id="kt00005",
+                api_id=SNAPSHOT.api_id,
                 page_no=n,
                 received_at=captured_at,
                 http_status=200,

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from etl.apis.snapshot import SNAPSHOT
 from etl.clock import utc_now, utc_text
 from etl.errors import BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
 from etl.jobs.flush import FlushReport, flush
@@ -228,10 +229,10 @@ class Snapshotter:
         pages: list[Page] = []
         error, reason = None, None
         try:
-            for page in client.balance_pages(exchange):
+            for page in client.pages(SNAPSHOT.endpoint, exchange=exchange):
                 pages.append(page)
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the other accounts either
-            if isinstance(exc, BadResponse) and isinstance(exc.page, Page) and exc.page.api_id == "kt00005":
+            if isinstance(exc, BadResponse) and isinstance(exc.page, Page) and exc.page.api_id == SNAPSHOT.api_id:
                 pages.append(exc.page)  # a broken page is kept, as received, with the ones before it
             error, reason = _describe(exc, f"{account_no} {exchange}")
         return Capture(
@@ -384,7 +385,9 @@ class Snapshotter:
             self._warned_fields.update(new)
         if new:
             log.warning(
-                "kt00005 sent field(s) the contract does not know, kept in raw_responses only: %s", ", ".join(new)
+                "%s sent field(s) the contract does not know, kept in raw_responses only: %s",
+                SNAPSHOT.api_id,
+                ", ".join(new),
             )
 
 

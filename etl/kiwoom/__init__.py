@@ -1,1 +1,2 @@
-"""Stage 1, the API: the Kiwoom REST client (tokens, pacing, retries), raw pages as received, account numbers."""
+"""Stage 1, the API: the Kiwoom REST client (tokens, pacing, retries), the endpoints it asks, raw pages as received,
+account numbers."""

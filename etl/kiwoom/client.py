@@ -1,5 +1,5 @@
-"""The Kiwoom REST client: au10001/au10002 tokens, ka00001 account number, kt00005 balance pages, kt00015 ledger pages,
-kt00017 day totals, kt00002 daily estimates.
+"""The Kiwoom REST client: tokens (au10001/au10002), the account number (ka00001), and the pages of any endpoint
+(etl.kiwoom.endpoints) — following continuation, retrying, replacing a rejected token.
 
 Everything `requests` can raise is translated here into the exception tree of `etl.errors`; nothing above this
 module imports `requests`. HTTP 200 is not success: the return code inside the body decides.
@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from etl.errors import (
     RequestRejected,
     TokenRejected,
 )
+from etl.kiwoom.endpoints import ACCOUNT_NUMBER, BALANCE, REVOKE, TOKEN, Endpoint
 from etl.kiwoom.pacing import Pacer
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.kiwoom.retry import RetryPolicy
@@ -37,9 +38,6 @@ from etl.settings import Account, Settings
 
 log = logging.getLogger(__name__)
 
-TOKEN_PATH = "/oauth2/token"
-REVOKE_PATH = "/oauth2/revoke"
-ACCOUNT_PATH = "/api/dostk/acnt"
 CONTENT_TYPE = "application/json;charset=UTF-8"
 # A page of kt00005 or kt00015 is a few KiB to a few hundred; a body past this is read no further, so that a broken
 # or hostile server at the base URL cannot fill the memory.
@@ -50,12 +48,9 @@ _REASON = re.compile(r"\[(\d{4})\s*:")
 # 8010 (token issued from another IP) is cured by a new token, like an expired one.
 TOKEN_REASONS = frozenset({"8003", "8005", "8006", "8009", "8010"})
 CREDENTIAL_REASONS = frozenset({"8001", "8002", "8011", "8012", "8020", "8030", "8031", "8040", "8050", "8103"})
-TOKEN_APIS = frozenset({"au10001", "au10002"})  # their answers and requests carry credentials: never kept
 RATE_LIMIT_REASONS = frozenset({"1700"})
 NOT_SUPPORTED_REASONS = frozenset({"8104", "8200"})  # not on the mock server; not for corporate customers
-# A list TR answers an empty range with an error rather than an empty list, in either bracket form:
-# "[2000](501724:관련자료가없습니다)"; such an answer is an empty page.
-LIST_APIS = frozenset({"kt00015", "kt00002"})
+# How a list TR says its range is empty, in either bracket form: "[2000](501724:관련자료가없습니다)".
 _NO_DATA = re.compile(r"자료가\s*없|데이터가\s*없")
 SERVER_REASONS = frozenset({"1999"})
 RATE_LIMIT_RETURN_CODE = 5
@@ -131,11 +126,11 @@ class KiwoomClient:
             "appkey": self._account.appkey.reveal(),
             "secretkey": self._account.secretkey.reveal(),
         }
-        page = self._retry.call(lambda: self._post("au10001", TOKEN_PATH, body, auth=None), "au10001")
+        page = self._retry.call(lambda: self._post(TOKEN, body, auth=None), TOKEN.api_id)
         data = page.data or {}
         value = data.get("token")
         if not isinstance(value, str) or not value:
-            raise BadResponse("the answer holds no token", api_id="au10001")
+            raise BadResponse("the answer holds no token", api_id=TOKEN.api_id)
         token = Token(value=value, expires_at=parse_expires_dt(data.get("expires_dt")))
         log.info("issued a token for %s, valid until %s", self._account.label, utc_text(token.expires_at))
         return token
@@ -152,7 +147,7 @@ class KiwoomClient:
                 "token": cached.value,
             }
             try:
-                self._retry.call(lambda: self._post("au10002", REVOKE_PATH, body, auth=None), "au10002")
+                self._retry.call(lambda: self._post(REVOKE, body, auth=None), REVOKE.api_id)
             except TokenRejected:
                 pass  # already invalid: forgetting it is all that is left to do
             self._tokens.discard(self._cache_key, cached)
@@ -160,10 +155,10 @@ class KiwoomClient:
 
     def account_number(self) -> tuple[str, Page]:
         """ka00001: the account number behind the app key, and the page it came in. Raises ApiError."""
-        page = self._call("ka00001", ACCOUNT_PATH, {})
+        page = self.page(ACCOUNT_NUMBER)
         number = (page.data or {}).get("acctNo")
         if not isinstance(number, str) or not number.strip():
-            raise BadResponse("the answer holds no acctNo", api_id="ka00001", page=page)
+            raise BadResponse("the answer holds no acctNo", api_id=ACCOUNT_NUMBER.api_id, page=page)
         return number.strip(), page
 
     def balance_pages(self, exchange: str) -> Iterator[Page]:
@@ -172,41 +167,30 @@ class KiwoomClient:
         Yields each page as it arrives, so a caller keeps what came before a failure. Raises ApiError, and
         BadResponse when next-key repeats or the chain exceeds the page cap.
         """
-        return self._pages("kt00005", {"dmst_stex_tp": exchange})
+        return self.pages(BALANCE, exchange=exchange)
 
-    def ledger_pages(self, start: date, end: date) -> Iterator[Page]:
-        """kt00015 from `start` to `end` (booking dates, inclusive): every kind of line on both exchanges, oldest
-        first, every page. An empty range is an empty page. Raises as balance_pages, and NotSupported (8104)."""
-        body = {
-            "strt_dt": f"{start:%Y%m%d}",
-            "end_dt": f"{end:%Y%m%d}",
-            "tp": "0",
-            "stk_cd": "",
-            "crnc_cd": "",
-            "gds_tp": "0",
-            "frgn_stex_code": "",
-            "dmst_stex_tp": "%",
-            "qry_sort_tp": "2",
-        }
-        return self._pages("kt00015", body)
+    def page(self, endpoint: Endpoint, **params: Any) -> Page:
+        """One request to `endpoint` (a flat record), its body built from `params`. Raises ApiError, and
+        NotSupported (8104, 8200) where the server or the account does not offer the API."""
+        return self._call(endpoint, endpoint.body(**params))
 
-    def estimate_pages(self, start: date, end: date) -> Iterator[Page]:
-        """kt00002 from `start` to `end` (inclusive): a line of estimated assets a day, every page. An empty range is
-        an empty page. Raises as balance_pages, and NotSupported (8104, 8200)."""
-        return self._pages("kt00002", {"start_dt": f"{start:%Y%m%d}", "end_dt": f"{end:%Y%m%d}"})
+    def pages(self, endpoint: Endpoint, **params: Any) -> Iterator[Page]:
+        """Every page of `endpoint`'s answer, the same body repeated with the next-key of the page before (one page
+        where the endpoint holds no list). An empty range of a list TR is an empty page.
 
-    def day_totals(self) -> Page:
-        """kt00017: the account's totals of today (it takes no date), one flat record. Raises ApiError, and
-        NotSupported (8104, 8200)."""
-        return self._call("kt00017", ACCOUNT_PATH, {})
-
-    def _pages(self, api_id: str, body: Mapping[str, Any]) -> Iterator[Page]:
-        """Every page of one list request, the same body repeated with the next-key of the page before."""
+        Yields each page as it arrives, so a caller keeps what came before a failure. Raises as `page`, and
+        BadResponse when next-key repeats or the chain exceeds the page cap.
+        """
+        body = endpoint.body(**params)
+        if not endpoint.paged:
+            yield self._call(endpoint, body)
+            return
+        api_id = endpoint.api_id
         seen: set[str] = set()
         next_key: str | None = None
         page_no = 0
         while True:
-            page = self._call(api_id, ACCOUNT_PATH, body, next_key=next_key, page_no=page_no)
+            page = self._call(endpoint, body, next_key=next_key, page_no=page_no)
             yield page
             if page.cont_yn != "Y":
                 return
@@ -227,32 +211,33 @@ class KiwoomClient:
             next_key = page.next_key
 
     def _call(
-        self, api_id: str, path: str, body: Mapping[str, Any], *, next_key: str | None = None, page_no: int = 0
+        self, endpoint: Endpoint, body: Mapping[str, Any], *, next_key: str | None = None, page_no: int = 0
     ) -> Page:
         """An authorised request with retries; a rejected token is replaced once and the request repeated."""
+        api_id = endpoint.api_id
         token = self.token()
         try:
             return self._retry.call(
-                lambda: self._post(api_id, path, body, auth=token, next_key=next_key, page_no=page_no), api_id
+                lambda: self._post(endpoint, body, auth=token, next_key=next_key, page_no=page_no), api_id
             )
         except TokenRejected as exc:
             log.warning("%s: token rejected (%s); issuing a new one and retrying once", api_id, exc.reason)
             self._retry.notify(exc)
             token = self._replace_token(token)
             return self._retry.call(
-                lambda: self._post(api_id, path, body, auth=token, next_key=next_key, page_no=page_no), api_id
+                lambda: self._post(endpoint, body, auth=token, next_key=next_key, page_no=page_no), api_id
             )
 
     def _post(
         self,
-        api_id: str,
-        path: str,
+        endpoint: Endpoint,
         body: Mapping[str, Any],
         *,
         auth: Token | None,
         next_key: str | None = None,
         page_no: int = 0,
     ) -> Page:
+        api_id = endpoint.api_id
         headers = {"api-id": api_id}
         if auth is not None:
             headers["authorization"] = f"Bearer {auth.value}"
@@ -261,7 +246,7 @@ class KiwoomClient:
             headers["next-key"] = next_key
         pace_key = (self._pace_id, api_id)
         self._pacer.wait(pace_key)
-        response = self._send(api_id, path, body, headers)
+        response = self._send(api_id, endpoint.path, body, headers)
         content = response.content
         received_at = self._clock()
         try:
@@ -280,7 +265,7 @@ class KiwoomClient:
             next_key=response.headers.get("next-key"),
         )
         try:
-            _raise_for_answer(page, response.headers.get("Retry-After"), received_at)
+            _raise_for_answer(page, endpoint, response.headers.get("Retry-After"), received_at)
         except RateLimited:
             self._pacer.drain(pace_key)
             raise
@@ -324,7 +309,7 @@ class KiwoomClient:
         return response
 
 
-def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime) -> None:
+def _raise_for_answer(page: Page, endpoint: Endpoint, retry_after_header: str | None, now: datetime) -> None:
     """Classify one answer: return quietly on success, raise the matching ApiError otherwise."""
     api_id, status, data = page.api_id, page.http_status, page.data
     return_code, message = _return_code(data, api_id)
@@ -345,17 +330,18 @@ def _raise_for_answer(page: Page, retry_after_header: str | None, now: datetime)
         raise TokenRejected(described, **fields)
     if reason in NOT_SUPPORTED_REASONS:
         raise NotSupported(described, **fields)
-    if return_code and status == 200 and api_id in LIST_APIS and _NO_DATA.search(message):
+    if return_code and status == 200 and endpoint.no_data_is_empty and _NO_DATA.search(message):
         return
     if return_code:
         raise RequestRejected(described, **fields)
     if status != 200:
         raise RequestRejected(described, **fields)
     if data is None:
-        what = f"page {page.page_no}" if api_id == "kt00005" else "the answer"
+        # A snapshot's pages are one answer between them: which of them broke is worth saying.
+        what = f"page {page.page_no}" if endpoint is BALANCE else "the answer"
         raise BadResponse(
             f"{what} is not valid JSON, or not a JSON object (HTTP {status}, {len(page.text)} characters)",
-            page=None if api_id in TOKEN_APIS else page,
+            page=None if endpoint.secret else page,
             api_id=api_id,
             http_status=status,
         )

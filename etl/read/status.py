@@ -12,10 +12,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, case, func, select
 
+from etl.apis.ledger import LEDGER
+from etl.apis.snapshot import SNAPSHOT
+from etl.apis.totals import DAY_TOTALS
 from etl.read.views import LEDGER_CHECKS
 from etl.schedule import Schedule
 from etl.store.engine import storage_errors
-from etl.store.models import AccountDayTotals, AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
+from etl.store.models import AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
 
 SPOOLED = "spooled"  # what `status` shows for a run whose snapshot waits in the spool
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
@@ -163,7 +166,7 @@ def newest_run(engine: Engine) -> NewestRun | None:
     """The newest snapshot run of an account in the database, however old; None when there is none."""
     query = (
         select(EtlRun.account_no, EtlRun.exchange, EtlRun.status, EtlRun.started_at)
-        .where(EtlRun.account_no.is_not(None), EtlRun.api_id == "kt00005")
+        .where(EtlRun.account_no.is_not(None), EtlRun.api_id == SNAPSHOT.api_id)
         .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
         .limit(1)
     )
@@ -203,7 +206,7 @@ def disagreements(connection: Connection, accounts: Iterable[str]) -> dict[str, 
     for account, day, mismatches in connection.execute(query):
         found.setdefault(account, []).append((day, mismatches))
     taken = connection.execute(
-        select(AccountDayTotals.account_no).where(AccountDayTotals.account_no.in_(wanted)).distinct()
+        select(DAY_TOTALS.table.c.account_no).where(DAY_TOTALS.table.c.account_no.in_(wanted)).distinct()
     ).scalars()
     result = {}
     for account in taken:
@@ -235,12 +238,12 @@ class LedgerStatus:
 
 def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[LedgerStatus]:
     """Every account with a ledger or day-totals run or line (or those in `accounts`), sorted by account."""
-    runs = EtlRun.api_id == "kt00015"
+    runs = EtlRun.api_id == LEDGER.api_id
     t, c = AccountTransaction, AccountTransactionConflict
     with storage_errors(engine, "reading the ledger"), engine.connect() as connection:
         names = set(
             connection.execute(
-                select(EtlRun.account_no).where(EtlRun.api_id.in_(("kt00015", "kt00017"))).distinct()
+                select(EtlRun.account_no).where(EtlRun.api_id.in_((LEDGER.api_id, DAY_TOTALS.api_id))).distinct()
             ).scalars()
         )
         names |= set(connection.execute(select(t.account_no).distinct()).scalars())
@@ -248,7 +251,7 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
         checks = disagreements(connection, chosen)
         statuses = []
         for account_no in chosen:
-            newest = _newest_run(connection, "kt00015", account_no)
+            newest = _newest_run(connection, LEDGER.api_id, account_no)
             success = connection.execute(
                 select(func.max(EtlRun.started_at)).where(
                     runs, EtlRun.account_no == account_no, EtlRun.status == RunStatus.SUCCESS
@@ -271,7 +274,7 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
                 .where(runs, EtlRun.account_no == account_no, EtlRun.reason == "payload_refused")
             ).scalar_one()
             totals_day = connection.execute(
-                select(func.max(AccountDayTotals.trade_date)).where(AccountDayTotals.account_no == account_no)
+                select(func.max(DAY_TOTALS.table.c.trade_date)).where(DAY_TOTALS.table.c.account_no == account_no)
             ).scalar_one()
             statuses.append(
                 LedgerStatus(
@@ -286,7 +289,7 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
                     other,
                     conflicts,
                     refused,
-                    _newest_run(connection, "kt00017", account_no),
+                    _newest_run(connection, DAY_TOTALS.api_id, account_no),
                     totals_day,
                     checks.get(account_no),
                 )

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 
 from etl.clock import KST
-from etl.jobs.ledger import LedgerJob, months, replay_ledger
+from etl.jobs.account_job import months
+from etl.jobs.ledger import LedgerJob, replay_ledger
 from etl.jobs.snapshot import Snapshotter
 from etl.normalize.ledger import Classifier
 from etl.settings import Settings

@@ -1,0 +1,83 @@
+"""What a declaration of one Kiwoom API says: its endpoint (the wire), what it is called, how a run of it is claimed,
+the table its rows go to and, for the APIs whose rows load alike, its normaliser and its load.
+
+In the manner of a REST stream (meltano's `RESTStream`): the declaration says what, the generic parts — the client,
+the account jobs, replay, status, the metrics — do the how, and none of them names an API of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Table
+
+from etl.kiwoom.endpoints import Endpoint
+from etl.kiwoom.pages import Page
+
+
+class Claim(StrEnum):
+    """How a run of the API is claimed, and so what one run asks."""
+
+    SLOT = "slot"  # a run per account × exchange × scheduled slot, one request chain per exchange
+    DAY = "day"  # one request, answered for today only: a run per account and day
+    RANGE = "range"  # a run reads [since, until], a calendar month a request; a daily run is claimed for its day
+
+
+@dataclass(frozen=True)
+class RunsMetric:
+    """The daemon's counter of the API's runs by result and reason, kiwoom_etl_<name>_runs."""
+
+    name: str  # "ledger"
+    title: str  # how its help text names the runs: "Account ledger"
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a normaliser made of one page: rows for the API's table, and the field names the contract does not know
+    (they stay in the raw page)."""
+
+    rows: tuple[Any, ...]  # dicts of column → value; the ledger's classified lines
+    unknown_fields: frozenset[str]
+
+
+# (page, account_no, number of its first line in errors) → its rows; TransformError when a value is off the contract.
+Read = Callable[[Page, str, int], Rows]
+
+
+class Store(Protocol):
+    """A load: one account's rows into `table`, in the caller's transaction; how many rows were written."""
+
+    def __call__(self, connection: Connection, table: Table, rows: Iterable[dict[str, Any]], *, run_id: int) -> int:
+        """Write `rows` of run `run_id`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Api:
+    """One Kiwoom API the project fetches."""
+
+    endpoint: Endpoint
+    what: str  # how logs, errors and transactions name it: "ledger"
+    claim: Claim
+    table: Table  # where its rows go
+    runs_metric: RunsMetric | None = None
+
+    @property
+    def api_id(self) -> str:
+        """etl_runs.api_id and raw_responses.api_id of its runs and pages."""
+        return self.endpoint.api_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowsApi(Api):
+    """An API whose pages become rows of one table by a pure normaliser and a load of their own: the account jobs and
+    replay need nothing else of it."""
+
+    read: Read
+    store: Store
+
+    def load(self, connection: Connection, rows: Iterable[dict[str, Any]], run_id: int) -> int:
+        """Store `rows` of run `run_id` in its table; how many were written."""
+        return self.store(connection, self.table, rows, run_id=run_id)

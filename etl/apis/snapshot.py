@@ -1,0 +1,11 @@
+"""kt00005 (체결잔고요청), the account's balance and positions, declared once: one exchange a request, every page
+one snapshot, taken at every scheduled slot into account_snapshots and position_snapshots. Its load is the one door
+every snapshot goes through (etl.store.load: fetch, spool, flush, import and replay alike)."""
+
+from __future__ import annotations
+
+from etl.apis.api import Api, Claim
+from etl.kiwoom.endpoints import BALANCE
+from etl.store.models import AccountSnapshot
+
+SNAPSHOT = Api(endpoint=BALANCE, what="snapshot", claim=Claim.SLOT, table=AccountSnapshot.__table__)
