@@ -7,9 +7,9 @@ import logging.config
 from alembic import context
 from sqlalchemy import Connection
 
+from etl.apis import Base  # its metadata with every table: the store's and the declarations'
 from etl.settings import load_settings
 from etl.store.engine import make_engine
-from etl.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from etl.apis import Base
 from etl.read.dictionary import RELATIONS
-from etl.store.models import Base
 from tools.data_dictionary import update_markdown
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,14 +1,35 @@
 """Stage 3½, the APIs: each Kiwoom API the project fetches, declared once (etl.apis.api) in a module of its own —
-its endpoint, how a run of it is claimed, its normaliser, its table and its load — for the jobs, replay, status and
-the metrics to read.
+its endpoint, how a run of it is claimed, its normaliser, its tables (those only it writes described and declared
+beside it) and its load — for the jobs, replay, status, the statistics and the metrics to read.
+
+This package is where the schema is whole: importing it declares every table on `Base`, whose metadata Alembic,
+export and the data dictionary read, and gives etl_runs its check of the declared api-ids.
 
 A new account API is a module here, one line below, its normaliser, its migration, its tests and its docs.
 """
+
+from sqlalchemy import CheckConstraint
 
 from etl.apis.api import Api
 from etl.apis.estimates import ESTIMATES
 from etl.apis.ledger import LEDGER
 from etl.apis.snapshot import SNAPSHOT
 from etl.apis.totals import DAY_TOTALS
+from etl.store.dictionary import TABLES as STORE_TABLES
+from etl.store.dictionary import Relation
+from etl.store.models import Base, EtlRun, one_of, relation_of
+
+__all__ = ["API_IDS", "APIS", "TABLES", "Api", "Base"]
 
 APIS: tuple[Api, ...] = (SNAPSHOT, LEDGER, DAY_TOTALS, ESTIMATES)
+
+# etl_runs.api_id: what each run fetched. The migration that adds an API widens the database's check; this one is
+# what Alembic compares with it.
+API_IDS: tuple[str, ...] = tuple(api.api_id for api in APIS)
+EtlRun.__table__.append_constraint(CheckConstraint(one_of("api_id", API_IDS), name="api_id"))
+
+# Every table described, in the order export lists them: the store's own, then those of each declaration.
+TABLES: dict[str, Relation] = {
+    **STORE_TABLES,
+    **{table.name: relation_of(table) for api in APIS for table in api.tables},
+}

@@ -1,5 +1,5 @@
 """What a declaration of one Kiwoom API says: its endpoint (the wire), what it is called, how a run of it is claimed,
-the table its rows go to and, for the APIs whose rows load alike, its normaliser and its load.
+the tables its runs write and, for the APIs whose rows load alike, its normaliser and its load.
 
 In the manner of a REST stream (meltano's `RESTStream`): the declaration says what, the generic parts — the client,
 the account jobs, replay, status, the metrics — do the how, and none of them names an API of its own.
@@ -62,12 +62,18 @@ class Api:
     what: str  # how logs, errors and transactions name it: "ledger"
     claim: Claim
     table: Table  # where its rows go
+    also_writes: tuple[Table, ...] = ()  # the other tables of its own a run writes: a snapshot's positions
     runs_metric: RunsMetric | None = None
 
     @property
     def api_id(self) -> str:
         """etl_runs.api_id and raw_responses.api_id of its runs and pages."""
         return self.endpoint.api_id
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """Its own tables: where its rows go, then the others a run of it writes."""
+        return (self.table, *self.also_writes)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,15 +4,65 @@ account_daily_estimates, where a later answer for a day replaces an earlier one.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy import BigInteger, Column, ColumnClause, Date, ForeignKey, Text
 
 from etl.apis.api import Claim, Rows, RowsApi
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.estimates import ESTIMATES_KEY, estimate_rows
 from etl.store.daily import store_daily
-from etl.store.models import AccountDailyEstimate
+from etl.store.dictionary import DATE, DATE_TYPE, LEDGER_ACCOUNT_NO, TIMESTAMP, UTC_TIME, Relation, amount, identifier
+from etl.store.dictionary import Column as Described
+from etl.store.models import Base
+from etl.store.sqltypes import UtcDateTime
+
+ACCOUNT_DAILY_ESTIMATES = Relation(
+    "account_daily_estimates",
+    "일별추정예탁자산",
+    "One row per account × day (the primary key) of kt00002's daily estimated assets, loaded by `kiwoom-etl"
+    " backfill`: the values of the days before the first snapshot (a later answer for a day replaces an earlier"
+    " one).",
+    (
+        LEDGER_ACCOUNT_NO,
+        Described("trade_date", DATE_TYPE, "dt", "일자", DATE, "The day the line estimates."),
+        identifier("run_id", "실행ID", "The kt00002 run that loaded it.", "bigint → etl_runs.id"),
+        Described("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When its page arrived."),
+        amount("cash", "entr", "예수금", "Cash deposit on the day."),
+        amount("collateral_loan", "grnt_use_amt", "담보대출금", "Loans against securities on the day."),
+        amount("credit_loan", "crd_loan", "신용융자금", "Credit (margin) loans on the day."),
+        amount("short_sale_collateral", "ls_grnt", "대주담보금", "Collateral of stock loans on the day."),
+        amount("substitute_amount", "repl_amt", "대용금", "Collateral value of the securities held."),
+        amount("estimated_assets", "prsm_dpst_aset_amt", "추정예탁자산", "Kiwoom's estimate of the assets on deposit."),
+        amount(
+            "estimated_assets_excluding_funds",
+            "prsm_dpst_aset_amt_bncr_skip",
+            "추정예탁자산수익증권제외",
+            "The same without beneficiary certificates (funds).",
+        ),
+    ),
+)
+
+
+class AccountDailyEstimate(Base):
+    """kt00002's estimate of one account's assets on one day, loaded by backfill; a later answer replaces it."""
+
+    __tablename__ = "account_daily_estimates"
+    __relation__ = ACCOUNT_DAILY_ESTIMATES
+
+    account_no: ColumnClause[str] = Column(Text, primary_key=True)
+    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False, index=True)
+    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    cash: ColumnClause[int] = Column(BigInteger)
+    collateral_loan: ColumnClause[int] = Column(BigInteger)
+    credit_loan: ColumnClause[int] = Column(BigInteger)
+    short_sale_collateral: ColumnClause[int] = Column(BigInteger)
+    substitute_amount: ColumnClause[int] = Column(BigInteger)
+    estimated_assets: ColumnClause[int] = Column(BigInteger)
+    estimated_assets_excluding_funds: ColumnClause[int] = Column(BigInteger)
 
 
 def _body(start: date, end: date) -> dict[str, Any]:

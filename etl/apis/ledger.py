@@ -11,7 +11,7 @@ from typing import Any
 from etl.apis.api import Api, Claim, RunsMetric
 from etl.kiwoom.endpoints import Endpoint
 from etl.normalize.ledger import LEDGER_KEY
-from etl.store.models import AccountTransaction
+from etl.store.models import AccountTransaction, AccountTransactionConflict
 
 
 def _body(start: date, end: date) -> dict[str, Any]:
@@ -33,5 +33,6 @@ LEDGER = Api(
     what="ledger",
     claim=Claim.RANGE,
     table=AccountTransaction.__table__,
+    also_writes=(AccountTransactionConflict.__table__,),
     runs_metric=RunsMetric("ledger", "Account ledger"),
 )

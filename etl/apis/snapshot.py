@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from etl.apis.api import Api, Claim
 from etl.kiwoom.endpoints import BALANCE
-from etl.store.models import AccountSnapshot
+from etl.store.models import AccountSnapshot, DailyClose, PositionSnapshot
 
-SNAPSHOT = Api(endpoint=BALANCE, what="snapshot", claim=Claim.SLOT, table=AccountSnapshot.__table__)
+SNAPSHOT = Api(
+    endpoint=BALANCE,
+    what="snapshot",
+    claim=Claim.SLOT,
+    table=AccountSnapshot.__table__,
+    also_writes=(PositionSnapshot.__table__, DailyClose.__table__),  # daily_closes: derived by every load
+)

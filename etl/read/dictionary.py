@@ -1,5 +1,6 @@
-"""The data dictionary whole: the tables as etl.store.dictionary describes them and the analyst views as
-etl.read.views does, beside their SQL; and the one door the migrations set the `COMMENT ON` of both through.
+"""The data dictionary whole: the tables as etl.store.dictionary and the declarations (etl.apis) describe them and
+the analyst views as etl.read.views does, beside their SQL; and the one door the migrations set the `COMMENT ON` of
+both through.
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
+from etl.apis import TABLES
 from etl.read.views import VIEWS as _VIEWS
-from etl.store.dictionary import TABLES, Relation, write_comments
+from etl.store.dictionary import Relation, write_comments
 
 VIEWS: dict[str, Relation] = {view.name: view.relation for view in _VIEWS}
 RELATIONS: dict[str, Relation] = {**TABLES, **VIEWS}

@@ -32,17 +32,18 @@ from sqlalchemy import Time as SqlTime
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.types import TypeEngine
 
+from etl.apis import TABLES as DESCRIBED
+from etl.apis import Base
 from etl.clock import KST
 from etl.errors import ConfigError, EtlError
 from etl.files import Protected, output_file
 from etl.read.views import VIEWS
 from etl.store.engine import storage_errors
-from etl.store.models import Base
 from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
 # Every history table but daily_closes, which every load derives from account_snapshots (account_daily shows it).
-TABLES = {name: table for name, table in Base.metadata.tables.items() if name != "daily_closes"}
+TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name != "daily_closes"}
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000

@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 
+from etl.apis.estimates import AccountDailyEstimate
+from etl.apis.totals import AccountDayTotals
 from etl.app.collect import backfill
 from etl.app.outputs import returns, write_report
 from etl.clock import KST, CalendarCorrections, krx_calendar, local_text, utc_now
@@ -42,8 +44,6 @@ from etl.sim.market import SLOTS, Calendar, DemoMarket, demo_calendar, slot_time
 from etl.sim.simulator import Simulator, serve
 from etl.store.engine import storage_errors, transaction
 from etl.store.models import (
-    AccountDailyEstimate,
-    AccountDayTotals,
     AccountSnapshot,
     AccountTransaction,
     AccountTransactionConflict,

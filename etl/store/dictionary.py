@@ -1,5 +1,6 @@
-"""The data dictionary of the tables: every table's columns with 한글명, Kiwoom field, unit and meaning, and the words
-(units, documented types, `Column`, `Relation`) in which etl.read.views describes the analyst views beside their SQL.
+"""The data dictionary of the store's tables: every table's columns with 한글명, Kiwoom field, unit and meaning, and the
+words (units, documented types, `Column`, `Relation`, `amount`, `identifier`) in which etl.read.views describes the
+analyst views beside their SQL and etl.apis the tables of a declaration beside it.
 
 It is the one source of the models' comments, of the `COMMENT ON` that PostgreSQL keeps for BI tools (Metabase and
 Superset read them as descriptions) and of the column tables of docs/data-dictionary.md (`python3 dev.py docs`).
@@ -94,11 +95,13 @@ class Relation:
         raise KeyError(f"{self.name} has no column {name!r} in the data dictionary")
 
 
-def _id(name: str, label: str, meaning: str, type_: str = BIGINT) -> Column:
+def identifier(name: str, label: str, meaning: str, type_: str = BIGINT) -> Column:
+    """A key of ours (no Kiwoom field): a row's id or a reference to another table's."""
     return Column(name, type_, None, label, ID, meaning)
 
 
-def _amount(name: str, field: str, label: str, meaning: str) -> Column:
+def amount(name: str, field: str, label: str, meaning: str) -> Column:
+    """A KRW amount Kiwoom sends in `field`."""
     return Column(name, BIGINT, field, label, KRW, meaning)
 
 
@@ -107,7 +110,7 @@ def _rate(name: str, field: str, label: str, meaning: str) -> Column:
 
 
 def _orderable(percent: int) -> Column:
-    return _amount(
+    return amount(
         f"orderable_amount_{percent}pct",
         f"{percent}ord_alow_amt",
         f"{percent}%주문가능금액",
@@ -145,7 +148,7 @@ ETL_RUNS = Relation(
     "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
     " attempt at its kt00015 ledger, its kt00017 day totals or its kt00002 estimates.",
     (
-        _id("id", "실행ID", "The run's key.", "bigint, primary key"),
+        identifier("id", "실행ID", "The run's key.", "bigint, primary key"),
         Column(
             "trigger",
             TEXT_TYPE,
@@ -223,8 +226,8 @@ ACCOUNT_SNAPSHOTS = Relation(
     "계좌 스냅샷",
     "One row per account, exchange and snapshot: the kt00005 summary (deposits, orderable amounts, totals).",
     (
-        _id("id", "스냅샷ID", "The snapshot's key.", "bigint, primary key"),
-        _id("run_id", "실행ID", "The etl_runs row that loaded it.", "bigint → etl_runs.id"),
+        identifier("id", "스냅샷ID", "The snapshot's key.", "bigint, primary key"),
+        identifier("run_id", "실행ID", "The etl_runs row that loaded it.", "bigint → etl_runs.id"),
         ACCOUNT_NO,
         EXCHANGE,
         CAPTURED_AT,
@@ -237,43 +240,43 @@ ACCOUNT_SNAPSHOTS = Relation(
             "The schedule slot this snapshot serves; NULL for a manual run.",
         ),
         TRADE_DATE,
-        _amount("deposit", "entr", "예수금", "Cash deposit today."),
-        _amount("deposit_d1", "entr_d1", "예수금D+1", "Cash deposit after D+1 settlement."),
-        _amount("deposit_d2", "entr_d2", "예수금D+2", "Cash deposit after D+2 settlement."),
-        _amount("withdrawable_amount", "pymn_alow_amt", "출금가능금액", "Cash that can be withdrawn."),
-        _amount("unsettled_secured_amount", "uncl_stk_amt", "미수확보금", "Cash set aside for purchases still unpaid."),
-        _amount("substitute_amount", "repl_amt", "대용금", "Collateral value of the securities held (substitute)."),
-        _amount("rights_substitute_amount", "rght_repl_amt", "권리대용금", "Collateral value of rights held."),
-        _amount("orderable_cash", "ord_alowa", "주문가능현금", "Cash available for orders."),
-        _amount("cash_outstanding", "ch_uncla", "현금미수금", "Cash owed for purchases not yet paid (미수)."),
-        _amount("unpaid_credit_interest", "crd_int_npay_gold", "신용이자미납금", "Credit interest due and unpaid."),
-        _amount("other_loan_amount", "etc_loana", "기타대여금", "Other amounts lent to the account."),
-        _amount("unrepaid_loan_amount", "nrpy_loan", "미상환융자금", "Credit loans not yet repaid."),
-        _amount("margin_cash", "profa_ch", "증거금현금", "Cash held as order margin."),
-        _amount("margin_substitute", "repl_profa", "증거금대용", "Securities collateral held as order margin."),
-        _amount("total_purchase_amount", "stk_buy_tot_amt", "주식매수총액", "Purchase cost of all holdings."),
-        _amount(
+        amount("deposit", "entr", "예수금", "Cash deposit today."),
+        amount("deposit_d1", "entr_d1", "예수금D+1", "Cash deposit after D+1 settlement."),
+        amount("deposit_d2", "entr_d2", "예수금D+2", "Cash deposit after D+2 settlement."),
+        amount("withdrawable_amount", "pymn_alow_amt", "출금가능금액", "Cash that can be withdrawn."),
+        amount("unsettled_secured_amount", "uncl_stk_amt", "미수확보금", "Cash set aside for purchases still unpaid."),
+        amount("substitute_amount", "repl_amt", "대용금", "Collateral value of the securities held (substitute)."),
+        amount("rights_substitute_amount", "rght_repl_amt", "권리대용금", "Collateral value of rights held."),
+        amount("orderable_cash", "ord_alowa", "주문가능현금", "Cash available for orders."),
+        amount("cash_outstanding", "ch_uncla", "현금미수금", "Cash owed for purchases not yet paid (미수)."),
+        amount("unpaid_credit_interest", "crd_int_npay_gold", "신용이자미납금", "Credit interest due and unpaid."),
+        amount("other_loan_amount", "etc_loana", "기타대여금", "Other amounts lent to the account."),
+        amount("unrepaid_loan_amount", "nrpy_loan", "미상환융자금", "Credit loans not yet repaid."),
+        amount("margin_cash", "profa_ch", "증거금현금", "Cash held as order margin."),
+        amount("margin_substitute", "repl_profa", "증거금대용", "Securities collateral held as order margin."),
+        amount("total_purchase_amount", "stk_buy_tot_amt", "주식매수총액", "Purchase cost of all holdings."),
+        amount(
             "total_evaluation_amount", "evlt_amt_tot", "평가금액합계", "Value of all holdings at the current price."
         ),
-        _amount("total_profit_loss", "tot_pl_tot", "총손익합계", "Unrealised profit or loss of all holdings."),
+        amount("total_profit_loss", "tot_pl_tot", "총손익합계", "Unrealised profit or loss of all holdings."),
         _rate("total_profit_loss_rate", "tot_pl_rt", "총손익률", "Total profit or loss over the purchase cost."),
-        _amount("total_rebuy_available", "tot_re_buy_alowa", "총재매수가능금액", "Amount available to buy again."),
+        amount("total_rebuy_available", "tot_re_buy_alowa", "총재매수가능금액", "Amount available to buy again."),
         _orderable(20),
         _orderable(30),
         _orderable(40),
         _orderable(50),
         _orderable(60),
         _orderable(100),
-        _amount("credit_loan_total", "crd_loan_tot", "신용융자합계", "Credit (margin) loans outstanding."),
-        _amount("credit_loan_short_total", "crd_loan_ls_tot", "신용융자대주합계", "Credit loans and stock loans."),
+        amount("credit_loan_total", "crd_loan_tot", "신용융자합계", "Credit (margin) loans outstanding."),
+        amount("credit_loan_short_total", "crd_loan_ls_tot", "신용융자대주합계", "Credit loans and stock loans."),
         _rate("credit_collateral_ratio", "crd_grnt_rt", "신용담보비율", "Collateral over credit loans."),
-        _amount(
+        amount(
             "deposit_collateral_loan_amount",
             "dpst_grnt_use_amt_amt",
             "예탁담보대출금액",
             "Loans against deposited securities.",
         ),
-        _amount("sale_collateral_loan_amount", "grnt_loan_amt", "매도담보대출금액", "Loans against sale proceeds."),
+        amount("sale_collateral_loan_amount", "grnt_loan_amt", "매도담보대출금액", "Loans against sale proceeds."),
         Column(
             "position_count",
             INTEGER,
@@ -290,8 +293,8 @@ POSITION_SNAPSHOTS = Relation(
     "보유종목 스냅샷",
     "One row per line of stk_cntr_remn over all pages: a cash or credit holding within a snapshot.",
     (
-        _id("id", "잔고ID", "The line's key.", "bigint, primary key"),
-        _id(
+        identifier("id", "잔고ID", "The line's key.", "bigint, primary key"),
+        identifier(
             "snapshot_id",
             "스냅샷ID",
             "The account_snapshots row it belongs to (deleted with it).",
@@ -311,9 +314,9 @@ POSITION_SNAPSHOTS = Relation(
         Column("quantity", BIGINT, "cur_qty", "현재잔고", SHARES, "Quantity held now."),
         Column("current_price", BIGINT, "cur_prc", "현재가", KRW_PER_SHARE, "Current price (Kiwoom's sign dropped)."),
         Column("purchase_price", BIGINT, "buy_uv", "매입단가", KRW_PER_SHARE, "Average purchase price."),
-        _amount("purchase_amount", "pur_amt", "매입금액", "Purchase cost of the line."),
-        _amount("evaluation_amount", "evlt_amt", "평가금액", "Value at the current price, net of selling costs."),
-        _amount("profit_loss", "evltv_prft", "평가손익", "Unrealised profit or loss of the line."),
+        amount("purchase_amount", "pur_amt", "매입금액", "Purchase cost of the line."),
+        amount("evaluation_amount", "evlt_amt", "평가금액", "Value at the current price, net of selling costs."),
+        amount("profit_loss", "evltv_prft", "평가손익", "Unrealised profit or loss of the line."),
         _rate("profit_loss_rate", "pl_rt", "손익률", "Profit or loss over the purchase cost."),
     ),
 )
@@ -324,9 +327,9 @@ RAW_RESPONSES = Relation(
     "One row per kt00005 or kt00015 page exactly as received: the audit trail and the input of a replay; never a"
     " credential.",
     (
-        _id("id", "응답ID", "The page's key.", "bigint, primary key"),
-        _id("run_id", "실행ID", "The run that received it.", "bigint → etl_runs.id"),
-        _id(
+        identifier("id", "응답ID", "The page's key.", "bigint, primary key"),
+        identifier("run_id", "실행ID", "The run that received it.", "bigint → etl_runs.id"),
+        identifier(
             "snapshot_id",
             "스냅샷ID",
             "The snapshot it built; NULL when the run failed.",
@@ -370,7 +373,7 @@ DAILY_CLOSES = Relation(
         ACCOUNT_NO,
         EXCHANGE,
         TRADE_DATE,
-        _id(
+        identifier(
             "snapshot_id",
             "종가스냅샷ID",
             "The day's close: its last snapshot (greatest captured_at, then id).",
@@ -386,7 +389,7 @@ DAILY_CLOSES = Relation(
             DATE,
             "The previous trade_date with a snapshot of the same account and exchange; NULL on the first day.",
         ),
-        _id(
+        identifier(
             "previous_snapshot_id",
             "전일종가스냅샷ID",
             "The previous day's close; NULL on the first day.",
@@ -397,7 +400,7 @@ DAILY_CLOSES = Relation(
 
 
 def _ledger_amount(name: str, field: str, label: str, meaning: str) -> Column:
-    return _amount(name, field, label, f"{meaning} Unsigned: the direction is in kind and io_type.")
+    return amount(name, field, label, f"{meaning} Unsigned: the direction is in kind and io_type.")
 
 
 def _foreign(name: str, field: str, label: str, meaning: str) -> Column:
@@ -438,8 +441,8 @@ ACCOUNT_TRANSACTIONS = Relation(
     "One row per kt00015 ledger line: deposits, withdrawals, transfers, trades, dividends, fees, taxes, interest;"
     " each natural key (account_no, settlement_date, transaction_no, original_transaction_no) once.",
     (
-        _id("id", "거래ID", "The line's key.", "bigint, primary key"),
-        _id("run_id", "실행ID", "The kt00015 run that first loaded it.", "bigint → etl_runs.id"),
+        identifier("id", "거래ID", "The line's key.", "bigint, primary key"),
+        identifier("run_id", "실행ID", "The kt00015 run that first loaded it.", "bigint → etl_runs.id"),
         LEDGER_ACCOUNT_NO,
         SETTLEMENT_DATE,
         TRANSACTION_NO,
@@ -553,13 +556,13 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     "One row per kt00015 line that came again under a stored line's natural key with different content: kept"
     " for review, never written over the stored line.",
     (
-        _id("id", "충돌ID", "The conflict's key.", "bigint, primary key"),
-        _id("run_id", "실행ID", "The kt00015 run that received the differing line.", "bigint → etl_runs.id"),
+        identifier("id", "충돌ID", "The conflict's key.", "bigint, primary key"),
+        identifier("run_id", "실행ID", "The kt00015 run that received the differing line.", "bigint → etl_runs.id"),
         LEDGER_ACCOUNT_NO,
         SETTLEMENT_DATE,
         TRANSACTION_NO,
         ORIGINAL_TRANSACTION_NO,
-        _id(
+        identifier(
             "transaction_id",
             "거래ID",
             "The stored line it differs from.",
@@ -578,114 +581,17 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     ),
 )
 
-ACCOUNT_DAY_TOTALS = Relation(
-    "account_day_totals",
-    "계좌별 당일현황",
-    "One row per account × trade_date (the primary key): kt00017's totals of the day, taken after the close (the"
-    " newest taking of the day replaces an earlier one); ledger_checks holds them against the ledger.",
-    (
-        LEDGER_ACCOUNT_NO,
-        Column(
-            "trade_date",
-            DATE_TYPE,
-            None,
-            "거래일",
-            DATE,
-            "The Asia/Seoul date of captured_at: kt00017 has no date input and answers for today only.",
-        ),
-        _id("run_id", "실행ID", "The kt00017 run that took them.", "bigint → etl_runs.id"),
-        Column("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When the answer arrived."),
-        _amount("cash_d2", "d2_entra", "D+2추정예수금", "Estimated cash after D+2 settlement."),
-        _amount("unpaid_credit_interest", "crd_int_npay_gold", "신용이자미납금", "Credit interest due and unpaid."),
-        _amount("other_loan_amount", "etc_loana", "기타대여금", "Other amounts lent to the account."),
-        _amount(
-            "stock_evaluation_d2", "gnrl_stk_evlt_amt_d2", "일반주식평가금액D+2", "Value of the stocks held (D+2)."
-        ),
-        _amount(
-            "deposit_collateral_loan_d2",
-            "dpst_grnt_use_amt_d2",
-            "예탁담보대출금D+2",
-            "Loans against deposited securities (D+2).",
-        ),
-        _amount(
-            "collateral_stock_evaluation_d2",
-            "crd_stk_evlt_amt_d2",
-            "예탁담보주식평가금액D+2",
-            "Value of the securities pledged for those loans (D+2).",
-        ),
-        _amount("credit_loan_d2", "crd_loan_d2", "신용융자금D+2", "Credit (margin) loans outstanding (D+2)."),
-        _amount(
-            "credit_loan_evaluation_d2",
-            "crd_loan_evlta_d2",
-            "신용융자평가금D+2",
-            "Value of the stocks bought on credit.",
-        ),
-        _amount("short_sale_collateral_d2", "crd_ls_grnt_d2", "신용대주담보금D+2", "Collateral of stock loans (D+2)."),
-        _amount("short_sale_evaluation_d2", "crd_ls_evlta_d2", "신용대주평가금D+2", "Value of the stocks lent (D+2)."),
-        _amount("deposits", "ina_amt", "입금금액", "Cash deposited today."),
-        _amount("withdrawals", "outa", "출금금액", "Cash withdrawn today."),
-        _amount("securities_in_amount", "inq_amt", "입고금액", "Securities transferred in today, valued by Kiwoom."),
-        _amount("securities_out_amount", "outq_amt", "출고금액", "Securities transferred out today, valued by Kiwoom."),
-        _amount("sell_amount", "sell_amt", "매도금액", "Amount sold."),
-        _amount("buy_amount", "buy_amt", "매수금액", "Amount bought."),
-        _amount("commission", "cmsn", "수수료", "Commissions charged today."),
-        _amount("tax", "tax", "세금", "Taxes charged today."),
-        _amount("stock_purchase_loan", "stk_pur_cptal_loan_amt", "주식매입자금대출금", "Stock purchase loans."),
-        _amount("rp_evaluation", "rp_evlt_amt", "RP평가금액", "Value of the repurchase agreements held."),
-        _amount("bond_evaluation", "bd_evlt_amt", "채권평가금액", "Value of the bonds held."),
-        _amount("els_evaluation", "elsevlt_amt", "ELS평가금액", "Value of the equity-linked securities held."),
-        _amount("credit_interest", "crd_int_amt", "신용이자금액", "Credit interest."),
-        _amount(
-            "sale_collateral_loan_interest",
-            "sel_prica_grnt_loan_int_amt_amt",
-            "매도대금담보대출이자금액",
-            "Interest on loans against sale proceeds.",
-        ),
-        _amount("dividends", "dvida_amt", "배당금액", "Dividends paid today."),
-    ),
-)
-
-
-ACCOUNT_DAILY_ESTIMATES = Relation(
-    "account_daily_estimates",
-    "일별추정예탁자산",
-    "One row per account × day (the primary key) of kt00002's daily estimated assets, loaded by `kiwoom-etl"
-    " backfill`: the values of the days before the first snapshot (a later answer for a day replaces an earlier"
-    " one).",
-    (
-        LEDGER_ACCOUNT_NO,
-        Column("trade_date", DATE_TYPE, "dt", "일자", DATE, "The day the line estimates."),
-        _id("run_id", "실행ID", "The kt00002 run that loaded it.", "bigint → etl_runs.id"),
-        Column("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When its page arrived."),
-        _amount("cash", "entr", "예수금", "Cash deposit on the day."),
-        _amount("collateral_loan", "grnt_use_amt", "담보대출금", "Loans against securities on the day."),
-        _amount("credit_loan", "crd_loan", "신용융자금", "Credit (margin) loans on the day."),
-        _amount("short_sale_collateral", "ls_grnt", "대주담보금", "Collateral of stock loans on the day."),
-        _amount("substitute_amount", "repl_amt", "대용금", "Collateral value of the securities held."),
-        _amount(
-            "estimated_assets", "prsm_dpst_aset_amt", "추정예탁자산", "Kiwoom's estimate of the assets on deposit."
-        ),
-        _amount(
-            "estimated_assets_excluding_funds",
-            "prsm_dpst_aset_amt_bncr_skip",
-            "추정예탁자산수익증권제외",
-            "The same without beneficiary certificates (funds).",
-        ),
-    ),
-)
-
+# The store's own tables (etl.store.models), in the order they are declared; etl.apis adds the declarations' own.
 TABLES: dict[str, Relation] = {
     t.name: t
     for t in (
+        ETL_RUNS,
         ACCOUNT_SNAPSHOTS,
         POSITION_SNAPSHOTS,
-        ETL_RUNS,
-        RAW_RESPONSES,
         DAILY_CLOSES,
+        RAW_RESPONSES,
         ACCOUNT_TRANSACTIONS,
         ACCOUNT_TRANSACTION_CONFLICTS,
-        ACCOUNT_DAY_TOTALS,
-        ACCOUNT_DAILY_ESTIMATES,
     )
 }
 

@@ -1,4 +1,9 @@
-"""The history tables as SQLAlchemy Core tables on a naming convention; their comments come from etl.store.dictionary.
+"""The store's tables as SQLAlchemy Core tables on a naming convention, each commented from its description in the
+data dictionary (etl.store.dictionary).
+
+The tables the store's own modules read and write are declared here; a table that only one API's declaration writes is
+declared beside it in etl.apis, on the same `Base`, so that importing `etl.apis` is what makes the metadata hold every
+table (what Alembic, export and the dictionary's tests read).
 
 Each table is declared as a class whose attributes are its columns (`EtlRun.id` is `etl_runs.c.id`) and whose
 `__table__` is the `Table`; the class goes wherever SQLAlchemy takes a table (`update(EtlRun)`, `select_from(EtlRun)`).
@@ -8,6 +13,7 @@ process, the daemon included, would otherwise carry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -32,7 +38,16 @@ from sqlalchemy import (
 from sqlalchemy.schema import SchemaItem
 
 from etl.normalize.ledger import Kind
-from etl.store.dictionary import TABLES
+from etl.store.dictionary import (
+    ACCOUNT_SNAPSHOTS,
+    ACCOUNT_TRANSACTION_CONFLICTS,
+    ACCOUNT_TRANSACTIONS,
+    DAILY_CLOSES,
+    ETL_RUNS,
+    POSITION_SNAPSHOTS,
+    RAW_RESPONSES,
+    Relation,
+)
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
 
 # From Alembic's naming doc, with every column of a composite index or key in its name.
@@ -52,7 +67,8 @@ ForeignAmount = ExactDecimal(15, 4)
 
 
 class Base:
-    """A table declared as a class: its columns in order as attributes (named after them), then `__table_args__`.
+    """A table declared as a class: its columns in order as attributes (named after them), its description in the
+    data dictionary (`__relation__`), then `__table_args__`.
 
     The attributes are typed `ColumnClause[T]`, T being what the column holds in Python: SQLAlchemy 2.1 types a
     `Column` read from a class as `Never` (outside its `TypedColumns`).
@@ -60,17 +76,29 @@ class Base:
 
     metadata: ClassVar[MetaData] = MetaData(naming_convention=NAMING_CONVENTION)
     __tablename__: ClassVar[str]
+    __relation__: ClassVar[Relation]
     __table__: ClassVar[Table]
     __table_args__: ClassVar[tuple[SchemaItem, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        relation = cls.__relation__
         columns = []
         for key, value in vars(cls).items():
             if isinstance(value, Column):
                 value.name = value.key = key
+                # The texts live in the dictionary only; Alembic compares them with PostgreSQL's COMMENT ON
+                # (migration 0006). A column it does not describe is a KeyError here.
+                value.comment = relation.column(key).comment
                 columns.append(value)
-        cls.__table__ = Table(cls.__tablename__, cls.metadata, *columns, *cls.__table_args__)
+        cls.__table__ = Table(
+            cls.__tablename__,
+            cls.metadata,
+            *columns,
+            *cls.__table_args__,
+            comment=relation.comment,
+            info={"relation": relation},
+        )
 
     @classmethod
     def __clause_element__(cls) -> Table:
@@ -107,12 +135,15 @@ class Reason(StrEnum):
     NOT_SUPPORTED = "not_supported"  # failed: the server does not offer the API (8104, 8200); not asked again
 
 
-# etl_runs.api_id: a snapshot, the ledger, the day's totals, the daily estimates.
-API_IDS = ("kt00005", "kt00015", "kt00017", "kt00002")
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL of a check that `column` holds one of `values`."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
-def _one_of(column: str, values: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+def relation_of(table: Table) -> Relation:
+    """The data dictionary's description of `table` (a `Base` table's)."""
+    relation: Relation = table.info["relation"]
+    return relation
 
 
 class EtlRun(Base):
@@ -122,6 +153,7 @@ class EtlRun(Base):
     """
 
     __tablename__ = "etl_runs"
+    __relation__ = ETL_RUNS
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     trigger: ColumnClause[str] = Column(Text, nullable=False)
@@ -139,12 +171,12 @@ class EtlRun(Base):
     # BIGINT: an import or a flush of a capture weeks old spans more than INTEGER's 24.8 days of milliseconds.
     duration_ms: ColumnClause[int] = Column(BigInteger().with_variant(Integer(), "sqlite"))
     spool_id: ColumnClause[str] = Column(Text, unique=True)  # loaded from the spool: at most once
+    # Its check, one of the declared APIs' ids, is added where they are all declared (etl.apis).
     api_id: ColumnClause[str] = Column(Text, nullable=False, server_default=text("'kt00005'"))
 
     __table_args__ = (
-        CheckConstraint(_one_of("status", RunStatus), name="status"),
-        CheckConstraint(_one_of("reason", Reason), name="reason"),
-        CheckConstraint(f"api_id IN ({', '.join(map(repr, API_IDS))})", name="api_id"),
+        CheckConstraint(one_of("status", RunStatus), name="status"),
+        CheckConstraint(one_of("reason", Reason), name="reason"),
         UniqueConstraint("account_no", "exchange", "scheduled_for"),
         # A ledger run has no exchange, and NULLs never collide in a unique key: its day is claimed here.
         Index(
@@ -165,6 +197,7 @@ class AccountSnapshot(Base):
     """One account × exchange at one moment: the kt00005 summary."""
 
     __tablename__ = "account_snapshots"
+    __relation__ = ACCOUNT_SNAPSHOTS
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
@@ -218,6 +251,7 @@ class PositionSnapshot(Base):
     """One line of stk_cntr_remn: a holding (cash or credit) within a snapshot."""
 
     __tablename__ = "position_snapshots"
+    __relation__ = POSITION_SNAPSHOTS
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     snapshot_id: ColumnClause[int] = Column(ForeignKey("account_snapshots.id", ondelete="CASCADE"), nullable=False)
@@ -252,6 +286,7 @@ class DailyClose(Base):
     """One account × exchange × trade_date: its close and the previous day's, derived by etl.store.closes."""
 
     __tablename__ = "daily_closes"
+    __relation__ = DAILY_CLOSES
 
     account_no: ColumnClause[str] = Column(Text, primary_key=True)
     exchange: ColumnClause[str] = Column(Text, primary_key=True)
@@ -271,6 +306,7 @@ class RawResponse(Base):
     """One kt00005 page exactly as received: the audit trail and the input of a replay. Never a credential."""
 
     __tablename__ = "raw_responses"
+    __relation__ = RAW_RESPONSES
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
@@ -298,6 +334,7 @@ class AccountTransaction(Base):
     """One kt00015 ledger line: a natural key (account, settlement date, number, original number) once."""
 
     __tablename__ = "account_transactions"
+    __relation__ = ACCOUNT_TRANSACTIONS
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
@@ -365,7 +402,7 @@ class AccountTransaction(Base):
             "original_transaction_no",
             name="uq_account_transactions_natural_key",
         ),
-        CheckConstraint(_one_of("kind", Kind), name="kind"),
+        CheckConstraint(one_of("kind", Kind), name="kind"),
         Index(None, "kind"),
         Index(None, "run_id"),
     )
@@ -375,6 +412,7 @@ class AccountTransactionConflict(Base):
     """A kt00015 line that came again under a stored line's natural key with different content."""
 
     __tablename__ = "account_transaction_conflicts"
+    __relation__ = ACCOUNT_TRANSACTION_CONFLICTS
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
@@ -390,69 +428,3 @@ class AccountTransactionConflict(Base):
     received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
 
     __table_args__ = (Index(None, "transaction_id"),)
-
-
-class AccountDayTotals(Base):
-    """kt00017's totals of one account's day, taken after the close; a later taking of the day replaces it."""
-
-    __tablename__ = "account_day_totals"
-
-    account_no: ColumnClause[str] = Column(Text, primary_key=True)
-    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
-    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False, index=True)
-    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
-    cash_d2: ColumnClause[int] = Column(BigInteger)
-    unpaid_credit_interest: ColumnClause[int] = Column(BigInteger)
-    other_loan_amount: ColumnClause[int] = Column(BigInteger)
-    stock_evaluation_d2: ColumnClause[int] = Column(BigInteger)
-    deposit_collateral_loan_d2: ColumnClause[int] = Column(BigInteger)
-    collateral_stock_evaluation_d2: ColumnClause[int] = Column(BigInteger)
-    credit_loan_d2: ColumnClause[int] = Column(BigInteger)
-    credit_loan_evaluation_d2: ColumnClause[int] = Column(BigInteger)
-    short_sale_collateral_d2: ColumnClause[int] = Column(BigInteger)
-    short_sale_evaluation_d2: ColumnClause[int] = Column(BigInteger)
-    deposits: ColumnClause[int] = Column(BigInteger)
-    withdrawals: ColumnClause[int] = Column(BigInteger)
-    securities_in_amount: ColumnClause[int] = Column(BigInteger)
-    securities_out_amount: ColumnClause[int] = Column(BigInteger)
-    sell_amount: ColumnClause[int] = Column(BigInteger)
-    buy_amount: ColumnClause[int] = Column(BigInteger)
-    commission: ColumnClause[int] = Column(BigInteger)
-    tax: ColumnClause[int] = Column(BigInteger)
-    stock_purchase_loan: ColumnClause[int] = Column(BigInteger)
-    rp_evaluation: ColumnClause[int] = Column(BigInteger)
-    bond_evaluation: ColumnClause[int] = Column(BigInteger)
-    els_evaluation: ColumnClause[int] = Column(BigInteger)
-    credit_interest: ColumnClause[int] = Column(BigInteger)
-    sale_collateral_loan_interest: ColumnClause[int] = Column(BigInteger)
-    dividends: ColumnClause[int] = Column(BigInteger)
-
-
-class AccountDailyEstimate(Base):
-    """kt00002's estimate of one account's assets on one day, loaded by backfill; a later answer replaces it."""
-
-    __tablename__ = "account_daily_estimates"
-
-    account_no: ColumnClause[str] = Column(Text, primary_key=True)
-    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
-    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False, index=True)
-    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
-    cash: ColumnClause[int] = Column(BigInteger)
-    collateral_loan: ColumnClause[int] = Column(BigInteger)
-    credit_loan: ColumnClause[int] = Column(BigInteger)
-    short_sale_collateral: ColumnClause[int] = Column(BigInteger)
-    substitute_amount: ColumnClause[int] = Column(BigInteger)
-    estimated_assets: ColumnClause[int] = Column(BigInteger)
-    estimated_assets_excluding_funds: ColumnClause[int] = Column(BigInteger)
-
-
-def _comment_from_the_dictionary() -> None:
-    # The texts live in the dictionary only; Alembic compares them with PostgreSQL's COMMENT ON (migration 0006).
-    for table in Base.metadata.tables.values():
-        relation = TABLES[table.name]
-        table.comment = relation.comment
-        for column in table.columns:
-            column.comment = relation.column(column.name).comment
-
-
-_comment_from_the_dictionary()

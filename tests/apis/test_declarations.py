@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from etl.apis import APIS
+from etl.apis import API_IDS, APIS, Base
 from etl.apis.api import Api
 from etl.apis.estimates import ESTIMATES
 from etl.apis.ledger import LEDGER
-from etl.apis.totals import DAY_TOTALS
+from etl.apis.totals import DAY_TOTALS, AccountDayTotals
 from etl.daemon.metrics import Metrics
 from etl.kiwoom.pages import Page
-from etl.store.models import API_IDS, AccountDayTotals, Base, EtlRun
+from etl.store.models import EtlRun
 
 RECEIVED = datetime(2026, 3, 9, 15, 30, tzinfo=UTC)  # 00:30 KST on the 10th
 

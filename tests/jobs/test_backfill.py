@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from etl.apis.estimates import AccountDailyEstimate
 from etl.clock import KST
 from etl.errors import TransformError
 from etl.jobs.backfill import EstimatesJob, replay_estimates
@@ -22,7 +23,7 @@ from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.sim.accounts import make_account
 from etl.sim.history import History, make_history
 from etl.sim.simulator import Simulator, serve
-from etl.store.models import AccountDailyEstimate, EtlRun, RawResponse
+from etl.store.models import EtlRun, RawResponse
 from tests.support import Clock, kiwoom_etl, make_settings, sim_accounts
 
 START = date(2026, 10, 19)  # a Monday

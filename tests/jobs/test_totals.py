@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
+from etl.apis.totals import AccountDayTotals
 from etl.clock import KST
 from etl.errors import TransformError
 from etl.jobs.ledger import LedgerJob
@@ -21,7 +22,7 @@ from etl.read.views import LEDGER_CHECKS
 from etl.sim.accounts import make_account
 from etl.sim.history import History, make_history
 from etl.sim.simulator import Simulator, serve
-from etl.store.models import AccountDayTotals, AccountTransaction, EtlRun, RawResponse
+from etl.store.models import AccountTransaction, EtlRun, RawResponse
 from tests.support import Clock, make_settings, sim_accounts
 
 START = date(2026, 10, 19)  # a Monday

@@ -19,10 +19,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from etl.apis import Base
 from etl.clock import KST
 from etl.read.views import VIEW_NAMES
 from etl.store.engine import make_engine
-from etl.store.models import Base
 from etl.store.schema import migrate
 from tests.support import kiwoom_etl
 from tests.support.books import Book, History, Line, week

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, text, update
 
+from etl.apis.totals import AccountDayTotals
 from etl.read.dictionary import VIEWS as DESCRIBED
 from etl.read.views import VIEW_NAMES, VIEWS
-from etl.store.models import AccountDayTotals, AccountSnapshot, EtlRun
+from etl.store.models import AccountSnapshot, EtlRun
 from tests.support import kiwoom_etl
 from tests.support.books import EDGE, EVERY_VIEW, History, as_read, assert_rows, assert_view, edges, read, week
 

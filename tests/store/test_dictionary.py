@@ -5,11 +5,10 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlalchemy.dialects import postgresql
 
+from etl.apis import TABLES, Base
 from etl.read.dictionary import RELATIONS, VIEWS
 from etl.read.views import VIEWS as VIEW_SQL
-from etl.store.dictionary import TABLES
 from etl.store.engine import make_engine
-from etl.store.models import Base
 from etl.store.schema import downgrade, migrate
 
 COMMENTS = text(

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+from etl.apis import Base
 from etl.store.engine import make_engine
-from etl.store.models import Base
 from etl.store.schema import alembic_config, current_revision, downgrade, head_revision, migrate
 
 TABLES = {"etl_runs", "raw_responses", "account_snapshots", "position_snapshots"}

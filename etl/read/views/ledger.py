@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, Text
 
+from etl.apis.totals import ACCOUNT_DAY_TOTALS
 from etl.read.views.view import View
 from etl.store.dictionary import (
-    ACCOUNT_DAY_TOTALS,
     BIGINT,
     CODE,
     COUNT,

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import column, table
 from sqlalchemy.sql import TableClause
 
+from etl.apis import Base
+from etl.apis.totals import AccountDayTotals
 from etl.store.dictionary import (
     BIGINT,
     DAILY_CLOSES,
@@ -25,7 +27,7 @@ from etl.store.dictionary import (
     Relation,
     with_meaning,
 )
-from etl.store.models import AccountDayTotals, AccountSnapshot, Base, EtlRun, PositionSnapshot
+from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
 # On SQLite captured_at is UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'; the padding keeps six digits if they are absent.
