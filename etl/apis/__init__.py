@@ -19,7 +19,7 @@ from etl.store.dictionary import TABLES as STORE_TABLES
 from etl.store.dictionary import Relation
 from etl.store.models import Base, EtlRun, one_of, relation_of
 
-__all__ = ["API_IDS", "APIS", "TABLES", "Api", "Base"]
+__all__ = ["API_IDS", "APIS", "DAY_TOTALS", "ESTIMATES", "LEDGER", "SNAPSHOT", "TABLES", "Api", "Base"]
 
 APIS: tuple[Api, ...] = (SNAPSHOT, LEDGER, DAY_TOTALS, ESTIMATES)
 

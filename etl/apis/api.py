@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table
 
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
+from etl.store.models import EtlRun, RawResponse
 
 
 class Claim(StrEnum):
@@ -74,6 +75,12 @@ class Api:
     def tables(self) -> tuple[Table, ...]:
         """Its own tables: where its rows go, then the others a run of it writes."""
         return (self.table, *self.also_writes)
+
+    @property
+    def grows(self) -> tuple[str, ...]:
+        """The names of the tables a run of it writes: its run, its raw pages and its own tables (what a bulk load of
+        it leaves to ANALYZE)."""
+        return (EtlRun.__tablename__, RawResponse.__tablename__, *(table.name for table in self.tables))
 
 
 @dataclass(frozen=True, kw_only=True)

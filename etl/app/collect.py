@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from etl.apis import ESTIMATES, LEDGER
 from etl.clock import KrxCalendar, krx_calendar, utc_now
 from etl.errors import DatabaseUnavailable
 from etl.jobs.backfill import EstimatesJob
@@ -26,7 +27,7 @@ from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Account, Settings
 from etl.store.estimates import first_snapshot_day
 from etl.store.health import require_usable
-from etl.store.statistics import ESTIMATES, LEDGER, analyze
+from etl.store.statistics import analyze
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def backfill(
     finally:
         if fetcher is None:
             job.fetcher.close()
-    analyze(engine, (*ESTIMATES, *LEDGER))
+    analyze(engine, (*ESTIMATES.grows, *LEDGER.grows))
     with engine.connect() as connection:
         firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
     return Backfilled(tuple(estimates), tuple(ledger), firsts)

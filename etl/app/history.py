@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from etl.apis import APIS, SNAPSHOT
 from etl.jobs.backfill import replay_estimates
 from etl.jobs.flush import RECORDED_FAILED, flush
 from etl.jobs.flush import FlushReport as FlushReport
@@ -23,7 +24,7 @@ from etl.normalize.ledger import Classifier
 from etl.settings import Settings
 from etl.store.engine import transaction
 from etl.store.ledger import kind_counts, reclassify
-from etl.store.statistics import DAY_TOTALS, ESTIMATES, LEDGER, SNAPSHOTS, analyze
+from etl.store.statistics import analyze
 
 # A progress bar: given its length and label, a context whose value is told how many more items are done.
 Bar = Callable[[int, str], AbstractContextManager[Callable[[int], None]]]
@@ -64,7 +65,7 @@ def flush_spool(settings: Settings, engine: Engine, *, into_this_database: bool 
     with bar(len(spool.paths()), "Flushing") as done:
         report = flush(engine, spool, progress=done, into_this_database=into_this_database)
     if report.loaded or report.failed:
-        analyze(engine, SNAPSHOTS)
+        analyze(engine, SNAPSHOT.grows)
     return Flushed(report, spool.directory)
 
 
@@ -93,7 +94,7 @@ def replay_everything(
     ledger = replay_ledger(engine, classifier, since=since, account=account)
     totals, totals_refused = replay_totals(engine, since=since, account=account)
     estimates, estimates_refused = replay_estimates(engine, since=since, account=account)
-    analyze(engine, (*SNAPSHOTS, *LEDGER, *DAY_TOTALS, *ESTIMATES))
+    analyze(engine, [name for api in APIS for name in api.grows])
     return Replayed(len(runs), snapshots, ledger, totals, totals_refused, estimates, estimates_refused)
 
 
@@ -135,7 +136,7 @@ def import_page_files(
 ) -> PagesImported:
     """Load kt00005 answers kept one a file, in chain order, as one snapshot of `account_no` on `exchange`."""
     outcome = import_pages(engine, list(files), account_no=account_no, exchange=exchange, captured_at=captured_at)
-    analyze(engine, SNAPSHOTS)
+    analyze(engine, SNAPSHOT.grows)
     return PagesImported(outcome)
 
 
@@ -162,5 +163,5 @@ def import_line_files(
         lines += report.lines
         written += report.loaded + len(report.refused)
     if written:  # a file imported again grew nothing: its statistics stand
-        analyze(engine, SNAPSHOTS)
+        analyze(engine, SNAPSHOT.grows)
     return LinesImported(lines, refused, written)

@@ -6,7 +6,8 @@ asked). Planned from empty statistics, `latest_positions` of one account ran for
 million positions where it takes a millisecond once analyzed: PostgreSQL's own advice is to ANALYZE after a bulk
 load. On SQLite `PRAGMA optimize` would not do it here: before 3.46 it analyzes only what the same connection has
 queried, and a command's fresh connection has queried nothing; so the tables are analyzed by name, within
-`analysis_limit` rows per index, which keeps the cost small on any history.
+`analysis_limit` rows per index, which keeps the cost small on any history. Which tables a load grows, each API's
+declaration says (etl.apis: `Api.grows`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,6 @@ from etl.store.engine import transaction
 
 log = logging.getLogger(__name__)
 
-# What each kind of load writes: its runs, its raw pages and its own tables.
-SNAPSHOTS = ("etl_runs", "raw_responses", "account_snapshots", "position_snapshots", "daily_closes")
-LEDGER = ("etl_runs", "raw_responses", "account_transactions", "account_transaction_conflicts")
-DAY_TOTALS = ("etl_runs", "raw_responses", "account_day_totals")
-ESTIMATES = ("etl_runs", "raw_responses", "account_daily_estimates")
 SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index: SQLite's docs suggest 100 to 1000
 
 

@@ -12,6 +12,7 @@ from etl.apis import API_IDS, APIS, Base
 from etl.apis.api import Api
 from etl.apis.estimates import ESTIMATES
 from etl.apis.ledger import LEDGER
+from etl.apis.snapshot import SNAPSHOT
 from etl.apis.totals import DAY_TOTALS, AccountDayTotals
 from etl.daemon.metrics import Metrics
 from etl.kiwoom.pages import Page
@@ -96,3 +97,14 @@ def test_an_older_taking_of_a_day_is_not_written_over_a_later_one(engine: Engine
         assert DAY_TOTALS.load(connection, later, run) == 1
         assert DAY_TOTALS.load(connection, earlier, run) == 0
         assert connection.execute(select(AccountDayTotals.deposits)).scalar_one() == 2
+
+
+def test_a_run_grows_its_runs_its_pages_and_the_tables_of_its_own() -> None:
+    assert SNAPSHOT.grows == ("etl_runs", "raw_responses", "account_snapshots", "position_snapshots", "daily_closes")
+    assert LEDGER.grows == ("etl_runs", "raw_responses", "account_transactions", "account_transaction_conflicts")
+    assert DAY_TOTALS.grows == ("etl_runs", "raw_responses", "account_day_totals")
+    assert ESTIMATES.grows == ("etl_runs", "raw_responses", "account_daily_estimates")
+
+
+def test_every_table_is_grown_by_a_declaration_so_a_bulk_load_analyzes_it() -> None:
+    assert {name for api in APIS for name in api.grows} == set(Base.metadata.tables)
