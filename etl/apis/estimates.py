@@ -1,6 +1,6 @@
 """kt00002 (일별추정예탁자산현황요청), the daily estimated assets, declared once: a range of days, a line a day under
 daly_prsm_dpst_aset_amt_prst with continuation, read by the backfill a calendar month at a time into
-account_daily_estimates, where a later answer for a day replaces an earlier one."""
+account_daily_estimates (described and declared here), where a later answer for a day replaces an earlier one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from etl.kiwoom.pages import Page
 from etl.normalize.estimates import ESTIMATES_KEY, estimate_rows
 from etl.store.daily import store_daily
 from etl.store.dictionary import DATE, DATE_TYPE, LEDGER_ACCOUNT_NO, TIMESTAMP, UTC_TIME, Relation, amount, identifier
-from etl.store.dictionary import Column as Described
+from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
 from etl.store.models import Base
 from etl.store.sqltypes import UtcDateTime
 

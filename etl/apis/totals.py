@@ -23,7 +23,7 @@ from etl.store.dictionary import (
     amount,
     identifier,
 )
-from etl.store.dictionary import Column as Described
+from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
 from etl.store.models import Base
 from etl.store.sqltypes import UtcDateTime
 
