@@ -49,20 +49,29 @@ class Snapshots:
         return sum(r.status == SPOOLED for r in self.results)
 
 
-def take_snapshots(settings: Settings, engine: Engine) -> Snapshots:
+def take_snapshots(
+    settings: Settings,
+    engine: Engine,
+    *,
+    fetcher: Fetcher | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    trigger: str = "manual",
+    scheduled_for: datetime | None = None,
+) -> Snapshots:
     """The spool first, then every configured account × exchange; a database that cannot be used is never written to:
-    what is fetched is spooled."""
+    what is fetched is spooled. A `fetcher` passed in (one kept from slot to slot) is left open."""
     unusable = None
     try:
         require_usable(engine)
     except DatabaseUnavailable as exc:
         unusable = str(exc)
         log.warning("%s: fetching anyway, snapshots will be spooled", exc)
-    snapshotter = Snapshotter(settings, engine)
+    snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
     try:
-        results = snapshotter.take(unusable=unusable)
+        results = snapshotter.take(trigger=trigger, scheduled_for=scheduled_for, unusable=unusable)
     finally:
-        snapshotter.close()
+        if fetcher is None:
+            snapshotter.close()
     why = unusable or next((r.error for r in results if r.status == SPOOLED), None)
     return Snapshots(tuple(results), snapshotter.last_flush.handled, snapshotter.spool.directory, why)
 
@@ -83,10 +92,11 @@ class DayJobs:
         self.settings = settings
         self.clock = clock
         self.ledger = LedgerJob(settings, engine, fetcher, clock=clock, stop=stop)
-        self.totals = DayTotalsJob(settings, engine, self.ledger.fetcher, clock=clock, stop=stop)
+        self.fetcher = self.ledger.fetcher
+        self.totals = DayTotalsJob(settings, engine, self.fetcher, clock=clock, stop=stop)
 
     def close(self) -> None:
-        self.ledger.fetcher.close()
+        self.fetcher.close()
 
 
 @dataclass(frozen=True)
@@ -135,18 +145,41 @@ def run_day(
             raise
         log.exception("the ledger run failed")
         ledger = []
-    why = None if force_totals else not_due(jobs.settings, jobs.clock(), calendar)
+    totals = day_totals(jobs, calendar, force=force_totals, trigger=trigger, slot=totals_slot, contain=contain)
+    return AccountDay(tuple(ledger), totals.results, totals.not_due)
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """What taking the day's totals did: its runs, or why they were not due."""
+
+    results: tuple[TotalsResult, ...]
+    not_due: str | None  # why the day's totals were not taken; None when they were
+
+
+def day_totals(
+    jobs: DayJobs,
+    calendar: KrxCalendar,
+    *,
+    force: bool = False,
+    trigger: str = "manual",
+    slot: datetime | None = None,
+    contain: bool = False,
+) -> DayTotals:
+    """The day's totals (kt00017) of every account, after the close of a KRX trading day (`[ledger] at`) or when
+    `force`; with `contain`, a bug is logged, else raised."""
+    why = None if force else not_due(jobs.settings, jobs.clock(), calendar)
     totals: list[TotalsResult] = []
     if why is not None:
         log.debug("%s", why)
     else:
         try:
-            totals = jobs.totals.run(trigger=trigger, scheduled_for=totals_slot)
+            totals = jobs.totals.run(trigger=trigger, scheduled_for=slot)
         except Exception:
             if not contain:
                 raise
             log.exception("the day totals run failed")
-    return AccountDay(tuple(ledger), tuple(totals), why)
+    return DayTotals(tuple(totals), why)
 
 
 def account_day(

@@ -70,19 +70,12 @@ def simulate(
     given: then every such request, from any address, must carry the header X-Sim-Token with that token (403
     otherwise).
     """
-    from datetime import timedelta
-
-    from etl.clock import KST, utc_now
-    from etl.sim.accounts import make_account
-    from etl.sim.history import make_history
+    from etl.sim.accounts import served_accounts
     from etl.sim.simulator import Simulator, bind
 
     obj.logging(None)
-    made = [make_account(i, positions) for i in range(1, accounts + 1)]
-    today = utc_now().astimezone(KST).date()
-    made[0].history = make_history(today - timedelta(days=41), 42)  # the history answers as of each day's date
     simulator = Simulator(
-        accounts=made,
+        accounts=served_accounts(accounts, positions),
         page_size=page_size,
         rate_per_second=rate,
         burst=burst,
