@@ -4,7 +4,6 @@ once the day is over) and a backfill of a range (the daily estimates, then the l
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,6 +15,7 @@ from etl.clock import KrxCalendar, krx_calendar, utc_now
 from etl.errors import DatabaseUnavailable
 from etl.jobs.backfill import EstimatesJob
 from etl.jobs.backfill import EstimatesResult as EstimatesResult
+from etl.jobs.job import Job
 from etl.jobs.ledger import LedgerJob
 from etl.jobs.ledger import LedgerResult as LedgerResult
 from etl.jobs.snapshot import SPOOLED, Snapshotter
@@ -76,27 +76,13 @@ def take_snapshots(
     return Snapshots(tuple(results), snapshotter.last_flush.handled, snapshotter.spool.directory, why)
 
 
-class DayJobs:
+class DayJobs(Job):
     """The ledger's and the day totals' jobs on one fetcher; a daemon keeps them from day to day (they remember, for
     the process, a server or an account that does not offer their API)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        fetcher: Fetcher | None = None,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.ledger = LedgerJob(settings, engine, fetcher, clock=clock, stop=stop)
-        self.fetcher = self.ledger.fetcher
-        self.totals = DayTotalsJob(settings, engine, self.fetcher, clock=clock, stop=stop)
-
-    def close(self) -> None:
-        self.fetcher.close()
+    def _prepare(self) -> None:
+        self.ledger = LedgerJob(self.settings, self.engine, self.fetcher, clock=self.clock, stop=self.stop)
+        self.totals = DayTotalsJob(self.settings, self.engine, self.fetcher, clock=self.clock, stop=self.stop)
 
 
 @dataclass(frozen=True)

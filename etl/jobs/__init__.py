@@ -1,6 +1,7 @@
 """Stage 4, the write side's jobs (beside etl.read, below the use cases): what to fetch, for which accounts, and
 where it goes when the database is away; they compose the stages below.
 
+- `job`: what every job is given (the settings, the engine, a fetcher, the clock, a stop event);
 - `snapshot`: one snapshot of the accounts × exchanges (flush, fetch, load);
 - `account_job`: what the per-account API jobs share, driven by their declaration (etl.apis);
 - `ledger`: kt00015 a month at a time, and its replay; `totals`: the day's totals (kt00017), and their replay;
