@@ -1,5 +1,6 @@
 """Collecting from Kiwoom: a snapshot of every account now, the account's day (its ledger, then the day's totals
-once the day is over) and a backfill of a range (the daily estimates, then the ledger of the same days)."""
+once the day is over) and a backfill of a range (the daily estimates, then the ledger of the same days); and the
+rows that record a slot that did not run."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -23,9 +25,11 @@ from etl.jobs.snapshot import SnapshotResult as SnapshotResult
 from etl.jobs.totals import DayTotalsJob, not_due
 from etl.jobs.totals import TotalsResult as TotalsResult
 from etl.kiwoom.fetcher import Fetcher
+from etl.schedule import Due
 from etl.settings import Account, Settings
 from etl.store.estimates import first_snapshot_day
 from etl.store.health import require_usable
+from etl.store.models import Reason, RunStatus
 from etl.store.statistics import ESTIMATES, LEDGER, analyze
 
 log = logging.getLogger(__name__)
@@ -218,3 +222,31 @@ def backfill(
     with engine.connect() as connection:
         firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
     return Backfilled(tuple(estimates), tuple(ledger), firsts)
+
+
+def unrun_rows(
+    slot: datetime,
+    due: Sequence[Due],
+    status: RunStatus,
+    reason: Reason,
+    accounts: Sequence[tuple[str, Sequence[str]]],
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """The etl_runs rows of a slot that did not run, recorded at `at`: one per account (its account_no and its
+    exchanges) × exchange `due`, `status` for `reason`; a skipped one carries the holiday's name."""
+    return [
+        {
+            "trigger": item.trigger,
+            "status": status,
+            "account_no": account_no,
+            "exchange": item.exchange,
+            "scheduled_for": slot,
+            "started_at": at,
+            "finished_at": at,
+            "reason": reason,
+            "detail": item.skip,  # the holiday's name
+        }
+        for account_no, exchanges in accounts
+        for item in due
+        if item.exchange in exchanges
+    ]

@@ -15,16 +15,15 @@ from __future__ import annotations
 import tempfile
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 
-from etl.app.collect import DayJobs, backfill, day_totals, take_snapshots
+from etl.app.collect import DayJobs, backfill, day_totals, take_snapshots, unrun_rows
 from etl.app.outputs import returns, write_report
 from etl.clock import KST, CalendarCorrections, KrxCalendar, krx_calendar, local_text, utc_now
 from etl.console import table
@@ -33,6 +32,7 @@ from etl.files import Protected, check_output
 from etl.read.report_html import is_report
 from etl.read.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, View
 from etl.redact import mask_urls
+from etl.schedule import Due
 from etl.settings import Account, Secret, Settings
 from etl.sim.accounts import SimAccount, make_account
 from etl.sim.history import MIN_WEEKDAYS, History, make_history
@@ -205,7 +205,12 @@ def _build(
     names = [account.name or "" for account in settings.accounts]
     for day in calendar.all_days():
         if day in calendar.closed:
-            written = record_unrun(engine, _skipped_rows(day, calendar.closed[day], names))
+            first = datetime.combine(day, SLOTS[0], tzinfo=KST).astimezone(UTC)  # where a daemon records a closed day
+            closed = [Due(exchange, SCHEDULED, calendar.closed[day]) for exchange in EXCHANGES]
+            skipped = unrun_rows(
+                first, closed, RunStatus.SKIPPED, Reason.MARKET_CLOSED, [(n, EXCHANGES) for n in names], first
+            )
+            written = record_unrun(engine, skipped)
             booked = _booked(ledgered, names[LEDGER_ACCOUNT - 1], day)
             echo(
                 f"{day:%Y-%m-%d %a}  closed    {calendar.closed[day]} ({written} skipped runs recorded)"
@@ -291,26 +296,6 @@ def _returns(engine: Engine, echo: Callable[[str], None]) -> None:
     echo(f"How well {name} was invested, deposits set aside (`kiwoom-etl returns --account {name}`):\n")
     for words in returns(engine, account=name).texts():
         echo(words + "\n")
-
-
-def _skipped_rows(day: date, why: str, names: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows a daemon writes for a closed day: one per account × exchange, at the first slot, skipped."""
-    first = datetime.combine(day, SLOTS[0], tzinfo=KST).astimezone(UTC)
-    return [
-        {
-            "trigger": SCHEDULED,
-            "status": RunStatus.SKIPPED,
-            "account_no": name,
-            "exchange": exchange,
-            "scheduled_for": first,
-            "started_at": first,
-            "finished_at": first,
-            "reason": Reason.MARKET_CLOSED,
-            "detail": why,
-        }
-        for name in names
-        for exchange in EXCHANGES
-    ]
 
 
 @dataclass(frozen=True)
