@@ -188,13 +188,16 @@ class Window:
     end: time
 
     @classmethod
-    def parse(cls, text: str, setting: str) -> Window:
-        start, sep, end = text.partition("-")
+    def parse(cls, text: object, setting: str, *, session: bool = False) -> Window:
+        """The window `text` says as HH:MM-HH:MM, ending after it starts (a KRX `session`: closing after it opens);
+        ConfigError naming `setting` otherwise."""
+        start, sep, end = text.partition("-") if isinstance(text, str) else ("", "", "")
         if not sep:
-            raise ConfigError(f"{setting}: expected HH:MM-HH:MM, got {text!r}")
+            raise ConfigError(f"{setting}: expected {'a session ' if session else ''}HH:MM-HH:MM, got {text!r}")
         window = cls(parse_clock(start, setting), parse_clock(end, setting))
         if window.end <= window.start:
-            raise ConfigError(f"{setting}: the window must end after it starts, got {text!r}")
+            order = "session must close after it opens" if session else "window must end after it starts"
+            raise ConfigError(f"{setting}: the {order}, got {text!r}")
         return window
 
     def __contains__(self, moment: time) -> bool:

@@ -372,7 +372,7 @@ def _calendar(table: Any, path: object) -> dict[str, Any]:
     if not isinstance(sessions_table, dict):
         raise ConfigError(f'{where}.sessions: expected a table such as {{ "2026-11-19" = "10:00-16:30" }}')
     sessions = {
-        _trading_date(k, f"{where}.sessions.{k}"): _session(v, f"{where}.sessions.{k}")
+        _trading_date(k, f"{where}.sessions.{k}"): Window.parse(v, f"{where}.sessions.{k}", session=True)
         for k, v in sessions_table.items()
     }
     for day in sorted(holidays.keys() & (trading_days | sessions.keys())):
@@ -380,17 +380,6 @@ def _calendar(table: Any, path: object) -> dict[str, Any]:
         raise ConfigError(f"{where}: {day} is both in holidays and in {other}: a day is closed or it trades")
     corrections = CalendarCorrections(holidays, trading_days, sessions)
     return {"calendar": corrections} if corrections else {}
-
-
-def _session(value: Any, setting: str) -> Window:
-    """A day's KRX session, "HH:MM-HH:MM" in Korean time, closing after it opens."""
-    opens, sep, closes = value.partition("-") if isinstance(value, str) else ("", "", "")
-    if not sep:
-        raise ConfigError(f"{setting}: expected a session HH:MM-HH:MM, got {value!r}")
-    session = Window(parse_clock(opens, setting), parse_clock(closes, setting))
-    if session.end <= session.start:
-        raise ConfigError(f"{setting}: the session must close after it opens, got {value!r}")
-    return session
 
 
 def _trading_date(value: Any, setting: str) -> date:

@@ -1,14 +1,15 @@
 """Collecting from Kiwoom: a snapshot of every account now, the account's day (its ledger, then the day's totals
-once the day is over) and a backfill of a range (the daily estimates, then the ledger of the same days)."""
+once the day is over) and a backfill of a range (the daily estimates, then the ledger of the same days); and the
+rows that record a slot that did not run."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -17,6 +18,7 @@ from etl.clock import KrxCalendar, krx_calendar, utc_now
 from etl.errors import DatabaseUnavailable
 from etl.jobs.backfill import EstimatesJob
 from etl.jobs.backfill import EstimatesResult as EstimatesResult
+from etl.jobs.job import Job
 from etl.jobs.ledger import LedgerJob
 from etl.jobs.ledger import LedgerResult as LedgerResult
 from etl.jobs.snapshot import SPOOLED, Snapshotter
@@ -24,9 +26,11 @@ from etl.jobs.snapshot import SnapshotResult as SnapshotResult
 from etl.jobs.totals import DayTotalsJob, not_due
 from etl.jobs.totals import TotalsResult as TotalsResult
 from etl.kiwoom.fetcher import Fetcher
+from etl.schedule import Due
 from etl.settings import Account, Settings
 from etl.store.estimates import first_snapshot_day
 from etl.store.health import require_usable
+from etl.store.models import Reason, RunStatus
 from etl.store.statistics import analyze
 
 log = logging.getLogger(__name__)
@@ -50,44 +54,40 @@ class Snapshots:
         return sum(r.status == SPOOLED for r in self.results)
 
 
-def take_snapshots(settings: Settings, engine: Engine) -> Snapshots:
+def take_snapshots(
+    settings: Settings,
+    engine: Engine,
+    *,
+    fetcher: Fetcher | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    trigger: str = "manual",
+    scheduled_for: datetime | None = None,
+) -> Snapshots:
     """The spool first, then every configured account × exchange; a database that cannot be used is never written to:
-    what is fetched is spooled."""
+    what is fetched is spooled. A `fetcher` passed in (one kept from slot to slot) is left open."""
     unusable = None
     try:
         require_usable(engine)
     except DatabaseUnavailable as exc:
         unusable = str(exc)
         log.warning("%s: fetching anyway, snapshots will be spooled", exc)
-    snapshotter = Snapshotter(settings, engine)
+    snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
     try:
-        results = snapshotter.take(unusable=unusable)
+        results = snapshotter.take(trigger=trigger, scheduled_for=scheduled_for, unusable=unusable)
     finally:
-        snapshotter.close()
+        if fetcher is None:
+            snapshotter.close()
     why = unusable or next((r.error for r in results if r.status == SPOOLED), None)
     return Snapshots(tuple(results), snapshotter.last_flush.handled, snapshotter.spool.directory, why)
 
 
-class DayJobs:
+class DayJobs(Job):
     """The ledger's and the day totals' jobs on one fetcher; a daemon keeps them from day to day (they remember, for
     the process, a server or an account that does not offer their API)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        fetcher: Fetcher | None = None,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.ledger = LedgerJob(settings, engine, fetcher, clock=clock, stop=stop)
-        self.totals = DayTotalsJob(settings, engine, self.ledger.fetcher, clock=clock, stop=stop)
-
-    def close(self) -> None:
-        self.ledger.fetcher.close()
+    def _prepare(self) -> None:
+        self.ledger = LedgerJob(self.settings, self.engine, self.fetcher, clock=self.clock, stop=self.stop)
+        self.totals = DayTotalsJob(self.settings, self.engine, self.fetcher, clock=self.clock, stop=self.stop)
 
 
 @dataclass(frozen=True)
@@ -136,18 +136,41 @@ def run_day(
             raise
         log.exception("the ledger run failed")
         ledger = []
-    why = None if force_totals else not_due(jobs.settings, jobs.clock(), calendar)
+    totals = day_totals(jobs, calendar, force=force_totals, trigger=trigger, slot=totals_slot, contain=contain)
+    return AccountDay(tuple(ledger), totals.results, totals.not_due)
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """What taking the day's totals did: its runs, or why they were not due."""
+
+    results: tuple[TotalsResult, ...]
+    not_due: str | None  # why the day's totals were not taken; None when they were
+
+
+def day_totals(
+    jobs: DayJobs,
+    calendar: KrxCalendar,
+    *,
+    force: bool = False,
+    trigger: str = "manual",
+    slot: datetime | None = None,
+    contain: bool = False,
+) -> DayTotals:
+    """The day's totals (kt00017) of every account, after the close of a KRX trading day (`[ledger] at`) or when
+    `force`; with `contain`, a bug is logged, else raised."""
+    why = None if force else not_due(jobs.settings, jobs.clock(), calendar)
     totals: list[TotalsResult] = []
     if why is not None:
         log.debug("%s", why)
     else:
         try:
-            totals = jobs.totals.run(trigger=trigger, scheduled_for=totals_slot)
+            totals = jobs.totals.run(trigger=trigger, scheduled_for=slot)
         except Exception:
             if not contain:
                 raise
             log.exception("the day totals run failed")
-    return AccountDay(tuple(ledger), tuple(totals), why)
+    return DayTotals(tuple(totals), why)
 
 
 def account_day(
@@ -200,3 +223,31 @@ def backfill(
     with engine.connect() as connection:
         firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
     return Backfilled(tuple(estimates), tuple(ledger), firsts)
+
+
+def unrun_rows(
+    slot: datetime,
+    due: Sequence[Due],
+    status: RunStatus,
+    reason: Reason,
+    accounts: Sequence[tuple[str, Sequence[str]]],
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """The etl_runs rows of a slot that did not run, recorded at `at`: one per account (its account_no and its
+    exchanges) × exchange `due`, `status` for `reason`; a skipped one carries the holiday's name."""
+    return [
+        {
+            "trigger": item.trigger,
+            "status": status,
+            "account_no": account_no,
+            "exchange": item.exchange,
+            "scheduled_for": slot,
+            "started_at": at,
+            "finished_at": at,
+            "reason": reason,
+            "detail": item.skip,  # the holiday's name
+        }
+        for account_no, exchanges in accounts
+        for item in due
+        if item.exchange in exchanges
+    ]

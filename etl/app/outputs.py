@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
 
 from sqlalchemy import Engine
 
 from etl import __version__
 from etl.errors import EtlError
 from etl.files import Protected, check_output, write_output
-from etl.read.export import NAMES, FilterNotApplicable, Filters, export, query, require_pyarrow
+from etl.read.export import NAMES, FilterNotApplicable, export, query, require_pyarrow
+from etl.read.export import Filters as Filters
 from etl.read.portfolio import Exported, ghostfolio, portfolio_performance, read_lines, summary
 from etl.read.report import Selection, read_report
 from etl.read.report_html import write_page
@@ -23,6 +23,7 @@ from etl.settings import Settings
 
 EXPORTABLE: tuple[str, ...] = NAMES  # the views and tables `export` takes
 TOOLS = ("portfolio-performance", "ghostfolio")  # the formats that export the ledger for a portfolio tool
+EVERY_ROW = Filters()
 
 
 def filter_problem(
@@ -42,34 +43,9 @@ def require_format(fmt: str) -> None:
         require_pyarrow()
 
 
-def export_table(
-    engine: Engine,
-    name: str,
-    *,
-    since: date | None = None,
-    until: date | None = None,
-    account: str | None = None,
-    exchange: str | None = None,
-    fmt: str = "csv",
-    out: Path | None = None,
-    stdout: IO[bytes] | None = None,
-    protected: Protected,
-    force: bool = False,
-    raw_text: bool = False,
-) -> int:
-    """Write the rows of the view or table `name` to `out` (else, as CSV, to `stdout`), every value exact; how many."""
-    filters = Filters(since, until, account, exchange)
-    return export(
-        engine,
-        name,
-        filters,
-        fmt=fmt,
-        out=out,
-        stdout=stdout,
-        protected=protected,
-        force=force,
-        raw_text=raw_text,
-    )
+# Exporting a view or table is the read side's export whole: which rows (Filters), in which format, written to a
+# file or to stdout, every value exact; it returns how many rows.
+export_table = export
 
 
 def deliveries_file(out: Path) -> Path:
@@ -77,13 +53,10 @@ def deliveries_file(out: Path) -> Path:
     return out.with_name(f"{out.stem}-deliveries.csv")
 
 
-def check_tool_outputs(out: Path | None, fmt: str, protected: Protected, *, force: bool) -> None:
-    """Refuse, before the database is read, each file an export for a tool would write (ConfigError): none is
-    written when one is refused."""
-    if out is None:
-        return
-    check_output(out, protected, force=force)
-    if fmt == "portfolio-performance":
+def check_deliveries(out: Path | None, fmt: str, protected: Protected, *, force: bool) -> None:
+    """Refuse (ConfigError), before the database is read, the second file an export for a tool writes beside `out`
+    (which the caller has checked), so that none is written when one is refused."""
+    if out is not None and fmt == "portfolio-performance":
         check_output(deliveries_file(out), protected, force=force, option="--out's sibling")
 
 
@@ -101,19 +74,18 @@ class ToolExport:
 def export_for_a_tool(
     engine: Engine,
     fmt: str,
+    rows: Filters = EVERY_ROW,
     *,
-    since: date | None = None,
-    until: date | None = None,
-    account: str | None = None,
     out: Path | None = None,
     protected: Protected,
     force: bool = False,
     raw_text: bool = False,
     now: datetime,
 ) -> ToolExport:
-    """account_transactions as Portfolio Performance's CSV import or Ghostfolio's import JSON, written to `out`
-    (and its deliveries sibling) or returned for stdout. Raises EtlError when a file cannot be written."""
-    lines = read_lines(engine, account=account, since=since, until=until)
+    """account_transactions (the `rows` of a period and an account; the lines cover both exchanges) as Portfolio
+    Performance's CSV import or Ghostfolio's import JSON, written to `out` (and its deliveries sibling) or returned
+    for stdout. Raises EtlError when a file cannot be written."""
+    lines = read_lines(engine, account=rows.account, since=rows.since, until=rows.until)
     deliveries: str | None = None
     if fmt == "ghostfolio":
         text, done = ghostfolio(lines, exported_at=now, version=__version__)

@@ -18,6 +18,8 @@ from etl.errors import ConfigError, DatabaseUnavailable, EtlError
 from etl.text import displayable
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `--help` loads click and the commands' modules only
+    from pathlib import Path
+
     from etl.files import Protected
     from etl.settings import Settings
 
@@ -89,6 +91,17 @@ class Context:
 
         urls = (self.configured_database_url or settings.database_url, settings.database_url, *database_urls)
         return Protected.of(urls, settings.state_dir, settings.config_file)
+
+    def writing(self, out: Path | None, *, force: bool) -> tuple[Settings, Protected]:
+        """The settings and what no output may replace, for a command that writes `out` (when given): refused here,
+        before the database is read, when it may not be written (ConfigError)."""
+        from etl.files import check_output
+
+        settings = self.settings()
+        protected = self.protected(settings)
+        if out is not None:
+            check_output(out, protected, force=force)
+        return settings, protected
 
 
 def shown(text: str) -> str:
@@ -188,6 +201,26 @@ force_option = click.option(
     help="Replace the file if it exists (never the database, its -wal/-shm/-journal files, the state directory or"
     " the config file).",
 )
+
+
+def since_option(help: str, *, required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--since, a Seoul date; `help` says what of the command's it bounds."""
+    return click.option("--since", type=DAY, required=required, help=help)
+
+
+def until_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--until, a Seoul date, inclusive."""
+    return click.option("--until", type=DAY, help=help)
+
+
+def account_option(help: str, *, name: str = "account") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--account ACCOUNT, an account_no as the tables name it, passed as `name`."""
+    return click.option("--account", name, metavar="ACCOUNT", help=help)
+
+
+def exchange_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--exchange, KRX or NXT."""
+    return click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help=help)
 
 
 def _set(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:

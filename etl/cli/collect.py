@@ -7,7 +7,17 @@ from datetime import date
 
 import click
 
-from etl.cli.base import DAY, EXIT_FAILED, Context, cli, errors, global_options, period, unusable
+from etl.cli.base import (
+    EXIT_FAILED,
+    Context,
+    cli,
+    errors,
+    global_options,
+    period,
+    since_option,
+    until_option,
+    unusable,
+)
 from etl.errors import ConfigError
 from etl.text import displayable
 
@@ -50,11 +60,7 @@ def snapshot(obj: Context) -> None:
 
 @cli.command("ledger")
 @global_options
-@click.option(
-    "--since",
-    type=DAY,
-    help="Read from this booking date (Seoul) [default: 7 days before the newest line loaded, or 90 days back].",
-)
+@since_option("Read from this booking date (Seoul) [default: 7 days before the newest line loaded, or 90 days back].")
 @click.option(
     "--reclassify",
     is_flag=True,
@@ -114,13 +120,8 @@ def ledger_command(obj: Context, since: date | None, reclassify: bool, force_tot
 
 @cli.command("backfill")
 @global_options
-@click.option(
-    "--since",
-    type=DAY,
-    required=True,
-    help="The first day to fill (Seoul): kt00002's estimates and the ledger from it.",
-)
-@click.option("--until", type=DAY, help="The last day [default: today].")
+@since_option("The first day to fill (Seoul): kt00002's estimates and the ledger from it.", required=True)
+@until_option("The last day [default: today].")
 @click.pass_obj
 def backfill_command(obj: Context, since: date, until: date | None) -> None:
     """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and

@@ -8,7 +8,21 @@ from pathlib import Path
 
 import click
 
-from etl.cli.base import DAY, EXIT_FAILED, Context, Moment, cli, errors, fail, global_options, progress, shown, unusable
+from etl.cli.base import (
+    EXIT_FAILED,
+    Context,
+    Moment,
+    account_option,
+    cli,
+    errors,
+    exchange_option,
+    fail,
+    global_options,
+    progress,
+    shown,
+    since_option,
+    unusable,
+)
 from etl.text import displayable
 
 
@@ -63,8 +77,8 @@ def flush_command(obj: Context, into_this_database: bool) -> None:
 
 @cli.command("replay")
 @global_options
-@click.option("--since", type=DAY, help="Only pages received from this date (Seoul).")
-@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
+@since_option("Only pages received from this date (Seoul).")
+@account_option("Only this account (its account_no in the tables).")
 @click.pass_obj
 def replay_command(obj: Context, since: date | None, account: str | None) -> None:
     """Rebuild account_snapshots, position_snapshots, the ledger, the day totals and the estimates from
@@ -98,8 +112,8 @@ def replay_command(obj: Context, since: date | None, account: str | None) -> Non
 @cli.command("import")
 @global_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--account", "account_no", metavar="ACCOUNT", help="The account_no to load page files as.")
-@click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="The exchange page files answer for.")
+@account_option("The account_no to load page files as.", name="account_no")
+@exchange_option("The exchange page files answer for.")
 @click.option(
     "--captured-at",
     type=Moment(),

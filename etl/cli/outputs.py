@@ -5,27 +5,39 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from etl.cli.base import DAY, EXIT_FAILED, REPORT_FILE, Context, cli, errors, fail, force_option, global_options, period
+from etl.cli.base import (
+    EXIT_FAILED,
+    REPORT_FILE,
+    Context,
+    account_option,
+    cli,
+    errors,
+    exchange_option,
+    fail,
+    force_option,
+    global_options,
+    period,
+    since_option,
+    until_option,
+)
 from etl.text import displayable
+
+if TYPE_CHECKING:
+    from etl.app.outputs import Filters
 
 
 @cli.command("returns")
 @global_options
-@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: each one].")
-@click.option(
-    "--exchange",
-    type=click.Choice(["KRX", "NXT"]),
-    help="The series measured [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed.",
+@account_option("Only this account (its account_no) [default: each one].")
+@exchange_option(
+    "The series measured [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed."
 )
-@click.option(
-    "--since",
-    type=DAY,
-    help="The period's start (Seoul): its first day with a value is the base [default: the first day].",
-)
-@click.option("--until", type=DAY, help="The period's last day (Seoul).")
+@since_option("The period's start (Seoul): its first day with a value is the base [default: the first day].")
+@until_option("The period's last day (Seoul).")
 @click.pass_obj
 def returns_command(
     obj: Context,
@@ -61,18 +73,10 @@ def returns_command(
 
 @cli.command("report")
 @global_options
-@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no) [default: one section each].")
-@click.option(
-    "--exchange",
-    type=click.Choice(["KRX", "NXT"]),
-    help="The exchange shown [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed.",
-)
-@click.option("--since", type=DAY, help="First trade date shown (Seoul).")
-@click.option(
-    "--until",
-    type=DAY,
-    help="Last trade date shown (Seoul); the allocation is the newest close on or before it.",
-)
+@account_option("Only this account (its account_no) [default: one section each].")
+@exchange_option("The exchange shown [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed.")
+@since_option("First trade date shown (Seoul).")
+@until_option("Last trade date shown (Seoul); the allocation is the newest close on or before it.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -100,13 +104,10 @@ def report_command(
     from etl.app.outputs import write_report
     from etl.app.wiring import open_database
     from etl.clock import utc_now
-    from etl.files import check_output
 
     period(since, until)
     with errors():
-        settings = obj.settings()
-        protected = obj.protected(settings)
-        check_output(out, protected, force=force)  # before the database is read
+        settings, protected = obj.writing(out, force=force)
         with open_database(settings) as engine:
             written = write_report(
                 settings,
@@ -127,42 +128,23 @@ def report_command(
 
 
 def _export_for_a_tool(
-    obj: Context,
-    name: str,
-    fmt: str,
-    since: date | None,
-    until: date | None,
-    account: str | None,
-    exchange: str | None,
-    out: Path | None,
-    force: bool,
-    raw_text: bool,
+    obj: Context, name: str, fmt: str, rows: Filters, out: Path | None, force: bool, raw_text: bool
 ) -> None:
     """`export account_transactions --format portfolio-performance|ghostfolio`."""
-    from etl.app.outputs import check_tool_outputs, export_for_a_tool
+    from etl.app.outputs import check_deliveries, export_for_a_tool
     from etl.app.wiring import open_database
     from etl.clock import utc_now
 
     if name != "account_transactions":
         raise click.UsageError(f"--format {fmt} exports the ledger: NAME must be account_transactions, not {name}.")
-    if exchange:
+    if rows.exchange:
         raise click.UsageError("--exchange does not apply to the ledger: its lines cover both exchanges.")
     with errors():
-        settings = obj.settings()
-        protected = obj.protected(settings)
-        check_tool_outputs(out, fmt, protected, force=force)  # before the database is read
+        settings, protected = obj.writing(out, force=force)
+        check_deliveries(out, fmt, protected, force=force)  # before the database is read, too
         with open_database(settings) as engine:
             done = export_for_a_tool(
-                engine,
-                fmt,
-                since=since,
-                until=until,
-                account=account,
-                out=out,
-                protected=protected,
-                force=force,
-                raw_text=raw_text,
-                now=utc_now(),
+                engine, fmt, rows, out=out, protected=protected, force=force, raw_text=raw_text, now=utc_now()
             )
         if done.needs_out:
             raise click.UsageError(
@@ -185,10 +167,10 @@ def _export_for_a_tool(
 @cli.command("export")
 @global_options
 @click.argument("name", metavar="NAME")
-@click.option("--since", type=DAY, help="From this Seoul date on (inclusive).")
-@click.option("--until", type=DAY, help="Up to this Seoul date (inclusive).")
-@click.option("--account", metavar="ACCOUNT", help="Only this account (its account_no in the tables).")
-@click.option("--exchange", type=click.Choice(["KRX", "NXT"]), help="Only this exchange.")
+@since_option("From this Seoul date on (inclusive).")
+@until_option("Up to this Seoul date (inclusive).")
+@account_option("Only this account (its account_no in the tables).")
+@exchange_option("Only this exchange.")
 @click.option(
     "--format",
     "fmt",
@@ -244,15 +226,15 @@ def export_command(
     stored); numbers stay numbers. Parquet and ghostfolio keep every value literal. --out never replaces the
     database, its -wal/-shm/-journal files or anything in the state directory, and an existing file only with --force.
     """
-    from etl.app.outputs import EXPORTABLE, TOOLS, export_table, filter_problem, require_format
+    from etl.app.outputs import EXPORTABLE, TOOLS, Filters, export_table, filter_problem, require_format
     from etl.app.wiring import open_database
-    from etl.files import check_output
 
     if name not in EXPORTABLE:
         raise click.BadParameter(f"unknown view or table {name!r}; one of: {', '.join(EXPORTABLE)}.", param_hint="NAME")
     period(since, until)
+    rows = Filters(since, until, account, exchange)
     if fmt in TOOLS:
-        _export_for_a_tool(obj, name, fmt, since, until, account, exchange, out, force, raw_text)
+        _export_for_a_tool(obj, name, fmt, rows, out, force, raw_text)
         return
     problem = filter_problem(name, since, until, account, exchange)
     if problem is not None:
@@ -261,18 +243,12 @@ def export_command(
         raise click.UsageError("--format parquet needs --out FILE (Parquet is not written to stdout).")
     with errors():
         require_format(fmt)
-        settings = obj.settings()
-        protected = obj.protected(settings)
-        if out is not None:
-            check_output(out, protected, force=force)  # before the database is read
+        settings, protected = obj.writing(out, force=force)
         with open_database(settings) as engine:
             count = export_table(
                 engine,
                 name,
-                since=since,
-                until=until,
-                account=account,
-                exchange=exchange,
+                rows,
                 fmt=fmt,
                 out=out,
                 stdout=sys.stdout.buffer,

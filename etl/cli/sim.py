@@ -3,40 +3,38 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from etl.cli.base import EXIT_FAILED, REPORT_FILE, Context, cli, errors, fail, force_option, global_options
 
 
+def shown_default(
+    name: str, default: object, kind: click.ParamType[Any] | None, help: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option of the simulator's, its default shown in --help."""
+    return click.option(name, default=default, show_default=True, type=kind, help=help)
+
+
 @cli.command()
 @global_options
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
-@click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 10000), help="How many accounts.")
-@click.option(
-    "--positions",
-    default=12,
-    show_default=True,
-    type=click.IntRange(0, 100000),
-    help="Holdings of each account on KRX (NXT gets a third).",
+@shown_default("--host", "127.0.0.1", None, "Address to listen on.")
+@shown_default("--port", 8080, click.IntRange(0, 65535), "Port (0: any free).")
+@shown_default("--accounts", 2, click.IntRange(1, 10000), "How many accounts.")
+@shown_default("--positions", 12, click.IntRange(0, 100000), "Holdings of each account on KRX (NXT gets a third).")
+@shown_default("--page-size", 20, click.IntRange(1), "Positions per page.")
+@shown_default(
+    "--rate", 1.0, click.FloatRange(min=0.01), "Requests a second allowed per app key and api-id before HTTP 429."
 )
-@click.option("--page-size", default=20, show_default=True, type=click.IntRange(1), help="Positions per page.")
-@click.option(
-    "--rate",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(min=0.01),
-    help="Requests a second allowed per app key and api-id before HTTP 429.",
-)
-@click.option("--burst", default=2, show_default=True, type=click.IntRange(1), help="Burst allowed at once.")
-@click.option(
+@shown_default("--burst", 2, click.IntRange(1), "Burst allowed at once.")
+@shown_default(
     "--latency",
-    default=0.0,
-    show_default=True,
-    type=click.FloatRange(min=0.0),
-    help="Seconds each API request waits before its answer, as a distant server's would.",
+    0.0,
+    click.FloatRange(min=0.0),
+    "Seconds each API request waits before its answer, as a distant server's would.",
 )
 @click.option(
     "--fault-token",
@@ -70,19 +68,12 @@ def simulate(
     given: then every such request, from any address, must carry the header X-Sim-Token with that token (403
     otherwise).
     """
-    from datetime import timedelta
-
-    from etl.clock import KST, utc_now
-    from etl.sim.accounts import make_account
-    from etl.sim.history import make_history
+    from etl.sim.accounts import served_accounts
     from etl.sim.simulator import Simulator, bind
 
     obj.logging(None)
-    made = [make_account(i, positions) for i in range(1, accounts + 1)]
-    today = utc_now().astimezone(KST).date()
-    made[0].history = make_history(today - timedelta(days=41), 42)  # the history answers as of each day's date
     simulator = Simulator(
-        accounts=made,
+        accounts=served_accounts(accounts, positions),
         page_size=page_size,
         rate_per_second=rate,
         burst=burst,

@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from etl.app.collect import DayJobs, run_day
+from etl.app.collect import DayJobs, run_day, unrun_rows
 from etl.app.status import configured_pairs
 from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
@@ -332,23 +332,8 @@ class Daemon:
         reason: Reason,
         accounts: list[Account] | None = None,
     ) -> list[dict[str, Any]]:
-        now = self.clock()
-        return [
-            {
-                "trigger": item.trigger,
-                "status": status,
-                "account_no": self.account_no(account),
-                "exchange": item.exchange,
-                "scheduled_for": slot,
-                "started_at": now,
-                "finished_at": now,
-                "reason": reason,
-                "detail": item.skip,  # the holiday's name
-            }
-            for account in (accounts if accounts is not None else self.settings.accounts)
-            for item in due
-            if item.exchange in account.exchanges
-        ]
+        chosen = accounts if accounts is not None else self.settings.accounts
+        return unrun_rows(slot, due, status, reason, [(self.account_no(a), a.exchanges) for a in chosen], self.clock())
 
     def _write(self, rows: list[dict[str, Any]], status: RunStatus) -> int:
         if not rows or self.unusable is not None:  # said once, when it became unusable

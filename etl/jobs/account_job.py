@@ -9,22 +9,20 @@ counted, loaded by `replay` once the transform reads it). Snapshots are not touc
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, insert, update
 
 from etl.apis.api import Api, Claim, Rows, RowsApi
-from etl.clock import utc_now
 from etl.errors import ApiError, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
+from etl.jobs.job import Job
 from etl.kiwoom.client import KiwoomClient
-from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
-from etl.settings import Account, Settings
+from etl.settings import Account
 from etl.store.engine import transaction
 from etl.store.load import page_row
 from etl.store.models import EtlRun, RawResponse, Reason, RunStatus
@@ -84,31 +82,18 @@ class RangeResult(AccountResult):
 R = TypeVar("R", bound=AccountResult)
 
 
-class AccountJob(Generic[R]):
+class AccountJob(Job, Generic[R]):
     """The API of `result_type` for every configured account, in turn; a subclass says what one request's rows are
     (`_read`) and how they load (`_store`), by default as the API's declaration says."""
 
     result_type: type[R]
     stopped: ClassVar[str] = "stopped before every month was read"  # etl_runs.error of a run the daemon's stop cut
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        fetcher: Fetcher | None = None,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.settings = settings
-        self.stop = stop or threading.Event()  # set: no next account is started
-        self.engine = engine
-        self.fetcher = fetcher or Fetcher(settings, clock=clock)
-        self.clock = clock
+    def _prepare(self) -> None:
+        """What the job remembers for the process; a subclass that needs more from the settings calls this first."""
         self.unsupported: str | None = None  # the server's answer when it said 8104: asked no more until restart
         self.refused_accounts: dict[str, str] = {}  # 8200 (a company's account): that account is not asked again
         self._warned_fields: set[str] = set()
-        self._prepare()
 
     @property
     def api(self) -> Api:
@@ -176,9 +161,6 @@ class AccountJob(Generic[R]):
             result.failed(Reason.DATABASE_ERROR, str(exc))
         self._finish(run, result, int((time.monotonic() - began) * 1000))
         return result
-
-    def _prepare(self) -> None:
-        """What a subclass needs from the settings before its first run (a bad setting fails the construction)."""
 
     def _begin(self, account_no: str, **options: Any) -> R:
         """The result of a run of `account_no` that begins now (status running)."""

@@ -53,6 +53,7 @@ class LedgerJob(AccountJob[LedgerResult]):
     stopped = "stopped before every month was read: the next run reads on from the newest line"
 
     def _prepare(self) -> None:
+        super()._prepare()
         self.classifier = Classifier.with_rules(self.settings.ledger_rules)
 
     def _begin(self, account_no: str, *, since: date | None = None, **options: Any) -> LedgerResult:

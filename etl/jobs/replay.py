@@ -241,6 +241,26 @@ def import_pages(
             texts.append(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise EtlError(f"{path}: cannot be read: {exc}") from None
+    bodies = [parse_json_object(text) for text in texts]
+    broken = [str(path) for path, body in zip(files, bodies, strict=True) if body is None]
+    error = f"not a JSON object: {', '.join(broken)}" if broken else None
+    item = _imported(account_no, exchange, captured_at, texts, bodies, error=error, scheduled_for=scheduled_for)
+    return flush_item(engine, item, clock)
+
+
+def _imported(
+    account_no: str,
+    exchange: str,
+    captured_at: datetime,
+    texts: Sequence[str],
+    bodies: Sequence[Mapping[str, Any] | None],
+    *,
+    error: str | None,
+    scheduled_for: datetime | None = None,
+    detail: str | None = None,
+) -> Capture:
+    """The snapshot kt00005 answers kept elsewhere make (their `texts` and parsed `bodies`, in chain order), refused
+    with `error` when one is not a JSON object; its content is its identity, so that it is imported once."""
     identity = hashlib.sha256("\n".join([account_no, exchange, captured_at.isoformat(), *texts]).encode()).hexdigest()
     pages = tuple(
         Page(
@@ -249,25 +269,24 @@ def import_pages(
             received_at=captured_at,
             http_status=200,
             text=text,
-            data=parse_json_object(text),
+            data=body,
             cont_yn="Y" if n < len(texts) - 1 else "N",
             next_key=None,
         )
-        for n, text in enumerate(texts)
+        for n, (text, body) in enumerate(zip(texts, bodies, strict=True))
     )
-    broken = [str(path) for path, page in zip(files, pages, strict=True) if page.data is None]
-    item = Capture(
+    return Capture(
         account_no=account_no,
         exchange=exchange,
         trigger="import",
         captured_at=captured_at,
         pages=pages,
         scheduled_for=scheduled_for,
-        error=f"not a JSON object: {', '.join(broken)}" if broken else None,
-        reason=Reason.PAYLOAD_REFUSED if broken else None,
+        error=error,
+        reason=Reason.PAYLOAD_REFUSED if error else None,
+        detail=detail,
         spool_id=f"import:{identity[:40]}",
     )
-    return flush_item(engine, item, clock)
 
 
 @dataclass
@@ -373,31 +392,10 @@ def _read_line(raw: bytes, number: int, source: str) -> _Line:
         return _Line(number, fallback, None, str(exc), where, **known)
     account_no, exchange = str(account_no), str(exchange)
     texts = [_page_text(page) for page in pages]
-    identity = hashlib.sha256("\n".join([account_no, exchange, captured_at.isoformat(), *texts]).encode()).hexdigest()
-    broken = [f"pages[{n}]" for n, page in enumerate(pages) if not isinstance(page, dict)]
-    capture = Capture(
-        account_no=account_no,
-        exchange=exchange,
-        trigger="import",
-        captured_at=captured_at,
-        pages=tuple(
-            Page(
-                api_id=SNAPSHOT.api_id,
-                page_no=n,
-                received_at=captured_at,
-                http_status=200,
-                text=text,
-                data=page if isinstance(page, dict) else None,
-                cont_yn="Y" if n < len(pages) - 1 else "N",
-                next_key=None,
-            )
-            for n, (page, text) in enumerate(zip(pages, texts, strict=True))
-        ),
-        error=f"{', '.join(broken)}: not a JSON object" if broken else None,
-        reason=Reason.PAYLOAD_REFUSED if broken else None,
-        detail=where,
-        spool_id=f"import:{identity[:40]}",
-    )
+    bodies = [page if isinstance(page, dict) else None for page in pages]
+    broken = [f"pages[{n}]" for n, body in enumerate(bodies) if body is None]
+    error = f"{', '.join(broken)}: not a JSON object" if broken else None
+    capture = _imported(account_no, exchange, captured_at, texts, bodies, error=error, detail=where)
     return _Line(number, capture.spool_id or "", capture)
 
 

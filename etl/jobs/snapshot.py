@@ -10,22 +10,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
-
 from etl.apis.snapshot import SNAPSHOT
-from etl.clock import utc_now, utc_text
+from etl.clock import utc_text
 from etl.errors import BadResponse, DatabaseUnavailable, EtlError, SlotClaimed, SpoolError, StorageError
 from etl.jobs.flush import FlushReport, flush
+from etl.jobs.job import Job
 from etl.jobs.spool import Spool
 from etl.kiwoom.client import KiwoomClient
-from etl.kiwoom.fetcher import Fetcher
 from etl.kiwoom.pages import Page
 from etl.redact import mask_urls
-from etl.settings import Account, Settings
+from etl.settings import Account
 from etl.store.capture import Capture
 from etl.store.engine import transaction
 from etl.store.identity import DatabaseIdentity, identity_of, learn_identity
@@ -58,32 +56,18 @@ class SnapshotResult:
         return self.status == RunStatus.SUCCESS
 
 
-class Snapshotter:
+class Snapshotter(Job):
     """Which accounts and exchanges, in what order, and where a snapshot goes when the database cannot take it."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        fetcher: Fetcher | None = None,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.fetcher = fetcher or Fetcher(settings, clock=clock)
-        self.clock = clock
-        self.spool = Spool(settings.state_dir)
+    def _prepare(self) -> None:
+        self.spool = Spool(self.settings.state_dir)
         self.last_flush = FlushReport()  # what the newest `take` flushed first, for the command line to tell
-        self.target: DatabaseIdentity = identity_of(engine.url)  # what spool files name; its system id once learned
+        self.target: DatabaseIdentity = identity_of(self.engine.url)  # what spool files name; its system id once known
         self._warned_fields: set[str] = set()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Snapshotter({self.settings!r})"
-
-    def close(self) -> None:
-        self.fetcher.close()
 
     def learn_target(self) -> None:
         """Learn the database's system identifier (PostgreSQL), once, while it answers: spool files name it."""

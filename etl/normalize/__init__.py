@@ -1,4 +1,10 @@
-"""Stage 2, raw pages → rows: the pure transform of kt00005 answers into exact account and position rows.
+"""Stage 2, raw pages → rows (the floor above the client, below the store): the pure transforms of Kiwoom's
+answers into exact rows.
 
 No I/O and no clock: everything it needs is passed in, and a value that does not match the contract is refused.
+
+- `transform`: kt00005 → one account row and its position rows;
+- `ledger`: kt00015 → account_transactions rows, each classified by a keyword mapping;
+- `totals`: kt00017 → one account_day_totals row;
+- `estimates`: kt00002 → account_daily_estimates rows.
 """

@@ -1,4 +1,5 @@
-"""The read side: what the history answers — the analyst views, status, returns, the report and the exports.
+"""The read side (beside etl.jobs, above the API declarations and the store, below the use cases): what the history
+answers — the analyst views, status, returns, the report and the exports.
 
 It reads what the write side (etl.jobs through etl.store) loaded and writes nothing to the database but the views
 and their comments, which the migrations create through it.

@@ -1,4 +1,5 @@
-"""The simulator: a local stand-in for the Kiwoom REST API, for the demo and the tests; never used against the real API.
+"""The simulator and the demo (beside etl.daemon, below the command line): a local stand-in for the Kiwoom REST API,
+for the demo and the tests; never used against the real API.
 
 - `simulator`: the `Simulator` facade (settings, request log, the order a request meets faults, tokens, pacing and
   its API's renderer) and the HTTP server around it (`serve`, `bind`);
@@ -9,6 +10,7 @@
 - `call`: an account API request as a renderer sees it; `pages`: continuation (pages, next-keys, kept lists);
   `wire`: an answer and Kiwoom's JSON body (return_code, return_msg), the errors any API answers;
 - `accounts`: the account model (keys, holdings, cash of a day); `history`: a seeded ledger for kt00015, kt00017
-  and kt00002, with `lines`: its lines as Kiwoom writes them;
-- `market`: the demo's seeded market; `stocks`: the made-up listing; `formats`: how Kiwoom writes numbers.
+  and kt00002; `lines`: its lines as Kiwoom writes them;
+- `market`: the demo's seeded market; `stocks`: the made-up listing; `formats`: how Kiwoom writes numbers;
+- `demo`: the demo: weeks of made-up history through the use cases, then answers from the views and a report.
 """

@@ -1,20 +1,18 @@
 """The simulator's account model: an app key pair, the account behind it, its holdings (each rendered as a kt00005
 line) and, when it has one, its ledger history, from which its cash and holdings on a day come; `make_account`
-builds the seeded demo accounts."""
+builds the seeded demo accounts, `served_accounts` those `kiwoom-etl simulate` serves."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
 
+from etl.clock import KST, utc_now
 from etl.sim.formats import amount, rate
+from etl.sim.history import History, make_history
 from etl.sim.stocks import STOCKS
-
-if TYPE_CHECKING:
-    from etl.sim.history import History
 
 SELL_COST = Decimal("0.00218")  # estimated fees and tax: evlt_amt is net of them (3 × 70000 → 209542)
 
@@ -127,3 +125,12 @@ def make_account(
         holdings=holdings,
         deposit=17534 * index,
     )
+
+
+def served_accounts(count: int, positions: int, today: date | None = None) -> list[SimAccount]:
+    """The accounts `kiwoom-etl simulate` serves: `count` demo accounts of `positions` holdings, the first with six
+    weeks of ledger ending `today` (default: the KST date now), from which all of its answers come."""
+    made = [make_account(i, positions) for i in range(1, count + 1)]
+    today = today or utc_now().astimezone(KST).date()
+    made[0].history = make_history(today - timedelta(days=41), 42)  # the history answers as of each day's date
+    return made

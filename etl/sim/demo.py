@@ -15,28 +15,26 @@ from __future__ import annotations
 import tempfile
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 
 from etl.apis.estimates import AccountDailyEstimate
 from etl.apis.totals import AccountDayTotals
-from etl.app.collect import backfill
+from etl.app.collect import DayJobs, backfill, day_totals, take_snapshots, unrun_rows
 from etl.app.outputs import returns, write_report
-from etl.clock import KST, CalendarCorrections, krx_calendar, local_text, utc_now
+from etl.clock import KST, CalendarCorrections, KrxCalendar, krx_calendar, local_text, utc_now
 from etl.console import table
 from etl.errors import EtlError
 from etl.files import Protected, check_output
-from etl.jobs.snapshot import Snapshotter
-from etl.jobs.totals import DayTotalsJob
 from etl.read.report_html import is_report
 from etl.read.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, View
 from etl.redact import mask_urls
+from etl.schedule import Due
 from etl.settings import Account, Secret, Settings
 from etl.sim.accounts import SimAccount, make_account
 from etl.sim.history import MIN_WEEKDAYS, History, make_history
@@ -99,7 +97,8 @@ def run_demo(
         force = force or is_report(report)
         check_output(report, protected, force=force, option="--report")
     moment = now()
-    calendar = demo_calendar(moment, days, krx_calendar(corrections))
+    krx = krx_calendar(corrections)
+    calendar = demo_calendar(moment, days, krx)
     market = DemoMarket(calendar.trading, seed)
     history = _ledger_history(calendar, market, seed)
     ledgered = replace(make_account(LEDGER_ACCOUNT, 0), history=history)
@@ -136,14 +135,14 @@ def run_demo(
                 f"snapshots at {slots} KST (the last is the day's close), seed {seed}\n"
             )
             started = time.monotonic()
-            snapshotter = Snapshotter(settings, engine, clock=(clock := _SlotClock()))
+            jobs = DayJobs(settings, engine, clock=(clock := _SlotClock()))
             try:
                 loaded, total = _build(
-                    engine, snapshotter, simulator, (market, ledgered), calendar, moment, clock, echo
+                    engine, jobs, simulator, (market, ledgered), (calendar, krx), moment, clock, echo
                 )
-                _ledger(engine, snapshotter, history, calendar, moment, clock, echo)
+                _ledger(engine, jobs, history, calendar, moment, clock, echo)
             finally:
-                snapshotter.close()
+                jobs.close()
         echo(f"\n{loaded} of {total} snapshot(s) loaded in {time.monotonic() - started:.1f} s.\n")
         _answer(engine, calendar, zone, echo)
         _returns(engine, echo)
@@ -189,10 +188,10 @@ def _weekdays(first: date, last: date) -> int:
 
 def _build(
     engine: Engine,
-    snapshotter: Snapshotter,
+    jobs: DayJobs,
     simulator: Simulator,
     accounts: tuple[DemoMarket, SimAccount],
-    calendar: Calendar,
+    calendars: tuple[Calendar, KrxCalendar],
     now: datetime,
     clock: _SlotClock,
     echo: Callable[[str], None],
@@ -200,12 +199,18 @@ def _build(
     """Every slot of every trading day through the real path, each evening's totals, and the skipped runs of closed
     days; one line a day."""
     market, ledgered = accounts
-    totals = DayTotalsJob(snapshotter.settings, engine, snapshotter.fetcher, clock=clock)
+    calendar, krx = calendars
+    settings = jobs.settings
     loaded = total = 0
-    names = [account.name or "" for account in snapshotter.settings.accounts]
+    names = [account.name or "" for account in settings.accounts]
     for day in calendar.all_days():
         if day in calendar.closed:
-            written = record_unrun(engine, _skipped_rows(day, calendar.closed[day], names))
+            first = datetime.combine(day, SLOTS[0], tzinfo=KST).astimezone(UTC)  # where a daemon records a closed day
+            closed = [Due(exchange, SCHEDULED, calendar.closed[day]) for exchange in EXCHANGES]
+            skipped = unrun_rows(
+                first, closed, RunStatus.SKIPPED, Reason.MARKET_CLOSED, [(n, EXCHANGES) for n in names], first
+            )
+            written = record_unrun(engine, skipped)
             booked = _booked(ledgered, names[LEDGER_ACCOUNT - 1], day)
             echo(
                 f"{day:%Y-%m-%d %a}  closed    {calendar.closed[day]} ({written} skipped runs recorded)"
@@ -221,13 +226,16 @@ def _build(
             simulator.set_accounts([*market.accounts(index, number), ledgered])
             clock.now = slot
             trigger = END_OF_DAY if number == len(SLOTS) - 1 else SCHEDULED
-            results = snapshotter.take(trigger=trigger, scheduled_for=slot)
-            day_loaded += sum(r.ok for r in results)
-            total += len(results)
+            taken = take_snapshots(
+                settings, engine, fetcher=jobs.fetcher, clock=clock, trigger=trigger, scheduled_for=slot
+            )
+            day_loaded += taken.loaded
+            total += len(taken.results)
         evening = datetime.combine(day, EVENING, tzinfo=KST)
         if evening <= now:
             clock.now = evening
-            totals.run(trigger=SCHEDULED, scheduled_for=evening)
+            # Forced: the evening is the past's, in Seoul, whatever zone the settings print times in.
+            day_totals(jobs, krx, force=True, trigger=SCHEDULED, slot=evening)
         loaded += day_loaded
         trades = "; ".join(f"{names[account - 1]} {done.words()}" for account, done in market.trades(index))
         booked = _booked(ledgered, names[LEDGER_ACCOUNT - 1], day)
@@ -251,7 +259,7 @@ def _booked(account: SimAccount, name: str, day: date) -> str:
 
 def _ledger(
     engine: Engine,
-    snapshotter: Snapshotter,
+    jobs: DayJobs,
     history: History,
     calendar: Calendar,
     now: datetime,
@@ -261,14 +269,14 @@ def _ledger(
     """The ledger account's daily estimates of the weeks before its first snapshot, and the ledger of every account,
     as `kiwoom-etl backfill` loads them."""
     clock.now = now
-    settings = snapshotter.settings
+    settings = jobs.settings
     before = calendar.trading[0] - timedelta(days=1)
     filled = backfill(
         settings,
         engine,
         history.start,
         before,
-        fetcher=snapshotter.fetcher,
+        fetcher=jobs.fetcher,
         clock=clock,
         estimated=(settings.accounts[LEDGER_ACCOUNT - 1],),
     )
@@ -288,26 +296,6 @@ def _returns(engine: Engine, echo: Callable[[str], None]) -> None:
     echo(f"How well {name} was invested, deposits set aside (`kiwoom-etl returns --account {name}`):\n")
     for words in returns(engine, account=name).texts():
         echo(words + "\n")
-
-
-def _skipped_rows(day: date, why: str, names: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows a daemon writes for a closed day: one per account × exchange, at the first slot, skipped."""
-    first = datetime.combine(day, SLOTS[0], tzinfo=KST).astimezone(UTC)
-    return [
-        {
-            "trigger": SCHEDULED,
-            "status": RunStatus.SKIPPED,
-            "account_no": name,
-            "exchange": exchange,
-            "scheduled_for": first,
-            "started_at": first,
-            "finished_at": first,
-            "reason": Reason.MARKET_CLOSED,
-            "detail": why,
-        }
-        for name in names
-        for exchange in EXCHANGES
-    ]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,14 @@
-"""Stage 3, rows → tables: the models and column types, the engine and migrations glue, and the one load.
+"""Stage 3, rows → tables (the floor above the transforms, below the API declarations): the models and column
+types, the engine and migrations glue, and the one load.
 
 Every way data enters the tables (a fetch, a flush, an import, a replay) goes through `etl.store.load.load`.
+
+- `models`: the history tables; `sqltypes`: column types that keep values exact; `dictionary`: their column docs;
+- `engine`: the engine for a URL, its transactions, SQLAlchemy's errors translated;
+- `schema`: the migrations (Alembic) and the check that the schema is current; `health`: whether the database can
+  be used now; `identity`: which database a URL names; `statistics`: ANALYZE after a bulk load;
+- `capture`: one snapshot's raw pages, as every load takes them; `load`: the load of snapshots;
+- `ledger`: the ledger's load; `daily`: the tables of one row per account and day; `estimates`: where the estimates
+  meet the snapshots; `closes`: daily_closes, derived from the snapshots;
+- `runs`: etl_runs bookkeeping (claimed slots, missed and skipped runs, abandoned runs).
 """

@@ -1,5 +1,6 @@
 """etl.app.collect: the account's day (the ledger, then the day's totals when due) and the backfill (estimates of
-the accounts asked, the ledger of all), against the simulator over HTTP into a real database."""
+the accounts asked, the ledger of all), against the simulator over HTTP into a real database; and the rows of a
+slot that did not run."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from etl.app.collect import DayJobs, backfill, run_day
+from etl.app.collect import DayJobs, backfill, run_day, unrun_rows
 from etl.clock import KST, krx_calendar
+from etl.schedule import Due
 from etl.sim.accounts import make_account
 from etl.sim.history import make_history
 from etl.sim.simulator import Simulator, serve
-from etl.store.models import EtlRun
+from etl.store.models import EtlRun, Reason, RunStatus
 from tests.support import Clock, make_settings, sim_accounts
 
 START = date(2026, 10, 19)  # a Monday
@@ -90,3 +92,14 @@ def test_backfill_estimates_the_accounts_asked_and_loads_the_ledger_of_all(engin
     assert dict(one.first_snapshots) == {one.estimates[0].account: None}  # no snapshot yet
     assert [len(both.estimates), len(both.ledger)] == [2, 2] and both.ok
     assert set(both.first_snapshots) == {r.account for r in both.estimates}
+
+
+def test_a_slot_that_did_not_run_is_a_row_per_account_and_exchange_it_offers() -> None:
+    slot = datetime(2026, 11, 19, 0, 30, tzinfo=KST)
+    due = [Due("KRX", skip="수능"), Due("NXT", skip="수능")]
+    accounts = [("a", ("KRX", "NXT")), ("b", ("KRX",))]
+    rows = unrun_rows(slot, due, RunStatus.SKIPPED, Reason.MARKET_CLOSED, accounts, slot)
+    assert [(r["account_no"], r["exchange"]) for r in rows] == [("a", "KRX"), ("a", "NXT"), ("b", "KRX")]
+    assert {(r["status"], r["reason"], r["detail"], r["scheduled_for"], r["started_at"]) for r in rows} == {
+        (RunStatus.SKIPPED, Reason.MARKET_CLOSED, "수능", slot, slot)
+    }

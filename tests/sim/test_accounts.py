@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from etl.sim.accounts import make_account
+from etl.sim.accounts import make_account, served_accounts
 from etl.sim.history import make_history
 
 START = date(2025, 3, 3)  # a Monday
@@ -34,3 +34,10 @@ def test_with_a_history_the_cash_and_holdings_are_the_days() -> None:
     assert held and [h.code for h in held] == [p.code for p in positions]
     assert [h.price for h in held] == [history.price(p.code, day) for p in positions]
     assert [(h.quantity, h.settled) for h in held] == [(p.quantity, p.settled) for p in positions]
+
+
+def test_simulate_serves_the_first_account_six_weeks_of_ledger_ending_today() -> None:
+    first, second, third = served_accounts(3, 4, today=START)
+    assert first.history is not None and second.history is None and third.history is None
+    assert first.history.start == START - timedelta(days=41)
+    assert [len(a.holdings["KRX"]) for a in (first, second, third)] == [4, 4, 4]
