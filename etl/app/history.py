@@ -12,14 +12,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from etl.apis import APIS, SNAPSHOT
-from etl.jobs.backfill import replay_estimates
+from etl.apis.api import RowsApi
 from etl.jobs.flush import RECORDED_FAILED, flush
 from etl.jobs.flush import FlushReport as FlushReport
 from etl.jobs.ledger import LedgerReplay, replay_ledger
 from etl.jobs.replay import ImportReport as ImportReport
-from etl.jobs.replay import ReplayReport, count_lines, import_lines, import_pages, replay, runs_to_replay
+from etl.jobs.replay import ReplayReport, count_lines, import_lines, import_pages, replay, replay_rows, runs_to_replay
 from etl.jobs.spool import Spool
-from etl.jobs.totals import replay_totals
 from etl.normalize.ledger import Classifier
 from etl.settings import Settings
 from etl.store.engine import transaction
@@ -70,32 +69,46 @@ def flush_spool(settings: Settings, engine: Engine, *, into_this_database: bool 
 
 
 @dataclass(frozen=True)
+class RowsReplayed:
+    """What replaying one API whose pages become rows alike (the day totals, the estimates) did."""
+
+    api: RowsApi
+    pages: int  # its kept pages read
+    refused: int  # of those, refused by today's transform
+
+
+@dataclass(frozen=True)
 class Replayed:
-    """What replaying everything did: the snapshots' runs, the ledger, the day totals and the estimates."""
+    """What replaying everything did: the snapshots' runs, the ledger, and every API whose pages become rows."""
 
     runs: int  # runs with kt00005 pages
     snapshots: ReplayReport
     ledger: LedgerReplay
-    totals: int  # kt00017 pages read
-    totals_refused: int
-    estimates: int  # kt00002 pages read
-    estimates_refused: int
+    rows: tuple[RowsReplayed, ...]  # in the declarations' order
+
+    def of(self, api: RowsApi) -> RowsReplayed:
+        """What replaying `api` did."""
+        return next(done for done in self.rows if done.api is api)
 
 
 def replay_everything(
     settings: Settings, engine: Engine, *, since: date | None = None, account: str | None = None, bar: Bar = no_bar
 ) -> Replayed:
-    """Rebuild the snapshots, the ledger (with the configured mapping), the day totals and the estimates from the
-    kept answers with today's transform, from `since` and for `account` when given."""
+    """Rebuild the snapshots, the ledger (with the configured mapping) and every declared API whose pages become
+    rows (the day totals, the estimates) from the kept answers with today's transform, from `since` and for
+    `account` when given."""
     classifier = Classifier.with_rules(settings.ledger_rules)
     runs = runs_to_replay(engine, since=since, account=account)
     with bar(len(runs), "Replaying") as done:
         snapshots = replay(engine, runs, progress=done)
     ledger = replay_ledger(engine, classifier, since=since, account=account)
-    totals, totals_refused = replay_totals(engine, since=since, account=account)
-    estimates, estimates_refused = replay_estimates(engine, since=since, account=account)
+    rows = tuple(
+        RowsReplayed(api, *replay_rows(engine, api, since=since, account=account))
+        for api in APIS
+        if isinstance(api, RowsApi)
+    )
     analyze(engine, [name for api in APIS for name in api.grows])
-    return Replayed(len(runs), snapshots, ledger, totals, totals_refused, estimates, estimates_refused)
+    return Replayed(len(runs), snapshots, ledger, rows)
 
 
 @dataclass(frozen=True)

@@ -99,14 +99,12 @@ def replay_command(obj: Context, since: date | None, account: str | None) -> Non
         click.echo(f"{done.runs} run(s) with raw pages: {done.snapshots}.")
         if done.ledger.pages:
             click.echo(f"Ledger: {done.ledger}.")
-        if done.totals:
-            click.echo(
-                f"Day totals: {done.totals} kt00017 page(s), {done.totals_refused} refused by today's transform."
-            )
-        if done.estimates:
-            click.echo(
-                f"Estimates: {done.estimates} kt00002 page(s), {done.estimates_refused} refused by today's transform."
-            )
+        for rows in done.rows:
+            if rows.pages:
+                click.echo(
+                    f"{rows.api.what.capitalize()}: {rows.pages} {rows.api.api_id} page(s), {rows.refused} refused"
+                    " by today's transform."
+                )
 
 
 @cli.command("import")

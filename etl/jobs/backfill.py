@@ -8,18 +8,14 @@ What every account job does besides (runs, pages, refusals, 8104 and 8200) is et
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar
-
-from sqlalchemy import Engine
 
 from etl.apis.api import RowsApi
 from etl.apis.estimates import ESTIMATES
-from etl.clock import KST, utc_now
+from etl.clock import KST
 from etl.jobs.account_job import AccountJob, RangeResult
-from etl.jobs.replay import replay_rows
 from etl.store.models import RunStatus
 
 
@@ -47,11 +43,3 @@ class EstimatesJob(AccountJob[EstimatesResult]):
             raise ValueError("a backfill needs its first day")
         last = until or self.clock().astimezone(KST).date()
         return EstimatesResult(account_no, RunStatus.RUNNING, since=since, until=last)
-
-
-def replay_estimates(
-    engine: Engine, *, since: date | None = None, account: str | None = None, clock: Callable[[], datetime] = utc_now
-) -> tuple[int, int]:
-    """Store the kept kt00002 pages again with today's transform (a later answer for a day still wins); a run
-    refused for a page that reads now becomes a success (reason replayed). Returns (pages read, pages refused)."""
-    return replay_rows(engine, ESTIMATES, since=since, account=account, clock=clock)

@@ -7,19 +7,18 @@ account job does besides (runs, pages, refusals, 8104 and 8200) is etl.jobs.acco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from etl.apis.api import RowsApi
 from etl.apis.totals import DAY_TOTALS
-from etl.clock import KST, KrxCalendar, utc_now
+from etl.clock import KST, KrxCalendar
 from etl.jobs.account_job import AccountJob, AccountResult
-from etl.jobs.replay import replay_rows
 from etl.kiwoom.pages import Page
 from etl.settings import Settings
 from etl.store.runs import Run
@@ -60,12 +59,3 @@ class DayTotalsJob(AccountJob[TotalsResult]):
     ) -> None:
         super()._store(connection, run, rows, pages, result)
         result.trade_date = rows[0]["trade_date"]
-
-
-def replay_totals(
-    engine: Engine, *, since: date | None = None, account: str | None = None, clock: Callable[[], datetime] = utc_now
-) -> tuple[int, int]:
-    """Store the kept kt00017 pages again with today's transform (a later taking of a day still wins); a run that
-    had failed because its page was refused, and whose page reads now, becomes a success (reason replayed).
-    Returns (pages read, pages refused)."""
-    return replay_rows(engine, DAY_TOTALS, since=since, account=account, clock=clock)

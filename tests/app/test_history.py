@@ -10,13 +10,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from etl.apis import DAY_TOTALS, ESTIMATES
 from etl.app.collect import DayJobs, backfill, run_day, take_snapshots
 from etl.app.history import reclassify_ledger, replay_everything
 from etl.clock import KST, krx_calendar
 from etl.sim.accounts import make_account
 from etl.sim.history import make_history
 from etl.sim.simulator import Simulator, serve
-from tests.support import Clock, make_settings, sim_accounts
+from tests.support import Clock, kiwoom_etl, make_settings, sim_accounts
 
 START = date(2026, 10, 19)  # a Monday
 END = date(2026, 11, 20)  # a Friday
@@ -52,10 +53,16 @@ def test_replaying_everything_replays_the_snapshots_the_ledger_the_totals_and_th
     assert bars == [(2, "Replaying", [2])]
     assert replayed.ledger.pages >= 2 and replayed.ledger.load.conflicts == 0
     assert sum(replayed.ledger.load.added.values()) == 0  # every line is stored already
-    assert (replayed.totals, replayed.totals_refused) == (1, 0)
-    assert replayed.estimates == sum(r.pages for r in filled.estimates) and replayed.estimates_refused == 0
+    totals, estimates = replayed.of(DAY_TOTALS), replayed.of(ESTIMATES)
+    assert (totals.pages, totals.refused) == (1, 0)
+    assert estimates.pages == sum(r.pages for r in filled.estimates) and estimates.refused == 0
+    database = {"KIWOOM_ETL_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    shown = kiwoom_etl("replay", env=database | {"KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")})
+    assert shown.returncode == 0, shown.stderr
+    assert "Day totals: 1 kt00017 page(s), 0 refused by today's transform." in shown.stdout
+    assert f"Estimates: {estimates.pages} kt00002 page(s), 0 refused by today's transform." in shown.stdout
     nothing = replay_everything(settings, engine, since=END, account="someone else")
-    assert (nothing.runs, nothing.ledger.pages, nothing.totals, nothing.estimates) == (0, 0, 0, 0)
+    assert (nothing.runs, nothing.ledger.pages, *(rows.pages for rows in nothing.rows)) == (0, 0, 0, 0)
 
 
 def test_reclassifying_moves_the_lines_the_mapping_now_knows(engine: Engine, tmp_path: Path) -> None:

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from etl.apis.estimates import AccountDailyEstimate
+from etl.apis.estimates import ESTIMATES, AccountDailyEstimate
 from etl.clock import KST
 from etl.errors import TransformError
-from etl.jobs.backfill import EstimatesJob, replay_estimates
+from etl.jobs.backfill import EstimatesJob
 from etl.jobs.ledger import LedgerJob
+from etl.jobs.replay import replay_rows
 from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.normalize.estimates import estimate_rows
@@ -155,7 +156,7 @@ def test_the_command_line_backfills_and_replay_rebuilds_the_estimates(sqlite_url
     engine = make_engine(sqlite_url)
     with engine.begin() as connection:
         connection.execute(AccountDailyEstimate.__table__.delete())
-    assert replay_estimates(engine) == (_pages(engine), 0)
+    assert replay_rows(engine, ESTIMATES) == (_pages(engine), 0)
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(AccountDailyEstimate)).scalar_one() == len(weekdays)
     engine.dispose()

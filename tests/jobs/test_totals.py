@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-from etl.apis.totals import AccountDayTotals
+from etl.apis.totals import DAY_TOTALS, AccountDayTotals
 from etl.clock import KST
 from etl.errors import TransformError
 from etl.jobs.ledger import LedgerJob
-from etl.jobs.totals import DayTotalsJob, not_due, replay_totals
+from etl.jobs.replay import replay_rows
+from etl.jobs.totals import DayTotalsJob, not_due
 from etl.kiwoom.pages import Page, parse_json_object
 from etl.normalize.totals import TOTALS_FIELDS, day_totals
 from etl.read.status import ledger_statuses
@@ -223,7 +224,7 @@ def test_a_later_taking_of_the_day_replaces_an_earlier_one_and_replay_keeps_the_
     with engine.connect() as connection:
         (row,) = connection.execute(select(AccountDayTotals)).all()
     assert (row.trade_date, row.deposits, row.run_id) == (day, by_hand(history, day)["deposits"], late.run_id)
-    assert replay_totals(engine) == (2, 0)  # both pages again: the later one still stands
+    assert replay_rows(engine, DAY_TOTALS) == (2, 0)  # both pages again: the later one still stands
     with engine.connect() as connection:
         assert connection.execute(select(AccountDayTotals.deposits, AccountDayTotals.run_id)).one() == (
             row.deposits,
@@ -260,4 +261,4 @@ def test_a_refused_page_is_kept_counted_and_loaded_by_replay_and_8104_is_asked_o
     (status,) = ledger_statuses(engine)
     assert status.totals_run is not None and status.totals_run.reason == "not_supported"
     # The page itself held the bad value: a replay refuses it still, and the run stays refused.
-    assert replay_totals(engine) == (len(kept), len(kept))
+    assert replay_rows(engine, DAY_TOTALS) == (len(kept), len(kept))
