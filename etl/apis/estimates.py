@@ -4,20 +4,19 @@ account_daily_estimates (described and declared here), where a later answer for 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ColumnClause, Date, ForeignKey, Text
+from sqlalchemy import BigInteger, Column, ColumnClause
 
 from etl.apis.api import Claim, Rows, RowsApi
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.estimates import ESTIMATES_KEY, estimate_rows
-from etl.store.daily import store_daily
-from etl.store.dictionary import DATE, DATE_TYPE, LEDGER_ACCOUNT_NO, TIMESTAMP, UTC_TIME, Relation, amount, identifier
+from etl.store.daily import key_columns, key_docs, store_daily
+from etl.store.dictionary import DATE, DATE_TYPE, Relation, amount
 from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
 from etl.store.models import Base
-from etl.store.sqltypes import UtcDateTime
 
 ACCOUNT_DAILY_ESTIMATES = Relation(
     "account_daily_estimates",
@@ -26,10 +25,11 @@ ACCOUNT_DAILY_ESTIMATES = Relation(
     " backfill`: the values of the days before the first snapshot (a later answer for a day replaces an earlier"
     " one).",
     (
-        LEDGER_ACCOUNT_NO,
-        Described("trade_date", DATE_TYPE, "dt", "일자", DATE, "The day the line estimates."),
-        identifier("run_id", "실행ID", "The kt00002 run that loaded it.", "bigint → etl_runs.id"),
-        Described("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When its page arrived."),
+        *key_docs(
+            Described("trade_date", DATE_TYPE, "dt", "일자", DATE, "The day the line estimates."),
+            run="The kt00002 run that loaded it.",
+            arrived="When its page arrived.",
+        ),
         amount("cash", "entr", "예수금", "Cash deposit on the day."),
         amount("collateral_loan", "grnt_use_amt", "담보대출금", "Loans against securities on the day."),
         amount("credit_loan", "crd_loan", "신용융자금", "Credit (margin) loans on the day."),
@@ -52,10 +52,7 @@ class AccountDailyEstimate(Base):
     __tablename__ = "account_daily_estimates"
     __relation__ = ACCOUNT_DAILY_ESTIMATES
 
-    account_no: ColumnClause[str] = Column(Text, primary_key=True)
-    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
-    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False, index=True)
-    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    account_no, trade_date, run_id, captured_at = key_columns()
     cash: ColumnClause[int] = Column(BigInteger)
     collateral_loan: ColumnClause[int] = Column(BigInteger)
     credit_loan: ColumnClause[int] = Column(BigInteger)

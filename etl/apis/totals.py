@@ -4,28 +4,15 @@ day replaces an earlier one."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from sqlalchemy import BigInteger, Column, ColumnClause, Date, ForeignKey, Text
+from sqlalchemy import BigInteger, Column, ColumnClause
 
 from etl.apis.api import Claim, Rows, RowsApi, RunsMetric
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.totals import day_totals
-from etl.store.daily import store_daily
-from etl.store.dictionary import (
-    DATE,
-    DATE_TYPE,
-    LEDGER_ACCOUNT_NO,
-    TIMESTAMP,
-    UTC_TIME,
-    Relation,
-    amount,
-    identifier,
-)
-from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
+from etl.store.daily import key_columns, key_docs, store_daily
+from etl.store.dictionary import TRADE_DATE, Relation, amount, with_meaning
 from etl.store.models import Base
-from etl.store.sqltypes import UtcDateTime
 
 ACCOUNT_DAY_TOTALS = Relation(
     "account_day_totals",
@@ -33,17 +20,13 @@ ACCOUNT_DAY_TOTALS = Relation(
     "One row per account × trade_date (the primary key): kt00017's totals of the day, taken after the close (the"
     " newest taking of the day replaces an earlier one); ledger_checks holds them against the ledger.",
     (
-        LEDGER_ACCOUNT_NO,
-        Described(
-            "trade_date",
-            DATE_TYPE,
-            None,
-            "거래일",
-            DATE,
-            "The Asia/Seoul date of captured_at: kt00017 has no date input and answers for today only.",
+        *key_docs(
+            with_meaning(
+                TRADE_DATE, "The Asia/Seoul date of captured_at: kt00017 has no date input and answers for today only."
+            ),
+            run="The kt00017 run that took them.",
+            arrived="When the answer arrived.",
         ),
-        identifier("run_id", "실행ID", "The kt00017 run that took them.", "bigint → etl_runs.id"),
-        Described("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When the answer arrived."),
         amount("cash_d2", "d2_entra", "D+2추정예수금", "Estimated cash after D+2 settlement."),
         amount("unpaid_credit_interest", "crd_int_npay_gold", "신용이자미납금", "Credit interest due and unpaid."),
         amount("other_loan_amount", "etc_loana", "기타대여금", "Other amounts lent to the account."),
@@ -99,10 +82,7 @@ class AccountDayTotals(Base):
     __tablename__ = "account_day_totals"
     __relation__ = ACCOUNT_DAY_TOTALS
 
-    account_no: ColumnClause[str] = Column(Text, primary_key=True)
-    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
-    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False, index=True)
-    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    account_no, trade_date, run_id, captured_at = key_columns()
     cash_d2: ColumnClause[int] = Column(BigInteger)
     unpaid_credit_interest: ColumnClause[int] = Column(BigInteger)
     other_loan_amount: ColumnClause[int] = Column(BigInteger)

@@ -1,14 +1,42 @@
-"""Tables of one row per account and day (the day totals, the daily estimates): a later answer for a day replaces an
-earlier one; an older one (a replay of an older page) leaves it. Everything happens in the caller's transaction."""
+"""Tables of one row per account and day (the day totals, the daily estimates): the key columns they start with, and
+their load, where a later answer for a day replaces an earlier one and an older one (a replay of an older page) leaves
+it. Everything happens in the caller's transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Column, ColumnClause, Connection, Date, ForeignKey, Table, Text, insert, select, update
+
+from etl.store.dictionary import CAPTURED_AT, LEDGER_ACCOUNT_NO, identifier, with_meaning
+from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
+from etl.store.sqltypes import UtcDateTime
 
 _KEY = ("account_no", "trade_date")
+
+
+def key_columns() -> tuple[ColumnClause[str], ColumnClause[date], ColumnClause[int], ColumnClause[datetime]]:
+    """The columns a daily table starts with: account_no and trade_date (its primary key), run_id and captured_at
+    (fresh for each table: a column belongs to one)."""
+    return (
+        Column(Text, primary_key=True),
+        Column(Date, primary_key=True),
+        Column(ForeignKey("etl_runs.id"), nullable=False, index=True),
+        Column(UtcDateTime, nullable=False),
+    )
+
+
+def key_docs(trade_date: Described, run: str, arrived: str) -> tuple[Described, ...]:
+    """The data dictionary's words for those columns: `trade_date` as the API dates its lines, what the run did
+    (`run`, run_id's meaning) and when its answer came (`arrived`, captured_at's)."""
+    return (
+        LEDGER_ACCOUNT_NO,
+        trade_date,
+        identifier("run_id", "실행ID", run, "bigint → etl_runs.id"),
+        with_meaning(CAPTURED_AT, arrived),
+    )
 
 
 def store_daily(connection: Connection, table: Table, rows: Iterable[dict[str, Any]], *, run_id: int) -> int:

@@ -434,6 +434,8 @@ LEDGER_ACCOUNT_NO = with_meaning(
     "As in account_snapshots: the account's configured name, else its number from ka00001 (kt00015's own acnt_no"
     " is masked and not kept).",
 )
+# A kt00015 line's natural key, as both ledger tables hold it.
+NATURAL_KEY = (LEDGER_ACCOUNT_NO, SETTLEMENT_DATE, TRANSACTION_NO, ORIGINAL_TRANSACTION_NO)
 
 ACCOUNT_TRANSACTIONS = Relation(
     "account_transactions",
@@ -443,10 +445,7 @@ ACCOUNT_TRANSACTIONS = Relation(
     (
         identifier("id", "거래ID", "The line's key.", "bigint, primary key"),
         identifier("run_id", "실행ID", "The kt00015 run that first loaded it.", "bigint → etl_runs.id"),
-        LEDGER_ACCOUNT_NO,
-        SETTLEMENT_DATE,
-        TRANSACTION_NO,
-        ORIGINAL_TRANSACTION_NO,
+        *NATURAL_KEY,
         Column(
             "kind",
             "text, one of the kinds below",
@@ -558,10 +557,7 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     (
         identifier("id", "충돌ID", "The conflict's key.", "bigint, primary key"),
         identifier("run_id", "실행ID", "The kt00015 run that received the differing line.", "bigint → etl_runs.id"),
-        LEDGER_ACCOUNT_NO,
-        SETTLEMENT_DATE,
-        TRANSACTION_NO,
-        ORIGINAL_TRANSACTION_NO,
+        *NATURAL_KEY,
         identifier(
             "transaction_id",
             "거래ID",

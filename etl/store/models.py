@@ -330,6 +330,17 @@ class RawResponse(Base):
     )
 
 
+def _ledger_natural_key() -> tuple[ColumnClause[str], ColumnClause[date], ColumnClause[str], ColumnClause[str]]:
+    """A kt00015 line's natural key: account_no, settlement_date, transaction_no, original_transaction_no (fresh columns
+    for each table: a column belongs to one)."""
+    return (
+        Column(Text, nullable=False),
+        Column(Date, nullable=False),
+        Column(Text, nullable=False),
+        Column(Text, nullable=False),
+    )
+
+
 class AccountTransaction(Base):
     """One kt00015 ledger line: a natural key (account, settlement date, number, original number) once."""
 
@@ -338,10 +349,7 @@ class AccountTransaction(Base):
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
-    account_no: ColumnClause[str] = Column(Text, nullable=False)
-    settlement_date: ColumnClause[date] = Column(Date, nullable=False)
-    transaction_no: ColumnClause[str] = Column(Text, nullable=False)
-    original_transaction_no: ColumnClause[str] = Column(Text, nullable=False)
+    account_no, settlement_date, transaction_no, original_transaction_no = _ledger_natural_key()
     kind: ColumnClause[str] = Column(Text, nullable=False)
     contract_date: ColumnClause[date] = Column(Date)
     processed_time: ColumnClause[time] = Column(Time)
@@ -416,10 +424,7 @@ class AccountTransactionConflict(Base):
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
-    account_no: ColumnClause[str] = Column(Text, nullable=False)
-    settlement_date: ColumnClause[date] = Column(Date, nullable=False)
-    transaction_no: ColumnClause[str] = Column(Text, nullable=False)
-    original_transaction_no: ColumnClause[str] = Column(Text, nullable=False)
+    account_no, settlement_date, transaction_no, original_transaction_no = _ledger_natural_key()
     transaction_id: ColumnClause[int] = Column(
         ForeignKey("account_transactions.id", name="fk_account_transaction_conflicts_transaction_id"), nullable=False
     )
