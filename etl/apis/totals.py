@@ -11,7 +11,7 @@ from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.totals import day_totals
 from etl.store.daily import key_columns, key_docs, store_daily
-from etl.store.dictionary import TRADE_DATE, Relation, amount, with_meaning
+from etl.store.dictionary import ACCOUNT_SNAPSHOTS, TRADE_DATE, Relation, amount, with_meaning
 from etl.store.models import Base
 
 ACCOUNT_DAY_TOTALS = Relation(
@@ -28,8 +28,9 @@ ACCOUNT_DAY_TOTALS = Relation(
             arrived="When the answer arrived.",
         ),
         amount("cash_d2", "d2_entra", "D+2추정예수금", "Estimated cash after D+2 settlement."),
-        amount("unpaid_credit_interest", "crd_int_npay_gold", "신용이자미납금", "Credit interest due and unpaid."),
-        amount("other_loan_amount", "etc_loana", "기타대여금", "Other amounts lent to the account."),
+        # The same fields as kt00005's, meaning the same.
+        ACCOUNT_SNAPSHOTS.column("unpaid_credit_interest"),
+        ACCOUNT_SNAPSHOTS.column("other_loan_amount"),
         amount("stock_evaluation_d2", "gnrl_stk_evlt_amt_d2", "일반주식평가금액D+2", "Value of the stocks held (D+2)."),
         amount(
             "deposit_collateral_loan_d2",

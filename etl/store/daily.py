@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnClause, Connection, Date, ForeignKey, Table, Text, insert, select, update
 
-from etl.store.dictionary import CAPTURED_AT, LEDGER_ACCOUNT_NO, identifier, with_meaning
+from etl.store.dictionary import CAPTURED_AT, LEDGER_ACCOUNT_NO, run_key, with_meaning
 from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
 from etl.store.sqltypes import UtcDateTime
 
@@ -34,7 +34,7 @@ def key_docs(trade_date: Described, run: str, arrived: str) -> tuple[Described, 
     return (
         LEDGER_ACCOUNT_NO,
         trade_date,
-        identifier("run_id", "실행ID", run, "bigint → etl_runs.id"),
+        run_key(run),
         with_meaning(CAPTURED_AT, arrived),
     )
 

@@ -100,6 +100,16 @@ def identifier(name: str, label: str, meaning: str, type_: str = BIGINT) -> Colu
     return Column(name, type_, None, label, ID, meaning)
 
 
+def row_key(label: str, meaning: str) -> Column:
+    """A table's own key, `id`."""
+    return identifier("id", label, meaning, "bigint, primary key")
+
+
+def run_key(meaning: str) -> Column:
+    """`run_id`: the etl_runs row that wrote a row."""
+    return identifier("run_id", "실행ID", meaning, "bigint → etl_runs.id")
+
+
 def amount(name: str, field: str, label: str, meaning: str) -> Column:
     """A KRW amount Kiwoom sends in `field`."""
     return Column(name, BIGINT, field, label, KRW, meaning)
@@ -141,6 +151,14 @@ EXCHANGE = Column(
 )
 CAPTURED_AT = Column("captured_at", TIMESTAMP, None, "조회시각", UTC_TIME, "When the first page of the answer arrived.")
 TRADE_DATE = Column("trade_date", DATE_TYPE, None, "거래일", DATE, "The Asia/Seoul date of captured_at.")
+POSITION_COUNT = Column(
+    "position_count",
+    INTEGER,
+    None,
+    "잔고건수",
+    COUNT,
+    "Lines of stk_cntr_remn over all pages (a stock may have several).",
+)
 
 ETL_RUNS = Relation(
     "etl_runs",
@@ -148,7 +166,7 @@ ETL_RUNS = Relation(
     "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
     " attempt at its kt00015 ledger, its kt00017 day totals or its kt00002 estimates.",
     (
-        identifier("id", "실행ID", "The run's key.", "bigint, primary key"),
+        row_key("실행ID", "The run's key."),
         Column(
             "trigger",
             TEXT_TYPE,
@@ -174,12 +192,8 @@ ETL_RUNS = Relation(
         Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
         Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
         Column("page_count", INTEGER, None, "페이지수", COUNT, "Pages received."),
-        Column(
-            "position_count",
-            INTEGER,
-            None,
-            "잔고건수",
-            COUNT,
+        with_meaning(
+            POSITION_COUNT,
             "Positions loaded (kt00005), ledger lines or estimated days received (kt00015, kt00002) or 1 (kt00017);"
             " NULL when the run failed.",
         ),
@@ -226,8 +240,8 @@ ACCOUNT_SNAPSHOTS = Relation(
     "계좌 스냅샷",
     "One row per account, exchange and snapshot: the kt00005 summary (deposits, orderable amounts, totals).",
     (
-        identifier("id", "스냅샷ID", "The snapshot's key.", "bigint, primary key"),
-        identifier("run_id", "실행ID", "The etl_runs row that loaded it.", "bigint → etl_runs.id"),
+        row_key("스냅샷ID", "The snapshot's key."),
+        run_key("The etl_runs row that loaded it."),
         ACCOUNT_NO,
         EXCHANGE,
         CAPTURED_AT,
@@ -277,14 +291,7 @@ ACCOUNT_SNAPSHOTS = Relation(
             "Loans against deposited securities.",
         ),
         amount("sale_collateral_loan_amount", "grnt_loan_amt", "매도담보대출금액", "Loans against sale proceeds."),
-        Column(
-            "position_count",
-            INTEGER,
-            None,
-            "잔고건수",
-            COUNT,
-            "Lines of stk_cntr_remn over all pages (a stock may have several).",
-        ),
+        POSITION_COUNT,
     ),
 )
 
@@ -293,7 +300,7 @@ POSITION_SNAPSHOTS = Relation(
     "보유종목 스냅샷",
     "One row per line of stk_cntr_remn over all pages: a cash or credit holding within a snapshot.",
     (
-        identifier("id", "잔고ID", "The line's key.", "bigint, primary key"),
+        row_key("잔고ID", "The line's key."),
         identifier(
             "snapshot_id",
             "스냅샷ID",
@@ -327,8 +334,8 @@ RAW_RESPONSES = Relation(
     "One row per kt00005 or kt00015 page exactly as received: the audit trail and the input of a replay; never a"
     " credential.",
     (
-        identifier("id", "응답ID", "The page's key.", "bigint, primary key"),
-        identifier("run_id", "실행ID", "The run that received it.", "bigint → etl_runs.id"),
+        row_key("응답ID", "The page's key."),
+        run_key("The run that received it."),
         identifier(
             "snapshot_id",
             "스냅샷ID",
@@ -443,8 +450,8 @@ ACCOUNT_TRANSACTIONS = Relation(
     "One row per kt00015 ledger line: deposits, withdrawals, transfers, trades, dividends, fees, taxes, interest;"
     " each natural key (account_no, settlement_date, transaction_no, original_transaction_no) once.",
     (
-        identifier("id", "거래ID", "The line's key.", "bigint, primary key"),
-        identifier("run_id", "실행ID", "The kt00015 run that first loaded it.", "bigint → etl_runs.id"),
+        row_key("거래ID", "The line's key."),
+        run_key("The kt00015 run that first loaded it."),
         *NATURAL_KEY,
         Column(
             "kind",
@@ -555,8 +562,8 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     "One row per kt00015 line that came again under a stored line's natural key with different content: kept"
     " for review, never written over the stored line.",
     (
-        identifier("id", "충돌ID", "The conflict's key.", "bigint, primary key"),
-        identifier("run_id", "실행ID", "The kt00015 run that received the differing line.", "bigint → etl_runs.id"),
+        row_key("충돌ID", "The conflict's key."),
+        run_key("The kt00015 run that received the differing line."),
         *NATURAL_KEY,
         identifier(
             "transaction_id",

@@ -330,10 +330,14 @@ class RawResponse(Base):
     )
 
 
-def _ledger_natural_key() -> tuple[ColumnClause[str], ColumnClause[date], ColumnClause[str], ColumnClause[str]]:
-    """A kt00015 line's natural key: account_no, settlement_date, transaction_no, original_transaction_no (fresh columns
-    for each table: a column belongs to one)."""
+def _ledger_line() -> tuple[
+    ColumnClause[int], ColumnClause[int], ColumnClause[str], ColumnClause[date], ColumnClause[str], ColumnClause[str]
+]:
+    """The columns both ledger tables start with: id, run_id and a kt00015 line's natural key (account_no,
+    settlement_date, transaction_no, original_transaction_no), fresh for each table (a column belongs to one)."""
     return (
+        Column(Id, primary_key=True),
+        Column(ForeignKey("etl_runs.id"), nullable=False),
         Column(Text, nullable=False),
         Column(Date, nullable=False),
         Column(Text, nullable=False),
@@ -347,9 +351,7 @@ class AccountTransaction(Base):
     __tablename__ = "account_transactions"
     __relation__ = ACCOUNT_TRANSACTIONS
 
-    id: ColumnClause[int] = Column(Id, primary_key=True)
-    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
-    account_no, settlement_date, transaction_no, original_transaction_no = _ledger_natural_key()
+    id, run_id, account_no, settlement_date, transaction_no, original_transaction_no = _ledger_line()
     kind: ColumnClause[str] = Column(Text, nullable=False)
     contract_date: ColumnClause[date] = Column(Date)
     processed_time: ColumnClause[time] = Column(Time)
@@ -422,9 +424,7 @@ class AccountTransactionConflict(Base):
     __tablename__ = "account_transaction_conflicts"
     __relation__ = ACCOUNT_TRANSACTION_CONFLICTS
 
-    id: ColumnClause[int] = Column(Id, primary_key=True)
-    run_id: ColumnClause[int] = Column(ForeignKey("etl_runs.id"), nullable=False)
-    account_no, settlement_date, transaction_no, original_transaction_no = _ledger_natural_key()
+    id, run_id, account_no, settlement_date, transaction_no, original_transaction_no = _ledger_line()
     transaction_id: ColumnClause[int] = Column(
         ForeignKey("account_transactions.id", name="fk_account_transaction_conflicts_transaction_id"), nullable=False
     )
