@@ -3,7 +3,7 @@
 
 python3 dev.py demo        the demo (simulator, migration, snapshots, example SQL)
 python3 dev.py test [...]  the test suite (extra arguments go to pytest)
-python3 dev.py lint        ruff, mypy and the import-linter contract (stages import only earlier stages)
+python3 dev.py lint        ruff, mypy and the import-linter contracts (each floor imports only the floors below it)
 python3 dev.py docs        rewrite the generated column tables of docs/data-dictionary.md (tools/data_dictionary.py)
 python3 dev.py kiwoom-etl [...]  the command line itself, from the virtualenv
 python3 dev.py screenshot [REPORT.html]  docs/report.png: the report of a fresh demo's demo-3 (or REPORT.html) drawn by

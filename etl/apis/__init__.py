@@ -1,7 +1,7 @@
-"""Stage 3½, the APIs (the floor above the store, below the jobs and the read side): each Kiwoom API the project
-fetches, declared once in a module of its own — its endpoint, how a run of it is claimed, its normaliser, its tables
-(those only it writes described and declared beside it) and its load — for the jobs, replay, status, the statistics
-and the metrics to read.
+"""The APIs (the floor above the store, below the jobs and the read side): each Kiwoom API the project fetches, declared
+once in a module of its own — its endpoint, how a run of it is claimed, its normaliser, its tables (those only it
+writes described and declared beside it) and its load — for the jobs, replay, status, the statistics and the metrics
+to read.
 
 This package is where the schema is whole: importing it declares every table on `Base`, whose metadata Alembic,
 export and the data dictionary read, and gives etl_runs its check of the declared api-ids.
@@ -10,7 +10,8 @@ export and the data dictionary read, and gives etl_runs its check of the declare
 - `snapshot`: kt00005, the balance and positions; `ledger`: kt00015, the transaction ledger;
 - `totals`: kt00017, the account's totals of the day; `estimates`: kt00002, the daily estimated assets.
 
-A new account API is a module here, one line below, its normaliser, its migration, its tests and its docs.
+A new account API is a module here and one line below, its normaliser, its migration, its tests (with its renderer in
+etl.sim) and its docs; what runs it is a job in etl.jobs called by a use case of etl.app.
 """
 
 from sqlalchemy import CheckConstraint

@@ -60,7 +60,7 @@ class Api:
     """One Kiwoom API the project fetches."""
 
     endpoint: Endpoint
-    what: str  # how logs, errors and transactions name it: "ledger"
+    what: str  # how logs, errors, transactions and replay's report name it: "ledger"
     claim: Claim
     table: Table  # where its rows go
     also_writes: tuple[Table, ...] = ()  # the other tables of its own a run writes: a snapshot's positions

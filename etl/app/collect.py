@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -26,11 +25,9 @@ from etl.jobs.snapshot import SnapshotResult as SnapshotResult
 from etl.jobs.totals import DayTotalsJob, not_due
 from etl.jobs.totals import TotalsResult as TotalsResult
 from etl.kiwoom.fetcher import Fetcher
-from etl.schedule import Due
 from etl.settings import Account, Settings
 from etl.store.estimates import first_snapshot_day
 from etl.store.health import require_usable
-from etl.store.models import Reason, RunStatus
 from etl.store.statistics import analyze
 
 log = logging.getLogger(__name__)
@@ -62,15 +59,17 @@ def take_snapshots(
     clock: Callable[[], datetime] = utc_now,
     trigger: str = "manual",
     scheduled_for: datetime | None = None,
+    logger: logging.Logger = log,
 ) -> Snapshots:
     """The spool first, then every configured account × exchange; a database that cannot be used is never written to:
-    what is fetched is spooled. A `fetcher` passed in (one kept from slot to slot) is left open."""
+    what is fetched is spooled, and `logger` (the caller's) warns of it first. A `fetcher` passed in (one kept from
+    slot to slot) is left open."""
     unusable = None
     try:
         require_usable(engine)
     except DatabaseUnavailable as exc:
         unusable = str(exc)
-        log.warning("%s: fetching anyway, snapshots will be spooled", exc)
+        logger.warning("%s: fetching anyway, snapshots will be spooled", exc)
     snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
     try:
         results = snapshotter.take(trigger=trigger, scheduled_for=scheduled_for, unusable=unusable)
@@ -121,20 +120,20 @@ def run_day(
     trigger: str = "manual",
     ledger_slot: datetime | None = None,
     totals_slot: datetime | None = None,
-    contain: bool = False,
+    contain: logging.Logger | None = None,
 ) -> AccountDay:
     """Every account's ledger (kt00015) from `since` (else from the newest line loaded), then, after the close of a
     KRX trading day (`[ledger] at`) or when `force_totals`, the day's totals (kt00017).
 
-    A slot claims the run in etl_runs, so that replicas take it once. With `contain` (the daemon's way), a bug in
-    one half is logged and the other half still runs; else it is raised.
+    A slot claims the run in etl_runs, so that replicas take it once. With `contain` (the daemon's logger), a bug in
+    one half is logged there and the other half still runs; else it is raised.
     """
     try:
         ledger = jobs.ledger.run(trigger=trigger, scheduled_for=ledger_slot, since=since)
     except Exception:
-        if not contain:
+        if contain is None:
             raise
-        log.exception("the ledger run failed")
+        contain.exception("the ledger run failed")
         ledger = []
     totals = day_totals(jobs, calendar, force=force_totals, trigger=trigger, slot=totals_slot, contain=contain)
     return AccountDay(tuple(ledger), totals.results, totals.not_due)
@@ -155,21 +154,21 @@ def day_totals(
     force: bool = False,
     trigger: str = "manual",
     slot: datetime | None = None,
-    contain: bool = False,
+    contain: logging.Logger | None = None,
 ) -> DayTotals:
     """The day's totals (kt00017) of every account, after the close of a KRX trading day (`[ledger] at`) or when
-    `force`; with `contain`, a bug is logged, else raised."""
+    `force`; with `contain` (the daemon's logger), a bug is logged there, else raised."""
     why = None if force else not_due(jobs.settings, jobs.clock(), calendar)
     totals: list[TotalsResult] = []
     if why is not None:
-        log.debug("%s", why)
+        (contain or log).debug("%s", why)
     else:
         try:
             totals = jobs.totals.run(trigger=trigger, scheduled_for=slot)
         except Exception:
-            if not contain:
+            if contain is None:
                 raise
-            log.exception("the day totals run failed")
+            contain.exception("the day totals run failed")
     return DayTotals(tuple(totals), why)
 
 
@@ -223,31 +222,3 @@ def backfill(
     with engine.connect() as connection:
         firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
     return Backfilled(tuple(estimates), tuple(ledger), firsts)
-
-
-def unrun_rows(
-    slot: datetime,
-    due: Sequence[Due],
-    status: RunStatus,
-    reason: Reason,
-    accounts: Sequence[tuple[str, Sequence[str]]],
-    at: datetime,
-) -> list[dict[str, Any]]:
-    """The etl_runs rows of a slot that did not run, recorded at `at`: one per account (its account_no and its
-    exchanges) × exchange `due`, `status` for `reason`; a skipped one carries the holiday's name."""
-    return [
-        {
-            "trigger": item.trigger,
-            "status": status,
-            "account_no": account_no,
-            "exchange": item.exchange,
-            "scheduled_for": slot,
-            "started_at": at,
-            "finished_at": at,
-            "reason": reason,
-            "detail": item.skip,  # the holiday's name
-        }
-        for account_no, exchanges in accounts
-        for item in due
-        if item.exchange in exchanges
-    ]

@@ -86,10 +86,6 @@ class Replayed:
     ledger: LedgerReplay
     rows: tuple[RowsReplayed, ...]  # in the declarations' order
 
-    def of(self, api: RowsApi) -> RowsReplayed:
-        """What replaying `api` did."""
-        return next(done for done in self.rows if done.api is api)
-
 
 def replay_everything(
     settings: Settings, engine: Engine, *, since: date | None = None, account: str | None = None, bar: Bar = no_bar

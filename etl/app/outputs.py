@@ -13,8 +13,12 @@ from sqlalchemy import Engine
 from etl import __version__
 from etl.errors import EtlError
 from etl.files import Protected, check_output, write_output
-from etl.read.export import NAMES, FilterNotApplicable, export, query, require_pyarrow
+from etl.read.export import NAMES, FilterNotApplicable, query, require_pyarrow
 from etl.read.export import Filters as Filters
+
+# Exporting a view or table is the read side's export whole: which rows (Filters), in which format, to a file or to
+# stdout, every value exact; it returns how many rows.
+from etl.read.export import export as export
 from etl.read.portfolio import Exported, ghostfolio, portfolio_performance, read_lines, summary
 from etl.read.report import Selection, read_report
 from etl.read.report_html import write_page
@@ -43,11 +47,6 @@ def require_format(fmt: str) -> None:
         require_pyarrow()
 
 
-# Exporting a view or table is the read side's export whole: which rows (Filters), in which format, written to a
-# file or to stdout, every value exact; it returns how many rows.
-export_table = export
-
-
 def deliveries_file(out: Path) -> Path:
     """Where Portfolio Performance's transfers of securities go, beside `out`."""
     return out.with_name(f"{out.stem}-deliveries.csv")
@@ -64,7 +63,7 @@ def check_deliveries(out: Path | None, fmt: str, protected: Protected, *, force:
 class ToolExport:
     """What an export of the ledger for a portfolio tool wrote."""
 
-    done: Exported
+    exported: Exported
     stdout: str | None = None  # the export, when it goes to no file
     deliveries: Path | None = None  # the second file, with the transfers of securities
     needs_out: bool = False  # nothing written: the transfers of securities need a second file, beside --out

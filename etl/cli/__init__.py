@@ -15,6 +15,5 @@ returns | report | export | simulate | demo | revoke-token.
 
 from etl.cli import admin, collect, history, outputs, sim  # noqa: F401 - each registers its commands on the group
 from etl.cli.base import cli, main
-from etl.cli.base import errors as _errors
 
-__all__ = ["_errors", "cli", "main"]
+__all__ = ["cli", "main"]

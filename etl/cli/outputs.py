@@ -148,16 +148,17 @@ def _export_for_a_tool(
             )
         if done.needs_out:
             raise click.UsageError(
-                f"{done.done.deliveries} transfer(s) of securities go to a second file: "
+                f"{done.exported.deliveries} transfer(s) of securities go to a second file: "
                 "--format portfolio-performance needs --out FILE."
             )
         if done.stdout is not None:
             sys.stdout.write(done.stdout)
         if out is not None:
-            click.echo(f"{done.done.rows} row(s) of account_transactions written to {displayable(str(out))} ({fmt}).")
+            written = f"{done.exported.rows} row(s) of account_transactions written to {displayable(str(out))}"
+            click.echo(f"{written} ({fmt}).")
         if done.deliveries is not None:
             click.echo(
-                f"{done.done.deliveries} transfer(s) of securities written to {displayable(str(done.deliveries))}: "
+                f"{done.exported.deliveries} transfer(s) of securities written to {displayable(str(done.deliveries))}: "
                 "import that file as Portfolio Transactions."
             )
         for words in done.notes:
@@ -226,7 +227,7 @@ def export_command(
     stored); numbers stay numbers. Parquet and ghostfolio keep every value literal. --out never replaces the
     database, its -wal/-shm/-journal files or anything in the state directory, and an existing file only with --force.
     """
-    from etl.app.outputs import EXPORTABLE, TOOLS, Filters, export_table, filter_problem, require_format
+    from etl.app.outputs import EXPORTABLE, TOOLS, Filters, export, filter_problem, require_format
     from etl.app.wiring import open_database
 
     if name not in EXPORTABLE:
@@ -245,7 +246,7 @@ def export_command(
         require_format(fmt)
         settings, protected = obj.writing(out, force=force)
         with open_database(settings) as engine:
-            count = export_table(
+            count = export(
                 engine,
                 name,
                 rows,

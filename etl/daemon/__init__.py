@@ -1,5 +1,5 @@
-"""Stage 5, the daemon (beside etl.sim, below the command line): the runner that takes the slots on a timer, its
-health endpoint and metrics.
+"""The daemon (beside etl.sim, below the command line): the runner that takes the slots on a timer, its health endpoint
+and metrics.
 
 The daemon runs the use cases and the jobs on a timer; it writes no SQL of its own.
 

@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from etl.app.collect import DayJobs, run_day, unrun_rows
+from etl.app.collect import DayJobs, run_day
 from etl.app.status import configured_pairs
 from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
@@ -42,7 +42,7 @@ from etl.schedule import Due, Schedule
 from etl.settings import Account, Settings
 from etl.store.health import require_usable
 from etl.store.models import Reason, RunStatus
-from etl.store.runs import SlotClaims, claim_slot, close_abandoned, record_unrun
+from etl.store.runs import SlotClaims, claim_slot, close_abandoned, record_unrun, unrun_rows
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +377,7 @@ class Daemon:
             trigger="scheduled" if daily else "start",
             ledger_slot=today if daily else None,
             totals_slot=today,
-            contain=True,  # a bug in the ledger or the totals must not stop the daemon's snapshots
+            contain=log,  # a bug in the ledger or the totals must not stop the daemon's snapshots
         )
         self._observe_ledger(day.ledger)
         self._observe_totals(day.totals)

@@ -1,5 +1,5 @@
-"""Stage 4, the write side's jobs (beside etl.read, below the use cases): what to fetch, for which accounts, and
-where it goes when the database is away; they compose the stages below.
+"""The write side's jobs (beside etl.read, below the use cases): what to fetch, for which accounts, and where it goes
+when the database is away; they compose the stages below.
 
 - `job`: what every job is given (the settings, the engine, a fetcher, the clock, a stop event);
 - `snapshot`: one snapshot of the accounts × exchanges (flush, fetch, load);

@@ -1,5 +1,5 @@
-"""Stage 1, the API (the floor above the settings and below the transforms): the Kiwoom REST client, the
-endpoints it asks, raw pages as received, account numbers.
+"""The API (the floor above the settings and below the transforms): the Kiwoom REST client, the endpoints it asks, raw
+pages as received, account numbers.
 
 - `client`: the client: tokens, the account number (ka00001) and the pages of any endpoint, errors translated;
 - `endpoints`: what the wire needs to ask one Kiwoom API (api-id, path, body, list key, continuation);

@@ -1,5 +1,5 @@
-"""Stage 2, raw pages → rows (the floor above the client, below the store): the pure transforms of Kiwoom's
-answers into exact rows.
+"""Raw pages → rows (the floor above the client, below the store): the pure transforms of Kiwoom's answers into exact
+rows.
 
 No I/O and no clock: everything it needs is passed in, and a value that does not match the contract is refused.
 

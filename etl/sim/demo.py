@@ -23,9 +23,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
 
-from etl.apis.estimates import AccountDailyEstimate
-from etl.apis.totals import AccountDayTotals
-from etl.app.collect import DayJobs, backfill, day_totals, take_snapshots, unrun_rows
+from etl.apis import APIS, SNAPSHOT, Base
+from etl.app.collect import DayJobs, backfill, day_totals, take_snapshots
 from etl.app.outputs import returns, write_report
 from etl.clock import KST, CalendarCorrections, KrxCalendar, krx_calendar, local_text, utc_now
 from etl.console import table
@@ -43,15 +42,13 @@ from etl.sim.simulator import Simulator, serve
 from etl.store.engine import storage_errors, transaction
 from etl.store.models import (
     AccountSnapshot,
-    AccountTransaction,
-    AccountTransactionConflict,
     EtlRun,
     PositionSnapshot,
     RawResponse,
     Reason,
     RunStatus,
 )
-from etl.store.runs import record_unrun
+from etl.store.runs import record_unrun, unrun_rows
 from etl.store.schema import connected, migrate, sqlite_file
 
 DEMO_PREFIX = "demo-"
@@ -372,8 +369,10 @@ def _forget_earlier_demo(engine: Engine) -> int:
     runs = select(EtlRun.id).where(EtlRun.account_no.like(demo))
     snapshots = select(AccountSnapshot.id).where(AccountSnapshot.account_no.like(demo))
     with transaction(engine, "replacing an earlier demo") as connection:
-        for ledger in (AccountTransactionConflict, AccountTransaction, AccountDayTotals, AccountDailyEstimate):
-            connection.execute(delete(ledger).where(ledger.account_no.like(demo)))
+        account_tables = {table for api in APIS if api is not SNAPSHOT for table in api.tables}
+        for table in reversed(Base.metadata.sorted_tables):  # each before the tables it refers to
+            if table in account_tables:
+                connection.execute(delete(table).where(table.c.account_no.like(demo)))
         connection.execute(delete(PositionSnapshot).where(PositionSnapshot.snapshot_id.in_(snapshots)))
         connection.execute(delete(RawResponse).where(RawResponse.run_id.in_(runs)))
         removed = connection.execute(delete(AccountSnapshot).where(AccountSnapshot.account_no.like(demo))).rowcount

@@ -5,7 +5,7 @@ killed process, and adopting a row for a spooled snapshot. The load (`etl.store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, Insert, func, select, update
 
 from etl.errors import ConfigError, SlotClaimed
+from etl.schedule import Due
 from etl.store.capture import Capture
 from etl.store.engine import driver_cursor, transaction
 from etl.store.models import EtlRun, Reason, RunStatus
@@ -139,6 +140,34 @@ def claim_slot(
     return SlotClaims(
         {(row.account_no, row.exchange): Run(id=int(row.id), started_at=started_at) for row in claimed}, asked
     )
+
+
+def unrun_rows(
+    slot: datetime,
+    due: Sequence[Due],
+    status: RunStatus,
+    reason: Reason,
+    accounts: Sequence[tuple[str, Sequence[str]]],
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """The etl_runs rows of a slot that did not run, recorded at `at`: one per account (its account_no and its
+    exchanges) × exchange `due`, `status` for `reason`; a skipped one carries the holiday's name."""
+    return [
+        {
+            "trigger": item.trigger,
+            "status": status,
+            "account_no": account_no,
+            "exchange": item.exchange,
+            "scheduled_for": slot,
+            "started_at": at,
+            "finished_at": at,
+            "reason": reason,
+            "detail": item.skip,  # the holiday's name
+        }
+        for account_no, exchanges in accounts
+        for item in due
+        if item.exchange in exchanges
+    ]
 
 
 def record_unrun(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:

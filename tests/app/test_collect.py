@@ -9,13 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from etl.app.collect import DayJobs, backfill, run_day, unrun_rows
+from etl.app.collect import DayJobs, backfill, run_day
 from etl.clock import KST, krx_calendar
-from etl.schedule import Due
 from etl.sim.accounts import make_account
 from etl.sim.history import make_history
 from etl.sim.simulator import Simulator, serve
-from etl.store.models import EtlRun, Reason, RunStatus
+from etl.store.models import EtlRun
 from tests.support import Clock, make_settings, sim_accounts
 
 START = date(2026, 10, 19)  # a Monday
@@ -94,12 +93,3 @@ def test_backfill_estimates_the_accounts_asked_and_loads_the_ledger_of_all(engin
     assert set(both.first_snapshots) == {r.account for r in both.estimates}
 
 
-def test_a_slot_that_did_not_run_is_a_row_per_account_and_exchange_it_offers() -> None:
-    slot = datetime(2026, 11, 19, 0, 30, tzinfo=KST)
-    due = [Due("KRX", skip="수능"), Due("NXT", skip="수능")]
-    accounts = [("a", ("KRX", "NXT")), ("b", ("KRX",))]
-    rows = unrun_rows(slot, due, RunStatus.SKIPPED, Reason.MARKET_CLOSED, accounts, slot)
-    assert [(r["account_no"], r["exchange"]) for r in rows] == [("a", "KRX"), ("a", "NXT"), ("b", "KRX")]
-    assert {(r["status"], r["reason"], r["detail"], r["scheduled_for"], r["started_at"]) for r in rows} == {
-        (RunStatus.SKIPPED, Reason.MARKET_CLOSED, "수능", slot, slot)
-    }

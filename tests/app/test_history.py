@@ -53,7 +53,8 @@ def test_replaying_everything_replays_the_snapshots_the_ledger_the_totals_and_th
     assert bars == [(2, "Replaying", [2])]
     assert replayed.ledger.pages >= 2 and replayed.ledger.load.conflicts == 0
     assert sum(replayed.ledger.load.added.values()) == 0  # every line is stored already
-    totals, estimates = replayed.of(DAY_TOTALS), replayed.of(ESTIMATES)
+    replayed_by = {rows.api: rows for rows in replayed.rows}
+    totals, estimates = replayed_by[DAY_TOTALS], replayed_by[ESTIMATES]
     assert (totals.pages, totals.refused) == (1, 0)
     assert estimates.pages == sum(r.pages for r in filled.estimates) and estimates.refused == 0
     database = {"KIWOOM_ETL_DATABASE_URL": engine.url.render_as_string(hide_password=False)}

@@ -204,7 +204,7 @@ def test_every_command_shows_the_global_options_in_its_help(command: str) -> Non
 def test_an_unexpected_exception_is_one_line_and_exit_1(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    from etl.cli import _errors
+    from etl.cli.base import errors as _errors
 
     caplog.set_level(logging.DEBUG, logger="etl")
     with pytest.raises(SystemExit) as exited, _errors():
@@ -223,7 +223,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_1(
 def test_errors_leaves_click_usage_errors_to_click() -> None:
     import click
 
-    from etl.cli import _errors
+    from etl.cli.base import errors as _errors
 
     with pytest.raises(click.UsageError), _errors():
         raise click.UsageError("bad usage")

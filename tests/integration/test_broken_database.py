@@ -145,6 +145,19 @@ def test_snapshot_against_a_broken_sqlite_file_spools_and_never_writes_it(
         engine.dispose()
 
 
+def test_the_warning_that_snapshots_will_be_spooled_comes_from_the_logger_it_always_came_from(
+    migrated: Path, sim_url: str, simulator: Simulator, tmp_path: Path
+) -> None:
+    text_file(migrated)
+    env = account_env(simulator, sim_url, f"sqlite:///{migrated}", tmp_path)
+
+    taken = kiwoom_etl("--log-format", "json", "snapshot", env=env)
+
+    records = [json.loads(line) for line in taken.stderr.splitlines() if line.startswith("{")]
+    warned = [r for r in records if "fetching anyway, snapshots will be spooled" in r["message"]]
+    assert [r["logger"] for r in warned] == ["etl"], taken.stderr  # log shippers filter on it
+
+
 def test_snapshot_with_postgresql_away_spools_and_says_why(sim_url: str, simulator: Simulator, tmp_path: Path) -> None:
     env = account_env(simulator, sim_url, DOWN, tmp_path)
     taken = kiwoom_etl("snapshot", env=env)
