@@ -4,7 +4,8 @@ writes described and declared beside it) and its load — for the jobs, replay, 
 to read.
 
 This package is where the schema is whole: importing it declares every table on `Base`, whose metadata Alembic,
-export and the data dictionary read, and gives etl_runs its check of the declared api-ids.
+export and the data dictionary read, and gives etl_runs its check of the declared api-ids and the docs that name
+what their runs are.
 
 - `api`: what a declaration says (the `Api` class);
 - `snapshot`: kt00005, the balance and positions; `ledger`: kt00015, the transaction ledger;
@@ -22,8 +23,8 @@ from etl.apis.ledger import LEDGER
 from etl.apis.snapshot import SNAPSHOT
 from etl.apis.totals import DAY_TOTALS
 from etl.store.dictionary import TABLES as STORE_TABLES
-from etl.store.dictionary import Relation
-from etl.store.models import Base, EtlRun, one_of, relation_of
+from etl.store.dictionary import Relation, etl_runs
+from etl.store.models import Base, EtlRun, describe, one_of, relation_of
 
 __all__ = ["API_IDS", "APIS", "DAY_TOTALS", "ESTIMATES", "LEDGER", "SNAPSHOT", "TABLES", "Api", "Base"]
 
@@ -33,9 +34,12 @@ APIS: tuple[Api, ...] = (SNAPSHOT, LEDGER, DAY_TOTALS, ESTIMATES)
 # what Alembic compares with it.
 API_IDS: tuple[str, ...] = tuple(api.api_id for api in APIS)
 EtlRun.__table__.append_constraint(CheckConstraint(one_of("api_id", API_IDS), name="api_id"))
+# Its docs name what each declared API's runs are (the declarations say it).
+describe(EtlRun.__table__, etl_runs(APIS))
 
 # Every table described, in the order export lists them: the store's own, then those of each declaration.
 TABLES: dict[str, Relation] = {
     **STORE_TABLES,
+    EtlRun.__tablename__: relation_of(EtlRun.__table__),
     **{table.name: relation_of(table) for api in APIS for table in api.tables},
 }

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table
 
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
+from etl.store.dictionary import Counted
 from etl.store.models import EtlRun, RawResponse
 
 
@@ -60,7 +61,9 @@ class Api:
     """One Kiwoom API the project fetches."""
 
     endpoint: Endpoint
-    what: str  # how logs, errors, transactions and replay's report name it: "ledger"
+    what: str  # how logs, errors, transactions, etl_runs' docs and replay's report name it: "ledger"
+    fetched: str  # what its runs fetched, as etl_runs.api_id's doc says: "the ledger"
+    counted: Counted  # what etl_runs.position_count holds for its runs: Counted("ledger lines", "received")
     claim: Claim
     table: Table  # where its rows go
     also_writes: tuple[Table, ...] = ()  # the other tables of its own a run writes: a snapshot's positions
@@ -70,6 +73,11 @@ class Api:
     def api_id(self) -> str:
         """etl_runs.api_id and raw_responses.api_id of its runs and pages."""
         return self.endpoint.api_id
+
+    @property
+    def per_exchange(self) -> bool:
+        """Whether a run of it asks one exchange; the others cover both, their etl_runs.exchange NULL."""
+        return self.claim is Claim.SLOT
 
     @property
     def tables(self) -> tuple[Table, ...]:

@@ -14,7 +14,7 @@ from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.estimates import ESTIMATES_KEY, estimate_rows
 from etl.store.daily import key_columns, key_docs, store_daily
-from etl.store.dictionary import DATE, DATE_TYPE, Relation, amount
+from etl.store.dictionary import DATE, DATE_TYPE, Counted, Relation, amount
 from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
 from etl.store.models import Base
 
@@ -75,6 +75,8 @@ ESTIMATES = RowsApi(
     # Not on the mock server (8104), nor for a company's account (8200).
     endpoint=Endpoint("kt00002", body=_body, list_key=ESTIMATES_KEY, no_data_is_empty=True),
     what="estimates",
+    fetched="daily estimates, by backfill",
+    counted=Counted("estimated days", "received"),
     claim=Claim.RANGE,
     table=AccountDailyEstimate.__table__,
     read=_read,

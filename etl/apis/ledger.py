@@ -11,6 +11,7 @@ from typing import Any
 from etl.apis.api import Api, Claim, RunsMetric
 from etl.kiwoom.endpoints import Endpoint
 from etl.normalize.ledger import LEDGER_KEY
+from etl.store.dictionary import Counted
 from etl.store.models import AccountTransaction, AccountTransactionConflict
 
 
@@ -31,6 +32,8 @@ def _body(start: date, end: date) -> dict[str, Any]:
 LEDGER = Api(
     endpoint=Endpoint("kt00015", body=_body, list_key=LEDGER_KEY, no_data_is_empty=True),
     what="ledger",
+    fetched="the ledger",
+    counted=Counted("ledger lines", "received"),
     claim=Claim.RANGE,
     table=AccountTransaction.__table__,
     also_writes=(AccountTransactionConflict.__table__,),

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from etl.apis.api import Api, Claim
 from etl.kiwoom.endpoints import BALANCE
+from etl.store.dictionary import Counted
 from etl.store.models import AccountSnapshot, DailyClose, PositionSnapshot
 
 SNAPSHOT = Api(
     endpoint=BALANCE,
     what="snapshot",
+    fetched="a snapshot",
+    counted=Counted("positions", "loaded"),
     claim=Claim.SLOT,
     table=AccountSnapshot.__table__,
     also_writes=(PositionSnapshot.__table__, DailyClose.__table__),  # daily_closes: derived by every load

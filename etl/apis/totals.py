@@ -11,7 +11,7 @@ from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.totals import day_totals
 from etl.store.daily import key_columns, key_docs, store_daily
-from etl.store.dictionary import ACCOUNT_SNAPSHOTS, TRADE_DATE, Relation, amount, with_meaning
+from etl.store.dictionary import ACCOUNT_SNAPSHOTS, TRADE_DATE, Counted, Relation, amount, with_meaning
 from etl.store.models import Base
 
 ACCOUNT_DAY_TOTALS = Relation(
@@ -120,6 +120,8 @@ def _read(page: Page, account_no: str, first_line: int) -> Rows:
 DAY_TOTALS = RowsApi(
     endpoint=Endpoint("kt00017"),
     what="day totals",
+    fetched="the day's totals",
+    counted=Counted("1"),  # its one record
     claim=Claim.DAY,
     table=AccountDayTotals.__table__,
     runs_metric=RunsMetric("day_totals", "Day totals"),

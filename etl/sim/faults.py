@@ -15,8 +15,6 @@ from etl.sim.pacing import RATE_LIMIT, too_fast
 from etl.sim.tokens import OTHER_IP_TOKEN
 from etl.sim.wire import BAD_INPUT, SERVER_ERROR, error
 
-DEFAULT_BAD_FIELD = {"kt00005": "cur_prc", "kt00015": "exct_amt", "kt00017": "ina_amt", "kt00002": "entr"}
-
 
 @dataclass
 class Fault:
@@ -24,13 +22,12 @@ class Fault:
 
     kind: http_500, http_503, drop (close the connection without an answer), rate_limit (HTTP 429 + return_code 5),
     rate_limit_200 (return_code 5 inside HTTP 200), revoke_token (the token dies before the request is served),
-    broken_json, bad_value (`field` set to `value` at the answer's top level when it is a top-level field, as
-    kt00005's summary and kt00017's record are, else on the first line of its list: kt00005's positions, kt00015's
-    ledger, kt00002's days; by default the field DEFAULT_BAD_FIELD names), delay (`seconds` before answering),
-    server_error (return_code with reason 1999), input_error (reason 1517), loop_next_key (always answer cont-yn Y
-    with the same next-key), token_other_ip (reason 8010), truncated (the normal answer cut in half), hold (wait
-    until Simulator.release() is called, at most `seconds` or 120 s as a guard against hanging, then answer
-    normally: a slow request with no time in it).
+    broken_json, bad_value (`field` set to `value` at the answer's top level when it is a top-level field, as a
+    summary's or a flat record's are, else on the first line of its list; by default the field the API's renderer
+    names, its `bad_field`), delay (`seconds` before answering), server_error (return_code with reason 1999),
+    input_error (reason 1517), loop_next_key (always answer cont-yn Y with the same next-key), token_other_ip
+    (reason 8010), truncated (the normal answer cut in half), hold (wait until Simulator.release() is called, at
+    most `seconds` or 120 s as a guard against hanging, then answer normally: a slow request with no time in it).
     """
 
     kind: str
@@ -77,16 +74,14 @@ def make_fault(kind: str, **options: Any) -> Fault:
     return Fault(kind, **options)
 
 
-def spoil(
-    fault: Fault | None, api_id: str, payload: dict[str, Any], page: list[dict[str, str]], headers: dict[str, str]
-) -> None:
-    """Apply a bad_value or loop_next_key fault to an answer about to leave."""
-    if fault is not None and fault.kind == "bad_value":
-        name = fault.field or DEFAULT_BAD_FIELD[api_id]
-        if name in payload:
-            payload[name] = fault.value
+def spoil(fault: Fault | None, payload: dict[str, Any], page: list[dict[str, str]], headers: dict[str, str]) -> None:
+    """Apply a bad_value fault (to its `field`, which the simulator sets to the renderer's when it names none) or a
+    loop_next_key fault to an answer about to leave."""
+    if fault is not None and fault.kind == "bad_value" and fault.field:
+        if fault.field in payload:
+            payload[fault.field] = fault.value
         elif page:
-            page[0][name] = fault.value
+            page[0][fault.field] = fault.value
     if fault is not None and fault.kind == "loop_next_key":
         headers.update({"cont-yn": "Y", "next-key": "SIM0"})
 

@@ -1,6 +1,6 @@
 """Continuation as the simulator does it: a list answer leaves `page_size` lines at a time, its cont-yn and next-key
 headers saying whether more follow and where (SIM and the offset); `Listed` keeps a list answer's lines for the
-continuations of kt00015 and kt00002, which must repeat the first request's body."""
+continuations of a list API (kt00015, kt00002), which must repeat the first request's body."""
 
 from __future__ import annotations
 
@@ -69,5 +69,5 @@ class Listed:
         page, headers = page_of(made, start, call.page_size, api_id)
         payload: dict[str, Any] = dict(top)
         payload[list_name] = page
-        spoil(call.fault, api_id, payload, page, headers)
+        spoil(call.fault, payload, page, headers)
         return ok(payload, message, headers)

@@ -4,10 +4,12 @@ covers by today, a page at a time."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from etl.sim.call import Call, request_date
 from etl.sim.lines import assets_line
 from etl.sim.pages import Listed
+from etl.sim.renderer import Renderer
 from etl.sim.wire import BAD_INPUT, Answer, error
 
 LIST_NAME = "daly_prsm_dpst_aset_amt_prst"
@@ -31,3 +33,6 @@ def answer(call: Call, listed: Listed) -> Answer:
             days.append(day)
         day += timedelta(days=1)
     return listed.answer(call, "kt00002", LIST_NAME, MESSAGE, {}, lambda: [assets_line(history, d) for d in days])
+
+
+RENDERER = Renderer(api_id="kt00002", answering=lambda kept: partial(answer, listed=kept.listed), bad_field="entr")

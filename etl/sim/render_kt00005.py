@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from etl.sim.call import Call
 from etl.sim.faults import spoil
 from etl.sim.formats import amount, rate
 from etl.sim.pages import continued_from, page_of
+from etl.sim.renderer import Kept, Renderer
 from etl.sim.wire import BAD_INPUT, Answer, error, ok
 
 
@@ -46,7 +48,7 @@ class Balance:
         collateral = history.loan(call.today()) if history else 0
         payload = summary(account.cash(call.today()), lines, credit, collateral)
         payload["stk_cntr_remn"] = page
-        spoil(call.fault, "kt00005", payload, page, headers)
+        spoil(call.fault, payload, page, headers)
         return ok(payload, headers=headers)
 
     def _lines(self, call: Call, exchange: str, *, move: bool) -> list[dict[str, str]]:
@@ -102,3 +104,11 @@ def summary(cash: tuple[int, int, int], lines: list[dict[str, str]], loan: int, 
     payload["tot_pl_rt"] = rate(profit, purchase)
     payload["crd_grnt_rt"] = rate(d2 + evaluation, loan)  # collateral over loan, "0.00" without one
     return payload
+
+
+def _answering(kept: Kept) -> Callable[[Call], Answer]:
+    balance = Balance(kept.lock, kept.rng)
+    return lambda call: balance.answer(call, moves=kept.moves())
+
+
+RENDERER = Renderer(api_id="kt00005", answering=_answering, bad_field="cur_prc")

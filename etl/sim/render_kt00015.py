@@ -3,17 +3,16 @@ today, filtered as the request says, a page at a time; a company's account is re
 
 from __future__ import annotations
 
+from functools import partial
+
 from etl.sim.call import Call, request_date
 from etl.sim.lines import ledger_line, masked
 from etl.sim.pages import Listed
+from etl.sim.renderer import Renderer
 from etl.sim.wire import BAD_INPUT, Answer, error
 
 LIST_NAME = "trst_ovrl_trde_prps_array"
 MESSAGE = "조회가 완료되었습니다"  # as Kiwoom's sample answer words it
-NOT_FOR_COMPANIES = (
-    2,
-    "법인 고객은 해당 API를 지원하지 않습니다.[8200:법인 고객은 해당 API를 지원하지 않습니다. API ID={api_id}]",
-)
 BODY = ("strt_dt", "end_dt", "tp", "stk_cd", "crnc_cd", "gds_tp", "frgn_stex_code", "dmst_stex_tp", "qry_sort_tp")
 # tp → the kinds of line it lists (None: all). Dividends, the credit line (but under A) and a line of no known kind
 # are listed under 0 only; the codes of foreign currency and of loans against sales list nothing here.
@@ -72,3 +71,11 @@ def answer(call: Call, listed: Listed) -> Answer:
         {"acnt_no": masked(account)},
         lambda: [ledger_line(event, account.holder) for event in chosen],
     )
+
+
+RENDERER = Renderer(
+    api_id="kt00015",
+    answering=lambda kept: partial(answer, listed=kept.listed),
+    bad_field="exct_amt",
+    for_companies=False,
+)

@@ -8,6 +8,7 @@ from typing import Any
 from etl.sim.call import Call
 from etl.sim.faults import spoil
 from etl.sim.formats import amount
+from etl.sim.renderer import Renderer
 from etl.sim.wire import Answer, ok
 
 MESSAGE = "조회가 완료되었습니다.."  # as Kiwoom's sample answer words it
@@ -56,5 +57,8 @@ def answer(call: Call) -> Answer:
     }
     payload: dict[str, Any] = {name: amount(value) for name, value in values.items()}
     headers = {"api-id": "kt00017", "cont-yn": "N", "next-key": ""}
-    spoil(call.fault, "kt00017", payload, [], headers)
+    spoil(call.fault, payload, [], headers)
     return ok(payload, MESSAGE, headers)
+
+
+RENDERER = Renderer(api_id="kt00017", answering=lambda kept: answer, bad_field="ina_amt")

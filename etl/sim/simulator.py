@@ -1,16 +1,17 @@
-"""A local stand-in for the Kiwoom REST API, for demos and tests: au10001, au10002, ka00001, kt00005 (balance), and
-the account history's kt00015 (transaction ledger), kt00017 (today's totals) and kt00002 (daily estimated assets).
+"""A local stand-in for the Kiwoom REST API, for demos and tests: the tokens (au10001, au10002) and every account API
+a renderer module declares (etl.sim.render_<api-id>, listed in RENDERERS): the account, the balance and the account
+history's APIs.
 
 It behaves as the API notes describe: tokens with a KST `expires_dt`, logical errors inside HTTP 200 answers,
 HTTP 429 with return_code 5 when a client outpaces it, continuation through the `cont-yn`/`next-key` headers,
 several accounts, prices that move between calls. Faults can be injected (in process or over HTTP) for tests, an
 API can be switched to "not supported in mock trading" (8104), and "no data" comes as an empty list or as Kiwoom's
-return_code 2000. An account with a history (etl.sim.history) answers all four account APIs from it, as of
-the simulator's `today`; one without answers kt00005 as before and the history APIs with no lines.
+return_code 2000. An account with a history (etl.sim.history) answers the account APIs from it, as of the
+simulator's `today`; one without answers kt00005 as before and the history APIs with no lines.
 
 `Simulator` is the facade: its settings and request log, and the order in which a request meets the fault queue
-(etl.sim.faults), the tokens (etl.sim.tokens), the pacing (etl.sim.pacing) and the API's renderer (etl.sim.render_*);
-`serve` and `bind` put it behind HTTP.
+(etl.sim.faults), the tokens (etl.sim.tokens), the pacing (etl.sim.pacing) and the API's renderer (its
+etl.sim.renderer.Renderer); `serve` and `bind` put it behind HTTP.
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -39,10 +39,24 @@ from etl.sim.call import Call
 from etl.sim.faults import Fault, fault_answer, make_fault, take_fault
 from etl.sim.pacing import Buckets, too_fast
 from etl.sim.pages import Listed
+from etl.sim.renderer import Kept, Renderer
 from etl.sim.tokens import BAD_TOKEN, Tokens
 from etl.sim.wire import BAD_INPUT, Answer, error
 
 NOT_IN_MOCK = (2, "모의투자에서 지원하지 않는 API 입니다.[8104:모의투자에서 지원하지 않는 API 입니다.]")
+NOT_FOR_COMPANIES = (
+    2,
+    "법인 고객은 해당 API를 지원하지 않습니다.[8200:법인 고객은 해당 API를 지원하지 않습니다. API ID={api_id}]",
+)
+
+# The account APIs it answers, each as its renderer module declares it.
+RENDERERS: tuple[Renderer, ...] = (
+    render_ka00001.RENDERER,
+    render_kt00005.RENDERER,
+    render_kt00015.RENDERER,
+    render_kt00017.RENDERER,
+    render_kt00002.RENDERER,
+)
 
 
 @dataclass
@@ -66,7 +80,7 @@ class Simulator:
     today: Callable[[], date] | None = None  # the day the account APIs answer for; unset, the KST date now
     empty_ledger_form: Literal["list", "error"] = "list"  # kt00015's and kt00002's "no data": [], or return_code 2000
     unsupported: set[str] = field(default_factory=set)  # api-ids answered 8104, as the mock server answers ka01690
-    corporate: set[str] = field(default_factory=set)  # app keys of company accounts: kt00015 answered 8200
+    corporate: set[str] = field(default_factory=set)  # app keys of company accounts: some APIs answered 8200
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
@@ -78,15 +92,10 @@ class Simulator:
         self.requests = deque(maxlen=self.log_limit)
         self._tokens = Tokens(self.tokens, self.issued, self._lock)
         self._buckets = Buckets(self._lock)
-        balance = render_kt00005.Balance(self._lock, random.Random(self.seed))
-        listed = Listed()
-        # The account APIs, each answered by its renderer.
-        self._apis: dict[str, Callable[[Call], Answer]] = {
-            "ka00001": render_ka00001.answer,
-            "kt00005": lambda call: balance.answer(call, moves=self.moves),
-            "kt00015": partial(render_kt00015.answer, listed=listed),
-            "kt00017": render_kt00017.answer,
-            "kt00002": partial(render_kt00002.answer, listed=listed),
+        kept = Kept(self._lock, random.Random(self.seed), Listed(), lambda: self.moves)
+        self._apis = {renderer.api_id: renderer for renderer in RENDERERS}
+        self._answers: dict[str, Callable[[Call], Answer]] = {
+            renderer.api_id: renderer.answering(kept) for renderer in RENDERERS
         }
 
     def inject(self, kind: str, **options: Any) -> None:
@@ -184,10 +193,13 @@ class Simulator:
             return too_fast(api_id, self.retry_after)
         if api_id in self.unsupported:
             return error(200, NOT_IN_MOCK)
-        if api_id == "kt00015" and account.appkey in self.corporate:
-            return error(200, render_kt00015.NOT_FOR_COMPANIES, api_id)
+        renderer = self._apis[api_id]
+        if not renderer.for_companies and account.appkey in self.corporate:
+            return error(200, NOT_FOR_COMPANIES, api_id)
+        if fault is not None and not fault.field:
+            fault = replace(fault, field=renderer.bad_field)  # a copy: the fault may wait for other APIs' requests
         call = Call(account, body, headers, fault, self._today, self.page_size, self.empty_ledger_form)
-        return self._apis[api_id](call)
+        return self._answers[api_id](call)
 
     def _today(self) -> date:
         return self.today() if self.today is not None else datetime.now(KST).date()

@@ -9,12 +9,16 @@ A column's comment reads `한글명 · Kiwoom field · unit · meaning`, with `-
 `예수금 · entr · KRW · Cash deposit today.`; a table's or view's reads `한글명 · description`. The migration that
 adds comments writes today's texts; a text changed later reaches existing databases through a new migration that
 calls `apply_comments` (etl.read.dictionary) again.
+
+etl_runs names every API whose runs it records; `etl_runs` describes it from what each declaration says of its runs
+(`ApiRuns`), and etl.apis, where they are all declared, describes the table with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from sqlalchemy import Connection, Dialect, String, inspect
 from sqlalchemy import literal as sql_literal
@@ -160,80 +164,149 @@ POSITION_COUNT = Column(
     "Lines of stk_cntr_remn over all pages (a stock may have several).",
 )
 
-ETL_RUNS = Relation(
-    "etl_runs",
-    "적재 실행",
-    "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
-    " attempt at its kt00015 ledger, its kt00017 day totals or its kt00002 estimates.",
-    (
-        row_key("실행ID", "The run's key."),
-        Column(
-            "trigger",
-            TEXT_TYPE,
-            None,
-            "실행유형",
-            TEXT,
-            "What started it: manual (`snapshot`), scheduled, end_of_day, import, replay (demo: an older demo).",
+
+@dataclass(frozen=True)
+class Counted:
+    """What etl_runs.position_count holds for one API's runs: `what`, then `how` it was counted (the APIs whose runs
+    count alike share it: "ledger lines or estimated days received")."""
+
+    what: str
+    how: str = ""
+
+
+class ApiRuns(Protocol):
+    """What etl_runs' docs say of one API's runs; each declaration in etl.apis says its own."""
+
+    @property
+    def api_id(self) -> str:
+        """etl_runs.api_id of its runs."""
+
+    @property
+    def what(self) -> str:
+        """What a run is an attempt at, after `its kt00015`: "ledger"."""
+
+    @property
+    def fetched(self) -> str:
+        """What a run fetched, as etl_runs.api_id's doc says: "the ledger"."""
+
+    @property
+    def counted(self) -> Counted:
+        """What etl_runs.position_count holds for a run."""
+
+    @property
+    def per_exchange(self) -> bool:
+        """Whether a run asks one exchange (else it covers both and its exchange is NULL)."""
+
+
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def _number(n: int) -> str:
+    return _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+
+
+def _either(texts: Sequence[str]) -> str:
+    return " or ".join((", ".join(texts[:-1]), texts[-1])) if len(texts) > 1 else "".join(texts)
+
+
+def _position_count(apis: Sequence[ApiRuns]) -> str:
+    # The APIs that count alike are named together: "ledger lines or estimated days received (kt00015, kt00002)".
+    alike: dict[str, list[ApiRuns]] = {}
+    for api in apis:
+        alike.setdefault(api.counted.how, []).append(api)
+    counts = _either(
+        [
+            f"{_either(list(dict.fromkeys(api.counted.what for api in group)))}{f' {how}' if how else ''}"
+            f" ({', '.join(api.api_id for api in group)})"
+            for how, group in alike.items()
+        ]
+    )
+    return f"{counts[:1].upper()}{counts[1:]}; NULL when the run failed."
+
+
+def etl_runs(apis: Sequence[ApiRuns]) -> Relation:
+    """etl_runs as the runs of `apis` make it: its description and the columns that name each API's runs (etl.apis
+    gives every declaration, where the metadata is completed)."""
+    apis = sorted(apis, key=lambda api: not api.per_exchange)  # those that leave exchange NULL last
+    per_account = [api for api in apis if not api.per_exchange]
+    return Relation(
+        "etl_runs",
+        "적재 실행",
+        "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
+        f" attempt at {_either([f'its {api.api_id} {api.what}' for api in per_account])}.",
+        (
+            row_key("실행ID", "The run's key."),
+            Column(
+                "trigger",
+                TEXT_TYPE,
+                None,
+                "실행유형",
+                TEXT,
+                "What started it: manual (`snapshot`), scheduled, end_of_day, import, replay (demo: an older demo).",
+            ),
+            Column(
+                "status",
+                TEXT_TYPE,
+                None,
+                "상태",
+                TEXT,
+                "running, then success or failed; missed (no snapshot for the slot) or skipped (a KRX holiday).",
+            ),
+            with_meaning(
+                ACCOUNT_NO,
+                "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
+            ),
+            with_meaning(
+                EXCHANGE,
+                f"KRX or NXT; NULL for a {_either([api.api_id for api in per_account])} run (they cover both).",
+            ),
+            Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
+            Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
+            Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
+            Column("page_count", INTEGER, None, "페이지수", COUNT, "Pages received."),
+            with_meaning(POSITION_COUNT, _position_count(apis)),
+            Column("error", TEXT_TYPE, None, "오류", TEXT, "What failed, NULL otherwise; never a credential."),
+            Column(
+                "reason",
+                TEXT_TYPE,
+                None,
+                "사유",
+                CODE,
+                "Why the run is what it is: one of the names listed below (NULL for a plain success).",
+            ),
+            Column(
+                "detail",
+                TEXT_TYPE,
+                None,
+                "상세",
+                TEXT,
+                "The free text behind the reason: a holiday's name, what a replay did or what the run had been.",
+            ),
+            Column("duration_ms", BIGINT, None, "소요시간", MILLISECONDS, "finished_at − started_at."),
+            Column(
+                "spool_id",
+                "text, unique",
+                None,
+                "스풀ID",
+                TEXT,
+                "The spool file (or import: and a digest of the pages) the run was loaded from: each loads once.",
+            ),
+            Column(
+                "api_id",
+                f"text, {_either([api.api_id for api in apis])}",
+                "api-id",
+                "API ID",
+                CODE,
+                f"What the run fetched: {_either([f'{api.api_id} ({api.fetched})' for api in apis])}; exchange is"
+                f" NULL for the last {_number(len(per_account))}.",
+            ),
         ),
-        Column(
-            "status",
-            TEXT_TYPE,
-            None,
-            "상태",
-            TEXT,
-            "running, then success or failed; missed (no snapshot for the slot) or skipped (a KRX holiday).",
-        ),
-        with_meaning(
-            ACCOUNT_NO,
-            "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
-        ),
-        with_meaning(EXCHANGE, "KRX or NXT; NULL for a kt00015, kt00017 or kt00002 run (they cover both)."),
-        Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
-        Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
-        Column("finished_at", TIMESTAMP, None, "종료시각", UTC_TIME, "When the run ended; NULL while it runs."),
-        Column("page_count", INTEGER, None, "페이지수", COUNT, "Pages received."),
-        with_meaning(
-            POSITION_COUNT,
-            "Positions loaded (kt00005), ledger lines or estimated days received (kt00015, kt00002) or 1 (kt00017);"
-            " NULL when the run failed.",
-        ),
-        Column("error", TEXT_TYPE, None, "오류", TEXT, "What failed, NULL otherwise; never a credential."),
-        Column(
-            "reason",
-            TEXT_TYPE,
-            None,
-            "사유",
-            CODE,
-            "Why the run is what it is: one of the names listed below (NULL for a plain success).",
-        ),
-        Column(
-            "detail",
-            TEXT_TYPE,
-            None,
-            "상세",
-            TEXT,
-            "The free text behind the reason: a holiday's name, what a replay did or what the run had been.",
-        ),
-        Column("duration_ms", BIGINT, None, "소요시간", MILLISECONDS, "finished_at − started_at."),
-        Column(
-            "spool_id",
-            "text, unique",
-            None,
-            "스풀ID",
-            TEXT,
-            "The spool file (or import: and a digest of the pages) the run was loaded from: each loads once.",
-        ),
-        Column(
-            "api_id",
-            "text, kt00005, kt00015, kt00017 or kt00002",
-            "api-id",
-            "API ID",
-            CODE,
-            "What the run fetched: kt00005 (a snapshot), kt00015 (the ledger), kt00017 (the day's totals) or kt00002"
-            " (daily estimates, by backfill); exchange is NULL for the last three.",
-        ),
-    ),
-)
+    )
+
+
+# etl_runs as the store alone knows it, naming no API: what its model is declared with; importing etl.apis completes
+# it with every declaration's runs, as it adds the check of their ids.
+ETL_RUNS = etl_runs(())
 
 ACCOUNT_SNAPSHOTS = Relation(
     "account_snapshots",

@@ -82,23 +82,13 @@ class Base:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        relation = cls.__relation__
         columns = []
         for key, value in vars(cls).items():
             if isinstance(value, Column):
                 value.name = value.key = key
-                # The texts live in the dictionary only; Alembic compares them with PostgreSQL's COMMENT ON
-                # (migration 0006). A column it does not describe is a KeyError here.
-                value.comment = relation.column(key).comment
                 columns.append(value)
-        cls.__table__ = Table(
-            cls.__tablename__,
-            cls.metadata,
-            *columns,
-            *cls.__table_args__,
-            comment=relation.comment,
-            info={"relation": relation},
-        )
+        cls.__table__ = Table(cls.__tablename__, cls.metadata, *columns, *cls.__table_args__)
+        describe(cls.__table__, cls.__relation__)
 
     @classmethod
     def __clause_element__(cls) -> Table:
@@ -140,6 +130,18 @@ def one_of(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
+def describe(table: Table, relation: Relation) -> None:
+    """Comment `table` and its columns from `relation`, its description in the data dictionary.
+
+    The texts live in the dictionary only; Alembic compares them with PostgreSQL's COMMENT ON (migration 0006). A
+    column it does not describe is a KeyError here.
+    """
+    table.comment = relation.comment
+    table.info["relation"] = relation
+    for column in table.columns:
+        column.comment = relation.column(column.name).comment
+
+
 def relation_of(table: Table) -> Relation:
     """The data dictionary's description of `table` (a `Base` table's)."""
     relation: Relation = table.info["relation"]
@@ -153,7 +155,7 @@ class EtlRun(Base):
     """
 
     __tablename__ = "etl_runs"
-    __relation__ = ETL_RUNS
+    __relation__ = ETL_RUNS  # described again with every declared API's runs where they are all declared (etl.apis)
 
     id: ColumnClause[int] = Column(Id, primary_key=True)
     trigger: ColumnClause[str] = Column(Text, nullable=False)
