@@ -43,7 +43,7 @@ def ledger(engine: Engine, tmp_path: Path) -> Engine:
 def test_the_transfers_of_securities_need_a_second_file_or_nothing_is_written(ledger: Engine, tmp_path: Path) -> None:
     protected = Protected()
     nowhere = export_for_a_tool(ledger, "portfolio-performance", protected=protected, now=NOW)
-    assert nowhere.needs_out and nowhere.stdout is None and nowhere.done.deliveries >= 1
+    assert nowhere.needs_out and nowhere.stdout is None and nowhere.exported.deliveries >= 1
     out = tmp_path / "pp.csv"
     written = export_for_a_tool(ledger, "portfolio-performance", out=out, protected=protected, now=NOW)
     assert not written.needs_out and written.deliveries == deliveries_file(out) == tmp_path / "pp-deliveries.csv"
