@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date
 
@@ -14,6 +13,7 @@ from etl.cli.base import (
     cli,
     errors,
     global_options,
+    log,
     period,
     since_option,
     until_option,
@@ -41,7 +41,7 @@ def snapshot(obj: Context) -> None:
         settings = obj.settings()
         settings.require_accounts()
         with open_database(settings, required=False) as engine:
-            taken = take_snapshots(settings, engine, logger=logging.getLogger("etl"))
+            taken = take_snapshots(settings, engine, logger=log)
         if taken.flushed:
             click.echo(f"Loaded {taken.flushed} spooled snapshot(s) first.")
         click.echo(snapshots_table(taken.results))  # why a snapshot failed is on stderr, in the log

@@ -161,14 +161,6 @@ class KiwoomClient:
             raise BadResponse("the answer holds no acctNo", api_id=ACCOUNT_NUMBER.api_id, page=page)
         return number.strip(), page
 
-    def balance_pages(self, exchange: str) -> Iterator[Page]:
-        """kt00005 for one exchange: every page, following cont-yn/next-key response headers.
-
-        Yields each page as it arrives, so a caller keeps what came before a failure. Raises ApiError, and
-        BadResponse when next-key repeats or the chain exceeds the page cap.
-        """
-        return self.pages(BALANCE, exchange=exchange)
-
     def page(self, endpoint: Endpoint, **params: Any) -> Page:
         """One request to `endpoint` (a flat record), its body built from `params`. Raises ApiError, and
         NotSupported (8104, 8200) where the server or the account does not offer the API."""

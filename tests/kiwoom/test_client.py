@@ -22,6 +22,7 @@ from etl.errors import (
     TransientApiError,
 )
 from etl.kiwoom.client import KiwoomClient, new_session
+from etl.kiwoom.endpoints import BALANCE
 from etl.kiwoom.pacing import SAFETY_MARGIN, Pacer
 from etl.kiwoom.retry import RetryPolicy
 from etl.kiwoom.tokens import Token, TokenCache, parse_expires_dt
@@ -68,7 +69,7 @@ def test_account_number_and_all_pages(settings: Settings, simulator: Simulator) 
     client = client_for(settings)
     number, _ = client.account_number()
     assert number == simulator.accounts[0].acct_no
-    pages = list(client.balance_pages("KRX"))
+    pages = list(client.pages(BALANCE, exchange="KRX"))
     assert len(pages) == 3  # 7 positions, 3 a page
     assert [p.cont_yn for p in pages] == ["Y", "Y", "N"]
     lines = [line for p in pages for line in (p.data or {})["stk_cntr_remn"]]
@@ -110,7 +111,7 @@ def test_a_revoked_token_mid_pagination_is_reissued_once(settings: Settings, sim
     client = client_for(settings)
     client.account_number()
     simulator.inject("revoke_token", api_id="kt00005", after=1)
-    pages = list(client.balance_pages("KRX"))
+    pages = list(client.pages(BALANCE, exchange="KRX"))
     assert len(pages) == 3 and simulator.count("au10001") == 2
     continued = [r["next-key"] for r in simulator.requests if r["api_id"] == "kt00005"]
     assert continued == [None, pages[0].next_key, pages[0].next_key, pages[1].next_key]  # page 2 asked again
@@ -121,7 +122,7 @@ def test_a_token_rejected_twice_fails(settings: Settings, simulator: Simulator) 
     client.account_number()
     simulator.inject("revoke_token", api_id="kt00005", count=2)
     with pytest.raises(TokenRejected) as caught:
-        list(client.balance_pages("KRX"))
+        list(client.pages(BALANCE, exchange="KRX"))
     assert caught.value.return_code == 3 and caught.value.reason == "8005"
 
 
@@ -143,11 +144,11 @@ def test_transient_failures_are_retried_with_growing_backoff(
     client = client_for(settings, sleep=sleep)
     client.account_number()
     simulator.inject(kind, api_id="kt00005", count=2)
-    assert len(list(client.balance_pages("KRX"))) == 3
+    assert len(list(client.pages(BALANCE, exchange="KRX"))) == 3
     assert len(sleep.waits) == 2 and sleep.waits[1] > sleep.waits[0]
     simulator.inject(kind, api_id="kt00005", count=4)
     with pytest.raises(error):
-        list(client.balance_pages("KRX"))
+        list(client.pages(BALANCE, exchange="KRX"))
 
 
 def test_retry_after_is_honoured(settings: Settings, simulator: Simulator) -> None:
@@ -182,7 +183,7 @@ def test_input_errors_are_not_retried(settings: Settings, simulator: Simulator) 
     client.account_number()
     simulator.inject("input_error", api_id="kt00005")
     with pytest.raises(RequestRejected) as caught:
-        list(client.balance_pages("KRX"))
+        list(client.pages(BALANCE, exchange="KRX"))
     assert caught.value.reason == "1517" and sleep.waits == []
     assert simulator.count("kt00005") == 1
 
@@ -203,7 +204,7 @@ def test_broken_json_is_a_bad_response_that_keeps_the_page(settings: Settings, s
     client = client_for(settings)
     simulator.inject("broken_json", api_id="kt00005")
     with pytest.raises(BadResponse) as caught:
-        list(client.balance_pages("KRX"))
+        list(client.pages(BALANCE, exchange="KRX"))
     assert caught.value.page is not None and caught.value.page.text.startswith('{"entr"')
 
 
@@ -211,12 +212,12 @@ def test_a_repeating_next_key_fails_loudly(settings: Settings, simulator: Simula
     client = client_for(settings)
     simulator.inject("loop_next_key", api_id="kt00005", count=5)
     with pytest.raises(BadResponse, match="repeats"):
-        list(client.balance_pages("KRX"))
+        list(client.pages(BALANCE, exchange="KRX"))
 
 
 def test_more_pages_than_the_cap_fails_loudly(settings: Settings) -> None:
     with pytest.raises(BadResponse, match="more than 2 pages"):
-        list(client_for(settings.with_overrides(page_cap=2)).balance_pages("KRX"))
+        list(client_for(settings.with_overrides(page_cap=2)).pages(BALANCE, exchange="KRX"))
 
 
 def test_revoke_token(settings: Settings, simulator: Simulator) -> None:
@@ -243,7 +244,7 @@ def _paged_run(
         client = client_for(settings.with_overrides(base_url=url), attempts=attempts, pacer=pacer)
         client.account_number()
         for _ in range(2):
-            assert len(list(client.balance_pages("KRX"))) == 3
+            assert len(list(client.pages(BALANCE, exchange="KRX"))) == 3
     return [r["at"] for r in simulator.requests if r["api_id"] == "kt00005"]
 
 
@@ -307,7 +308,7 @@ def test_a_token_from_another_ip_is_replaced(settings: Settings, simulator: Simu
     client = client_for(settings)
     client.account_number()
     simulator.inject("token_other_ip", api_id="kt00005")
-    assert len(list(client.balance_pages("KRX"))) == 3
+    assert len(list(client.pages(BALANCE, exchange="KRX"))) == 3
     assert simulator.count("au10001") == 2
 
 
