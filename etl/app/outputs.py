@@ -10,7 +10,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl import __version__
 from etl.errors import EtlError
 from etl.files import Protected, check_output, write_output
 from etl.read.export import NAMES, FilterNotApplicable, query, require_pyarrow
@@ -79,7 +78,6 @@ def export_for_a_tool(
     protected: Protected,
     force: bool = False,
     raw_text: bool = False,
-    now: datetime,
 ) -> ToolExport:
     """account_transactions (the `rows` of a period and an account; the lines cover both exchanges) as Portfolio
     Performance's CSV import or Ghostfolio's import JSON, written to `out` (and its deliveries sibling) or returned
@@ -87,7 +85,7 @@ def export_for_a_tool(
     lines = read_lines(engine, account=rows.account, since=rows.since, until=rows.until)
     deliveries: str | None = None
     if fmt == "ghostfolio":
-        text, done = ghostfolio(lines, exported_at=now, version=__version__)
+        text, done = ghostfolio(lines)
     else:
         text, deliveries, done = portfolio_performance(lines, raw_text=raw_text)
         if deliveries and out is None:

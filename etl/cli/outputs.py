@@ -133,7 +133,6 @@ def _export_for_a_tool(
     """`export account_transactions --format portfolio-performance|ghostfolio`."""
     from etl.app.outputs import check_deliveries, export_for_a_tool
     from etl.app.wiring import open_database
-    from etl.clock import utc_now
 
     if name != "account_transactions":
         raise click.UsageError(f"--format {fmt} exports the ledger: NAME must be account_transactions, not {name}.")
@@ -143,9 +142,7 @@ def _export_for_a_tool(
         settings, protected = obj.writing(out, force=force)
         check_deliveries(out, fmt, protected, force=force)  # before the database is read, too
         with open_database(settings) as engine:
-            done = export_for_a_tool(
-                engine, fmt, rows, out=out, protected=protected, force=force, raw_text=raw_text, now=utc_now()
-            )
+            done = export_for_a_tool(engine, fmt, rows, out=out, protected=protected, force=force, raw_text=raw_text)
         if done.needs_out:
             raise click.UsageError(
                 f"{done.exported.deliveries} transfer(s) of securities go to a second file: "

@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -109,6 +109,7 @@ class Exported:
     deliveries: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     unvalued: int = 0  # transfers without a close price, written at 0
+    balances: dict[str, int] = field(default_factory=dict)  # Ghostfolio: each account's newest cash, by its name
 
 
 def read_lines(
@@ -224,9 +225,12 @@ def _cell(column: str, cell: str) -> str:
     return cell if column in PP_NUMBERS else spreadsheet_safe(cell)
 
 
-def ghostfolio(lines: Sequence[Line], *, exported_at: datetime, version: str) -> tuple[str, Exported]:
+def ghostfolio(lines: Sequence[Line]) -> tuple[str, Exported]:
     """Ghostfolio's import JSON: an account per Kiwoom account with its cash balance at the end of each day (it has
-    no deposit or withdrawal activity), and the trades, dividends, fees, taxes and interest as activities."""
+    no deposit or withdrawal activity), and the trades, dividends, fees, taxes and interest as activities.
+
+    Only the properties Ghostfolio's import DTOs declare: its API validates with `forbidNonWhitelisted`, so one
+    property more (an export `meta`, say) refuses the whole file."""
     done = Exported()
     accounts: dict[str, dict[str, Any]] = {}
     activities = []
@@ -247,9 +251,10 @@ def ghostfolio(lines: Sequence[Line], *, exported_at: datetime, version: str) ->
         activity = _gf_activity(line, account["id"], manual, done)
         activities.append(activity)
     done.rows = len(activities)
+    exported = [_gf_balances(account) for account in accounts.values()]
+    done.balances = {account["name"]: account["balance"] for account in exported}
     document = {
-        "meta": {"date": _gf_date(exported_at.date(), exported_at.time()), "version": f"kiwoom-etl {version}"},
-        "accounts": [_gf_balances(account) for account in accounts.values()],
+        "accounts": exported,
         "assetProfiles": [_gf_manual_profile(symbol, name) for symbol, name in sorted(manual.items())],
         "activities": activities,
     }
@@ -272,7 +277,6 @@ def _gf_account(account_no: str) -> dict[str, Any]:
         "comment": "exported by kiwoom-etl from the kt00015 ledger",
         "currency": CURRENCY,
         "id": str(uuid.uuid5(_NAMESPACE, account_no)),
-        "isExcluded": False,
         "name": f"Kiwoom {account_no}",
         "platformId": None,
     }
@@ -406,3 +410,8 @@ def summary(done: Exported) -> Iterator[str]:
         yield f"{count} line(s) of kind {kind} left out: the tool has no type for them (see docs/bi.md)."
     if done.unvalued:
         yield f"{done.unvalued} transfer(s) of securities had no close price that day: written with value 0."
+    for name, cash in done.balances.items():
+        yield (
+            f"{name}: cash {cash:,} KRW. Ghostfolio takes an account's balances only when it creates the account:"
+            " after a later import, set its cash balance to this by hand (see docs/bi.md)."
+        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -95,9 +95,63 @@ def test_portfolio_performance_gets_its_types_values_fees_and_taxes_and_the_deli
     assert done.skipped == {"loan": 1, "other": 1} and (done.rows, done.deliveries, done.unvalued) == (6, 1, 0)
 
 
+# What Ghostfolio's import takes (libs/common/src/lib/dtos in ghostfolio/ghostfolio, 2026-08): its API validates with
+# `forbidNonWhitelisted`, so one property more than these refuses the whole file ("property meta should not exist").
+GHOSTFOLIO_IMPORT = {"accounts", "activities", "assetProfiles", "platforms", "tags"}
+GHOSTFOLIO_ACCOUNT = {"balance", "balances", "comment", "currency", "id", "isExcluded", "name", "platformId", "tags"}
+GHOSTFOLIO_ACTIVITY = {
+    "accountId",
+    "assetClass",
+    "assetSubClass",
+    "comment",
+    "currency",
+    "customCurrency",
+    "dataSource",
+    "date",
+    "fee",
+    "quantity",
+    "symbol",
+    "tags",
+    "type",
+    "unitPrice",
+    "updateAccountBalance",
+}
+GHOSTFOLIO_PROFILE = {
+    "assetClass",
+    "assetSubClass",
+    "comment",
+    "countries",
+    "currency",
+    "cusip",
+    "dataSource",
+    "figi",
+    "figiComposite",
+    "figiShareClass",
+    "holdings",
+    "isActive",
+    "isin",
+    "marketData",
+    "name",
+    "sectors",
+    "symbol",
+    "url",
+}
+
+
+def test_ghostfolio_file_has_no_property_its_import_refuses(engine: Engine, tmp_path: Path) -> None:
+    loaded(engine, tmp_path)
+    document = json.loads(ghostfolio(read_lines(engine))[0])
+    assert set(document) <= GHOSTFOLIO_IMPORT and "activities" in document
+    assert all(set(account) <= GHOSTFOLIO_ACCOUNT for account in document["accounts"])
+    assert all(set(activity) <= GHOSTFOLIO_ACTIVITY for activity in document["activities"])
+    assert all(set(profile) <= GHOSTFOLIO_PROFILE for profile in document["assetProfiles"])
+    balances = [set(balance) for account in document["accounts"] for balance in account["balances"]]
+    assert balances and all(keys == {"date", "value"} for keys in balances)  # Ghostfolio's AccountBalance
+
+
 def test_ghostfolio_gets_activities_and_the_cash_as_balances(engine: Engine, tmp_path: Path) -> None:
     loaded(engine, tmp_path)
-    text, done = ghostfolio(read_lines(engine), exported_at=datetime(2026, 11, 5, 1, tzinfo=UTC), version="t")
+    text, done = ghostfolio(read_lines(engine))
     document = json.loads(text)
     (account,) = document["accounts"]
     assert account["currency"] == "KRW" and account["name"] == f"Kiwoom {ACCOUNT}"
