@@ -9,7 +9,8 @@ and their comments, which the migrations create through it.
 - `dictionary`: the data dictionary whole (the store's tables and the views) and `apply_comments`, its COMMENT ON.
 - `status`: where the history stands per account × exchange, read from etl_runs.
 - `returns`: a period's performance (TWR, XIRR, drawdown, the return items) from the returns views.
-- `report`: the report's model, read from the views; `report_html`: that model as one self-contained HTML page.
+- `report`: the report's model, read from the views; `report_html`: that model as one self-contained HTML page;
+  `report_labels`: its words in each language (Korean, English) and how it writes numbers.
 - `export`: one view or table to CSV or Parquet, its values exact.
 - `portfolio`: the ledger as Portfolio Performance's CSV and Ghostfolio's JSON.
 """
