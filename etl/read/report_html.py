@@ -63,8 +63,8 @@ h3 { font-size: 1.08em; margin: 26px 0 2px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(196px, 1fr)); gap: 10px; margin: 8px 0; }
 .card { background: #f7f9fc; border: 1px solid GRID; border-radius: 10px; padding: 10px 14px; }
 .card .label { font-size: 0.8em; color: MUTED; }
-.card .value { font-size: 1.3em; font-weight: 700; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.card .value.moment { font-size: 1.05em; padding-top: 4px; }
+.card .value { font-size: 1.3em; font-weight: 700; font-variant-numeric: tabular-nums; }
+.card .value.moment { font-size: 1.05em; padding-top: 4px; white-space: nowrap; }
 .chart { width: 100%; height: 360px; }
 .chart.small { height: 250px; }
 .chart.donut { height: 340px; }
@@ -737,7 +737,7 @@ def _dividends_figure(months: tuple[MonthDividends, ...], dates: tuple[date, ...
             marker={"color": colour},
             hovertemplate=_won_hover(words) + f"<extra>{name}</extra>",
         )
-    figure.update_layout(_layout(barmode="stack", bargap=0.45))
+    figure.update_layout(_layout(barmode="stack", bargap=0.45, legend=_layout()["legend"] | {"traceorder": "normal"}))
     figure.update_xaxes(type="category", showgrid=False, linecolor="#c5ccd8")
     figure.update_yaxes(tickformat=",.0f", gridcolor=GRID)
     return figure
@@ -754,28 +754,33 @@ def _months(first: date, last: date) -> list[date]:
 
 
 def _allocation_figure(allocation: Allocation, words: Labels) -> Any:
-    """A donut of the held stocks' evaluations and the cash; the gross assets in its hole."""
+    """The allocation by stock: a slice per held stock with an evaluation, and the cash."""
+    shown = [h for h in allocation.holdings if h.evaluation_amount > 0]  # a pie has no negative slice
+    slices = [
+        (figure_text(_stock_label(h.stock_name, h.stock_code, words)), h.evaluation_amount, STOCKS[i % len(STOCKS)])
+        for i, h in enumerate(shown)
+    ]
+    if allocation.cash > 0:
+        slices.append((words.cash, allocation.cash, CASH))
+    return _donut(slices, words.allocation_total, allocation.total, words)
+
+
+def _donut(slices: Sequence[tuple[str, int, str]], total_label: str, total: int, words: Labels) -> Any:
+    """A donut of (label, won, colour) slices, clockwise from the top, with `total` named in its hole: any
+    breakdown of the assets (by stock today; by market or sector is the same call with other slices)."""
     import plotly.graph_objects as go
 
-    shown = [h for h in allocation.holdings if h.evaluation_amount > 0]  # a pie has no negative slice
-    labels = [figure_text(_stock_label(h.stock_name, h.stock_code, words)) for h in shown]
-    values = [h.evaluation_amount for h in shown]
-    colours = [STOCKS[i % len(STOCKS)] for i in range(len(shown))]
-    if allocation.cash > 0:
-        labels.append(words.cash)
-        values.append(allocation.cash)
-        colours.append(CASH)
     figure = go.Figure(
         go.Pie(
-            labels=labels,
-            values=values,
+            labels=[label for label, _, _ in slices],
+            values=[value for _, value, _ in slices],
             hole=0.58,
             sort=False,
             direction="clockwise",
             textinfo="percent",
             textposition="inside",
             insidetextorientation="horizontal",
-            marker={"colors": colours, "line": {"color": "#fff", "width": 2}},
+            marker={"colors": [colour for _, _, colour in slices], "line": {"color": "#fff", "width": 2}},
             hovertemplate="%{label}<br>" + _won_hover(words, "%{value:,}") + "<br>%{percent}<extra></extra>",
         )
     )
@@ -784,7 +789,7 @@ def _allocation_figure(allocation: Allocation, words: Labels) -> Any:
             hovermode="closest",
             margin={"l": 10, "r": 10, "t": 10, "b": 10},
             legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle", "font": {"family": FONT_STACK}},
-            annotations=[  # the gross assets in the hole: two lines, no markup
+            annotations=[  # the total in the hole: two lines, no markup
                 {
                     "text": line,
                     "showarrow": False,
@@ -794,10 +799,7 @@ def _allocation_figure(allocation: Allocation, words: Labels) -> Any:
                     "xref": "paper",
                     "yref": "paper",
                 }
-                for line, size, colour, y in (
-                    (words.allocation_total, 12, MUTED, 0.56),
-                    (words.won(allocation.total), 15, INK, 0.46),
-                )
+                for line, size, colour, y in ((total_label, 12, MUTED, 0.56), (words.won(total), 15, INK, 0.46))
             ],
         )
     )
