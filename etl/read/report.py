@@ -80,11 +80,6 @@ class Holding:
     profit_loss: int
 
     @property
-    def label(self) -> str:
-        """The stock as a person reads it: its name and code (two stocks may share a name, never a code)."""
-        return _stock_label(self.stock_code, self.stock_name)
-
-    @property
     def rate_pct(self) -> Decimal | None:
         """Profit or loss as a percentage of the purchase amount, over the summed lines; None without a purchase."""
         if not self.purchase_amount:
@@ -104,11 +99,6 @@ class Change:
     quantity: int
     quantity_change: int
     change: str  # opened, closed, increased, reduced
-
-    @property
-    def label(self) -> str:
-        """The stock as a person reads it."""
-        return _stock_label(self.stock_code, self.stock_name)
 
 
 @dataclass(frozen=True)
@@ -220,15 +210,11 @@ class Report:
     accounts: tuple[AccountReport, ...]
 
 
-def _stock_label(code: str | None, name: str | None) -> str:
-    return f"{name} ({code or 'no code'})" if name else f"({code or 'no code'})"
-
-
 def growth_factors(valued: Sequence[Valued]) -> list[Fraction | None]:
     """Each day's 1 + return, exactly: (equity − external flow) / the previous day's equity, the formula of
     account_returns_daily's daily_return (which is floating point); None on the first day and where the previous
     equity is not above 0 (the view's NULL, which counts as no change)."""
-    factors: list[Fraction | None] = [None]
+    factors: list[Fraction | None] = [None] if valued else []
     for previous, day in zip(valued, valued[1:], strict=False):
         rated = previous.equity > 0
         factors.append(Fraction(day.equity - day.external_flow, previous.equity) if rated else None)

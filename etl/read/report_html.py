@@ -270,7 +270,8 @@ def _notes(returns: AccountReturns | None, words: Labels) -> list[str]:
 
 def _day_profits(valued: Sequence[Valued]) -> list[int | None]:
     """Each day's profit in won, its external flow set aside: equity − flow − the previous day's equity."""
-    return [None] + [d.equity - d.external_flow - p.equity for p, d in zip(valued, valued[1:], strict=False)]
+    changes = [d.equity - d.external_flow - p.equity for p, d in zip(valued, valued[1:], strict=False)]
+    return [None, *changes] if valued else []
 
 
 def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
@@ -509,6 +510,7 @@ def _stock(name: str | None, code: str | None, words: Labels) -> str:
 
 
 def _stock_label(name: str | None, code: str | None, words: Labels) -> str:
+    """The stock as a figure names it: its name and code (two stocks may share a name, never a code)."""
     shown = f"({code or words.no_code})"
     return f"{name} {shown}" if name else shown
 
