@@ -24,3 +24,7 @@ def displayable(text: str) -> str:
 
 def _hidden(ch: str) -> bool:
     return ch in _BLANK_LETTERS or unicodedata.category(ch) in _HIDDEN_CATEGORIES
+
+
+# The report's languages, its default first: Korean for a Korean investor, English on request (`report --lang en`).
+REPORT_LANGUAGES = ("ko", "en")

@@ -21,6 +21,7 @@ from etl.read.export import export as export
 from etl.read.portfolio import Exported, ghostfolio, portfolio_performance, read_lines, summary
 from etl.read.report import Selection, read_report
 from etl.read.report_html import write_page
+from etl.read.report_labels import labels
 from etl.read.returns import AccountReturns, read_returns, render
 from etl.settings import Settings
 
@@ -134,9 +135,12 @@ def write_report(
     until: date | None = None,
     force: bool = False,
     option: str = "--out",
+    lang: str = "ko",
 ) -> ReportWritten:
     """Write the self-contained HTML report of the selection to `out` (never a `protected` file, an existing one
-    only with `force`), times in the settings' time zone. Raises EtlError when it cannot be written."""
+    only with `force`), in `lang` (etl.text.REPORT_LANGUAGES), times in the settings' time zone. Raises ConfigError
+    for a language there is not, EtlError when it cannot be written."""
+    labels(lang)  # an unknown language is refused before the views are read
     report = read_report(
         engine,
         Selection(account, exchange, since, until),
@@ -145,7 +149,7 @@ def write_report(
         database=settings.safe_database_url,
     )
     try:
-        size = write_page(report, out, protected, force=force, option=option)
+        size = write_page(report, out, protected, force=force, option=option, lang=lang)
     except OSError as exc:
         raise EtlError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
     return ReportWritten(size, tuple((s.account_no, s.exchange, bool(s.days)) for s in report.accounts))

@@ -24,7 +24,7 @@ from etl.cli.base import (
     since_option,
     until_option,
 )
-from etl.text import displayable
+from etl.text import REPORT_LANGUAGES, displayable
 
 if TYPE_CHECKING:
     from etl.app.outputs import Filters
@@ -84,6 +84,13 @@ def returns_command(
     show_default=True,
     help="Where to write the HTML page (an existing file only with --force).",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(REPORT_LANGUAGES),
+    default=REPORT_LANGUAGES[0],
+    show_default=True,
+    help="The page's language: ko (Korean labels) or en (English).",
+)
 @force_option
 @click.pass_obj
 def report_command(
@@ -93,13 +100,17 @@ def report_command(
     since: date | None,
     until: date | None,
     out: Path,
+    lang: str,
     force: bool,
 ) -> None:
     """Write one self-contained HTML page (it opens offline) of the account history, from the analyst views.
 
-    Per account: net assets per day and their change, profit and loss per day, the allocation and the holdings at
-    the newest close on or before --until, the position changes of the range's last days, and how fresh the data
-    is. Times are shown in the configured time zone.
+    Per account, every chart on the same dates (the range's first day with a value to its last): net assets per
+    day with the external flows marked; the time-weighted return (TWR) and its drawdown; each day's return with
+    the deposits and withdrawals set aside; the unrealised profit per day; the monthly returns (year × month);
+    the dividends by month (from the ledger); the allocation at the newest close on or before --until, cash
+    (예수금 D+2) included; the position changes of the range's last days; and how fresh the data is. Labels are
+    Korean unless --lang en; times are shown in the configured time zone.
     """
     from etl.app.outputs import write_report
     from etl.app.wiring import open_database
@@ -120,6 +131,7 @@ def report_command(
                 since=since,
                 until=until,
                 force=force,
+                lang=lang,
             )
         for account_no, exchange_shown in written.empty:
             click.echo(f"{displayable(account_no)} {exchange_shown}: no snapshot in the range.", err=True)

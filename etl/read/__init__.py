@@ -10,7 +10,8 @@ and their comments, which the migrations create through it.
 - `status`: where the history stands per account × exchange, read from etl_runs.
 - `returns`: a period's performance (TWR, XIRR, drawdown, the return items) from the returns views.
 - `benchmark`: the account against a market index over a period: its return, the excess, beta, correlation.
-- `report`: the report's model, read from the views; `report_html`: that model as one self-contained HTML page.
+- `report`: the report's model, read from the views; `report_html`: that model as one self-contained HTML page;
+  `report_labels`: its words in each language (Korean, English) and how it writes numbers.
 - `export`: one view or table to CSV or Parquet, its values exact.
 - `portfolio`: the ledger as Portfolio Performance's CSV and Ghostfolio's JSON.
 """

@@ -1,53 +1,92 @@
 """The report as one self-contained HTML page: plotly's script embedded once, each chart's figure as JSON beside it.
 
-Nothing on the page is fetched from the network, so it opens offline. Money is shown as integer KRW with thousands
-separators, times in the configured time zone with its name. Plotly is imported here only, when a page is drawn.
+Nothing on the page is fetched from the network, so it opens offline. Every word comes from the language's labels
+(etl.read.report_labels: Korean by default); money is whole won with thousands separators, times are in the
+configured time zone with its name. Every chart over time spans the same dates (the section's `dates`, from its first
+valued day to its last) on one category axis, so that a day sits at the same place in each. Plotly is imported here
+only, when a page is drawn.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from etl.files import Protected, write_output
-from etl.read.report import AccountReport, Allocation, Day, Freshness, Report
-from etl.read.returns import AccountReturns
-from etl.read.returns import Day as ValueDay
+from etl.read.report import (
+    AccountReport,
+    Allocation,
+    Benchmark,
+    Day,
+    Freshness,
+    MonthDividends,
+    Report,
+    Valued,
+    YearReturns,
+    growth_factors,
+)
+from etl.read.report_labels import Labels, fraction_pct, labels, number, pct
+from etl.read.returns import DEFAULT_EXCHANGE, AccountReturns
 from etl.text import displayable
 
 TITLE = "<title>kiwoom-etl report</title>"  # in a page's first bytes: how the demo knows its own earlier report
 FONT_STACK = '"Noto Sans CJK KR", "Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
-RISE, FALL, LINE = "#d62728", "#1f62b4", "#2a3f5f"  # Korean convention: red goes up, blue goes down
-GROWTH, FLOW = "#e08a00", "#2ca02c"  # the TWR line; the external flows' markers
+RISE, FALL = "#d9363e", "#2b6cc4"  # Korean convention: red goes up, blue goes down
+INK, MUTED, GRID = "#1b2536", "#5b6576", "#e6eaf0"
+LINE, GROWTH, FLOW, CASH = "#24324a", "#e0761a", "#2f9e5b", "#c5ccd8"
+BENCHMARKS = ("#7b8594", "#a57fc4", "#3aa5a0")  # an index's line beside the account's
+STOCKS = ("#2f5d9e", "#e0761a", "#3f9c8c", "#c44e52", "#8168b3", "#d4a12a", "#5d9bd5", "#7d8b3f", "#b5648a")
 
 _CSS = (
     """
-body { font-family: FONT; margin: 0 auto; max-width: 1200px; padding: 16px 24px; color: #1d2433; background: #fff; }
-h1 { font-size: 1.6em; margin: 0.2em 0; }
-h2 { font-size: 1.3em; margin: 1.6em 0 0.4em; border-bottom: 2px solid #d8dde6; padding-bottom: 4px; }
-h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
-.meta, .note, .empty { color: #555f70; }
-.note { background: #f4f6fa; border-left: 4px solid #8a9bb8; padding: 6px 10px; }
+* { box-sizing: border-box; }
+body { font-family: FONT; margin: 0; color: INK; background: #f3f5f9; line-height: 1.5; }
+header.page { background: linear-gradient(120deg, #17233a, #2a4468); color: #fff; padding: 22px 0 18px; }
+header.page .inner, main { max-width: 1180px; margin: 0 auto; padding: 0 28px; }
+header.page h1 { font-size: 1.65em; margin: 0 0 4px; font-weight: 700; letter-spacing: -0.01em; }
+header.page .meta { color: #c9d4e6; margin: 0; }
+header.page .note { color: #dfe6f2; background: rgba(255,255,255,0.08); border-left: 3px solid #8fb0e0;
+  margin: 12px 0 0; padding: 6px 12px; border-radius: 4px; }
+section.account { background: #fff; border-radius: 12px; box-shadow: 0 1px 3px rgba(23,35,58,0.08);
+  padding: 8px 28px 20px; margin: 22px 0; }
+h2 { font-size: 1.35em; margin: 16px 0 12px; padding-bottom: 8px; border-bottom: 2px solid GRID; }
+h3 { font-size: 1.08em; margin: 26px 0 2px; }
+.meta, .empty { color: MUTED; font-size: 0.88em; margin: 2px 0 8px; }
+.note { background: #fff7e8; border-left: 4px solid #e0a23a; padding: 6px 12px; border-radius: 4px; }
 .empty { font-style: italic; }
-.cards { display: flex; gap: 12px; flex-wrap: wrap; }
-.card { border: 1px solid #d8dde6; border-radius: 6px; padding: 8px 14px; min-width: 180px; }
-.card .label { font-size: 0.85em; color: #555f70; }
-.card .value { font-size: 1.25em; font-weight: 600; }
-.chart { width: 100%; height: 420px; }
-.chart.small { height: 340px; }
-table { border-collapse: collapse; margin: 4px 0 12px; font-size: 0.92em; }
-th, td { border-bottom: 1px solid #e3e7ee; padding: 4px 10px; }
-th { background: #f4f6fa; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(196px, 1fr)); gap: 10px; margin: 8px 0; }
+.card { background: #f7f9fc; border: 1px solid GRID; border-radius: 10px; padding: 10px 14px; }
+.card .label { font-size: 0.8em; color: MUTED; }
+.card .value { font-size: 1.3em; font-weight: 700; font-variant-numeric: tabular-nums; }
+.card .value.moment { font-size: 1.05em; padding-top: 4px; white-space: nowrap; }
+.chart { width: 100%; height: 360px; }
+.chart.small { height: 250px; }
+.chart.donut { height: 340px; }
+.pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 28px; align-items: start; }
+.pair.allocation { grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); gap: 16px; }
+@media (max-width: 900px) { .pair, .pair.allocation { grid-template-columns: minmax(0, 1fr); } }
+table { border-collapse: collapse; margin: 6px 0 12px; font-size: 0.88em; width: 100%; }
+th, td { border-bottom: 1px solid GRID; padding: 5px 9px; white-space: nowrap; }
+th { background: #f3f5f9; text-align: left; font-weight: 600; color: #3a4558; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.cash td { color: MUTED; background: #fafbfd; }
 .rise { color: RISE; } .fall { color: FALL; }
-details summary { cursor: pointer; margin: 8px 0; }
+table.monthly td, table.monthly th { text-align: center; padding: 6px 4px; font-size: 0.92em; }
+table.monthly td.year, table.monthly td.total { font-weight: 700; }
+table.monthly td.total { border-left: 2px solid #c5ccd8; }
+details summary { cursor: pointer; margin: 14px 0 6px; color: #3a4558; font-weight: 600; }
 """.replace("FONT", FONT_STACK)
     .replace("RISE", RISE)
     .replace("FALL", FALL)
+    .replace("MUTED", MUTED)
+    .replace("GRID", GRID)
+    .replace("INK", INK)
 )
 
 # Draws every figure whose JSON is on the page, once plotly's script (above it) has defined Plotly.
@@ -56,15 +95,18 @@ document.querySelectorAll('script.figure').forEach(function (source) {
   var figure = JSON.parse(source.textContent);
   Plotly.newPlot(source.dataset.chart, figure.data, figure.layout,
                  {displaylogo: false, responsive: true, typesetMath: false,
-                  modeBarButtonsToRemove: ['sendDataToCloud']});
+                  modeBarButtonsToRemove: ['sendDataToCloud', 'select2d', 'lasso2d']});
 });
 """
 
 
-def write_page(report: Report, path: Path, protected: Protected, *, force: bool, option: str = "--out") -> int:
-    """Render `report` and write it to `path` (etl.files.write_output: whole or not at all, never over a `protected`
-    file, over an existing one only with `force`); the size in bytes. Raises ConfigError (refused) or OSError."""
-    data = render_html(report).encode("utf-8")
+def write_page(
+    report: Report, path: Path, protected: Protected, *, force: bool, option: str = "--out", lang: str = "ko"
+) -> int:
+    """Render `report` in `lang` and write it to `path` (etl.files.write_output: whole or not at all, never over a
+    `protected` file, over an existing one only with `force`); the size in bytes. Raises ConfigError (refused, or no
+    such language) or OSError."""
+    data = render_html(report, lang).encode("utf-8")
     write_output(path, data, protected, force=force, option=option)
     return len(data)
 
@@ -80,28 +122,30 @@ def is_report(path: Path) -> bool:
         return False
 
 
-def render_html(report: Report) -> str:
-    """The page of `report`: one section per account × exchange, charts only where there is data."""
+def render_html(report: Report, lang: str = "ko") -> str:
+    """The page of `report` in `lang`: one section per account × exchange, charts only where there is data."""
+    words = labels(lang)
     zone = ZoneInfo(report.timezone)
-    page = _Page(zone)
+    page = _Page(zone, words)
     sections = [_account_section(page, account) for account in report.accounts]
     if not sections:
-        sections = ['<p class="empty">No account has a snapshot or a run in this database yet.</p>']
+        sections = [f'<p class="empty">{escape(words.no_account)}</p>']
     head = [
-        '<!DOCTYPE html>\n<html lang="ko">\n<head>\n<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<!DOCTYPE html>\n<html lang="{words.lang}">\n<head>\n<meta charset="utf-8">',
         TITLE,
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<style>{_CSS}</style>\n</head>\n<body>",
-        "<h1>kiwoom-etl report</h1>",
-        f'<p class="meta">{escape(_range_words(report))} · generated {_moment(report.generated_at, zone)} · '
-        f"{text(report.database)}</p>",
-        '<p class="note">Each section shows one exchange. KRX and NXT answers describe the same account (the cash '
-        "repeats, the holdings are priced per exchange), so their figures are never added together.</p>",
+        '<header class="page"><div class="inner">',
+        f"<h1>{escape(words.heading)}</h1>",
+        f'<p class="meta">{escape(_range_words(report, words))} · '
+        f"{escape(words.generated.format(moment=_moment(report.generated_at, zone)))} · {text(report.database)}</p>",
+        f'<p class="note">{escape(words.exchanges_note)}</p>',
+        "</div></header>\n<main>",
     ]
     # Plotly's script once, before the first figure, and only when there is one.
     script = [f"<script>{_plotly_js()}</script>"] if page.figures else []
     tail = [f"<script>{_LOADER}</script>"] if page.figures else []
-    return "\n".join([*head, *script, *sections, *tail, "</body>\n</html>\n"])
+    return "\n".join([*head, *script, *sections, "</main>", *tail, "</body>\n</html>\n"])
 
 
 def text(value: str) -> str:
@@ -117,22 +161,23 @@ def figure_text(value: str) -> str:
     return escape(displayable(value), quote=False)
 
 
-def _range_words(report: Report) -> str:
+def _range_words(report: Report, words: Labels) -> str:
     since, until = report.selection.since, report.selection.until
     if since and until:
-        return f"Trade dates {since} – {until} (Seoul)"
+        return words.range_between.format(since=since, until=until)
     if since:
-        return f"Trade dates from {since} (Seoul)"
+        return words.range_from.format(since=since)
     if until:
-        return f"Trade dates up to {until} (Seoul)"
-    return "Every trade date (Seoul)"
+        return words.range_until.format(until=until)
+    return words.range_all
 
 
 class _Page:
-    """Numbers the charts of a page and keeps the display time zone."""
+    """Numbers the charts of a page and keeps the display time zone and the words."""
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self, zone: ZoneInfo, words: Labels) -> None:
         self.zone = zone
+        self.words = words
         self.figures = 0
 
     def chart(self, name: str, figure: Any, css: str = "chart") -> str:
@@ -148,271 +193,305 @@ class _Page:
 
 
 def _account_section(page: _Page, account: AccountReport) -> str:
-    title = f"Account {text(account.account_no)} · {text(account.exchange)}"
+    words = page.words
+    title = words.account.format(account=text(account.account_no), exchange=text(account.exchange))
     parts = [
         f'<section class="account" data-account="{text(account.account_no)}" data-exchange="{text(account.exchange)}">'
     ]
     parts.append(f"<h2>{title}</h2>")
     if account.exchange_note:
-        parts.append(f'<p class="note exchange-note">{text(account.exchange_note)}</p>')
+        note = words.fallback_exchange.format(shown=account.exchange, default=DEFAULT_EXCHANGE)
+        parts.append(f'<p class="note exchange-note">{text(note)}</p>')
     if not account.days:
-        parts.append(
-            f'<p class="empty">No {account.exchange} snapshot of this account in the range: nothing to chart.</p>'
-        )
+        parts.append(f'<p class="empty">{text(words.no_days.format(exchange=account.exchange))}</p>')
     else:
-        parts += [
-            _cards(account.days[-1], page.zone),
-            "<h3>Net assets per day</h3>",
-            '<p class="meta">Net assets = deposit D+2 + evaluation − credit loans − unpaid credit interest, at each '
-            "day's close (its last snapshot); the bars are the change from the previous day's close.</p>",
-        ]
-        if len(account.days) > 1:
-            parts += [
-                page.chart("net_assets", _net_assets_figure(account.days)),
-                "<h3>Unrealised profit and loss per day (evaluation − purchase amount of the holdings)</h3>",
-                page.chart("profit_loss", _profit_loss_figure(account.days), "chart small"),
-            ]
+        parts.append(_cards(account, page))
+        parts += _notes(account.returns, words)
+        if len(account.dates) > 1:
+            parts += _over_time_parts(page, account)
         else:  # a line needs two points; the cards above and the table below hold the day's figures
-            parts.append('<p class="empty">One day in the range: no chart over time (see its close below).</p>')
-        parts += _returns_parts(page, account.returns)
+            parts.append(f'<p class="empty">{escape(words.one_day)}</p>')
+        parts.append('<div class="pair">')
+        parts.append("<div>" + "\n".join(_monthly_parts(account.monthly, words)) + "</div>")
+        parts.append("<div>" + "\n".join(_dividends_parts(page, account)) + "</div>")
+        parts.append("</div>")
         parts += _allocation_parts(page, account.allocation)
-        parts += _changes_parts(account)
-        parts.append(_daily_table(account.days, page.zone))
-    parts += _freshness_parts(account.freshness, page.zone)
+        parts += _changes_parts(account, words)
+        parts.append(_daily_table(account.days, page))
+    parts += _freshness_parts(account.freshness, page)
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _cards(last: Day, zone: ZoneInfo) -> str:
-    cards = [
-        ("Net assets (KRW)", won(last.net_assets), ""),
-        ("Change from the previous close", signed(last.net_assets_change), _tone(last.net_assets_change)),
-        ("Profit / loss (KRW)", signed(last.total_profit_loss), _tone(last.total_profit_loss)),
-        ("Last snapshot of the newest day", _moment(last.time, zone), ""),
-    ]
+def _card(label: str, value: str, tone: str = "") -> str:
+    value_css = f"value {tone}" if tone else "value"
     return (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="label">{label}</div><div class="value {tone}">{escape(value)}</div></div>'
-            for label, value, tone in cards
-        )
-        + "</div>"
+        f'<div class="card"><div class="label">{escape(label)}</div>'
+        f'<div class="{value_css}">{escape(value)}</div></div>'
     )
 
 
-def _returns_parts(page: _Page, returns: AccountReturns | None) -> list[str]:
-    """The returns, deposits set aside: cards of the range's figures and the equity, TWR and drawdown chart."""
+def _cards(account: AccountReport, page: _Page) -> str:
+    words, last = page.words, account.days[-1]
+    cards = [_card(words.net_assets, words.won(last.net_assets))]
+    profits = _day_profits(account.valued)
+    if profits and profits[-1] is not None:
+        cards.append(_card(words.day_profit, words.won(profits[-1], sign=True), _tone(profits[-1])))
+    p = account.returns.performance if account.returns else None
+    if p is not None:
+        cards += [
+            _card(words.twr, fraction_pct(p.twr), _sign_tone(p.twr)),
+            _card(words.xirr, fraction_pct(p.xirr), _sign_tone(p.xirr)),
+            _card(words.max_drawdown, fraction_pct(p.max_drawdown) if p.max_drawdown < 0 else words.no_drawdown),
+        ]
+        if account.returns and account.returns.has_ledger:
+            cards += [
+                _card(words.flows, words.won(p.net_flows, sign=True)),
+                _card(words.dividends, words.won(p.dividends)),
+                _card(words.fees_taxes, words.won_format.format(f"{p.fees:,} · {p.taxes:,}")),
+            ]
+        else:  # unknown, not 0: the ledger that would tell them was never read
+            cards += [_card(label, words.no_ledger_value) for label in (words.flows, words.dividends, words.fees_taxes)]
+    cards += [
+        _card(words.profit_loss, words.won(last.total_profit_loss, sign=True), _tone(last.total_profit_loss)),
+        _card(words.last_snapshot, _moment(last.time, page.zone), "moment"),
+    ]
+    return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _notes(returns: AccountReturns | None, words: Labels) -> list[str]:
     if returns is None or returns.performance is None:
         return []
-    p = returns.performance
-    parts = [
-        "<h3>Returns, deposits and withdrawals set aside</h3>",
-        '<p class="meta">Equity = net assets − collateral loans. The time-weighted return (TWR) chains each day\'s '
-        "return, (equity − the day's external flow) / the previous day's equity − 1, so a deposit or a withdrawal "
-        "moves the equity but not the TWR; the drawdown is the TWR index below its running peak. The first day "
-        f"of the range ({p.first}) is the base. Green markers: external flows (deposits, withdrawals, transfers)."
-        + (" Hollow markers: kt00002 estimates (no snapshot that day)." if _has_estimates(returns.days) else "")
-        + "</p>",
-    ]
-    if not returns.has_ledger:
-        parts.append(
-            '<p class="note">No ledger has been read for this account (`kiwoom-etl ledger`): every deposit counts as '
-            "return here.</p>"
-        )
+    notes = [] if returns.has_ledger else [words.no_ledger]
     if returns.unvalued_transfers:
-        parts.append(
-            f'<p class="note">{returns.unvalued_transfers} securities transfer(s) on days without a snapshot have '
-            "no close price to be valued at: counted as 0 in the flows, so their value shows as return.</p>"
-        )
-    cards = [
-        ("TWR over the range", "—" if p.twr is None else _fraction(p.twr), _sign_tone(p.twr)),
-        (
-            "Money-weighted (XIRR, a year)",
-            "—" if p.xirr is None else _fraction(p.xirr),
-            _sign_tone(p.xirr),
-        ),
-        ("Max drawdown", _fraction(p.max_drawdown) if p.max_drawdown < 0 else "none", ""),
-    ]
-    if returns.has_ledger:
-        cards += [
-            ("External flows (KRW)", signed(p.net_flows), ""),
-            ("Dividends · fees · taxes (KRW)", f"{p.dividends:,} · {p.fees:,} · {p.taxes:,}", ""),
+        notes.append(words.unvalued_transfers.format(count=returns.unvalued_transfers))
+    return [f'<p class="note">{escape(note)}</p>' for note in notes]
+
+
+def _day_profits(valued: Sequence[Valued]) -> list[int | None]:
+    """Each day's profit in won, its external flow set aside: equity − flow − the previous day's equity."""
+    changes = [d.equity - d.external_flow - p.equity for p, d in zip(valued, valued[1:], strict=False)]
+    return [None, *changes] if valued else []
+
+
+def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
+    """Net assets, the TWR (with any benchmark) and its drawdown, the daily returns and the unrealised profit: one
+    chart each, on the section's dates."""
+    words, dates, valued = page.words, [d.isoformat() for d in account.dates], account.valued
+    estimated = any(v.source == "estimate" for v in valued)
+    parts = []
+    if len(valued) > 1:
+        parts += [
+            f"<h3>{escape(words.net_assets_heading)}</h3>",
+            f'<p class="meta">{escape(words.net_assets_meta + (words.estimate_note if estimated else ""))}</p>',
+            page.chart("net_assets", _net_assets_figure(valued, dates, words)),
+            f"<h3>{escape(words.twr_heading)}</h3>",
+            f'<p class="meta">{escape(words.twr_meta.format(first=valued[0].trade_date))}'
+            f"{escape(words.benchmark_note) if account.benchmarks else ''}</p>",
+            page.chart("returns", _returns_figure(valued, account.benchmarks, dates, words)),
+            f"<h3>{escape(words.daily_heading)}</h3>",
+            f'<p class="meta">{escape(words.daily_meta)}</p>',
+            page.chart("daily_return", _daily_figure(valued, dates, words), "chart small"),
         ]
-    else:  # unknown, not 0: the ledger that would tell them was never read
-        cards += [("External flows (KRW)", "— (no ledger)", ""), ("Dividends · fees · taxes (KRW)", "—", "")]
-    parts.append(
-        '<div class="cards returns">'
-        + "".join(
-            f'<div class="card"><div class="label">{label}</div><div class="value {tone}">{escape(value)}</div></div>'
-            for label, value, tone in cards
-        )
-        + "</div>"
-    )
-    parts.append(page.chart("returns", _returns_figure(returns.days)))
+    if len(account.days) > 1:
+        parts += [
+            f"<h3>{escape(words.profit_loss_heading)}</h3>",
+            f'<p class="meta">{escape(words.profit_loss_meta)}</p>',
+            page.chart("profit_loss", _profit_loss_figure(account.days, dates, words), "chart small"),
+        ]
     return parts
-
-
-def _has_estimates(days: tuple[ValueDay, ...]) -> bool:
-    return any(d.source == "estimate" for d in days)
-
-
-def _fraction(value: float) -> str:
-    return f"{value * 100:+.2f} %"
 
 
 def _sign_tone(value: float | None) -> str:
     return "" if not value else "rise" if value > 0 else "fall"
 
 
-def _returns_figure(days: tuple[ValueDay, ...]) -> Any:
-    """Equity (KRW) and the TWR since the first day (%) above, the drawdown (%) below."""
-    x = [d.trade_date.isoformat() for d in days]
-    growth, peak, twr, drawdown = 1.0, 1.0, [], []
-    for day in days[1:]:
-        growth *= 1 + (day.daily_return or 0)
-        peak = max(peak, growth)
-        twr.append(growth - 1)
-        drawdown.append(growth / peak - 1)
-    twr, drawdown = [0.0, *twr], [0.0, *drawdown]
-    figure = _two_panels(specs=[[{"secondary_y": True}], [{}]])
-    _amount_line(
-        figure,
-        x,
-        [d.equity for d in days],
-        "Equity",
-        marker={"symbol": ["circle-open" if d.source == "estimate" else "circle" for d in days]},
-    )
-    flowed = [d for d in days if d.external_flow]
-    figure.add_scatter(
-        x=[d.trade_date.isoformat() for d in flowed],
-        y=[d.equity for d in flowed],
-        name="External flow",
-        mode="markers",
-        marker={"color": FLOW, "size": 13, "symbol": "diamond"},
-        customdata=[d.external_flow for d in flowed],
-        hovertemplate="%{customdata:+,} KRW<extra>External flow</extra>",
-        row=1,
-        col=1,
-    )
-    figure.add_scatter(
-        x=x,
-        y=[value * 100 for value in twr],
-        name="TWR",
-        mode="lines",
-        line={"color": GROWTH, "width": 3},
-        hovertemplate="%{y:+.2f} %<extra>TWR</extra>",
-        row=1,
-        col=1,
-        secondary_y=True,
-    )
-    figure.add_scatter(
-        x=x,
-        y=[value * 100 for value in drawdown],
-        name="Drawdown",
-        mode="lines",
-        fill="tozeroy",
-        line={"color": FALL},
-        hovertemplate="%{y:.2f} %<extra>Drawdown</extra>",
-        row=2,
-        col=1,
-    )
-    figure.update_layout(_layout(showlegend=True, legend={"orientation": "h", "y": 1.08}))
-    figure.update_xaxes(type="category")
-    figure.update_yaxes(tickformat=",.0f", title_text="equity, KRW", row=1, col=1, secondary_y=False)
-    figure.update_yaxes(
-        tickformat="+.1f", ticksuffix=" %", title_text="TWR", row=1, col=1, secondary_y=True, showgrid=False
-    )
-    figure.update_yaxes(tickformat=".1f", ticksuffix=" %", title_text="drawdown", row=2, col=1)
-    return figure
+def _monthly_parts(years: tuple[YearReturns, ...], words: Labels) -> list[str]:
+    """The year × month table of the monthly TWR, each cell tinted by its sign and size, with the year's total."""
+    parts = [f"<h3>{escape(words.monthly_heading)}</h3>", f'<p class="meta">{escape(words.monthly_meta)}</p>']
+    if not years:
+        return parts
+    scale = max((abs(m) for y in years for m in y.months if m is not None), default=Decimal(0)) or Decimal(1)
+    rows = []
+    for year in years:
+        cells = [f'<td class="year">{year.year}</td>']
+        for month in year.months:
+            cells.append(_heat(month, scale) if month is not None else "<td></td>")
+        cells.append(_heat(year.total, max(scale, abs(year.total)), "total"))
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{escape(h)}</th>" for h in (words.year, *words.month_names, words.year_total))
+    return [
+        *parts,
+        f'<table class="monthly" data-table="monthly">\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>",
+    ]
+
+
+def _heat(value: Decimal, scale: Decimal, css: str = "") -> str:
+    """A cell of the monthly table: red up, blue down, the stronger the larger against the table's largest month."""
+    strength = float(min(abs(value) / scale, Decimal(1))) if scale else 0.0
+    red, green, blue = (217, 54, 62) if value > 0 else (43, 108, 196)
+    alpha = 0.08 + 0.5 * strength if value else 0.0
+    ink = "#fff" if alpha > 0.45 else INK
+    style = f"background: rgba({red}, {green}, {blue}, {alpha:.2f}); color: {ink}"
+    return f'<td class="num {css}" style="{style}">{escape(fraction_pct(value))}</td>'
+
+
+def _dividends_parts(page: _Page, account: AccountReport) -> list[str]:
+    """The dividends of each month of the range (a month without one is 0): a bar of what was paid and what was
+    withheld, and the table of the months with a dividend."""
+    words = page.words
+    parts = [f"<h3>{escape(words.dividends_heading)}</h3>", f'<p class="meta">{escape(words.dividends_meta)}</p>']
+    if not account.dividends:
+        return [*parts, f'<p class="empty">{escape(words.no_dividends)}</p>']
+    parts.append(page.chart("dividends", _dividends_figure(account.dividends, account.dates, words), "chart small"))
+    rows = [
+        [
+            m.month.strftime("%Y-%m"),
+            _num(number(m.gross)),
+            _num(number(m.tax)),
+            _num(number(m.net)),
+        ]
+        for m in account.dividends
+    ]
+    unit = f" ({words.won_unit})"
+    headers = [words.month, words.gross + unit, words.tax + unit, words.net + unit]
+    return [*parts, _table("dividends", headers, rows, numeric_from=1)]
 
 
 def _allocation_parts(page: _Page, allocation: Allocation | None) -> list[str]:
     if allocation is None:
         return []
-    when = f"{allocation.trade_date} (close {_moment(allocation.time, page.zone)})"
+    words = page.words
+    when = words.allocation_meta.format(day=allocation.trade_date, moment=_moment(allocation.time, page.zone))
     parts = [
-        f'<h3>Allocation at the last snapshot of <span class="allocation-date">{allocation.trade_date}</span></h3>',
-        f'<p class="meta">Snapshot of {when}. Each stock\'s cash and credit lines are summed; weight = its '
-        "evaluation / the close's evaluation; rate = its profit or loss / its purchase amount × 100.</p>",
+        f'<h3>{escape(words.allocation_heading)} · <span class="allocation-date">{allocation.trade_date}</span></h3>',
+        f'<p class="meta">{escape(when)}</p>',
     ]
     if not allocation.holdings:
-        return [*parts, f'<p class="empty">No holdings at the close of {allocation.trade_date}.</p>']
-    if any(h.evaluation_amount > 0 for h in allocation.holdings):
-        parts.append(page.chart("allocation", _allocation_figure(allocation), "chart small"))
+        parts.append(f'<p class="empty">{escape(words.no_holdings.format(day=allocation.trade_date))}</p>')
+    if allocation.cash < 0:
+        parts.append(f'<p class="note">{escape(words.negative_cash)}</p>')
     rows = [
         [
-            _stock(h.stock_name, h.stock_code),
-            _num(f"{h.quantity:,}"),
-            _num(won(h.evaluation_amount)),
+            _stock(h.stock_name, h.stock_code, words),
+            _num(number(h.quantity)),
+            _num(number(h.evaluation_amount)),
             _num(pct(weight)),
-            _num(won(h.purchase_amount)),
-            _num(signed(h.profit_loss), _tone(h.profit_loss)),
+            _num(number(h.purchase_amount)),
+            _num(number(h.profit_loss, sign=True), _tone(h.profit_loss)),
             _num(pct(h.rate_pct, sign=True), _tone(h.profit_loss)),
         ]
         for h, weight in zip(allocation.holdings, allocation.weights_pct, strict=True)
     ]
-    headers = ["Stock", "Quantity", "Evaluation (KRW)", "Weight", "Purchase (KRW)", "P&amp;L (KRW)", "Rate"]
-    return [*parts, _table("holdings", headers, rows)]
+    rows.append(
+        [
+            escape(words.cash),
+            _num(""),
+            _num(number(allocation.cash)),
+            _num(pct(allocation.cash_weight_pct)),
+            *[_num("")] * 3,
+        ]
+    )
+    unit = f" ({words.won_unit})"
+    headers = [
+        words.stock,
+        words.quantity,
+        words.evaluation + unit,
+        words.weight,
+        words.purchase + unit,
+        words.profit_loss + unit,
+        words.rate,
+    ]
+    table = _table("holdings", headers, rows, numeric_from=1, last_row="cash")
+    slices = [h for h in allocation.holdings if h.evaluation_amount > 0]
+    if not slices and allocation.cash <= 0:
+        return [*parts, table]
+    donut = page.chart("allocation", _allocation_figure(allocation, words), "chart donut")
+    return [*parts, f'<div class="pair allocation"><div>{donut}</div><div>{table}</div></div>']
 
 
-def _changes_parts(account: AccountReport) -> list[str]:
+def _changes_parts(account: AccountReport, words: Labels) -> list[str]:
     days = account.change_days
-    span = f"{days[0]} – {days[-1]}" if len(days) > 1 else str(days[0])
-    parts = [f"<h3>Position changes of the last {len(days)} day(s) in the range ({span})</h3>"]
+    span = f"{days[0]} ~ {days[-1]}" if len(days) > 1 else str(days[0])
+    parts = [f"<h3>{escape(words.changes_heading.format(days=len(days), span=span))}</h3>"]
     if not account.changes:
-        return [*parts, '<p class="empty">No stock\'s quantity changed from one close to the next.</p>']
+        return [*parts, f'<p class="empty">{escape(words.no_changes)}</p>']
     rows = [
         [
             str(c.trade_date),
-            _stock(c.stock_name, c.stock_code),
-            c.change,
-            _num(f"{c.previous_quantity:,}"),
-            _num(f"{c.quantity:,}"),
-            _num(f"{c.quantity_change:+,}", _tone(c.quantity_change)),
+            _stock(c.stock_name, c.stock_code, words),
+            escape(words.change_kinds.get(c.change, c.change)),
+            _num(number(c.previous_quantity)),
+            _num(number(c.quantity)),
+            _num(number(c.quantity_change, sign=True), _tone(c.quantity_change)),
         ]
         for c in account.changes
     ]
-    headers = ["Date", "Stock", "Change", "Previous quantity", "Quantity", "Difference"]
-    return [*parts, _table("changes", headers, rows)]
+    headers = [words.date, words.stock, words.change, words.previous_quantity, words.quantity, words.difference]
+    return [*parts, _table("changes", headers, rows, numeric_from=3)]
 
 
-def _daily_table(days: tuple[Day, ...], zone: ZoneInfo) -> str:
+def _daily_table(days: tuple[Day, ...], page: _Page) -> str:
+    words = page.words
     rows = [
         [
             str(d.trade_date),
-            _moment(d.time, zone),
+            _moment(d.time, page.zone),
             _num(str(d.snapshots)),
-            _num(won(d.net_assets)),
-            _num(signed(d.net_assets_change), _tone(d.net_assets_change)),
-            _num(signed(d.total_profit_loss), _tone(d.total_profit_loss)),
+            _num(number(d.net_assets)),
+            _num(number(d.net_assets_change, sign=True), _tone(d.net_assets_change)),
+            _num(number(d.total_profit_loss, sign=True), _tone(d.total_profit_loss)),
         ]
         for d in reversed(days)
     ]
-    headers = ["Date", "Close", "Snapshots", "Net assets (KRW)", "Change (KRW)", "P&amp;L (KRW)"]
-    return f"<details><summary>Every day's close ({len(days)})</summary>\n{_table('days', headers, rows)}\n</details>"
+    unit = f" ({words.won_unit})"
+    headers = [
+        words.date,
+        words.close,
+        words.snapshots,
+        words.net_assets + unit,
+        words.difference + unit,
+        words.profit_loss + unit,
+    ]
+    summary = escape(words.closes_summary.format(count=len(days)))
+    return f"<details><summary>{summary}</summary>\n{_table('days', headers, rows, numeric_from=2)}\n</details>"
 
 
-def _freshness_parts(freshness: Freshness | None, zone: ZoneInfo) -> list[str]:
-    parts = ["<h3>Data freshness</h3>"]
+def _freshness_parts(freshness: Freshness | None, page: _Page) -> list[str]:
+    words, zone = page.words, page.zone
+    parts = [f"<h3>{escape(words.freshness_heading)}</h3>"]
     if freshness is None:
-        return [*parts, '<p class="empty">No run of this account × exchange is recorded.</p>']
+        return [*parts, f'<p class="empty">{escape(words.no_runs)}</p>']
     rows = [
-        ["Newest snapshot", _moment(freshness.last_captured_at, zone)],
-        ["Newest successful run (started)", _moment(freshness.last_success_at, zone)],
-        ["Newest failed run (started)", _moment(freshness.last_failure_at, zone)],
-        ["Failures since the newest success", str(freshness.failures_since_success)],
-        ["Last error", text(freshness.last_error or "-")],
+        [escape(words.newest_snapshot), _moment(freshness.last_captured_at, zone)],
+        [escape(words.newest_success), _moment(freshness.last_success_at, zone)],
+        [escape(words.newest_failure), _moment(freshness.last_failure_at, zone)],
+        [escape(words.failures), str(freshness.failures_since_success)],
+        [escape(words.last_error), text(freshness.last_error or "-")],
     ]
     return [
         *parts,
-        '<p class="meta">As the database holds it now, whatever the range.</p>',
-        _table("freshness", ["", "as of now"], rows),
+        f'<p class="meta">{escape(words.freshness_meta)}</p>',
+        _table("freshness", ["", words.as_of_now], rows),
     ]
 
 
-def _table(name: str, headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+def _table(
+    name: str, headers: list[str], rows: list[list[str]], *, numeric_from: int | None = None, last_row: str = ""
+) -> str:
+    """A table: `headers` are words (escaped here), a row's cells HTML (a <td> of its own, or its content)."""
+    head = "".join(
+        f'<th class="num">{escape(h)}</th>'
+        if numeric_from is not None and i >= numeric_from
+        else f"<th>{escape(h)}</th>"
+        for i, h in enumerate(headers)
+    )
+    lines = []
+    for i, row in enumerate(rows):
+        css = f' class="{last_row}"' if last_row and i == len(rows) - 1 else ""
+        lines.append(f"<tr{css}>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row) + "</tr>")
+    body = "\n".join(lines)
     return (
         f'<table class="{name}" data-table="{name}">\n<thead><tr>{head}</tr></thead>\n'
         f"<tbody>\n{body}\n</tbody>\n</table>"
@@ -424,31 +503,20 @@ def _num(value: str, tone: str = "") -> str:
     return f'<td class="{css}">{escape(value)}</td>'
 
 
-def _stock(name: str | None, code: str | None) -> str:
+def _stock(name: str | None, code: str | None, words: Labels) -> str:
     # The name is isolated (<bdi>) so that a right-to-left name cannot move the code beside it.
-    shown = f"({text(code or 'no code')})"
+    shown = f"({text(code or words.no_code)})"
     return f"<bdi>{text(name)}</bdi> {shown}" if name else shown
+
+
+def _stock_label(name: str | None, code: str | None, words: Labels) -> str:
+    """The stock as a figure names it: its name and code (two stocks may share a name, never a code)."""
+    shown = f"({code or words.no_code})"
+    return f"{name} {shown}" if name else shown
 
 
 def _tone(value: int | None) -> str:
     return "rise" if value and value > 0 else "fall" if value and value < 0 else ""
-
-
-def won(value: int | None) -> str:
-    """Integer KRW with thousands separators; '-' for nothing."""
-    return "-" if value is None else f"{value:,}"
-
-
-def signed(value: int | None) -> str:
-    """Integer KRW with its sign and thousands separators; '-' for nothing."""
-    return "-" if value is None else f"{value:+,}"
-
-
-def pct(value: Decimal | None, *, sign: bool = False) -> str:
-    """A percentage to the hundredth; '-' for nothing."""
-    if value is None:
-        return "-"
-    return f"{value:+.2f} %" if sign else f"{value:.2f} %"
 
 
 def _moment(value: datetime | None, zone: ZoneInfo) -> str:
@@ -456,102 +524,287 @@ def _moment(value: datetime | None, zone: ZoneInfo) -> str:
     return "-" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _dates(days: tuple[Day, ...]) -> list[str]:
-    return [d.trade_date.isoformat() for d in days]
-
-
 def _layout(**extra: Any) -> dict[str, Any]:
     return {
         "template": "plotly_white",
-        "font": {"family": FONT_STACK, "size": 13},
-        "margin": {"l": 70, "r": 20, "t": 30, "b": 40},
+        "font": {"family": FONT_STACK, "size": 12, "color": INK},
+        "margin": {"l": 78, "r": 24, "t": 16, "b": 36},
         "separators": ".,",
         "hovermode": "x unified",
+        "hoverlabel": {"font": {"family": FONT_STACK}},
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "font": {"family": FONT_STACK}},
+        "plot_bgcolor": "#fff",
+        "paper_bgcolor": "#fff",
         **extra,
     }
 
 
-def _two_panels(**extra: Any) -> Any:
-    """A figure of two panels on one date axis: a series above (70 % of the height), what moves it below."""
-    from plotly.subplots import make_subplots
+def _on_dates(figure: Any, dates: list[str]) -> None:
+    """Every x axis of `figure` on the section's dates, in order, from the first to the last: the same range in
+    every chart over time (trading days only, so no weekend gaps)."""
+    figure.update_xaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=dates,
+        range=[-0.5, len(dates) - 0.5],
+        tickangle=0,
+        nticks=8,
+        showgrid=False,
+        linecolor="#c5ccd8",
+    )
+    figure.update_yaxes(gridcolor=GRID, zerolinecolor="#aab4c3")
 
-    return make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.06, **extra)
+
+def _won_hover(words: Labels, value: str = "%{y:,}") -> str:
+    return words.won_format.format(value)
 
 
-def _amount_line(figure: Any, x: list[str], values: list[int], name: str, **extra: Any) -> None:
-    """The upper panel's line of KRW amounts, called `name` where the pointer rests."""
+def _net_assets_figure(valued: tuple[Valued, ...], dates: list[str], words: Labels) -> Any:
+    """Net assets per day (with the equity the returns use, when collateral loans make it differ) and the days of
+    external flows."""
+    import plotly.graph_objects as go
+
+    x = [v.trade_date.isoformat() for v in valued]
+    figure = go.Figure()
     figure.add_scatter(
         x=x,
-        y=values,
-        name=name,
+        y=[v.net_assets for v in valued],
+        name=words.net_assets_line,
         mode="lines+markers",
-        line={"color": LINE},
-        hovertemplate=f"%{{y:,}} KRW<extra>{name}</extra>",
-        row=1,
-        col=1,
-        **extra,
+        line={"color": LINE, "width": 2.5},
+        fill="tozeroy",
+        fillcolor="rgba(36, 50, 74, 0.06)",
+        marker={"size": 5, "symbol": ["circle-open" if v.source == "estimate" else "circle" for v in valued]},
+        hovertemplate=_won_hover(words) + f"<extra>{words.net_assets_line}</extra>",
     )
-
-
-def _net_assets_figure(days: tuple[Day, ...]) -> Any:
-    figure = _two_panels()
-    x = _dates(days)
-    _amount_line(figure, x, [d.net_assets for d in days], "Net assets")
-    changes = [d.net_assets_change for d in days]
-    figure.add_bar(
-        x=x,
-        y=changes,
-        name="Change from the previous close",
-        marker={"color": [RISE if (c or 0) > 0 else FALL for c in changes]},
-        hovertemplate="%{y:+,} KRW<extra>Change</extra>",
-        row=2,
-        col=1,
+    if any(v.equity != v.net_assets for v in valued):
+        figure.add_scatter(
+            x=x,
+            y=[v.equity for v in valued],
+            name=words.equity_line,
+            mode="lines",
+            line={"color": GROWTH, "width": 1.5, "dash": "dot"},
+            hovertemplate=_won_hover(words) + f"<extra>{words.equity_line}</extra>",
+        )
+    flowed = [v for v in valued if v.external_flow]
+    figure.add_scatter(
+        x=[v.trade_date.isoformat() for v in flowed],
+        y=[v.net_assets for v in flowed],
+        name=words.external_flow,
+        mode="markers",
+        marker={"color": FLOW, "size": 12, "symbol": "diamond", "line": {"color": "#fff", "width": 1.5}},
+        customdata=[v.external_flow for v in flowed],
+        hovertemplate=_won_hover(words, "%{customdata:+,}") + f"<extra>{words.external_flow}</extra>",
     )
-    figure.update_layout(_layout(showlegend=False))
-    figure.update_xaxes(type="category")
-    figure.update_yaxes(tickformat=",.0f", title_text="KRW", row=1, col=1)
-    figure.update_yaxes(tickformat="+,.0f", title_text="change", row=2, col=1)
+    low = min(v.net_assets for v in valued)
+    high = max(v.net_assets for v in valued)
+    pad = max((high - low) * 0.08, abs(high) * 0.01, 1)
+    figure.update_layout(_layout())
+    _on_dates(figure, dates)
+    figure.update_yaxes(tickformat=",.0f", ticksuffix=_unit_suffix(words), range=[low - pad, high + pad])
     return figure
 
 
-def _profit_loss_figure(days: tuple[Day, ...]) -> Any:
+def _unit_suffix(words: Labels) -> str:
+    return words.won_format.format("").rstrip() if words.won_format.startswith("{}") else ""
+
+
+def _twr_index(valued: Sequence[Valued]) -> list[Fraction]:
+    """The TWR index from the first day, exact: the running product of each day's 1 + return."""
+    growth, index = Fraction(1), []
+    for factor in growth_factors(valued):
+        growth *= 1 if factor is None else factor
+        index.append(growth)
+    return index
+
+
+def _returns_figure(
+    valued: tuple[Valued, ...], benchmarks: tuple[Benchmark, ...], dates: list[str], words: Labels
+) -> Any:
+    """The account's TWR since the first day (%) and any benchmark's change since the same day above, the account's
+    drawdown (%) below; one value axis each."""
+    from plotly.subplots import make_subplots
+
+    x = [v.trade_date.isoformat() for v in valued]
+    index = _twr_index(valued)
+    peak, drawdown = Fraction(1), []
+    for growth in index:
+        peak = max(peak, growth)
+        drawdown.append(float(growth / peak - 1) * 100)
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.05)
+    for colour, benchmark in zip(BENCHMARKS, benchmarks, strict=False):
+        figure.add_scatter(
+            x=[d.isoformat() for d, _ in benchmark.points],
+            y=[float(value) * 100 for _, value in benchmark.points],
+            name=figure_text(benchmark.name),
+            mode="lines",
+            line={"color": colour, "width": 1.8},
+            hovertemplate="%{y:+.2f}%<extra>" + figure_text(benchmark.name) + "</extra>",
+            row=1,
+            col=1,
+        )
+    figure.add_scatter(
+        x=x,
+        y=[float(growth - 1) * 100 for growth in index],
+        name=words.twr_line,
+        mode="lines",
+        line={"color": GROWTH, "width": 3},
+        fill="tozeroy",
+        fillcolor="rgba(224, 118, 26, 0.08)",
+        hovertemplate="%{y:+.2f}%<extra>" + words.twr_line + "</extra>",
+        row=1,
+        col=1,
+    )
+    figure.add_scatter(
+        x=x,
+        y=drawdown,
+        name=words.drawdown,
+        mode="lines",
+        fill="tozeroy",
+        line={"color": FALL, "width": 1.2},
+        fillcolor="rgba(43, 108, 196, 0.25)",
+        hovertemplate="%{y:.2f}%<extra>" + words.drawdown + "</extra>",
+        row=2,
+        col=1,
+    )
+    figure.update_layout(_layout())
+    _on_dates(figure, dates)
+    figure.update_yaxes(tickformat="+.1f", ticksuffix="%", zeroline=True, row=1, col=1)
+    figure.update_yaxes(tickformat=".1f", ticksuffix="%", row=2, col=1)
+    return figure
+
+
+def _daily_figure(valued: tuple[Valued, ...], dates: list[str], words: Labels) -> Any:
+    """Each day's return with its external flow set aside (%), red up and blue down; its profit in won on hover."""
+    import plotly.graph_objects as go
+
+    factors, profits = growth_factors(valued)[1:], _day_profits(valued)[1:]
+    rated = [(v, f, p) for v, f, p in zip(valued[1:], factors, profits, strict=True) if f is not None]
+    values = [float(f - 1) * 100 for _, f, _ in rated]
+    figure = go.Figure(
+        go.Bar(
+            x=[v.trade_date.isoformat() for v, _, _ in rated],
+            y=values,
+            name=words.daily_return,
+            marker={"color": [RISE if value > 0 else FALL for value in values]},
+            customdata=[p for _, _, p in rated],
+            hovertemplate="%{y:+.2f}%<br>"
+            + _won_hover(words, "%{customdata:+,}")
+            + f"<extra>{words.daily_return}</extra>",
+        )
+    )
+    figure.update_layout(_layout(showlegend=False, bargap=0.25))
+    _on_dates(figure, dates)
+    figure.update_yaxes(tickformat="+.1f", ticksuffix="%", zeroline=True)
+    return figure
+
+
+def _profit_loss_figure(days: tuple[Day, ...], dates: list[str], words: Labels) -> Any:
     import plotly.graph_objects as go
 
     values = [d.total_profit_loss for d in days]
     figure = go.Figure(
         go.Scatter(
-            x=_dates(days),
+            x=[d.trade_date.isoformat() for d in days],
             y=values,
-            name="Profit / loss",
+            name=words.profit_loss,
             mode="lines+markers",
-            line={"color": LINE},
-            marker={"color": [RISE if (v or 0) > 0 else FALL for v in values], "size": 8},
-            hovertemplate="%{y:+,} KRW<extra>Profit / loss</extra>",
+            line={"color": LINE, "width": 2},
+            marker={"color": [RISE if (v or 0) > 0 else FALL for v in values], "size": 7},
+            hovertemplate=_won_hover(words, "%{y:+,}") + f"<extra>{words.profit_loss}</extra>",
         )
     )
     figure.update_layout(_layout(showlegend=False))
-    figure.update_xaxes(type="category")
-    figure.update_yaxes(tickformat="+,.0f", title_text="KRW", zeroline=True, zerolinecolor="#8a9bb8")
+    _on_dates(figure, dates)
+    figure.update_yaxes(tickformat="+,.0f", zeroline=True, zerolinecolor="#8a9bb8")
     return figure
 
 
-def _allocation_figure(allocation: Allocation) -> Any:
+def _dividends_figure(months: tuple[MonthDividends, ...], dates: tuple[date, ...], words: Labels) -> Any:
+    """Stacked bars per month of the range, from its first date's month to its last's: paid, then withheld."""
     import plotly.graph_objects as go
 
+    shown = _months(dates[0], dates[-1]) if dates else [m.month for m in months]
+    paid = {m.month: m for m in months}
+    x = [m.strftime("%Y-%m") for m in shown]
+    figure = go.Figure()
+    for name, values, colour in (
+        (words.net, [paid[m].net if m in paid else 0 for m in shown], FLOW),
+        (words.tax, [paid[m].tax if m in paid else 0 for m in shown], "#b9c3d1"),
+    ):
+        figure.add_bar(
+            x=x,
+            y=values,
+            name=name,
+            marker={"color": colour},
+            hovertemplate=_won_hover(words) + f"<extra>{name}</extra>",
+        )
+    figure.update_layout(_layout(barmode="stack", bargap=0.45, legend=_layout()["legend"] | {"traceorder": "normal"}))
+    figure.update_xaxes(type="category", showgrid=False, linecolor="#c5ccd8")
+    figure.update_yaxes(tickformat=",.0f", gridcolor=GRID)
+    return figure
+
+
+def _months(first: date, last: date) -> list[date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (
+            month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
+        )
+    return months
+
+
+def _allocation_figure(allocation: Allocation, words: Labels) -> Any:
+    """The allocation by stock: a slice per held stock with an evaluation, and the cash."""
     shown = [h for h in allocation.holdings if h.evaluation_amount > 0]  # a pie has no negative slice
+    slices = [
+        (figure_text(_stock_label(h.stock_name, h.stock_code, words)), h.evaluation_amount, STOCKS[i % len(STOCKS)])
+        for i, h in enumerate(shown)
+    ]
+    if allocation.cash > 0:
+        slices.append((words.cash, allocation.cash, CASH))
+    return _donut(slices, words.allocation_total, allocation.total, words)
+
+
+def _donut(slices: Sequence[tuple[str, int, str]], total_label: str, total: int, words: Labels) -> Any:
+    """A donut of (label, won, colour) slices, clockwise from the top, with `total` named in its hole: any
+    breakdown of the assets (by stock today; by market or sector is the same call with other slices)."""
+    import plotly.graph_objects as go
+
     figure = go.Figure(
         go.Pie(
-            labels=[figure_text(h.label) for h in shown],
-            values=[h.evaluation_amount for h in shown],
-            hole=0.45,
+            labels=[label for label, _, _ in slices],
+            values=[value for _, value, _ in slices],
+            hole=0.58,
             sort=False,
             direction="clockwise",
             textinfo="percent",
             textposition="inside",
-            hovertemplate="%{label}<br>%{value:,} KRW<br>%{percent}<extra></extra>",
+            insidetextorientation="horizontal",
+            marker={"colors": [colour for _, _, colour in slices], "line": {"color": "#fff", "width": 2}},
+            hovertemplate="%{label}<br>" + _won_hover(words, "%{value:,}") + "<br>%{percent}<extra></extra>",
         )
     )
-    figure.update_layout(_layout(hovermode="closest", legend={"font": {"family": FONT_STACK}}))
+    figure.update_layout(
+        _layout(
+            hovermode="closest",
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle", "font": {"family": FONT_STACK}},
+            annotations=[  # the total in the hole: two lines, no markup
+                {
+                    "text": line,
+                    "showarrow": False,
+                    "font": {"size": size, "family": FONT_STACK, "color": colour},
+                    "x": 0.5,
+                    "y": y,
+                    "xref": "paper",
+                    "yref": "paper",
+                }
+                for line, size, colour, y in ((total_label, 12, MUTED, 0.56), (words.won(total), 15, INK, 0.46))
+            ],
+        )
+    )
     return figure
 
 

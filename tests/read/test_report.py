@@ -1,6 +1,8 @@
 """kiwoom-etl report: every plotted point and every table cell of the page equals what the books say
 (tests/support/books.py, computed in Python from the snapshots the test wrote, never from the views), on SQLite and
-PostgreSQL; the page is self-contained (no network), names a CJK font stack, and says so when a range has no data."""
+PostgreSQL; every chart over time spans the same dates; the monthly returns and the dividends by month are the
+hand-computed ones; the page is self-contained (no network), Korean unless --lang en, names a CJK font stack, and
+says so when a range has no data."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,11 +22,14 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from etl.cli import cli
-from etl.read.report import Holding, choose_exchange
+from etl.read.report import Holding, Valued, choose_exchange, monthly_returns
+from etl.read.report_labels import EN, KO, LABELS
 from etl.read.views import ACCOUNT_RETURNS_DAILY
+from etl.text import REPORT_LANGUAGES
 from tests.support import kiwoom_etl
 from tests.support.books import BAD_VALUE, NXT_ONLY, Book, History, Line, Stock, hundredths, week, with_nxt_only_account
 from tests.support.report_page import Page, Section
+from tests.support.story import ACCOUNT, at, ledger_line, load
 
 SEOUL = ZoneInfo("Asia/Seoul")
 A, ISA = "5000001111", "isa"
@@ -42,9 +48,13 @@ def loaded(engine: Engine, db_url: str, tmp_path: Path) -> tuple[History, str]:
     return books, db_url
 
 
-def report(db_url: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[Page, str]:
+def report(
+    db_url: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None, lang: str | None = "en"
+) -> tuple[Page, str]:
+    """The page as `report` writes it, in English unless `lang` says otherwise (None: the default language)."""
     out = tmp_path / "report.html"
-    command = ["report", "--database-url", db_url, "--out", str(out), "--force", *args]  # a test reports again
+    chosen = ["--lang", lang] if lang else []
+    command = ["report", "--database-url", db_url, "--out", str(out), "--force", *chosen, *args]  # again: --force
     result = CliRunner().invoke(cli, command, env=env)
     assert result.exit_code == 0, result.output
     assert str(out.resolve()) in result.stdout
@@ -83,18 +93,44 @@ def expected_days(books: History, account: str, exchange: str, since: date | Non
     return out
 
 
+def traces(figure: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {trace["name"]: trace for trace in figure["data"]}
+
+
+TIME_CHARTS = ("net_assets", "returns", "daily_return", "profit_loss")
+
+
+def check_same_range(section: Section, dates: list[str]) -> None:
+    """Every chart over time of `section` spans `dates`, from the first to the last, on every x axis."""
+    assert {name for name in TIME_CHARTS if name in section.figures} == set(TIME_CHARTS)
+    for name in TIME_CHARTS:
+        layout = section.figures[name]["layout"]
+        axes = [key for key in layout if key.startswith("xaxis")]
+        assert axes, name
+        for axis in axes:
+            assert layout[axis]["categoryarray"] == dates, (name, axis)
+            assert layout[axis]["range"] == [-0.5, len(dates) - 0.5], (name, axis)
+
+
 def check_section(section: Section, books: History, since: date | None = None, until: date | None = None) -> None:
-    """Every figure point and table cell of `section` against the books of its account × exchange."""
+    """Every figure point and table cell of `section` against the books of its account × exchange (in English)."""
     account, exchange = section.account, section.exchange
     days = expected_days(books, account, exchange, since, until)
     assert days, "a section checked here has data"
     dates = [d.isoformat() for d, *_ in days]
 
-    net = section.figures["net_assets"]["data"]
-    assert (net[0]["x"], net[0]["y"]) == (dates, [n for _, n, *_ in days])
-    assert (net[1]["x"], net[1]["y"]) == (dates, [c for _, _, c, *_ in days])
+    net = traces(section.figures["net_assets"])
+    assert (net["Net assets"]["x"], net["Net assets"]["y"]) == (dates, [n for _, n, *_ in days])
+    assert net["External flow"]["x"] == []  # the books hold no ledger
     profit = section.figures["profit_loss"]["data"]
     assert (profit[0]["x"], profit[0]["y"]) == (dates, [p for _, _, _, p, *_ in days])
+    check_same_range(section, dates)
+    # No ledger: each day's return is its change in net assets over the previous day's.
+    daily = traces(section.figures["daily_return"])["Daily return"]
+    rated = [(d, n, p) for (d, n, *_), (_, p, *_) in zip(days[1:], days, strict=False) if p > 0]
+    assert daily["x"] == [d.isoformat() for d, _, _ in rated]
+    assert daily["customdata"] == [n - p for _, n, p in rated]
+    assert daily["y"] == pytest.approx([(n / p - 1) * 100 for _, n, p in rated], rel=1e-12, abs=1e-12)
 
     assert section.tables["days"] == [
         [d.isoformat(), seoul(at), str(count), won(n), signed(c), signed(p)] for d, n, c, p, at, count in reversed(days)
@@ -102,23 +138,26 @@ def check_section(section: Section, books: History, since: date | None = None, u
 
     allocation = books.allocation(account, exchange, since, until)
     assert allocation is not None
-    day, held = allocation
-    assert f"Allocation at the last snapshot of {day}" in section.words
+    day, held, cash, cash_weight = allocation
+    assert f"Allocation · {day}" in section.words
     assert section.tables["holdings"] == [
-        [
-            label(s),
-            f"{s.quantity:,}",
-            won(s.evaluation),
-            f"{w} %",
-            won(s.purchase),
-            signed(s.profit),
-            "-" if not s.purchase else f"{hundredths(s.profit, s.purchase):+} %",
-        ]
-        for s, w in held
+        *(
+            [
+                label(s),
+                f"{s.quantity:,}",
+                won(s.evaluation),
+                f"{w}%",
+                won(s.purchase),
+                signed(s.profit),
+                "-" if not s.purchase else f"{hundredths(s.profit, s.purchase):+}%",
+            ]
+            for s, w in held
+        ),
+        [EN.cash, "", won(cash), f"{cash_weight}%", "", "", ""],
     ]
     pie = section.figures["allocation"]["data"][0]
-    slices = [s for s, _ in held if s.evaluation > 0]
-    assert (pie["labels"], pie["values"]) == ([label(s) for s in slices], [s.evaluation for s in slices])
+    slices = [(label(s), s.evaluation) for s, _ in held if s.evaluation > 0] + ([(EN.cash, cash)] if cash > 0 else [])
+    assert list(zip(pie["labels"], pie["values"], strict=True)) == slices
 
     recent = {d for d, *_ in days[-10:]}
     changes = [
@@ -171,9 +210,9 @@ def test_since_and_until_choose_the_days_and_the_allocation_is_the_newest_close_
     check_section(section, books, since, until)
     assert section.figures["net_assets"]["data"][0]["x"] == ["2026-11-17", "2026-11-19", "2026-11-20"]
     # The first day of the range changes against the day before it (outside the range), not against nothing.
-    assert section.figures["net_assets"]["data"][1]["y"][0] is not None
+    assert section.tables["days"][-1][0] == "2026-11-17" and section.tables["days"][-1][4] != "-"
     # Friday has two snapshots at one moment: the close is the one loaded last (Hynix at 175,500).
-    assert "Allocation at the last snapshot of 2026-11-20" in section.words
+    assert "Allocation · 2026-11-20" in section.words
     assert ["SK하이닉스 (000660)", "3", "526,500"] == section.tables["holdings"][1][:3]
 
 
@@ -188,10 +227,13 @@ def test_exchange_nxt_shows_nxt_only_and_an_account_without_the_exchange_says_so
     isa = page.section(ISA)  # its only NXT snapshot was refused: no chart, a sentence, and the failure
     assert isa.figures == {} and "No NXT snapshot of this account in the range" in isa.words
     assert isa.tables["freshness"][3] == ["Failures since the newest success", "1"]
-    # The newest NXT close of account a (next Monday) holds nothing: the page says so instead of an empty chart.
+    # The newest NXT close of account a (next Monday) holds no stock: the page says so, and its cash is all there is.
     page, _ = report(url, tmp_path, "--exchange", "NXT", "--account", A)
     assert "No holdings at the close of 2026-11-23" in page.sections[0].words
-    assert "allocation" not in page.sections[0].figures
+    assert page.sections[0].figures["allocation"]["data"][0]["labels"] == [EN.cash]
+    newest = books.allocation(A, "NXT")
+    assert newest is not None and newest[1] == [] and newest[2] > 0
+    assert page.sections[0].tables["holdings"] == [[EN.cash, "", won(newest[2]), "100.00%", "", "", ""]]
 
 
 def test_a_range_without_data_is_a_sentence_not_an_empty_chart(loaded: tuple[History, str], tmp_path: Path) -> None:
@@ -260,13 +302,19 @@ def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: 
     stack = ", ".join(CJK_FONTS)
     assert f"font-family: {stack}" in page.styles[0]
     (section,) = page.sections
-    assert set(section.figures) == {"net_assets", "profit_loss", "returns", "allocation"}
+    assert set(section.figures) == {*TIME_CHARTS, "allocation"}
     for figure in section.figures.values():
         assert figure["layout"]["font"]["family"] == stack
-    # The returns chart: equity, the TWR chained from the view's daily returns, the drawdown; no ledger here, so
-    # every change is return (and the page says so).
-    traces = {trace["name"]: trace for trace in section.figures["returns"]["data"]}
-    assert {"Equity", "TWR", "Drawdown"} <= set(traces)
+    # Korean by default: the page's words are the Korean labels, its money in 원.
+    for words in (KO.heading, KO.net_assets_heading, KO.twr_heading, KO.daily_heading, KO.monthly_heading):
+        assert words in html
+    assert EN.heading not in html and EN.twr_heading not in html
+    assert f'<div class="label">{KO.net_assets}</div><div class="value">{KO.won(week().books[-1].net_assets)}' in html
+    assert "원</div>" in html and section.tables["holdings"][-1][0] == KO.cash
+    # The returns chart: the TWR chained from the view's daily returns, the drawdown; the net assets on a chart of
+    # their own. No ledger here, so every change is return (and the page says so).
+    lines = traces(section.figures["returns"])
+    assert set(lines) == {KO.twr_line, KO.drawdown}
     engine = make_engine(sqlite_url)
     returns = ACCOUNT_RETURNS_DAILY.table()
     with engine.connect() as connection:
@@ -277,10 +325,10 @@ def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: 
         ).scalars()
         growth = math.prod(1 + (r or 0) for r in list(daily)[1:])
     engine.dispose()
-    assert traces["TWR"]["y"][-1] == pytest.approx((growth - 1) * 100, rel=1e-12)
-    assert "No ledger has been read for this account" in html
+    assert lines[KO.twr_line]["y"][-1] == pytest.approx((growth - 1) * 100, rel=1e-12)
+    assert KO.no_ledger in html
     # Unknown, not 0: the flows, dividends, fees and taxes would come from the ledger.
-    assert '<div class="label">External flows (KRW)</div><div class="value ">— (no ledger)</div>' in html
+    assert f'<div class="label">{escape(KO.flows)}</div><div class="value">{KO.no_ledger_value}</div>' in html
     # Times in the configured zone, named: Monday's 15:45 KST close is 06:45 UTC.
     assert section.tables["days"][-1][:2] == ["2026-11-16", "2026-11-16 06:45 UTC"]
     assert "삼성전자 (005930)" in section.tables["holdings"][0][0]
@@ -394,6 +442,7 @@ def test_hostile_names_and_accounts_are_shown_literally_in_the_tables_and_the_fi
         f"{LINK} (123450)",
         "\\u202e우선주 (207940)",
         "R&amp;D &lt;i&gt; $x$ (300000)",
+        EN.cash,
     }
     assert "<bdi>\\u202e우선주</bdi> (207940)" in html  # a right-to-left name cannot move the code either
     # The figures: plotly obeys no tag of the data and draws its characters, in the legend, the slices and the hover.
@@ -403,6 +452,7 @@ def test_hostile_names_and_accounts_are_shown_literally_in_the_tables_and_the_fi
         ((), f"{LINK} (123450)"),
         ((), "\\u202e우선주 (207940)"),
         ((), "R&amp;D &lt;i&gt; $x$ (300000)"),
+        ((), EN.cash),
     }
     for label in allocation["labels"]:
         tags, text = plotly_draws(allocation["hovertemplate"].replace("%{label}", label))
@@ -414,3 +464,104 @@ def test_hostile_names_and_accounts_are_shown_literally_in_the_tables_and_the_fi
     page_text = "".join(part for part in html.split("<script>") if "plotly.js" not in part[:2000])
     assert "<a href" not in page_text and "<b>x" not in page_text and "<i>ISA" not in page_text
     assert not any(unicodedata.category(ch) == "Cf" for ch in page_text)
+
+
+# The monthly returns, by hand: a cash-only account (equity = its deposit D+2) across three months and a new year,
+# with a deposit and a withdrawal that the returns set aside and two dividends.
+OCT29, OCT30, NOV2, NOV3, NOV5, DEC1, JAN4 = (
+    date(2026, 10, 29),
+    date(2026, 10, 30),
+    date(2026, 11, 2),
+    date(2026, 11, 3),
+    date(2026, 11, 5),
+    date(2026, 12, 1),
+    date(2027, 1, 4),
+)
+MONTHS_BOOKS = [
+    (OCT29, 1_000_000),  # the base
+    (OCT30, 1_100_000),  # +10 %: October +10 %
+    (NOV2, 1_545_000),  # a deposit of 500,000, then −5 %: 1,045,000 / 1,100,000
+    (NOV3, 1_854_000),  # +20 %: November 0.95 × 1.2 = +14 %
+    (DEC1, 1_468_600),  # a withdrawal of 200,000, then −10 %: 1,668,600 / 1,854,000; December −10 %
+    (JAN4, 1_615_460),  # +10 %: January 2027 +10 %
+]
+MONTHS_LEDGER = [
+    ledger_line(NOV2, 1, "이체입금", 500_000),
+    ledger_line(NOV5, 1, "배당금입금", 10_000, stk_cd="A005930", incm_resi_tax="1540"),
+    ledger_line(DEC1, 1, "이체출금", 200_000),
+    ledger_line(DEC1, 2, "배당금입금", 20_000, stk_cd="A000660", incm_resi_tax="3080"),
+]
+
+
+def test_monthly_returns_chain_each_month_s_days_exactly_with_the_year_s_total() -> None:
+    valued = [Valued(day, "snapshot", cash, cash, 0) for day, cash in MONTHS_BOOKS]
+    valued[2] = Valued(NOV2, "snapshot", 1_545_000, 1_545_000, 500_000)
+    valued[4] = Valued(DEC1, "snapshot", 1_468_600, 1_468_600, -200_000)
+    first, second = monthly_returns(valued)
+    nothing = (None,) * 9
+    assert (first.year, first.months, first.total) == (
+        2026,
+        (*nothing, Decimal("0.1"), Decimal("0.14"), Decimal("-0.1")),
+        Decimal("0.1286"),  # 1.1 × 1.14 × 0.9 − 1
+    )
+    assert (second.year, second.months, second.total) == (2027, (Decimal("0.1"), *(None,) * 11), Decimal("0.1"))
+    # A day after one worth nothing has no return (the view's NULL): its month is there, unchanged by it.
+    broke = [Valued(OCT29, "snapshot", 0, 0, 0), Valued(NOV2, "snapshot", 5, 5, 0), Valued(NOV3, "snapshot", 6, 6, 0)]
+    assert monthly_returns(broke)[0].months[10] == Decimal("0.2")
+    assert monthly_returns(valued[:1]) == ()  # the base alone has no return
+
+
+def test_the_monthly_table_the_daily_returns_and_the_dividends_are_the_hand_computed_ones(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    books = [Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash) for day, cash in MONTHS_BOOKS]
+    load(engine, tmp_path, books, MONTHS_LEDGER)
+    page, _ = report(db_url, tmp_path)
+    (section,) = page.sections
+    empty = [""] * 9
+    assert section.tables["monthly"] == [
+        ["2026", *empty, "+10.00%", "+14.00%", "-10.00%", "+12.86%"],
+        ["2027", "+10.00%", *[""] * 11, "+10.00%"],
+    ]
+    # Each day's return sets the day's deposit or withdrawal aside; its profit in won is beside it.
+    daily = traces(section.figures["daily_return"])["Daily return"]
+    assert daily["x"] == [d.isoformat() for d, _ in MONTHS_BOOKS[1:]]
+    assert daily["y"] == pytest.approx([10, -5, 20, -10, 10], rel=1e-12)
+    assert daily["customdata"] == [100_000, -55_000, 309_000, -185_400, 146_860]
+    flows = traces(section.figures["net_assets"])["External flow"]
+    assert (flows["x"], flows["customdata"]) == ([NOV2.isoformat(), DEC1.isoformat()], [500_000, -200_000])
+    twr = traces(section.figures["returns"])["This account"]
+    assert twr["y"] == pytest.approx([0, 10, 4.5, 25.4, 12.86, 24.146], rel=1e-12)
+    check_same_range(section, [d.isoformat() for d, _ in MONTHS_BOOKS])
+    # Dividends per month of the range, before withholding, withheld and paid; every month on the chart.
+    assert section.tables["dividends"] == [
+        ["2026-11", "10,000", "1,540", "8,460"],
+        ["2026-12", "20,000", "3,080", "16,920"],
+    ]
+    bars = traces(section.figures["dividends"])
+    assert bars["Paid"]["x"] == ["2026-10", "2026-11", "2026-12", "2027-01"]
+    assert (bars["Paid"]["y"], bars["Withheld"]["y"]) == ([0, 8_460, 16_920, 0], [0, 1_540, 3_080, 0])
+    # The cash is the allocation when no stock is held.
+    assert section.tables["holdings"] == [[EN.cash, "", "1,615,460", "100.00%", "", "", ""]]
+    assert "No holdings at the close of 2027-01-04" in section.words
+
+
+def test_english_with_lang_en_and_a_language_there_is_not_is_a_usage_error(
+    loaded: tuple[History, str], tmp_path: Path
+) -> None:
+    _, url = loaded
+    page, html = report(url, tmp_path, "--account", A, lang="en")
+    assert '<html lang="en">' in html and EN.heading in html and EN.monthly_heading in html
+    assert KO.heading not in html and KO.monthly_heading not in html and "원" not in html
+    page, html = report(url, tmp_path, "--account", A, lang=None)  # the default
+    assert '<html lang="ko">' in html and KO.heading in html and EN.heading not in html
+    result = CliRunner().invoke(cli, ["report", "--database-url", url, "--lang", "fr", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and not (tmp_path / "x").exists()
+    assert "Invalid value for '--lang': 'fr' is not one of 'ko', 'en'." in result.output
+
+
+def test_every_language_has_every_label() -> None:
+    assert tuple(LABELS) == REPORT_LANGUAGES  # Korean first: the default
+    for words in LABELS.values():
+        assert len(words.month_names) == 12
+        assert set(words.change_kinds) == {"opened", "closed", "increased", "reduced"}

@@ -441,17 +441,19 @@ class History:
 
     def allocation(
         self, account: str, exchange: str, since: date | None = None, until: date | None = None
-    ) -> tuple[date, list[tuple[Stock, Decimal]]] | None:
-        """The newest close from `since` to `until`: its date and its held stocks (quantity not 0), each with its
-        weight in the close's evaluation to the hundredth, largest evaluation first."""
+    ) -> tuple[date, list[tuple[Stock, Decimal]], int, Decimal] | None:
+        """The newest close from `since` to `until`: its date, its held stocks (quantity not 0) each with its weight
+        in cash + the held stocks' evaluations to the hundredth, largest evaluation first, its cash (deposit D+2) and
+        the cash's weight."""
         closes = self.closes_in(account, exchange, since, until)
         if not closes:
             return None
         day, _, book, _ = closes[-1]
         summed = stocks(book)
-        whole = sum(s.evaluation for s in summed.values())
         held = sorted((s for s in summed.values() if s.quantity), key=lambda s: (-s.evaluation, s.code or ""))
-        return day, [(s, hundredths(s.evaluation, whole)) for s in held]
+        cash = book.deposit_d2 or 0
+        whole = cash + sum(s.evaluation for s in held)
+        return day, [(s, hundredths(s.evaluation, whole)) for s in held], cash, hundredths(cash, whole)
 
     def ledger_checks(self) -> list[dict[str, Any]]:
         """ledger_checks from the books: they hold no day totals (kt00017), so none."""

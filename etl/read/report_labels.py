@@ -1,0 +1,362 @@
+"""Every word the report shows, one table per language (etl.text.REPORT_LANGUAGES), and how it writes numbers.
+
+The page takes its text from here only, so that a language is complete or the type checker says which label it
+lacks. Money is whole won with thousands separators (원 in Korean, KRW in English), rates are percentages to the
+hundredth, dates are YYYY-MM-DD in both languages. A label with {braces} is a format string; the data put into it
+is escaped by the page, never here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from etl.errors import ConfigError
+from etl.text import REPORT_LANGUAGES
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The words of one language."""
+
+    lang: str  # the page's <html lang>
+    heading: str
+    range_all: str
+    range_between: str
+    range_from: str
+    range_until: str
+    generated: str
+    exchanges_note: str
+    no_account: str
+    account: str
+    fallback_exchange: str
+    no_days: str
+    one_day: str
+    won_unit: str  # a table header's unit
+    won_format: str  # an amount with its unit
+
+    # The cards.
+    net_assets: str
+    day_profit: str
+    twr: str
+    xirr: str
+    max_drawdown: str
+    no_drawdown: str
+    flows: str
+    dividends: str
+    fees_taxes: str
+    no_ledger_value: str
+    profit_loss: str
+    last_snapshot: str
+
+    # The charts over time.
+    net_assets_heading: str
+    net_assets_meta: str
+    net_assets_line: str
+    equity_line: str
+    external_flow: str
+    estimate_note: str
+    twr_heading: str
+    twr_meta: str
+    twr_line: str
+    drawdown: str
+    benchmark_note: str
+    daily_heading: str
+    daily_meta: str
+    daily_return: str
+    profit_loss_heading: str
+    profit_loss_meta: str
+    no_ledger: str
+    unvalued_transfers: str
+
+    # The monthly returns and the dividends.
+    monthly_heading: str
+    monthly_meta: str
+    month_names: tuple[str, ...]
+    year: str
+    year_total: str
+    dividends_heading: str
+    dividends_meta: str
+    no_dividends: str
+    month: str
+    gross: str
+    tax: str
+    net: str
+
+    # The allocation and the holdings.
+    allocation_heading: str
+    allocation_meta: str
+    allocation_total: str
+    cash: str
+    negative_cash: str
+    no_holdings: str
+    stock: str
+    quantity: str
+    evaluation: str
+    weight: str
+    purchase: str
+    rate: str
+    no_code: str
+
+    # The position changes, the closes, the freshness.
+    changes_heading: str
+    no_changes: str
+    date: str
+    change: str
+    change_kinds: dict[str, str]
+    previous_quantity: str
+    difference: str
+    closes_summary: str
+    close: str
+    snapshots: str
+    freshness_heading: str
+    freshness_meta: str
+    no_runs: str
+    as_of_now: str
+    newest_snapshot: str
+    newest_success: str
+    newest_failure: str
+    failures: str
+    last_error: str
+
+    def won(self, value: int | None, *, sign: bool = False) -> str:
+        """An amount of won with its unit and thousands separators ('-' for nothing)."""
+        if value is None:
+            return "-"
+        return self.won_format.format(f"{value:+,}" if sign else f"{value:,}")
+
+    def month_name(self, month: int) -> str:
+        return self.month_names[month - 1]
+
+
+def number(value: int | None, *, sign: bool = False) -> str:
+    """An integer with thousands separators ('-' for nothing): a table's cell, its unit in the header."""
+    if value is None:
+        return "-"
+    return f"{value:+,}" if sign else f"{value:,}"
+
+
+def pct(value: Decimal | None, *, sign: bool = False) -> str:
+    """A percentage to the hundredth ('-' for nothing)."""
+    if value is None:
+        return "-"
+    return f"{value:+.2f}%" if sign else f"{value:.2f}%"
+
+
+def fraction_pct(value: Decimal | float | None) -> str:
+    """A fraction (0.0123) as a signed percentage to the hundredth (+1.23%); '-' for nothing."""
+    if value is None:
+        return "-"
+    return f"{Decimal(value) * 100:+.2f}%" if isinstance(value, Decimal) else f"{value * 100:+.2f}%"
+
+
+KO = Labels(
+    lang="ko",
+    heading="키움증권 계좌 리포트",
+    range_all="전체 기간",
+    range_between="{since} ~ {until}",
+    range_from="{since}부터",
+    range_until="{until}까지",
+    generated="작성 {moment}",
+    exchanges_note="계좌마다 한 거래소(KRX 또는 NXT)의 기록을 보여 줍니다. 두 거래소의 응답은 같은 계좌를 가리키므로"
+    " (예수금은 같고 보유 종목만 거래소 가격으로 평가) 합산하지 않습니다.",
+    no_account="이 데이터베이스에는 아직 스냅샷이나 수집 기록이 있는 계좌가 없습니다.",
+    account="계좌 {account} · {exchange}",
+    fallback_exchange="{shown}를 표시합니다: 이 계좌에는 {default} 스냅샷이 없습니다.",
+    no_days="이 기간에 이 계좌의 {exchange} 스냅샷이 없어 그릴 차트가 없습니다.",
+    one_day="이 기간에는 하루뿐이라 시간에 따른 차트가 없습니다 (아래 표의 종가를 보세요).",
+    won_unit="원",
+    won_format="{}원",
+    net_assets="순자산",
+    day_profit="마지막 날 손익 (입출금 제외)",
+    twr="기간 수익률 (TWR)",
+    xirr="금액가중 수익률 (XIRR, 연)",
+    max_drawdown="최대 낙폭",
+    no_drawdown="없음",
+    flows="순입금 (입금 − 출금 ± 입출고)",
+    dividends="배당금 (세전)",
+    fees_taxes="수수료 · 세금",
+    no_ledger_value="— (거래내역 없음)",
+    profit_loss="평가손익",
+    last_snapshot="마지막 스냅샷",
+    net_assets_heading="순자산 추이",
+    net_assets_meta="순자산 = 예수금(D+2) + 평가금액 − 신용융자 − 미납 신용이자, 매일 마지막 스냅샷 기준."
+    " ◆ 표시는 입금·출금·입출고가 있었던 날입니다.",
+    net_assets_line="순자산",
+    equity_line="자기자본 (순자산 − 담보대출)",
+    external_flow="입출금",
+    estimate_note=" 속이 빈 점은 스냅샷이 없는 날의 kt00002 추정값입니다.",
+    twr_heading="누적 수익률 (시간가중, TWR)",
+    twr_meta="입출금을 뺀 날마다의 수익률, (자기자본 − 그날의 입출금) / 전날 자기자본 − 1, 을 이어 곱한 값입니다."
+    " 입금이나 출금은 자기자본을 움직여도 수익률은 움직이지 않습니다. 기간의 첫날({first})이 기준(0%)이고,"
+    " 아래 칸은 고점 대비 낙폭입니다.",
+    twr_line="내 계좌",
+    drawdown="낙폭",
+    benchmark_note=" 지수는 같은 첫날부터의 등락률입니다.",
+    daily_heading="일간 수익률 (입출금 제외)",
+    daily_meta="그날의 손익을 전날 자기자본으로 나눈 값으로, 입금·출금·입출고는 빼고 계산합니다. 막대에 마우스를"
+    " 올리면 손익 금액도 보입니다.",
+    daily_return="일간 수익률",
+    profit_loss_heading="평가손익 추이",
+    profit_loss_meta="보유 종목의 평가금액 − 매입금액, 매일 마지막 스냅샷 기준.",
+    no_ledger="이 계좌의 거래내역(kiwoom-etl ledger)을 읽은 적이 없어, 입금도 수익으로 계산됩니다.",
+    unvalued_transfers="스냅샷이 없는 날의 주식 입출고 {count}건은 평가할 종가가 없어 0으로 계산했습니다"
+    " (그 가치가 수익으로 보입니다).",
+    monthly_heading="월별 수익률",
+    monthly_meta="달마다 일간 수익률을 정확히 이어 곱한 시간가중 수익률입니다. 첫 달은 기간의 첫날 종가부터,"
+    " 마지막 달은 마지막 날까지입니다. 빨강은 상승, 파랑은 하락.",
+    month_names=tuple(f"{m}월" for m in range(1, 13)),
+    year="연도",
+    year_total="연간",
+    dividends_heading="월별 배당금",
+    dividends_meta="거래내역의 배당 입금, 지급일(결제일) 기준. 세전 금액과 원천징수 세액, 실수령액.",
+    no_dividends="이 기간에 배당 입금이 없습니다.",
+    month="월",
+    gross="세전",
+    tax="원천징수",
+    net="실수령",
+    allocation_heading="자산 구성",
+    allocation_meta="{day} 종가({moment}) 기준. 비중 = 금액 / (예수금 D+2 + 보유 종목 평가금액); 신용·담보"
+    " 대출은 조각이 아니라 순자산에서 빠집니다. 한 종목의 현금·신용 보유분은 합산합니다.",
+    allocation_total="총자산",
+    cash="예수금 (D+2)",
+    negative_cash="예수금(D+2)이 음수라 도넛에서는 뺐습니다.",
+    no_holdings="{day} 종가에 보유 종목이 없습니다.",
+    stock="종목",
+    quantity="수량",
+    evaluation="평가금액",
+    weight="비중",
+    purchase="매입금액",
+    rate="수익률",
+    no_code="코드 없음",
+    changes_heading="최근 {days}거래일의 보유 변동 ({span})",
+    no_changes="전날 종가와 비교해 수량이 바뀐 종목이 없습니다.",
+    date="날짜",
+    change="변동",
+    change_kinds={"opened": "신규", "closed": "전량 매도", "increased": "증가", "reduced": "감소"},
+    previous_quantity="이전 수량",
+    difference="차이",
+    closes_summary="날짜별 종가 ({count}일)",
+    close="종가 시각",
+    snapshots="스냅샷",
+    freshness_heading="데이터 수집 상태",
+    freshness_meta="기간과 상관없이 지금 데이터베이스 기준입니다.",
+    no_runs="이 계좌 × 거래소의 수집 기록이 없습니다.",
+    as_of_now="현재",
+    newest_snapshot="최근 스냅샷",
+    newest_success="최근 성공한 수집 (시작)",
+    newest_failure="최근 실패한 수집 (시작)",
+    failures="최근 성공 이후 실패",
+    last_error="마지막 오류",
+)
+
+EN = Labels(
+    lang="en",
+    heading="Kiwoom account report",
+    range_all="Every trade date",
+    range_between="{since} – {until}",
+    range_from="From {since}",
+    range_until="Up to {until}",
+    generated="generated {moment}",
+    exchanges_note="Each section shows one exchange. KRX and NXT answers describe the same account (the cash repeats,"
+    " the holdings are priced per exchange), so their figures are never added together.",
+    no_account="No account has a snapshot or a run in this database yet.",
+    account="Account {account} · {exchange}",
+    fallback_exchange="{shown} shown: this account has no {default} snapshot.",
+    no_days="No {exchange} snapshot of this account in the range: nothing to chart.",
+    one_day="One day in the range: no chart over time (see its close below).",
+    won_unit="KRW",
+    won_format="{} KRW",
+    net_assets="Net assets",
+    day_profit="Last day's profit (flows set aside)",
+    twr="Return over the range (TWR)",
+    xirr="Money-weighted (XIRR, a year)",
+    max_drawdown="Max drawdown",
+    no_drawdown="none",
+    flows="External flows (in − out ± transfers)",
+    dividends="Dividends (gross)",
+    fees_taxes="Fees · taxes",
+    no_ledger_value="— (no ledger)",
+    profit_loss="Unrealised profit / loss",
+    last_snapshot="Last snapshot",
+    net_assets_heading="Net assets",
+    net_assets_meta="Net assets = deposit D+2 + evaluation − credit loans − unpaid credit interest, at each day's"
+    " close (its last snapshot). Diamonds: days with a deposit, a withdrawal or a transfer.",
+    net_assets_line="Net assets",
+    equity_line="Equity (net assets − collateral loans)",
+    external_flow="External flow",
+    estimate_note=" Hollow markers: kt00002 estimates (no snapshot that day).",
+    twr_heading="Cumulative return (time-weighted, TWR)",
+    twr_meta="Each day's return with its flows set aside, (equity − the day's external flow) / the previous day's"
+    " equity − 1, chained: a deposit or a withdrawal moves the equity, not the return. The range's first day"
+    " ({first}) is the base (0%); below, the drawdown from the running peak.",
+    twr_line="This account",
+    drawdown="Drawdown",
+    benchmark_note=" An index is its change since the same first day.",
+    daily_heading="Daily return (external flows set aside)",
+    daily_meta="The day's profit over the previous day's equity, deposits, withdrawals and transfers set aside;"
+    " the pointer on a bar shows the profit in KRW too.",
+    daily_return="Daily return",
+    profit_loss_heading="Unrealised profit and loss",
+    profit_loss_meta="Evaluation − purchase amount of the holdings, at each day's close.",
+    no_ledger="No ledger has been read for this account (kiwoom-etl ledger): every deposit counts as return here.",
+    unvalued_transfers="{count} securities transfer(s) on days without a snapshot have no close price to be valued"
+    " at: counted as 0 in the flows, so their value shows as return.",
+    monthly_heading="Monthly returns",
+    monthly_meta="Each month's time-weighted return, its daily returns chained exactly. The first month starts"
+    " at the range's first close, the last ends at its last day. Red: up, blue: down.",
+    month_names=("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    year="Year",
+    year_total="Year",
+    dividends_heading="Dividends by month",
+    dividends_meta="The ledger's dividend lines, by the month they were booked (settlement date): before"
+    " withholding, the tax withheld, and what was paid.",
+    no_dividends="No dividend was booked in the range.",
+    month="Month",
+    gross="Gross",
+    tax="Withheld",
+    net="Paid",
+    allocation_heading="Allocation",
+    allocation_meta="At the close of {day} ({moment}). Weight = amount / (cash D+2 + the holdings' evaluation);"
+    " credit and collateral loans are no slice, net assets subtract them. A stock's cash and credit lines are"
+    " summed.",
+    allocation_total="Gross assets",
+    cash="Cash (deposit D+2)",
+    negative_cash="The cash (deposit D+2) is negative: left out of the donut.",
+    no_holdings="No holdings at the close of {day}.",
+    stock="Stock",
+    quantity="Quantity",
+    evaluation="Evaluation",
+    weight="Weight",
+    purchase="Purchase",
+    rate="Rate",
+    no_code="no code",
+    changes_heading="Position changes of the last {days} day(s) in the range ({span})",
+    no_changes="No stock's quantity changed from one close to the next.",
+    date="Date",
+    change="Change",
+    change_kinds={"opened": "opened", "closed": "closed", "increased": "increased", "reduced": "reduced"},
+    previous_quantity="Previous quantity",
+    difference="Difference",
+    closes_summary="Every day's close ({count})",
+    close="Close",
+    snapshots="Snapshots",
+    freshness_heading="Data freshness",
+    freshness_meta="As the database holds it now, whatever the range.",
+    no_runs="No run of this account × exchange is recorded.",
+    as_of_now="as of now",
+    newest_snapshot="Newest snapshot",
+    newest_success="Newest successful run (started)",
+    newest_failure="Newest failed run (started)",
+    failures="Failures since the newest success",
+    last_error="Last error",
+)
+
+LABELS = {"ko": KO, "en": EN}
+
+
+def labels(lang: str) -> Labels:
+    """The words of `lang`; ConfigError naming the languages there are for any other."""
+    if lang not in LABELS:
+        raise ConfigError(f"no report in {lang!r}: the report's languages are {', '.join(REPORT_LANGUAGES)}")
+    return LABELS[lang]
