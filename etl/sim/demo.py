@@ -369,7 +369,7 @@ def _forget_earlier_demo(engine: Engine) -> int:
     runs = select(EtlRun.id).where(EtlRun.account_no.like(demo))
     snapshots = select(AccountSnapshot.id).where(AccountSnapshot.account_no.like(demo))
     with transaction(engine, "replacing an earlier demo") as connection:
-        account_tables = {table for api in APIS if api is not SNAPSHOT for table in api.tables}
+        account_tables = {table for api in APIS if api.per_account and api is not SNAPSHOT for table in api.tables}
         for table in reversed(Base.metadata.sorted_tables):  # each before the tables it refers to
             if table in account_tables:
                 connection.execute(delete(table).where(table.c.account_no.like(demo)))

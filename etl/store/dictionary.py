@@ -441,6 +441,15 @@ RAW_RESPONSES = Relation(
             TEXT,
             "The body as received when it is not a JSON object or holds a NUL character (jsonb refuses those).",
         ),
+        Column(
+            "asked",
+            TEXT_TYPE,
+            None,
+            "요청값",
+            CODE,
+            "What the request of a market API asked, which its answer need not repeat: ka10099's market list"
+            " (mrkt_tp), the code of ka10100, ka20006 (inds_cd) or ka10081 (stk_cd); NULL for an account API.",
+        ),
     ),
 )
 
