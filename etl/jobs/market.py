@@ -124,9 +124,10 @@ class ChartJob(MarketJob):
         self, account_no: str, *, since: date | None = None, until: date | None = None, **options: Any
     ) -> MarketResult:
         last = until or self.clock().astimezone(KST).date()
-        return self.result_type(
+        result: MarketResult = self.result_type(
             account_no, RunStatus.RUNNING, since=since or last, until=last, codes=tuple(self._codes())
         )
+        return result
 
     def _requests(self, result: Any) -> Iterator[Request]:
         for code in result.codes:

@@ -71,7 +71,8 @@ def list_rows(page: Page, *, asked: str) -> InstrumentsPage:
     items: Sequence[Any] = [] if found in (None, "") else [found] if isinstance(found, dict) else found
     if not isinstance(items, list):
         raise TransformError("expected a list", field=LIST_KEY, value=found, page=page.page_no)
-    rows, unknown = [], set()
+    rows: list[dict[str, Any]] = []
+    unknown: set[str] = set()
     for number, item in enumerate(items):
         if not isinstance(item, dict):
             raise TransformError("expected an object", field=LIST_KEY, value=item, line=number, lines=_LINES)

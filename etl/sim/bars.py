@@ -34,7 +34,8 @@ class Bar:
 
 def weekdays_back(last: date, count: int) -> list[date]:
     """Up to `count` weekdays from `last` back, newest first, none before ORIGIN."""
-    days, day = [], last
+    days: list[date] = []
+    day = last
     while len(days) < count and day >= ORIGIN:
         if day.weekday() < 5:
             days.append(day)

@@ -24,7 +24,7 @@ def store_instruments(connection: Connection, table: Table, rows: Iterable[dict[
     for first in range(0, len(codes), _CHUNK):
         chunk = codes[first : first + _CHUNK]
         query = select(table.c.stock_code, table.c.updated_at).where(table.c.stock_code.in_(chunk))
-        stored.update(connection.execute(query).tuples().all())
+        stored.update((row[0], row[1]) for row in connection.execute(query))
     new = [values for code, values in latest.items() if code not in stored]
     written = len(new)
     for code, values in latest.items():
@@ -43,7 +43,8 @@ def held_or_traded(connection: Connection) -> list[str]:
         select(PositionSnapshot.stock_code.label("code")).where(PositionSnapshot.stock_code.is_not(None)),
         select(AccountTransaction.stock_code.label("code")).where(AccountTransaction.stock_code.is_not(None)),
     )
-    return sorted(str(code) for code in connection.execute(select(codes.c.code)).scalars() if str(code).strip())
+    found = connection.execute(codes).scalars()
+    return sorted({str(code) for code in found if str(code).strip()})
 
 
 def known_codes(connection: Connection, table: Table) -> set[str]:
