@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from etl.apis import INDEX_DAILY, INSTRUMENTS, STOCK_DAILY
 from etl.clock import utc_now
 from etl.jobs.job import Job
-from etl.jobs.market import IndexDailyJob, InstrumentsJob, MarketResult, SingleInstrumentsJob, StockDailyJob
+from etl.jobs.market import IndexDailyJob, InstrumentsJob, SingleInstrumentsJob, StockDailyJob
+from etl.jobs.market import MarketResult as MarketResult
 from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Settings
 from etl.store.statistics import analyze
