@@ -43,6 +43,12 @@ from etl.store.sqltypes import ExactDecimal, UtcDateTime
 Points = ExactDecimal(12, 2)
 POINTS_TYPE = "numeric(12,2)"
 
+_WORDS = {
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close (cur_prc, 현재가: a past day's is its close)",
+}
 _DAY = Described("trade_date", DATE_TYPE, "dt", "일자", DATE, "The day of the bar (KRX's trading day).")
 
 
@@ -53,7 +59,7 @@ def _level(name: str, field: str, label: str) -> Described:
         field,
         label,
         INDEX,
-        f"The index's {label} level in points, exact: Kiwoom's ×100 integer / 100, its direction sign dropped.",
+        f"The day's {_WORDS[name]} in index points, exact: Kiwoom's ×100 integer / 100, its direction sign dropped.",
     )
 
 
@@ -94,7 +100,8 @@ def _price(name: str, field: str, label: str) -> Described:
         field,
         label,
         KRW_PER_SHARE,
-        f"The day's {label}, unadjusted (upd_stkpc_tp 0): a bar never changes after a later split or rights issue.",
+        f"The day's {_WORDS[name]} in won, unadjusted (upd_stkpc_tp 0): a bar never changes after a later split,"
+        " so a transfer is valued at that day's actual close.",
     )
 
 

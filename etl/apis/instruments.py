@@ -114,6 +114,7 @@ INSTRUMENT_SINGLE = RowsApi(
     counted=Counted("codes", "received"),
     claim=Claim.DAY,
     table=Instrument.__table__,
+    runs_metric=RunsMetric("instrument_singles", "Instruments asked alone"),
     per_account=False,
     read=_read_single,
     store=store_instruments,

@@ -404,8 +404,8 @@ POSITION_SNAPSHOTS = Relation(
 RAW_RESPONSES = Relation(
     "raw_responses",
     "원본 응답",
-    "One row per kt00005 or kt00015 page exactly as received: the audit trail and the input of a replay; never a"
-    " credential.",
+    "One row per page of a Kiwoom API (etl_runs.api_id names them) exactly as received: the audit trail and the"
+    " input of a replay; never a credential.",
     (
         row_key("응답ID", "The page's key."),
         run_key("The run that received it."),
@@ -415,7 +415,7 @@ RAW_RESPONSES = Relation(
             "The snapshot it built; NULL when the run failed.",
             "bigint → account_snapshots.id, NULL when the run failed",
         ),
-        Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005 or kt00015."),
+        Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005, kt00015, ka10081, …"),
         with_meaning(ACCOUNT_NO, "As in the snapshot."),
         with_meaning(EXCHANGE, "As in the snapshot: KRX or NXT; NULL for a kt00015 page."),
         Column("page_no", INTEGER, None, "페이지번호", INDEX, "0-based position in the continuation chain."),

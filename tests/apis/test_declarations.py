@@ -42,6 +42,7 @@ def test_the_metrics_count_the_runs_of_every_api_that_names_a_counter() -> None:
         "ledger",
         "day_totals",
         "instruments",
+        "instrument_singles",
         "index_daily",
         "stock_daily",
     ]
