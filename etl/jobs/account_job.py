@@ -4,6 +4,10 @@ run, one account's failure never stopping the next, and a server or an account t
 answer once (a `day` claim) or its range a calendar month at a time (a `range` claim); each request's pages go to
 raw_responses with their rows, in one transaction, and a page off the contract refuses its request's rows (kept,
 counted, loaded by `replay` once the transform reads it). Snapshots are not touched by any of it.
+
+A market API's job (etl.jobs.market) is one of these without an account: its one run (`_execute`) asks a request
+per market list or code (`_requests`), keeps what each asked in raw_responses.asked, and may stop paging once it
+has read far enough (`_enough`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from etl.apis.api import RowsApi
 from etl.apis.charts import INDEX_DAILY, STOCK_DAILY
 from etl.apis.instruments import INSTRUMENT_SINGLE, INSTRUMENTS
 from etl.clock import KST
-from etl.errors import ApiError, SlotClaimed
+from etl.errors import ApiError, SlotClaimed, StorageError
 from etl.jobs.account_job import AccountJob, RangeResult, Request
 from etl.kiwoom.pages import Page
 from etl.normalize.charts import oldest_day
@@ -70,16 +70,19 @@ class MarketJob(AccountJob[Any]):
         account = self.settings.require_accounts()[0]
         if self.unsupported is not None:
             return [self.result_type(MARKET, RunStatus.SKIPPED, Reason.NOT_SUPPORTED, error=self.unsupported)]
-        result = self._begin(MARKET, **options)
-        if not result.codes:
-            return []
         try:
+            result = self._begin(MARKET, **options)
+            if not result.codes:
+                return []
             return [self._execute(self.fetcher.client(account), result, trigger, scheduled_for)]
         except SlotClaimed:
             log.info("%s: today's run is another process's", self.api.what)
             return []
         except ApiError as exc:
             return [self.result_type(MARKET, RunStatus.FAILED, Reason.API_ERROR, error=str(exc))]
+        except StorageError as exc:  # no run could be recorded
+            log.error("%s: %s", self.api.what, exc)
+            return [self.result_type(MARKET, RunStatus.FAILED, Reason.DATABASE_ERROR, error=str(exc))]
 
     def _requests(self, result: Any) -> Iterator[Request]:
         for code in result.codes:

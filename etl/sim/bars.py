@@ -12,11 +12,22 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Protocol
 
 from etl.sim.stocks import ALL_STOCKS, INDEXES, tick
 
-ORIGIN = date(2020, 1, 6)  # a Monday: every series' first weekday
+ORIGIN = date(2024, 1, 1)  # a Monday: every series' first weekday
 BASE_PRICES = {code: price for code, _, price in ALL_STOCKS}
+
+
+class ChartMarket(Protocol):
+    """A market the simulator plays (the demo's), which the charts answer from."""
+
+    def trades_on(self, day: date) -> bool:
+        """Whether it traded on `day` (no bar on a day it did not)."""
+
+    def close(self, code: str, day: date) -> int | None:
+        """`code`'s close on `day`: what the snapshots show at the day's last slot; None when it did not trade."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ def _level(seed: int, code: str, base: int, day: date, stepped: bool) -> int:
         # Each step draws from its own seeded generator: a value never depends on how far the walk had grown.
         rng = random.Random(f"{seed}:{code}:{len(walk)}")
         last = walk[-1]
-        moved = max(1, last + last * rng.randint(-150, 160) // 10000)
+        moved = max(1, last + last * rng.randint(-150, 150) // 10000)
         walk.append(_on_tick(moved) if stepped else moved)
     return walk[_step(day)]
 
@@ -77,7 +88,9 @@ def _around(seed: int, code: str, day: date, close: int, stepped: bool) -> Bar:
     high = max(open_, close) + rng.randint(0, 3) * step
     low = max(step, min(open_, close) - rng.randint(0, 3) * step)
     volume = rng.randint(100_000, 9_000_000)
-    return Bar(day, open_, high, low, close, volume, volume * close // 1_000_000)
+    # 거래대금 in millions of won: a stock's volume × its close; an index's, as KOSPI's sample has it (~27 a unit).
+    value = volume * close // 1_000_000 if stepped else volume * 27
+    return Bar(day, open_, high, low, close, volume, value)
 
 
 def index_bar(seed: int, code: str, day: date) -> Bar:

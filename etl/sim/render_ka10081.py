@@ -1,6 +1,7 @@
 """ka10081's answer (주식일봉차트조회요청): the seeded stock's unadjusted bars from base_dt back (weekdays up to the
-simulator's today), newest first, a page at a time. A stock the caller's history prices closes at the history's
-price of the day: what its snapshots show at the day's close."""
+simulator's today), newest first, a page at a time. A stock closes where the snapshots show it at the day's close:
+at the price of the market the simulator plays (the demo's; no bar on a day it did not trade), else at the caller's
+history's price of the day."""
 
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ def answer(call: Call, kept: Kept) -> Answer:
     code, base = call.body.get("stk_cd"), request_date(call.body.get("base_dt"))
     if code not in BASE_PRICES or base is None or call.body.get("upd_stkpc_tp") not in ("0", "1"):
         return error(200, BAD_INPUT)
-    history = call.account.history
+    history, market = call.account.history, kept.market()
 
     def lines() -> list[dict[str, str]]:
         made = []
         for day in weekdays_back(min(base, call.today()), DEPTH):
-            close = history.price(code, day) if history is not None and code in history.prices else None
+            if market is not None:
+                close = market.close(code, day)
+                if close is None:  # that market did not trade that day
+                    continue
+            else:
+                close = history.price(code, day) if history is not None and code in history.prices else None
             bar = stock_bar(kept.seed, code, day, close)
             made.append(
                 {

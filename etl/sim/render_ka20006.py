@@ -21,12 +21,17 @@ def answer(call: Call, kept: Kept) -> Answer:
     if code not in INDEXES or base is None:
         return error(200, BAD_INPUT)
 
+    market = kept.market()
+
     def lines() -> list[dict[str, str]]:
-        bars = (index_bar(kept.seed, code, day) for day in weekdays_back(min(base, call.today()), DEPTH))
+        days = weekdays_back(min(base, call.today()), DEPTH)
+        if market is not None:  # only the days the simulator's market traded
+            days = [day for day in days if market.trades_on(day)]
+        bars = (index_bar(kept.seed, code, day) for day in days)
         return [
             {
                 "cur_prc": str(bar.close),
-                "trde_qty": str(bar.volume // 1000),
+                "trde_qty": str(bar.volume),
                 "dt": f"{bar.day:%Y%m%d}",
                 "open_pric": str(bar.open),
                 "high_pric": str(bar.high),

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from etl.sim.bars import ChartMarket
 from etl.sim.call import Call
 from etl.sim.pages import Listed
 from etl.sim.wire import Answer
@@ -23,6 +24,7 @@ class Kept:
     listed: Listed  # the list answers, kept for their continuations
     moves: Callable[[], bool]  # whether prices move by themselves between answers
     seed: int = 0  # the simulator's: the seeded market's bars (etl.sim.bars)
+    market: Callable[[], ChartMarket | None] = lambda: None  # the simulator's now: the market the charts answer from
 
 
 @dataclass(frozen=True, kw_only=True)

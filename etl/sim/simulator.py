@@ -45,6 +45,7 @@ from etl.sim import (
     render_kt00017,
 )
 from etl.sim.accounts import SimAccount
+from etl.sim.bars import ChartMarket
 from etl.sim.call import Call
 from etl.sim.faults import Fault, fault_answer, make_fault, take_fault
 from etl.sim.pacing import Buckets, too_fast
@@ -95,6 +96,9 @@ class Simulator:
     empty_ledger_form: Literal["list", "error"] = "list"  # kt00015's and kt00002's "no data": [], or return_code 2000
     unsupported: set[str] = field(default_factory=set)  # api-ids answered 8104, as the mock server answers ka01690
     corporate: set[str] = field(default_factory=set)  # app keys of company accounts: some APIs answered 8200
+    # The market it answers the charts from, when it plays one (the demo's): its trading days and closes. Unset, a
+    # stock closes at the caller's history's price of a weekday, else on a seeded walk (etl.sim.bars).
+    market: ChartMarket | None = None
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
@@ -106,7 +110,7 @@ class Simulator:
         self.requests = deque(maxlen=self.log_limit)
         self._tokens = Tokens(self.tokens, self.issued, self._lock)
         self._buckets = Buckets(self._lock)
-        kept = Kept(self._lock, random.Random(self.seed), Listed(), lambda: self.moves, self.seed)
+        kept = Kept(self._lock, random.Random(self.seed), Listed(), lambda: self.moves, self.seed, lambda: self.market)
         self._apis = {renderer.api_id: renderer for renderer in RENDERERS}
         self._answers: dict[str, Callable[[Call], Answer]] = {
             renderer.api_id: renderer.answering(kept) for renderer in RENDERERS
