@@ -229,9 +229,11 @@ def run(
     Slots are aligned to the clock in the schedule's time zone (Asia/Seoul): with 5m, 09:00, 09:05, ... Each
     exchange is snapshotted inside its window (KRX 08:30-18:10, NXT 07:50-20:10) on KRX trading days, plus an
     end-of-day snapshot (KRX 15:45, NXT 20:05); the config's [calendar] corrects the days and KRX's sessions.
-    Slots missed while the daemon was down are recorded as missed. Several daemons may share one database: each
-    slot is taken once. A first SIGTERM lets the snapshots in flight finish and exits 0; a second one exits at
-    once with 143 (nothing half-loaded either way).
+    Slots missed while the daemon was down are recorded as missed. On each KRX trading day it also refreshes the
+    instrument master at [market] instruments_at (08:00) and takes the day's index and stock bars at [market] at
+    (18:30), asked with the first configured account's app key. Several daemons may share one database: each
+    slot, and each of those days, is taken once. A first SIGTERM lets the snapshots in flight finish and exits 0; a
+    second one exits at once with 143 (nothing half-loaded either way).
 
     Global options go before or after `run`: kiwoom-etl run --log-format json --log-level DEBUG --interval 30s
     """

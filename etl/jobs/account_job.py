@@ -199,8 +199,9 @@ class AccountJob(Job, Generic[R]):
     def _work(self, client: KiwoomClient, run: Run, result: R) -> None:
         """Fetch and store one answer, request by request, setting `result`'s status; raise ApiError or StorageError.
         The requests after a refused page still load; a stop leaves the rest to the next run."""
-        for number, request in enumerate(self._requests(result)):
-            if number and self.stop.is_set():  # the requests not made yet are the next run's
+        for request in self._requests(result):
+            # The requests not made yet are the next run's (today's one request, which asks nothing, is made).
+            if request.params and self.stop.is_set():
                 result.failed(Reason.ABANDONED, self.stopped)
                 return
             pages: list[Page] = []

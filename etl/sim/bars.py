@@ -9,6 +9,7 @@ agrees with what the snapshots show at the day's close; its open, high and low a
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -18,6 +19,7 @@ from etl.sim.stocks import ALL_STOCKS, INDEXES, tick
 
 ORIGIN = date(2024, 1, 1)  # a Monday: every series' first weekday
 BASE_PRICES = {code: price for code, _, price in ALL_STOCKS}
+_GROWING = threading.Lock()  # the simulator answers each connection on its own thread: one walk grows at a time
 
 
 class ChartMarket(Protocol):
@@ -62,18 +64,22 @@ def _step(day: date) -> int:
 
 @lru_cache(maxsize=64)
 def _walk(seed: int, code: str, base: int, stepped: bool) -> list[int]:
-    return [base]  # grown by _level on demand, kept per series
+    return [base]  # grown by _grown on demand (deterministically: an evicted walk grows back the same)
 
 
 def _level(seed: int, code: str, base: int, day: date, stepped: bool) -> int:
-    walk = _walk(seed, code, base, stepped)
-    while len(walk) <= _step(day):
+    with _GROWING:
+        return _grown(_walk(seed, code, base, stepped), seed, code, _step(day), stepped)
+
+
+def _grown(walk: list[int], seed: int, code: str, step: int, stepped: bool) -> int:
+    while len(walk) <= step:
         # Each step draws from its own seeded generator: a value never depends on how far the walk had grown.
         rng = random.Random(f"{seed}:{code}:{len(walk)}")
         last = walk[-1]
         moved = max(1, last + last * rng.randint(-150, 150) // 10000)
         walk.append(_on_tick(moved) if stepped else moved)
-    return walk[_step(day)]
+    return walk[step]
 
 
 def _on_tick(price: int) -> int:
