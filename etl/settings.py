@@ -108,6 +108,9 @@ class Settings:
     ledger_at: time = time(20, 15)  # the daily ledger run, in `timezone`: after NXT closes
     ledger_rules: tuple[tuple[str, str], ...] = ()  # [ledger.kinds]: (keyword, kind), before the defaults
     calendar: CalendarCorrections = field(default_factory=CalendarCorrections)  # [calendar]: on top of XKRX's
+    benchmark_indexes: tuple[str, ...] = ("001", "101")  # [benchmarks] indexes: ka20006 업종코드, KOSPI and KOSDAQ
+    market_instruments_at: time = time(8, 0)  # [market] instruments_at: the daily instrument list, before the open
+    market_at: time = time(18, 30)  # [market] at: the day's index and stock bars, after the close
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (command-line options)."""
@@ -202,7 +205,7 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "workers": ("KIWOOM_ETL_WORKERS", "workers"),
     "database_mode": ("KIWOOM_ETL_DATABASE_MODE", "database_mode"),
 }
-_TABLES = {"env", "accounts", "windows", "end_of_day", "ledger", "calendar"}
+_TABLES = {"env", "accounts", "windows", "end_of_day", "ledger", "calendar", "benchmarks", "market"}
 # [ledger] key → (environment variable, Settings field)
 _LEDGER_SCALARS = {
     "lookback_days": ("KIWOOM_ETL_LEDGER_LOOKBACK_DAYS", "ledger_lookback_days"),
@@ -246,6 +249,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     schedule = _schedule(pick, document, path)
     ledger = _ledger(env, document.get("ledger", {}), path)
     calendar = _calendar(document.get("calendar", {}), path)
+    market = _market(env, document.get("benchmarks", {}), document.get("market", {}), path)
 
     default_exchanges = ("KRX",) if mock else EXCHANGES
     if "accounts" in document:
@@ -264,6 +268,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         **schedule,
         **ledger,
         **calendar,
+        **market,
     )
 
 
@@ -343,6 +348,54 @@ def _ledger(env: Mapping[str, str], table: Any, path: object) -> dict[str, Any]:
     if kinds:
         ledger["ledger_rules"] = tuple(kinds.items())  # in the file's order: the first match decides
     return ledger
+
+
+# [market] key → (environment variable, Settings field)
+_MARKET_TIMES = {
+    "instruments_at": ("KIWOOM_ETL_MARKET_INSTRUMENTS_AT", "market_instruments_at"),
+    "at": ("KIWOOM_ETL_MARKET_AT", "market_at"),
+}
+_INDEX_CODE = re.compile(r"[0-9]{3}")
+
+
+def _market(env: Mapping[str, str], benchmarks: Any, market: Any, path: object) -> dict[str, Any]:
+    """The [benchmarks] and [market] settings that are given: the index codes (ka20006's three-digit 업종코드), and
+    when the daemon takes the instrument list and the day's bars."""
+    for name, table in (("benchmarks", benchmarks), ("market", market)):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {name} must be a table ([{name}])")
+    unknown = set(benchmarks) - {"indexes"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown [benchmarks] setting(s) {', '.join(sorted(unknown))} (see the README)")
+    unknown = set(market) - set(_MARKET_TIMES)
+    if unknown:
+        raise ConfigError(f"{path}: unknown [market] setting(s) {', '.join(sorted(unknown))} (see the README)")
+    settings: dict[str, Any] = {}
+    var = "KIWOOM_ETL_BENCHMARKS_INDEXES"
+    if env.get(var, "") != "":
+        settings["benchmark_indexes"] = parse_index_codes(env[var].split(","), var)
+    elif "indexes" in benchmarks:
+        settings["benchmark_indexes"] = parse_index_codes(benchmarks["indexes"], f"{path}: benchmarks.indexes")
+    for key, (var, name) in _MARKET_TIMES.items():
+        if env.get(var, "") != "":
+            settings[name] = parse_clock(env[var], var)
+        elif key in market:
+            settings[name] = parse_clock(str(market[key]), f"{path}: market.{key}")
+    return settings
+
+
+def parse_index_codes(value: Any, setting: str) -> tuple[str, ...]:
+    """Index codes as ka20006 takes them ("001" KOSPI, "101" KOSDAQ): three digits each, in order, once each."""
+    if not isinstance(value, list | tuple) or not value:
+        raise ConfigError(f'{setting}: expected a list of three-digit index codes such as ["001", "101"]')
+    codes: list[str] = []
+    for item in value:
+        code = item.strip() if isinstance(item, str) else item
+        if not isinstance(code, str) or not _INDEX_CODE.fullmatch(code):
+            raise ConfigError(f'{setting}: expected three-digit index codes such as "001" (KOSPI), got {item!r}')
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes)
 
 
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")

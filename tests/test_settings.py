@@ -409,3 +409,34 @@ def test_a_key_that_is_not_a_string_is_named_as_such(tmp_path: Path) -> None:
     path = write(tmp_path, "[[accounts]]\nappkey = 5\nsecretkey = 'env:S'\n")
     with pytest.raises(ConfigError, match=r"accounts\[0\].appkey: expected a string in quotes .* got a int"):
         load_settings(path, environ={})
+
+
+def test_the_market_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    default = load_settings(environ={})
+    assert default.benchmark_indexes == ("001", "101")
+    assert (default.market_instruments_at, default.market_at) == (time(8, 0), time(18, 30))
+    config = tmp_path / "config.toml"
+    config.write_text('[benchmarks]\nindexes = ["001", "201"]\n\n[market]\ninstruments_at = "07:40"\nat = "19:00"\n')
+    settings = load_settings(config, environ={"KIWOOM_ETL_MARKET_AT": "18:45"})
+    assert settings.benchmark_indexes == ("001", "201")
+    assert (settings.market_instruments_at, settings.market_at) == (time(7, 40), time(18, 45))
+    environ = {"KIWOOM_ETL_BENCHMARKS_INDEXES": "101, 001"}
+    assert load_settings(config, environ=environ).benchmark_indexes == ("101", "001")
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ('[benchmarks]\nindexes = ["1"]\n', {}, r"benchmarks.indexes: expected three-digit index codes.*'1'"),
+        ('[benchmarks]\nindexes = "001"\n', {}, "benchmarks.indexes: expected a list"),
+        ("", {"KIWOOM_ETL_BENCHMARKS_INDEXES": "001,KOSPI"}, "KIWOOM_ETL_BENCHMARKS_INDEXES: .*'KOSPI'"),
+        ('[market]\nclose = "18:00"\n', {}, r"unknown \[market\] setting\(s\) close"),
+        ('[market]\nat = "25:00"\n', {}, "market.at"),
+        ("benchmarks = 3\n", {}, "benchmarks must be a table"),
+    ],
+)
+def test_bad_market_settings_name_the_setting(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config, environ=env)

@@ -9,7 +9,9 @@ what their runs are.
 
 - `api`: what a declaration says (the `Api` class);
 - `snapshot`: kt00005, the balance and positions; `ledger`: kt00015, the transaction ledger;
-- `totals`: kt00017, the account's totals of the day; `estimates`: kt00002, the daily estimated assets.
+- `totals`: kt00017, the account's totals of the day; `estimates`: kt00002, the daily estimated assets;
+- `instruments`: ka10099 and ka10100, the instrument master; `charts`: ka20006 and ka10081, the index and stock
+  daily bars (market APIs: asked for no account).
 
 A new account API is a module here and one line below, its normaliser, its migration, its tests (with its renderer in
 etl.sim) and its docs; what runs it is a job in etl.jobs called by a use case of etl.app.
@@ -18,7 +20,9 @@ etl.sim) and its docs; what runs it is a job in etl.jobs called by a use case of
 from sqlalchemy import CheckConstraint
 
 from etl.apis.api import Api
+from etl.apis.charts import INDEX_DAILY, STOCK_DAILY
 from etl.apis.estimates import ESTIMATES
+from etl.apis.instruments import INSTRUMENT_SINGLE, INSTRUMENTS
 from etl.apis.ledger import LEDGER
 from etl.apis.snapshot import SNAPSHOT
 from etl.apis.totals import DAY_TOTALS
@@ -26,9 +30,32 @@ from etl.store.dictionary import TABLES as STORE_TABLES
 from etl.store.dictionary import Relation, etl_runs
 from etl.store.models import Base, EtlRun, describe, one_of, relation_of
 
-__all__ = ["API_IDS", "APIS", "DAY_TOTALS", "ESTIMATES", "LEDGER", "SNAPSHOT", "TABLES", "Api", "Base"]
+__all__ = [
+    "API_IDS",
+    "APIS",
+    "DAY_TOTALS",
+    "ESTIMATES",
+    "INDEX_DAILY",
+    "INSTRUMENTS",
+    "INSTRUMENT_SINGLE",
+    "LEDGER",
+    "SNAPSHOT",
+    "STOCK_DAILY",
+    "TABLES",
+    "Api",
+    "Base",
+]
 
-APIS: tuple[Api, ...] = (SNAPSHOT, LEDGER, DAY_TOTALS, ESTIMATES)
+APIS: tuple[Api, ...] = (
+    SNAPSHOT,
+    LEDGER,
+    DAY_TOTALS,
+    ESTIMATES,
+    INSTRUMENTS,
+    INSTRUMENT_SINGLE,
+    INDEX_DAILY,
+    STOCK_DAILY,
+)
 
 # etl_runs.api_id: what each run fetched. The migration that adds an API widens the database's check; this one is
 # what Alembic compares with it.

@@ -45,7 +45,8 @@ class Rows:
     unknown_fields: frozenset[str]
 
 
-# (page, account_no, number of its first line in errors) → its rows; TransformError when a value is off the contract.
+# (page, whose: its account_no, or what a market API's request asked, number of its first line in errors) → its rows;
+# TransformError when a value is off the contract.
 Read = Callable[[Page, str, int], Rows]
 
 
@@ -68,6 +69,10 @@ class Api:
     table: Table  # where its rows go
     also_writes: tuple[Table, ...] = ()  # the other tables of its own a run writes: a snapshot's positions
     runs_metric: RunsMetric | None = None
+    # False: a market API (instruments, bars), asked for no account: its runs' etl_runs.account_no is NULL, it is
+    # asked with the first configured account's app key, and its pages are read by what their request asked
+    # (raw_responses.asked) rather than by an account.
+    per_account: bool = True
 
     @property
     def api_id(self) -> str:

@@ -4,6 +4,7 @@ frozen dataclass that says what happened.
 
 - `collect`: take a snapshot, run the account's day (the ledger, then the day's totals when due), the day's totals
   alone, backfill a range;
+- `market`: refresh the instrument master, take the index and stock daily bars of a range (no account's);
 - `history`: flush the spool, replay everything, reclassify the ledger, import kept answers;
 - `outputs`: export a view or table, export for a tool, write the report, measure the returns;
 - `status`: the status findings: the spool, the configured accounts, what needs the user's eye;

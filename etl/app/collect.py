@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from etl.apis import ESTIMATES, LEDGER
+from etl.app.market import MarketData, market_data
 from etl.clock import KrxCalendar, krx_calendar, utc_now
 from etl.errors import DatabaseUnavailable
 from etl.jobs.backfill import EstimatesJob
@@ -191,10 +192,11 @@ class Backfilled:
     estimates: tuple[EstimatesResult, ...]
     ledger: tuple[LedgerResult, ...]
     first_snapshots: Mapping[str, date | None]
+    market: MarketData  # the index and stock daily bars of the range
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in [*self.estimates, *self.ledger])
+        return all(r.ok for r in [*self.estimates, *self.ledger]) and self.market.ok
 
 
 def backfill(
@@ -208,17 +210,19 @@ def backfill(
     estimated: Sequence[Account] | None = None,
 ) -> Backfilled:
     """The days before the daemon started: kt00002's daily estimates from `since` to `until` (default: today) of
-    the `estimated` accounts (default: every configured one), then the ledger of every account from `since`."""
+    the `estimated` accounts (default: every configured one), then the ledger of every account from `since`, then
+    the range's index and stock daily bars (etl.app.market)."""
     settings.require_accounts()
     only = settings if estimated is None else settings.with_overrides(accounts=tuple(estimated))
     job = EstimatesJob(only, engine, fetcher, clock=clock)
     try:
         estimates = job.run(since=since, until=until)
         ledger = LedgerJob(settings, engine, job.fetcher, clock=clock).run(since=since)
+        market = market_data(settings, engine, since, until, fetcher=job.fetcher, clock=clock)
     finally:
         if fetcher is None:
             job.fetcher.close()
     analyze(engine, (*ESTIMATES.grows, *LEDGER.grows))
     with engine.connect() as connection:
         firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
-    return Backfilled(tuple(estimates), tuple(ledger), firsts)
+    return Backfilled(tuple(estimates), tuple(ledger), firsts, market)

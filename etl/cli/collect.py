@@ -1,4 +1,4 @@
-"""The commands that collect from Kiwoom: snapshot, ledger, backfill, and run (the daemon)."""
+"""The commands that collect from Kiwoom: snapshot, ledger, backfill, instruments, and run (the daemon)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,44 @@ from etl.cli.base import (
 )
 from etl.errors import ConfigError
 from etl.text import displayable
+
+
+@cli.command()
+@global_options
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="CODE",
+    help="Ask only this six-character stock code (ka10100); repeat for more.",
+)
+@click.pass_obj
+def instruments(obj: Context, codes: tuple[str, ...]) -> None:
+    """Refresh the instrument master (the instruments table) now: every market list (ka10099: KOSPI, KOSDAQ, KONEX,
+    ETN, ETF), then each code the accounts held or traded that no list had, asked alone (ka10100).
+
+    A code's market is the list that held it (ETF and ETN before KOSPI); a code asked alone takes its marketCode (0
+    KOSPI, 10 KOSDAQ, anything else OTHER, with a warning naming it). These are no account's APIs: their runs have
+    no account_no and ask with the first configured account's app key. The daemon does this daily at `[market]
+    instruments_at`. Prints each run; exits 1 when one failed.
+    """
+    from etl.app.market import instruments as refresh
+    from etl.app.wiring import open_database
+    from etl.cli.render import market_results_table
+
+    for code in codes:
+        if len(code) != 6 or not code.isascii() or not code.isalnum():
+            raise click.BadParameter(f"{code!r}: a stock code has six letters or digits (005930)", param_hint="--code")
+    with errors():
+        settings = obj.settings()
+        settings.require_accounts()
+        with open_database(settings) as engine:
+            done = refresh(settings, engine, codes=codes or None)
+        click.echo(market_results_table(done.results))
+        rows = sum(r.rows for r in done.results)
+        click.echo(f"{rows} instrument row(s) received, {sum(r.written for r in done.results)} written.")
+        if not done.ok:
+            sys.exit(EXIT_FAILED)
 
 
 @cli.command()
@@ -126,7 +164,9 @@ def ledger_command(obj: Context, since: date | None, reclassify: bool, force_tot
 @click.pass_obj
 def backfill_command(obj: Context, since: date, until: date | None) -> None:
     """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and
-    the ledger (kt00015) of the same range, for every configured account.
+    the ledger (kt00015) of the same range, for every configured account; then the range's daily bars of the
+    `[benchmarks] indexes` (ka20006, into index_daily) and of every stock the accounts held or traded (ka10081,
+    unadjusted, into stock_daily), asked with the first configured account's app key.
 
     account_returns_daily then reaches back before the first snapshot: on a KRX day without one it takes the
     estimate (estimated_assets − credit_loan, the collateral loan set apart), marked source = 'estimate'; a day
@@ -136,7 +176,7 @@ def backfill_command(obj: Context, since: date, until: date | None) -> None:
     """
     from etl.app.collect import backfill
     from etl.app.wiring import open_database
-    from etl.cli.render import estimates_results_table, ledger_results_table
+    from etl.cli.render import estimates_results_table, ledger_results_table, market_results_table
 
     period(since, until)
     with errors():
@@ -147,6 +187,8 @@ def backfill_command(obj: Context, since: date, until: date | None) -> None:
         click.echo(estimates_results_table(filled.estimates))
         click.echo("\nLedger (kt00015):")
         click.echo(ledger_results_table(filled.ledger))
+        click.echo("\nIndex and stock daily bars (ka20006, ka10081):")
+        click.echo(market_results_table(filled.market.results))
         for result in filled.estimates:
             if result.ok:
                 first = filled.first_snapshots[result.account]
@@ -187,9 +229,11 @@ def run(
     Slots are aligned to the clock in the schedule's time zone (Asia/Seoul): with 5m, 09:00, 09:05, ... Each
     exchange is snapshotted inside its window (KRX 08:30-18:10, NXT 07:50-20:10) on KRX trading days, plus an
     end-of-day snapshot (KRX 15:45, NXT 20:05); the config's [calendar] corrects the days and KRX's sessions.
-    Slots missed while the daemon was down are recorded as missed. Several daemons may share one database: each
-    slot is taken once. A first SIGTERM lets the snapshots in flight finish and exits 0; a second one exits at
-    once with 143 (nothing half-loaded either way).
+    Slots missed while the daemon was down are recorded as missed. On each KRX trading day it also refreshes the
+    instrument master at [market] instruments_at (08:00) and takes the day's index and stock bars at [market] at
+    (18:30), asked with the first configured account's app key. Several daemons may share one database: each
+    slot, and each of those days, is taken once. A first SIGTERM lets the snapshots in flight finish and exits 0; a
+    second one exits at once with 143 (nothing half-loaded either way).
 
     Global options go before or after `run`: kiwoom-etl run --log-format json --log-level DEBUG --interval 30s
     """

@@ -14,6 +14,7 @@ from etl.text import displayable
 
 if TYPE_CHECKING:
     from etl.app.collect import EstimatesResult, LedgerResult, SnapshotResult, TotalsResult
+    from etl.app.market import MarketResult
     from etl.app.status import Attention, Findings, LedgerStatus, NewestRun, PairStatus, SpoolSummary
     from etl.schedule import Schedule
 
@@ -29,7 +30,7 @@ def snapshots_table(results: Sequence[SnapshotResult]) -> str:
     )
 
 
-def _result(r: LedgerResult | TotalsResult | EstimatesResult) -> str:
+def _result(r: LedgerResult | TotalsResult | EstimatesResult | MarketResult) -> str:
     return r.status + (f" ({r.reason})" if r.reason else "")
 
 
@@ -65,6 +66,20 @@ def estimates_results_table(results: Sequence[EstimatesResult]) -> str:
         for r in results
     ]
     return table(("account", "result", "range", "pages", "days", "error"), rows)
+
+
+def market_results_table(results: Sequence[MarketResult]) -> str:
+    """The table of market runs (ka10099, ka10100, ka20006, ka10081): what each asked and received."""
+
+    def asked(r: MarketResult) -> str:
+        codes = ", ".join(r.codes[:6]) + (f", … ({len(r.codes)})" if len(r.codes) > 6 else "")
+        return codes + (f" {r.since} – {r.until}" if r.since else "")
+
+    rows = [
+        (r.api.api_id, r.api.what, _result(r), asked(r), str(r.pages), str(r.rows), str(r.written), r.error or "")
+        for r in results
+    ]
+    return table(("api", "what", "result", "asked", "pages", "rows", "written", "error"), rows)
 
 
 def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime) -> str:

@@ -83,8 +83,12 @@ class Metrics:
         """Count one account's day-totals run."""
         self._count_run(result)
 
+    def observe_run(self, result: AccountResult) -> None:
+        """Count one run of an API that names a counter (a market API's)."""
+        self._count_run(result)
+
     def _count_run(self, result: AccountResult) -> None:
-        """Count one account's run in its API's counter."""
+        """Count one run in its API's counter."""
         self.runs[result.api.api_id].labels(result=result.status, reason=result.reason or "").inc()
 
     def retried(self, exc: ApiError) -> None:

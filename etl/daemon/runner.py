@@ -15,7 +15,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from etl.app.collect import DayJobs, run_day
+from etl.app.market import MarketJobs, MarketResult, daily_bars, refresh_instruments
 from etl.app.status import configured_pairs
 from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
@@ -116,6 +117,7 @@ class Daemon:
         fetcher = Fetcher(settings, clock=clock, observer=self.metrics.retried, stop=self.stopping)
         self.snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
         self.day = DayJobs(settings, engine, fetcher, clock=clock, stop=self.stopping)
+        self.market = MarketJobs(settings, engine, fetcher, clock=clock, stop=self.stopping)
         self.fetcher = fetcher
         self.started_at = clock()
         self.workers = fan_out_workers(
@@ -383,6 +385,53 @@ class Daemon:
         self._observe_totals(day.totals)
         return list(day.ledger)
 
+    def run_instruments(self) -> list[MarketResult]:
+        """The instrument master, on a KRX trading day before the open (`[market] instruments_at`): every market list,
+        the day claimed in etl_runs so that replicas fetch it once, then the codes no list had. A failure is logged
+        and counted; snapshots never wait for it."""
+        slot = self._market_slot(self.settings.market_instruments_at)
+        if slot is None:
+            return []
+        try:
+            done = refresh_instruments(self.market, trigger="scheduled", scheduled_for=slot).results
+        except Exception:  # a bug in it must not stop the daemon's snapshots
+            log.exception("the instrument refresh failed")
+            return []
+        self._observe_market(done)
+        return list(done)
+
+    def run_market(self) -> list[MarketResult]:
+        """The day's index and stock bars, on a KRX trading day after the close (`[market] at`), the day claimed in
+        etl_runs so that replicas fetch it once. A failure is logged and counted; snapshots never wait for it."""
+        slot = self._market_slot(self.settings.market_at)
+        if slot is None:
+            return []
+        day = slot.date()
+        try:
+            done = daily_bars(self.market, day, day, trigger="scheduled", scheduled_for=slot).results
+        except Exception:  # a bug in it must not stop the daemon's snapshots
+            log.exception("the daily bars failed")
+            return []
+        self._observe_market(done)
+        return list(done)
+
+    def _market_slot(self, at: time) -> datetime | None:
+        """Today's market slot at `at` (local time), or None: not a KRX trading day, or the database unusable."""
+        today = self.schedule.local(self.clock()).date()
+        if not self.schedule.calendar.is_trading_day(today):
+            log.debug("%s is no KRX trading day: no market data", today)
+            return None
+        if self.check_database() is not None:
+            log.warning("the market data waits for the database to be usable again")
+            return None
+        return datetime.combine(today, at, tzinfo=self.schedule.zone)
+
+    def _observe_market(self, results: Sequence[MarketResult]) -> None:
+        for result in results:
+            self.metrics.observe_run(result)
+            if not result.ok:
+                log.warning("%s: %s (%s): %s", result.api.what, result.status, result.reason, result.error)
+
     def _observe_ledger(self, results: Sequence[LedgerResult]) -> None:
         for result in results:
             self.metrics.observe_ledger(result)
@@ -481,7 +530,11 @@ class Daemon:
         """The snapshot ticks on the schedule's trigger, and a flush of the spool every interval."""
         grace = misfire_grace(self.schedule.interval)
         zone = self.schedule.zone
-        executors = {"default": JobExecutor(max_workers=2), "ledger": JobExecutor(max_workers=1)}
+        executors = {
+            "default": JobExecutor(max_workers=2),
+            "ledger": JobExecutor(max_workers=1),
+            "market": JobExecutor(max_workers=1),
+        }
         scheduler = BlockingScheduler(timezone=zone, executors=executors)
         scheduler.add_job(
             self.tick,
@@ -519,6 +572,21 @@ class Daemon:
             executor="ledger",
             misfire_grace_time=None,
         )
+        # The market data has a worker of its own too (never holding a snapshot tick, nor the ledger).
+        for job_id, name, method, at in (
+            ("instruments", "the instrument master", self.run_instruments, self.settings.market_instruments_at),
+            ("market", "the daily bars", self.run_market, self.settings.market_at),
+        ):
+            scheduler.add_job(
+                method,
+                CronTrigger(hour=at.hour, minute=at.minute, timezone=zone),
+                id=job_id,
+                name=name,
+                executor="market",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
         scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         return scheduler
 

@@ -4,13 +4,17 @@ run, one account's failure never stopping the next, and a server or an account t
 answer once (a `day` claim) or its range a calendar month at a time (a `range` claim); each request's pages go to
 raw_responses with their rows, in one transaction, and a page off the contract refuses its request's rows (kept,
 counted, loaded by `replay` once the transform reads it). Snapshots are not touched by any of it.
+
+A market API's job (etl.jobs.market) is one of these without an account: its one run (`_execute`) asks a request
+per market list or code (`_requests`), keeps what each asked in raw_responses.asked, and may stop paging once it
+has read far enough (`_enough`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
@@ -31,7 +35,14 @@ from etl.store.runs import Run, start_run
 log = logging.getLogger(__name__)
 
 
-Span = tuple[date, date] | None  # what one request asks: a range of days, or (a `day` claim) today
+@dataclass(frozen=True)
+class Request:
+    """What one request of a run asks: the endpoint's parameters, how errors name it ("" for today's one request),
+    and, for a market API, what it asked (raw_responses.asked: a market list, a code)."""
+
+    params: Mapping[str, Any]
+    where: str
+    asked: str | None = None
 
 
 def months(start: date, end: date) -> Iterator[tuple[date, date]]:
@@ -133,7 +144,12 @@ class AccountJob(Job, Generic[R]):
         if account_no in self.refused_accounts:
             refusal = self.refused_accounts[account_no]
             return self.result_type(account_no, RunStatus.SKIPPED, Reason.NOT_SUPPORTED, error=refusal)
-        result = self._begin(account_no, **options)
+        return self._execute(client, self._begin(account_no, **options), trigger, scheduled_for)
+
+    def _execute(self, client: KiwoomClient, result: R, trigger: str, scheduled_for: datetime | None) -> R:
+        """The run of `result` (an account's, or none's for a market API): its etl_runs row, claimed for its day
+        when `scheduled_for` (SlotClaimed when another process has it), the subclass's work, and how it ended."""
+        account_no = result.account if self.api.per_account else None
         run = start_run(
             self.engine,
             trigger=trigger,
@@ -148,7 +164,7 @@ class AccountJob(Job, Generic[R]):
         try:
             self._work(client, run, result)
         except NotSupported as exc:
-            if exc.reason == "8200":  # this account (a company's) only
+            if exc.reason == "8200" and account_no is not None:  # this account (a company's) only
                 self.refused_accounts[account_no] = str(exc)
                 log.warning("%s: not offered to this account; not asked again until restart", exc)
             else:
@@ -166,30 +182,37 @@ class AccountJob(Job, Generic[R]):
         """The result of a run of `account_no` that begins now (status running)."""
         return self.result_type(account_no, RunStatus.RUNNING)
 
-    def _spans(self, result: R) -> Iterator[Span]:
+    def _requests(self, result: R) -> Iterator[Request]:
         """What the run asks, request by request: today once, or its range a calendar month at a time."""
         if self.api.claim is Claim.DAY:
-            yield None
+            yield Request({}, "")
             return
         if not isinstance(result, RangeResult) or result.since is None or result.until is None:
             raise ValueError(f"a {self.api.what} run needs its range")
-        yield from months(result.since, result.until)
+        for start, end in months(result.since, result.until):
+            yield Request({"start": start, "end": end}, f"{start} – {end}")
+
+    def _enough(self, page: Page, request: Request, result: R) -> bool:
+        """Whether `page` reached far enough that the request's next pages are not wanted (a chart paging back)."""
+        return False
 
     def _work(self, client: KiwoomClient, run: Run, result: R) -> None:
-        """Fetch and store one account's answer, request by request, setting `result`'s status; raise ApiError or
-        StorageError. The requests after a refused page still load; a stop leaves the rest to the next run."""
-        for span in self._spans(result):
-            if span is not None and self.stop.is_set():  # the months not read yet are the next run's
+        """Fetch and store one answer, request by request, setting `result`'s status; raise ApiError or StorageError.
+        The requests after a refused page still load; a stop leaves the rest to the next run."""
+        for request in self._requests(result):
+            # The requests not made yet are the next run's (today's one request, which asks nothing, is made).
+            if request.params and self.stop.is_set():
                 result.failed(Reason.ABANDONED, self.stopped)
                 return
-            params = {} if span is None else {"start": span[0], "end": span[1]}
             pages: list[Page] = []
             try:
-                for page in client.pages(self.api.endpoint, **params):
+                for page in client.pages(self.api.endpoint, **request.params):
                     pages.append(page)
+                    if self._enough(page, request, result):
+                        break
             finally:  # what came before a failure is kept
                 result.pages += len(pages)
-                self._take(run, span, pages, result)
+                self._take(run, request, pages, result)
         if not result.refused:
             result.status = RunStatus.SUCCESS
         elif self.api.claim is Claim.DAY:
@@ -199,17 +222,18 @@ class AccountJob(Job, Generic[R]):
                 Reason.PAYLOAD_REFUSED, f"{len(result.refused)} page(s) refused: " + "; ".join(result.refused)
             )
 
-    def _take(self, run: Run, span: Span, pages: Sequence[Page], result: R) -> None:
+    def _take(self, run: Run, request: Request, pages: Sequence[Page], result: R) -> None:
         """Store one request's pages, and its rows unless a page is refused."""
         if not pages:
             return
         rows: list[Any] = []
         refused = False
+        whose = result.account if self.api.per_account else str(request.asked)
         for page in pages:
             try:
-                read = self._read(page, result.account, len(rows))
+                read = self._read(page, whose, len(rows))
             except TransformError as exc:
-                where = "" if span is None else f"{span[0]} – {span[1]} page {page.page_no}: "
+                where = f"{request.where} page {page.page_no}: " if request.where else ""
                 result.refused.append(f"{where}{exc}")
                 log.warning("%s %s: page %d refused: %s", result.account, self.api.what, page.page_no, exc)
                 refused = True
@@ -218,7 +242,11 @@ class AccountJob(Job, Generic[R]):
             self._warn_unknown_fields(read.unknown_fields)
         result.rows += len(rows)
         with transaction(self.engine, f"loading the {self.api.what}") as connection:
-            connection.execute(insert(RawResponse), [page_row(page, run.id, result.account, None) for page in pages])
+            account_no = result.account if self.api.per_account else None
+            connection.execute(
+                insert(RawResponse),
+                [page_row(page, run.id, account_no, None, asked=request.asked) for page in pages],
+            )
             if not refused:
                 self._store(connection, run, rows, pages, result)
 

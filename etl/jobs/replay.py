@@ -179,7 +179,8 @@ def replay_rows(
     clock: Callable[[], datetime] = utc_now,
 ) -> tuple[int, int]:
     """Store the kept pages of `api` again with today's transform, oldest first (its load decides whether a later
-    answer stands); a run refused for a page, whose pages all read now, becomes a success (reason replayed).
+    answer stands); a run refused for a page, whose pages all read now, becomes a success (reason replayed). A
+    market API's page is read as what its request asked (raw_responses.asked).
     Returns (pages read, pages refused)."""
     query = kept_pages(api.api_id, since=since, account=account)
     now = clock()
@@ -188,7 +189,8 @@ def replay_rows(
         for row in connection.execute(query.order_by(RawResponse.id)).all():
             read += 1
             try:
-                rows = api.read(stored_page(row), str(row.account_no), 0).rows
+                whose = row.account_no if api.per_account else row.asked
+                rows = api.read(stored_page(row), str(whose), 0).rows
             except TransformError as exc:
                 log.warning("run %d: today's transform refuses a %s page (%s)", row.run_id, api.api_id, exc)
                 refused += 1

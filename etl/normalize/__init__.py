@@ -6,5 +6,6 @@ No I/O and no clock: everything it needs is passed in, and a value that does not
 - `transform`: kt00005 → one account row and its position rows;
 - `ledger`: kt00015 → account_transactions rows, each classified by a keyword mapping;
 - `totals`: kt00017 → one account_day_totals row;
-- `estimates`: kt00002 → account_daily_estimates rows.
+- `estimates`: kt00002 → account_daily_estimates rows;
+- `instruments`: ka10099, ka10100 → instruments rows; `charts`: ka20006, ka10081 → index_daily, stock_daily rows.
 """

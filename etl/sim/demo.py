@@ -7,7 +7,8 @@ dividend, a credit line, a transfer in and a remark no mapping knows), on a free
 snapshotted by `Snapshotter.take` with a clock set to that slot, so captured_at, trade_date and scheduled_for are
 the past's; each trading day's evening takes its totals (kt00017); a closed weekday gets the `skipped` runs a
 daemon writes. Then the daily estimates (kt00002) of the third account's weeks before the first snapshot and the
-ledger (kt00015) of every account are loaded, as `kiwoom-etl backfill` loads them. It never touches the real API.
+ledger (kt00015) of every account are loaded, as `kiwoom-etl backfill` loads them, and the instrument master and the
+daily bars of the indexes and the stocks, as the daemon takes them. It never touches the real API.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
-from sqlalchemy import Engine, TextualSelect, delete, inspect, select, text
+from sqlalchemy import Engine, TextualSelect, delete, func, inspect, select, text
 
 from etl.apis import APIS, SNAPSHOT, Base
+from etl.apis.instruments import Instrument
 from etl.app.collect import DayJobs, backfill, day_totals, take_snapshots
+from etl.app.market import MarketJobs, daily_bars, refresh_instruments
 from etl.app.outputs import returns, write_report
 from etl.clock import KST, CalendarCorrections, KrxCalendar, krx_calendar, local_text, utc_now
 from etl.console import table
@@ -100,7 +103,12 @@ def run_demo(
     history = _ledger_history(calendar, market, seed)
     ledgered = replace(make_account(LEDGER_ACCOUNT, 0), history=history)
     simulator = Simulator(
-        accounts=[*market.accounts(0, 0), ledgered], page_size=5, rate_per_second=1000, burst=100, moves=False
+        accounts=[*market.accounts(0, 0), ledgered],
+        page_size=5,
+        rate_per_second=1000,
+        burst=100,
+        moves=False,
+        market=market,  # the charts' bars close where the snapshots do
     )
     with connected(database_url, migrated=False) as engine:
         _refuse_foreign_data(engine, database_url)  # before anything is migrated or written
@@ -138,6 +146,7 @@ def run_demo(
                     engine, jobs, simulator, (market, ledgered), (calendar, krx), moment, clock, echo
                 )
                 _ledger(engine, jobs, history, calendar, moment, clock, echo)
+                _market(engine, jobs, calendar, echo)
             finally:
                 jobs.close()
         echo(f"\n{loaded} of {total} snapshot(s) loaded in {time.monotonic() - started:.1f} s.\n")
@@ -287,6 +296,25 @@ def _ledger(
     )
 
 
+def _market(engine: Engine, jobs: DayJobs, calendar: Calendar, echo: Callable[[str], None]) -> None:
+    """The instrument master and the daily bars of the demo's weeks, as the daemon takes them (etl.app.market)."""
+    market = MarketJobs(jobs.settings, engine, jobs.fetcher, clock=jobs.clock)
+    listed = refresh_instruments(market)
+    bars = daily_bars(market, calendar.trading[0], calendar.trading[-1])
+    with storage_errors(engine, "counting the instruments"), engine.connect() as connection:
+        counted = connection.execute(select(Instrument.market, func.count()).group_by(Instrument.market))
+        markets = {str(row[0]): int(row[1]) for row in counted}
+    echo(
+        "Market data: instruments (ka10099, ka10100) "
+        + ", ".join(f"{name} {markets[name]}" for name in sorted(markets))
+        + f"; daily bars of the indexes {', '.join(jobs.settings.benchmark_indexes)} (ka20006) and of "
+        f"{len(bars.stocks[0].codes) if bars.stocks else 0} stocks held or traded (ka10081): "
+        f"{sum(r.rows for r in bars.results)} bar(s)"
+        + ("" if listed.ok and bars.ok else " (some failed: see the log)")
+        + "."
+    )
+
+
 def _returns(engine: Engine, echo: Callable[[str], None]) -> None:
     """What `kiwoom-etl returns` prints for the ledger account: a deposit is not a return."""
     name = f"{DEMO_PREFIX}{LEDGER_ACCOUNT}"
@@ -369,7 +397,7 @@ def _forget_earlier_demo(engine: Engine) -> int:
     runs = select(EtlRun.id).where(EtlRun.account_no.like(demo))
     snapshots = select(AccountSnapshot.id).where(AccountSnapshot.account_no.like(demo))
     with transaction(engine, "replacing an earlier demo") as connection:
-        account_tables = {table for api in APIS if api is not SNAPSHOT for table in api.tables}
+        account_tables = {table for api in APIS if api.per_account and api is not SNAPSHOT for table in api.tables}
         for table in reversed(Base.metadata.sorted_tables):  # each before the tables it refers to
             if table in account_tables:
                 connection.execute(delete(table).where(table.c.account_no.like(demo)))

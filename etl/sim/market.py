@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from etl.clock import KST, KrxCalendar
 from etl.sim.accounts import SELL_COST, Holding, SimAccount, make_account
-from etl.sim.stocks import STOCKS, tick
+from etl.sim.stocks import ALL_STOCKS, tick
 
 SLOTS = (time(9, 30), time(12, 30), time(15, 45))  # Korean time; the last is the day's close
 BUY_FEE = Decimal("0.00015")
@@ -24,8 +24,8 @@ LOAN_SHARE = Decimal("0.55")  # a credit buy borrows this share of its price
 CREDIT = "03"  # the credit code the simulator's credit lines carry (kt00005's crd_tp is stored as given)
 LOAN_DAYS = 150
 MADE_UP_HOLIDAY = "made-up holiday: the demo's weeks hold no KRX holiday, so it closes one weekday"
-NAMES = {code: name for code, name, _ in STOCKS}
-BASE_PRICES = {code: price for code, _, price in STOCKS}
+NAMES = {code: name for code, name, _ in ALL_STOCKS}
+BASE_PRICES = {code: price for code, _, price in ALL_STOCKS}
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ PLAN: dict[int, tuple[Trade, ...]] = {
     8: (Trade(1, "0001A0", -300),),  # sold out
     9: (Trade(2, "373220", -8),),  # sold out
     11: (Trade(1, "0001A0", 150),),  # bought again
+    7: (Trade(2, "247540", 12),),  # a KOSDAQ stock
+    10: (Trade(1, "069500", 60),),  # an ETF
     13: (Trade(1, "000660", -10, credit=True),),  # part of the credit line sold: its loan repaid in proportion
 }
 SEEDED_FROM = 14
@@ -132,6 +134,17 @@ class DemoMarket:
             return walk[step]
         offset = random.Random(f"{self.seed}:{code}:{step}:nxt").choice((-1, 0, 0, 1))
         return max(1, walk[step] + offset * tick(walk[step]))
+
+    def trades_on(self, day: date) -> bool:
+        """Whether `day` is one of its trading days (the charts give no bar on any other)."""
+        return day in self.days
+
+    def close(self, code: str, day: date) -> int | None:
+        """`code`'s close on `day`, as the snapshots show it at the day's last slot; None on a day it did not trade
+        (a weekend, a closed weekday, a day outside its days)."""
+        if not self.trades_on(day):
+            return None
+        return self.price(code, self.days.index(day), len(SLOTS) - 1)
 
     def book(self, account: int, day: int) -> Book:
         """Account `account` after day `day`'s trades."""

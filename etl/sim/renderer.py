@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from etl.sim.bars import ChartMarket
 from etl.sim.call import Call
 from etl.sim.pages import Listed
 from etl.sim.wire import Answer
@@ -22,13 +23,16 @@ class Kept:
     rng: random.Random  # seeded: how prices move
     listed: Listed  # the list answers, kept for their continuations
     moves: Callable[[], bool]  # whether prices move by themselves between answers
+    seed: int = 0  # the simulator's: the seeded market's bars (etl.sim.bars)
+    market: Callable[[], ChartMarket | None] = lambda: None  # the simulator's now: the market the charts answer from
 
 
 @dataclass(frozen=True, kw_only=True)
 class Renderer:
-    """One account API as the simulator answers it."""
+    """One API as the simulator answers it."""
 
     api_id: str
+    path: str = "/api/dostk/acnt"  # where it is asked: the account APIs', or the market APIs' stkinfo and chart
     answering: Callable[[Kept], Callable[[Call], Answer]]  # its answer to a call, made once from what is kept
     bad_field: str | None = None  # what a bad_value fault that names no field spoils
     for_companies: bool = True  # False: a company's account is answered 8200

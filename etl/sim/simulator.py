@@ -33,8 +33,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from etl.clock import KST
-from etl.sim import render_ka00001, render_kt00002, render_kt00005, render_kt00015, render_kt00017
+from etl.sim import (
+    render_ka00001,
+    render_ka10081,
+    render_ka10099,
+    render_ka10100,
+    render_ka20006,
+    render_kt00002,
+    render_kt00005,
+    render_kt00015,
+    render_kt00017,
+)
 from etl.sim.accounts import SimAccount
+from etl.sim.bars import ChartMarket
 from etl.sim.call import Call
 from etl.sim.faults import Fault, fault_answer, make_fault, take_fault
 from etl.sim.pacing import Buckets, too_fast
@@ -49,13 +60,17 @@ NOT_FOR_COMPANIES = (
     "법인 고객은 해당 API를 지원하지 않습니다.[8200:법인 고객은 해당 API를 지원하지 않습니다. API ID={api_id}]",
 )
 
-# The account APIs it answers, each as its renderer module declares it.
+# The APIs it answers (the account APIs and the market APIs), each as its renderer module declares it.
 RENDERERS: tuple[Renderer, ...] = (
     render_ka00001.RENDERER,
     render_kt00005.RENDERER,
     render_kt00015.RENDERER,
     render_kt00017.RENDERER,
     render_kt00002.RENDERER,
+    render_ka10099.RENDERER,
+    render_ka10100.RENDERER,
+    render_ka20006.RENDERER,
+    render_ka10081.RENDERER,
 )
 
 
@@ -81,6 +96,9 @@ class Simulator:
     empty_ledger_form: Literal["list", "error"] = "list"  # kt00015's and kt00002's "no data": [], or return_code 2000
     unsupported: set[str] = field(default_factory=set)  # api-ids answered 8104, as the mock server answers ka01690
     corporate: set[str] = field(default_factory=set)  # app keys of company accounts: some APIs answered 8200
+    # The market it answers the charts from, when it plays one (the demo's): its trading days and closes. Unset, a
+    # stock closes at the caller's history's price of a weekday, else on a seeded walk (etl.sim.bars).
+    market: ChartMarket | None = None
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
@@ -92,7 +110,7 @@ class Simulator:
         self.requests = deque(maxlen=self.log_limit)
         self._tokens = Tokens(self.tokens, self.issued, self._lock)
         self._buckets = Buckets(self._lock)
-        kept = Kept(self._lock, random.Random(self.seed), Listed(), lambda: self.moves)
+        kept = Kept(self._lock, random.Random(self.seed), Listed(), lambda: self.moves, self.seed, lambda: self.market)
         self._apis = {renderer.api_id: renderer for renderer in RENDERERS}
         self._answers: dict[str, Callable[[Call], Answer]] = {
             renderer.api_id: renderer.answering(kept) for renderer in RENDERERS
@@ -184,7 +202,8 @@ class Simulator:
             return self._tokens.issue(self.accounts, body, self.token_lifetime)
         if path == "/oauth2/revoke" and api_id == "au10002":
             return self._tokens.revoke(body)
-        if path != "/api/dostk/acnt" or (api_id not in self._apis and api_id not in self.unsupported):
+        known = self._apis.get(api_id)
+        if path != (known.path if known else "/api/dostk/acnt") or (known is None and api_id not in self.unsupported):
             return error(404, BAD_INPUT)
         account = self._tokens.bearer(self.accounts, headers.get("authorization", ""))
         if account is None:

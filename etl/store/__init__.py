@@ -8,7 +8,8 @@ Every way data enters the tables (a fetch, a flush, an import, a replay) goes th
 - `schema`: the migrations (Alembic) and the check that the schema is current; `health`: whether the database can
   be used now; `identity`: which database a URL names; `statistics`: ANALYZE after a bulk load;
 - `capture`: one snapshot's raw pages, as every load takes them; `load`: the load of snapshots;
-- `ledger`: the ledger's load; `daily`: the tables of one row per account and day; `estimates`: where the estimates
-  meet the snapshots; `closes`: daily_closes, derived from the snapshots;
+- `ledger`: the ledger's load; `daily`: the tables of one row per account (or code) and day; `estimates`: where the
+  estimates meet the snapshots; `closes`: daily_closes, derived from the snapshots; `instruments`: the instrument
+  master's load and the codes the accounts held or traded;
 - `runs`: etl_runs bookkeeping (claimed slots, missed and skipped runs, abandoned runs).
 """

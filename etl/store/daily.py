@@ -1,6 +1,6 @@
-"""Tables of one row per account and day (the day totals, the daily estimates): the key columns they start with, and
-their load, where a later answer for a day replaces an earlier one and an older one (a replay of an older page) leaves
-it. Everything happens in the caller's transaction."""
+"""Tables of one row per account and day (the day totals, the daily estimates) or per code and day (the index and
+stock bars): the key columns they start with, and their load, where a later answer for a day replaces an earlier one
+and an older one (a replay of an older page) leaves it. Everything happens in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from sqlalchemy import Column, ColumnClause, Connection, Date, ForeignKey, Table
 from etl.store.dictionary import CAPTURED_AT, LEDGER_ACCOUNT_NO, run_key, with_meaning
 from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
 from etl.store.sqltypes import UtcDateTime
-
-_KEY = ("account_no", "trade_date")
 
 
 def key_columns() -> tuple[ColumnClause[str], ColumnClause[date], ColumnClause[int], ColumnClause[datetime]]:
@@ -40,16 +38,21 @@ def key_docs(trade_date: Described, run: str, arrived: str) -> tuple[Described, 
 
 
 def store_daily(connection: Connection, table: Table, rows: Iterable[dict[str, Any]], *, run_id: int) -> int:
-    """Write one account's rows into `table` (one insert for the new days); return how many were written."""
+    """Write one owner's rows into `table` (one insert for the new days); return how many were written. The owner is
+    the first column of the table's key (account_no, index_code, stock_code), the day its trade_date."""
     rows = list(rows)
     if not rows:
         return 0
-    account = rows[0]["account_no"]
+    owner_column = table.primary_key.columns[0]
+    key = (owner_column.name, "trade_date")
+    owner = rows[0][owner_column.name]
+    if any(row[owner_column.name] != owner for row in rows):
+        raise ValueError(f"store_daily takes one {owner_column.name}'s rows at a time")
     days = [row["trade_date"] for row in rows]
     stored = dict(
         connection.execute(
             select(table.c.trade_date, table.c.captured_at).where(
-                table.c.account_no == account, table.c.trade_date.between(min(days), max(days))
+                owner_column == owner, table.c.trade_date.between(min(days), max(days))
             )
         ).all()
     )
@@ -60,8 +63,8 @@ def store_daily(connection: Connection, table: Table, rows: Iterable[dict[str, A
             new.append(values)
             stored[row["trade_date"]] = row["captured_at"]
         elif stored[row["trade_date"]] <= row["captured_at"]:
-            where = (table.c.account_no == account) & (table.c.trade_date == row["trade_date"])
-            connection.execute(update(table).where(where).values({k: v for k, v in values.items() if k not in _KEY}))
+            where = (owner_column == owner) & (table.c.trade_date == row["trade_date"])
+            connection.execute(update(table).where(where).values({k: v for k, v in values.items() if k not in key}))
         else:
             continue
         written += 1

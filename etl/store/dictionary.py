@@ -197,6 +197,10 @@ class ApiRuns(Protocol):
     def per_exchange(self) -> bool:
         """Whether a run asks one exchange (else it covers both and its exchange is NULL)."""
 
+    @property
+    def per_account(self) -> bool:
+        """Whether a run is an account's (else a market API's: its account_no is NULL)."""
+
 
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 
@@ -228,12 +232,18 @@ def etl_runs(apis: Sequence[ApiRuns]) -> Relation:
     """etl_runs as the runs of `apis` make it: its description and the columns that name each API's runs (etl.apis
     gives every declaration, where the metadata is completed)."""
     apis = sorted(apis, key=lambda api: not api.per_exchange)  # those that leave exchange NULL last
-    per_account = [api for api in apis if not api.per_exchange]
+    per_account = [api for api in apis if not api.per_exchange and api.per_account]
+    market = [api for api in apis if not api.per_account]
+    no_account = (
+        f"; and per run of no account's at {_either([f'its {api.api_id} {api.what}' for api in market])}"
+        if market
+        else ""
+    )
     return Relation(
         "etl_runs",
         "적재 실행",
         "One row per account × exchange attempt at a snapshot, per schedule slot missed or skipped, and per account"
-        f" attempt at {_either([f'its {api.api_id} {api.what}' for api in per_account])}.",
+        f" attempt at {_either([f'its {api.api_id} {api.what}' for api in per_account])}{no_account}.",
         (
             row_key("실행ID", "The run's key."),
             Column(
@@ -254,11 +264,13 @@ def etl_runs(apis: Sequence[ApiRuns]) -> Relation:
             ),
             with_meaning(
                 ACCOUNT_NO,
-                "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first).",
+                "As in account_snapshots; unknown number: the configured name or place (accounts[0] is the first)"
+                + (f"; NULL for a {_either([api.api_id for api in market])} run (no account's)." if market else "."),
             ),
             with_meaning(
                 EXCHANGE,
-                f"KRX or NXT; NULL for a {_either([api.api_id for api in per_account])} run (they cover both).",
+                f"KRX or NXT; NULL for a {_either([api.api_id for api in [*per_account, *market]])} run (they cover"
+                " both).",
             ),
             Column("scheduled_for", TIMESTAMP, None, "예약시각", UTC_TIME, "The schedule slot; NULL for a manual run."),
             Column("started_at", TIMESTAMP, None, "시작시각", UTC_TIME, "When the run started."),
@@ -404,8 +416,8 @@ POSITION_SNAPSHOTS = Relation(
 RAW_RESPONSES = Relation(
     "raw_responses",
     "원본 응답",
-    "One row per kt00005 or kt00015 page exactly as received: the audit trail and the input of a replay; never a"
-    " credential.",
+    "One row per page of a Kiwoom API (etl_runs.api_id names them) exactly as received: the audit trail and the"
+    " input of a replay; never a credential.",
     (
         row_key("응답ID", "The page's key."),
         run_key("The run that received it."),
@@ -415,7 +427,7 @@ RAW_RESPONSES = Relation(
             "The snapshot it built; NULL when the run failed.",
             "bigint → account_snapshots.id, NULL when the run failed",
         ),
-        Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005 or kt00015."),
+        Column("api_id", TEXT_TYPE, "api-id", "API ID", CODE, "The Kiwoom api-id: kt00005, kt00015, ka10081, …"),
         with_meaning(ACCOUNT_NO, "As in the snapshot."),
         with_meaning(EXCHANGE, "As in the snapshot: KRX or NXT; NULL for a kt00015 page."),
         Column("page_no", INTEGER, None, "페이지번호", INDEX, "0-based position in the continuation chain."),
@@ -440,6 +452,15 @@ RAW_RESPONSES = Relation(
             "응답원문",
             TEXT,
             "The body as received when it is not a JSON object or holds a NUL character (jsonb refuses those).",
+        ),
+        Column(
+            "asked",
+            TEXT_TYPE,
+            None,
+            "요청값",
+            CODE,
+            "What the request of a market API asked, which its answer need not repeat: ka10099's market list"
+            " (mrkt_tp), the code of ka10100, ka20006 (inds_cd) or ka10081 (stk_cd); NULL for an account API.",
         ),
     ),
 )

@@ -251,10 +251,16 @@ def _insert_pages(
 
 
 def page_row(
-    page: Page, run_id: int, account_no: str | None, exchange: str | None, snapshot_id: int | None = None
+    page: Page,
+    run_id: int,
+    account_no: str | None,
+    exchange: str | None,
+    snapshot_id: int | None = None,
+    asked: str | None = None,
 ) -> dict[str, Any]:
-    """The raw_responses row of one page as received."""
+    """The raw_responses row of one page as received (`asked`: what a market API's request asked)."""
     return {
+        "asked": asked,
         "run_id": run_id,
         "snapshot_id": snapshot_id,
         "api_id": page.api_id,

@@ -190,6 +190,15 @@ class EtlRun(Base):
             sqlite_where=text("exchange IS NULL"),
             postgresql_where=text("exchange IS NULL"),
         ),
+        # A market API's run is no account's: its day is claimed by the API alone.
+        Index(
+            "uq_etl_runs_market_day",
+            "api_id",
+            "scheduled_for",
+            unique=True,
+            sqlite_where=text("account_no IS NULL AND exchange IS NULL"),
+            postgresql_where=text("account_no IS NULL AND exchange IS NULL"),
+        ),
         Index(None, "account_no", "exchange", "started_at"),
         Index(None, "status", "started_at"),
     )
@@ -324,6 +333,8 @@ class RawResponse(Base):
     # The body as JSON when it is a JSON object; otherwise (broken JSON) its text in body_text.
     payload: ColumnClause[str] = Column(RawJson())
     body_text: ColumnClause[str] = Column(Text)
+    # What the request asked of a market API, whose answer need not repeat it: the list (ka10099) or the code.
+    asked: ColumnClause[str] = Column(Text)
 
     __table_args__ = (
         Index(None, "run_id"),

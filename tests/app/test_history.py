@@ -63,7 +63,8 @@ def test_replaying_everything_replays_the_snapshots_the_ledger_the_totals_and_th
     assert "Day totals: 1 kt00017 page(s), 0 refused by today's transform." in shown.stdout
     assert f"Estimates: {estimates.pages} kt00002 page(s), 0 refused by today's transform." in shown.stdout
     nothing = replay_everything(settings, engine, since=END, account="someone else")
-    assert (nothing.runs, nothing.ledger.pages, *(rows.pages for rows in nothing.rows)) == (0, 0, 0, 0)
+    assert nothing.runs == nothing.ledger.pages == 0
+    assert [rows.pages for rows in nothing.rows] == [0] * len(nothing.rows)  # a market page is no account's either
 
 
 def test_reclassifying_moves_the_lines_the_mapping_now_knows(engine: Engine, tmp_path: Path) -> None:

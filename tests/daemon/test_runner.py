@@ -561,3 +561,38 @@ def test_status_prints_the_calendar_line_and_a_bad_calendar_is_refused_at_start(
             f"kiwoom-etl: error: {config}: calendar.sessions.2026-11-19: the session must close after it opens, "
             "got '16:30-10:00'\n"
         )
+
+
+def test_the_market_data_has_its_own_daily_jobs_and_worker(
+    settings: Settings, daemon_for: Callable[..., Daemon]
+) -> None:
+    scheduler = daemon_for(settings.with_overrides(market_at=time(18, 45)), Clock(SLOT))._scheduler()
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert jobs["instruments"].executor == jobs["market"].executor == "market"
+    assert str(jobs["instruments"].trigger) == "cron[hour='8', minute='0']"
+    assert str(jobs["market"].trigger) == "cron[hour='18', minute='45']"
+
+
+def test_the_market_data_is_taken_once_a_trading_day_however_many_daemons_run(
+    settings: Settings, engine: Engine, simulator: Simulator, daemon_for: Callable[..., Daemon]
+) -> None:
+    morning, evening = SLOT.replace(hour=8, minute=0), SLOT.replace(hour=18, minute=30)
+    first = daemon_for(settings, Clock(morning))
+    assert [r.api.api_id for r in first.run_instruments()] == ["ka10099"]  # nothing held yet: no code asked alone
+    assert daemon_for(settings, Clock(morning)).run_instruments() == []  # a replica: the day is claimed
+    assert all(s.ok for s in first.snapshotter.take())
+    taken = daemon_for(settings, Clock(evening)).run_market()
+    assert daemon_for(settings, Clock(evening)).run_market() == []  # a replica
+    saturday = evening + timedelta(days=4)
+    assert daemon_for(settings, Clock(saturday)).run_market() == []  # no KRX trading day
+    assert [(r.api.api_id, r.ok) for r in taken] == [("ka20006", True), ("ka10081", True)]
+    with engine.connect() as connection:
+        claimed = connection.execute(
+            select(EtlRun.api_id, EtlRun.account_no, EtlRun.scheduled_for).where(EtlRun.api_id.like("ka%"))
+        ).all()
+    assert sorted(claimed) == sorted(
+        [("ka10099", None, morning), ("ka20006", None, evening), ("ka10081", None, evening)]
+    )
+    assert simulator.count("ka20006") == 2  # one page each: it reaches before the day asked
+    metrics = first.metrics.exposition().decode()
+    assert 'kiwoom_etl_instruments_runs_total{reason="",result="success"} 1.0' in metrics

@@ -450,3 +450,33 @@ def test_demo_3_s_ledger_bears_out_each_evening_s_totals_and_its_deposit_is_no_r
         assert abs(row.daily_return) < 0.02
     assert "1 of them `other`" in november.output and "How well demo-3 was invested" in november.output
     assert "time-weighted return" in november.output
+
+
+def test_the_demo_holds_a_kosdaq_stock_and_an_etf_and_each_bar_closes_where_the_snapshots_do(november: Built) -> None:
+    from etl.apis.charts import IndexDaily, StockDaily
+    from etl.apis.instruments import Instrument
+
+    with november.engine.connect() as connection:
+        markets = dict(connection.execute(select(Instrument.stock_code, Instrument.market)).all())
+        bars = {(r.stock_code, r.trade_date): r.close for r in connection.execute(select(StockDaily.__table__))}
+        index_days = set(
+            connection.execute(select(IndexDaily.trade_date).where(IndexDaily.index_code == "001")).scalars()
+        )
+        prices = {
+            (r.snapshot_id, r.stock_code): r.current_price
+            for r in connection.execute(
+                select(PositionSnapshot.snapshot_id, PositionSnapshot.stock_code, PositionSnapshot.current_price)
+            )
+        }
+    held = {code for days in closes(november.engine).values() for _, _, stocks in days for code in held(stocks)}
+    assert {markets[code] for code in held} == {"KOSPI", "KOSDAQ", "ETF"}  # 247540 and 069500 among them
+    compared = 0
+    for days in closes(november.engine).values():  # each day's close snapshot, KRX
+        for trade_date, snapshot_id, stocks in days:
+            for code in stocks:
+                assert bars[(code, trade_date)] == prices[(snapshot_id, code)], (code, trade_date)
+                compared += 1
+    assert compared > 100
+    trading = {day for days in closes(november.engine).values() for day, _, _ in days}
+    assert index_days == trading  # no bar on the closed weekday
+    assert "Market data: instruments (ka10099, ka10100) ETF 1, KOSDAQ 1, KOSPI 10" in november.output
