@@ -91,3 +91,5 @@ def test_backfill_estimates_the_accounts_asked_and_loads_the_ledger_of_all(engin
     assert dict(one.first_snapshots) == {one.estimates[0].account: None}  # no snapshot yet
     assert [len(both.estimates), len(both.ledger)] == [2, 2] and both.ok
     assert set(both.first_snapshots) == {r.account for r in both.estimates}
+
+

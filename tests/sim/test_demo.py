@@ -468,8 +468,8 @@ def test_the_demo_holds_a_kosdaq_stock_and_an_etf_and_each_bar_closes_where_the_
                 select(PositionSnapshot.snapshot_id, PositionSnapshot.stock_code, PositionSnapshot.current_price)
             )
         }
-    held = {code for days in closes(november.engine).values() for _, _, stocks in days for code in held(stocks)}
-    assert {markets[code] for code in held} == {"KOSPI", "KOSDAQ", "ETF"}  # 247540 and 069500 among them
+    ever_held = {code for days in closes(november.engine).values() for _, _, stocks in days for code in held(stocks)}
+    assert {markets[code] for code in ever_held} == {"KOSPI", "KOSDAQ", "ETF"}  # 247540 and 069500 among them
     compared = 0
     for days in closes(november.engine).values():  # each day's close snapshot, KRX
         for trade_date, snapshot_id, stocks in days:
