@@ -7,6 +7,11 @@ one. Amounts stay whole won; quantities and prices are written as their exact de
 same text). A transfer of securities carries no amount in kt00015: it is valued as account_flows_daily values it
 (quantity × the stock's close price that day, KRX's else NXT's) where a close lists it, else at 0, which the note
 says.
+
+A security's symbol is Yahoo's, by the market `instruments` gives its code: `CODE.KS` on KOSPI (KRX's ETFs too,
+which Yahoo lists there), `CODE.KQ` on KOSDAQ. Yahoo quotes no KONEX, ETN or other code: Ghostfolio gets those as a
+manual asset of its own (`GF_KRX_CODE`), Portfolio Performance no ticker (it matches them by ISIN and name). A code
+`instruments` does not know yet is written `.KS`; the export's notes name each such choice.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from etl.apis.instruments import Instrument
 from etl.read.export import csv_text, spreadsheet_safe
 from etl.read.views import POSITION_DAILY
 from etl.store.engine import storage_errors
@@ -29,7 +35,9 @@ from etl.store.runs import require_account
 
 FORMATS = ("portfolio-performance", "ghostfolio")
 CURRENCY = "KRW"
-YAHOO_SUFFIX = ".KS"  # KOSPI's on Yahoo; a KOSDAQ stock is .KQ (the ledger does not say which market)
+# Yahoo's suffix by instruments.market: KRX's ETFs are quoted with KOSPI's; no suffix for a market Yahoo does not quote.
+YAHOO_SUFFIXES = {"KOSPI": ".KS", "ETF": ".KS", "KOSDAQ": ".KQ"}
+UNLISTED = ".KS"  # a code instruments does not know: KOSPI's form, which most are, said in the notes
 _NAMESPACE = uuid.UUID("6f1d3c2e-8b4a-4f6e-9a51-2c7d0e5b9a10")  # account ids stay the same from one export to the next
 
 # Portfolio Performance's account-transaction types (English labels) by kind; the transfers of securities are
@@ -89,6 +97,7 @@ class Line:
     income_tax: int | None
     cash_balance: int | None
     currency: str | None
+    market: str | None = None  # instruments.market of stock_code; None when instruments does not know it
     value: int | None = None  # a transfer's value at the day's close (None: no close lists it)
 
     @property
@@ -100,6 +109,14 @@ class Line:
     def note(self) -> str:
         return f"{self.remark or ''} (kiwoom {self.account_no} {self.settlement_date} #{self.transaction_no})".strip()
 
+    @property
+    def yahoo_symbol(self) -> str | None:
+        """Yahoo's symbol of the line's stock, None when Yahoo quotes none (KONEX, ETN, another market)."""
+        if self.market is None:
+            return f"{self.stock_code}{UNLISTED}"
+        suffix = YAHOO_SUFFIXES.get(self.market)
+        return None if suffix is None else f"{self.stock_code}{suffix}"
+
 
 @dataclass
 class Exported:
@@ -110,6 +127,15 @@ class Exported:
     skipped: dict[str, int] = field(default_factory=dict)
     unvalued: int = 0  # transfers without a close price, written at 0
     balances: dict[str, int] = field(default_factory=dict)  # Ghostfolio: each account's newest cash, by its name
+    symbols: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (market, yahoo or manual) → codes
+
+    def symbol_of(self, line: Line) -> str | None:
+        """The line's Yahoo symbol, its market's choice noted for the summary when it is not plain KOSPI or KOSDAQ."""
+        symbol = line.yahoo_symbol
+        if line.market not in ("KOSPI", "KOSDAQ"):
+            written = "manual" if symbol is None else "yahoo"
+            self.symbols.setdefault((line.market or "unknown", written), set()).add(line.stock_code or "")
+        return symbol
 
 
 def read_lines(
@@ -117,8 +143,10 @@ def read_lines(
 ) -> list[Line]:
     """The stored lines in order, each transfer with its value at the day's close."""
     t = AccountTransaction
-    names = [name for name in Line.__dataclass_fields__ if name != "value"]
-    query = select(*(t.__table__.c[name] for name in names))
+    names = [name for name in Line.__dataclass_fields__ if name not in ("market", "value")]
+    query = select(*(t.__table__.c[name] for name in names), Instrument.market).outerjoin(
+        Instrument, Instrument.stock_code == t.stock_code
+    )
     if account is not None:
         query = query.where(t.account_no == account)
     if since is not None:
@@ -129,7 +157,8 @@ def read_lines(
         if account is not None:
             require_account(connection, account)
         lines = [
-            Line(*row) for row in connection.execute(query.order_by(t.account_no, t.settlement_date, t.transaction_no))
+            Line(**row._asdict())
+            for row in connection.execute(query.order_by(t.account_no, t.settlement_date, t.transaction_no))
         ]
         return [_valued(connection, line) for line in lines]
 
@@ -179,7 +208,7 @@ def portfolio_performance(lines: Sequence[Line], *, raw_text: bool = False) -> t
             value = line.trade_amount or line.value
             if value is None:
                 done.unvalued += 1
-            delivery_rows.append(_pp_row(line, PP_DELIVERIES[line.kind], value or 0, fees, taxes))
+            delivery_rows.append(_pp_row(line, PP_DELIVERIES[line.kind], value or 0, fees, taxes, done))
             continue
         amount = line.trade_amount or 0
         if line.kind in ("buy", "sell", "dividend"):
@@ -189,12 +218,12 @@ def portfolio_performance(lines: Sequence[Line], *, raw_text: bool = False) -> t
         else:
             value = amount
             fees = taxes = 0  # the line is the fee or the tax itself, or carries none
-        account_rows.append(_pp_row(line, PP_TYPES[line.kind], value, fees, taxes))
+        account_rows.append(_pp_row(line, PP_TYPES[line.kind], value, fees, taxes, done))
     done.rows, done.deliveries = len(account_rows), len(delivery_rows)
     return _csv(account_rows, raw_text), _csv(delivery_rows, raw_text) if delivery_rows else "", done
 
 
-def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int) -> list[str]:
+def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int, done: Exported) -> list[str]:
     traded = line.kind in ("buy", "sell", "dividend", *PP_DELIVERIES)
     return [
         line.day.isoformat(),
@@ -206,7 +235,7 @@ def _pp_row(line: Line, kind: str, value: int, fees: int, taxes: int) -> list[st
         _text(line.quantity) if traded else "",
         (line.stock_name or "") if traded else "",
         (line.isin_code or "") if traded else "",
-        f"{line.stock_code}{YAHOO_SUFFIX}" if traded and line.stock_code else "",
+        (done.symbol_of(line) or "") if traded and line.stock_code else "",
         str(fees) if fees else "",
         str(taxes) if taxes else "",
         line.note + ("" if value or kind not in PP_DELIVERIES.values() else "; no close price: value it by hand"),
@@ -354,7 +383,7 @@ def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Expo
         per_share = line.unit_price or (Decimal(line.trade_amount or 0) / quantity if quantity else Decimal(0))
         return {
             **base,
-            **_gf_security(line),
+            **_gf_security(line, manual, done),
             "type": "DIVIDEND",
             "quantity": _number(quantity),
             "unitPrice": _number(per_share),
@@ -368,7 +397,7 @@ def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Expo
         kind = "BUY" if line.kind == "securities_in" else "SELL"
         return {
             **base,
-            **_gf_security(line),
+            **_gf_security(line, manual, done),
             "type": kind,
             "quantity": _number(quantity),
             "unitPrice": _number(price.quantize(Decimal("0.0001"))),
@@ -377,7 +406,7 @@ def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Expo
         }
     return {
         **base,
-        **_gf_security(line),
+        **_gf_security(line, manual, done),
         "type": line.kind.upper(),
         "quantity": _number(quantity),
         "unitPrice": _number(line.unit_price or Decimal(0)),
@@ -385,8 +414,14 @@ def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Expo
     }
 
 
-def _gf_security(line: Line) -> dict[str, Any]:
-    return {"symbol": f"{line.stock_code}{YAHOO_SUFFIX}", "dataSource": "YAHOO"}
+def _gf_security(line: Line, manual: dict[str, str], done: Exported) -> dict[str, Any]:
+    symbol = done.symbol_of(line)
+    if symbol is not None:
+        return {"symbol": symbol, "dataSource": "YAHOO"}
+    # Yahoo quotes it not: a manual asset of its own, so that Ghostfolio's symbol check refuses nothing.
+    symbol = f"GF_KRX_{line.stock_code}"
+    manual[symbol] = line.stock_name or line.stock_code or symbol
+    return {"symbol": symbol, "dataSource": "MANUAL"}
 
 
 def _gf_manual_profile(symbol: str, name: str) -> dict[str, Any]:
@@ -410,6 +445,20 @@ def summary(done: Exported) -> Iterator[str]:
         yield f"{count} line(s) of kind {kind} left out: the tool has no type for them (see docs/bi.md)."
     if done.unvalued:
         yield f"{done.unvalued} transfer(s) of securities had no close price that day: written with value 0."
+    for (market, written), codes in sorted(done.symbols.items()):
+        listed = ", ".join(sorted(codes))
+        if market == "unknown":
+            yield (
+                f"{len(codes)} code(s) not in instruments ({listed}): written as CODE.KS. A KOSDAQ code among them"
+                " makes Ghostfolio refuse the whole file: run `kiwoom-etl instruments` first."
+            )
+        elif written == "manual":
+            yield (
+                f"{len(codes)} {market} code(s) ({listed}): Yahoo quotes none, so Ghostfolio gets each as a manual"
+                " asset GF_KRX_CODE and Portfolio Performance no ticker symbol (it matches them by ISIN and name)."
+            )
+        else:
+            yield f"{len(codes)} {market} code(s) ({listed}): written as CODE.KS, as Yahoo quotes KRX's ETFs."
     for name, cash in done.balances.items():
         yield (
             f"{name}: cash {cash:,} KRW. Ghostfolio takes an account's balances only when it creates the account:"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
-from etl.read.portfolio import ghostfolio, portfolio_performance, read_lines
+from etl.apis.instruments import Instrument
+from etl.read.portfolio import ghostfolio, portfolio_performance, read_lines, summary
+from etl.store.runs import start_run
 from tests.support import kiwoom_etl
 from tests.support.books import Book, Line
 from tests.support.story import ACCOUNT, at, ledger_line, load
@@ -214,3 +216,55 @@ def test_the_command_line_writes_both_files_and_refuses_what_does_not_apply(sqli
     rows = list(csv.DictReader(io.StringIO(exact.stdout)))
     assert exact.returncode == 0 and {row["settlement_date"] for row in rows} == {f"{D2}"} and len(rows) == 5
     assert {row["processed_time"] for row in rows} == {""}  # these lines carry no processing time
+
+
+def bought(number: int, code: str, name: str) -> dict[str, str]:
+    return ledger_line(
+        D3, number, "장내매수", 100_000, stk_cd=f"A{code}", stk_nm=name, trde_qty_jwa_cnt="1", trde_unit="100,000"
+    )
+
+
+def test_each_code_gets_the_symbol_of_its_market_and_the_notes_say_every_choice(engine: Engine, tmp_path: Path) -> None:
+    """KOSDAQ is .KQ (a .KS there made Ghostfolio refuse the whole file), an ETF .KS, a KONEX code no Yahoo symbol
+    (a manual asset in Ghostfolio, no ticker in Portfolio Performance), a code instruments lacks .KS and named."""
+    lines = [
+        bought(11, "247540", "에코프로비엠"),
+        bought(12, "069500", "KODEX 200"),
+        bought(13, "278990", "코넥스종목"),
+        bought(14, "035720", "카카오"),
+    ]
+    load(engine, tmp_path, [], [*LINES, *lines])
+    now = datetime(2026, 11, 9, 8, tzinfo=UTC)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id="ka10099")
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Instrument),
+            [
+                {"stock_code": code, "name": code, "market": market, "run_id": run.id, "updated_at": now}
+                for code, market in [("005930", "KOSPI"), ("247540", "KOSDAQ"), ("069500", "ETF"), ("278990", "KONEX")]
+            ],
+        )
+    document = json.loads(ghostfolio(read_lines(engine))[0])
+    symbols = {(a["symbol"], a["dataSource"]) for a in document["activities"] if a["type"] == "BUY"}
+    assert symbols == {
+        ("005930.KS", "YAHOO"),
+        ("247540.KQ", "YAHOO"),
+        ("069500.KS", "YAHOO"),
+        ("GF_KRX_278990", "MANUAL"),
+        ("035720.KS", "YAHOO"),
+        ("000660.KS", "YAHOO"),  # the transfer in: not in instruments either
+    }
+    profiles = {p["symbol"]: p for p in document["assetProfiles"]}
+    assert profiles["GF_KRX_278990"] == {
+        "currency": "KRW",
+        "dataSource": "MANUAL",
+        "name": "코넥스종목",
+        "symbol": "GF_KRX_278990",
+    }
+    accounts, _, done = portfolio_performance(read_lines(engine))
+    tickers = {row["Security Name"]: row["Ticker Symbol"] for row in csv.DictReader(io.StringIO(accounts))}
+    assert (tickers["에코프로비엠"], tickers["KODEX 200"], tickers["코넥스종목"]) == ("247540.KQ", "069500.KS", "")
+    notes = list(summary(done))
+    assert "1 ETF code(s) (069500): written as CODE.KS, as Yahoo quotes KRX's ETFs." in notes
+    assert any(n.startswith("1 KONEX code(s) (278990): Yahoo quotes none") for n in notes)
+    assert any(n.startswith("2 code(s) not in instruments (000660, 035720): written as CODE.KS.") for n in notes)
