@@ -178,6 +178,9 @@ def returns(
     exchange: str | None = None,
     since: date | None = None,
     until: date | None = None,
+    benchmark: str | None = None,
 ) -> Returns:
-    """How well each account (or `account`) was invested over the period, on `exchange` (default: KRX, else NXT)."""
-    return Returns(tuple(read_returns(engine, account=account, exchange=exchange, since=since, until=until)))
+    """How well each account (or `account`) was invested over the period, on `exchange` (default: KRX, else NXT),
+    against the index `benchmark` when asked."""
+    found = read_returns(engine, account=account, exchange=exchange, since=since, until=until, benchmark=benchmark)
+    return Returns(tuple(found))

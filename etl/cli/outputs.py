@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -30,6 +31,16 @@ if TYPE_CHECKING:
     from etl.app.outputs import Filters
 
 
+def _index_code(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{3}", value):
+        raise click.BadParameter(
+            f"expected a three-digit index code such as 001 (KOSPI) or 101 (KOSDAQ), got {value!r}"
+        )
+    return value
+
+
 @cli.command("returns")
 @global_options
 @account_option("Only this account (its account_no) [default: each one].")
@@ -38,6 +49,14 @@ if TYPE_CHECKING:
 )
 @since_option("The period's start (Seoul): its first day with a value is the base [default: the first day].")
 @until_option("The period's last day (Seoul).")
+@click.option(
+    "--benchmark",
+    metavar="INDEX",
+    callback=lambda _ctx, _param, value: _index_code(value),
+    help="Also the index's return over the same days, the excess over it, and over 20 or more common days the beta"
+    " and correlation of the daily returns: 001 KOSPI, 101 KOSDAQ (collected by default; others once in"
+    " [benchmarks] indexes and backfilled).",
+)
 @click.pass_obj
 def returns_command(
     obj: Context,
@@ -45,6 +64,7 @@ def returns_command(
     exchange: str | None,
     since: date | None,
     until: date | None,
+    benchmark: str | None,
 ) -> None:
     """How well the account was invested over a period, deposits and withdrawals set aside.
 
@@ -63,7 +83,7 @@ def returns_command(
     with errors():
         settings = obj.settings()
         with open_database(settings) as engine:
-            found = returns(engine, account=account, exchange=exchange, since=since, until=until)
+            found = returns(engine, account=account, exchange=exchange, since=since, until=until, benchmark=benchmark)
         if not found.accounts:
             fail(f"no account has snapshots in {settings.safe_database_url}: nothing to measure yet", EXIT_FAILED)
         click.echo("\n\n".join(found.texts()))

@@ -17,6 +17,13 @@ from datetime import date
 from decimal import Decimal
 
 MIN_COMMON_DAYS = 20  # fewer pairs of daily returns say nothing of a beta or a correlation
+# How the command line and the report name the indexes kiwoom-etl collects by default (ka20006's 업종코드).
+INDEX_NAMES = {"001": "KOSPI", "101": "KOSDAQ", "201": "KOSPI 200"}
+
+
+def index_name(code: str) -> str:
+    """`KOSPI (001)`, or the code alone for an index without a name here."""
+    return f"{INDEX_NAMES[code]} ({code})" if code in INDEX_NAMES else f"index {code}"
 
 
 @dataclass(frozen=True)

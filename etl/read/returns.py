@@ -17,6 +17,8 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine, func, select
 
+from etl.apis.charts import IndexDaily
+from etl.read.benchmark import MIN_COMMON_DAYS, Benchmark, BenchmarkDay, compare, index_name
 from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction, EtlRun, RunStatus
@@ -206,6 +208,7 @@ class AccountReturns:
     has_ledger: bool = True  # False: no ledger line, so a deposit would count as return
     unvalued_transfers: int = 0  # transfers in the period with no close price: counted as 0 in the flows
     days: tuple[Day, ...] = ()  # the period's days with a value, oldest first
+    benchmark: Benchmark | None = None  # against the index asked for
 
 
 def read_returns(
@@ -215,20 +218,27 @@ def read_returns(
     exchange: str | None = None,
     since: date | None = None,
     until: date | None = None,
+    benchmark: str | None = None,
 ) -> list[AccountReturns]:
-    """The figures of each account with values (or `account`), on `exchange` (default: KRX, else NXT)."""
+    """The figures of each account with values (or `account`), on `exchange` (default: KRX, else NXT), against the
+    index `benchmark` (index_daily.index_code) when asked."""
     with storage_errors(engine, "reading the returns"), engine.connect() as connection:
         if account is not None:
             require_account(connection, account)
         found = (
-            account_returns(connection, name, exchange, since, until)
+            account_returns(connection, name, exchange, since, until, benchmark)
             for name in ([account] if account else accounts_with_runs(connection))
         )
         return [one for one in found if one is not None]
 
 
 def account_returns(
-    connection: Connection, account: str, exchange: str | None, since: date | None, until: date | None
+    connection: Connection,
+    account: str,
+    exchange: str | None,
+    since: date | None,
+    until: date | None,
+    benchmark: str | None = None,
 ) -> AccountReturns | None:
     """One account's figures over [since, until] from the views; None when it has no day with a value at all (a
     ledger without snapshots)."""
@@ -270,7 +280,26 @@ def account_returns(
     )
     unvalued = connection.execute(moved.with_only_columns(func.sum(flows.c.unvalued_transfers))).scalar()
     measured = performance(days, [Flow(*row) for row in connection.execute(moved)])
-    return AccountReturns(account, shown, measured, None, note, has_ledger, int(unvalued or 0), days)
+    against = None if benchmark is None else _against(connection, benchmark, days, measured.twr)
+    return AccountReturns(account, shown, measured, None, note, has_ledger, int(unvalued or 0), days, against)
+
+
+def _against(connection: Connection, code: str, days: Sequence[Day], twr: float | None) -> Benchmark:
+    """The period's days against index `code`'s closes on the same days (index_daily)."""
+    closes = dict(
+        connection.execute(
+            select(IndexDaily.trade_date, IndexDaily.close).where(
+                IndexDaily.index_code == code, IndexDaily.trade_date.between(days[0].trade_date, days[-1].trade_date)
+            )
+        ).all()
+    )
+    if not closes:
+        problem = (
+            f"no bar in index_daily from {days[0].trade_date} to {days[-1].trade_date}: add {code} to [benchmarks]"
+            " indexes and run `kiwoom-etl backfill` over the period"
+        )
+        return Benchmark(code, None, None, 0, None, None, problem)
+    return compare(code, [BenchmarkDay(d.trade_date, d.daily_return, closes.get(d.trade_date)) for d in days], twr)
 
 
 _LABEL = 25  # the width of a figure's label
@@ -339,4 +368,22 @@ def render(returns: AccountReturns) -> str:
         _line("fees", _won(p.fees) if returns.has_ledger else unread),
         _line("taxes", _won(p.taxes) if returns.has_ledger else unread),
     ]
+    if returns.benchmark is not None:
+        lines += _benchmark_lines(returns.benchmark)
     return "\n".join(lines)
+
+
+def _benchmark_lines(b: Benchmark) -> list[str]:
+    name = index_name(b.index_code)
+    if b.index_return is None:
+        return [_line(name, str(b.problem))]
+    if b.beta is None:
+        spread = f"— ({b.common_days} common day(s); {MIN_COMMON_DAYS} needed)"
+    else:
+        spread = f"{b.beta:.2f} (over {b.common_days} common days)"
+    return [
+        _line(f"{name} return", _percent(b.index_return)),
+        _line("excess over it", "—" if b.excess is None else _percent(b.excess)),
+        _line("beta", spread),
+        _line("correlation", "—" if b.correlation is None else f"{b.correlation:.2f}"),
+    ]

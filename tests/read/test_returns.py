@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,66 @@ def test_a_named_account_s_ledger_and_snapshots_share_its_name_so_the_returns_se
     deposited = sum(e.amount for e in account.history.events if start < e.day <= end and e.kind == "deposit")
     assert [r.account_no for r in rows] == ["main", "main"] and rows[1].external_flow != 0
     assert deposited > 0
+
+
+# KOSPI over the story's days (D4 has a bar, the account no value): the index as ka20006 gives it, ×100.
+KOSPI = {D1: "2500.00", D2: "2525.00", D3: "2550.25", D4: "2600.00", D5: "2499.24", D6: "2474.25"}
+
+
+def with_kospi(engine: Engine) -> None:
+    from etl.apis.charts import IndexDaily
+    from etl.store.runs import start_run
+
+    now = datetime.combine(D6, time(18, 30), tzinfo=KST)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id="ka20006")
+    with engine.begin() as connection:
+        connection.execute(
+            IndexDaily.__table__.insert(),
+            [
+                {"index_code": "001", "trade_date": day, "close": Decimal(close), "run_id": run.id, "captured_at": now}
+                for day, close in KOSPI.items()
+            ],
+        )
+
+
+def test_the_benchmark_view_sets_each_day_beside_the_index_from_the_account_s_first_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from etl.read.views import ACCOUNT_BENCHMARK_DAILY
+
+    load(engine, tmp_path, story(), LEDGER)
+    with_kospi(engine)
+    rows = read(engine, ACCOUNT_BENCHMARK_DAILY, "KRX")
+    returns = {r.trade_date: r.twr_cumulative for r in read(engine, ACCOUNT_RETURNS_DAILY, "KRX")}
+    assert [r.trade_date for r in rows] == list(krx_by_hand())  # the account's days: D4 has no value of its own
+    for row in rows:
+        index = float(Decimal(KOSPI[row.trade_date]) / Decimal("2500.00")) - 1
+        assert (row.index_code, row.index_close) == ("001", Decimal(KOSPI[row.trade_date]))
+        assert row.index_cumulative == pytest.approx(index, rel=1e-12, abs=1e-15)
+        assert row.excess == pytest.approx(returns[row.trade_date] - index, rel=1e-12, abs=1e-15)
+    nxt = read(engine, ACCOUNT_BENCHMARK_DAILY, "NXT")
+    assert [r.twr_cumulative for r in nxt] != [r.twr_cumulative for r in rows]  # each exchange its own series
+
+
+def test_returns_with_a_benchmark_adds_the_index_s_return_and_the_excess(sqlite_url: str, tmp_path: Path) -> None:
+    from etl.store.engine import make_engine
+    from etl.store.schema import migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    load(engine, tmp_path, story(), LEDGER)
+    with_kospi(engine)
+    engine.dispose()
+    env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    shown = kiwoom_etl("returns", "--account", ACCOUNT, "--benchmark", "001", env=env)
+    assert shown.returncode == 0, shown.stderr
+    hand = krx_by_hand()
+    twr = math.prod(1 + r for _, _, r in hand.values() if r is not None) - 1
+    index = 2474.25 / 2500 - 1
+    assert f"KOSPI (001) return       {index * 100:+.2f} %" in shown.stdout
+    assert f"excess over it           {(twr - index) * 100:+.2f} %" in shown.stdout
+    assert "beta                     — (4 common day(s); 20 needed)" in shown.stdout
+    kosdaq = kiwoom_etl("returns", "--account", ACCOUNT, "--benchmark", "101", env=env)
+    assert f"KOSDAQ (101)             no bar in index_daily from {D1} to {D6}: add 101 to [benchmarks]" in kosdaq.stdout
+    wrong = kiwoom_etl("returns", "--benchmark", "KOSPI", env=env)
+    assert wrong.returncode == 2 and "three-digit index code such as 001 (KOSPI)" in wrong.stderr

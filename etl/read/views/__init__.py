@@ -8,6 +8,7 @@ that alters a table they read.
 - `freshness`: etl_freshness.
 - `ledger`: ledger_checks and the kt00017 figures it compares.
 - `returns`: account_flows_daily, account_returns_daily.
+- `benchmark`: account_benchmark_daily.
 
 A new view goes in its family's module (or a new one) and in VIEWS below. The definitions are the contract's: no view
 ever adds KRX and NXT rows together.
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, inspect, text
 
 from etl.read.views.accounts import ACCOUNT_DAILY, ACCOUNT_HISTORY, LATEST_ACCOUNTS
+from etl.read.views.benchmark import ACCOUNT_BENCHMARK_DAILY
 from etl.read.views.freshness import ETL_FRESHNESS
 from etl.read.views.ledger import LEDGER_CHECKS
 from etl.read.views.positions import LATEST_POSITIONS, POSITION_CHANGES, POSITION_DAILY
@@ -30,6 +32,7 @@ from etl.store.closes import CLOSES_SELECT
 from etl.store.dictionary import write_comments
 
 __all__ = [
+    "ACCOUNT_BENCHMARK_DAILY",
     "ACCOUNT_DAILY",
     "ACCOUNT_FLOWS_DAILY",
     "ACCOUNT_HISTORY",
@@ -60,6 +63,7 @@ VIEWS: tuple[View, ...] = (
     LEDGER_CHECKS,
     ACCOUNT_FLOWS_DAILY,
     ACCOUNT_RETURNS_DAILY,
+    ACCOUNT_BENCHMARK_DAILY,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
 _LISTED = ("account_snapshots", "position_snapshots")  # the tables views take every column of
