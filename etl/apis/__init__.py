@@ -9,7 +9,8 @@ what their runs are.
 
 - `api`: what a declaration says (the `Api` class);
 - `snapshot`: kt00005, the balance and positions; `ledger`: kt00015, the transaction ledger;
-- `totals`: kt00017, the account's totals of the day; `estimates`: kt00002, the daily estimated assets.
+- `totals`: kt00017, the account's totals of the day; `estimates`: kt00002, the daily estimated assets;
+- `realized`: ka10074, Kiwoom's daily realised profit.
 
 A new account API is a module here and one line below, its normaliser, its migration, its tests (with its renderer in
 etl.sim) and its docs; what runs it is a job in etl.jobs called by a use case of etl.app.
@@ -20,15 +21,16 @@ from sqlalchemy import CheckConstraint
 from etl.apis.api import Api
 from etl.apis.estimates import ESTIMATES
 from etl.apis.ledger import LEDGER
+from etl.apis.realized import REALIZED
 from etl.apis.snapshot import SNAPSHOT
 from etl.apis.totals import DAY_TOTALS
 from etl.store.dictionary import TABLES as STORE_TABLES
 from etl.store.dictionary import Relation, etl_runs
 from etl.store.models import Base, EtlRun, describe, one_of, relation_of
 
-__all__ = ["API_IDS", "APIS", "DAY_TOTALS", "ESTIMATES", "LEDGER", "SNAPSHOT", "TABLES", "Api", "Base"]
+__all__ = ["API_IDS", "APIS", "DAY_TOTALS", "ESTIMATES", "LEDGER", "REALIZED", "SNAPSHOT", "TABLES", "Api", "Base"]
 
-APIS: tuple[Api, ...] = (SNAPSHOT, LEDGER, DAY_TOTALS, ESTIMATES)
+APIS: tuple[Api, ...] = (SNAPSHOT, LEDGER, DAY_TOTALS, ESTIMATES, REALIZED)
 
 # etl_runs.api_id: what each run fetched. The migration that adds an API widens the database's check; this one is
 # what Alembic compares with it.

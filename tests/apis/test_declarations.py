@@ -38,7 +38,11 @@ def test_its_table_is_in_the_schema(api: Api) -> None:
 
 def test_the_metrics_count_the_runs_of_every_api_that_names_a_counter() -> None:
     exposition = Metrics().exposition().decode()
-    assert [api.runs_metric.name for api in APIS if api.runs_metric is not None] == ["ledger", "day_totals"]
+    assert [api.runs_metric.name for api in APIS if api.runs_metric is not None] == [
+        "ledger",
+        "day_totals",
+        "realized",
+    ]
     assert (
         "# HELP kiwoom_etl_ledger_runs_total Account ledger (kt00015) runs, by result and reason (etl_runs' names; "
         "empty for a plain success).\n# TYPE kiwoom_etl_ledger_runs_total counter"
@@ -46,6 +50,10 @@ def test_the_metrics_count_the_runs_of_every_api_that_names_a_counter() -> None:
     assert (
         "# HELP kiwoom_etl_day_totals_runs_total Day totals (kt00017) runs, by result and reason (etl_runs' names; "
         "empty for a plain success).\n# TYPE kiwoom_etl_day_totals_runs_total counter"
+    ) in exposition
+    assert (
+        "# HELP kiwoom_etl_realized_runs_total Daily realised profit (ka10074) runs, by result and reason (etl_runs' "
+        "names; empty for a plain success).\n# TYPE kiwoom_etl_realized_runs_total counter"
     ) in exposition
 
 

@@ -8,6 +8,9 @@ that alters a table they read.
 - `freshness`: etl_freshness.
 - `ledger`: ledger_checks and the kt00017 figures it compares.
 - `returns`: account_flows_daily, account_returns_daily.
+- `valuation`: the one value of a securities transfer, which the flows and the costs share.
+- `realized`: realized_pnl, position_pnl, realized_checks (the moving-average cost and Kiwoom's own figures).
+- `dividends`: dividends, dividends_monthly.
 
 A new view goes in its family's module (or a new one) and in VIEWS below. The definitions are the contract's: no view
 ever adds KRX and NXT rows together.
@@ -24,6 +27,7 @@ from etl.read.views.accounts import ACCOUNT_DAILY, ACCOUNT_HISTORY, LATEST_ACCOU
 from etl.read.views.freshness import ETL_FRESHNESS
 from etl.read.views.ledger import LEDGER_CHECKS
 from etl.read.views.positions import LATEST_POSITIONS, POSITION_CHANGES, POSITION_DAILY
+from etl.read.views.realized import REALIZED_PNL
 from etl.read.views.returns import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.read.views.view import View
 from etl.store.closes import CLOSES_SELECT
@@ -40,6 +44,7 @@ __all__ = [
     "LEDGER_CHECKS",
     "POSITION_CHANGES",
     "POSITION_DAILY",
+    "REALIZED_PNL",
     "VIEWS",
     "VIEW_NAMES",
     "View",
@@ -60,6 +65,7 @@ VIEWS: tuple[View, ...] = (
     LEDGER_CHECKS,
     ACCOUNT_FLOWS_DAILY,
     ACCOUNT_RETURNS_DAILY,
+    REALIZED_PNL,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
 _LISTED = ("account_snapshots", "position_snapshots")  # the tables views take every column of
