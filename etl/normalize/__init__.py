@@ -6,5 +6,6 @@ No I/O and no clock: everything it needs is passed in, and a value that does not
 - `transform`: kt00005 → one account row and its position rows;
 - `ledger`: kt00015 → account_transactions rows, each classified by a keyword mapping;
 - `totals`: kt00017 → one account_day_totals row;
-- `estimates`: kt00002 → account_daily_estimates rows.
+- `estimates`: kt00002 → account_daily_estimates rows;
+- `realized`: ka10074 → account_realized_daily rows.
 """

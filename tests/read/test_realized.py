@@ -5,9 +5,10 @@ rounding, a cost past BIGINT × shares), and against a plain Decimal model over 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from etl.read.views import REALIZED_PNL
-from etl.store.engine import make_engine
+from etl.apis.realized import REALIZED
+from etl.kiwoom.pages import Page, parse_json_object
+from etl.read.views import POSITION_PNL, REALIZED_CHECKS, REALIZED_PNL
+from etl.store.engine import make_engine, transaction
+from etl.store.runs import start_run
 from etl.store.schema import migrate
 from tests.support.books import Book, Line
 from tests.support.story import ACCOUNT, at, ledger_line, load
@@ -102,6 +106,9 @@ LEDGER = [
     trade(HYUNDAI, D5, 16, "장내매수", 1, 210_000),
     trade(CELLTRION, D5, 17, "장내매도", 2, 320_000),
     trade(HYUNDAI, D6, 18, "장내매도", 1, 220_000),
+    # Not shares: position_pnl's dividends, fees and taxes.
+    ledger_line(D6, 19, "배당금입금", 100_000, stk_cd="A005930", stk_nm="삼성전자", incm_resi_tax="15400"),
+    ledger_line(D6, 20, "기타수수료", 1_000, stk_cd="A005930", stk_nm="삼성전자"),
 ]
 
 OTHER_LEDGER = [
@@ -274,3 +281,97 @@ def test_realized_pnl_agrees_with_a_decimal_model(
         None if r["cost_basis"] is None else m.amount - r["cost_basis"] - m.commission - m.tax
         for r, m in zip(got, sales, strict=True)
     ]
+
+
+def pnl(stock: tuple[str, str], realized: int, unrealized: int, dividends: int, fees: int, taxes: int, unpriced: int):
+    return {
+        "stock_code": stock[0],
+        "stock_name": stock[1],
+        "realized_pnl": realized,
+        "unrealized_pnl": unrealized,
+        "dividends": dividends,
+        "fees": fees,
+        "taxes": taxes,
+        "total_pnl": realized + unrealized + dividends - fees - taxes,
+        "unpriced_sales": unpriced,
+    }
+
+
+def test_position_pnl_adds_each_stock_s_parts_without_counting_a_sale_s_fees_twice(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "a", BOOKS, LEDGER)
+    load(engine, tmp_path / "b", [], OTHER_LEDGER, account=OTHER)
+    view = POSITION_PNL.table()
+    with engine.connect() as connection:
+        got = {(r.account_no, r.stock_code): dict(r._mapping) for r in connection.execute(select(view))}
+    expected = {
+        # 112,914 + 126,023 realised; KRX's latest close (D2): 18 × (81,000 − 77,222) = 68,004, not NXT's; the
+        # buy's commission 81 and the fee line's 1,000; the dividend's 15,400 withheld. The sales' own commissions
+        # and taxes are inside realized_pnl, not in fees and taxes.
+        (ACCOUNT, SAMSUNG[0]): pnl(SAMSUNG, 238_937, 68_004, 100_000, 1_081, 15_400, 0),
+        (ACCOUNT, KAKAO[0]): pnl(KAKAO, -9_176, 0, 0, 0, 0, 0),  # sold out: nothing unrealised
+        (ACCOUNT, HYNIX[0]): pnl(HYNIX, 65_341, 0, 0, 120, 0, 0),
+        (ACCOUNT, CELLTRION[0]): pnl(CELLTRION, 20_000, 0, 0, 0, 0, 1),
+        (ACCOUNT, HYUNDAI[0]): pnl(HYUNDAI, 10_000, 0, 0, 0, 0, 2),
+        (OTHER, SAMSUNG[0]): pnl(SAMSUNG, 863, 0, 0, 0, 0, 0),
+        (OTHER, YUHAN[0]): pnl(YUHAN, 2_999_999_999, 0, 0, 0, 0, 0),
+    }
+    assert got == {key: {"account_no": key[0], **row} for key, row in expected.items()}
+
+
+def kiwoom_days(engine: Engine, lines: list[dict[str, str]]) -> None:
+    """ka10074's answer with `lines`, through its normaliser and load, as a run of the account's."""
+    now = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=ACCOUNT, exchange=None, api_id="ka10074")
+    text = json.dumps({"dt_rlzt_pl": lines, "return_code": 0, "return_msg": "OK"})
+    page = Page("ka10074", 0, now, 200, text, parse_json_object(text))
+    with transaction(engine, "test") as connection:
+        REALIZED.load(connection, REALIZED.read(page, ACCOUNT, 0).rows, run.id)
+
+
+def kiwoom_day(day: date, buy: int, sell: int, profit: str, commission: int, tax: int) -> dict[str, str]:
+    return {
+        "dt": f"{day:%Y%m%d}",
+        "buy_amt": str(buy),
+        "sell_amt": str(sell),
+        "tdy_sel_pl": profit,
+        "tdy_trde_cmsn": str(commission),
+        "tdy_trde_tax": str(tax),
+    }
+
+
+def test_realized_checks_name_each_figure_that_differs_and_compare_the_profit_apart(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, tmp_path, BOOKS, LEDGER)
+    kiwoom_days(
+        engine,
+        [
+            kiwoom_day(D2, 540_000, 45_000, "-4999.50", 87, 81),  # its own cost: the profit differs, not an error
+            kiwoom_day(D3, 800_000, 1_446_000, "100000", 201, 982),  # a sale of the day has no cost here
+            kiwoom_day(D4, 300_000, 680_000, "65341", 100, 1224),  # the ledger says 102 of commission
+        ],
+    )
+    view = REALIZED_CHECKS.table()
+    with engine.connect() as connection:
+        got = {r.trade_date: r for r in connection.execute(select(view).where(view.c.account_no == ACCOUNT))}
+    assert sorted(got) == [D2, D3, D4]
+    d2, d3, d4 = got[D2], got[D3], got[D4]
+    assert (d2.ledger_buy_amount, d2.ledger_sell_amount, d2.ledger_commission, d2.ledger_tax) == (
+        540_000,
+        45_000,
+        87,
+        81,
+    )
+    assert (d2.result, d2.mismatches) == ("agrees", None)
+    assert (d2.realized_pnl, d2.computed_realized_pnl, d2.realized_pnl_result) == (
+        Decimal("-4999.50"),
+        -5_088,
+        "differs",
+    )
+    assert (d3.ledger_sell_amount, d3.ledger_commission, d3.ledger_tax, d3.result) == (1_446_000, 201, 982, "agrees")
+    assert d3.realized_pnl_result == "unknown"  # 셀트리온's sale that day has no cost_basis
+    assert (d4.result, d4.mismatches, d4.commission, d4.ledger_commission) == ("disagrees", "commission", 100, 102)
+    assert (d4.computed_realized_pnl, d4.realized_pnl_result) == (65_341, "same")
+    assert isinstance(d3.captured_at, datetime) and d3.captured_at.tzinfo is not None

@@ -24,10 +24,11 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, inspect, text
 
 from etl.read.views.accounts import ACCOUNT_DAILY, ACCOUNT_HISTORY, LATEST_ACCOUNTS
+from etl.read.views.dividends import DIVIDENDS, DIVIDENDS_MONTHLY
 from etl.read.views.freshness import ETL_FRESHNESS
 from etl.read.views.ledger import LEDGER_CHECKS
 from etl.read.views.positions import LATEST_POSITIONS, POSITION_CHANGES, POSITION_DAILY
-from etl.read.views.realized import REALIZED_PNL
+from etl.read.views.realized import POSITION_PNL, REALIZED_CHECKS, REALIZED_PNL
 from etl.read.views.returns import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.read.views.view import View
 from etl.store.closes import CLOSES_SELECT
@@ -38,12 +39,16 @@ __all__ = [
     "ACCOUNT_FLOWS_DAILY",
     "ACCOUNT_HISTORY",
     "ACCOUNT_RETURNS_DAILY",
+    "DIVIDENDS",
+    "DIVIDENDS_MONTHLY",
     "ETL_FRESHNESS",
     "LATEST_ACCOUNTS",
     "LATEST_POSITIONS",
     "LEDGER_CHECKS",
     "POSITION_CHANGES",
     "POSITION_DAILY",
+    "POSITION_PNL",
+    "REALIZED_CHECKS",
     "REALIZED_PNL",
     "VIEWS",
     "VIEW_NAMES",
@@ -66,6 +71,10 @@ VIEWS: tuple[View, ...] = (
     ACCOUNT_FLOWS_DAILY,
     ACCOUNT_RETURNS_DAILY,
     REALIZED_PNL,
+    POSITION_PNL,
+    REALIZED_CHECKS,
+    DIVIDENDS,
+    DIVIDENDS_MONTHLY,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
 _LISTED = ("account_snapshots", "position_snapshots")  # the tables views take every column of
