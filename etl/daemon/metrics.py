@@ -79,8 +79,8 @@ class Metrics:
         for kind, count in result.load.added.items():
             self.ledger_lines.labels(kind=kind).inc(count)
 
-    def observe_totals(self, result: AccountResult) -> None:
-        """Count one account's day-totals run."""
+    def observe_run(self, result: AccountResult) -> None:
+        """Count one account's run of the day totals or of the realised profit."""
         self._count_run(result)
 
     def _count_run(self, result: AccountResult) -> None:

@@ -6,7 +6,8 @@ for the demo and the tests; never used against the real API.
 - `tokens`: au10001 and au10002, a bearer token's account and expiry, the authentication errors;
 - `pacing`: the rate buckets per app key and API, and the HTTP 429 (return_code 5) answer;
 - `faults`: what it can be told to get wrong, which waiting fault a request meets and what that fault answers;
-- `render_ka00001`, `render_kt00005`, `render_kt00015`, `render_kt00017`, `render_kt00002`: one API's answer each,
+- `render_ka00001`, `render_kt00005`, `render_kt00015`, `render_kt00017`, `render_kt00002`, `render_ka10074`: one
+  API's answer each,
   and its `RENDERER`; `renderer`: what such a module declares for the simulator (`Renderer`), which serves those
   its `RENDERERS` lists;
 - `call`: an account API request as a renderer sees it; `pages`: continuation (pages, next-keys, kept lists);

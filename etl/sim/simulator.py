@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from etl.clock import KST
-from etl.sim import render_ka00001, render_kt00002, render_kt00005, render_kt00015, render_kt00017
+from etl.sim import render_ka00001, render_ka10074, render_kt00002, render_kt00005, render_kt00015, render_kt00017
 from etl.sim.accounts import SimAccount
 from etl.sim.call import Call
 from etl.sim.faults import Fault, fault_answer, make_fault, take_fault
@@ -56,6 +56,7 @@ RENDERERS: tuple[Renderer, ...] = (
     render_kt00015.RENDERER,
     render_kt00017.RENDERER,
     render_kt00002.RENDERER,
+    render_ka10074.RENDERER,
 )
 
 
