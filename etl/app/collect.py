@@ -223,15 +223,16 @@ def backfill(
     estimated: Sequence[Account] | None = None,
 ) -> Backfilled:
     """The days before the daemon started: kt00002's daily estimates from `since` to `until` (default: today) of
-    the `estimated` accounts (default: every configured one), then the ledger of every account from `since`, and
-    Kiwoom's daily realised profit (ka10074) of every account over the range."""
+    the `estimated` accounts (default: every configured one), then the ledger of every account from `since` and
+    Kiwoom's daily realised profit (ka10074) of the same days."""
     settings.require_accounts()
     only = settings if estimated is None else settings.with_overrides(accounts=tuple(estimated))
     job = EstimatesJob(only, engine, fetcher, clock=clock)
     try:
         estimates = job.run(since=since, until=until)
         ledger = LedgerJob(settings, engine, job.fetcher, clock=clock).run(since=since)
-        realized = RealizedJob(settings, engine, job.fetcher, clock=clock).run(since=since, until=until)
+        # Over the ledger's days (from `since` to today), so that realized_checks has both for every day.
+        realized = RealizedJob(settings, engine, job.fetcher, clock=clock).run(since=since)
     finally:
         if fetcher is None:
             job.fetcher.close()

@@ -132,9 +132,9 @@ def ledger_command(obj: Context, since: date | None, reclassify: bool, force_tot
 @until_option("The last day [default: today].")
 @click.pass_obj
 def backfill_command(obj: Context, since: date, until: date | None) -> None:
-    """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, the
-    ledger (kt00015) and Kiwoom's daily realised profit (ka10074, into account_realized_daily) of the same range,
-    for every configured account.
+    """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and
+    the ledger (kt00015) and Kiwoom's daily realised profit (ka10074, into account_realized_daily) from the same
+    first day to today, for every configured account.
 
     account_returns_daily then reaches back before the first snapshot: on a KRX day without one it takes the
     estimate (estimated_assets − credit_loan, the collateral loan set apart), marked source = 'estimate'; a day

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from etl.clock import KST, krx_calendar
+from etl.read.views import REALIZED_CHECKS, REALIZED_PNL
 from etl.sim.demo import run_demo
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
@@ -448,3 +449,23 @@ def test_demo_3_s_ledger_bears_out_each_evening_s_totals_and_its_deposit_is_no_r
         assert abs(row.daily_return) < 0.02
     assert "1 of them `other`" in november.output and "How well demo-3 was invested" in november.output
     assert "time-weighted return" in november.output
+
+
+def test_demo_3_s_sold_out_stocks_show_their_realised_profit_and_kiwoom_s_figures_agree(november: Built) -> None:
+    with november.engine.connect() as connection:
+        sales = connection.execute(select(REALIZED_PNL.table())).all()
+        checks = connection.execute(select(REALIZED_CHECKS.table())).all()
+        newest = select(func.max(AccountSnapshot.id)).where(AccountSnapshot.account_no == "demo-3")
+        held = set(
+            connection.execute(
+                select(PositionSnapshot.stock_code).where(PositionSnapshot.snapshot_id == newest.scalar_subquery())
+            ).scalars()
+        )
+    sold = {r.stock_name: r for r in sales}
+    assert {"삼성바이오로직스", "카카오"} <= set(sold)  # sold out: gone from the holdings, not from the profit
+    assert held and not {sold["삼성바이오로직스"].stock_code, sold["카카오"].stock_code} & held
+    for r in sales:
+        assert r.realized_pnl == r.sell_amount - r.cost_basis - r.commission - r.tax
+    assert {c.trade_date for c in checks} == {r.trade_date for r in sales}  # ka10074: the days with a sale
+    assert all(c.result == "agrees" and c.realized_pnl_result == "same" for c in checks)
+    assert "What each sale earned" in november.output and "삼성바이오로직스" in november.output
