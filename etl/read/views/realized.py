@@ -73,6 +73,8 @@ _AVERAGE = {
     "sqlite": f"printf('%d.%0{AVERAGE_SCALE}d', {_AVERAGE_UNITS} / {_UNIT}, {_AVERAGE_UNITS} % {_UNIT})",
 }
 _OUT = "e.kind IN ('sell', 'securities_out')"
+# The walk carries each line's own columns, so that the sales are read from it alone: a join back to the lines let
+# PostgreSQL rescan the walk for each sale once a filter on account_no reached the view.
 
 REALIZED_PNL = View(
     "realized_pnl",
@@ -150,9 +152,12 @@ numbered AS (
                                             m.original_transaction_no) AS step
     FROM moves m
 ),
-walked (account_no, stock_code, step, held, cost, held_before, cost_before, cost_basis) AS (
+walked (account_no, stock_code, step, held, cost, held_before, cost_before, cost_basis, kind, trade_date, stock_name,
+        quantity, amount, commission, tax, transaction_id) AS (
     SELECT DISTINCT s.account_no, s.stock_code, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT),
-           CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(NULL AS BIGINT)
+           CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(NULL AS BIGINT), CAST('' AS TEXT), CAST(NULL AS DATE),
+           CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+           CAST(NULL AS BIGINT)
     FROM numbered s
     UNION ALL
     SELECT w.account_no, w.stock_code, e.step,
@@ -161,16 +166,16 @@ walked (account_no, stock_code, step, held, cost, held_before, cost_before, cost
            CASE WHEN {_OUT} THEN CASE WHEN {_COVERED} AND e.quantity < w.held THEN w.cost - {_TAKEN} ELSE 0 END
                 ELSE w.cost + e.amount END,
            w.held, w.cost,
-           CASE WHEN e.kind = 'sell' AND {_COVERED} THEN {_TAKEN} END
+           CASE WHEN e.kind = 'sell' AND {_COVERED} THEN {_TAKEN} END,
+           e.kind, e.trade_date, e.stock_name, e.quantity, e.amount, e.commission, e.tax, e.transaction_id
     FROM walked w
     JOIN numbered e ON e.account_no = w.account_no AND e.stock_code = w.stock_code AND e.step = w.step + 1
 )
-SELECT e.account_no, e.trade_date, e.stock_code, e.stock_name, e.quantity, e.amount AS sell_amount, w.cost_basis,
-       e.commission, e.tax, e.amount - w.cost_basis - e.commission - e.tax AS realized_pnl,
-       CASE WHEN w.cost_basis IS NOT NULL THEN {{average_cost}} END AS average_cost, e.transaction_id
+SELECT w.account_no, w.trade_date, w.stock_code, w.stock_name, w.quantity, w.amount AS sell_amount, w.cost_basis,
+       w.commission, w.tax, w.amount - w.cost_basis - w.commission - w.tax AS realized_pnl,
+       CASE WHEN w.cost_basis IS NOT NULL THEN {{average_cost}} END AS average_cost, w.transaction_id
 FROM walked w
-JOIN numbered e ON e.account_no = w.account_no AND e.stock_code = w.stock_code AND e.step = w.step
-WHERE e.kind = 'sell'""",
+WHERE w.kind = 'sell'""",
     requires=("account_transactions",),
     computed={
         "trade_date": Date(),
