@@ -8,11 +8,12 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
-from etl.apis.realized import AccountRealizedDaily
+from etl.apis.realized import REALIZED, AccountRealizedDaily
 from etl.app.collect import DayJobs, backfill, run_day
 from etl.clock import KST, krx_calendar
+from etl.jobs.replay import replay_rows
 from etl.read.views import REALIZED_CHECKS
 from etl.sim.accounts import make_account
 from etl.sim.history import make_history
@@ -116,3 +117,9 @@ def test_backfill_loads_kiwoom_s_realised_profit_of_the_days_with_a_sale(engine:
     ] == expected
     # Kiwoom's amounts, commissions and taxes are the ledger's own: every day agrees.
     assert [(c.trade_date, c.result, c.mismatches) for c in checks] == [(d[0], "agrees", None) for d in expected]
+    # Its raw pages are kept: replay rebuilds the table from them alone.
+    with engine.begin() as connection:
+        connection.execute(delete(table))
+    assert replay_rows(engine, REALIZED)[1] == 0
+    with engine.connect() as connection:
+        assert connection.execute(select(table).order_by(table.c.trade_date)).all() == stored

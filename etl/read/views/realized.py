@@ -58,8 +58,8 @@ SHARE_KINDS = ("buy", "sell", "securities_in", "securities_out")
 
 
 def share(cost: str, part: str, held: str) -> str:
-    """cost × part / held in whole 원, rounded half up, for cost ≥ 0 and 0 < part ≤ held: the integer quotient times
-    part, plus the remainder's part rounded (so no product exceeds 2 × held × part)."""
+    """cost × part / held in whole 원, rounded half up, for cost ≥ 0, part ≥ 0 and held > 0: the integer quotient
+    times part, plus the remainder's part rounded (so no product exceeds 2 × held × part)."""
     return f"(({cost}) / ({held}) * ({part}) + (2 * (({cost}) % ({held})) * ({part}) + ({held})) / (2 * ({held})))"
 
 
