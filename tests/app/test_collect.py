@@ -109,7 +109,8 @@ def test_backfill_loads_kiwoom_s_realised_profit_of_the_days_with_a_sale(engine:
     table = AccountRealizedDaily.__table__
     with engine.connect() as connection:
         stored = connection.execute(select(table).order_by(table.c.trade_date)).all()
-        checks = connection.execute(select(REALIZED_CHECKS.table())).all()
+        view = REALIZED_CHECKS.table()
+        checks = connection.execute(select(view).order_by(view.c.trade_date)).all()
     expected = [(d.day, d.bought, d.sold, Decimal(d.profit), d.commission, d.tax) for d in history.realized(END)]
     assert len(expected) >= 2  # the story sells on two days, on KRX and NXT
     assert [
