@@ -12,6 +12,7 @@ what their runs are.
 - `totals`: kt00017, the account's totals of the day; `estimates`: kt00002, the daily estimated assets;
 - `instruments`: ka10099 and ka10100, the instrument master; `charts`: ka20006 and ka10081, the index and stock
   daily bars (market APIs: asked for no account).
+- `realized`: ka10074, Kiwoom's daily realised profit.
 
 A new account API is a module here and one line below, its normaliser, its migration, its tests (with its renderer in
 etl.sim) and its docs; what runs it is a job in etl.jobs called by a use case of etl.app.
@@ -24,6 +25,7 @@ from etl.apis.charts import INDEX_DAILY, STOCK_DAILY
 from etl.apis.estimates import ESTIMATES
 from etl.apis.instruments import INSTRUMENT_SINGLE, INSTRUMENTS
 from etl.apis.ledger import LEDGER
+from etl.apis.realized import REALIZED
 from etl.apis.snapshot import SNAPSHOT
 from etl.apis.totals import DAY_TOTALS
 from etl.store.dictionary import TABLES as STORE_TABLES
@@ -39,6 +41,7 @@ __all__ = [
     "INSTRUMENTS",
     "INSTRUMENT_SINGLE",
     "LEDGER",
+    "REALIZED",
     "SNAPSHOT",
     "STOCK_DAILY",
     "TABLES",
@@ -51,6 +54,7 @@ APIS: tuple[Api, ...] = (
     LEDGER,
     DAY_TOTALS,
     ESTIMATES,
+    REALIZED,
     INSTRUMENTS,
     INSTRUMENT_SINGLE,
     INDEX_DAILY,

@@ -1,6 +1,6 @@
-"""Collecting from Kiwoom: a snapshot of every account now, the account's day (its ledger, then the day's totals
-once the day is over) and a backfill of a range (the daily estimates, then the ledger of the same days); and the
-rows that record a slot that did not run."""
+"""Collecting from Kiwoom: a snapshot of every account now, the account's day (its ledger and Kiwoom's realised
+profit of the last days, then the day's totals once the day is over) and a backfill of a range (the daily estimates,
+then the ledger and the realised profit of the same days); and the rows that record a slot that did not run."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl.apis import ESTIMATES, LEDGER
+from etl.apis import ESTIMATES, LEDGER, REALIZED
 from etl.app.market import MarketData, market_data
 from etl.clock import KrxCalendar, krx_calendar, utc_now
 from etl.errors import DatabaseUnavailable
@@ -21,6 +21,8 @@ from etl.jobs.backfill import EstimatesResult as EstimatesResult
 from etl.jobs.job import Job
 from etl.jobs.ledger import LedgerJob
 from etl.jobs.ledger import LedgerResult as LedgerResult
+from etl.jobs.realized import RealizedJob
+from etl.jobs.realized import RealizedResult as RealizedResult
 from etl.jobs.snapshot import SPOOLED, Snapshotter
 from etl.jobs.snapshot import SnapshotResult as SnapshotResult
 from etl.jobs.totals import DayTotalsJob, not_due
@@ -82,21 +84,24 @@ def take_snapshots(
 
 
 class DayJobs(Job):
-    """The ledger's and the day totals' jobs on one fetcher; a daemon keeps them from day to day (they remember, for
-    the process, a server or an account that does not offer their API)."""
+    """The ledger's, the realised profit's and the day totals' jobs on one fetcher; a daemon keeps them from day to
+    day (they remember, for the process, a server or an account that does not offer their API)."""
 
     def _prepare(self) -> None:
         self.ledger = LedgerJob(self.settings, self.engine, self.fetcher, clock=self.clock, stop=self.stop)
+        self.realized = RealizedJob(self.settings, self.engine, self.fetcher, clock=self.clock, stop=self.stop)
         self.totals = DayTotalsJob(self.settings, self.engine, self.fetcher, clock=self.clock, stop=self.stop)
 
 
 @dataclass(frozen=True)
 class AccountDay:
-    """What the account's day did: its ledger runs, and its totals runs unless they were not due."""
+    """What the account's day did: its ledger runs, its totals runs unless they were not due, and its runs of
+    Kiwoom's realised profit."""
 
     ledger: tuple[LedgerResult, ...]
     totals: tuple[TotalsResult, ...]
     not_due: str | None  # why the day's totals were not taken; None when they were
+    realized: tuple[RealizedResult, ...] = ()
 
     @property
     def added(self) -> int:
@@ -109,7 +114,7 @@ class AccountDay:
 
     @property
     def ok(self) -> bool:
-        return not self.other and all(r.ok for r in [*self.ledger, *self.totals])
+        return not self.other and all(r.ok for r in [*self.ledger, *self.realized, *self.totals])
 
 
 def run_day(
@@ -123,8 +128,9 @@ def run_day(
     totals_slot: datetime | None = None,
     contain: logging.Logger | None = None,
 ) -> AccountDay:
-    """Every account's ledger (kt00015) from `since` (else from the newest line loaded), then, after the close of a
-    KRX trading day (`[ledger] at`) or when `force_totals`, the day's totals (kt00017).
+    """Every account's ledger (kt00015) from `since` (else from the newest line loaded), and Kiwoom's realised profit
+    (ka10074) from `since` (else over the ledger's lookback); then, after the close of a KRX trading day (`[ledger]
+    at`) or when `force_totals`, the day's totals (kt00017).
 
     A slot claims the run in etl_runs, so that replicas take it once. With `contain` (the daemon's logger), a bug in
     one half is logged there and the other half still runs; else it is raised.
@@ -136,8 +142,15 @@ def run_day(
             raise
         contain.exception("the ledger run failed")
         ledger = []
+    try:
+        realized = jobs.realized.run(trigger=trigger, scheduled_for=ledger_slot, since=since)
+    except Exception:
+        if contain is None:
+            raise
+        contain.exception("the realised profit run failed")
+        realized = []
     totals = day_totals(jobs, calendar, force=force_totals, trigger=trigger, slot=totals_slot, contain=contain)
-    return AccountDay(tuple(ledger), totals.results, totals.not_due)
+    return AccountDay(tuple(ledger), totals.results, totals.not_due, tuple(realized))
 
 
 @dataclass(frozen=True)
@@ -187,16 +200,18 @@ def account_day(
 
 @dataclass(frozen=True)
 class Backfilled:
-    """What a backfill did: the daily estimates, the ledger, and each estimated account's first KRX snapshot."""
+    """What a backfill did: the daily estimates, the ledger, Kiwoom's realised profit, and each estimated account's
+    first KRX snapshot."""
 
     estimates: tuple[EstimatesResult, ...]
     ledger: tuple[LedgerResult, ...]
     first_snapshots: Mapping[str, date | None]
     market: MarketData  # the index and stock daily bars of the range
+    realized: tuple[RealizedResult, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in [*self.estimates, *self.ledger]) and self.market.ok
+        return all(r.ok for r in [*self.estimates, *self.ledger, *self.realized]) and self.market.ok
 
 
 def backfill(
@@ -210,19 +225,22 @@ def backfill(
     estimated: Sequence[Account] | None = None,
 ) -> Backfilled:
     """The days before the daemon started: kt00002's daily estimates from `since` to `until` (default: today) of
-    the `estimated` accounts (default: every configured one), then the ledger of every account from `since`, then
-    the range's index and stock daily bars (etl.app.market)."""
+    the `estimated` accounts (default: every configured one), then the ledger of every account from `since` and
+    Kiwoom's daily realised profit (ka10074) of the same days, then the range's index and stock daily bars
+    (etl.app.market)."""
     settings.require_accounts()
     only = settings if estimated is None else settings.with_overrides(accounts=tuple(estimated))
     job = EstimatesJob(only, engine, fetcher, clock=clock)
     try:
         estimates = job.run(since=since, until=until)
         ledger = LedgerJob(settings, engine, job.fetcher, clock=clock).run(since=since)
+        # Over the ledger's days (from `since` to today), so that realized_checks has both for every day.
+        realized = RealizedJob(settings, engine, job.fetcher, clock=clock).run(since=since)
         market = market_data(settings, engine, since, until, fetcher=job.fetcher, clock=clock)
     finally:
         if fetcher is None:
             job.fetcher.close()
-    analyze(engine, (*ESTIMATES.grows, *LEDGER.grows))
+    analyze(engine, (*ESTIMATES.grows, *LEDGER.grows, *REALIZED.grows))
     with engine.connect() as connection:
         firsts = {r.account: first_snapshot_day(connection, r.account) for r in estimates}
-    return Backfilled(tuple(estimates), tuple(ledger), firsts, market)
+    return Backfilled(tuple(estimates), tuple(ledger), firsts, market, tuple(realized))

@@ -70,7 +70,8 @@ def flush_spool(settings: Settings, engine: Engine, *, into_this_database: bool 
 
 @dataclass(frozen=True)
 class RowsReplayed:
-    """What replaying one API whose pages become rows alike (the day totals, the estimates) did."""
+    """What replaying one API whose pages become rows alike (the day totals, the estimates, the realised profit)
+    did."""
 
     api: RowsApi
     pages: int  # its kept pages read
@@ -91,8 +92,8 @@ def replay_everything(
     settings: Settings, engine: Engine, *, since: date | None = None, account: str | None = None, bar: Bar = no_bar
 ) -> Replayed:
     """Rebuild the snapshots, the ledger (with the configured mapping) and every declared API whose pages become
-    rows (the day totals, the estimates) from the kept answers with today's transform, from `since` and for
-    `account` when given."""
+    rows (the day totals, the estimates, the realised profit) from the kept answers with today's transform, from
+    `since` and for `account` when given."""
     classifier = Classifier.with_rules(settings.ledger_rules)
     runs = runs_to_replay(engine, since=since, account=account)
     with bar(len(runs), "Replaying") as done:

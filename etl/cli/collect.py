@@ -113,20 +113,22 @@ def snapshot(obj: Context) -> None:
 )
 @click.pass_obj
 def ledger_command(obj: Context, since: date | None, reclassify: bool, force_totals: bool) -> None:
-    """Load the transaction ledger (kt00015) of every configured account into account_transactions, and after
-    the close (`[ledger] at`, 20:15 KST) of a trading day today's totals (kt00017) into account_day_totals.
+    """Load the transaction ledger (kt00015) of every configured account into account_transactions, Kiwoom's
+    daily realised profit (ka10074) of the same days (else of the ledger's lookback) into account_realized_daily,
+    and after the close (`[ledger] at`, 20:15 KST) of a trading day today's totals (kt00017) into
+    account_day_totals.
 
     Every kind of line (deposits, withdrawals, transfers, trades, dividends, fees, taxes, interest, loans), a month
     at a time, oldest first. A line already loaded adds nothing; one that comes again with different content is
     kept as a conflict (see `status`), never written over. Each line's kind comes from a keyword mapping that the
     config file's [ledger.kinds] extends; a line it does not know is `other`, kept and counted. The view
-    ledger_checks holds each day's totals against the ledger. Exits 1 when an account's ledger or totals could
-    not be read whole, or a line loaded now is `other`.
+    ledger_checks holds each day's totals against the ledger, realized_checks Kiwoom's realised profit. Exits 1
+    when an account's ledger, realised profit or totals could not be read whole, or a line loaded now is `other`.
     """
     from etl.app.collect import account_day
     from etl.app.history import reclassify_ledger
     from etl.app.wiring import open_database
-    from etl.cli.render import ledger_results_table, totals_results_table
+    from etl.cli.render import estimates_results_table, ledger_results_table, totals_results_table
 
     with errors():
         settings = obj.settings()
@@ -142,6 +144,8 @@ def ledger_command(obj: Context, since: date | None, reclassify: bool, force_tot
             day = account_day(settings, engine, since=since, force_totals=force_totals)
         click.echo(ledger_results_table(day.ledger))
         click.echo(f"{day.added} new line(s) loaded into {settings.safe_database_url}.")
+        click.echo("\nKiwoom's daily realised profit (ka10074), held against the ledger in the view realized_checks:")
+        click.echo(estimates_results_table(day.realized))
         if day.totals:
             click.echo("\nToday's totals (kt00017), held against the ledger in the view ledger_checks:")
             click.echo(totals_results_table(day.totals))
@@ -159,14 +163,18 @@ def ledger_command(obj: Context, since: date | None, reclassify: bool, force_tot
 
 @cli.command("backfill")
 @global_options
-@since_option("The first day to fill (Seoul): kt00002's estimates and the ledger from it.", required=True)
+@since_option(
+    "The first day to fill (Seoul): kt00002's estimates, the ledger and ka10074's realised profit from it.",
+    required=True,
+)
 @until_option("The last day [default: today].")
 @click.pass_obj
 def backfill_command(obj: Context, since: date, until: date | None) -> None:
     """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and
-    the ledger (kt00015) of the same range, for every configured account; then the range's daily bars of the
-    `[benchmarks] indexes` (ka20006, into index_daily) and of every stock the accounts held or traded (ka10081,
-    unadjusted, into stock_daily), asked with the first configured account's app key.
+    the ledger (kt00015) and Kiwoom's daily realised profit (ka10074, into account_realized_daily) from the same
+    first day to today, for every configured account; then the range's daily bars of the `[benchmarks] indexes`
+    (ka20006, into index_daily) and of every stock the accounts held or traded (ka10081, unadjusted, into
+    stock_daily), asked with the first configured account's app key.
 
     account_returns_daily then reaches back before the first snapshot: on a KRX day without one it takes the
     estimate (estimated_assets − credit_loan, the collateral loan set apart), marked source = 'estimate'; a day
@@ -187,6 +195,8 @@ def backfill_command(obj: Context, since: date, until: date | None) -> None:
         click.echo(estimates_results_table(filled.estimates))
         click.echo("\nLedger (kt00015):")
         click.echo(ledger_results_table(filled.ledger))
+        click.echo("\nDaily realised profit (ka10074), only the days with a sale:")
+        click.echo(estimates_results_table(filled.realized))
         click.echo("\nIndex and stock daily bars (ka20006, ka10081):")
         click.echo(market_results_table(filled.market.results))
         for result in filled.estimates:

@@ -81,8 +81,8 @@ def flush_command(obj: Context, into_this_database: bool) -> None:
 @account_option("Only this account (its account_no in the tables).")
 @click.pass_obj
 def replay_command(obj: Context, since: date | None, account: str | None) -> None:
-    """Rebuild account_snapshots, position_snapshots, the ledger, the day totals and the estimates from
-    raw_responses with today's transform.
+    """Rebuild account_snapshots, position_snapshots, the ledger, the day totals, the estimates and Kiwoom's
+    realised profit (ka10074) from raw_responses with today's transform.
 
     For after a parser fix, or into a freshly migrated database holding raw pages. Idempotent: a snapshot that
     already reads the same is left alone, so running it twice changes nothing. Runs whose pages are incomplete,

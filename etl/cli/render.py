@@ -13,7 +13,7 @@ from etl.console import table
 from etl.text import displayable
 
 if TYPE_CHECKING:
-    from etl.app.collect import EstimatesResult, LedgerResult, SnapshotResult, TotalsResult
+    from etl.app.collect import EstimatesResult, LedgerResult, RealizedResult, SnapshotResult, TotalsResult
     from etl.app.market import MarketResult
     from etl.app.status import Attention, Findings, LedgerStatus, NewestRun, PairStatus, SpoolSummary
     from etl.schedule import Schedule
@@ -30,7 +30,7 @@ def snapshots_table(results: Sequence[SnapshotResult]) -> str:
     )
 
 
-def _result(r: LedgerResult | TotalsResult | EstimatesResult | MarketResult) -> str:
+def _result(r: LedgerResult | TotalsResult | EstimatesResult | RealizedResult | MarketResult) -> str:
     return r.status + (f" ({r.reason})" if r.reason else "")
 
 
@@ -59,8 +59,8 @@ def totals_results_table(results: Sequence[TotalsResult]) -> str:
     return table(("account", "result", "day", "error"), rows)
 
 
-def estimates_results_table(results: Sequence[EstimatesResult]) -> str:
-    """The table of daily-estimates runs (kt00002)."""
+def estimates_results_table(results: Sequence[EstimatesResult | RealizedResult]) -> str:
+    """The table of daily-estimates runs (kt00002), or of daily realised-profit runs (ka10074): the days received."""
     rows = [
         (r.account, _result(r), f"{r.since} – {r.until}" if r.since else "", str(r.pages), str(r.days), r.error or "")
         for r in results

@@ -79,12 +79,8 @@ class Metrics:
         for kind, count in result.load.added.items():
             self.ledger_lines.labels(kind=kind).inc(count)
 
-    def observe_totals(self, result: AccountResult) -> None:
-        """Count one account's day-totals run."""
-        self._count_run(result)
-
     def observe_run(self, result: AccountResult) -> None:
-        """Count one run of an API that names a counter (a market API's)."""
+        """Count one run of an API that names a counter: the day totals, the realised profit, a market API."""
         self._count_run(result)
 
     def _count_run(self, result: AccountResult) -> None:

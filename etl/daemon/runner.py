@@ -34,9 +34,9 @@ from etl.app.status import configured_pairs
 from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
 from etl.errors import ConfigError, DatabaseUnavailable, StorageError
+from etl.jobs.account_job import AccountResult
 from etl.jobs.ledger import LedgerResult
 from etl.jobs.snapshot import SnapshotResult, Snapshotter
-from etl.jobs.totals import TotalsResult
 from etl.kiwoom.fetcher import Fetcher
 from etl.read.status import pair_statuses
 from etl.schedule import Due, Schedule
@@ -365,8 +365,9 @@ class Daemon:
         """The account's day (etl.app.collect.run_day): every account's ledger (kt00015), the day's run claimed in
         etl_runs so that replicas fetch it once, or the run at start; then, after the close of a trading day, the
         day's totals (kt00017), the day claimed so that a daemon started after the close, or a replica, does not take
-        them twice. A failure is logged and counted; snapshots never wait for it. Nothing while the database cannot
-        be used: the ledger is asked again from the newest line loaded, once it can."""
+        them twice; and Kiwoom's realised profit (ka10074) of the ledger's lookback, claimed with the ledger's day. A
+        failure is logged and counted; snapshots never wait for it. Nothing while the database cannot be used: the
+        ledger is asked again from the newest line loaded, once it can."""
         if self.check_database() is not None:
             log.warning("the ledger waits for the database to be usable again")
             return []
@@ -382,7 +383,8 @@ class Daemon:
             contain=log,  # a bug in the ledger or the totals must not stop the daemon's snapshots
         )
         self._observe_ledger(day.ledger)
-        self._observe_totals(day.totals)
+        self._observe_runs(day.realized)
+        self._observe_runs(day.totals)
         return list(day.ledger)
 
     def run_instruments(self) -> list[MarketResult]:
@@ -444,11 +446,13 @@ class Daemon:
             if not result.ok:
                 log.warning("%s ledger: %s (%s): %s", result.account, result.status, result.reason, result.error)
 
-    def _observe_totals(self, results: Sequence[TotalsResult]) -> None:
+    def _observe_runs(self, results: Sequence[AccountResult]) -> None:
+        """Count the day totals' or the realised profit's runs, and warn of each that failed."""
         for result in results:
-            self.metrics.observe_totals(result)
+            self.metrics.observe_run(result)
             if not result.ok:
-                log.warning("%s day totals: %s (%s): %s", result.account, result.status, result.reason, result.error)
+                what = result.api.what
+                log.warning("%s %s: %s (%s): %s", result.account, what, result.status, result.reason, result.error)
 
     def configured_pairs(self) -> set[tuple[str, str]]:
         """(account_no, exchange) of every configured account, as the tables name them."""

@@ -8,4 +8,5 @@ No I/O and no clock: everything it needs is passed in, and a value that does not
 - `totals`: kt00017 → one account_day_totals row;
 - `estimates`: kt00002 → account_daily_estimates rows;
 - `instruments`: ka10099, ka10100 → instruments rows; `charts`: ka20006, ka10081 → index_daily, stock_daily rows.
+- `realized`: ka10074 → account_realized_daily rows.
 """

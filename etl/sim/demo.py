@@ -7,8 +7,9 @@ dividend, a credit line, a transfer in and a remark no mapping knows), on a free
 snapshotted by `Snapshotter.take` with a clock set to that slot, so captured_at, trade_date and scheduled_for are
 the past's; each trading day's evening takes its totals (kt00017); a closed weekday gets the `skipped` runs a
 daemon writes. Then the daily estimates (kt00002) of the third account's weeks before the first snapshot and the
-ledger (kt00015) of every account are loaded, as `kiwoom-etl backfill` loads them, and the instrument master and the
-daily bars of the indexes and the stocks, as the daemon takes them. It never touches the real API.
+ledger (kt00015) and realised profit (ka10074) of every account are loaded, as `kiwoom-etl backfill` loads them, and
+the instrument master and the daily bars of the indexes and the stocks, as the daemon takes them. It never touches
+the real API.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from etl.console import table
 from etl.errors import EtlError
 from etl.files import Protected, check_output
 from etl.read.report_html import is_report
-from etl.read.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, View
+from etl.read.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, REALIZED_PNL, View
 from etl.redact import mask_urls
 from etl.schedule import Due
 from etl.settings import Account, Secret, Settings
@@ -292,7 +293,9 @@ def _ledger(
     echo(
         f"\nLedger (kt00015): {lines} line(s) loaded since {history.start}, {other} of them `other` (a remark the "
         "mapping does not know: `kiwoom-etl status` counts it). Daily estimates (kt00002): "
-        f"{sum(r.days for r in estimates)} day(s) before the first snapshot, {history.start} to {before}."
+        f"{sum(r.days for r in estimates)} day(s) before the first snapshot, {history.start} to {before}. "
+        f"Kiwoom's realised profit (ka10074): {sum(r.days for r in filled.realized)} day(s) with a sale, held "
+        "against the ledger in realized_checks."
     )
 
 
@@ -366,13 +369,20 @@ def questions(calendar: Calendar) -> list[Question]:
             + ("evaluation_amount", "profit_loss", "profit_loss_rate", "weight_pct"),
             "WHERE exchange = 'KRX'\nORDER BY account_no, line_no",
         ),
+        Question(
+            "What each sale earned, at the moving-average cost (이동평균법): a stock sold out is still here",
+            REALIZED_PNL,
+            ("account_no", "trade_date", "stock_code", "stock_name", "quantity", "sell_amount", "cost_basis")
+            + ("commission", "tax", "realized_pnl", "average_cost"),
+            "ORDER BY account_no, trade_date, stock_code",
+        ),
     ]
 
 
 def _answer(engine: Engine, calendar: Calendar, zone: str, echo: Callable[[str], None]) -> None:
     """Ask the views the questions and print the answers, times in `zone` with the zone named."""
     echo(
-        "Three questions answered from the analyst views (KRX only: the NXT rows describe the same account, so a "
+        "Four questions answered from the analyst views (KRX only: the NXT rows describe the same account, so a "
         f"view never adds them up). The views keep UTC; times below are in {zone}.\n"
     )
     with storage_errors(engine, "reading the views"), engine.connect() as connection:

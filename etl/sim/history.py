@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -70,6 +70,19 @@ class Position:
 
 
 @dataclass(frozen=True)
+class RealizedDay:
+    """ka10074's figures of one trade day with a sale: the day's buys and sales, their commissions and taxes, and
+    the profit of the sales at the simulator's own average price (kt00005's buy_uv), as Kiwoom would by its cost."""
+
+    day: date
+    bought: int = 0
+    sold: int = 0
+    profit: int = 0
+    commission: int = 0
+    tax: int = 0
+
+
+@dataclass(frozen=True)
 class History:
     """An account's ledger from `start` (events in booking order), and the prices of its weekdays."""
 
@@ -105,23 +118,52 @@ class History:
         booked is left out."""
         held: dict[tuple[str, str], list[int]] = {}  # (exchange, code) → [done, booked, average price]
         names = {}
-        for event in sorted(self.events, key=lambda e: e.trade_day):  # stable: booking order within a day
-            if event.kind not in SHARE_KINDS or event.trade_day > day:
-                continue
-            entry = held.setdefault((event.exchange, event.code), [0, 0, 0])
+        for event, entry in self._walk(day, held):
             names[event.code] = event.name
-            signed = -event.quantity if event.kind == "sell" else event.quantity
-            if signed > 0:
-                cost = self.price(event.code, event.trade_day) if event.kind == "securities_in" else event.price
-                entry[2] = (entry[0] * entry[2] + signed * cost) // (entry[0] + signed)
-            entry[0] += signed
             if event.day <= day:
-                entry[1] += signed
+                entry[1] += -event.quantity if event.kind == "sell" else event.quantity
         return [
             Position(exchange, code, names[code], quantity, settled, average)
             for (exchange, code), (quantity, settled, average) in held.items()
             if quantity or settled
         ]
+
+    def realized(self, day: date) -> list[RealizedDay]:
+        """Each trade day up to `day` with a sale done, oldest first: what ka10074 lists ("filled only on the days
+        with realised profit"). A sale's profit is its amount − its shares × the average price before it − its
+        commission and tax."""
+        days: dict[date, RealizedDay] = {}
+        held: dict[tuple[str, str], list[int]] = {}
+        for event, entry in self._walk(day, held, before=True):
+            if event.kind not in ("buy", "sell"):
+                continue
+            was = days.get(event.trade_day, RealizedDay(event.trade_day))
+            charged = replace(was, commission=was.commission + event.commission, tax=was.tax + event.tax)
+            if event.kind == "buy":
+                days[event.trade_day] = replace(charged, bought=was.bought + event.amount)
+            else:
+                profit = event.amount - event.quantity * entry[2] - event.commission - event.tax
+                days[event.trade_day] = replace(charged, sold=was.sold + event.amount, profit=was.profit + profit)
+        return [days[d] for d in sorted(days) if days[d].sold]
+
+    def _walk(
+        self, day: date, held: dict[tuple[str, str], list[int]], *, before: bool = False
+    ) -> Iterator[tuple[Event, list[int]]]:
+        """The share lines done by `day` in the order done (booking order within a day), each with its stock's entry
+        in `held` ([done, booked, average price] per exchange and code) after it, or before it when `before`."""
+        for event in sorted(self.events, key=lambda e: e.trade_day):  # stable: booking order within a day
+            if event.kind not in SHARE_KINDS or event.trade_day > day:
+                continue
+            entry = held.setdefault((event.exchange, event.code), [0, 0, 0])
+            if before:
+                yield event, list(entry)
+            signed = -event.quantity if event.kind == "sell" else event.quantity
+            if signed > 0:
+                cost = self.price(event.code, event.trade_day) if event.kind == "securities_in" else event.price
+                entry[2] = (entry[0] * entry[2] + signed * cost) // (entry[0] + signed)
+            entry[0] += signed
+            if not before:
+                yield event, entry
 
 
 def make_history(start: date, days: int, *, seed: int = 0, price: Callable[[str, date], int] | None = None) -> History:

@@ -35,6 +35,7 @@ from typing import Any, Literal
 from etl.clock import KST
 from etl.sim import (
     render_ka00001,
+    render_ka10074,
     render_ka10081,
     render_ka10099,
     render_ka10100,
@@ -71,6 +72,7 @@ RENDERERS: tuple[Renderer, ...] = (
     render_ka10100.RENDERER,
     render_ka20006.RENDERER,
     render_ka10081.RENDERER,
+    render_ka10074.RENDERER,
 )
 
 

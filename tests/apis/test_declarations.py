@@ -45,6 +45,7 @@ def test_the_metrics_count_the_runs_of_every_api_that_names_a_counter() -> None:
         "instrument_singles",
         "index_daily",
         "stock_daily",
+        "realized",
     ]
     assert (
         "# HELP kiwoom_etl_ledger_runs_total Account ledger (kt00015) runs, by result and reason (etl_runs' names; "
@@ -55,6 +56,10 @@ def test_the_metrics_count_the_runs_of_every_api_that_names_a_counter() -> None:
         "empty for a plain success).\n# TYPE kiwoom_etl_day_totals_runs_total counter"
     ) in exposition
     assert "# TYPE kiwoom_etl_stock_daily_runs_total counter" in exposition
+    assert (
+        "# HELP kiwoom_etl_realized_runs_total Daily realised profit (ka10074) runs, by result and reason (etl_runs' "
+        "names; empty for a plain success).\n# TYPE kiwoom_etl_realized_runs_total counter"
+    ) in exposition
 
 
 def test_the_ledger_asks_every_line_of_both_exchanges_oldest_first() -> None:

@@ -1,16 +1,20 @@
-"""etl.app.collect: the account's day (the ledger, then the day's totals when due) and the backfill (estimates of
-the accounts asked, the ledger of all), against the simulator over HTTP into a real database; and the rows of a
-slot that did not run."""
+"""etl.app.collect: the account's day (the ledger and the realised profit, then the day's totals when due) and the
+backfill (estimates of the accounts asked, the ledger and the realised profit of all), against the simulator over
+HTTP into a real database; and the rows of a slot that did not run."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
+from etl.apis.realized import REALIZED, AccountRealizedDaily
 from etl.app.collect import DayJobs, backfill, run_day
 from etl.clock import KST, krx_calendar
+from etl.jobs.replay import replay_rows
+from etl.read.views import REALIZED_CHECKS
 from etl.sim.accounts import make_account
 from etl.sim.history import make_history
 from etl.sim.simulator import Simulator, serve
@@ -72,11 +76,11 @@ def test_the_day_claims_its_slots_so_that_a_replica_takes_neither_half_twice(eng
         finally:
             for jobs in days:
                 jobs.close()
-    assert len(first.ledger) == 1 and len(first.totals) == 1
-    assert replica.ledger == () and replica.totals == ()  # claimed by the first: left to it
+    assert len(first.ledger) == 1 and len(first.realized) == 1 and len(first.totals) == 1
+    assert replica.ledger == () and replica.realized == () and replica.totals == ()  # the first's: left to it
     with engine.connect() as connection:
         runs = connection.execute(select(EtlRun.api_id).order_by(EtlRun.id)).scalars().all()
-    assert runs == ["kt00015", "kt00017"]
+    assert runs == ["kt00015", "ka10074", "kt00017"]
 
 
 def test_backfill_estimates_the_accounts_asked_and_loads_the_ledger_of_all(engine: Engine, tmp_path: Path) -> None:
@@ -93,3 +97,30 @@ def test_backfill_estimates_the_accounts_asked_and_loads_the_ledger_of_all(engin
     assert set(both.first_snapshots) == {r.account for r in both.estimates}
 
 
+def test_backfill_loads_kiwoom_s_realised_profit_of_the_days_with_a_sale(engine: Engine, tmp_path: Path) -> None:
+    simulator = ledger_simulator()
+    history = simulator.accounts[0].history
+    assert history is not None
+    clock = Clock(datetime.combine(END, time(12, 0), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        filled = backfill(settings, engine, START, clock=clock)
+    assert filled.ok and [r.days for r in filled.realized] == [len(history.realized(END))]
+    table = AccountRealizedDaily.__table__
+    with engine.connect() as connection:
+        stored = connection.execute(select(table).order_by(table.c.trade_date)).all()
+        view = REALIZED_CHECKS.table()
+        checks = connection.execute(select(view).order_by(view.c.trade_date)).all()
+    expected = [(d.day, d.bought, d.sold, Decimal(d.profit), d.commission, d.tax) for d in history.realized(END)]
+    assert len(expected) >= 2  # the story sells on two days, on KRX and NXT
+    assert [
+        (r.trade_date, r.buy_amount, r.sell_amount, r.realized_pnl, r.commission, r.tax) for r in stored
+    ] == expected
+    # Kiwoom's amounts, commissions and taxes are the ledger's own: every day agrees.
+    assert [(c.trade_date, c.result, c.mismatches) for c in checks] == [(d[0], "agrees", None) for d in expected]
+    # Its raw pages are kept: replay rebuilds the table from them alone.
+    with engine.begin() as connection:
+        connection.execute(delete(table))
+    assert replay_rows(engine, REALIZED)[1] == 0
+    with engine.connect() as connection:
+        assert connection.execute(select(table).order_by(table.c.trade_date)).all() == stored

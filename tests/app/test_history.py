@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl.apis import DAY_TOTALS, ESTIMATES
+from etl.apis import DAY_TOTALS, ESTIMATES, REALIZED
 from etl.app.collect import DayJobs, backfill, run_day, take_snapshots
 from etl.app.history import reclassify_ledger, replay_everything
 from etl.clock import KST, krx_calendar
@@ -23,7 +23,7 @@ START = date(2026, 10, 19)  # a Monday
 END = date(2026, 11, 20)  # a Friday
 
 
-def test_replaying_everything_replays_the_snapshots_the_ledger_the_totals_and_the_estimates(
+def test_replaying_everything_replays_the_snapshots_the_ledger_the_totals_the_estimates_and_realised_profit(
     engine: Engine, tmp_path: Path
 ) -> None:
     account = make_account(1, 3)
@@ -57,11 +57,14 @@ def test_replaying_everything_replays_the_snapshots_the_ledger_the_totals_and_th
     totals, estimates = replayed_by[DAY_TOTALS], replayed_by[ESTIMATES]
     assert (totals.pages, totals.refused) == (1, 0)
     assert estimates.pages == sum(r.pages for r in filled.estimates) and estimates.refused == 0
+    realized = replayed_by[REALIZED]  # the evening's run and the backfill's
+    assert realized.pages == sum(r.pages for r in (*day.realized, *filled.realized)) > 0 and realized.refused == 0
     database = {"KIWOOM_ETL_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
     shown = kiwoom_etl("replay", env=database | {"KIWOOM_ETL_STATE_DIR": str(tmp_path / "state")})
     assert shown.returncode == 0, shown.stderr
     assert "Day totals: 1 kt00017 page(s), 0 refused by today's transform." in shown.stdout
     assert f"Estimates: {estimates.pages} kt00002 page(s), 0 refused by today's transform." in shown.stdout
+    assert f"Realised profit: {realized.pages} ka10074 page(s), 0 refused by today's transform." in shown.stdout
     nothing = replay_everything(settings, engine, since=END, account="someone else")
     assert nothing.runs == nothing.ledger.pages == 0
     assert [rows.pages for rows in nothing.rows] == [0] * len(nothing.rows)  # a market page is no account's either

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, text, update
 
+from etl.apis.realized import AccountRealizedDaily
 from etl.apis.totals import AccountDayTotals
 from etl.read.dictionary import VIEWS as DESCRIBED
 from etl.read.views import VIEW_NAMES, VIEWS
@@ -177,6 +178,15 @@ def test_every_time_column_of_every_view_is_rfc_3339_utc_on_sqlite_and_timestamp
                 "trade_date": datetime(2026, 11, 20).date(),
                 "run_id": failed,
                 "captured_at": datetime(2026, 11, 20, 11, 15, tzinfo=UTC),
+            },
+        )
+        connection.execute(
+            insert(AccountRealizedDaily),
+            {
+                "account_no": "5000001111",
+                "trade_date": datetime(2026, 11, 20).date(),
+                "run_id": failed,
+                "captured_at": datetime(2026, 11, 20, 11, 16, tzinfo=UTC),
             },
         )
     times = {

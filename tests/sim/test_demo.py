@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from etl.clock import KST, krx_calendar
 from etl.read.report_labels import KO
+from etl.read.views import REALIZED_CHECKS, REALIZED_PNL
 from etl.sim.demo import run_demo
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
@@ -480,3 +481,23 @@ def test_the_demo_holds_a_kosdaq_stock_and_an_etf_and_each_bar_closes_where_the_
     trading = {day for days in closes(november.engine).values() for day, _, _ in days}
     assert index_days == trading  # no bar on the closed weekday
     assert "Market data: instruments (ka10099, ka10100) ETF 1, KOSDAQ 1, KOSPI 10" in november.output
+
+
+def test_demo_3_s_sold_out_stocks_show_their_realised_profit_and_kiwoom_s_figures_agree(november: Built) -> None:
+    with november.engine.connect() as connection:
+        sales = connection.execute(select(REALIZED_PNL.table())).all()
+        checks = connection.execute(select(REALIZED_CHECKS.table())).all()
+        newest = select(func.max(AccountSnapshot.id)).where(AccountSnapshot.account_no == "demo-3")
+        held = set(
+            connection.execute(
+                select(PositionSnapshot.stock_code).where(PositionSnapshot.snapshot_id == newest.scalar_subquery())
+            ).scalars()
+        )
+    sold = {r.stock_name: r for r in sales}
+    assert {"삼성바이오로직스", "카카오"} <= set(sold)  # sold out: gone from the holdings, not from the profit
+    assert held and not {sold["삼성바이오로직스"].stock_code, sold["카카오"].stock_code} & held
+    for r in sales:
+        assert r.realized_pnl == r.sell_amount - r.cost_basis - r.commission - r.tax
+    assert {c.trade_date for c in checks} == {r.trade_date for r in sales}  # ka10074: the days with a sale
+    assert all(c.result == "agrees" and c.realized_pnl_result == "same" for c in checks)
+    assert "What each sale earned" in november.output and "삼성바이오로직스" in november.output

@@ -498,3 +498,45 @@ def test_an_account_without_a_history_answers_as_before_and_has_no_flows() -> No
     value = sum(h.quantity * h.price for lines in plain.holdings.values() for h in lines)
     assert int(totals["gnrl_stk_evlt_amt_d2"]) == value
     assert summary["entr"] == f"{plain.deposit:012d}" and summary["dpst_grnt_use_amt_amt"] == "000000000000"
+
+
+def test_realised_profit_lists_each_trade_day_with_a_sale_at_the_average_price() -> None:
+    past = history()
+    today = END + timedelta(days=3)
+    sim = simulator(today)
+    with serve(sim) as url:
+        caller = Caller(url, sim.accounts[0])
+        pages = caller.pages("ka10074", {"strt_dt": f"{START:%Y%m%d}", "end_dt": f"{today:%Y%m%d}"})
+        later = caller.pages("ka10074", {"strt_dt": f"{END:%Y%m%d}", "end_dt": f"{today:%Y%m%d}"})
+        refused = caller.post("ka10074", {"strt_dt": f"{END:%Y%m%d}", "end_dt": f"{START:%Y%m%d}"}).json()
+    lines = [line for page in pages for line in page["dt_rlzt_pl"]]
+    # From the events: the average price per exchange and stock before each sale (kt00005's buy_uv, whole won).
+    expected: dict[date, list[int]] = {}
+    held: dict[tuple[str, str], tuple[int, int]] = {}
+    for e in sorted(past.events, key=lambda e: e.trade_day):
+        if e.kind not in ("buy", "sell", "securities_in"):
+            continue
+        quantity, average = held.get((e.exchange, e.code), (0, 0))
+        if e.kind == "sell":
+            day = expected.setdefault(e.trade_day, [0, 0, 0, 0, 0])
+            day[1] += e.amount
+            day[2] += e.amount - e.quantity * average - e.commission - e.tax
+            held[(e.exchange, e.code)] = (quantity - e.quantity, average)
+        else:
+            cost = past.price(e.code, e.trade_day) if e.kind == "securities_in" else e.price
+            held[(e.exchange, e.code)] = (
+                quantity + e.quantity,
+                (quantity * average + e.quantity * cost) // (quantity + e.quantity),
+            )
+    for e in past.events:  # the day's buys, and both sides' commissions and taxes
+        if e.kind in ("buy", "sell") and e.trade_day in expected:
+            expected[e.trade_day][0] += e.amount if e.kind == "buy" else 0
+            expected[e.trade_day][3] += e.commission
+            expected[e.trade_day][4] += e.tax
+    assert len(expected) >= 2  # the story's sales fall on two days
+    assert [line["dt"] for line in lines] == [f"{d:%Y%m%d}" for d in sorted(expected)]
+    fields = ("buy_amt", "sell_amt", "tdy_sel_pl", "tdy_trde_cmsn", "tdy_trde_tax")
+    assert [[int(line[f]) for f in fields] for line in lines] == [expected[d] for d in sorted(expected)]
+    assert int(pages[0]["tot_sell_amt"]) == sum(day[1] for day in expected.values())
+    assert [line for page in later for line in page["dt_rlzt_pl"]] == []  # no sale in the last days
+    assert refused["return_code"] != 0

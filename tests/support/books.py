@@ -463,6 +463,40 @@ class History:
         """account_flows_daily from the books: they hold no ledger, so none."""
         return []
 
+    def no_ledger(self) -> list[dict[str, Any]]:
+        """realized_pnl, realized_checks, dividends and dividends_monthly from the books: they hold no ledger (no
+        sale, no dividend) and no ka10074 figures, so none."""
+        return []
+
+    def position_pnl(self) -> list[dict[str, Any]]:
+        """position_pnl from the books: no ledger, so each stock of an account's latest close (KRX's, else NXT's)
+        with its unrealised profit only; a line without a code is no stock."""
+        closes = self.closes()
+        rows = []
+        for account in sorted({account for account, _ in closes}):
+            days = closes.get((account, "KRX")) or closes[(account, "NXT")]
+            book = days[-1][2]
+            for code, stock in stocks(book).items():
+                if not code:
+                    continue
+                name = min(line.name for line in book.lines if line.code == code)
+                profit = stock.profit
+                rows.append(
+                    {
+                        "account_no": account,
+                        "stock_code": code,
+                        "stock_name": name,
+                        "realized_pnl": 0,
+                        "unrealized_pnl": profit,
+                        "dividends": 0,
+                        "fees": 0,
+                        "taxes": 0,
+                        "total_pnl": profit,
+                        "unpriced_sales": 0,
+                    }
+                )
+        return rows
+
     def account_returns_daily(self) -> list[dict[str, Any]]:
         """account_returns_daily from the books' closes: no ledger, so no flow, and every change is return."""
         rows = []
@@ -730,4 +764,9 @@ EVERY_VIEW = [
     ("ledger_checks", History.ledger_checks, ["account_no", "trade_date"]),
     ("account_flows_daily", History.account_flows_daily, ["account_no", "trade_date"]),
     ("account_returns_daily", History.account_returns_daily, ["account_no", "exchange", "trade_date"]),
+    ("realized_pnl", History.no_ledger, ["account_no", "transaction_id"]),
+    ("position_pnl", History.position_pnl, ["account_no", "stock_code"]),
+    ("realized_checks", History.no_ledger, ["account_no", "trade_date"]),
+    ("dividends", History.no_ledger, ["account_no", "stock_code", "settlement_date"]),
+    ("dividends_monthly", History.no_ledger, ["account_no", "month"]),
 ]

@@ -33,10 +33,13 @@ def ledger_line(day: date, number: int, remark: str, amount: int, **extra: str) 
     }
 
 
-def load(engine: Engine, tmp_path: Path, books: list[Book], lines: list[dict[str, str]]) -> None:
+def load(
+    engine: Engine, tmp_path: Path, books: list[Book], lines: list[dict[str, str]], account: str = ACCOUNT
+) -> None:
+    """The books through the import path, then `lines` as one kt00015 page of `account`'s."""
     import_books(engine, books, tmp_path / "books")
     now = datetime(2026, 11, 9, 12, tzinfo=UTC)
-    run = start_run(engine, trigger="manual", started_at=now, account_no=ACCOUNT, exchange=None, api_id="kt00015")
+    run = start_run(engine, trigger="manual", started_at=now, account_no=account, exchange=None, api_id="kt00015")
     text = json.dumps({"trst_ovrl_trde_prps_array": lines, "return_code": 0, "return_msg": "OK"}, ensure_ascii=False)
     page = Page("kt00015", 0, now, 200, text, parse_json_object(text))
     with transaction(engine, "test") as connection:
@@ -44,7 +47,7 @@ def load(engine: Engine, tmp_path: Path, books: list[Book], lines: list[dict[str
             connection,
             page_lines(page, Classifier()).lines,
             run_id=run.id,
-            account_no=ACCOUNT,
+            account_no=account,
             received_at=now,
             loaded_at=now,
         )

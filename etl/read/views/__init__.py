@@ -9,6 +9,9 @@ that alters a table they read.
 - `ledger`: ledger_checks and the kt00017 figures it compares.
 - `returns`: account_flows_daily, account_returns_daily.
 - `benchmark`: account_benchmark_daily.
+- `valuation`: the one value of a securities transfer, which the flows and the costs share.
+- `realized`: realized_pnl, position_pnl, realized_checks (the moving-average cost and Kiwoom's own figures).
+- `dividends`: dividends, dividends_monthly.
 
 A new view goes in its family's module (or a new one) and in VIEWS below. The definitions are the contract's: no view
 ever adds KRX and NXT rows together.
@@ -23,9 +26,11 @@ from sqlalchemy import Connection, inspect, text
 
 from etl.read.views.accounts import ACCOUNT_DAILY, ACCOUNT_HISTORY, LATEST_ACCOUNTS
 from etl.read.views.benchmark import ACCOUNT_BENCHMARK_DAILY
+from etl.read.views.dividends import DIVIDENDS, DIVIDENDS_MONTHLY
 from etl.read.views.freshness import ETL_FRESHNESS
 from etl.read.views.ledger import LEDGER_CHECKS
 from etl.read.views.positions import LATEST_POSITIONS, POSITION_CHANGES, POSITION_DAILY
+from etl.read.views.realized import POSITION_PNL, REALIZED_CHECKS, REALIZED_PNL
 from etl.read.views.returns import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.read.views.view import View
 from etl.store.closes import CLOSES_SELECT
@@ -37,12 +42,17 @@ __all__ = [
     "ACCOUNT_FLOWS_DAILY",
     "ACCOUNT_HISTORY",
     "ACCOUNT_RETURNS_DAILY",
+    "DIVIDENDS",
+    "DIVIDENDS_MONTHLY",
     "ETL_FRESHNESS",
     "LATEST_ACCOUNTS",
     "LATEST_POSITIONS",
     "LEDGER_CHECKS",
     "POSITION_CHANGES",
     "POSITION_DAILY",
+    "POSITION_PNL",
+    "REALIZED_CHECKS",
+    "REALIZED_PNL",
     "VIEWS",
     "VIEW_NAMES",
     "View",
@@ -64,6 +74,11 @@ VIEWS: tuple[View, ...] = (
     ACCOUNT_FLOWS_DAILY,
     ACCOUNT_RETURNS_DAILY,
     ACCOUNT_BENCHMARK_DAILY,
+    REALIZED_PNL,
+    POSITION_PNL,
+    REALIZED_CHECKS,
+    DIVIDENDS,
+    DIVIDENDS_MONTHLY,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
 _LISTED = ("account_snapshots", "position_snapshots")  # the tables views take every column of

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Float, Integer, Text
 
 from etl.read.views.accounts import NET_ASSETS
+from etl.read.views.valuation import TRANSFER_VALUE
 from etl.read.views.view import CLOSE_TIME, View
 from etl.store.dictionary import (
     ACCOUNT_NO,
@@ -29,22 +30,6 @@ from etl.store.dictionary import (
 
 def _flow(name: str, label: str, meaning: str) -> Column:
     return Column(name, BIGINT, None, label, KRW, meaning)
-
-
-def _close_price(exchange: str) -> str:
-    """The current_price of the line's stock at the account's `exchange` close of its booking day."""
-    return f"""(SELECT MAX(p.current_price) FROM {{closes}} d
-            JOIN position_snapshots p ON p.snapshot_id = d.snapshot_id
-            WHERE d.account_no = a.account_no AND d.exchange = '{exchange}' AND d.trade_date = a.settlement_date
-              AND p.stock_code = a.stock_code)"""
-
-
-# A transfer's value: its amount, else its quantity at the day's close (KRX's, else NXT's; NULL when neither lists
-# the stock). The price is looked up for a transfer without an amount only.
-_TRANSFER_VALUE = f"""CASE WHEN COALESCE(a.trade_amount, 0) <> 0 THEN a.trade_amount
-            WHEN a.kind IN ('securities_in', 'securities_out')
-            THEN CAST(ROUND(a.quantity * COALESCE({_close_price("KRX")}, {_close_price("NXT")})) AS BIGINT)
-            ELSE 0 END"""
 
 
 def _sum_of(kind: str, value: str = "v.amount") -> str:
@@ -111,7 +96,7 @@ FROM (SELECT v.account_no, v.settlement_date AS trade_date,
       FROM (SELECT a.account_no, a.settlement_date, a.kind, COALESCE(a.trade_amount, 0) AS amount,
                    COALESCE(a.commission, 0) AS commission,
                    COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0) AS line_tax,
-                   {_TRANSFER_VALUE} AS value
+                   {TRANSFER_VALUE} AS value
             FROM account_transactions a) v
       GROUP BY v.account_no, v.settlement_date) g""",
     requires=("account_transactions",),

@@ -1,0 +1,98 @@
+"""The pure ka10074 transform: one page of daily realised profit → account_realized_daily rows.
+
+ka10074 (일자별실현손익요청) lists one line a day under dt_rlzt_pl, "filled only on days with realised profit"; `dt` is
+the day (YYYYMMDD). Its amounts are plain integers in 원 (buy_amt, sell_amt, tdy_trde_cmsn, tdy_trde_tax), read as int;
+tdy_sel_pl, the day's realised profit, is Kiwoom's figure by its own average cost and may carry decimals (ka10072's
+field of that name does, "59813.04"), so it is read exactly, to 2 places. A line without its day, or a value that does
+not match, refuses the page with the field and line named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+from etl.errors import TransformError
+from etl.kiwoom.pages import Page
+from etl.normalize.transform import parse_amount, parse_date, parse_text
+
+REALIZED_KEY = "dt_rlzt_pl"
+PNL_PRECISION, PNL_SCALE = 15, 2  # NUMERIC(15,2): SQLite keeps NUMERIC as a REAL, exact to 15 digits
+_LINES = "realised profit"
+# ka10074 line field → account_realized_daily column, in the order of the API page (dt first).
+REALIZED_FIELDS: dict[str, str] = {
+    "buy_amt": "buy_amount",
+    "sell_amt": "sell_amount",
+    "tdy_sel_pl": "realized_pnl",
+    "tdy_trde_cmsn": "commission",
+    "tdy_trde_tax": "tax",
+}
+
+
+@dataclass(frozen=True)
+class RealizedPage:
+    """The rows of one ka10074 page and the field names the contract does not know (kept in the raw page)."""
+
+    rows: tuple[dict[str, Any], ...]
+    unknown_fields: frozenset[str]
+
+
+def parse_pnl(value: Any, field: str, line: int | None = None) -> Decimal | None:
+    """A signed decimal of at most 2 places ("59813.04", "-1200", "+0.5") → Decimal with 2 places; "" → None;
+    refused when NUMERIC(15,2) cannot hold it exactly."""
+    text = parse_text(value, field, line)
+    if text == "":
+        return None
+    sign, digits = (text[0], text[1:]) if text[:1] in "+-" else ("", text)
+    integer, point, fraction = digits.partition(".")
+    if not (integer.isascii() and integer.isdigit()) or (point and not (fraction.isascii() and fraction.isdigit())):
+        raise TransformError("not a decimal number", field=field, value=value, line=line, lines=_LINES)
+    if len(fraction.rstrip("0")) > PNL_SCALE:
+        raise TransformError(
+            f"more than {PNL_SCALE} decimal places cannot be stored exactly",
+            field=field,
+            value=value,
+            line=line,
+            lines=_LINES,
+        )
+    if len(integer.lstrip("0")) > PNL_PRECISION - PNL_SCALE:
+        raise TransformError(
+            f"too large for NUMERIC({PNL_PRECISION},{PNL_SCALE})", field=field, value=value, line=line, lines=_LINES
+        )
+    return Decimal(sign + digits).quantize(Decimal(1).scaleb(-PNL_SCALE))
+
+
+def realized_rows(page: Page, *, account_no: str, first_line: int = 0) -> RealizedPage:
+    """The rows of one ka10074 page, lines numbered on from `first_line` in errors; TransformError when a value
+    does not match the contract (nothing of the page is used then)."""
+    if page.data is None:
+        raise TransformError("the page is not a JSON object", field="body", value=page.text[:80], page=page.page_no)
+    found = page.data.get(REALIZED_KEY)
+    # A list may be missing, null or a single object instead of a one-item list (seen in real answers).
+    items: Sequence[Any] = [] if found in (None, "") else [found] if isinstance(found, dict) else found
+    if not isinstance(items, list):
+        raise TransformError("expected a list", field=REALIZED_KEY, value=found, page=page.page_no)
+    captured_at = page.received_at.astimezone(UTC)
+    rows = []
+    unknown: set[str] = set()
+    for number, item in enumerate(items, start=first_line):
+        if not isinstance(item, dict):
+            raise TransformError("expected an object", field=REALIZED_KEY, value=item, line=number, lines=_LINES)
+        unknown.update(f"{REALIZED_KEY}.{name}" for name in item.keys() - REALIZED_FIELDS.keys() - {"dt"})
+        try:
+            day = parse_date(item.get("dt", ""), "dt", number)
+            if day is None:
+                raise TransformError("a line needs its day", field="dt", value=item.get("dt"), line=number)
+            row: dict[str, Any] = {"account_no": account_no, "trade_date": day, "captured_at": captured_at}
+            for field, column in REALIZED_FIELDS.items():
+                value = item.get(field)
+                parse = parse_pnl if column == "realized_pnl" else parse_amount
+                row[column] = None if value is None else parse(value, field, number)
+        except TransformError as exc:
+            exc.lines, exc.page = _LINES, page.page_no
+            raise
+        rows.append(row)
+    return RealizedPage(tuple(rows), frozenset(unknown))

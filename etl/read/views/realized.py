@@ -1,0 +1,445 @@
+"""The realised-profit views: realized_pnl (each sale of the ledger at its moving-average cost, 이동평균법),
+position_pnl (each stock's realised and unrealised profit, dividends, fees and taxes) and realized_checks (Kiwoom's
+own daily figures, ka10074, against the ledger and realized_pnl), with their column docs and the cost convention.
+
+The convention (docs/data-dictionary.md, "realized_pnl", says it for analysts):
+
+- **Per account × stock_code**, in the order the trades were done: trade date (contract_date, else the booking day
+  settlement_date for a transfer), then booking day, transaction_no and original_transaction_no.
+- **Opening holdings.** The account's first close anchors the walk: on its first trade_date with a close, KRX's close
+  (else NXT's, never both summed) gives each stock's quantity and cost, its lines' quantity and 매입금액
+  (purchase_amount) summed. Only the ledger lines done after that day are applied: the snapshot holds the earlier
+  ones, so a sale on or before the anchor day has no row. An account without a snapshot starts from nothing.
+- **Buys** add their quantity and trade_amount; the buy's commission is not in the cost (as a broker's 매입단가),
+  and realized_pnl subtracts only the sale's own commission and tax. **Transfers in** add their quantity at the
+  transfer's value (etl.read.views.valuation, as account_flows_daily values it; an unvalued one leaves the cost
+  unknown). **Transfers out** take shares away at their average cost, no profit made.
+- **Sales**: cost_basis = the cost held × sold / held, in whole 원 rounded half up; selling the last share takes the
+  remainder, so the costs of all sales and of what is still held add up to what was paid. A sale of more shares
+  than are known to be held (a gap in the ledger) has no cost_basis, and the stock starts again from nothing.
+- Whole shares only: a line whose quantity has a fraction (a fund's units) is not read.
+
+Integer arithmetic throughout, the same on SQLite and PostgreSQL (no float): cost × sold / held is computed as
+(cost ÷ held) × sold + the remainder's share, so no product exceeds 2 × held² (BIGINT holds it up to 2.1 billion
+shares of one stock).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Date, Integer, Text
+
+from etl.apis.realized import ACCOUNT_REALIZED_DAILY
+from etl.normalize.realized import PNL_PRECISION, PNL_SCALE
+from etl.read.views.valuation import TRANSFER_VALUE
+from etl.read.views.view import View
+from etl.store.dictionary import (
+    BIGINT,
+    CODE,
+    COUNT,
+    DATE,
+    DATE_TYPE,
+    ID,
+    KRW,
+    KRW_PER_SHARE,
+    LEDGER_ACCOUNT_NO,
+    SHARES,
+    TEXT,
+    TEXT_TYPE,
+    Column,
+    with_meaning,
+)
+from etl.store.sqltypes import ExactDecimal, UtcDateTime
+
+AVERAGE_SCALE = 4  # average_cost's decimal places, rounded half up
+AVERAGE_TYPE = f"numeric(24,{AVERAGE_SCALE})"
+_UNIT = 10**AVERAGE_SCALE
+# The kinds of line that move a stock's shares.
+SHARE_KINDS = ("buy", "sell", "securities_in", "securities_out")
+
+
+def share(cost: str, part: str, held: str) -> str:
+    """cost × part / held in whole 원, rounded half up, for cost ≥ 0, part ≥ 0 and held > 0: the integer quotient
+    times part, plus the remainder's part rounded (so no product exceeds 2 × held × part)."""
+    return f"(({cost}) / ({held}) * ({part}) + (2 * (({cost}) % ({held})) * ({part}) + ({held})) / (2 * ({held})))"
+
+
+# A sale or transfer out of e.quantity that the shares held before it (w.held) cover.
+_COVERED = "w.held > 0 AND e.quantity <= w.held"
+_TAKEN = share("w.cost", "e.quantity", "w.held")
+_AVERAGE_UNITS = share("w.cost_before", str(_UNIT), "w.held_before")  # the average cost × 10⁴, rounded half up
+# average_cost as an exact decimal: NUMERIC on PostgreSQL, its decimal text on SQLite (whose NUMERIC is a float).
+_AVERAGE = {
+    "postgresql": f"CAST(CAST({_AVERAGE_UNITS} AS NUMERIC) / {_UNIT} AS {AVERAGE_TYPE.upper()})",
+    "sqlite": f"printf('%d.%0{AVERAGE_SCALE}d', {_AVERAGE_UNITS} / {_UNIT}, {_AVERAGE_UNITS} % {_UNIT})",
+}
+_OUT = "e.kind IN ('sell', 'securities_out')"
+# The walk carries each line's own columns, so that the sales are read from it alone: a join back to the lines let
+# PostgreSQL rescan the walk for each sale once a filter on account_no reached the view.
+
+REALIZED_PNL = View(
+    "realized_pnl",
+    "실현손익",
+    "One row per sell line of the ledger done after the account's first close: its cost at the moving average"
+    " (이동평균법) of the shares held, and the profit realised (docs/data-dictionary.md states the cost convention).",
+    (
+        LEDGER_ACCOUNT_NO,
+        Column("trade_date", DATE_TYPE, "cntr_dt", "체결일", DATE, "The day the sale was done (its contract_date)."),
+        Column("stock_code", TEXT_TYPE, "stk_cd", "종목코드", CODE, "The stock sold, without the A prefix."),
+        Column("stock_name", TEXT_TYPE, "stk_nm", "종목명", TEXT, "The stock's name on the sell line."),
+        Column("quantity", BIGINT, "trde_qty_jwa_cnt", "매도수량", SHARES, "Shares sold."),
+        Column("sell_amount", BIGINT, "trde_amt", "매도금액", KRW, "The sale's trade_amount."),
+        Column(
+            "cost_basis",
+            BIGINT,
+            None,
+            "매입원가",
+            KRW,
+            "The cost of the shares sold: the cost held × quantity / the shares held, in whole 원 rounded half up (the"
+            " last share takes the remainder); NULL when the cost is unknown or the sale is more than is held.",
+        ),
+        Column("commission", BIGINT, "cmsn", "수수료", KRW, "The sale's commission (0 when NULL)."),
+        Column("tax", BIGINT, "trde_agri_tax", "세금", KRW, "The sale's transaction_tax + income_tax (0 when NULL)."),
+        Column(
+            "realized_pnl",
+            BIGINT,
+            None,
+            "실현손익",
+            KRW,
+            "sell_amount − cost_basis − commission − tax; the buys' commissions are not in cost_basis.",
+        ),
+        Column(
+            "average_cost",
+            AVERAGE_TYPE,
+            None,
+            "평균매입단가",
+            KRW_PER_SHARE,
+            f"The average cost of the shares held before the sale (cost / shares), {AVERAGE_SCALE} decimals rounded"
+            " half up; exact decimal text on SQLite.",
+        ),
+        Column("transaction_id", BIGINT, None, "거래ID", ID, "The sell line: account_transactions.id."),
+    ),
+    f"""WITH RECURSIVE
+anchors AS (
+    SELECT f.account_no, f.trade_date, COALESCE(k.snapshot_id, x.snapshot_id) AS snapshot_id
+    FROM (SELECT c.account_no, MIN(c.trade_date) AS trade_date FROM {{closes}} c GROUP BY c.account_no) f
+    LEFT JOIN {{closes}} k ON k.account_no = f.account_no AND k.exchange = 'KRX' AND k.trade_date = f.trade_date
+    LEFT JOIN {{closes}} x ON x.account_no = f.account_no AND x.exchange = 'NXT' AND x.trade_date = f.trade_date
+),
+moves AS (
+    SELECT n.account_no, p.stock_code, MIN(p.stock_name) AS stock_name, n.trade_date, 0 AS line,
+           n.trade_date AS settlement_date, '' AS transaction_no, '' AS original_transaction_no, 'opening' AS kind,
+           CAST(SUM(COALESCE(p.quantity, 0)) AS BIGINT) AS quantity, CAST(SUM(p.purchase_amount) AS BIGINT) AS amount,
+           CAST(0 AS BIGINT) AS commission, CAST(0 AS BIGINT) AS tax, CAST(NULL AS BIGINT) AS transaction_id
+    FROM anchors n
+    JOIN position_snapshots p ON p.snapshot_id = n.snapshot_id
+    WHERE p.stock_code <> ''
+    GROUP BY n.account_no, p.stock_code, n.trade_date
+    HAVING SUM(COALESCE(p.quantity, 0)) > 0
+    UNION ALL
+    SELECT a.account_no, a.stock_code, a.stock_name, COALESCE(a.contract_date, a.settlement_date), 1,
+           a.settlement_date, a.transaction_no, a.original_transaction_no, a.kind, CAST(a.quantity AS BIGINT),
+           CASE WHEN a.kind IN ('securities_in', 'securities_out') THEN {TRANSFER_VALUE} ELSE a.trade_amount END,
+           COALESCE(a.commission, 0), COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0), a.id
+    FROM account_transactions a
+    LEFT JOIN anchors n ON n.account_no = a.account_no
+    WHERE a.kind IN ({", ".join(f"'{kind}'" for kind in SHARE_KINDS)}) AND a.stock_code <> ''
+      AND a.quantity > 0 AND a.quantity = CAST(a.quantity AS BIGINT)
+      AND (n.trade_date IS NULL OR COALESCE(a.contract_date, a.settlement_date) > n.trade_date)
+),
+numbered AS (
+    SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.account_no, m.stock_code
+                                   ORDER BY m.trade_date, m.line, m.settlement_date, m.transaction_no,
+                                            m.original_transaction_no) AS step
+    FROM moves m
+),
+walked (account_no, stock_code, step, held, cost, held_before, cost_before, cost_basis, kind, trade_date, stock_name,
+        quantity, amount, commission, tax, transaction_id) AS (
+    SELECT DISTINCT s.account_no, s.stock_code, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT),
+           CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(NULL AS BIGINT), CAST('' AS TEXT), CAST(NULL AS DATE),
+           CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+           CAST(NULL AS BIGINT)
+    FROM numbered s
+    UNION ALL
+    SELECT w.account_no, w.stock_code, e.step,
+           CASE WHEN {_OUT} THEN CASE WHEN {_COVERED} THEN w.held - e.quantity ELSE 0 END
+                ELSE w.held + e.quantity END,
+           CASE WHEN {_OUT} THEN CASE WHEN {_COVERED} AND e.quantity < w.held THEN w.cost - {_TAKEN} ELSE 0 END
+                ELSE w.cost + e.amount END,
+           w.held, w.cost,
+           CASE WHEN e.kind = 'sell' AND {_COVERED} THEN {_TAKEN} END,
+           e.kind, e.trade_date, e.stock_name, e.quantity, e.amount, e.commission, e.tax, e.transaction_id
+    FROM walked w
+    JOIN numbered e ON e.account_no = w.account_no AND e.stock_code = w.stock_code AND e.step = w.step + 1
+)
+SELECT w.account_no, w.trade_date, w.stock_code, w.stock_name, w.quantity, w.amount AS sell_amount, w.cost_basis,
+       w.commission, w.tax, w.amount - w.cost_basis - w.commission - w.tax AS realized_pnl,
+       CASE WHEN w.cost_basis IS NOT NULL THEN {{average_cost}} END AS average_cost, w.transaction_id
+FROM walked w
+WHERE w.kind = 'sell'""",
+    requires=("account_transactions",),
+    computed={
+        "trade_date": Date(),
+        "stock_code": Text(),
+        "stock_name": Text(),
+        **dict.fromkeys(("quantity", "sell_amount", "cost_basis", "commission", "tax", "realized_pnl"), BigInteger()),
+        "average_cost": ExactDecimal(24, AVERAGE_SCALE),
+        "transaction_id": BigInteger(),
+    },
+    per_dialect={"average_cost": _AVERAGE},
+)
+
+# The fees and taxes of a stock's ledger lines that are not already inside realized_pnl (a sale's own commission and
+# tax are): a buy's or a transfer's commission, a dividend's withholding, and the stock's own fee and tax lines.
+_NOT_A_SALE = "a.kind <> 'sell'"
+_FEES = f"""CASE WHEN {_NOT_A_SALE} THEN COALESCE(a.commission, 0) ELSE 0 END
+                + CASE WHEN a.kind = 'fee' THEN COALESCE(a.trade_amount, 0) ELSE 0 END"""
+_TAXES = f"""CASE WHEN {_NOT_A_SALE} THEN COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0) ELSE 0 END
+                 + CASE WHEN a.kind = 'tax' THEN COALESCE(a.trade_amount, 0) ELSE 0 END"""
+_STOCK_KINDS = ", ".join(f"'{kind}'" for kind in (*SHARE_KINDS, "dividend", "fee", "tax"))
+_PNL_PARTS = ("realized_pnl", "unrealized_pnl", "dividends", "fees", "taxes", "total_pnl")
+
+POSITION_PNL = View(
+    "position_pnl",
+    "종목별 손익",
+    "One row per account × stock the account held at its latest close, sold, or booked a dividend, fee or tax"
+    " for: its realised and unrealised profit, dividends, fees and taxes, and their total.",
+    (
+        LEDGER_ACCOUNT_NO,
+        Column("stock_code", TEXT_TYPE, "stk_cd", "종목코드", CODE, "The stock, without the A prefix."),
+        Column("stock_name", TEXT_TYPE, "stk_nm", "종목명", TEXT, "Its name at the latest close, else in the ledger."),
+        Column(
+            "realized_pnl",
+            BIGINT,
+            None,
+            "실현손익",
+            KRW,
+            "Σ realized_pnl.realized_pnl of its sales (those without a cost_basis are left out: see unpriced_sales).",
+        ),
+        Column(
+            "unrealized_pnl",
+            BIGINT,
+            "evltv_prft",
+            "평가손익",
+            KRW,
+            "Σ profit_loss of its lines at the account's latest close (KRX's, else NXT's, never both); 0 when not"
+            " held.",
+        ),
+        Column(
+            "dividends",
+            BIGINT,
+            "trde_amt",
+            "배당금",
+            KRW,
+            "Σ trade_amount of its dividend lines, gross (the tax withheld is in taxes).",
+        ),
+        Column(
+            "fees",
+            BIGINT,
+            "cmsn",
+            "수수료",
+            KRW,
+            "Σ commission of its lines other than sales (buys, transfers) + Σ trade_amount of its fee lines: a"
+            " sale's commission is already inside realized_pnl.",
+        ),
+        Column(
+            "taxes",
+            BIGINT,
+            None,
+            "세금",
+            KRW,
+            "Σ transaction_tax + income_tax of its lines other than sales (a dividend's withholding) + Σ"
+            " trade_amount of its tax lines: a sale's tax is already inside realized_pnl.",
+        ),
+        Column(
+            "total_pnl",
+            BIGINT,
+            None,
+            "총손익",
+            KRW,
+            "realized_pnl + unrealized_pnl + dividends − fees − taxes.",
+        ),
+        Column(
+            "unpriced_sales",
+            BIGINT,
+            None,
+            "원가미상매도",
+            COUNT,
+            "Its sales without a cost_basis (a gap in the ledger, an unvalued transfer): not in realized_pnl.",
+        ),
+    ),
+    f"""WITH
+latest AS (
+    SELECT d.account_no, d.snapshot_id
+    FROM {{closes}} d
+    WHERE d.trade_date = (SELECT MAX(m.trade_date) FROM {{closes}} m
+                          WHERE m.account_no = d.account_no AND m.exchange = d.exchange)
+      AND (d.exchange = 'KRX'
+           OR NOT EXISTS (SELECT 1 FROM {{closes}} k WHERE k.account_no = d.account_no AND k.exchange = 'KRX'))
+),
+held AS (
+    SELECT p.account_no, p.stock_code, MIN(p.stock_name) AS stock_name,
+           CAST(SUM(COALESCE(p.profit_loss, 0)) AS BIGINT) AS unrealized_pnl
+    FROM latest n
+    JOIN position_snapshots p ON p.snapshot_id = n.snapshot_id
+    WHERE p.stock_code <> ''
+    GROUP BY p.account_no, p.stock_code
+),
+sold AS (
+    SELECT r.account_no, r.stock_code, MIN(r.stock_name) AS stock_name,
+           CAST(COALESCE(SUM(r.realized_pnl), 0) AS BIGINT) AS realized_pnl,
+           SUM(CASE WHEN r.cost_basis IS NULL THEN 1 ELSE 0 END) AS unpriced_sales
+    FROM realized_pnl r
+    GROUP BY r.account_no, r.stock_code
+),
+booked AS (
+    SELECT a.account_no, a.stock_code, MIN(a.stock_name) AS stock_name,
+           CAST(SUM(CASE WHEN a.kind = 'dividend' THEN COALESCE(a.trade_amount, 0) ELSE 0 END) AS BIGINT) AS dividends,
+           CAST(SUM({_FEES}) AS BIGINT) AS fees,
+           CAST(SUM({_TAXES}) AS BIGINT) AS taxes
+    FROM account_transactions a
+    WHERE a.kind IN ({_STOCK_KINDS}) AND a.stock_code <> ''
+    GROUP BY a.account_no, a.stock_code
+),
+stocks AS (
+    SELECT account_no, stock_code FROM held
+    UNION SELECT account_no, stock_code FROM sold
+    UNION SELECT account_no, stock_code FROM booked
+),
+parts AS (
+    SELECT s.account_no, s.stock_code, COALESCE(h.stock_name, b.stock_name, o.stock_name) AS stock_name,
+           COALESCE(o.realized_pnl, 0) AS realized_pnl, COALESCE(h.unrealized_pnl, 0) AS unrealized_pnl,
+           COALESCE(b.dividends, 0) AS dividends, COALESCE(b.fees, 0) AS fees, COALESCE(b.taxes, 0) AS taxes,
+           COALESCE(o.unpriced_sales, 0) AS unpriced_sales
+    FROM stocks s
+    LEFT JOIN held h ON h.account_no = s.account_no AND h.stock_code = s.stock_code
+    LEFT JOIN sold o ON o.account_no = s.account_no AND o.stock_code = s.stock_code
+    LEFT JOIN booked b ON b.account_no = s.account_no AND b.stock_code = s.stock_code
+)
+SELECT t.account_no, t.stock_code, t.stock_name, t.realized_pnl, t.unrealized_pnl, t.dividends, t.fees, t.taxes,
+       t.realized_pnl + t.unrealized_pnl + t.dividends - t.fees - t.taxes AS total_pnl, t.unpriced_sales
+FROM parts t""",
+    requires=("account_transactions",),
+    computed={
+        "stock_code": Text(),
+        "stock_name": Text(),
+        **dict.fromkeys(_PNL_PARTS, BigInteger()),
+        "unpriced_sales": Integer(),
+    },
+)
+
+# ka10074's figures that realized_checks holds to the ledger exactly, and what of the buy and sell lines done that day
+# (their contract_date) each is held to. The spec says neither how ka10074 dates a trade nor which trades its
+# commission and tax cover: kiwoom-etl assumes the day's trades, both sides; a real answer that differs shows as a
+# disagreement, never as a silent correction.
+CHECKED_REALIZED: tuple[tuple[str, str, str], ...] = (
+    (
+        "buy_amount",
+        "Σ trade_amount of the buys",
+        "CASE WHEN a.kind = 'buy' THEN COALESCE(a.trade_amount, 0) ELSE 0 END",
+    ),
+    (
+        "sell_amount",
+        "Σ trade_amount of the sales",
+        "CASE WHEN a.kind = 'sell' THEN COALESCE(a.trade_amount, 0) ELSE 0 END",
+    ),
+    ("commission", "Σ commission of the buys and sales", "COALESCE(a.commission, 0)"),
+    (
+        "tax",
+        "Σ transaction_tax + income_tax of the buys and sales",
+        "COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0)",
+    ),
+)
+_CHECK_DIFFERS = {name: f"COALESCE(t.{name}, 0) <> COALESCE(l.{name}, 0)" for name, _, _ in CHECKED_REALIZED}
+_CHECK_PAIRS = ",\n       ".join(f"t.{name}, COALESCE(l.{name}, 0) AS ledger_{name}" for name, _, _ in CHECKED_REALIZED)
+_CHECK_MISMATCHES = "\n         || ".join(
+    f"CASE WHEN {test} THEN ', {name}' ELSE '' END" for name, test in _CHECK_DIFFERS.items()
+)
+_CHECK_ANY = "\n              OR ".join(_CHECK_DIFFERS.values())
+_CHECK_SUMS = ",\n            ".join(f"CAST(SUM({sql}) AS BIGINT) AS {name}" for name, _, sql in CHECKED_REALIZED)
+
+
+def _checked(name: str, sums: str) -> tuple[Column, Column]:
+    """ka10074's figure `name` and the ledger's `sums` it is held to, side by side."""
+    figure = ACCOUNT_REALIZED_DAILY.column(name)
+    ledger = Column(
+        f"ledger_{name}", BIGINT, None, f"거래내역 {figure.label}", KRW, f"The ledger's {sums} that day, 0 when none."
+    )
+    return with_meaning(figure, f"ka10074: {figure.meaning}"), ledger
+
+
+REALIZED_CHECKS = View(
+    "realized_checks",
+    "실현손익 검증",
+    "One row per account_realized_daily row: ka10074's figures of the day beside the ledger's buys and sales done"
+    " that day (which should agree exactly) and beside realized_pnl's profit (which may not: Kiwoom's cost method"
+    " is undocumented).",
+    (
+        LEDGER_ACCOUNT_NO,
+        ACCOUNT_REALIZED_DAILY.column("trade_date"),
+        with_meaning(ACCOUNT_REALIZED_DAILY.column("captured_at"), "When ka10074's answer arrived."),
+        *(column for name, sums, _ in CHECKED_REALIZED for column in _checked(name, sums)),
+        Column(
+            "mismatches",
+            TEXT_TYPE,
+            None,
+            "불일치항목",
+            TEXT,
+            "The names of the figures above that differ, separated by `, `; NULL when every one agrees.",
+        ),
+        Column("result", TEXT_TYPE, None, "검증결과", CODE, "agrees, or disagrees (see mismatches)."),
+        with_meaning(
+            ACCOUNT_REALIZED_DAILY.column("realized_pnl"),
+            "ka10074: Kiwoom's realised profit of the day (tdy_sel_pl), by its own cost.",
+        ),
+        Column(
+            "computed_realized_pnl",
+            BIGINT,
+            None,
+            "산출실현손익",
+            KRW,
+            "Σ realized_pnl.realized_pnl of the day's sales (moving average cost, buys' commissions not in it);"
+            " NULL when none has a cost.",
+        ),
+        Column(
+            "realized_pnl_result",
+            TEXT_TYPE,
+            None,
+            "실현손익비교",
+            CODE,
+            "same, differs (Kiwoom's cost method is undocumented: a difference is not an error by itself), or"
+            " unknown (a sale of the day has no cost_basis, or none is in realized_pnl).",
+        ),
+    ),
+    f"""SELECT t.account_no, t.trade_date, {{time:t.captured_at}} AS captured_at,
+       {_CHECK_PAIRS},
+       NULLIF(SUBSTR({_CHECK_MISMATCHES}, 3), '') AS mismatches,
+       CASE WHEN {_CHECK_ANY}
+            THEN 'disagrees' ELSE 'agrees' END AS result,
+       t.realized_pnl, r.realized_pnl AS computed_realized_pnl,
+       CASE WHEN r.sales IS NULL OR r.unpriced > 0 THEN 'unknown'
+            WHEN t.realized_pnl = r.realized_pnl THEN 'same' ELSE 'differs' END AS realized_pnl_result
+FROM account_realized_daily t
+LEFT JOIN (SELECT a.account_no, COALESCE(a.contract_date, a.settlement_date) AS trade_date,
+            {_CHECK_SUMS}
+     FROM account_transactions a
+     WHERE a.kind IN ('buy', 'sell')
+     GROUP BY a.account_no, COALESCE(a.contract_date, a.settlement_date)) l
+  ON l.account_no = t.account_no AND l.trade_date = t.trade_date
+LEFT JOIN (SELECT p.account_no, p.trade_date, CAST(SUM(p.realized_pnl) AS BIGINT) AS realized_pnl, COUNT(*) AS sales,
+                  SUM(CASE WHEN p.cost_basis IS NULL THEN 1 ELSE 0 END) AS unpriced
+     FROM realized_pnl p
+     GROUP BY p.account_no, p.trade_date) r
+  ON r.account_no = t.account_no AND r.trade_date = t.trade_date""",
+    requires=("account_transactions", "account_realized_daily"),
+    computed={
+        "mismatches": Text(),
+        "result": Text(),
+        "realized_pnl": ExactDecimal(PNL_PRECISION, PNL_SCALE),
+        "computed_realized_pnl": BigInteger(),
+        "realized_pnl_result": Text(),
+        **{f"ledger_{name}": BigInteger() for name, _, _ in CHECKED_REALIZED},
+        **{name: BigInteger() for name, _, _ in CHECKED_REALIZED},
+        "trade_date": Date(),
+        "captured_at": UtcDateTime(),
+    },
+)
