@@ -7,9 +7,10 @@ for the demo and the tests; never used against the real API.
 - `pacing`: the rate buckets per app key and API, and the HTTP 429 (return_code 5) answer;
 - `faults`: what it can be told to get wrong, which waiting fault a request meets and what that fault answers;
 - `render_ka00001`, `render_kt00005`, `render_kt00015`, `render_kt00017`, `render_kt00002`, `render_ka10074`: one
-  account API's answer each, and its `RENDERER`; `render_ka10099`, `render_ka10100`, `render_ka20006`,
-  `render_ka10081`: one market API's answer each, and its `RENDERER`; `renderer`: what such a module declares for
-  the simulator (`Renderer`), which serves those its `RENDERERS` lists;
+  account API's answer each, and its `RENDERER`;
+  `render_ka10099`, `render_ka10100`, `render_ka20006`, `render_ka10081`: one market API's answer each, and its
+  `RENDERER`; `renderer`: what such a module declares for the simulator (`Renderer`), which serves those its
+  `RENDERERS` lists;
 - `call`: an account API request as a renderer sees it; `pages`: continuation (pages, next-keys, kept lists);
   `wire`: an answer and Kiwoom's JSON body (return_code, return_msg), the errors any API answers;
 - `accounts`: the account model (keys, holdings, cash of a day); `history`: a seeded ledger the account history's

@@ -41,11 +41,11 @@ def test_the_metrics_count_the_runs_of_every_api_that_names_a_counter() -> None:
     assert [api.runs_metric.name for api in APIS if api.runs_metric is not None] == [
         "ledger",
         "day_totals",
+        "realized",
         "instruments",
         "instrument_singles",
         "index_daily",
         "stock_daily",
-        "realized",
     ]
     assert (
         "# HELP kiwoom_etl_ledger_runs_total Account ledger (kt00015) runs, by result and reason (etl_runs' names; "

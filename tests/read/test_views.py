@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, text, update
+from sqlalchemy import Engine, insert, select, text, update
 
+from etl.apis.charts import IndexDaily
 from etl.apis.realized import AccountRealizedDaily
 from etl.apis.totals import AccountDayTotals
 from etl.read.dictionary import VIEWS as DESCRIBED
 from etl.read.views import VIEW_NAMES, VIEWS
-from etl.store.models import AccountSnapshot, EtlRun
+from etl.store.models import AccountSnapshot, DailyClose, EtlRun
 from tests.support import kiwoom_etl
 from tests.support.books import EDGE, EVERY_VIEW, History, as_read, assert_rows, assert_view, edges, read, week
 
@@ -179,6 +181,20 @@ def test_every_time_column_of_every_view_is_rfc_3339_utc_on_sqlite_and_timestamp
                 "run_id": failed,
                 "captured_at": datetime(2026, 11, 20, 11, 15, tzinfo=UTC),
             },
+        )
+        days = connection.execute(select(DailyClose.trade_date).distinct()).scalars().all()
+        connection.execute(  # an index bar on each day, so that account_benchmark_daily has rows
+            insert(IndexDaily),
+            [
+                {
+                    "index_code": "001",
+                    "trade_date": day,
+                    "close": Decimal("2500.00"),
+                    "run_id": failed,
+                    "captured_at": datetime(2026, 11, 30, 9, 30, tzinfo=UTC),
+                }
+                for day in days
+            ],
         )
         connection.execute(
             insert(AccountRealizedDaily),

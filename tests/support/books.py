@@ -468,6 +468,10 @@ class History:
         sale, no dividend) and no ka10074 figures, so none."""
         return []
 
+    def no_index(self) -> list[dict[str, Any]]:
+        """account_benchmark_daily from the books: they collect no index (index_daily is empty), so none."""
+        return []
+
     def position_pnl(self) -> list[dict[str, Any]]:
         """position_pnl from the books: no ledger, so each stock of an account's latest close (KRX's, else NXT's)
         with its unrealised profit only; a line without a code is no stock."""
@@ -764,6 +768,7 @@ EVERY_VIEW = [
     ("ledger_checks", History.ledger_checks, ["account_no", "trade_date"]),
     ("account_flows_daily", History.account_flows_daily, ["account_no", "trade_date"]),
     ("account_returns_daily", History.account_returns_daily, ["account_no", "exchange", "trade_date"]),
+    ("account_benchmark_daily", History.no_index, ["account_no", "exchange", "trade_date", "index_code"]),
     ("realized_pnl", History.no_ledger, ["account_no", "transaction_id"]),
     ("position_pnl", History.position_pnl, ["account_no", "stock_code"]),
     ("realized_checks", History.no_ledger, ["account_no", "trade_date"]),
