@@ -1,0 +1,230 @@
+"""daily_returns: each account × exchange × day with a value, its equity, the external flow since the previous such
+day, and the time-weighted return chained from the first day (the index, its running peak, the drawdown), derived
+from daily_closes, account_snapshots, account_daily_estimates and the account_flows_daily view.
+
+account_returns_daily reads it, so that one account's year is read by the table's key instead of chaining every day
+of every account. It is kept exact by `refresh`, which every load that changes an input calls in its own
+transaction: a snapshot (its day's close, and the close prices its day's transfers are valued at), a ledger line or
+a reclassified one (the flows of its booking day), an estimate (a KRX day without a snapshot). An account's rows from
+the earliest day changed on are computed again from the newest row before it, which no change touched; `rebuild`
+computes the whole table (migration 0016). A later input (a close price for a transfer from another table) needs only
+a `refresh` of the accounts it values, from its day.
+
+The figures are Decimals (NUMERIC on PostgreSQL), each rounded to the column's 18 decimals as it is stored, so that a
+refresh continuing from a stored row and a rebuild from the first day agree to the last digit; SQLite stores them as
+REAL, as the view computed them before, and the chain goes on from the stored value likewise.
+
+The flows count at the end of their day: a day's return is (equity − external_flow) / the previous equity − 1. An
+account's first day with a value has no previous equity; when the account was empty before it (its first ledger day
+has a deposit whose cash after it is its amount: nothing was there before), the flows booked up to that day count
+from the start of it, so that the day's return is equity / external_flow − 1 and not lost.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, localcontext
+from typing import Any
+
+from sqlalchemy import Connection, Date, Dialect, Table, bindparam, delete, insert, text
+
+from etl.clock import KST
+from etl.store.models import DailyReturn
+from etl.store.sqltypes import UtcDateTime
+
+SCALE = 18  # decimals of the NUMERIC columns
+_QUANTUM = Decimal(1).scaleb(-SCALE)
+_KRX_CLOSE = time(15, 30)  # an estimate's day is valued at the KRX close
+
+# Each day with a value: every close, and on KRX a kt00002 estimate for a day without one (estimates fill the KRX
+# series only). {where} narrows both parts to one account from a day on.
+_VALUED = """SELECT d.account_no, d.exchange, d.trade_date, d.captured_at, 'snapshot' AS source,
+       COALESCE(s.deposit_d2, 0) + COALESCE(s.total_evaluation_amount, 0) - COALESCE(s.credit_loan_total, 0)
+         - COALESCE(s.unpaid_credit_interest, 0) AS net_assets,
+       COALESCE(s.deposit_collateral_loan_amount, 0) + COALESCE(s.sale_collateral_loan_amount, 0) AS collateral_loans
+FROM daily_closes d
+JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
+WHERE {where:d}
+UNION ALL
+SELECT e.account_no, 'KRX', e.trade_date, NULL, 'estimate',
+       COALESCE(e.estimated_assets, 0) - COALESCE(e.credit_loan, 0), COALESCE(e.collateral_loan, 0)
+FROM account_daily_estimates e
+WHERE {where:e} AND NOT EXISTS (SELECT 1 FROM daily_closes c
+                  WHERE c.account_no = e.account_no AND c.exchange = 'KRX' AND c.trade_date = e.trade_date)
+ORDER BY 1, 2, 3"""
+_ONE_ACCOUNT = "{t}.account_no = :account_no AND {t}.trade_date >= :since"
+
+# An account whose first booking day has a deposit that found the cash at 0: it was empty before its first flows.
+_EMPTY_AT_START = """SELECT a.account_no FROM account_transactions a
+WHERE a.kind = 'deposit' AND a.cash_balance = a.trade_amount AND {where}
+  AND a.settlement_date = (SELECT MIN(b.settlement_date) FROM account_transactions b
+                           WHERE b.account_no = a.account_no)"""
+
+_FLOWS = """SELECT f.account_no, f.trade_date, f.external_flow, f.dividends FROM account_flows_daily f
+WHERE {where} ORDER BY f.account_no, f.trade_date"""
+
+_NEWEST_BEFORE = """SELECT r.trade_date, r.equity, r.twr_index, r.peak_index FROM daily_returns r
+WHERE r.account_no = :account_no AND r.exchange = :exchange AND r.trade_date < :since
+ORDER BY r.trade_date DESC LIMIT 1"""
+
+# A transaction-scoped lock per account on PostgreSQL, taken after daily_closes' per pair (etl.store.closes), so that
+# two loads of one account committing at once cannot each compute from rows the other is changing.
+_PG_LOCK = "SELECT pg_advisory_xact_lock(20261207, hashtext(CAST(:account_no AS text)))"
+
+
+@dataclass(frozen=True)
+class _State:
+    """Where an account × exchange's chain stands after a day: what the next day continues from."""
+
+    trade_date: date | None
+    equity: int | None
+    index: Decimal
+    peak: Decimal
+
+
+_START = _State(None, None, Decimal(1), Decimal(1))
+
+
+def refresh(connection: Connection, changes: Iterable[tuple[str, date]]) -> None:
+    """Compute each changed account's rows again from the day of its change on, every exchange; `changes` are
+    (account_no, the earliest day whose value or flows changed). In the caller's transaction."""
+    since: dict[str, date] = {}
+    for account_no, day in changes:
+        since[account_no] = min(day, since.get(account_no, day))
+    for account_no in sorted(since):
+        _refresh_account(connection, account_no, since[account_no])
+
+
+def _refresh_account(connection: Connection, account_no: str, since: date) -> None:
+    values = {"account_no": account_no, "since": since}
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(_PG_LOCK), values)
+    valued = connection.execute(_valued(_ONE_ACCOUNT), values).all()
+    by_exchange: dict[str, list[Any]] = defaultdict(list)
+    for row in valued:
+        by_exchange[row.exchange].append(row)
+    stored = connection.execute(
+        text("SELECT DISTINCT exchange FROM daily_returns WHERE account_no = :account_no"), values
+    ).scalars()
+    rows: list[dict[str, Any]] = []
+    empty = None  # read once, when a chain starts here
+    for exchange in sorted(set(by_exchange) | set(stored)):
+        state = _newest_before(connection, account_no, exchange, since)
+        if state is _START and empty is None:
+            empty = bool(connection.execute(_empty_at_start("a.account_no = :account_no"), values).first())
+        after = {"account_no": account_no, "after": state.trade_date or date.min}
+        flows = connection.execute(_flows("f.account_no = :account_no AND f.trade_date > :after"), after).all()
+        rows += _chain(connection.dialect, by_exchange[exchange], flows, state, bool(empty))
+    table: Table = DailyReturn.__table__
+    connection.execute(delete(table).where(table.c.account_no == account_no, table.c.trade_date >= since))
+    if rows:
+        connection.execute(insert(table), rows)
+
+
+def rebuild(connection: Connection) -> None:
+    """Empty daily_returns and fill it again from the first day of every account."""
+    table: Table = DailyReturn.__table__
+    connection.execute(delete(table))
+    valued = _by_account(connection.execute(_valued("1 = 1")))
+    flows = _by_account(connection.execute(_flows("1 = 1")))
+    empty = set(connection.execute(_empty_at_start("1 = 1")).scalars())
+    batch: list[dict[str, Any]] = []
+    for account_no, days in valued.items():
+        by_exchange: dict[str, list[Any]] = defaultdict(list)
+        for row in days:
+            by_exchange[row.exchange].append(row)
+        for exchange_days in by_exchange.values():
+            batch += _chain(connection.dialect, exchange_days, flows.get(account_no, []), _START, account_no in empty)
+        if len(batch) >= 10_000:
+            connection.execute(insert(table), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(table), batch)
+
+
+def _chain(
+    dialect: Dialect, days: Sequence[Any], flows: Sequence[Any], state: _State, empty: bool
+) -> list[dict[str, Any]]:
+    """The rows of one account × exchange's `days` (in order), continuing from `state`, with the account's `flows`
+    (in order, none before state's day): a flow joins the first day with a value on or after its booking day."""
+    stored = _stored(dialect)
+    rows = []
+    flow_rows = iter(flows)
+    pending = next(flow_rows, None)
+    with localcontext() as context:
+        context.prec = 60  # far more than the 18 decimals kept: each division rounds once, when stored
+        for day in days:
+            external_flow = dividends = 0
+            while pending is not None and pending.trade_date <= day.trade_date:
+                external_flow += pending.external_flow
+                dividends += pending.dividends
+                pending = next(flow_rows, None)
+            equity = day.net_assets - day.collateral_loans
+            daily_return: Decimal | None = None
+            if state.equity is not None and state.equity > 0:
+                daily_return = stored(Decimal(equity - external_flow) / state.equity - 1)
+            elif state.trade_date is None and empty and external_flow > 0:  # the first deposit: from the day's start
+                daily_return = stored(Decimal(equity) / external_flow - 1)
+            index = stored(state.index * (1 + (daily_return or 0)))
+            peak = max(state.peak, index)
+            rows.append(
+                {
+                    "account_no": day.account_no,
+                    "exchange": day.exchange,
+                    "trade_date": day.trade_date,
+                    "captured_at": day.captured_at or datetime.combine(day.trade_date, _KRX_CLOSE, KST),
+                    "source": day.source,
+                    "net_assets": day.net_assets,
+                    "collateral_loans": day.collateral_loans,
+                    "equity": equity,
+                    "external_flow": external_flow,
+                    "dividends": dividends,
+                    "daily_return": daily_return,
+                    "twr_index": index,
+                    "peak_index": peak,
+                    "drawdown": stored(index / peak - 1),
+                }
+            )
+            state = _State(day.trade_date, equity, index, peak)
+    return rows
+
+
+def _stored(dialect: Dialect) -> Any:
+    """A figure as its column will hold it: 18 decimals on PostgreSQL, a REAL (binary float) on SQLite."""
+    if dialect.name == "postgresql":
+        return lambda value: value.quantize(_QUANTUM)
+    return lambda value: Decimal(float(value))
+
+
+def _newest_before(connection: Connection, account_no: str, exchange: str, since: date) -> _State:
+    query = text(_NEWEST_BEFORE).bindparams(bindparam("since", type_=Date()))
+    row = connection.execute(query, {"account_no": account_no, "exchange": exchange, "since": since}).first()
+    if row is None:
+        return _START
+    trade_date = row.trade_date if isinstance(row.trade_date, date) else date.fromisoformat(row.trade_date)
+    return _State(trade_date, row.equity, Decimal(row.twr_index), Decimal(row.peak_index))
+
+
+def _valued(where: str) -> Any:
+    sql = _VALUED.replace("{where:d}", where.format(t="d")).replace("{where:e}", where.format(t="e"))
+    query = text(sql).columns(trade_date=Date(), captured_at=UtcDateTime())
+    return query.bindparams(bindparam("since", type_=Date())) if ":since" in sql else query
+
+
+def _flows(where: str) -> Any:
+    query = text(_FLOWS.format(where=where)).columns(trade_date=Date())
+    return query.bindparams(bindparam("after", type_=Date())) if ":after" in where else query
+
+
+def _empty_at_start(where: str) -> Any:
+    return text(_EMPTY_AT_START.format(where=where))
+
+
+def _by_account(rows: Iterable[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row.account_no].append(row)
+    return grouped
