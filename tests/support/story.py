@@ -35,7 +35,13 @@ def ledger_line(day: date, number: int, remark: str, amount: int, **extra: str) 
 
 def load(engine: Engine, tmp_path: Path, books: list[Book], lines: list[dict[str, str]]) -> None:
     import_books(engine, books, tmp_path / "books")
-    now = datetime(2026, 11, 9, 12, tzinfo=UTC)
+    load_ledger(engine, lines)
+
+
+def load_ledger(
+    engine: Engine, lines: list[dict[str, str]], now: datetime = datetime(2026, 11, 9, 12, tzinfo=UTC)
+) -> None:
+    """`lines` (kt00015 fields) as one ledger run of ACCOUNT received at `now`, through the ledger's load."""
     run = start_run(engine, trigger="manual", started_at=now, account_no=ACCOUNT, exchange=None, api_id="kt00015")
     text = json.dumps({"trst_ovrl_trde_prps_array": lines, "return_code": 0, "return_msg": "OK"}, ensure_ascii=False)
     page = Page("kt00015", 0, now, 200, text, parse_json_object(text))
