@@ -513,11 +513,11 @@ def report(result: dict[str, Any]) -> str:
         f"{result['lines']} lines), {result['bytes_on_disk'] / 2**30:.2f} GiB on disk, in {result['where']}"
         + ("" if result["build_seconds"] is None else f", built in {result['build_seconds']} s"),
         "",
-        f"{'view':<18} {'rows':>5} {'median ms':>10} {'floor ms':>9} {'ratio':>6} {'target ms':>10}  met",
+        f"{'view':<21} {'rows':>5} {'median ms':>10} {'floor ms':>9} {'ratio':>6} {'target ms':>10}  met",
     ]
     for q in result["queries"]:
         lines.append(
-            f"{q['view']:<18} {q['rows']:>5} {q['median_ms']:>10.2f} {q['floor_median_ms']:>9.2f} {q['ratio']:>6.1f} "
+            f"{q['view']:<21} {q['rows']:>5} {q['median_ms']:>10.2f} {q['floor_median_ms']:>9.2f} {q['ratio']:>6.1f} "
             f"{q['target_ms']:>10.0f}  {'yes' if q['met'] else 'NO'}"
         )
     lines.append("")

@@ -40,35 +40,41 @@ _QUANTUM = Decimal(1).scaleb(-SCALE)
 _KRX_CLOSE = time(15, 30)  # an estimate's day is valued at the KRX close
 
 # Each day with a value: every close, and on KRX a kt00002 estimate for a day without one (estimates fill the KRX
-# series only). {where} narrows both parts to one account from a day on.
+# series only): one account's, from a day on.
 _VALUED = """SELECT d.account_no, d.exchange, d.trade_date, d.captured_at, 'snapshot' AS source,
        COALESCE(s.deposit_d2, 0) + COALESCE(s.total_evaluation_amount, 0) - COALESCE(s.credit_loan_total, 0)
          - COALESCE(s.unpaid_credit_interest, 0) AS net_assets,
        COALESCE(s.deposit_collateral_loan_amount, 0) + COALESCE(s.sale_collateral_loan_amount, 0) AS collateral_loans
 FROM daily_closes d
 JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
-WHERE {where:d}
+WHERE d.account_no = :account_no AND d.trade_date >= :since
 UNION ALL
 SELECT e.account_no, 'KRX', e.trade_date, NULL, 'estimate',
        COALESCE(e.estimated_assets, 0) - COALESCE(e.credit_loan, 0), COALESCE(e.collateral_loan, 0)
 FROM account_daily_estimates e
-WHERE {where:e} AND NOT EXISTS (SELECT 1 FROM daily_closes c
+WHERE e.account_no = :account_no AND e.trade_date >= :since AND NOT EXISTS (SELECT 1 FROM daily_closes c
                   WHERE c.account_no = e.account_no AND c.exchange = 'KRX' AND c.trade_date = e.trade_date)
-ORDER BY 1, 2, 3"""
-_ONE_ACCOUNT = "{t}.account_no = :account_no AND {t}.trade_date >= :since"
+ORDER BY 2, 3"""
 
-# An account whose first booking day has a deposit that found the cash at 0: it was empty before its first flows.
-_EMPTY_AT_START = """SELECT a.account_no FROM account_transactions a
-WHERE a.kind = 'deposit' AND a.cash_balance = a.trade_amount AND {where}
+# Whether the account's first booking day has a deposit that found the cash at 0: it was empty before its first flows.
+_EMPTY_AT_START = """SELECT 1 FROM account_transactions a
+WHERE a.account_no = :account_no AND a.kind = 'deposit' AND a.cash_balance = a.trade_amount
   AND a.settlement_date = (SELECT MIN(b.settlement_date) FROM account_transactions b
-                           WHERE b.account_no = a.account_no)"""
+                           WHERE b.account_no = :account_no)"""
 
-_FLOWS = """SELECT f.account_no, f.trade_date, f.external_flow, f.dividends FROM account_flows_daily f
-WHERE {where} ORDER BY f.account_no, f.trade_date"""
+# The account's flows after a day (the view's account and day filters reach account_transactions' natural key).
+_FLOWS = """SELECT f.trade_date, f.external_flow, f.dividends FROM account_flows_daily f
+WHERE f.account_no = :account_no AND f.trade_date > :after ORDER BY f.trade_date"""
 
 _NEWEST_BEFORE = """SELECT r.trade_date, r.equity, r.twr_index, r.peak_index FROM daily_returns r
 WHERE r.account_no = :account_no AND r.exchange = :exchange AND r.trade_date < :since
 ORDER BY r.trade_date DESC LIMIT 1"""
+
+_VALUED_QUERY = (
+    text(_VALUED).columns(trade_date=Date(), captured_at=UtcDateTime()).bindparams(bindparam("since", type_=Date()))
+)
+_FLOWS_QUERY = text(_FLOWS).columns(trade_date=Date()).bindparams(bindparam("after", type_=Date()))
+_NEWEST_QUERY = text(_NEWEST_BEFORE).columns(trade_date=Date()).bindparams(bindparam("since", type_=Date()))
 
 # A transaction-scoped lock per account on PostgreSQL, taken after daily_closes' per pair (etl.store.closes), so that
 # two loads of one account committing at once cannot each compute from rows the other is changing.
@@ -102,47 +108,32 @@ def _refresh_account(connection: Connection, account_no: str, since: date) -> No
     values = {"account_no": account_no, "since": since}
     if connection.dialect.name == "postgresql":
         connection.execute(text(_PG_LOCK), values)
-    valued = connection.execute(_valued(_ONE_ACCOUNT), values).all()
+    valued = connection.execute(_VALUED_QUERY, values).all()
     by_exchange: dict[str, list[Any]] = defaultdict(list)
     for row in valued:
         by_exchange[row.exchange].append(row)
-    stored = connection.execute(
-        text("SELECT DISTINCT exchange FROM daily_returns WHERE account_no = :account_no"), values
-    ).scalars()
     rows: list[dict[str, Any]] = []
     empty = None  # read once, when a chain starts here
-    for exchange in sorted(set(by_exchange) | set(stored)):
+    for exchange in sorted(by_exchange):  # an exchange with no day left from `since` on keeps none
         state = _newest_before(connection, account_no, exchange, since)
         if state is _START and empty is None:
-            empty = bool(connection.execute(_empty_at_start("a.account_no = :account_no"), values).first())
+            empty = connection.execute(text(_EMPTY_AT_START), values).first() is not None
         after = {"account_no": account_no, "after": state.trade_date or date.min}
-        flows = connection.execute(_flows("f.account_no = :account_no AND f.trade_date > :after"), after).all()
+        flows = connection.execute(_FLOWS_QUERY, after).all()
         rows += _chain(connection.dialect, by_exchange[exchange], flows, state, bool(empty))
-    table: Table = DailyReturn.__table__
+    table: Table = DailyReturn.__table__  # the rows before `since` stand: no change reached them
     connection.execute(delete(table).where(table.c.account_no == account_no, table.c.trade_date >= since))
     if rows:
         connection.execute(insert(table), rows)
 
 
 def rebuild(connection: Connection) -> None:
-    """Empty daily_returns and fill it again from the first day of every account."""
-    table: Table = DailyReturn.__table__
-    connection.execute(delete(table))
-    valued = _by_account(connection.execute(_valued("1 = 1")))
-    flows = _by_account(connection.execute(_flows("1 = 1")))
-    empty = set(connection.execute(_empty_at_start("1 = 1")).scalars())
-    batch: list[dict[str, Any]] = []
-    for account_no, days in valued.items():
-        by_exchange: dict[str, list[Any]] = defaultdict(list)
-        for row in days:
-            by_exchange[row.exchange].append(row)
-        for exchange_days in by_exchange.values():
-            batch += _chain(connection.dialect, exchange_days, flows.get(account_no, []), _START, account_no in empty)
-        if len(batch) >= 10_000:
-            connection.execute(insert(table), batch)
-            batch = []
-    if batch:
-        connection.execute(insert(table), batch)
+    """Empty daily_returns and fill it again: every account from its first day, one account at a time."""
+    connection.execute(delete(DailyReturn.__table__))
+    accounts = connection.execute(
+        text("SELECT account_no FROM daily_closes UNION SELECT account_no FROM account_daily_estimates")
+    ).scalars()
+    refresh(connection, [(account_no, date.min) for account_no in accounts])
 
 
 def _chain(
@@ -200,31 +191,7 @@ def _stored(dialect: Dialect) -> Any:
 
 
 def _newest_before(connection: Connection, account_no: str, exchange: str, since: date) -> _State:
-    query = text(_NEWEST_BEFORE).bindparams(bindparam("since", type_=Date()))
-    row = connection.execute(query, {"account_no": account_no, "exchange": exchange, "since": since}).first()
+    row = connection.execute(_NEWEST_QUERY, {"account_no": account_no, "exchange": exchange, "since": since}).first()
     if row is None:
         return _START
-    trade_date = row.trade_date if isinstance(row.trade_date, date) else date.fromisoformat(row.trade_date)
-    return _State(trade_date, row.equity, Decimal(row.twr_index), Decimal(row.peak_index))
-
-
-def _valued(where: str) -> Any:
-    sql = _VALUED.replace("{where:d}", where.format(t="d")).replace("{where:e}", where.format(t="e"))
-    query = text(sql).columns(trade_date=Date(), captured_at=UtcDateTime())
-    return query.bindparams(bindparam("since", type_=Date())) if ":since" in sql else query
-
-
-def _flows(where: str) -> Any:
-    query = text(_FLOWS.format(where=where)).columns(trade_date=Date())
-    return query.bindparams(bindparam("after", type_=Date())) if ":after" in where else query
-
-
-def _empty_at_start(where: str) -> Any:
-    return text(_EMPTY_AT_START.format(where=where))
-
-
-def _by_account(rows: Iterable[Any]) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        grouped[row.account_no].append(row)
-    return grouped
+    return _State(row.trade_date, row.equity, Decimal(row.twr_index), Decimal(row.peak_index))
