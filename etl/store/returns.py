@@ -66,9 +66,14 @@ WHERE a.account_no = :account_no AND a.kind = 'deposit' AND a.cash_balance = a.t
 _FLOWS = """SELECT f.trade_date, f.external_flow, f.dividends FROM account_flows_daily f
 WHERE f.account_no = :account_no AND f.trade_date > :after ORDER BY f.trade_date"""
 
-_NEWEST_BEFORE = """SELECT r.trade_date, r.equity, r.twr_index, r.peak_index FROM daily_returns r
-WHERE r.account_no = :account_no AND r.exchange = :exchange AND r.trade_date < :since
-ORDER BY r.trade_date DESC LIMIT 1"""
+# Each exchange's newest row before a day (an account's exchanges are KRX and NXT: account_snapshots' check), by the
+# key, in one round trip.
+_NEWEST_BEFORE = " UNION ALL ".join(
+    f"""SELECT * FROM (SELECT r.exchange, r.trade_date, r.equity, r.twr_index, r.peak_index FROM daily_returns r
+WHERE r.account_no = :account_no AND r.exchange = '{exchange}' AND r.trade_date < :since
+ORDER BY r.trade_date DESC LIMIT 1) {exchange.lower()}"""
+    for exchange in ("KRX", "NXT")
+)
 
 _VALUED_QUERY = (
     text(_VALUED).columns(trade_date=Date(), captured_at=UtcDateTime()).bindparams(bindparam("since", type_=Date()))
@@ -112,15 +117,19 @@ def _refresh_account(connection: Connection, account_no: str, since: date) -> No
     by_exchange: dict[str, list[Any]] = defaultdict(list)
     for row in valued:
         by_exchange[row.exchange].append(row)
+    states = {exchange: _START for exchange in by_exchange}
+    for row in connection.execute(_NEWEST_QUERY, values):
+        states[row.exchange] = _State(row.trade_date, row.equity, Decimal(row.twr_index), Decimal(row.peak_index))
+    starts = any(state is _START for state in states.values())
+    empty = starts and connection.execute(text(_EMPTY_AT_START), values).first() is not None
+    # The flows after the earliest day a chain continues from; each chain takes those after its own.
+    after = min((state.trade_date or date.min for state in states.values()), default=since)
+    flows = connection.execute(_FLOWS_QUERY, {"account_no": account_no, "after": after}).all()
     rows: list[dict[str, Any]] = []
-    empty = None  # read once, when a chain starts here
     for exchange in sorted(by_exchange):  # an exchange with no day left from `since` on keeps none
-        state = _newest_before(connection, account_no, exchange, since)
-        if state is _START and empty is None:
-            empty = connection.execute(text(_EMPTY_AT_START), values).first() is not None
-        after = {"account_no": account_no, "after": state.trade_date or date.min}
-        flows = connection.execute(_FLOWS_QUERY, after).all()
-        rows += _chain(connection.dialect, by_exchange[exchange], flows, state, bool(empty))
+        state = states[exchange]
+        mine = [f for f in flows if state.trade_date is None or f.trade_date > state.trade_date]
+        rows += _chain(connection.dialect, by_exchange[exchange], mine, state, empty)
     table: Table = DailyReturn.__table__  # the rows before `since` stand: no change reached them
     connection.execute(delete(table).where(table.c.account_no == account_no, table.c.trade_date >= since))
     if rows:
@@ -188,10 +197,3 @@ def _stored(dialect: Dialect) -> Any:
     if dialect.name == "postgresql":
         return lambda value: value.quantize(_QUANTUM)
     return lambda value: Decimal(float(value))
-
-
-def _newest_before(connection: Connection, account_no: str, exchange: str, since: date) -> _State:
-    row = connection.execute(_NEWEST_QUERY, {"account_no": account_no, "exchange": exchange, "since": since}).first()
-    if row is None:
-        return _START
-    return _State(row.trade_date, row.equity, Decimal(row.twr_index), Decimal(row.peak_index))
