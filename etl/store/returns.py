@@ -10,9 +10,10 @@ the earliest day changed on are computed again from the newest row before it, wh
 computes the whole table (migration 0016). A later input (a close price for a transfer from another table) needs only
 a `refresh` of the accounts it values, from its day.
 
-The figures are Decimals (NUMERIC on PostgreSQL), each rounded to the column's 18 decimals as it is stored, so that a
-refresh continuing from a stored row and a rebuild from the first day agree to the last digit; SQLite stores them as
-REAL, as the view computed them before, and the chain goes on from the stored value likewise.
+On PostgreSQL the figures are Decimals (NUMERIC), each rounded to the column's 18 decimals as it is computed, so that
+a refresh continuing from a stored row and a rebuild from the first day agree to the last digit. SQLite has no exact
+decimal type: there they are binary floats (REAL) computed step by step exactly as account_returns_daily computed
+them before the table, so that its figures are the same to the last bit.
 
 The flows count at the end of their day: a day's return is (equity − external_flow) / the previous equity − 1. An
 account's first day with a value has no previous equity; when the account was empty before it (its first ledger day
@@ -37,6 +38,7 @@ from etl.store.sqltypes import UtcDateTime
 
 SCALE = 18  # decimals of the NUMERIC columns
 _QUANTUM = Decimal(1).scaleb(-SCALE)
+_ONE = {True: Decimal(1), False: 1.0}  # the index before any return: exact (PostgreSQL) or float (SQLite)
 _KRX_CLOSE = time(15, 30)  # an estimate's day is valued at the KRX close
 
 # Each day with a value: every close, and on KRX a kt00002 estimate for a day without one (estimates fill the KRX
@@ -92,11 +94,8 @@ class _State:
 
     trade_date: date | None
     equity: int | None
-    index: Decimal
-    peak: Decimal
-
-
-_START = _State(None, None, Decimal(1), Decimal(1))
+    index: Any  # a Decimal on PostgreSQL, a float on SQLite (never mixed: one database's)
+    peak: Any
 
 
 def refresh(connection: Connection, changes: Iterable[tuple[str, date]]) -> None:
@@ -117,10 +116,11 @@ def _refresh_account(connection: Connection, account_no: str, since: date) -> No
     by_exchange: dict[str, list[Any]] = defaultdict(list)
     for row in valued:
         by_exchange[row.exchange].append(row)
-    states = {exchange: _START for exchange in by_exchange}
+    one = _ONE[connection.dialect.name == "postgresql"]
+    states = {exchange: _State(None, None, one, one) for exchange in by_exchange}
     for row in connection.execute(_NEWEST_QUERY, values):
-        states[row.exchange] = _State(row.trade_date, row.equity, Decimal(row.twr_index), Decimal(row.peak_index))
-    starts = any(state is _START for state in states.values())
+        states[row.exchange] = _State(row.trade_date, row.equity, row.twr_index, row.peak_index)
+    starts = any(state.trade_date is None for state in states.values())
     empty = starts and connection.execute(text(_EMPTY_AT_START), values).first() is not None
     # The flows after the earliest day a chain continues from; each chain takes those after its own.
     after = min((state.trade_date or date.min for state in states.values()), default=since)
@@ -150,12 +150,12 @@ def _chain(
 ) -> list[dict[str, Any]]:
     """The rows of one account × exchange's `days` (in order), continuing from `state`, with the account's `flows`
     (in order, none before state's day): a flow joins the first day with a value on or after its booking day."""
-    stored = _stored(dialect)
+    exact = dialect.name == "postgresql"
     rows = []
     flow_rows = iter(flows)
     pending = next(flow_rows, None)
     with localcontext() as context:
-        context.prec = 60  # far more than the 18 decimals kept: each division rounds once, when stored
+        context.prec = 60  # far more than the 18 decimals kept: each figure is rounded once, as it is computed
         for day in days:
             external_flow = dividends = 0
             while pending is not None and pending.trade_date <= day.trade_date:
@@ -163,12 +163,12 @@ def _chain(
                 dividends += pending.dividends
                 pending = next(flow_rows, None)
             equity = day.net_assets - day.collateral_loans
-            daily_return: Decimal | None = None
+            daily_return = None
             if state.equity is not None and state.equity > 0:
-                daily_return = stored(Decimal(equity - external_flow) / state.equity - 1)
+                daily_return = _ratio(exact, equity - external_flow, state.equity)
             elif state.trade_date is None and empty and external_flow > 0:  # the first deposit: from the day's start
-                daily_return = stored(Decimal(equity) / external_flow - 1)
-            index = stored(state.index * (1 + (daily_return or 0)))
+                daily_return = _ratio(exact, equity, external_flow)
+            index = _kept(exact, state.index * (1 + (daily_return or 0)))
             peak = max(state.peak, index)
             rows.append(
                 {
@@ -185,15 +185,20 @@ def _chain(
                     "daily_return": daily_return,
                     "twr_index": index,
                     "peak_index": peak,
-                    "drawdown": stored(index / peak - 1),
+                    "drawdown": _kept(exact, index / peak - 1),
                 }
             )
             state = _State(day.trade_date, equity, index, peak)
     return rows
 
 
-def _stored(dialect: Dialect) -> Any:
-    """A figure as its column will hold it: 18 decimals on PostgreSQL, a REAL (binary float) on SQLite."""
-    if dialect.name == "postgresql":
-        return lambda value: value.quantize(_QUANTUM)
-    return lambda value: Decimal(float(value))
+def _ratio(exact: bool, numerator: int, denominator: int) -> Any:
+    """numerator / denominator − 1: in Decimal to 18 decimals, or as SQLite computes CAST(… AS REAL) / … − 1."""
+    if exact:
+        return (Decimal(numerator) / denominator - 1).quantize(_QUANTUM)
+    return float(numerator) / denominator - 1
+
+
+def _kept(exact: bool, value: Any) -> Any:
+    """A product or quotient of the chain as its column keeps it: to 18 decimals, or the float as it is."""
+    return value.quantize(_QUANTUM) if exact else value
