@@ -13,10 +13,11 @@ from etl.apis.api import Claim, Rows, RowsApi
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
 from etl.normalize.estimates import ESTIMATES_KEY, estimate_rows
-from etl.store.daily import key_columns, key_docs, store_daily
+from etl.store.daily import key_columns, key_docs
 from etl.store.dictionary import DATE, DATE_TYPE, Counted, Relation, amount
 from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
-from etl.store.models import Base
+from etl.store.estimates import store_estimates
+from etl.store.models import Base, DailyReturn
 
 ACCOUNT_DAILY_ESTIMATES = Relation(
     "account_daily_estimates",
@@ -79,6 +80,7 @@ ESTIMATES = RowsApi(
     counted=Counted("estimated days", "received"),
     claim=Claim.RANGE,
     table=AccountDailyEstimate.__table__,
+    also_writes=(DailyReturn.__table__,),  # daily_returns: an estimate values a KRX day
     read=_read,
-    store=store_daily,
+    store=store_estimates,
 )

@@ -42,8 +42,9 @@ from etl.store.engine import storage_errors
 from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
-# Every history table but daily_closes, which every load derives from account_snapshots (account_daily shows it).
-TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name != "daily_closes"}
+# Every history table but the derived ones every load keeps: daily_closes (account_daily shows it) and daily_returns
+# (account_returns_daily shows it).
+TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name not in ("daily_closes", "daily_returns")}
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000

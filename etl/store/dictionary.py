@@ -499,6 +499,75 @@ DAILY_CLOSES = Relation(
     ),
 )
 
+# The chained returns' figures: exact decimals on PostgreSQL, the binary floats the view computed before on SQLite.
+CHAIN_TYPE = "numeric(38,18) (REAL on SQLite)"
+
+
+def _derived_amount(name: str, label: str, meaning: str) -> Column:
+    return Column(name, BIGINT, None, label, KRW, meaning)
+
+
+DAILY_RETURNS = Relation(
+    "daily_returns",
+    "일별 수익률 지수",
+    "One row per account × exchange × day with a value (a close, or on KRX a kt00002 estimate): its equity, the"
+    " external flow since the previous such day and the time-weighted index chained from the first day, kept by"
+    " every load that changes them; derived from the snapshots, the estimates and the ledger (account_returns_daily"
+    " reads it so that one account's days are read by its key).",
+    (
+        ACCOUNT_NO,
+        EXCHANGE,
+        with_meaning(TRADE_DATE, "The day valued (Asia/Seoul)."),
+        with_meaning(CAPTURED_AT, "captured_at of the day's close, or 15:30 KST (the KRX close) of an estimate's day."),
+        Column(
+            "source",
+            TEXT_TYPE,
+            None,
+            "출처",
+            CODE,
+            "snapshot (the day's close) or estimate (kt00002, on a KRX day without a snapshot).",
+        ),
+        _derived_amount(
+            "net_assets",
+            "순자산",
+            "net_assets at the day's close; for an estimate estimated_assets − credit_loan (a NULL counts as 0).",
+        ),
+        _derived_amount(
+            "collateral_loans",
+            "담보대출금",
+            "deposit_collateral_loan_amount + sale_collateral_loan_amount at the close, or an estimate's"
+            " collateral_loan (a NULL counts as 0).",
+        ),
+        _derived_amount("equity", "자기자본", "net_assets − collateral_loans: what the returns are computed on."),
+        _derived_amount(
+            "external_flow",
+            "외부유출입",
+            "Σ account_flows_daily.external_flow booked after the previous day with a value, up to this one.",
+        ),
+        _derived_amount("dividends", "배당금", "Σ account_flows_daily.dividends over the same days."),
+        Column(
+            "daily_return",
+            CHAIN_TYPE,
+            None,
+            "일간수익률",
+            FRACTION,
+            "(equity − external_flow) / the previous day's equity − 1; on an empty account's first day"
+            " equity / external_flow − 1 (its first deposit counts from the day's start); else NULL on the first"
+            " day, and where the previous equity ≤ 0.",
+        ),
+        Column(
+            "twr_index",
+            CHAIN_TYPE,
+            None,
+            "수익률지수",
+            INDEX,
+            "Π (1 + daily_return) from the first day (a NULL counting as 0): 1 before any return.",
+        ),
+        Column("peak_index", CHAIN_TYPE, None, "최고지수", INDEX, "The running maximum of twr_index, from 1."),
+        Column("drawdown", CHAIN_TYPE, None, "낙폭", FRACTION, "twr_index / peak_index − 1: 0 at a new high."),
+    ),
+)
+
 
 def _ledger_amount(name: str, field: str, label: str, meaning: str) -> Column:
     return amount(name, field, label, f"{meaning} Unsigned: the direction is in kind and io_type.")
@@ -689,6 +758,7 @@ TABLES: dict[str, Relation] = {
         RAW_RESPONSES,
         ACCOUNT_TRANSACTIONS,
         ACCOUNT_TRANSACTION_CONFLICTS,
+        DAILY_RETURNS,
     )
 }
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from etl.normalize.ledger import KEY_COLUMNS, LEDGER_COLUMNS, Classifier, Kind, LedgerLine
+from etl.store import returns
 from etl.store.models import AccountTransaction, AccountTransactionConflict
 
 _COMPARED = tuple(column for column in LEDGER_COLUMNS if column != "kind")  # kind follows the mapping, not Kiwoom
@@ -70,6 +71,8 @@ def store_lines(
             ],
         )
         load.added.update(line.values["kind"] for line in new.values())
+        # A new line is a flow of its booking day: the returns from it on change (a late line, an earlier day).
+        returns.refresh(connection, [(account_no, min(line.values["settlement_date"] for line in new.values()))])
     # Ids of lines inserted just now are needed only by a repeat within this answer, which is rare: read them then.
     repeated_new = [line for line, _ in repeats if line.key in new]
     if repeated_new:
@@ -146,19 +149,19 @@ def newest_settlement_date(connection: Connection, account_no: str) -> date | No
 
 
 def reclassify(connection: Connection, classifier: Classifier) -> Counter[tuple[str, str]]:
-    """Give every stored line the kind `classifier` finds; return how many moved, by (old kind, new kind)."""
+    """Give every stored line the kind `classifier` finds; return how many moved, by (old kind, new kind). The
+    returns of each account with a line moved change from its earliest such line's booking day on."""
     moved: Counter[tuple[str, str]] = Counter()
     changes = []
-    rows = connection.execute(
-        select(
-            AccountTransaction.id, AccountTransaction.kind, AccountTransaction.remark, AccountTransaction.io_type_name
-        )
-    )
-    for id_, kind, remark, io_type_name in rows:
+    earliest: dict[str, date] = {}
+    a = AccountTransaction
+    rows = connection.execute(select(a.id, a.account_no, a.settlement_date, a.kind, a.remark, a.io_type_name))
+    for id_, account_no, settlement_date, kind, remark, io_type_name in rows:
         new = classifier.classify(remark, io_type_name).value
         if new != kind:
             moved[(kind, new)] += 1
             changes.append({"row_id": id_, "new_kind": new})
+            earliest[account_no] = min(settlement_date, earliest.get(account_no, settlement_date))
     if changes:
         connection.execute(
             update(AccountTransaction)
@@ -166,6 +169,7 @@ def reclassify(connection: Connection, classifier: Classifier) -> Counter[tuple[
             .values(kind=bindparam("new_kind")),
             changes,
         )
+        returns.refresh(connection, earliest.items())
     return moved
 
 

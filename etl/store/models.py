@@ -25,10 +25,12 @@ from sqlalchemy import (
     Column,
     ColumnClause,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     Table,
     Text,
     Time,
@@ -43,6 +45,7 @@ from etl.store.dictionary import (
     ACCOUNT_TRANSACTION_CONFLICTS,
     ACCOUNT_TRANSACTIONS,
     DAILY_CLOSES,
+    DAILY_RETURNS,
     ETL_RUNS,
     POSITION_SNAPSHOTS,
     RAW_RESPONSES,
@@ -446,3 +449,29 @@ class AccountTransactionConflict(Base):
     received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
 
     __table_args__ = (Index(None, "transaction_id"),)
+
+
+# daily_returns' chained figures: exact on PostgreSQL; on SQLite the REAL its view computed them in before.
+_CHAIN = Numeric(38, 18, asdecimal=True).with_variant(Float(), "sqlite")
+
+
+class DailyReturn(Base):
+    """One account × exchange × day with a value: its equity, flows and chained return, derived by etl.store.returns."""
+
+    __tablename__ = "daily_returns"
+    __relation__ = DAILY_RETURNS
+
+    account_no: ColumnClause[str] = Column(Text, primary_key=True)
+    exchange: ColumnClause[str] = Column(Text, primary_key=True)
+    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
+    captured_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    source: ColumnClause[str] = Column(Text, nullable=False)
+    net_assets: ColumnClause[int] = Column(BigInteger, nullable=False)
+    collateral_loans: ColumnClause[int] = Column(BigInteger, nullable=False)
+    equity: ColumnClause[int] = Column(BigInteger, nullable=False)
+    external_flow: ColumnClause[int] = Column(BigInteger, nullable=False)
+    dividends: ColumnClause[int] = Column(BigInteger, nullable=False)
+    daily_return: ColumnClause[Decimal] = Column(_CHAIN)
+    twr_index: ColumnClause[Decimal] = Column(_CHAIN, nullable=False)
+    peak_index: ColumnClause[Decimal] = Column(_CHAIN, nullable=False)
+    drawdown: ColumnClause[Decimal] = Column(_CHAIN, nullable=False)

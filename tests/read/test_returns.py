@@ -1,7 +1,7 @@
 """The returns views and `kiwoom-etl returns`, against hand-computed examples: a securities transfer valued at the
 day's close, a deposit in a rising market, a dividend and a withdrawal on a day without a snapshot before a fall,
-a deposit on a flat day (no return), the same flows on the NXT series, a first day worth nothing; TWR, XIRR,
-drawdown and the period's dividends, fees and taxes."""
+a deposit on a flat day (no return), the same flows on the NXT series, a first day worth nothing, the first deposit
+into an empty account; TWR, XIRR, drawdown and the period's dividends, fees and taxes."""
 
 from __future__ import annotations
 
@@ -130,6 +130,33 @@ def test_a_day_after_one_worth_nothing_has_no_return_and_the_index_carries_over(
     rows = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
     assert [(r.daily_return, r.twr_cumulative) for r in rows[:2]] == [(None, 0), (None, 0)]
     assert rows[2].daily_return == pytest.approx(0.1) and rows[2].twr_cumulative == pytest.approx(0.1)
+
+
+def test_the_first_deposit_into_an_empty_account_counts_from_the_start_of_its_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """10,000,000 deposited into an empty account (the cash after the line is its amount), 7,000,000 of it in 100
+    shares that close at 71,000 then 72,000: the first day earns 1 %, not nothing."""
+    books = [
+        Book(ACCOUNT, "KRX", at(D1), (samsung(71000),), deposit_d2=3_000_000),  # 10,100,000
+        Book(ACCOUNT, "KRX", at(D2), (samsung(72000),), deposit_d2=3_000_000),  # 10,200,000
+    ]
+    load(engine, tmp_path, books, [ledger_line(D1, 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
+    rows = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
+    assert rows[0].external_flow == 10_000_000
+    assert rows[0].daily_return == pytest.approx(10_100_000 / 10_000_000 - 1, rel=1e-12)
+    assert rows[0].twr_cumulative == pytest.approx(0.01, rel=1e-12) and rows[0].drawdown == 0
+    assert rows[1].daily_return == pytest.approx(10_200_000 / 10_100_000 - 1, rel=1e-12)
+    assert rows[1].twr_cumulative == pytest.approx(10_200_000 / 10_000_000 - 1, rel=1e-12)  # nothing lost
+
+
+def test_a_first_day_whose_deposit_found_cash_in_the_account_has_no_return(engine: Engine, tmp_path: Path) -> None:
+    """The same day, but the deposit's line says cash was there before it: what the account held at the day's start
+    is unknown, so the day has no return, as any first day."""
+    books = [Book(ACCOUNT, "KRX", at(D1), (samsung(71000),), deposit_d2=3_000_000)]
+    load(engine, tmp_path, books, [ledger_line(D1, 1, "이체입금", 10_000_000, entra_remn="000000012000000")])
+    (row,) = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
+    assert (row.external_flow, row.daily_return, row.twr_cumulative) == (10_000_000, None, 0)
 
 
 def npv(rate: float, cash: list[tuple[date, float]]) -> float:

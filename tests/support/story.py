@@ -38,7 +38,16 @@ def load(
 ) -> None:
     """The books through the import path, then `lines` as one kt00015 page of `account`'s."""
     import_books(engine, books, tmp_path / "books")
-    now = datetime(2026, 11, 9, 12, tzinfo=UTC)
+    load_ledger(engine, lines, account=account)
+
+
+def load_ledger(
+    engine: Engine,
+    lines: list[dict[str, str]],
+    now: datetime = datetime(2026, 11, 9, 12, tzinfo=UTC),
+    account: str = ACCOUNT,
+) -> None:
+    """`lines` (kt00015 fields) as one ledger run of `account` received at `now`, through the ledger's load."""
     run = start_run(engine, trigger="manual", started_at=now, account_no=account, exchange=None, api_id="kt00015")
     text = json.dumps({"trst_ovrl_trde_prps_array": lines, "return_code": 0, "return_msg": "OK"}, ensure_ascii=False)
     page = Page("kt00015", 0, now, 200, text, parse_json_object(text))

@@ -120,48 +120,10 @@ FROM (SELECT v.account_no, v.settlement_date AS trade_date,
     },
 )
 
-# The CTE grown(account_no, exchange, day_no, growth, peak) of account_returns_daily, from rated's daily_return (a
-# NULL counts as 0). SQLite walks the days recursively, carrying the product and its peak (its logarithms are an
-# optional build that other readers of the file may lack; its automatic index keeps each step a lookup). PostgreSQL
-# has no such index for a recursive step, which would rescan every day for each one (quadratic in the history), so
-# it takes the product in one window pass as sign × exp(Σ ln |factor|), 0 once a factor is 0: the same figure to
-# within floating-point rounding.
-_GROWTH = {
-    "sqlite": """grown (account_no, exchange, day_no, growth, peak) AS (
-    SELECT r.account_no, r.exchange, r.day_no, CAST(1 AS REAL), CAST(1 AS REAL)
-    FROM rated r
-    WHERE r.day_no = 1
-    UNION ALL
-    SELECT r.account_no, r.exchange, r.day_no, w.growth * (1 + COALESCE(r.daily_return, 0)),
-           CASE WHEN w.growth * (1 + COALESCE(r.daily_return, 0)) > w.peak
-                THEN w.growth * (1 + COALESCE(r.daily_return, 0)) ELSE w.peak END
-    FROM grown w
-    JOIN rated r ON r.account_no = w.account_no AND r.exchange = w.exchange AND r.day_no = w.day_no + 1
-)""",
-    "postgresql": """factored AS (
-    SELECT r.account_no, r.exchange, r.day_no, 1 + COALESCE(r.daily_return, 0) AS factor
-    FROM rated r
-),
-multiplied AS (
-    SELECT f.account_no, f.exchange, f.day_no,
-           CASE WHEN MIN(ABS(f.factor)) OVER w = 0 THEN 0
-                ELSE (1 - 2 * (SUM(CASE WHEN f.factor < 0 THEN 1 ELSE 0 END) OVER w % 2))
-                     * EXP(SUM(LN(ABS(NULLIF(f.factor, 0)))) OVER w) END AS growth
-    FROM factored f
-    WINDOW w AS (PARTITION BY f.account_no, f.exchange ORDER BY f.day_no ROWS UNBOUNDED PRECEDING)
-),
-grown AS (
-    SELECT m.account_no, m.exchange, m.day_no, m.growth,
-           MAX(m.growth) OVER (PARTITION BY m.account_no, m.exchange ORDER BY m.day_no ROWS UNBOUNDED PRECEDING)
-             AS peak
-    FROM multiplied m
-)""",
-}
-
 # The days with a value — each close, and on KRX a kt00002 estimate for a day without one (estimates fill the KRX
-# series only) — numbered per account × exchange; each takes the flows booked after the previous one up to itself.
-# The cumulative index (growth) is a running product of 1 + daily_return, which SQL has no aggregate for; see
-# _GROWTH for how each dialect computes it and its running peak.
+# series only) — each with the flows booked after the previous one up to itself, and the index chained over them: read
+# from daily_returns, which every load keeps (etl.store.returns), so that one account's days are read by its key
+# instead of chaining every day of every account on each read.
 ACCOUNT_RETURNS_DAILY = View(
     "account_returns_daily",
     "일별 수익률",
@@ -214,8 +176,9 @@ ACCOUNT_RETURNS_DAILY = View(
             None,
             "일간수익률",
             FRACTION,
-            "(equity − external_flow) / the previous day's equity − 1 (flows at the end of the day); NULL on"
-            " the first day and where the previous equity ≤ 0.",
+            "(equity − external_flow) / the previous day's equity − 1 (flows at the end of the day); on an empty"
+            " account's first day equity / external_flow − 1 (its first deposit counts from the day's start, see"
+            " daily_returns); else NULL on the first day, and where the previous equity ≤ 0.",
         ),
         Column(
             "twr_cumulative",
@@ -234,56 +197,14 @@ ACCOUNT_RETURNS_DAILY = View(
             "(1 + twr_cumulative) / its running peak − 1: 0 at a new high, below 0 under it.",
         ),
     ),
-    """WITH RECURSIVE
-valued AS (
-    SELECT d.account_no, d.exchange, d.trade_date, d.time, 'snapshot' AS source, d.net_assets,
-           COALESCE(s.deposit_collateral_loan_amount, 0) + COALESCE(s.sale_collateral_loan_amount, 0)
-             AS collateral_loans
-    FROM account_daily d
-    JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
-    UNION ALL
-    SELECT e.account_no, 'KRX', e.trade_date, {close_of:e.trade_date}, 'estimate',
-           COALESCE(e.estimated_assets, 0) - COALESCE(e.credit_loan, 0), COALESCE(e.collateral_loan, 0)
-    FROM account_daily_estimates e
-    WHERE NOT EXISTS (SELECT 1 FROM {closes} c
-                      WHERE c.account_no = e.account_no AND c.exchange = 'KRX' AND c.trade_date = e.trade_date)
-),
-numbered AS (
-    SELECT n.*, n.net_assets - n.collateral_loans AS equity,
-           ROW_NUMBER() OVER w AS day_no,
-           LAG(n.trade_date) OVER w AS previous_date,
-           LAG(n.net_assets - n.collateral_loans) OVER w AS previous_equity
-    FROM valued n
-    WINDOW w AS (PARTITION BY n.account_no, n.exchange ORDER BY n.trade_date)
-),
-flowed AS (
-    SELECT y.account_no, y.exchange, y.trade_date, y.time, y.source, y.net_assets, y.collateral_loans, y.equity,
-           y.day_no, y.previous_equity,
-           CAST(COALESCE(SUM(f.external_flow), 0) AS BIGINT) AS external_flow,
-           CAST(COALESCE(SUM(f.dividends), 0) AS BIGINT) AS dividends
-    FROM numbered y
-    LEFT JOIN account_flows_daily f
-      ON f.account_no = y.account_no AND f.trade_date <= y.trade_date
-     AND (y.previous_date IS NULL OR f.trade_date > y.previous_date)
-    GROUP BY y.account_no, y.exchange, y.trade_date, y.time, y.source, y.net_assets, y.collateral_loans, y.equity,
-             y.day_no, y.previous_equity
-),
-rated AS (
-    SELECT g.*,
-           CASE WHEN g.previous_equity > 0
-                THEN CAST(g.equity - g.external_flow AS {float}) / g.previous_equity - 1 END AS daily_return
-    FROM flowed g
-),
-{growth}
-SELECT r.account_no, r.exchange, r.trade_date, r.time, r.source, r.net_assets, r.collateral_loans, r.equity,
-       r.external_flow, r.dividends, r.daily_return, w.growth - 1 AS twr_cumulative, w.growth / w.peak - 1 AS drawdown
-FROM rated r
-JOIN grown w ON w.account_no = r.account_no AND w.exchange = r.exchange AND w.day_no = r.day_no""",
-    requires=("account_transactions", "account_daily_estimates"),
+    """SELECT r.account_no, r.exchange, r.trade_date, {time:r.captured_at} AS time, r.source, r.net_assets,
+       r.collateral_loans, r.equity, r.external_flow, r.dividends, CAST(r.daily_return AS {float}) AS daily_return,
+       CAST(r.twr_index - 1 AS {float}) AS twr_cumulative, CAST(r.drawdown AS {float}) AS drawdown
+FROM daily_returns r""",
+    requires=("daily_returns",),
     computed={
         "source": Text(),
         **dict.fromkeys(("net_assets", "collateral_loans", "equity", "external_flow", "dividends"), BigInteger()),
         **dict.fromkeys(("daily_return", "twr_cumulative", "drawdown"), Float()),
     },
-    per_dialect={"growth": _GROWTH},
 )

@@ -2,7 +2,7 @@
 as a typed selectable; the column docs that views of several families share.
 
 The two dialects differ only in how `time` is written (timestamptz; RFC 3339 text on SQLite, which Grafana's SQLite
-plugin parses), in the name of the floating-point type weights are computed in, and in what a view names in
+plugin parses), in the name of the floating-point type weights and returns are read in, and in what a view names in
 `per_dialect`.
 """
 
@@ -36,12 +36,6 @@ _TIME = {
     "sqlite": "strftime('%Y-%m-%dT%H:%M:%S', {c}) || '.' || substr({c} || '.000000', 21, 6) || 'Z'",
 }
 _FLOAT = {"postgresql": "double precision", "sqlite": "REAL"}
-# `time` of a day without a snapshot (an estimate's): 15:30 KST, the KRX close, of the date {c}, as `time` is written.
-_CLOSE_OF = {
-    "postgresql": "((CAST({c} AS timestamp) + INTERVAL '6 hours 30 minutes') AT TIME ZONE 'UTC')",
-    "sqlite": "({c} || 'T06:30:00.000000Z')",
-}
-
 TIME = Column(
     "time",
     TIME_TYPE,
@@ -64,10 +58,10 @@ def in_view(columns: tuple[Column, ...]) -> tuple[Column, ...]:
 class View:
     """One analyst view: its name, 한글명, description and columns as the data dictionary shows them, and its SELECT.
 
-    The SELECT is written with {time:…}, {close_of:…} and {float} where the dialects differ, {name} for each text of
-    `per_dialect`, {closes} for the days' closes, and {columns:alias:table} for every column a table has (each time
-    as `time` is written). `computed` gives the types of the columns the SELECT computes; the others are read with
-    their table's type.
+    The SELECT is written with {time:…} and {float} where the dialects differ, {name} for each text of `per_dialect`,
+    {closes} for the days' closes, and {columns:alias:table} for every column a table has (each time as `time` is
+    written). `computed` gives the types
+    of the columns the SELECT computes; the others are read with their table's type.
     """
 
     name: str
@@ -99,12 +93,10 @@ class View:
         out = _every_column(self.select, columns).replace("{closes}", closes).replace("{float}", _FLOAT[dialect])
         for name, forms in self.per_dialect.items():
             out = out.replace("{" + name + "}", forms[dialect])
-        for name, calls in (("time", _TIME), ("close_of", _CLOSE_OF)):
-            while "{" + name + ":" in out:
-                start = out.index("{" + name + ":")
-                end = out.index("}", start)
-                argument = out[start + len(name) + 2 : end]
-                out = out[:start] + calls[dialect].format(c=argument) + out[end + 1 :]
+        while "{time:" in out:
+            start = out.index("{time:")
+            end = out.index("}", start)
+            out = out[:start] + _TIME[dialect].format(c=out[start + len("{time:") : end]) + out[end + 1 :]
         return out
 
     def table(self) -> TableClause:
