@@ -77,7 +77,7 @@ measured AS (
 )
 SELECT m.*, m.twr_cumulative - m.index_cumulative AS excess
 FROM measured m""",
-    requires=(_INDEX_DAILY,),
+    requires=(*ACCOUNT_RETURNS_DAILY.requires, _INDEX_DAILY),  # it reads account_returns_daily
     computed={
         "twr_cumulative": Float(),
         "index_code": Text(),
