@@ -319,10 +319,11 @@ def _market(engine: Engine, jobs: DayJobs, calendar: Calendar, echo: Callable[[s
 
 
 def _returns(engine: Engine, echo: Callable[[str], None]) -> None:
-    """What `kiwoom-etl returns` prints for the ledger account: a deposit is not a return."""
+    """What `kiwoom-etl returns` prints for the ledger account, against KOSPI: a deposit is not a return."""
     name = f"{DEMO_PREFIX}{LEDGER_ACCOUNT}"
-    echo(f"How well {name} was invested, deposits set aside (`kiwoom-etl returns --account {name}`):\n")
-    for words in returns(engine, account=name).texts():
+    asked = f"kiwoom-etl returns --account {name} --benchmark 001"
+    echo(f"How well {name} was invested, deposits set aside, and against KOSPI (`{asked}`):\n")
+    for words in returns(engine, account=name, benchmark="001").texts():
         echo(words + "\n")
 
 

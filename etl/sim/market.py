@@ -136,13 +136,14 @@ class DemoMarket:
         return max(1, walk[step] + offset * tick(walk[step]))
 
     def trades_on(self, day: date) -> bool:
-        """Whether `day` is one of its trading days (the charts give no bar on any other)."""
-        return day in self.days
+        """Whether the market traded on `day` (the charts give no bar on any other): one of its days, or a weekday
+        before them (the weeks a backfill reaches, where the index bars go on)."""
+        return day in self.days or (day < self.days[0] and day.weekday() < 5)
 
     def close(self, code: str, day: date) -> int | None:
-        """`code`'s close on `day`, as the snapshots show it at the day's last slot; None on a day it did not trade
-        (a weekend, a closed weekday, a day outside its days)."""
-        if not self.trades_on(day):
+        """`code`'s close on `day`, as the snapshots show it at the day's last slot; None on a day outside its days
+        (a weekend, a closed weekday, a day before or after them)."""
+        if day not in self.days:
             return None
         return self.price(code, self.days.index(day), len(SLOTS) - 1)
 

@@ -451,6 +451,7 @@ def test_demo_3_s_ledger_bears_out_each_evening_s_totals_and_its_deposit_is_no_r
         assert abs(row.daily_return) < 0.02
     assert "1 of them `other`" in november.output and "How well demo-3 was invested" in november.output
     assert "time-weighted return" in november.output
+    assert "KOSPI (001) return" in november.output and "excess over it" in november.output  # the benchmark
 
 
 def test_the_demo_holds_a_kosdaq_stock_and_an_etf_and_each_bar_closes_where_the_snapshots_do(november: Built) -> None:
@@ -479,7 +480,8 @@ def test_the_demo_holds_a_kosdaq_stock_and_an_etf_and_each_bar_closes_where_the_
                 compared += 1
     assert compared > 100
     trading = {day for days in closes(november.engine).values() for day, _, _ in days}
-    assert index_days == trading  # no bar on the closed weekday
+    assert trading <= index_days and not any(min(trading) < day < max(trading) for day in index_days - trading)
+    assert index_days - trading  # the backfill's weeks before the first snapshot: the benchmark's base
     assert "Market data: instruments (ka10099, ka10100) ETF 1, KOSDAQ 1, KOSPI 10" in november.output
 
 
