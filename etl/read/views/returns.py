@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Float, Integer, Text
 
 from etl.read.views.accounts import NET_ASSETS
-from etl.read.views.valuation import TRANSFER_VALUE
+from etl.read.views.valuation import TRANSFER_VALUE, VALUATION_TABLES
 from etl.read.views.view import CLOSE_TIME, View
 from etl.store.dictionary import (
     ACCOUNT_NO,
@@ -99,7 +99,7 @@ FROM (SELECT v.account_no, v.settlement_date AS trade_date,
                    {TRANSFER_VALUE} AS value
             FROM account_transactions a) v
       GROUP BY v.account_no, v.settlement_date) g""",
-    requires=("account_transactions",),
+    requires=VALUATION_TABLES,
     computed={
         **dict.fromkeys(
             (
