@@ -57,9 +57,11 @@ ACCOUNT_FLOWS_DAILY = View(
             "securities_in",
             "입고",
             "Transfers in, valued: a line's trade_amount, else quantity × the stock's close price that day"
-            " (current_price at the KRX close, else NXT's).",
+            " (current_price at the KRX close, else NXT's; else stock_daily's close, ka10081).",
         ),
-        _flow("securities_out", "출고", "Transfers out, valued as securities_in."),
+        _flow(
+            "securities_out", "출고", "Transfers out, valued as securities_in (a snapshot's close, else stock_daily's)."
+        ),
         _flow(
             "external_flow",
             "외부유출입",
@@ -76,7 +78,8 @@ ACCOUNT_FLOWS_DAILY = View(
             None,
             "미평가입출고",
             COUNT,
-            "Transfer lines with no amount and no close price that day: counted as 0 in the flow.",
+            "Transfer lines with no amount and no close price that day, neither a snapshot's nor stock_daily's:"
+            " counted as 0 in the flow.",
         ),
     ),
     f"""SELECT g.account_no, g.trade_date, g.deposits, g.withdrawals, g.securities_in, g.securities_out,
