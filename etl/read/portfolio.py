@@ -5,8 +5,8 @@ Both read the stored lines oldest first (by settlement_date, then transaction_no
 type; what a tool has no type for (a `loan`, an `other` line) is left out and counted, never forced into a wrong
 one. Amounts stay whole won; quantities and prices are written as their exact decimal text (JSON numbers from the
 same text). A transfer of securities carries no amount in kt00015: it is valued as account_flows_daily values it
-(quantity × the stock's close price that day, KRX's else NXT's) where a close lists it, else at 0, which the note
-says.
+(quantity × the stock's close that day: a snapshot's, KRX's else NXT's, else stock_daily's) where a close has it, else
+at 0, which the note says.
 
 A security's symbol is Yahoo's, by the market `instruments` gives its code: `CODE.KS` on KOSPI (KRX's ETFs too,
 which Yahoo lists there), `CODE.KQ` on KOSDAQ. Yahoo quotes no KONEX, ETN or other code: Ghostfolio gets those as a
@@ -19,16 +19,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import BigInteger, Engine, literal_column, select
 
 from etl.apis.instruments import Instrument
 from etl.read.export import csv_text, spreadsheet_safe
-from etl.read.views import POSITION_DAILY
+from etl.read.views.valuation import TRANSFER_VALUE
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction
 from etl.store.runs import require_account
@@ -98,7 +98,7 @@ class Line:
     cash_balance: int | None
     currency: str | None
     market: str | None = None  # instruments.market of stock_code; None when instruments does not know it
-    value: int | None = None  # a transfer's value at the day's close (None: no close lists it)
+    value: int | None = None  # account_flows_daily's value: a transfer's at the day's close (None: no close has it)
 
     @property
     def day(self) -> date:
@@ -141,44 +141,27 @@ class Exported:
 def read_lines(
     engine: Engine, *, account: str | None = None, since: date | None = None, until: date | None = None
 ) -> list[Line]:
-    """The stored lines in order, each transfer with its value at the day's close."""
-    t = AccountTransaction
+    """The stored lines in order, each with its value as account_flows_daily takes it (a transfer's at the day's
+    close)."""
+    t = AccountTransaction.__table__.alias("a")  # the valuation's expression names the line `a`
     names = [name for name in Line.__dataclass_fields__ if name not in ("market", "value")]
-    query = select(*(t.__table__.c[name] for name in names), Instrument.market).outerjoin(
-        Instrument, Instrument.stock_code == t.stock_code
+    value = literal_column(f"({TRANSFER_VALUE.replace('{closes}', 'daily_closes')})", BigInteger()).label("value")
+    query = select(*(t.c[name] for name in names), Instrument.market, value).outerjoin(
+        Instrument, Instrument.stock_code == t.c.stock_code
     )
     if account is not None:
-        query = query.where(t.account_no == account)
+        query = query.where(t.c.account_no == account)
     if since is not None:
-        query = query.where(t.settlement_date >= since)
+        query = query.where(t.c.settlement_date >= since)
     if until is not None:
-        query = query.where(t.settlement_date <= until)
+        query = query.where(t.c.settlement_date <= until)
     with storage_errors(engine, "reading the ledger"), engine.connect() as connection:
         if account is not None:
             require_account(connection, account)
-        lines = [
+        return [
             Line(**row._asdict())
-            for row in connection.execute(query.order_by(t.account_no, t.settlement_date, t.transaction_no))
+            for row in connection.execute(query.order_by(t.c.account_no, t.c.settlement_date, t.c.transaction_no))
         ]
-        return [_valued(connection, line) for line in lines]
-
-
-def _valued(connection: Connection, line: Line) -> Line:
-    if line.kind not in PP_DELIVERIES or line.trade_amount:
-        return line
-    closes = POSITION_DAILY.table()
-    for exchange in ("KRX", "NXT"):
-        price = connection.execute(
-            select(func.max(closes.c.current_price)).where(
-                closes.c.account_no == line.account_no,
-                closes.c.exchange == exchange,
-                closes.c.trade_date == line.settlement_date,
-                closes.c.stock_code == line.stock_code,
-            )
-        ).scalar()
-        if price is not None and line.quantity is not None:
-            return replace(line, value=int((line.quantity * price).to_integral_value()))
-    return line
 
 
 def _count(counter: dict[str, int], key: str) -> None:

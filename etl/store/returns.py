@@ -7,8 +7,8 @@ of every account. It is kept exact by `refresh`, which every load that changes a
 transaction: a snapshot (its day's close, and the close prices its day's transfers are valued at), a ledger line or
 a reclassified one (the flows of its booking day), an estimate (a KRX day without a snapshot). An account's rows from
 the earliest day changed on are computed again from the newest row before it, which no change touched; `rebuild`
-computes the whole table (migration 0016). A later input (a close price for a transfer from another table) needs only
-a `refresh` of the accounts it values, from its day.
+computes the whole table (migration 0016). A later input, a stock's daily close (stock_daily) that values a transfer
+on a day without a snapshot, needs only a `refresh` of the accounts it values, from its day (`refresh_transfers`).
 
 On PostgreSQL the figures are Decimals (NUMERIC), each rounded to the column's 18 decimals as it is computed, so that
 a refresh continuing from a stored row and a rebuild from the first day agree to the last digit. SQLite has no exact
@@ -77,10 +77,20 @@ ORDER BY r.trade_date DESC LIMIT 1) {exchange.lower()}"""
     for exchange in ("KRX", "NXT")
 )
 
+# Each account with a transfer without an amount of one stock on one of some days (the lines a stock_daily close may
+# value), with the earliest such day.
+_TRANSFERS_OF = """SELECT a.account_no, MIN(a.settlement_date) AS trade_date FROM account_transactions a
+WHERE a.stock_code = :stock_code AND a.settlement_date IN :days AND a.kind IN ('securities_in', 'securities_out')
+  AND COALESCE(a.trade_amount, 0) = 0
+GROUP BY a.account_no"""
+
 _VALUED_QUERY = (
     text(_VALUED).columns(trade_date=Date(), captured_at=UtcDateTime()).bindparams(bindparam("since", type_=Date()))
 )
 _FLOWS_QUERY = text(_FLOWS).columns(trade_date=Date()).bindparams(bindparam("after", type_=Date()))
+_TRANSFERS_QUERY = (
+    text(_TRANSFERS_OF).columns(trade_date=Date()).bindparams(bindparam("days", type_=Date(), expanding=True))
+)
 _NEWEST_QUERY = text(_NEWEST_BEFORE).columns(trade_date=Date()).bindparams(bindparam("since", type_=Date()))
 
 # A transaction-scoped lock per account on PostgreSQL, taken after daily_closes' per pair (etl.store.closes), so that
@@ -106,6 +116,16 @@ def refresh(connection: Connection, changes: Iterable[tuple[str, date]]) -> None
         since[account_no] = min(day, since.get(account_no, day))
     for account_no in sorted(since):
         _refresh_account(connection, account_no, since[account_no])
+
+
+def refresh_transfers(connection: Connection, stock_code: str, days: Iterable[date]) -> None:
+    """Refresh the accounts whose transfers without an amount of `stock_code` on one of `days` a stock_daily close of
+    that day now values (account_flows_daily reads it when no snapshot lists the stock), each from its earliest such
+    day. In the caller's transaction, the one that loaded the closes."""
+    days = sorted(set(days))
+    if days:
+        found = connection.execute(_TRANSFERS_QUERY, {"stock_code": stock_code, "days": days})
+        refresh(connection, [(row.account_no, row.trade_date) for row in found])
 
 
 def _refresh_account(connection: Connection, account_no: str, since: date) -> None:

@@ -9,10 +9,13 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
+from etl.apis.charts import STOCK_DAILY
 from etl.apis.instruments import Instrument
 from etl.read.portfolio import ghostfolio, portfolio_performance, read_lines, summary
+from etl.read.views import ACCOUNT_FLOWS_DAILY
+from etl.store.engine import transaction
 from etl.store.runs import start_run
 from tests.support import kiwoom_etl
 from tests.support.books import Book, Line
@@ -95,6 +98,27 @@ def test_portfolio_performance_gets_its_types_values_fees_and_taxes_and_the_deli
     (delivery,) = csv.DictReader(io.StringIO(deliveries))
     assert (delivery["Type"], delivery["Shares"], delivery["Value"]) == ("Delivery (Inbound)", "2", str(2 * 150_000))
     assert done.skipped == {"loan": 1, "other": 1} and (done.rows, done.deliveries, done.unvalued) == (6, 1, 0)
+
+
+def test_a_transfer_on_a_day_without_a_snapshot_is_exported_at_the_stock_s_close_as_the_flows_value_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, tmp_path, [], LINES)  # no snapshot at all: D2's transfer has no snapshot close
+    _, deliveries, done = portfolio_performance(read_lines(engine))
+    (delivery,) = csv.DictReader(io.StringIO(deliveries))
+    assert (delivery["Value"], done.unvalued) == ("0", 1)  # neither close: written at 0 and said
+    now = datetime(2026, 11, 9, 8, tzinfo=UTC)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id="ka10081")
+    with transaction(engine, "test") as connection:
+        bar = {"stock_code": "000660", "trade_date": D2, "captured_at": now, "close": 151_000}
+        STOCK_DAILY.load(connection, [bar], run.id)
+    _, deliveries, done = portfolio_performance(read_lines(engine))
+    (delivery,) = csv.DictReader(io.StringIO(deliveries))
+    assert (delivery["Value"], done.unvalued) == (str(2 * 151_000), 0)
+    flows = ACCOUNT_FLOWS_DAILY.table()
+    with engine.connect() as connection:
+        securities_in = connection.execute(select(flows.c.securities_in).where(flows.c.trade_date == D2)).scalar_one()
+    assert securities_in == 2 * 151_000  # the value account_flows_daily gives it: one expression
 
 
 # What Ghostfolio's import takes (libs/common/src/lib/dtos in ghostfolio/ghostfolio, 2026-08): its API validates with

@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
+from etl.apis.charts import STOCK_DAILY
 from etl.apis.estimates import ESTIMATES
 from etl.jobs.flush import flush
 from etl.jobs.replay import replay, runs_to_replay
 from etl.jobs.spool import Spool
 from etl.kiwoom.pages import Page
 from etl.normalize.ledger import Classifier
+from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from etl.store.capture import Capture
 from etl.store.engine import transaction
 from etl.store.identity import learn_identity
@@ -150,3 +152,37 @@ def test_a_flushed_snapshot_extends_the_chain(engine: Engine, tmp_path: Path) ->
     rows = assert_returns_are_the_rebuilt_ones(engine)
     assert rows[: len(before) // 2] == before[: len(before) // 2]  # KRX's earlier days stay as they were
     assert on(rows, "KRX", D4)["external_flow"] == -500_000 and on(rows, "KRX", D4)["source"] == "snapshot"
+
+
+def _read(engine: Engine, view: Any) -> dict[tuple[str, date], Any]:
+    table = view.table()
+    exchange = table.c.exchange if "exchange" in table.c else text("'-'")
+    with engine.connect() as connection:
+        return {(row[0], row.trade_date): row for row in connection.execute(select(exchange, table))}
+
+
+def test_a_transfer_on_a_day_without_a_snapshot_is_valued_when_the_stock_s_close_loads(
+    engine: Engine, tmp_path: Path
+) -> None:
+    transfer = ledger_line(D4, 2, "대체입고", 0, stk_cd="A000660", stk_nm="SK하이닉스", trde_qty_jwa_cnt="10")
+    load(engine, tmp_path, books(D1, D2, D3, D5), [*LEDGER, transfer])
+    flows = _read(engine, ACCOUNT_FLOWS_DAILY)[("-", D4)]
+    assert (flows.securities_in, flows.unvalued_transfers, flows.external_flow) == (0, 1, -500_000)  # unvalued
+    before = assert_returns_are_the_rebuilt_ones(engine)
+    now = datetime(2026, 11, 9, 8, tzinfo=UTC)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id="ka10081")
+    bars = [
+        {"stock_code": "000660", "trade_date": day, "captured_at": now, "close": close}
+        for day, close in ((D3, 149_000), (D4, 150_000))
+    ]
+    with transaction(engine, "test") as connection:
+        assert STOCK_DAILY.load(connection, bars, run.id) == 2  # the path the market job and a replay take
+    flows = _read(engine, ACCOUNT_FLOWS_DAILY)[("-", D4)]
+    assert (flows.securities_in, flows.unvalued_transfers, flows.external_flow) == (1_500_000, 0, 1_000_000)
+    after = assert_returns_are_the_rebuilt_ones(engine)
+    account_returns = _read(engine, ACCOUNT_RETURNS_DAILY)
+    for exchange in ("KRX", "NXT"):
+        assert on(before, exchange, D5)["external_flow"] == -500_000  # D4's flows join the next day with a value
+        assert on(after, exchange, D5)["external_flow"] == 1_000_000 == account_returns[(exchange, D5)].external_flow
+        assert on(after, exchange, D5)["daily_return"] < on(before, exchange, D5)["daily_return"]
+        assert on(after, exchange, D3) == on(before, exchange, D3)  # before the transfer's day: untouched

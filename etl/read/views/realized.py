@@ -30,7 +30,7 @@ from sqlalchemy import BigInteger, Date, Integer, Text
 
 from etl.apis.realized import ACCOUNT_REALIZED_DAILY
 from etl.normalize.realized import PNL_PRECISION, PNL_SCALE
-from etl.read.views.valuation import TRANSFER_VALUE
+from etl.read.views.valuation import TRANSFER_VALUE, VALUATION_TABLES
 from etl.read.views.view import View
 from etl.store.dictionary import (
     BIGINT,
@@ -176,7 +176,7 @@ SELECT w.account_no, w.trade_date, w.stock_code, w.stock_name, w.quantity, w.amo
        CASE WHEN w.cost_basis IS NOT NULL THEN {{average_cost}} END AS average_cost, w.transaction_id
 FROM walked w
 WHERE w.kind = 'sell'""",
-    requires=("account_transactions",),
+    requires=VALUATION_TABLES,
     computed={
         "trade_date": Date(),
         "stock_code": Text(),
@@ -318,7 +318,7 @@ parts AS (
 SELECT t.account_no, t.stock_code, t.stock_name, t.realized_pnl, t.unrealized_pnl, t.dividends, t.fees, t.taxes,
        t.realized_pnl + t.unrealized_pnl + t.dividends - t.fees - t.taxes AS total_pnl, t.unpriced_sales
 FROM parts t""",
-    requires=("account_transactions",),
+    requires=VALUATION_TABLES,  # it reads realized_pnl
     computed={
         "stock_code": Text(),
         "stock_name": Text(),
@@ -430,7 +430,7 @@ LEFT JOIN (SELECT p.account_no, p.trade_date, CAST(SUM(p.realized_pnl) AS BIGINT
      FROM realized_pnl p
      GROUP BY p.account_no, p.trade_date) r
   ON r.account_no = t.account_no AND r.trade_date = t.trade_date""",
-    requires=("account_transactions", "account_realized_daily"),
+    requires=(*VALUATION_TABLES, "account_realized_daily"),  # it reads realized_pnl
     computed={
         "mismatches": Text(),
         "result": Text(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Float, Integer, Text
 
 from etl.read.views.accounts import NET_ASSETS
-from etl.read.views.valuation import TRANSFER_VALUE
+from etl.read.views.valuation import TRANSFER_VALUE, VALUATION_TABLES
 from etl.read.views.view import CLOSE_TIME, View
 from etl.store.dictionary import (
     ACCOUNT_NO,
@@ -57,9 +57,11 @@ ACCOUNT_FLOWS_DAILY = View(
             "securities_in",
             "입고",
             "Transfers in, valued: a line's trade_amount, else quantity × the stock's close price that day"
-            " (current_price at the KRX close, else NXT's).",
+            " (current_price at the KRX close, else NXT's; else stock_daily's close, ka10081).",
         ),
-        _flow("securities_out", "출고", "Transfers out, valued as securities_in."),
+        _flow(
+            "securities_out", "출고", "Transfers out, valued as securities_in (a snapshot's close, else stock_daily's)."
+        ),
         _flow(
             "external_flow",
             "외부유출입",
@@ -76,7 +78,8 @@ ACCOUNT_FLOWS_DAILY = View(
             None,
             "미평가입출고",
             COUNT,
-            "Transfer lines with no amount and no close price that day: counted as 0 in the flow.",
+            "Transfer lines with no amount and no close price that day, neither a snapshot's nor stock_daily's:"
+            " counted as 0 in the flow.",
         ),
     ),
     f"""SELECT g.account_no, g.trade_date, g.deposits, g.withdrawals, g.securities_in, g.securities_out,
@@ -99,7 +102,7 @@ FROM (SELECT v.account_no, v.settlement_date AS trade_date,
                    {TRANSFER_VALUE} AS value
             FROM account_transactions a) v
       GROUP BY v.account_no, v.settlement_date) g""",
-    requires=("account_transactions",),
+    requires=VALUATION_TABLES,
     computed={
         **dict.fromkeys(
             (
