@@ -98,6 +98,19 @@ class Labels:
     rate: str
     no_code: str
 
+    # The indexes beside the TWR, the allocation by market, the profit per stock.
+    vs_benchmark: str
+    market_heading: str
+    market_meta: str
+    unclassified: str
+    other_market: str
+    market: str
+    pnl_heading: str
+    pnl_meta: str
+    realized: str
+    unrealized: str
+    total: str
+
     # The position changes, the closes, the freshness.
     changes_heading: str
     no_changes: str
@@ -229,6 +242,19 @@ KO = Labels(
     purchase="매입금액",
     rate="수익률",
     no_code="코드 없음",
+    vs_benchmark="{name} 대비",
+    market_heading="시장별 구성",
+    market_meta="보유 종목 평가금액을 종목 마스터(instruments)의 시장별로 더했습니다."
+    " 마스터에 없는 종목은 미분류입니다.",
+    unclassified="미분류",
+    other_market="기타",
+    market="시장",
+    pnl_heading="종목별 손익",
+    pnl_meta="원장 시작부터 최신 종가까지(기간과 무관, 거래소 구분 없음): 실현 + 평가 + 배당 − 수수료·세금. 매도 때의"
+    " 수수료·세금은 실현손익에 이미 들어 있습니다. 전량 매도한 종목도 포함합니다.",
+    realized="실현손익",
+    unrealized="평가손익",
+    total="총손익",
     changes_heading="최근 {days}거래일의 보유 변동 ({span})",
     no_changes="전날 종가와 비교해 수량이 바뀐 종목이 없습니다.",
     date="날짜",
@@ -331,6 +357,20 @@ EN = Labels(
     purchase="Purchase",
     rate="Rate",
     no_code="no code",
+    vs_benchmark="vs {name}",
+    market_heading="Allocation by market",
+    market_meta="The holdings' evaluations summed by the market the instrument master (instruments) gives; a stock"
+    " it lacks is unclassified.",
+    unclassified="unclassified",
+    other_market="Other",
+    market="Market",
+    pnl_heading="Profit per stock",
+    pnl_meta="Since the ledger's start, to the newest close (whatever the range, both exchanges as one account):"
+    " realised + unrealised + dividends − fees and taxes. A sale's own fees and taxes are inside its realised"
+    " profit. Sold-out stocks are included.",
+    realized="Realised",
+    unrealized="Unrealised",
+    total="Total",
     changes_heading="Position changes of the last {days} day(s) in the range ({span})",
     no_changes="No stock's quantity changed from one close to the next.",
     date="Date",
