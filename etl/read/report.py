@@ -263,24 +263,26 @@ def monthly_returns(valued: Sequence[Valued]) -> tuple[YearReturns, ...]:
 
 
 def benchmarks(valued: Sequence[Valued], closes: Sequence[tuple[str, date, Decimal | None]]) -> tuple[Benchmark, ...]:
-    """Each index of `closes` (index code, trade date, close) beside the account's TWR: its close over its close on
-    the first valued day − 1, exactly, and the excess at the last valued day. An index without a close on the first
-    day has no base and is left out."""
+    """Each index of `closes` (index code, trade date, close) beside the account's TWR, exactly: its close over its
+    close on the first valued day − 1, and the excess at the last valued day. An index whose first close comes later
+    (its history starts after the account's) starts on the account's line that day and moves as the index does from
+    there: where the account would be had it followed the index since; its excess is measured the same way."""
     if not valued:
         return ()
     first, last = valued[0].trade_date, valued[-1].trade_date
-    growth = Fraction(1)
-    for factor in growth_factors(valued):
+    twr, growth = {}, Fraction(1)
+    for day, factor in zip(valued, growth_factors(valued), strict=True):
         growth *= 1 if factor is None else factor
-    twr = _decimal(growth - 1)
+        twr[day.trade_date] = _decimal(growth)
     lines = []
     for code in sorted({c for c, _, _ in closes}):
-        dated = {day: close for c, day, close in closes if c == code and close is not None}
-        base = dated.get(first)
-        if not base or base <= 0:
+        dated = {day: close for c, day, close in closes if c == code and close is not None and first <= day <= last}
+        start = min((day for day in dated if day in twr and dated[day] > 0), default=None)
+        if start is None:
             continue
-        points = tuple((day, dated[day] / base - 1) for day in sorted(dated) if first <= day <= last)
-        excess = twr - (dated[last] / base - 1) if last in dated else None
+        base, level = dated[start], twr[start]
+        points = tuple((day, level * dated[day] / base - 1) for day in sorted(dated) if day >= start)
+        excess = twr[last] - level * dated[last] / base if last in dated else None
         lines.append(Benchmark(index_name(code), points, excess))
     return tuple(lines)
 

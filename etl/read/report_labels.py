@@ -205,7 +205,8 @@ KO = Labels(
     " 아래 칸은 고점 대비 낙폭입니다.",
     twr_line="내 계좌",
     drawdown="낙폭",
-    benchmark_note=" 지수는 같은 첫날부터의 등락률입니다.",
+    benchmark_note=" 지수는 같은 첫날부터의 등락률입니다. 지수 자료가 그보다 늦게 시작하면 그날 내 계좌 선에서"
+    " 출발합니다.",
     daily_heading="일간 수익률 (입출금 제외)",
     daily_meta="그날의 손익을 전날 자기자본으로 나눈 값으로, 입금·출금·입출고는 빼고 계산합니다. 막대에 마우스를"
     " 올리면 손익 금액도 보입니다.",
@@ -318,7 +319,8 @@ EN = Labels(
     " ({first}) is the base (0%); below, the drawdown from the running peak.",
     twr_line="This account",
     drawdown="Drawdown",
-    benchmark_note=" An index is its change since the same first day.",
+    benchmark_note=" An index is its change since the same first day; one whose data starts later starts on this"
+    " account's line that day.",
     daily_heading="Daily return (external flows set aside)",
     daily_meta="The day's profit over the previous day's equity, deposits, withdrawals and transfers set aside;"
     " the pointer on a bar shows the profit in KRW too.",

@@ -577,21 +577,25 @@ def test_kospi_and_kosdaq_beside_the_twr_are_rebased_to_the_range_s_first_day_wi
     page, html = report(db_url, tmp_path)
     (section,) = page.sections
     lines = traces(section.figures["returns"])
-    # The whole range starts on OCT29, where KOSDAQ has no close: no base, no line.
-    assert set(lines) == {"KOSPI (001)", EN.twr_line, EN.drawdown}
+    assert set(lines) == {"KOSPI (001)", "KOSDAQ (101)", EN.twr_line, EN.drawdown}
     kospi = lines["KOSPI (001)"]
     assert kospi["x"] == [d.isoformat() for d in KOSPI_CLOSES]
     assert kospi["y"] == pytest.approx([0, 2, 1, 4, -2, 10], rel=1e-12)  # close / 2,500 − 1
     # The TWR over the range is +24.146 % (1.1 × 0.95 × 1.2 × 0.9 × 1.1); KOSPI's +10 %: +14.146 %, shown +14.15 %.
     assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+14.15%</div>' in html
-    assert "vs KOSDAQ" not in html
+    # KOSDAQ's first close is OCT30's: its line starts on the account's (+10 %) and moves as KOSDAQ from there,
+    # 1.1 × close / 800 − 1; no point on NOV3, which has no close. Its excess: 24.146 % − 15.5 % = +8.646 %.
+    kosdaq = lines["KOSDAQ (101)"]
+    assert kosdaq["x"] == [d.isoformat() for d in KOSDAQ_CLOSES]
+    assert kosdaq["y"] == pytest.approx([10, 12.75, 7.25, 15.5], rel=1e-12)
+    assert '<div class="label">vs KOSDAQ (101)</div><div class="value rise">+8.65%</div>' in html
+    assert EN.benchmark_note.strip() in page.sections[0].words
     check_same_range(section, [d.isoformat() for d, _ in MONTHS_BOOKS])
 
-    # From OCT30 both have a base: each index from its own close that day, the account from its close too.
+    # From OCT30 both start there: each index from its own close that day, the account from its close too.
     page, html = report(db_url, tmp_path, "--since", OCT30.isoformat())
     lines = traces(page.sections[0].figures["returns"])
     kosdaq = lines["KOSDAQ (101)"]
-    assert kosdaq["x"] == [d.isoformat() for d in KOSDAQ_CLOSES]  # no point on NOV3, which has no close
     assert kosdaq["y"] == pytest.approx([0, 2.5, -2.5, 5], rel=1e-12)  # close / 800 − 1
     assert lines["KOSPI (001)"]["y"][0] == 0 and lines["KOSPI (001)"]["y"][-1] == pytest.approx(
         (2750 / 2550 - 1) * 100, rel=1e-12
