@@ -211,7 +211,7 @@ class AccountReport:
     valued: tuple[Valued, ...] = ()  # the range's days with a value, oldest first
     monthly: tuple[YearReturns, ...] = ()
     dividends: tuple[MonthDividends, ...] = ()  # the months with a dividend line, oldest first
-    benchmarks: tuple[Benchmark, ...] = ()  # the indexes index_daily has a close for on the range's first day
+    benchmarks: tuple[Benchmark, ...] = ()  # KOSPI, KOSDAQ: those index_daily has a close for in the range
     pnl: tuple[StockPnl, ...] = ()  # per stock, the largest total first
 
     @property
