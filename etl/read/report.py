@@ -6,9 +6,9 @@ dividends by month, the recent position changes) and is pure. The page is render
 etl.read.report_html. One exchange per account section: KRX and NXT answers describe the same account, so their
 figures are never added together.
 
-Each part of a section is read by one function and kept as its own rows, so that a part still to come (a benchmark
-line on the TWR chart, the allocation by market or sector, the realised profit per stock) is one query and one
-field: `Benchmark` is already what the TWR chart draws beside the account's own line.
+Each part of a section is read by one function and kept as its own rows: the indexes beside the TWR
+(account_benchmark_daily, rebased to the range's first valued day), the profit per stock (position_pnl), the
+allocation by market (instruments), the dividends (the dividends view).
 """
 
 from __future__ import annotations
@@ -22,23 +22,27 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
-from etl.normalize.ledger import Kind
+from etl.apis.instruments import Instrument
+from etl.read.benchmark import index_name
 from etl.read.returns import AccountReturns, account_returns, choose_exchange
 from etl.read.views import (
+    ACCOUNT_BENCHMARK_DAILY,
     ACCOUNT_DAILY,
     ACCOUNT_RETURNS_DAILY,
+    DIVIDENDS,
     ETL_FRESHNESS,
     POSITION_CHANGES,
     POSITION_DAILY,
+    POSITION_PNL,
     View,
 )
-from etl.store.models import AccountTransaction
 from etl.store.runs import accounts_with_runs, require_account
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 RECENT_CHANGE_DAYS = 10  # how many of the range's last days the position changes cover
+BENCHMARK_CODES = ("001", "101")  # KOSPI and KOSDAQ beside the TWR, when index_daily has them
 _HUNDREDTH = Decimal("0.01")
 _Record = TypeVar("_Record", bound="DataclassInstance")
 
@@ -126,6 +130,8 @@ class Allocation:
     weights_pct: tuple[Decimal | None, ...]  # beside `holdings`; None when cash + evaluations sum to 0
     cash: int = 0
     cash_weight_pct: Decimal | None = None
+    # The held stocks' evaluations summed per market of instruments (None: a code instruments lacks), largest first.
+    markets: tuple[tuple[str | None, int], ...] = ()
 
     @property
     def total(self) -> int:
@@ -150,6 +156,21 @@ class Benchmark:
 
     name: str
     points: tuple[tuple[date, Decimal], ...]  # (trade date, cumulative return as a fraction), oldest first
+    excess: Decimal | None = None  # the account's TWR over the range − the index's; None: no close on its last day
+
+
+@dataclass(frozen=True)
+class StockPnl:
+    """One stock's profit since the ledger's start (a row of position_pnl): sold-out stocks included."""
+
+    stock_code: str | None
+    stock_name: str | None
+    realized_pnl: int
+    unrealized_pnl: int
+    dividends: int
+    fees: int
+    taxes: int
+    total_pnl: int
 
 
 @dataclass(frozen=True)
@@ -190,7 +211,8 @@ class AccountReport:
     valued: tuple[Valued, ...] = ()  # the range's days with a value, oldest first
     monthly: tuple[YearReturns, ...] = ()
     dividends: tuple[MonthDividends, ...] = ()  # the months with a dividend line, oldest first
-    benchmarks: tuple[Benchmark, ...] = ()  # none yet: the index data is not collected
+    benchmarks: tuple[Benchmark, ...] = ()  # KOSPI, KOSDAQ: those index_daily has a close for in the range
+    pnl: tuple[StockPnl, ...] = ()  # per stock, the largest total first
 
     @property
     def dates(self) -> tuple[date, ...]:
@@ -240,6 +262,31 @@ def monthly_returns(valued: Sequence[Valued]) -> tuple[YearReturns, ...]:
     return tuple(years)
 
 
+def benchmarks(valued: Sequence[Valued], closes: Sequence[tuple[str, date, Decimal | None]]) -> tuple[Benchmark, ...]:
+    """Each index of `closes` (index code, trade date, close) beside the account's TWR, exactly: its close over its
+    close on the first valued day − 1, and the excess at the last valued day. An index whose first close comes later
+    (its history starts after the account's) starts on the account's line that day and moves as the index does from
+    there: where the account would be had it followed the index since; its excess is measured the same way."""
+    if not valued:
+        return ()
+    first, last = valued[0].trade_date, valued[-1].trade_date
+    twr, growth = {}, Fraction(1)
+    for day, factor in zip(valued, growth_factors(valued), strict=True):
+        growth *= 1 if factor is None else factor
+        twr[day.trade_date] = _decimal(growth)
+    lines = []
+    for code in sorted({c for c, _, _ in closes}):
+        dated = {day: close for c, day, close in closes if c == code and close is not None and first <= day <= last}
+        start = min((day for day in dated if day in twr and dated[day] > 0), default=None)
+        if start is None:
+            continue
+        base, level = dated[start], twr[start]
+        points = tuple((day, level * dated[day] / base - 1) for day in sorted(dated) if day >= start)
+        excess = twr[last] - level * dated[last] / base if last in dated else None
+        lines.append(Benchmark(index_name(code), points, excess))
+    return tuple(lines)
+
+
 def _decimal(value: Fraction) -> Decimal:
     """A fraction as a Decimal: exact when it terminates, else to the context's 28 significant digits."""
     return Decimal(value.numerator) / Decimal(value.denominator)
@@ -263,12 +310,15 @@ def account_report(
     returns: AccountReturns | None = None,
     valued: Sequence[Valued] = (),
     dividends: Sequence[MonthDividends] = (),
+    index_closes: Sequence[tuple[str, date, Decimal | None]] = (),
+    pnl: Sequence[StockPnl] = (),
+    markets: dict[str, str] | None = None,
 ) -> AccountReport:
     """The section of one account × exchange, from its daily closes, the stocks at its closes, its changes, its days
-    with a value and its dividends."""
+    with a value, its dividends, the indexes' closes, its profit per stock and the market of each stock code."""
     ordered = tuple(sorted(days, key=lambda d: d.trade_date))
     valued = tuple(sorted(valued, key=lambda v: v.trade_date))
-    allocation = _allocation(ordered[-1], positions) if ordered else None
+    allocation = _allocation(ordered[-1], positions, markets or {}) if ordered else None
     covered = tuple(d.trade_date for d in ordered[-recent_days:])
     recent = tuple(
         sorted(
@@ -290,10 +340,12 @@ def account_report(
         valued,
         monthly_returns(valued),
         tuple(sorted(dividends, key=lambda m: m.month)),
+        benchmarks(valued, index_closes),
+        tuple(sorted(pnl, key=lambda p: (-p.total_pnl, p.stock_code or ""))),
     )
 
 
-def _allocation(close: Day, positions: Sequence[Holding]) -> Allocation:
+def _allocation(close: Day, positions: Sequence[Holding], markets: dict[str, str]) -> Allocation:
     at_close = [p for p in positions if p.trade_date == close.trade_date]
     held = sorted(
         (p for p in at_close if p.quantity),
@@ -302,7 +354,13 @@ def _allocation(close: Day, positions: Sequence[Holding]) -> Allocation:
     cash = close.deposit_d2 or 0
     total = cash + sum(p.evaluation_amount for p in held)
     weights = tuple(percent(p.evaluation_amount, total) if total else None for p in held)
-    return Allocation(close.trade_date, close.time, tuple(held), weights, cash, percent(cash, total) if total else None)
+    by_market: dict[str | None, int] = {}
+    for p in held:
+        market = markets.get(p.stock_code or "")
+        by_market[market] = by_market.get(market, 0) + p.evaluation_amount
+    ranked = tuple(sorted(by_market.items(), key=lambda m: (-m[1], m[0] is None, m[0] or "")))
+    cash_weight = percent(cash, total) if total else None
+    return Allocation(close.trade_date, close.time, tuple(held), weights, cash, cash_weight, ranked)
 
 
 def read_report(
@@ -339,6 +397,7 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
     )
     valued.sort(key=lambda v: v.trade_date)
     dates = sorted({d.trade_date for d in days} | {v.trade_date for v in valued})
+    held = {p.stock_code for p in positions if p.stock_code}
     return account_report(
         account,
         exchange,
@@ -350,26 +409,57 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
         returns=account_returns(connection, account, exchange, selection.since, selection.until),
         valued=valued,
         dividends=read_dividends(connection, account, dates[0], dates[-1]) if dates else [],
+        index_closes=read_index_closes(connection, account, exchange, valued),
+        pnl=read_pnl(connection, account),
+        markets=read_markets(connection, held),
     )
 
 
 def read_dividends(connection: Connection, account: str, first: date, last: date) -> list[MonthDividends]:
-    """The account's dividend lines booked from `first` to `last` (their settlement dates), summed per month: the
-    amount before withholding and the income tax withheld. The ledger is per account, not per exchange."""
-    lines = select(
-        AccountTransaction.settlement_date, AccountTransaction.trade_amount, AccountTransaction.income_tax
-    ).where(
-        AccountTransaction.account_no == account,
-        AccountTransaction.kind == Kind.DIVIDEND,
-        AccountTransaction.settlement_date >= first,
-        AccountTransaction.settlement_date <= last,
+    """The account's dividends booked from `first` to `last` (the dividends view's settlement dates), summed per
+    month: before withholding and the tax withheld. The ledger is per account, not per exchange."""
+    v = DIVIDENDS.table().c
+    rows = select(v.settlement_date, v.gross, v.tax).where(
+        v.account_no == account, v.settlement_date >= first, v.settlement_date <= last
     )
     months: dict[date, tuple[int, int]] = {}
-    for booked, amount, tax in connection.execute(lines):
+    for booked, amount, tax in connection.execute(rows):
         month = booked.replace(day=1)
         gross, withheld = months.get(month, (0, 0))
-        months[month] = (gross + (amount or 0), withheld + (tax or 0))
+        months[month] = (gross + amount, withheld + tax)
     return [MonthDividends(month, gross, tax) for month, (gross, tax) in sorted(months.items())]
+
+
+def read_index_closes(
+    connection: Connection, account: str, exchange: str, valued: Sequence[Valued]
+) -> list[tuple[str, date, Decimal | None]]:
+    """The closes of KOSPI and KOSDAQ on the account's valued days of the range (account_benchmark_daily)."""
+    if not valued:
+        return []
+    v = ACCOUNT_BENCHMARK_DAILY.table().c
+    rows = select(v.index_code, v.trade_date, v.index_close).where(
+        v.account_no == account,
+        v.exchange == exchange,
+        v.index_code.in_(BENCHMARK_CODES),
+        v.trade_date >= valued[0].trade_date,
+        v.trade_date <= valued[-1].trade_date,
+    )
+    return [(code, day, close) for code, day, close in connection.execute(rows)]
+
+
+def read_pnl(connection: Connection, account: str) -> list[StockPnl]:
+    """The account's profit per stock since the ledger's start (position_pnl: per account, not per exchange)."""
+    v = POSITION_PNL.table().c
+    statement = select(*(v[f.name] for f in fields(StockPnl))).where(v.account_no == account)
+    return [StockPnl(*row) for row in connection.execute(statement)]
+
+
+def read_markets(connection: Connection, codes: set[str]) -> dict[str, str]:
+    """The market instruments names for each of `codes` (a code it lacks is absent)."""
+    if not codes:
+        return {}
+    rows = select(Instrument.stock_code, Instrument.market).where(Instrument.stock_code.in_(sorted(codes)))
+    return {code: market for code, market in connection.execute(rows)}
 
 
 def _rows(

@@ -30,6 +30,7 @@ from etl.read.report import (
     Valued,
     YearReturns,
     growth_factors,
+    percent,
 )
 from etl.read.report_labels import Labels, fraction_pct, labels, number, pct
 from etl.read.returns import DEFAULT_EXCHANGE, AccountReturns
@@ -41,6 +42,8 @@ RISE, FALL = "#d9363e", "#2b6cc4"  # Korean convention: red goes up, blue goes d
 INK, MUTED, GRID = "#1b2536", "#5b6576", "#e6eaf0"
 LINE, GROWTH, FLOW, CASH = "#24324a", "#e0761a", "#2f9e5b", "#c5ccd8"
 BENCHMARKS = ("#7b8594", "#a57fc4", "#3aa5a0")  # an index's line beside the account's
+MARKETS = {"KOSPI": "#2f5d9e", "KOSDAQ": "#e0761a", "KONEX": "#8168b3", "ETF": "#3f9c8c", "ETN": "#d4a12a"}
+UNCLASSIFIED = "#9aa3b2"  # OTHER and a code instruments lacks
 STOCKS = ("#2f5d9e", "#e0761a", "#3f9c8c", "#c44e52", "#8168b3", "#d4a12a", "#5d9bd5", "#7d8b3f", "#b5648a")
 
 _CSS = (
@@ -216,6 +219,7 @@ def _account_section(page: _Page, account: AccountReport) -> str:
         parts.append("<div>" + "\n".join(_dividends_parts(page, account)) + "</div>")
         parts.append("</div>")
         parts += _allocation_parts(page, account.allocation)
+        parts += _pnl_parts(account, words)
         parts += _changes_parts(account, words)
         parts.append(_daily_table(account.days, page))
     parts += _freshness_parts(account.freshness, page)
@@ -239,8 +243,13 @@ def _cards(account: AccountReport, page: _Page) -> str:
         cards.append(_card(words.day_profit, words.won(profits[-1], sign=True), _tone(profits[-1])))
     p = account.returns.performance if account.returns else None
     if p is not None:
+        cards.append(_card(words.twr, fraction_pct(p.twr), _sign_tone(p.twr)))
         cards += [
-            _card(words.twr, fraction_pct(p.twr), _sign_tone(p.twr)),
+            _card(words.vs_benchmark.format(name=b.name), fraction_pct(b.excess), _sign_tone(float(b.excess)))
+            for b in account.benchmarks
+            if b.excess is not None
+        ]
+        cards += [
             _card(words.xirr, fraction_pct(p.xirr), _sign_tone(p.xirr)),
             _card(words.max_drawdown, fraction_pct(p.max_drawdown) if p.max_drawdown < 0 else words.no_drawdown),
         ]
@@ -408,7 +417,79 @@ def _allocation_parts(page: _Page, allocation: Allocation | None) -> list[str]:
     if not slices and allocation.cash <= 0:
         return [*parts, table]
     donut = page.chart("allocation", _allocation_figure(allocation, words), "chart donut")
+    return [
+        *parts,
+        f'<div class="pair allocation"><div>{donut}</div><div>{table}</div></div>',
+        *_market_parts(page, allocation),
+    ]
+
+
+def _market_name(market: str | None, words: Labels) -> str:
+    return words.unclassified if market is None else words.other_market if market == "OTHER" else market
+
+
+def _market_parts(page: _Page, allocation: Allocation) -> list[str]:
+    """The holdings' evaluations by market and the cash: a donut and its table, weights of the same gross assets. None
+    while instruments classifies no held stock (not loaded yet): one unclassified slice would say nothing."""
+    if all(market is None for market, _ in allocation.markets):
+        return []
+    words, total = page.words, allocation.total
+    rows = [
+        [
+            escape(_market_name(market, words)),
+            _num(number(amount)),
+            _num(pct(percent(amount, total) if total else None)),
+        ]
+        for market, amount in allocation.markets
+    ]
+    rows.append([escape(words.cash), _num(number(allocation.cash)), _num(pct(allocation.cash_weight_pct))])
+    unit = f" ({words.won_unit})"
+    table = _table(
+        "markets", [words.market, words.evaluation + unit, words.weight], rows, numeric_from=1, last_row="cash"
+    )
+    slices = [
+        (_market_name(market, words), amount, MARKETS.get(market or "", UNCLASSIFIED))
+        for market, amount in allocation.markets
+        if amount > 0  # a pie has no negative slice
+    ]
+    if allocation.cash > 0:
+        slices.append((words.cash, allocation.cash, CASH))
+    parts = [f"<h3>{escape(words.market_heading)}</h3>", f'<p class="meta">{escape(words.market_meta)}</p>']
+    if not slices:
+        return [*parts, table]
+    donut = page.chart("markets", _donut(slices, words.allocation_total, total, words), "chart donut")
     return [*parts, f'<div class="pair allocation"><div>{donut}</div><div>{table}</div></div>']
+
+
+def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
+    """The profit of each stock since the ledger's start, the largest total first."""
+    if not account.pnl:
+        return []
+    rows = [
+        [
+            _stock(p.stock_name, p.stock_code, words),
+            _num(number(p.realized_pnl, sign=True), _tone(p.realized_pnl)),
+            _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl)),
+            _num(number(p.dividends)),
+            _num(number(p.fees + p.taxes)),
+            _num(number(p.total_pnl, sign=True), _tone(p.total_pnl)),
+        ]
+        for p in account.pnl
+    ]
+    unit = f" ({words.won_unit})"
+    headers = [
+        words.stock,
+        words.realized + unit,
+        words.unrealized + unit,
+        words.dividends + unit,
+        words.fees_taxes + unit,
+        words.total + unit,
+    ]
+    return [
+        f"<h3>{escape(words.pnl_heading)}</h3>",
+        f'<p class="meta">{escape(words.pnl_meta)}</p>',
+        _table("pnl", headers, rows, numeric_from=1),
+    ]
 
 
 def _changes_parts(account: AccountReport, words: Labels) -> list[str]:

@@ -98,6 +98,19 @@ class Labels:
     rate: str
     no_code: str
 
+    # The indexes beside the TWR, the allocation by market, the profit per stock.
+    vs_benchmark: str
+    market_heading: str
+    market_meta: str
+    unclassified: str
+    other_market: str
+    market: str
+    pnl_heading: str
+    pnl_meta: str
+    realized: str
+    unrealized: str
+    total: str
+
     # The position changes, the closes, the freshness.
     changes_heading: str
     no_changes: str
@@ -192,7 +205,8 @@ KO = Labels(
     " 아래 칸은 고점 대비 낙폭입니다.",
     twr_line="내 계좌",
     drawdown="낙폭",
-    benchmark_note=" 지수는 같은 첫날부터의 등락률입니다.",
+    benchmark_note=" 지수는 같은 첫날부터의 등락률입니다. 지수 자료가 그보다 늦게 시작하면 그날 내 계좌 선에서"
+    " 출발합니다.",
     daily_heading="일간 수익률 (입출금 제외)",
     daily_meta="그날의 손익을 전날 자기자본으로 나눈 값으로, 입금·출금·입출고는 빼고 계산합니다. 막대에 마우스를"
     " 올리면 손익 금액도 보입니다.",
@@ -229,6 +243,19 @@ KO = Labels(
     purchase="매입금액",
     rate="수익률",
     no_code="코드 없음",
+    vs_benchmark="{name} 대비",
+    market_heading="시장별 구성",
+    market_meta="보유 종목 평가금액을 종목 마스터(instruments)의 시장별로 더했습니다."
+    " 마스터에 없는 종목은 미분류입니다.",
+    unclassified="미분류",
+    other_market="기타",
+    market="시장",
+    pnl_heading="종목별 손익",
+    pnl_meta="원장 시작부터 최신 종가까지(기간과 무관, 거래소 구분 없음): 실현 + 평가 + 배당 − 수수료·세금. 매도 때의"
+    " 수수료·세금은 실현손익에 이미 들어 있습니다. 전량 매도한 종목도 포함합니다.",
+    realized="실현손익",
+    unrealized="평가손익",
+    total="총손익",
     changes_heading="최근 {days}거래일의 보유 변동 ({span})",
     no_changes="전날 종가와 비교해 수량이 바뀐 종목이 없습니다.",
     date="날짜",
@@ -292,7 +319,8 @@ EN = Labels(
     " ({first}) is the base (0%); below, the drawdown from the running peak.",
     twr_line="This account",
     drawdown="Drawdown",
-    benchmark_note=" An index is its change since the same first day.",
+    benchmark_note=" An index is its change since the same first day; one whose data starts later starts on this"
+    " account's line that day.",
     daily_heading="Daily return (external flows set aside)",
     daily_meta="The day's profit over the previous day's equity, deposits, withdrawals and transfers set aside;"
     " the pointer on a bar shows the profit in KRW too.",
@@ -331,6 +359,20 @@ EN = Labels(
     purchase="Purchase",
     rate="Rate",
     no_code="no code",
+    vs_benchmark="vs {name}",
+    market_heading="Allocation by market",
+    market_meta="The holdings' evaluations summed by the market the instrument master (instruments) gives; a stock"
+    " it lacks is unclassified.",
+    unclassified="unclassified",
+    other_market="Other",
+    market="Market",
+    pnl_heading="Profit per stock",
+    pnl_meta="Since the ledger's start, to the newest close (whatever the range, both exchanges as one account):"
+    " realised + unrealised + dividends − fees and taxes. A sale's own fees and taxes are inside its realised"
+    " profit. Sold-out stocks are included.",
+    realized="Realised",
+    unrealized="Unrealised",
+    total="Total",
     changes_heading="Position changes of the last {days} day(s) in the range ({span})",
     no_changes="No stock's quantity changed from one close to the next.",
     date="Date",

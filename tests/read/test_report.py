@@ -10,7 +10,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -19,12 +19,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
+from etl.apis.charts import IndexDaily
+from etl.apis.instruments import Instrument
 from etl.cli import cli
 from etl.read.report import Holding, Valued, choose_exchange, monthly_returns
 from etl.read.report_labels import EN, KO, LABELS
 from etl.read.views import ACCOUNT_RETURNS_DAILY
+from etl.store.runs import start_run
 from etl.text import REPORT_LANGUAGES
 from tests.support import kiwoom_etl
 from tests.support.books import BAD_VALUE, NXT_ONLY, Book, History, Line, Stock, hundredths, week, with_nxt_only_account
@@ -544,6 +547,136 @@ def test_the_monthly_table_the_daily_returns_and_the_dividends_are_the_hand_comp
     # The cash is the allocation when no stock is held.
     assert section.tables["holdings"] == [[EN.cash, "", "1,615,460", "100.00%", "", "", ""]]
     assert "No holdings at the close of 2027-01-04" in section.words
+
+
+def insert_rows(engine: Engine, table: Any, api_id: str, rows: list[dict[str, Any]]) -> None:
+    """`rows` of a market table (index_daily, instruments) as one run of `api_id` wrote them."""
+    now = datetime(2027, 1, 4, 8, tzinfo=UTC)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id=api_id)
+    stamp = "captured_at" if table is IndexDaily else "updated_at"
+    with engine.begin() as connection:
+        connection.execute(insert(table), [{**row, "run_id": run.id, stamp: now} for row in rows])
+
+
+# KOSPI on every valued day of MONTHS_BOOKS; KOSDAQ from the second, without NOV3.
+KOSPI_CLOSES = dict(
+    zip([d for d, _ in MONTHS_BOOKS], ["2500.00", "2550.00", "2525.00", "2600.00", "2450.00", "2750.00"], strict=True)
+)
+KOSDAQ_CLOSES = {OCT30: "800.00", NOV2: "820.00", DEC1: "780.00", JAN4: "840.00"}
+
+
+def test_kospi_and_kosdaq_beside_the_twr_are_rebased_to_the_range_s_first_day_with_the_excess_as_a_card(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    books = [Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash) for day, cash in MONTHS_BOOKS]
+    load(engine, tmp_path, books, MONTHS_LEDGER)
+    bars = [("001", day, close) for day, close in KOSPI_CLOSES.items()]
+    bars += [("101", day, close) for day, close in KOSDAQ_CLOSES.items()]
+    rows = [{"index_code": code, "trade_date": day, "close": Decimal(close)} for code, day, close in bars]
+    insert_rows(engine, IndexDaily, "ka20006", rows)
+    page, html = report(db_url, tmp_path)
+    (section,) = page.sections
+    lines = traces(section.figures["returns"])
+    assert set(lines) == {"KOSPI (001)", "KOSDAQ (101)", EN.twr_line, EN.drawdown}
+    kospi = lines["KOSPI (001)"]
+    assert kospi["x"] == [d.isoformat() for d in KOSPI_CLOSES]
+    assert kospi["y"] == pytest.approx([0, 2, 1, 4, -2, 10], rel=1e-12)  # close / 2,500 − 1
+    # The TWR over the range is +24.146 % (1.1 × 0.95 × 1.2 × 0.9 × 1.1); KOSPI's +10 %: +14.146 %, shown +14.15 %.
+    assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+14.15%</div>' in html
+    # KOSDAQ's first close is OCT30's: its line starts on the account's (+10 %) and moves as KOSDAQ from there,
+    # 1.1 × close / 800 − 1; no point on NOV3, which has no close. Its excess: 24.146 % − 15.5 % = +8.646 %.
+    kosdaq = lines["KOSDAQ (101)"]
+    assert kosdaq["x"] == [d.isoformat() for d in KOSDAQ_CLOSES]
+    assert kosdaq["y"] == pytest.approx([10, 12.75, 7.25, 15.5], rel=1e-12)
+    assert '<div class="label">vs KOSDAQ (101)</div><div class="value rise">+8.65%</div>' in html
+    assert EN.benchmark_note.strip() in page.sections[0].words
+    check_same_range(section, [d.isoformat() for d, _ in MONTHS_BOOKS])
+
+    # From OCT30 both start there: each index from its own close that day, the account from its close too.
+    page, html = report(db_url, tmp_path, "--since", OCT30.isoformat())
+    lines = traces(page.sections[0].figures["returns"])
+    kosdaq = lines["KOSDAQ (101)"]
+    assert kosdaq["y"] == pytest.approx([0, 2.5, -2.5, 5], rel=1e-12)  # close / 800 − 1
+    assert lines["KOSPI (001)"]["y"][0] == 0 and lines["KOSPI (001)"]["y"][-1] == pytest.approx(
+        (2750 / 2550 - 1) * 100, rel=1e-12
+    )
+    # The TWR from OCT30: 0.95 × 1.2 × 0.9 × 1.1 − 1 = +12.86 %; KOSDAQ +5 %: +7.86 %; KOSPI +7.843… %: +5.02 %.
+    assert '<div class="label">vs KOSDAQ (101)</div><div class="value rise">+7.86%</div>' in html
+    assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+5.02%</div>' in html
+
+
+# Profit per stock and the allocation by market, by hand: 삼성전자 and SK하이닉스 held from the anchor with an ETF,
+# 카카오 bought and sold on D2 (a day trade: in neither close), a dividend of 삼성전자's.
+D1, D2 = date(2026, 11, 2), date(2026, 11, 3)
+SAMSUNG, HYNIX, KODEX, KAKAO = (
+    ("005930", "삼성전자"),
+    ("000660", "SK하이닉스"),
+    ("069500", "KODEX 200"),
+    ("035720", "카카오"),
+)
+PNL_BOOKS = [
+    Book(
+        ACCOUNT,
+        "KRX",
+        at(D1),
+        (Line(*SAMSUNG, 10, 80000, 70000), Line(*HYNIX, 5, 150000, 150000), Line(*KODEX, 20, 30000, 30000)),
+        deposit_d2=1_000_000,
+    ),
+    Book(
+        ACCOUNT,
+        "KRX",
+        at(D2),
+        (Line(*SAMSUNG, 10, 81000, 70000), Line(*HYNIX, 5, 150000, 150000), Line(*KODEX, 20, 30500, 30000)),
+        deposit_d2=1_000_000,
+    ),
+]
+
+
+def kakao(number: int, remark: str, amount: int, **extra: str) -> dict[str, str]:
+    """2 shares of 카카오 done on D2, booked two days later."""
+    code, name = KAKAO
+    fields = {"stk_cd": "A" + code, "stk_nm": name, "trde_qty_jwa_cnt": "2", "cntr_dt": f"{D2:%Y%m%d}", **extra}
+    return ledger_line(D2 + timedelta(days=2), number, remark, amount, **fields)
+
+
+PNL_LEDGER = [
+    kakao(1, "장내매수", 100_000, cmsn="15"),
+    kakao(2, "장내매도", 120_000, cmsn="18", trde_agri_tax="216"),
+    ledger_line(D2, 3, "배당금입금", 10_000, stk_cd="A005930", stk_nm="삼성전자", incm_resi_tax="1540"),
+]
+
+
+def test_the_profit_per_stock_and_the_allocation_by_market_are_the_hand_computed_ones(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    load(engine, tmp_path, PNL_BOOKS, PNL_LEDGER)
+    markets = [
+        {"stock_code": SAMSUNG[0], "name": SAMSUNG[1], "market": "KOSPI"},
+        {"stock_code": KODEX[0], "name": KODEX[1], "market": "ETF"},
+    ]
+    insert_rows(engine, Instrument, "ka10099", markets)  # SK하이닉스 is not in instruments
+    page, _ = report(db_url, tmp_path)
+    (section,) = page.sections
+    # Stock, realised, unrealised, dividends, fees + taxes, total; the largest total first, the sold-out 카카오 in.
+    assert section.tables["pnl"] == [
+        # 10 × (81,000 − 70,000) at the newest close, the dividend 10,000 gross, its 1,540 withheld.
+        ["삼성전자 (005930)", "+0", "+110,000", "10,000", "1,540", "+118,460"],
+        # 120,000 − 100,000 − the sale's 18 and 216 (inside the realised) − the buy's 15.
+        ["카카오 (035720)", "+19,766", "+0", "0", "15", "+19,751"],
+        ["KODEX 200 (069500)", "+0", "+10,000", "0", "0", "+10,000"],  # 20 × (30,500 − 30,000)
+        ["SK하이닉스 (000660)", "+0", "+0", "0", "0", "+0"],
+    ]
+    # Of the gross assets 810,000 + 750,000 + 610,000 + 1,000,000 cash = 3,170,000, the largest market first.
+    assert section.tables["markets"] == [
+        ["KOSPI", "810,000", "25.55%"],
+        [EN.unclassified, "750,000", "23.66%"],
+        ["ETF", "610,000", "19.24%"],
+        [EN.cash, "1,000,000", "31.55%"],
+    ]
+    (donut,) = section.figures["markets"]["data"]
+    assert donut["labels"] == ["KOSPI", EN.unclassified, "ETF", EN.cash]
+    assert donut["values"] == [810_000, 750_000, 610_000, 1_000_000]
+    assert section.tables["dividends"] == [["2026-11", "10,000", "1,540", "8,460"]]  # the dividends view's
 
 
 def test_english_with_lang_en_and_a_language_there_is_not_is_a_usage_error(

@@ -386,6 +386,10 @@ def test_the_demo_ends_with_a_report_of_its_weeks(tmp_path: Path) -> None:
     sections = html.split('<section class="account" data-account="')[1:]
     assert [s.split('"', 1)[0] for s in sections] == ["demo-1", "demo-2", "demo-3"]
     assert 'data-name="returns"' in sections[2] and KO.external_flow in sections[2]  # Korean, the default
+    # KOSPI and KOSDAQ beside demo-3's TWR (the indexes start with the market, after its first valued day), its
+    # excess over KOSPI as a card, and its profit per stock.
+    assert "KOSPI (001)" in sections[2] and "KOSDAQ (101)" in sections[2]
+    assert KO.vs_benchmark.format(name="KOSPI (001)") in sections[2] and 'data-table="pnl"' in sections[2]
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
