@@ -11,7 +11,7 @@ for is what the request asked; a page whose own inds_cd/stk_cd says otherwise is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
@@ -19,7 +19,7 @@ from typing import Any
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import parse_amount, parse_date, parse_price, parse_stock_code
+from etl.normalize.transform import listed, parse_amount, parse_date, parse_price, parse_stock_code
 
 INDEX_KEY = "inds_dt_pole_qry"
 STOCK_KEY = "stk_dt_pole_chart_qry"
@@ -105,11 +105,7 @@ def _bars(
     said = page.data.get(echo)
     if said not in (None, "") and parse_stock_code(said, echo) != asked:
         raise TransformError(f"the request asked for {asked}", field=echo, value=said, page=page.page_no)
-    found = page.data.get(key)
-    # A list may be missing, null or a single object instead of a one-item list (seen in real answers).
-    items: Sequence[Any] = [] if found in (None, "") else [found] if isinstance(found, dict) else found
-    if not isinstance(items, list):
-        raise TransformError("expected a list", field=key, value=found, page=page.page_no)
+    items = listed(page.data, key, page.page_no)
     captured_at = page.received_at.astimezone(UTC)
     rows = []
     unknown: set[str] = set()

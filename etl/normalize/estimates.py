@@ -7,14 +7,13 @@ match, refuses the page with the field and line named.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import parse_amount, parse_date
+from etl.normalize.transform import listed, parse_amount, parse_date
 
 ESTIMATES_KEY = "daly_prsm_dpst_aset_amt_prst"
 _LINES = "estimate"
@@ -43,11 +42,7 @@ def estimate_rows(page: Page, *, account_no: str, first_line: int = 0) -> Estima
     does not match the contract (nothing of the page is used then)."""
     if page.data is None:
         raise TransformError("the page is not a JSON object", field="body", value=page.text[:80], page=page.page_no)
-    found = page.data.get(ESTIMATES_KEY)
-    # A list may be missing, null or a single object instead of a one-item list (seen in real answers).
-    items: Sequence[Any] = [] if found in (None, "") else [found] if isinstance(found, dict) else found
-    if not isinstance(items, list):
-        raise TransformError("expected a list", field=ESTIMATES_KEY, value=found, page=page.page_no)
+    items = listed(page.data, ESTIMATES_KEY, page.page_no)
     captured_at = page.received_at.astimezone(UTC)
     rows = []
     unknown: set[str] = set()

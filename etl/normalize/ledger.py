@@ -10,7 +10,7 @@ from keywords in its remark, then in its in/out name, by rules a user can extend
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
@@ -21,6 +21,7 @@ from etl.errors import ConfigError, TransformError
 from etl.kiwoom.pages import Page
 from etl.normalize.transform import (
     Parser,
+    listed,
     parse_amount,
     parse_date,
     parse_stock_code,
@@ -237,11 +238,7 @@ def page_lines(page: Page, classifier: Classifier, first_line: int = 0) -> Ledge
     """The ledger lines of one kt00015 page, numbered on from `first_line` in errors; TransformError when a value
     does not match the contract (nothing of the page is used then)."""
     body = page.data or {}
-    found = body.get(LEDGER_KEY)
-    # A list may be missing, null or a single object instead of a one-item list (seen in real answers).
-    items: Sequence[Any] = [] if found in (None, "") else [found] if isinstance(found, dict) else found
-    if not isinstance(items, list):
-        raise TransformError("expected a list", field=LEDGER_KEY, value=found, page=page.page_no)
+    items = listed(body, LEDGER_KEY, page.page_no)
     lines = []
     unknown: set[str] = set()
     for number, item in enumerate(items, start=first_line):

@@ -9,7 +9,6 @@ not match, refuses the page with the field and line named.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -17,7 +16,7 @@ from typing import Any
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import parse_amount, parse_date, parse_text
+from etl.normalize.transform import listed, parse_amount, parse_date, parse_text
 
 REALIZED_KEY = "dt_rlzt_pl"
 PNL_PRECISION, PNL_SCALE = 15, 2  # NUMERIC(15,2): SQLite keeps NUMERIC as a REAL, exact to 15 digits
@@ -70,11 +69,7 @@ def realized_rows(page: Page, *, account_no: str, first_line: int = 0) -> Realiz
     does not match the contract (nothing of the page is used then)."""
     if page.data is None:
         raise TransformError("the page is not a JSON object", field="body", value=page.text[:80], page=page.page_no)
-    found = page.data.get(REALIZED_KEY)
-    # A list may be missing, null or a single object instead of a one-item list (seen in real answers).
-    items: Sequence[Any] = [] if found in (None, "") else [found] if isinstance(found, dict) else found
-    if not isinstance(items, list):
-        raise TransformError("expected a list", field=REALIZED_KEY, value=found, page=page.page_no)
+    items = listed(page.data, REALIZED_KEY, page.page_no)
     captured_at = page.received_at.astimezone(UTC)
     rows = []
     unknown: set[str] = set()

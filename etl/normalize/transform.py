@@ -48,6 +48,16 @@ def _text_of(value: Any, field: str, line: int | None) -> str:
     return value.strip(" ")
 
 
+def listed(data: Mapping[str, Any], key: str, page_no: int) -> list[Any]:
+    """The list `key` of a page's body; TransformError when it is something else."""
+    found = data.get(key)
+    # A list may be missing, null or a single object instead of a one-item list (seen in real answers).
+    items = [] if found in (None, "") else [found] if isinstance(found, dict) else found
+    if not isinstance(items, list):
+        raise TransformError("expected a list", field=key, value=found, page=page_no)
+    return items
+
+
 def parse_amount(value: Any, field: str, line: int | None = None) -> int | None:
     """A zero-padded signed integer string ("-00000163958") → int; "" → None."""
     # The usual shape, ASCII digits with at most a sign and too short to leave BIGINT, is read in one step; the
