@@ -2,7 +2,8 @@
 """Developer entry point, needing only Python 3.11+: creates .venv on first use, then runs the task.
 
 python3 dev.py demo        the demo (simulator, migration, snapshots, example SQL)
-python3 dev.py test [...]  the test suite (extra arguments go to pytest)
+python3 dev.py test [...]  the test suite, one worker per core (pytest-xdist; extra arguments go to pytest, `-n 0`
+                           runs it in one process)
 python3 dev.py lint        ruff, mypy and the import-linter contracts (each floor imports only the floors below it)
 python3 dev.py docs        rewrite the generated column tables of docs/data-dictionary.md (tools/data_dictionary.py)
 python3 dev.py kiwoom-etl [...]  the command line itself, from the virtualenv
@@ -138,7 +139,11 @@ def main(argv: list[str]) -> int:
             or run(str(PYTHON), "-m", "mypy")
             or run(str(BIN / "lint-imports"), "--no-cache")
         )
-    return run(str(PYTHON), "-m", "pytest", *rest)
+    # The tests wait on PostgreSQL, the simulator and child processes about half of their time: a worker per core
+    # keeps the cores busy meanwhile. Each worker takes the next test when it is free (--dist worksteal).
+    chosen = any(arg.startswith(("-n", "--numprocesses")) for arg in rest)
+    parallel = [] if chosen else ["--numprocesses", "auto", "--dist", "worksteal"]
+    return run(str(PYTHON), "-m", "pytest", *parallel, *rest)
 
 
 if __name__ == "__main__":

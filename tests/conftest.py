@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 
-from etl.settings import normalize_database_url
 from etl.sim.accounts import make_account
 from etl.sim.simulator import Simulator, serve
 from etl.store.engine import make_engine
-from etl.store.schema import migrate
-
-POSTGRES_VARIABLE = "KIWOOM_ETL_TEST_POSTGRES_URL"
+from tests.support.schema import POSTGRES_VARIABLE, migrated, postgres_base_url, postgres_schema
 
 
 @pytest.fixture(autouse=True)
@@ -48,34 +42,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
 
 
-def _postgres_base_url() -> str:
-    base = os.environ.get(POSTGRES_VARIABLE)
-    if not base:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{POSTGRES_VARIABLE} is not set, and CI must run the PostgreSQL tests")
-        pytest.skip(f"{POSTGRES_VARIABLE} is not set")
-    return normalize_database_url(base, POSTGRES_VARIABLE)
-
-
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh schema in the test PostgreSQL, dropped afterwards; a server that cannot be reached fails the test."""
-    base = _postgres_base_url()
-    admin = create_engine(base)
-    schema = f"kiwoom_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {make_url(base).render_as_string()} cannot be reached: {exc.orig}")
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(postgres_base_url()) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -87,8 +58,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated database on each backend."""
-    engine = make_engine(db_url)
-    migrate(engine)
+    """A migrated database on each backend (copied: tests/support/schema.py)."""
+    engine = migrated(make_engine(db_url))
     yield engine
     engine.dispose()

@@ -26,6 +26,7 @@ from etl.store.engine import POOL_MAX_OVERFLOW, POOL_SIZE
 from etl.store.models import AccountSnapshot, EtlRun
 from tests.support import Clock, PoolWatch, kiwoom_etl, make_settings, sim_accounts, wait_until_true
 from tests.support.daemon import SLOT, build_schedule
+from tests.support.schema import migrated
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -353,10 +354,9 @@ def test_a_reader_holding_the_sqlite_file_does_not_block_a_load(
     import sqlite3
 
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     engine = make_engine(sqlite_url)
-    migrate(engine)
+    migrated(engine)
     settings = make_settings(sim_url, sqlite_url, tmp_path / "state", sim_accounts(simulator))
     daemon = Daemon(settings, build_schedule(), engine, clock=Clock(SLOT))
     reader = sqlite3.connect(str(engine.url.database))

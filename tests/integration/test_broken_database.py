@@ -27,9 +27,10 @@ from etl.daemon.runner import Daemon, serve_health
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun
-from etl.store.schema import guard, head_revision, migrate
+from etl.store.schema import guard, head_revision
 from tests.support import Clock, account_env, kiwoom_etl, make_settings, sim_accounts
 from tests.support.daemon import SLOT, DaemonProcess, build_schedule, wait_until
+from tests.support.schema import migrated as copy_migrated
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens there: the database is away
 
@@ -95,7 +96,7 @@ def migrated(tmp_path: Path) -> Path:
     """A migrated SQLite file holding one day's history, closed (no -wal left)."""
     database = tmp_path / "kiwoom_etl.db"
     engine = make_engine(f"sqlite:///{database}")
-    migrate(engine)
+    copy_migrated(engine)
     engine.dispose()
     return database
 
@@ -222,7 +223,7 @@ def test_a_postgresql_table_locked_past_the_lock_timeout_spools(
     env = account_env(simulator, sim_url, url, tmp_path)
     engine = make_engine(postgres_url)
     try:
-        migrate(engine)
+        copy_migrated(engine)
         with engine.connect() as holder:  # another session holds the runs table and never lets go
             holder.execute(text("LOCK TABLE etl_runs IN ACCESS EXCLUSIVE MODE"))
             assert_spooled(env, "lock timeout", tmp_path / "state")
@@ -425,7 +426,7 @@ def test_doctor_on_postgresql_away_and_at_a_revision_it_does_not_know(postgres_u
 
     engine = make_engine(postgres_url)
     try:
-        migrate(engine)
+        copy_migrated(engine)
         stamp(engine, "ffff_from_the_future")
         with engine.connect() as connection:
             system = connection.execute(text("SELECT system_identifier FROM pg_control_system()")).scalar()

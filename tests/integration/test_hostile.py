@@ -42,11 +42,11 @@ from etl.sim.accounts import make_account
 from etl.sim.simulator import Simulator, serve
 from etl.store.engine import make_engine
 from etl.store.models import EtlRun, PositionSnapshot
-from etl.store.schema import migrate
 from tests.support import kiwoom_etl
 from tests.support.answers import line as jsonl_line
 from tests.support.books import Book, Line, import_books
 from tests.support.report_page import Page
+from tests.support.schema import migrated
 from tests.support.story import ACCOUNT, ledger_line, load
 
 # JSON nested deeper than Python's recursion limit: json raises RecursionError, not ValueError.
@@ -198,7 +198,7 @@ def test_the_simulator_refuses_a_body_length_it_will_not_read(length: str) -> No
 def test_a_carriage_return_inside_a_cell_does_not_split_the_csv_row(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
     engine = make_engine(url)
-    migrate(engine)
+    migrated(engine)
     remark = "이체입금\r5000001111,2026-11-16,deposit,999999999"
     load(engine, tmp_path, [], [ledger_line(DAY, 1, remark, 1_000, rcpmnyer="a\rb")])
     engine.dispose()
@@ -277,7 +277,7 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     folder = tmp_path_factory.mktemp("hostile")
     url = f"sqlite:///{folder / 'kiwoom_etl.db'}"
     engine = make_engine(url)
-    migrate(engine)
+    migrated(engine)
     load(engine, folder, [Book(ACCOUNT, "KRX", MOMENT, hostile_lines(HOSTILE))], ledger_of(HOSTILE))
     import_books(engine, [Book("NUL", "KRX", MOMENT, (Line("100001", "삼성\x00전자", 1, 1, 1),))], folder / "nul")
     yield url, engine, folder
@@ -445,7 +445,7 @@ def test_any_name_is_kept_in_the_database_and_defused_in_csv(
 def test_the_status_table_shows_a_bidi_account_label_as_an_escape(tmp_path: Path, label: str) -> None:
     url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
     engine = make_engine(url)
-    migrate(engine)
+    migrated(engine)
     import_books(engine, [Book(label, "KRX", MOMENT, hostile_lines(["x"]))], tmp_path / "pages")
     engine.dispose()
     result = invoke("status", "--database-url", url)  # exit 1: the run is old, which is not the point here
@@ -456,7 +456,7 @@ def test_the_status_table_shows_a_bidi_account_label_as_an_escape(tmp_path: Path
 def test_the_status_table_shows_terminal_controls_in_a_label_as_escapes(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
     engine = make_engine(url)
-    migrate(engine)
+    migrated(engine)
     import_books(engine, [Book("acct\x1b[2J\nforged", "KRX", MOMENT, hostile_lines(["x"]))], tmp_path / "pages")
     engine.dispose()
     result = invoke("status", "--database-url", url)  # exit 1: the run is old, which is not the point here
@@ -579,7 +579,7 @@ def protected(tmp_path: Path) -> tuple[dict[str, str], dict[str, bytes | None]]:
     protected path holds now (None: absent)."""
     db = tmp_path / "kiwoom_etl.db"
     engine = make_engine(f"sqlite:///{db}")
-    migrate(engine)
+    migrated(engine)
     import_books(engine, [Book(ACCOUNT, "KRX", MOMENT, hostile_lines(["삼성전자"]))], tmp_path / "pages")
     engine.dispose()
     for name in PROTECTED[4:7]:

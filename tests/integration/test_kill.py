@@ -18,8 +18,8 @@ from etl.sim.accounts import make_account
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import EtlRun
-from etl.store.schema import migrate
 from tests.support import account_env, assert_nothing_partial, kiwoom_etl
+from tests.support.schema import migrated
 
 KILLS = 6
 
@@ -97,7 +97,7 @@ def test_kill_9_during_snapshots(db_url: str, sim_url: str, simulator: Simulator
     env = account_env(simulator, sim_url, db_url, tmp_path)
     engine = make_engine(db_url)
     try:
-        migrate(engine)
+        migrated(engine)
         rng = random.Random(20261123)
         kills = []
         for _ in range(KILLS):
@@ -121,7 +121,7 @@ def test_kill_9_during_flushes(db_url: str, sim_url: str, simulator: Simulator, 
     up = down | {"KIWOOM_ETL_DATABASE_URL": db_url}
     engine = make_engine(db_url)
     try:
-        migrate(engine)
+        migrated(engine)
         rng = random.Random(42)
         kills = []
         for _ in range(KILLS):

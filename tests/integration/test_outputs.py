@@ -24,11 +24,11 @@ from etl.cli import cli
 from etl.clock import KST
 from etl.jobs.replay import import_pages
 from etl.store.engine import make_engine
-from etl.store.schema import migrate
 from tests.support import Clock
 from tests.support.answers import summary_page
 from tests.support.books import Book
 from tests.support.books import Line as BookLine
+from tests.support.schema import migrated
 from tests.support.story import ACCOUNT, at, ledger_line, load
 
 HOSTILE = {
@@ -78,7 +78,7 @@ class Place:
             path.write_bytes(data)
         engine = make_engine(self.url)
         try:
-            migrate(engine)
+            migrated(engine)
         finally:
             engine.dispose()
         self.env = {"KIWOOM_ETL_DATABASE_URL": self.url, "KIWOOM_ETL_STATE_DIR": str(self.state)}

@@ -19,7 +19,7 @@ from etl.kiwoom.accounts import KnownAccounts
 from etl.kiwoom.tokens import TokenCache, cache_key
 from etl.settings import Account, Secret
 from etl.store.engine import make_engine
-from etl.store.schema import migrate
+from tests.support.schema import migrated
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "state"
 SPOOLED = FIXTURES / "spool" / "20261124T000003250000-5000001111-KRX-5f0c2a9e4b7d.json"
@@ -42,7 +42,7 @@ def test_a_spool_file_of_format_1_flushes_into_a_migrated_database(tmp_path: Pat
     shutil.copytree(FIXTURES / "spool", state / "spool")  # flush removes what it loaded: a copy, not the fixture
     engine = make_engine(f"sqlite:///{tmp_path / 'formats.db'}")
     try:
-        migrate(engine)
+        migrated(engine)
         report = flush(engine, Spool(state))
         with engine.connect() as connection:
             accounts = connection.execute(

@@ -13,6 +13,7 @@ from etl.jobs.replay import count_lines, import_lines, import_pages, replay, run
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from tests.support import Clock, content, kiwoom_etl
 from tests.support.answers import SEED_EXAMPLE, answer, line
+from tests.support.schema import migrated
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -91,11 +92,10 @@ def test_a_line_loads_exactly_as_the_same_pages_imported_as_files(engine: Engine
 
     other = tmp_path / "other.db"
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     files = make_engine(f"sqlite:///{other}")
     try:
-        migrate(files)
+        migrated(files)
         page = tmp_path / "page.json"
         page.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         when = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)

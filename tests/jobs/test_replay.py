@@ -14,6 +14,7 @@ from etl.sim.simulator import Simulator
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
 from tests.support import content, kiwoom_etl, take_snapshots
 from tests.support.answers import SEED_EXAMPLE
+from tests.support.schema import migrated
 
 
 def test_replay_restores_emptied_tables_exactly_and_a_second_replay_changes_nothing(
@@ -45,12 +46,11 @@ def test_replay_into_a_freshly_migrated_database(
     engine: Engine, sim_url: str, simulator: Simulator, tmp_path: Path
 ) -> None:
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     take_snapshots(sim_url, simulator, engine, tmp_path, rounds=1)
     fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     try:
-        migrate(fresh)
+        migrated(fresh)
         with engine.connect() as source, fresh.begin() as target:  # only what a backup of the raw pages holds
             for model in (EtlRun, RawResponse):
                 rows = [dict(r) for r in source.execute(select(model.__table__)).mappings()]

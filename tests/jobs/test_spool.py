@@ -19,8 +19,8 @@ from etl.normalize.transform import transform
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
-from etl.store.schema import migrate
 from tests.support import account_env, kiwoom_etl, make_settings, sim_accounts
+from tests.support.schema import migrated
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nowhere"  # nothing listens there: the database is away
 
@@ -51,7 +51,7 @@ def test_with_the_database_down_snapshot_fetches_and_spools_then_flush_loads_exa
 
     engine = make_engine(db_url)
     try:
-        migrate(engine)
+        migrated(engine)
         status = kiwoom_etl("status", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url})
         assert status.stdout.startswith("Spool: 2 snapshot(s) waiting ("), status.stderr
         flushed = kiwoom_etl("flush", "--into-this-database", env=env | {"KIWOOM_ETL_DATABASE_URL": db_url})
@@ -134,7 +134,7 @@ def test_the_database_failing_mid_transaction_spools_and_flush_completes_the_sam
     postgres_url: str, sim_url: str, simulator: Simulator, tmp_path: Path
 ) -> None:
     engine = make_engine(postgres_url)
-    migrate(engine)
+    migrated(engine)
     with engine.begin() as connection:  # a real server-side fault: the connection "breaks" mid-load
         connection.execute(
             text(

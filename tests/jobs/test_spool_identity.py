@@ -20,6 +20,7 @@ from etl.store.models import AccountSnapshot
 from etl.store.schema import guard, head_revision
 from tests.support import Clock, account_env, kiwoom_etl, make_settings, sim_accounts
 from tests.support.daemon import SLOT, build_schedule
+from tests.support.schema import migrated
 
 FORMAT_1 = Path(__file__).parent.parent / "fixtures" / "state" / "spool"
 
@@ -145,10 +146,9 @@ def test_postgresql_snapshots_spooled_by_a_daemon_carry_the_system_identifier_an
 ) -> None:
     from etl.jobs.flush import flush
     from etl.jobs.spool import Spool
-    from etl.store.schema import migrate
 
     engine = make_engine(postgres_url)
-    migrate(engine)
+    migrated(engine)
     with engine.connect() as connection:
         system = str(connection.execute(text("SELECT system_identifier FROM pg_control_system()")).scalar())
     settings = make_settings(sim_url, postgres_url, tmp_path / "state", sim_accounts(simulator))

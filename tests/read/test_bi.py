@@ -23,9 +23,9 @@ from etl.apis import Base
 from etl.clock import KST
 from etl.read.views import VIEW_NAMES
 from etl.store.engine import make_engine
-from etl.store.schema import migrate
 from tests.support import kiwoom_etl
 from tests.support.books import Book, History, Line, week
+from tests.support.schema import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "bi.md"
@@ -134,7 +134,7 @@ def history(engine: Engine, tmp_path: Path) -> Engine:
 @pytest.fixture
 def postgres_history(postgres_url: str, tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(postgres_url)
-    migrate(engine)
+    migrated(engine)
     the_week().load(engine, tmp_path / "pages")
     yield engine
     engine.dispose()
@@ -317,7 +317,7 @@ def test_the_read_only_sqlite_url_reads_during_a_write_transaction_and_refuses_w
     engine = make_engine(sqlite_url)
     database = Path(make_url(sqlite_url).database or "")
     try:
-        migrate(engine)
+        migrated(engine)
         the_week().load(engine, tmp_path / "pages")
         lines = len(answers(engine).position_daily())
     finally:

@@ -19,6 +19,7 @@ from etl.store.engine import transaction
 from etl.store.runs import start_run
 from tests.support import kiwoom_etl
 from tests.support.books import Book, Line
+from tests.support.schema import migrated
 from tests.support.story import ACCOUNT, at, ledger_line, load
 
 D1, D2, D3 = date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)
@@ -211,10 +212,9 @@ def test_ghostfolio_gets_activities_and_the_cash_as_balances(engine: Engine, tmp
 
 def test_the_command_line_writes_both_files_and_refuses_what_does_not_apply(sqlite_url: str, tmp_path: Path) -> None:
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     engine = make_engine(sqlite_url)
-    migrate(engine)
+    migrated(engine)
     loaded(engine, tmp_path)
     engine.dispose()
     env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url}

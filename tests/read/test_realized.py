@@ -23,8 +23,8 @@ from etl.kiwoom.pages import Page, parse_json_object
 from etl.read.views import POSITION_PNL, REALIZED_CHECKS, REALIZED_PNL
 from etl.store.engine import make_engine, transaction
 from etl.store.runs import start_run
-from etl.store.schema import migrate
 from tests.support.books import Book, Line
+from tests.support.schema import migrated
 from tests.support.story import ACCOUNT, at, ledger_line, load
 
 D1, D2, D3, D4, D5, D6 = (date(2026, 11, d) for d in (2, 3, 4, 5, 6, 9))
@@ -231,7 +231,7 @@ _accounts = itertools.count(1)
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One migrated SQLite database for every generated example: each takes an account of its own."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('model') / 'kiwoom_etl.db'}")
-    migrate(engine)
+    migrated(engine)
     yield engine
     engine.dispose()
 

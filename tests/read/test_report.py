@@ -32,6 +32,7 @@ from etl.text import REPORT_LANGUAGES
 from tests.support import kiwoom_etl
 from tests.support.books import BAD_VALUE, NXT_ONLY, Book, History, Line, Stock, hundredths, week, with_nxt_only_account
 from tests.support.report_page import Page, Section
+from tests.support.schema import migrated
 from tests.support.story import ACCOUNT, at, ledger_line, load
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -280,10 +281,9 @@ def test_an_account_whose_only_runs_failed_on_nxt_shows_those_failures(
 def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: str, tmp_path: Path) -> None:
     """As a user runs it: a process, the database from the environment, the default file in the working directory."""
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     engine = make_engine(sqlite_url)
-    migrate(engine)
+    migrated(engine)
     history().load(engine, tmp_path / "pages")
     engine.dispose()
     env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url, "KIWOOM_ETL_TIMEZONE": "UTC"}

@@ -19,6 +19,7 @@ from etl.read.returns import Day, performance, xirr
 from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from tests.support import kiwoom_etl
 from tests.support.books import Book, Line, import_books
+from tests.support.schema import migrated
 from tests.support.story import ACCOUNT, at, ledger_line, load
 
 D1, D2, D3, D4, D5, D6 = (date(2026, 11, d) for d in (2, 3, 4, 5, 6, 9))  # Monday 2 … Monday 9; no snapshot on D4
@@ -175,10 +176,9 @@ def newton(cash: list[tuple[date, float]], guess: float = 0.1) -> float:
 
 def test_returns_prints_the_period_s_twr_xirr_drawdown_and_totals(sqlite_url: str, tmp_path: Path) -> None:
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     engine = make_engine(sqlite_url)
-    migrate(engine)
+    migrated(engine)
     load(engine, tmp_path, story(), LEDGER)
     engine.dispose()
     shown = kiwoom_etl("returns", "--account", ACCOUNT, env={"KIWOOM_ETL_DATABASE_URL": sqlite_url})
@@ -219,10 +219,9 @@ def test_returns_without_a_ledger_says_so_and_a_period_of_one_day_fails_in_words
     sqlite_url: str, tmp_path: Path
 ) -> None:
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     engine = make_engine(sqlite_url)
-    migrate(engine)
+    migrated(engine)
     import_books(engine, [b for b in story() if b.exchange == "NXT"], tmp_path / "books")  # NXT only, no ledger
     engine.dispose()
     env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
@@ -327,10 +326,9 @@ def test_the_benchmark_view_sets_each_day_beside_the_index_from_the_account_s_fi
 
 def test_returns_with_a_benchmark_adds_the_index_s_return_and_the_excess(sqlite_url: str, tmp_path: Path) -> None:
     from etl.store.engine import make_engine
-    from etl.store.schema import migrate
 
     engine = make_engine(sqlite_url)
-    migrate(engine)
+    migrated(engine)
     load(engine, tmp_path, story(), LEDGER)
     with_kospi(engine)
     engine.dispose()

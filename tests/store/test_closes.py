@@ -24,6 +24,7 @@ from etl.store.models import DailyClose
 from etl.store.schema import downgrade, migrate
 from tests.support import Clock, take_snapshots
 from tests.support.books import EVERY_VIEW, Book, History, Line, assert_view, edges, import_books, week
+from tests.support.schema import migrated
 
 CLOSES = select(DailyClose.__table__).order_by(DailyClose.account_no, DailyClose.exchange, DailyClose.trade_date)
 
@@ -181,7 +182,7 @@ def test_keeping_a_day_reads_only_its_pair_and_day(sqlite_url: str) -> None:
     VM steps, counted, not timed) does not grow with the pair's other days nor with other accounts' snapshots of the
     same day, so a load stays as cheap after years of history and beside a thousand accounts."""
     engine = make_engine(sqlite_url)
-    migrate(engine)
+    migrated(engine)
     day = date(2026, 11, 20)
 
     def add(account_no: str, first: datetime, count: int, step: timedelta) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, inspect
 from etl.apis import Base
 from etl.store.engine import make_engine
 from etl.store.schema import alembic_config, current_revision, downgrade, head_revision, migrate
+from tests.support.schema import migrated, postgres_base_url, postgres_schema
 
 TABLES = {"etl_runs", "raw_responses", "account_snapshots", "position_snapshots"}
 
@@ -181,3 +183,71 @@ def test_views_survive_a_round_trip_and_a_table_rebuilt_under_them(engine: Engin
                 )
             ).all()
         assert all(comment for name, comment in comments if name != "note") and len(comments) == 23
+
+
+# What a schema is made of, in a form two schemas of different names compare in: every table and view with its
+# columns, types, defaults and comments, every constraint and index by definition, the views' text, the rows of the
+# version table.
+_POSTGRES_CATALOG = (
+    """SELECT c.relname, c.relkind, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+              pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum), obj_description(c.oid, 'pg_class')
+       FROM pg_class c
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+       WHERE c.relnamespace = current_schema()::regnamespace
+       ORDER BY 1, 3""",
+    """SELECT r.relname, o.conname, pg_get_constraintdef(o.oid)
+       FROM pg_constraint o JOIN pg_class r ON r.oid = o.conrelid
+       WHERE o.connamespace = current_schema()::regnamespace ORDER BY 1, 2""",
+    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2",
+    "SELECT viewname, definition FROM pg_views WHERE schemaname = current_schema() ORDER BY 1",
+    "SELECT version_num FROM alembic_version",
+)
+_SQLITE_CATALOG = ("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY 1, 2", "SELECT * FROM alembic_version")
+
+
+def _lines(value: object) -> object:
+    """A statement's lines in order of text: Alembic's batch mode rebuilds a SQLite table with its constraints in
+    an order that differs from run to run (it keeps them in a set)."""
+    return tuple(sorted(value.splitlines())) if isinstance(value, str) and "\n" in value else value
+
+
+def _catalog(engine: Engine) -> list[list[tuple[object, ...]]]:
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as connection:
+        schema = connection.exec_driver_sql("SELECT current_schema()").scalar() if postgres else None
+
+        def unnamed(value: object) -> object:  # the schemas' own names differ
+            return str(value).replace(f"{schema}.", "") if schema and value is not None else _lines(value)
+
+        return [
+            [tuple(unnamed(value) for value in row) for row in connection.exec_driver_sql(query)]
+            for query in (_POSTGRES_CATALOG if postgres else _SQLITE_CATALOG)
+        ]
+
+
+@pytest.fixture
+def other_urls(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two more empty databases on db_url's backend."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'first.db'}", f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    with postgres_schema(postgres_base_url()) as first, postgres_schema(postgres_base_url()) as second:
+        yield first, second
+
+
+def test_a_copied_migration_is_the_migrated_schema(db_url: str, other_urls: tuple[str, str]) -> None:
+    """tests/support/schema.py's `migrated`, which most tests' databases come from, builds what `migrate` builds: a
+    test session's first call migrates and later ones copy, so the second call here is a copy."""
+    engines = [make_engine(url) for url in (db_url, *other_urls)]
+    real, first, copied = engines
+    try:
+        migrated(first)
+        migrated(copied)
+        migrate(real)
+        catalog = _catalog(real)
+        assert len(catalog[0]) > 50 and catalog[-1] == [(head_revision(),)]
+        assert _catalog(copied) == catalog
+    finally:
+        for engine in engines:
+            engine.dispose()
