@@ -18,7 +18,7 @@ from etl.read.views import VIEW_NAMES
 from etl.schedule import Schedule
 from etl.settings import Settings
 from etl.store.engine import make_engine
-from etl.store.schema import current_revision, downgrade
+from etl.store.schema import current_revision, downgrade, migrate
 from tests.support.books import EVERY_VIEW, History, assert_view, import_books, week
 from tests.support.schema import migrated
 
@@ -65,7 +65,7 @@ def test_the_partitioning_recipe_keeps_every_view_answering_as_the_books_say(pos
         import_books(engine, before.books, tmp_path / "before")  # rows the recipe moves into the partitions
 
         run_as_psql_would(engine, sql_block(RECIPE_MARK))
-        migrated(engine)
+        migrate(engine)
         assert current_revision(engine) is not None
         import_books(engine, after.books, tmp_path / "after")  # rows the load writes into the partitioned tables
 
@@ -165,7 +165,7 @@ def test_0008_compresses_raw_pages_with_lz4_where_the_server_has_it_and_downgrad
 ) -> None:
     engine = make_engine(postgres_url)
     try:
-        migrated(engine)
+        migrate(engine)
         lz4 = "lz4" in str(scalar(engine, "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"))
         method = "l" if lz4 else "p"  # without lz4 on the server: pglz, said so by the column
         assert compression(engine) == {"payload": method, "body_text": method}
@@ -178,7 +178,7 @@ def test_0008_compresses_raw_pages_with_lz4_where_the_server_has_it_and_downgrad
 def test_0008_changes_nothing_on_sqlite(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:
-        migrated(engine)
+        migrate(engine)
         with engine.connect() as connection:
             schema = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'raw_responses'")
             assert "COMPRESSION" not in schema.scalar_one().upper()
