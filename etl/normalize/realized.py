@@ -9,14 +9,12 @@ not match, refuses the page with the field and line named.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import listed, parse_amount, parse_date, parse_text
+from etl.normalize.transform import DayLines, day_lines, parse_amount, parse_text
 
 REALIZED_KEY = "dt_rlzt_pl"
 PNL_PRECISION, PNL_SCALE = 15, 2  # NUMERIC(15,2): SQLite keeps NUMERIC as a REAL, exact to 15 digits
@@ -29,14 +27,6 @@ REALIZED_FIELDS: dict[str, str] = {
     "tdy_trde_cmsn": "commission",
     "tdy_trde_tax": "tax",
 }
-
-
-@dataclass(frozen=True)
-class RealizedPage:
-    """The rows of one ka10074 page and the field names the contract does not know (kept in the raw page)."""
-
-    rows: tuple[dict[str, Any], ...]
-    unknown_fields: frozenset[str]
 
 
 def parse_pnl(value: Any, field: str, line: int | None = None) -> Decimal | None:
@@ -64,30 +54,13 @@ def parse_pnl(value: Any, field: str, line: int | None = None) -> Decimal | None
     return Decimal(sign + digits).quantize(Decimal(1).scaleb(-PNL_SCALE))
 
 
-def realized_rows(page: Page, *, account_no: str, first_line: int = 0) -> RealizedPage:
+_READ = {
+    field: (column, parse_pnl if column == "realized_pnl" else parse_amount)
+    for field, column in REALIZED_FIELDS.items()
+}
+
+
+def realized_rows(page: Page, *, account_no: str, first_line: int = 0) -> DayLines:
     """The rows of one ka10074 page, lines numbered on from `first_line` in errors; TransformError when a value
     does not match the contract (nothing of the page is used then)."""
-    if page.data is None:
-        raise TransformError("the page is not a JSON object", field="body", value=page.text[:80], page=page.page_no)
-    items = listed(page.data, REALIZED_KEY, page.page_no)
-    captured_at = page.received_at.astimezone(UTC)
-    rows = []
-    unknown: set[str] = set()
-    for number, item in enumerate(items, start=first_line):
-        if not isinstance(item, dict):
-            raise TransformError("expected an object", field=REALIZED_KEY, value=item, line=number, lines=_LINES)
-        unknown.update(f"{REALIZED_KEY}.{name}" for name in item.keys() - REALIZED_FIELDS.keys() - {"dt"})
-        try:
-            day = parse_date(item.get("dt", ""), "dt", number)
-            if day is None:
-                raise TransformError("a line needs its day", field="dt", value=item.get("dt"), line=number)
-            row: dict[str, Any] = {"account_no": account_no, "trade_date": day, "captured_at": captured_at}
-            for field, column in REALIZED_FIELDS.items():
-                value = item.get(field)
-                parse = parse_pnl if column == "realized_pnl" else parse_amount
-                row[column] = None if value is None else parse(value, field, number)
-        except TransformError as exc:
-            exc.lines, exc.page = _LINES, page.page_no
-            raise
-        rows.append(row)
-    return RealizedPage(tuple(rows), frozenset(unknown))
+    return day_lines(page, REALIZED_KEY, _READ, _LINES, account_no=account_no, first_line=first_line)

@@ -18,6 +18,7 @@ from typing import Any
 
 from etl.clock import KST
 from etl.errors import TransformError
+from etl.kiwoom.pages import Page
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 RATE_SCALE = 4
@@ -216,6 +217,45 @@ class Snapshot:
     def positions(self) -> tuple[dict[str, Any], ...]:
         common = {column: self.account[column] for column in COMMON_COLUMNS}
         return tuple({**common, **dict(zip(LINE_COLUMNS, line, strict=True))} for line in self.lines)
+
+
+@dataclass(frozen=True)
+class DayLines:
+    """The rows of one page that lists a line a day, and the field names the contract does not know (kept in the
+    raw page)."""
+
+    rows: tuple[dict[str, Any], ...]
+    unknown_fields: frozenset[str]
+
+
+def day_lines(
+    page: Page, key: str, fields: Mapping[str, tuple[str, Parser]], lines: str, *, account_no: str, first_line: int
+) -> DayLines:
+    """The rows of a page listing one line a day under `key` (kt00002, ka10074): its day from `dt`, each of `fields`
+    (line field → column, parser) read as its parser reads it, lines numbered on from `first_line` and called
+    `lines` in errors; TransformError when a value does not match the contract (nothing of the page is used then)."""
+    if page.data is None:
+        raise TransformError("the page is not a JSON object", field="body", value=page.text[:80], page=page.page_no)
+    captured_at = page.received_at.astimezone(UTC)
+    rows = []
+    unknown: set[str] = set()
+    for number, item in enumerate(listed(page.data, key, page.page_no), start=first_line):
+        if not isinstance(item, dict):
+            raise TransformError("expected an object", field=key, value=item, line=number, lines=lines)
+        unknown.update(f"{key}.{name}" for name in item.keys() - fields.keys() - {"dt"})
+        try:
+            day = parse_date(item.get("dt", ""), "dt", number)
+            if day is None:
+                raise TransformError("a line needs its day", field="dt", value=item.get("dt"), line=number)
+            row: dict[str, Any] = {"account_no": account_no, "trade_date": day, "captured_at": captured_at}
+            for field, (column, parse) in fields.items():
+                value = item.get(field)
+                row[column] = None if value is None else parse(value, field, number)
+        except TransformError as exc:
+            exc.lines, exc.page = lines, page.page_no
+            raise
+        rows.append(row)
+    return DayLines(tuple(rows), frozenset(unknown))
 
 
 def trade_date_of(captured_at: datetime) -> date:
