@@ -80,7 +80,8 @@ h3 { font-size: 1.08em; margin: 26px 0 2px; }
 @media (max-width: 900px) { .pair, .pair.allocation { grid-template-columns: minmax(0, 1fr); } }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 0.88em; width: 100%; }
 th, td { border-bottom: 1px solid GRID; padding: 5px 9px; white-space: nowrap; }
-th { background: #f3f5f9; text-align: left; font-weight: 600; color: #3a4558; }
+th { background: #f3f5f9; text-align: left; font-weight: 600; color: #3a4558; white-space: normal;
+  vertical-align: bottom; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.cash td { color: MUTED; background: #fafbfd; }
 tr.total td { font-weight: 700; background: #f7f9fc; border-top: 2px solid #c5ccd8; }
