@@ -8,7 +8,7 @@ figures are never added together.
 
 Each part of a section is read by one function and kept as its own rows: the indexes beside the TWR
 (account_benchmark_daily, rebased to the range's first valued day), the profit per stock (position_pnl), the
-allocation by market (instruments), the dividends (the dividends view).
+allocation by market and by sector (instruments), the dividends (the dividends view).
 """
 
 from __future__ import annotations
@@ -132,6 +132,8 @@ class Allocation:
     cash_weight_pct: Decimal | None = None
     # The held stocks' evaluations summed per market of instruments (None: a code instruments lacks), largest first.
     markets: tuple[tuple[str | None, int], ...] = ()
+    # The same per sector of instruments (None: a code instruments lacks, or one whose sector it has empty).
+    sectors: tuple[tuple[str | None, int], ...] = ()
 
     @property
     def total(self) -> int:
@@ -171,6 +173,22 @@ class StockPnl:
     fees: int
     taxes: int
     total_pnl: int
+    unpriced_sales: int = 0  # its sales without a cost basis: left out of realized_pnl, and so of total_pnl
+
+    @property
+    def partial(self) -> bool:
+        """Whether realized_pnl (and total_pnl) leave out a sale whose cost is unknown: known in part only."""
+        return self.unpriced_sales > 0
+
+
+# The columns of position_pnl that add up across stocks: the total row's.
+_PNL_SUMMED = ("realized_pnl", "unrealized_pnl", "dividends", "fees", "taxes", "total_pnl", "unpriced_sales")
+
+
+def pnl_total(pnl: Sequence[StockPnl]) -> StockPnl:
+    """The stocks' sums, column by column, exactly (no stock: its code and name None). Its unpriced_sales are theirs,
+    so it is partial exactly when one of them is: a sum is never more known than its parts."""
+    return StockPnl(None, None, *(sum(getattr(p, name) for p in pnl) for name in _PNL_SUMMED))
 
 
 @dataclass(frozen=True)
@@ -215,10 +233,23 @@ class AccountReport:
     pnl: tuple[StockPnl, ...] = ()  # per stock, the largest total first
 
     @property
+    def pnl_total(self) -> StockPnl:
+        """The total row of the profit per stock."""
+        return pnl_total(self.pnl)
+
+    @property
     def dates(self) -> tuple[date, ...]:
         """Every date a chart of the section spans, oldest first: the days with a value and the closes, so that
         every chart shows the same range, from the first valued day to the last."""
         return tuple(sorted({d.trade_date for d in self.days} | {v.trade_date for v in self.valued}))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What instruments says of a stock code: its market, and its sector (Kiwoom's upName; None when sent empty)."""
+
+    market: str
+    sector: str | None
 
 
 @dataclass(frozen=True)
@@ -312,13 +343,14 @@ def account_report(
     dividends: Sequence[MonthDividends] = (),
     index_closes: Sequence[tuple[str, date, Decimal | None]] = (),
     pnl: Sequence[StockPnl] = (),
-    markets: dict[str, str] | None = None,
+    listings: dict[str, Listing] | None = None,
 ) -> AccountReport:
     """The section of one account × exchange, from its daily closes, the stocks at its closes, its changes, its days
-    with a value, its dividends, the indexes' closes, its profit per stock and the market of each stock code."""
+    with a value, its dividends, the indexes' closes, its profit per stock and what instruments says of each held
+    stock code."""
     ordered = tuple(sorted(days, key=lambda d: d.trade_date))
     valued = tuple(sorted(valued, key=lambda v: v.trade_date))
-    allocation = _allocation(ordered[-1], positions, markets or {}) if ordered else None
+    allocation = _allocation(ordered[-1], positions, listings or {}) if ordered else None
     covered = tuple(d.trade_date for d in ordered[-recent_days:])
     recent = tuple(
         sorted(
@@ -345,7 +377,7 @@ def account_report(
     )
 
 
-def _allocation(close: Day, positions: Sequence[Holding], markets: dict[str, str]) -> Allocation:
+def _allocation(close: Day, positions: Sequence[Holding], listings: dict[str, Listing]) -> Allocation:
     at_close = [p for p in positions if p.trade_date == close.trade_date]
     held = sorted(
         (p for p in at_close if p.quantity),
@@ -354,13 +386,21 @@ def _allocation(close: Day, positions: Sequence[Holding], markets: dict[str, str
     cash = close.deposit_d2 or 0
     total = cash + sum(p.evaluation_amount for p in held)
     weights = tuple(percent(p.evaluation_amount, total) if total else None for p in held)
-    by_market: dict[str | None, int] = {}
-    for p in held:
-        market = markets.get(p.stock_code or "")
-        by_market[market] = by_market.get(market, 0) + p.evaluation_amount
-    ranked = tuple(sorted(by_market.items(), key=lambda m: (-m[1], m[0] is None, m[0] or "")))
     cash_weight = percent(cash, total) if total else None
-    return Allocation(close.trade_date, close.time, tuple(held), weights, cash, cash_weight, ranked)
+    listed = [listings.get(h.stock_code or "") for h in held]
+    amounts = [h.evaluation_amount for h in held]
+    markets = _summed([listing.market if listing else None for listing in listed], amounts)
+    sectors = _summed([listing.sector if listing else None for listing in listed], amounts)
+    return Allocation(close.trade_date, close.time, tuple(held), weights, cash, cash_weight, markets, sectors)
+
+
+def _summed(groups: Sequence[str | None], amounts: Sequence[int]) -> tuple[tuple[str | None, int], ...]:
+    """The amounts summed per group (None: not known), the largest first; among equals the known groups by name, the
+    unknown last. The allocation by market and by sector are both this, of the held stocks' evaluations."""
+    sums: dict[str | None, int] = {}
+    for group, amount in zip(groups, amounts, strict=True):
+        sums[group] = sums.get(group, 0) + amount
+    return tuple(sorted(sums.items(), key=lambda g: (-g[1], g[0] is None, g[0] or "")))
 
 
 def read_report(
@@ -411,7 +451,7 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
         dividends=read_dividends(connection, account, dates[0], dates[-1]) if dates else [],
         index_closes=read_index_closes(connection, account, exchange, valued),
         pnl=read_pnl(connection, account),
-        markets=read_markets(connection, held),
+        listings=read_listings(connection, held),
     )
 
 
@@ -454,12 +494,17 @@ def read_pnl(connection: Connection, account: str) -> list[StockPnl]:
     return [StockPnl(*row) for row in connection.execute(statement)]
 
 
-def read_markets(connection: Connection, codes: set[str]) -> dict[str, str]:
-    """The market instruments names for each of `codes` (a code it lacks is absent)."""
+def read_listings(connection: Connection, codes: set[str]) -> dict[str, Listing]:
+    """The market and sector instruments gives each of `codes` (a code it lacks is absent; a blank sector is None)."""
     if not codes:
         return {}
-    rows = select(Instrument.stock_code, Instrument.market).where(Instrument.stock_code.in_(sorted(codes)))
-    return {code: market for code, market in connection.execute(rows)}
+    rows = select(Instrument.stock_code, Instrument.market, Instrument.sector).where(
+        Instrument.stock_code.in_(sorted(codes))
+    )
+    return {
+        code: Listing(market, sector if sector and sector.strip() else None)
+        for code, market, sector in connection.execute(rows)
+    }
 
 
 def _rows(

@@ -9,7 +9,7 @@ only, when a page is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -27,12 +27,13 @@ from etl.read.report import (
     Freshness,
     MonthDividends,
     Report,
+    StockPnl,
     Valued,
     YearReturns,
     growth_factors,
     percent,
 )
-from etl.read.report_labels import Labels, fraction_pct, labels, number, pct
+from etl.read.report_labels import Breakdown, Labels, fraction_pct, labels, number, pct
 from etl.read.returns import DEFAULT_EXCHANGE, AccountReturns
 from etl.text import displayable
 
@@ -43,8 +44,10 @@ INK, MUTED, GRID = "#1b2536", "#5b6576", "#e6eaf0"
 LINE, GROWTH, FLOW, CASH = "#24324a", "#e0761a", "#2f9e5b", "#c5ccd8"
 BENCHMARKS = ("#7b8594", "#a57fc4", "#3aa5a0")  # an index's line beside the account's
 MARKETS = {"KOSPI": "#2f5d9e", "KOSDAQ": "#e0761a", "KONEX": "#8168b3", "ETF": "#3f9c8c", "ETN": "#d4a12a"}
-UNCLASSIFIED = "#9aa3b2"  # OTHER and a code instruments lacks
+UNCLASSIFIED = "#9aa3b2"  # OTHER, a code instruments lacks, a sector it has empty
 STOCKS = ("#2f5d9e", "#e0761a", "#3f9c8c", "#c44e52", "#8168b3", "#d4a12a", "#5d9bd5", "#7d8b3f", "#b5648a")
+SECTORS = ("#3f9c8c", "#8168b3", "#d4a12a", "#c44e52", "#5d9bd5", "#7d8b3f", "#b5648a", "#2f5d9e", "#e0761a")
+PARTIAL = "*"  # beside a profit that leaves out a sale whose cost is unknown (the note under the table says so)
 
 _CSS = (
     """
@@ -71,14 +74,17 @@ h3 { font-size: 1.08em; margin: 26px 0 2px; }
 .chart { width: 100%; height: 360px; }
 .chart.small { height: 250px; }
 .chart.donut { height: 340px; }
+.breakdowns .chart.donut { height: 290px; }  /* two side by side, each above its table */
 .pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 28px; align-items: start; }
 .pair.allocation { grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); gap: 16px; }
 @media (max-width: 900px) { .pair, .pair.allocation { grid-template-columns: minmax(0, 1fr); } }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 0.88em; width: 100%; }
 th, td { border-bottom: 1px solid GRID; padding: 5px 9px; white-space: nowrap; }
-th { background: #f3f5f9; text-align: left; font-weight: 600; color: #3a4558; }
+th { background: #f3f5f9; text-align: left; font-weight: 600; color: #3a4558; white-space: normal;
+  vertical-align: bottom; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.cash td { color: MUTED; background: #fafbfd; }
+tr.total td { font-weight: 700; background: #f7f9fc; border-top: 2px solid #c5ccd8; }
 .rise { color: RISE; } .fall { color: FALL; }
 table.monthly td, table.monthly th { text-align: center; padding: 6px 4px; font-size: 0.92em; }
 table.monthly td.year, table.monthly td.total { font-weight: 700; }
@@ -420,61 +426,100 @@ def _allocation_parts(page: _Page, allocation: Allocation | None) -> list[str]:
     return [
         *parts,
         f'<div class="pair allocation"><div>{donut}</div><div>{table}</div></div>',
-        *_market_parts(page, allocation),
+        *_breakdown_parts(page, allocation),
     ]
 
 
-def _market_name(market: str | None, words: Labels) -> str:
-    return words.unclassified if market is None else words.other_market if market == "OTHER" else market
-
-
-def _market_parts(page: _Page, allocation: Allocation) -> list[str]:
-    """The holdings' evaluations by market and the cash: a donut and its table, weights of the same gross assets. None
-    while instruments classifies no held stock (not loaded yet): one unclassified slice would say nothing."""
-    if all(market is None for market, _ in allocation.markets):
+def _breakdown_parts(page: _Page, allocation: Allocation) -> list[str]:
+    """The allocation by market and by sector, side by side: each shown once instruments classifies a held stock
+    (before it is loaded, one unknown slice would say nothing)."""
+    words = page.words
+    shown = [
+        parts
+        for parts in (
+            _breakdown(
+                page,
+                allocation,
+                "markets",
+                allocation.markets,
+                words.by_market,
+                lambda market, _: MARKETS.get(market, UNCLASSIFIED),
+                lambda market: words.other_market if market == "OTHER" else market,
+            ),
+            _breakdown(
+                page,
+                allocation,
+                "sectors",
+                allocation.sectors,
+                words.by_sector,
+                lambda _, rank: SECTORS[rank % len(SECTORS)],
+            ),
+        )
+        if parts
+    ]
+    if not shown:
         return []
-    words, total = page.words, allocation.total
+    return ['<div class="pair breakdowns">', *(f"<div>{chr(10).join(parts)}</div>" for parts in shown), "</div>"]
+
+
+def _breakdown(
+    page: _Page,
+    allocation: Allocation,
+    name: str,
+    groups: tuple[tuple[str | None, int], ...],
+    words: Breakdown,
+    colour: Callable[[str, int], str],
+    named: Callable[[str], str] = str,
+) -> list[str]:
+    """The held stocks' evaluations by one class of instruments (`groups`, the largest first; None: not known) and the
+    cash, weights of the same gross assets: its heading, a donut and its table. Nothing while no group is known.
+    `colour` gives a known group's slice its colour (from its name and its rank), `named` its shown name."""
+    if all(group is None for group, _ in groups):
+        return []
+    total = allocation.total
+    shown = [(words.unknown if group is None else named(group), group, amount) for group, amount in groups]
     rows = [
-        [
-            escape(_market_name(market, words)),
-            _num(number(amount)),
-            _num(pct(percent(amount, total) if total else None)),
-        ]
-        for market, amount in allocation.markets
+        [text(label), _num(number(amount)), _num(pct(percent(amount, total) if total else None))]
+        for label, _, amount in shown
     ]
-    rows.append([escape(words.cash), _num(number(allocation.cash)), _num(pct(allocation.cash_weight_pct))])
-    unit = f" ({words.won_unit})"
-    table = _table(
-        "markets", [words.market, words.evaluation + unit, words.weight], rows, numeric_from=1, last_row="cash"
-    )
+    rows.append([escape(page.words.cash), _num(number(allocation.cash)), _num(pct(allocation.cash_weight_pct))])
+    unit = f" ({page.words.won_unit})"
+    headers = [words.column, page.words.evaluation + unit, page.words.weight]
+    table = _table(name, headers, rows, numeric_from=1, last_row="cash")
     slices = [
-        (_market_name(market, words), amount, MARKETS.get(market or "", UNCLASSIFIED))
-        for market, amount in allocation.markets
+        (figure_text(label), amount, UNCLASSIFIED if group is None else colour(group, rank))
+        for rank, (label, group, amount) in enumerate(shown)
         if amount > 0  # a pie has no negative slice
     ]
     if allocation.cash > 0:
-        slices.append((words.cash, allocation.cash, CASH))
-    parts = [f"<h3>{escape(words.market_heading)}</h3>", f'<p class="meta">{escape(words.market_meta)}</p>']
-    if not slices:
-        return [*parts, table]
-    donut = page.chart("markets", _donut(slices, words.allocation_total, total, words), "chart donut")
-    return [*parts, f'<div class="pair allocation"><div>{donut}</div><div>{table}</div></div>']
+        slices.append((figure_text(page.words.cash), allocation.cash, CASH))
+    parts = [f"<h3>{escape(words.heading)}</h3>", f'<p class="meta">{escape(words.meta)}</p>']
+    if slices:
+        parts.append(page.chart(name, _donut(slices, page.words.allocation_total, total, page.words), "chart donut"))
+    return [*parts, table]
 
 
 def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
-    """The profit of each stock since the ledger's start, the largest total first."""
+    """The profit of each stock since the ledger's start, the largest total first, and their total. A figure that
+    leaves out a sale whose cost is unknown is marked, the total's too, and a note says how many sales."""
     if not account.pnl:
         return []
-    rows = [
-        [
-            _stock(p.stock_name, p.stock_code, words),
-            _num(number(p.realized_pnl, sign=True), _tone(p.realized_pnl)),
+
+    def row(stock: str, p: StockPnl) -> list[str]:
+        mark = PARTIAL if p.partial else ""
+        return [
+            stock,
+            _num(number(p.realized_pnl, sign=True) + mark, _tone(p.realized_pnl)),
             _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl)),
             _num(number(p.dividends)),
             _num(number(p.fees + p.taxes)),
-            _num(number(p.total_pnl, sign=True), _tone(p.total_pnl)),
+            _num(number(p.total_pnl, sign=True) + mark, _tone(p.total_pnl)),
         ]
-        for p in account.pnl
+
+    total = account.pnl_total
+    rows = [
+        *(row(_stock(p.stock_name, p.stock_code, words), p) for p in account.pnl),
+        row(escape(words.pnl_sum), total),
     ]
     unit = f" ({words.won_unit})"
     headers = [
@@ -485,11 +530,15 @@ def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
         words.fees_taxes + unit,
         words.total + unit,
     ]
-    return [
+    parts = [
         f"<h3>{escape(words.pnl_heading)}</h3>",
         f'<p class="meta">{escape(words.pnl_meta)}</p>',
-        _table("pnl", headers, rows, numeric_from=1),
+        _table("pnl", headers, rows, numeric_from=1, last_row="total"),
     ]
+    if total.partial:
+        note = words.pnl_partial.format(sales=total.unpriced_sales, stocks=sum(p.partial for p in account.pnl))
+        parts.append(f'<p class="note pnl-partial">{escape(note)}</p>')
+    return parts
 
 
 def _changes_parts(account: AccountReport, words: Labels) -> list[str]:
@@ -850,7 +899,7 @@ def _allocation_figure(allocation: Allocation, words: Labels) -> Any:
 
 def _donut(slices: Sequence[tuple[str, int, str]], total_label: str, total: int, words: Labels) -> Any:
     """A donut of (label, won, colour) slices, clockwise from the top, with `total` named in its hole: any
-    breakdown of the assets (by stock today; by market or sector is the same call with other slices)."""
+    breakdown of the assets (by stock, by market, by sector)."""
     import plotly.graph_objects as go
 
     figure = go.Figure(

@@ -16,6 +16,16 @@ from etl.text import REPORT_LANGUAGES
 
 
 @dataclass(frozen=True)
+class Breakdown:
+    """The words of one allocation by a class instruments gives a stock (its market, its sector): drawn alike."""
+
+    heading: str
+    meta: str
+    column: str  # the table's first header: what a row is
+    unknown: str  # the bucket of the held stocks the class is not known for
+
+
+@dataclass(frozen=True)
 class Labels:
     """The words of one language."""
 
@@ -98,18 +108,18 @@ class Labels:
     rate: str
     no_code: str
 
-    # The indexes beside the TWR, the allocation by market, the profit per stock.
+    # The indexes beside the TWR, the allocation by market and by sector, the profit per stock.
     vs_benchmark: str
-    market_heading: str
-    market_meta: str
-    unclassified: str
+    by_market: Breakdown
     other_market: str
-    market: str
+    by_sector: Breakdown
     pnl_heading: str
     pnl_meta: str
     realized: str
     unrealized: str
     total: str
+    pnl_sum: str  # the total row's first cell
+    pnl_partial: str  # when a stock's realised profit leaves out a sale whose cost is unknown
 
     # The position changes, the closes, the freshness.
     changes_heading: str
@@ -244,18 +254,31 @@ KO = Labels(
     rate="수익률",
     no_code="코드 없음",
     vs_benchmark="{name} 대비",
-    market_heading="시장별 구성",
-    market_meta="보유 종목 평가금액을 종목 마스터(instruments)의 시장별로 더했습니다."
-    " 마스터에 없는 종목은 미분류입니다.",
-    unclassified="미분류",
+    by_market=Breakdown(
+        heading="시장별 구성",
+        meta="보유 종목 평가금액을 종목 마스터(instruments)의 시장별로 더했습니다. 마스터에 없는 종목은 미분류입니다.",
+        column="시장",
+        unknown="미분류",
+    ),
     other_market="기타",
-    market="시장",
+    by_sector=Breakdown(
+        heading="업종별 구성",
+        meta="보유 종목 평가금액을 종목 마스터(instruments)의 업종(키움 upName)별로 더했습니다. 마스터에 없거나 업종이"
+        " 비어 있는 종목(ETF 등)은 업종 미상으로 모읍니다.",
+        column="업종",
+        unknown="업종 미상",
+    ),
     pnl_heading="종목별 손익",
     pnl_meta="원장 시작부터 최신 종가까지(기간과 무관, 거래소 구분 없음): 실현 + 평가 + 배당 − 수수료·세금. 매도 때의"
-    " 수수료·세금은 실현손익에 이미 들어 있습니다. 전량 매도한 종목도 포함합니다.",
+    " 수수료·세금은 실현손익에 이미 들어 있습니다. 전량 매도한 종목도 포함합니다. 합계는 각 열의 정확한 합입니다."
+    " 매입원가를 알 수 없는 매도는 실현손익에서 빠지므로, 그런 종목과 합계의 실현손익·총손익에는 * 표시를 합니다"
+    " (알려진 부분만의 합).",
     realized="실현손익",
     unrealized="평가손익",
     total="총손익",
+    pnl_sum="합계",
+    pnl_partial="* 매입원가를 알 수 없는 매도 {sales}건({stocks}종목: 거래내역의 공백이나 평가할 수 없는 입고)이"
+    " 실현손익에서 빠져 있습니다. * 표시된 값과 합계는 그 매도를 뺀 값이라 실제 손익과 다를 수 있습니다.",
     changes_heading="최근 {days}거래일의 보유 변동 ({span})",
     no_changes="전날 종가와 비교해 수량이 바뀐 종목이 없습니다.",
     date="날짜",
@@ -360,19 +383,34 @@ EN = Labels(
     rate="Rate",
     no_code="no code",
     vs_benchmark="vs {name}",
-    market_heading="Allocation by market",
-    market_meta="The holdings' evaluations summed by the market the instrument master (instruments) gives; a stock"
-    " it lacks is unclassified.",
-    unclassified="unclassified",
+    by_market=Breakdown(
+        heading="Allocation by market",
+        meta="The holdings' evaluations summed by the market the instrument master (instruments) gives; a stock it"
+        " lacks is unclassified.",
+        column="Market",
+        unknown="unclassified",
+    ),
     other_market="Other",
-    market="Market",
+    by_sector=Breakdown(
+        heading="Allocation by sector",
+        meta="The holdings' evaluations summed by the sector the instrument master (instruments) gives (Kiwoom's"
+        " upName); a stock it lacks, or whose sector is empty (an ETF, say), is in Unknown sector.",
+        column="Sector",
+        unknown="Unknown sector",
+    ),
     pnl_heading="Profit per stock",
     pnl_meta="Since the ledger's start, to the newest close (whatever the range, both exchanges as one account):"
     " realised + unrealised + dividends − fees and taxes. A sale's own fees and taxes are inside its realised"
-    " profit. Sold-out stocks are included.",
+    " profit. Sold-out stocks are included. The total row is each column's exact sum. A sale whose cost is unknown"
+    " is left out of the realised profit: such a stock's realised and total profit, and the total's, are marked *"
+    " (the known part only).",
     realized="Realised",
     unrealized="Unrealised",
     total="Total",
+    pnl_sum="Total",
+    pnl_partial="* {sales} sale(s) of {stocks} stock(s) have no known cost (a gap in the ledger, a transfer in that"
+    " could not be valued) and are left out of the realised profit: the figures marked *, the total's among them,"
+    " leave them out and may differ from the true profit.",
     changes_heading="Position changes of the last {days} day(s) in the range ({span})",
     no_changes="No stock's quantity changed from one close to the next.",
     date="Date",

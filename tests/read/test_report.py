@@ -1,8 +1,8 @@
 """kiwoom-etl report: every plotted point and every table cell of the page equals what the books say
 (tests/support/books.py, computed in Python from the snapshots the test wrote, never from the views), on SQLite and
-PostgreSQL; every chart over time spans the same dates; the monthly returns and the dividends by month are the
-hand-computed ones; the page is self-contained (no network), Korean unless --lang en, names a CJK font stack, and
-says so when a range has no data."""
+PostgreSQL; every chart over time spans the same dates; the monthly returns, the dividends by month, the allocation
+by market and by sector and the profit per stock with its total row are the hand-computed ones; the page is
+self-contained (no network), Korean unless --lang en, names a CJK font stack, and says so when a range has no data."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from etl.apis.charts import IndexDaily
 from etl.apis.instruments import Instrument
 from etl.cli import cli
 from etl.read.report import Holding, Valued, choose_exchange, monthly_returns
+from etl.read.report_html import CASH, UNCLASSIFIED
 from etl.read.report_labels import EN, KO, LABELS
 from etl.read.views import ACCOUNT_RETURNS_DAILY
 from etl.store.runs import start_run
@@ -382,7 +383,14 @@ def test_the_rate_of_summed_lines_is_their_profit_over_their_purchase(
 LINK = '<a href="https://evil.example/">공지</a><b>x</b>'
 REVERSED = "\u202e우선주"  # RIGHT-TO-LEFT OVERRIDE: "우선주 (207940)" would be drawn as "(049702) 주선우"
 ENTITIES = "R&amp;D &lt;i&gt; $x$"
+SCRIPT = '=HYPERLINK("https://evil.example/")<script>alert(1)</script>'  # a formula's '=', then a script
 HOSTILE_ACCOUNT = "O'Neil <i>ISA</i>\u2066"
+# Sectors as instruments could hold them (Kiwoom's upName is free text): markup, a script, bidi controls, a formula.
+HOSTILE_SECTORS = {
+    "123450": "<b>반도체</b><script>alert(2)</script>",
+    "207940": "\u2067의약품\u2069\u202e",
+    "300000": "=1+2&lt;금융&gt;",
+}
 
 # What plotly.js (src/lib/svg_text_utils.js, convertToTspans) makes of a text: the newlines become spaces, the text is
 # split at every <…>; a piece whose tag is one of its own is markup, any other piece is drawn, its entities decoded.
@@ -432,31 +440,39 @@ def test_hostile_names_and_accounts_are_shown_literally_in_the_tables_and_the_fi
         Line("123450", LINK, 10, 10_000, 9_000),
         Line("207940", REVERSED, 2, 800_000, 750_000),
         Line("300000", ENTITIES, 3, 50_000, 40_000),
+        Line("400000", SCRIPT, 1, 70_000, 70_000),
     )
     books = History([Book(HOSTILE_ACCOUNT, "KRX", monday, lines), Book(HOSTILE_ACCOUNT, "KRX", monday + day, lines)])
     books.load(engine, tmp_path / "pages")
+    listed = [{"stock_code": code, "name": "x", "market": "KOSPI", "sector": s} for code, s in HOSTILE_SECTORS.items()]
+    insert_rows(engine, Instrument, "ka10099", listed)  # 400000 is not in instruments
     page, html = report(db_url, tmp_path)
     (section,) = page.sections
 
     # The tables: every character of the data, the invisible one as its code point; the code after the name.
     assert section.account == "O'Neil <i>ISA</i>\\u2066"
     assert "Account O'Neil <i>ISA</i>\\u2066 · KRX" in section.words
-    assert {row[0] for row in section.tables["holdings"]} == {
+    names = {
         f"{LINK} (123450)",
         "\\u202e우선주 (207940)",
         "R&amp;D &lt;i&gt; $x$ (300000)",
-        EN.cash,
+        f"{SCRIPT} (400000)",
     }
+    assert {row[0] for row in section.tables["holdings"]} == {*names, EN.cash}
+    assert {row[0] for row in section.tables["pnl"]} == {*names, EN.pnl_sum}
+    # The sectors, the largest first: each its own row and slice, written as they are (the bidi controls as their
+    # code points).
+    sectors = ["\\u2067의약품\\u2069\\u202e", "=1+2&lt;금융&gt;", "<b>반도체</b><script>alert(2)</script>"]
+    assert [row[0] for row in section.tables["sectors"]] == [*sectors, EN.by_sector.unknown, EN.cash]
+    labels = section.figures["sectors"]["data"][0]["labels"]
+    assert [plotly_draws(label) for label in labels] == [((), name) for name in (*sectors, EN.by_sector.unknown)] + [
+        ((), EN.cash)
+    ]
     assert "<bdi>\\u202e우선주</bdi> (207940)" in html  # a right-to-left name cannot move the code either
     # The figures: plotly obeys no tag of the data and draws its characters, in the legend, the slices and the hover.
     allocation = section.figures["allocation"]["data"][0]
     drawn = {plotly_draws(label) for label in allocation["labels"]}
-    assert drawn == {
-        ((), f"{LINK} (123450)"),
-        ((), "\\u202e우선주 (207940)"),
-        ((), "R&amp;D &lt;i&gt; $x$ (300000)"),
-        ((), EN.cash),
-    }
+    assert drawn == {((), name) for name in (*names, EN.cash)}
     for label in allocation["labels"]:
         tags, text = plotly_draws(allocation["hovertemplate"].replace("%{label}", label))
         assert tags == ("br", "br") and text.startswith(plotly_draws(label)[1])
@@ -466,6 +482,7 @@ def test_hostile_names_and_accounts_are_shown_literally_in_the_tables_and_the_fi
     # Nothing of the data reaches the page as markup or as an invisible character, outside plotly's own script.
     page_text = "".join(part for part in html.split("<script>") if "plotly.js" not in part[:2000])
     assert "<a href" not in page_text and "<b>x" not in page_text and "<i>ISA" not in page_text
+    assert "<script>alert" not in page_text and "<b>반도체" not in page_text and "&lt;금융" not in page_text
     assert not any(unicodedata.category(ch) == "Cf" for ch in page_text)
 
 
@@ -655,7 +672,7 @@ def test_the_profit_per_stock_and_the_allocation_by_market_are_the_hand_computed
         {"stock_code": KODEX[0], "name": KODEX[1], "market": "ETF"},
     ]
     insert_rows(engine, Instrument, "ka10099", markets)  # SK하이닉스 is not in instruments
-    page, _ = report(db_url, tmp_path)
+    page, html = report(db_url, tmp_path)
     (section,) = page.sections
     # Stock, realised, unrealised, dividends, fees + taxes, total; the largest total first, the sold-out 카카오 in.
     assert section.tables["pnl"] == [
@@ -665,18 +682,102 @@ def test_the_profit_per_stock_and_the_allocation_by_market_are_the_hand_computed
         ["카카오 (035720)", "+19,766", "+0", "0", "15", "+19,751"],
         ["KODEX 200 (069500)", "+0", "+10,000", "0", "0", "+10,000"],  # 20 × (30,500 − 30,000)
         ["SK하이닉스 (000660)", "+0", "+0", "0", "0", "+0"],
+        # Each column's sum; every sale has its cost, so nothing is marked.
+        [EN.pnl_sum, "+19,766", "+120,000", "10,000", "1,555", "+148,211"],
     ]
+    assert "pnl-partial" not in html
     # Of the gross assets 810,000 + 750,000 + 610,000 + 1,000,000 cash = 3,170,000, the largest market first.
     assert section.tables["markets"] == [
         ["KOSPI", "810,000", "25.55%"],
-        [EN.unclassified, "750,000", "23.66%"],
+        [EN.by_market.unknown, "750,000", "23.66%"],
         ["ETF", "610,000", "19.24%"],
         [EN.cash, "1,000,000", "31.55%"],
     ]
     (donut,) = section.figures["markets"]["data"]
-    assert donut["labels"] == ["KOSPI", EN.unclassified, "ETF", EN.cash]
+    assert donut["labels"] == ["KOSPI", EN.by_market.unknown, "ETF", EN.cash]
     assert donut["values"] == [810_000, 750_000, 610_000, 1_000_000]
     assert section.tables["dividends"] == [["2026-11", "10,000", "1,540", "8,460"]]  # the dividends view's
+    # instruments gives none of them a sector: no allocation by sector, whose one slice would say nothing.
+    assert "sectors" not in section.tables and "sectors" not in section.figures
+
+
+# The allocation by sector and a total that is known in part, by hand: two sectors (삼성전자 and SK하이닉스 in
+# 전기전자, NAVER in 서비스업), an ETF whose sector instruments has empty and a code instruments lacks (both in the
+# unknown bucket), the cash; 카카오 traded between the closes and a sale of 셀트리온, never held, whose cost is unknown.
+NAVER, CELLTRION, UNLISTED = ("035420", "NAVER"), ("068270", "셀트리온"), ("950170", "비상장바이오")
+SECTOR_LINES = (
+    Line(*SAMSUNG, 10, 100_000, 90_000),  # 1,000,000, +100,000
+    Line(*HYNIX, 2, 200_000, 210_000),  # 400,000, −20,000
+    Line(*NAVER, 3, 200_000, 200_000),  # 600,000, 0
+    Line(*KODEX, 20, 30_000, 29_000),  # 600,000, +20,000
+    Line(*UNLISTED, 4, 50_000, 55_000),  # 200,000, −20,000
+)
+SECTOR_BOOKS = [Book(ACCOUNT, "KRX", at(day), SECTOR_LINES, deposit_d2=1_200_000) for day in (D1, D2)]
+UNPRICED_SALE = ledger_line(
+    D2 + timedelta(days=2),
+    4,
+    "장내매도",
+    300_000,
+    stk_cd="A" + CELLTRION[0],
+    stk_nm=CELLTRION[1],
+    trde_qty_jwa_cnt="3",
+    cntr_dt=f"{D2:%Y%m%d}",
+    cmsn="45",
+    trde_agri_tax="540",
+)
+SECTOR_INSTRUMENTS = [
+    {"stock_code": SAMSUNG[0], "name": SAMSUNG[1], "market": "KOSPI", "sector": "전기전자"},
+    {"stock_code": HYNIX[0], "name": HYNIX[1], "market": "KOSPI", "sector": "전기전자"},
+    {"stock_code": NAVER[0], "name": NAVER[1], "market": "KOSPI", "sector": "서비스업"},
+    {"stock_code": KODEX[0], "name": KODEX[1], "market": "ETF", "sector": ""},  # sent empty: unknown
+]
+
+
+def test_the_allocation_by_sector_and_the_profit_total_are_the_hand_computed_ones(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    load(engine, tmp_path, SECTOR_BOOKS, [*PNL_LEDGER, UNPRICED_SALE])
+    insert_rows(engine, Instrument, "ka10099", SECTOR_INSTRUMENTS)
+    page, html = report(db_url, tmp_path)
+    (section,) = page.sections
+    # Of the gross assets, 2,800,000 held + 1,200,000 cash = 4,000,000: 전기전자 1,000,000 + 400,000; unknown, KODEX
+    # 200 (its sector empty) 600,000 + 비상장바이오 (no instrument) 200,000; 서비스업 600,000. The largest first, the
+    # cash last.
+    assert section.tables["sectors"] == [
+        ["전기전자", "1,400,000", "35.00%"],
+        [EN.by_sector.unknown, "800,000", "20.00%"],
+        ["서비스업", "600,000", "15.00%"],
+        [EN.cash, "1,200,000", "30.00%"],
+    ]
+    (donut,) = section.figures["sectors"]["data"]
+    assert donut["labels"] == ["전기전자", EN.by_sector.unknown, "서비스업", EN.cash]
+    assert donut["values"] == [1_400_000, 800_000, 600_000, 1_200_000]
+    colours = donut["marker"]["colors"]
+    assert colours[1] == UNCLASSIFIED and colours[3] == CASH and len({*colours}) == 4
+    assert section.tables["markets"] == [
+        ["KOSPI", "2,000,000", "50.00%"],
+        ["ETF", "600,000", "15.00%"],
+        [EN.by_market.unknown, "200,000", "5.00%"],
+        [EN.cash, "1,200,000", "30.00%"],
+    ]
+    # Per stock, the largest total first (equal totals by code); 셀트리온's sale has no cost, so its realised profit
+    # (and total) leave it out: marked, and the total's with them. Every other column sums exactly.
+    assert section.tables["pnl"] == [
+        ["삼성전자 (005930)", "+0", "+100,000", "10,000", "1,540", "+108,460"],
+        ["KODEX 200 (069500)", "+0", "+20,000", "0", "0", "+20,000"],
+        ["카카오 (035720)", "+19,766", "+0", "0", "15", "+19,751"],
+        ["NAVER (035420)", "+0", "+0", "0", "0", "+0"],
+        ["셀트리온 (068270)", "+0*", "+0", "0", "0", "+0*"],
+        ["SK하이닉스 (000660)", "+0", "-20,000", "0", "0", "-20,000"],
+        ["비상장바이오 (950170)", "+0", "-20,000", "0", "0", "-20,000"],
+        [EN.pnl_sum, "+19,766*", "+80,000", "10,000", "1,555", "+108,211*"],
+    ]
+    assert EN.pnl_partial.format(sales=1, stocks=1) in section.words
+    # In Korean: the same buckets, named 업종 미상 and 합계.
+    page, _ = report(db_url, tmp_path, lang=None)
+    (section,) = page.sections
+    assert [row[0] for row in section.tables["sectors"]] == ["전기전자", "업종 미상", "서비스업", KO.cash]
+    assert section.tables["pnl"][-1][:2] == ["합계", "+19,766*"]
 
 
 def test_english_with_lang_en_and_a_language_there_is_not_is_a_usage_error(
