@@ -206,7 +206,7 @@ def _refresh_account(connection: Connection, cursor: Any, account_no: str, since
         states[exchange] = _State(day(trade_date), equity, index, peak)
     if not exact:
         starts = any(state.trade_date is None for state in states.values())
-        empty = starts and cursor.execute(_EMPTY_AT_START, values).fetchall()
+        empty = cursor.execute(_EMPTY_AT_START, values).fetchall() if starts else []
         # The flows after the earliest day a chain continues from; each chain takes those after its own.
         after = min((state.trade_date or date.min for state in states.values()), default=since)
         flow_rows = cursor.execute(_SQLITE_FLOWS, {**values, "after": bind["trade_date"](after)}).fetchall()
