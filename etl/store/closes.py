@@ -10,7 +10,6 @@ snapshot, included). `rebuild` computes the whole table from account_snapshots (
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, text
 
 from etl.clock import KST
+from etl.store.engine import pyformat
 from etl.store.models import AccountSnapshot
 from etl.store.sqltypes import binders
 
@@ -78,14 +78,10 @@ WHERE {_PAIR} AND trade_date = {_NEXT_DAY}""",
 )
 
 
-def _pyformat(sql: str) -> str:
-    return re.sub(r":(\w+)", r"%(\1)s", sql)
-
-
 # PostgreSQL: one statement, one round trip. Every part reads the rows as they were when it began (the day's own
 # row aside, which no part reads): the day's row is upserted, or deleted when the day has no snapshot left, and the
 # next day's previous_* is the day's close, or else the pair's newest row before the day.
-_PG_REFRESH_DAY = _pyformat(
+_PG_REFRESH_DAY = pyformat(
     f"""WITH day ({_COLUMNS}) AS (
 {_DAY}
 ), upserted AS (
@@ -108,7 +104,7 @@ WHERE {_PAIR} AND trade_date = {_NEXT_DAY}"""
 )
 # A transaction-scoped lock per account × exchange on PostgreSQL, so that two loads of one pair committing at once
 # cannot each miss the other's snapshot (SQLite writes one transaction at a time anyway).
-_PG_LOCK = _pyformat(
+_PG_LOCK = pyformat(
     "SELECT pg_advisory_xact_lock(20261202, hashtext(CAST(:account_no AS text) || ' ' || CAST(:exchange AS text)))"
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from typing import Any
@@ -126,6 +127,11 @@ def transaction(engine: Engine, doing: str) -> Iterator[Connection]:
     """One transaction, committed when the block ends and rolled back on any error, with storage_errors' messages."""
     with storage_errors(engine, doing), engine.begin() as connection:
         yield connection
+
+
+def pyformat(sql: str) -> str:
+    """SQL written with :name parameters (sqlite3's named style) in psycopg's %(name)s style."""
+    return re.sub(r":(\w+)", r"%(\1)s", sql)
 
 
 @contextmanager

@@ -75,8 +75,9 @@ def load(
 class _Writes:
     """What the load's captures write after their summaries, sent together at the end of the load (in its
     transaction, so nothing changes for what commits): every position in one COPY or executemany, then the raw
-    pages and the runs' ends, each in one executemany, and the daily_closes rows of the days written — on
-    PostgreSQL these last in one round trip (psycopg's pipeline) —, then the daily_returns rows from those days on."""
+    pages and the runs' ends, each in one executemany, the daily_closes rows of the days written and the reads of
+    the daily_returns refresh from those days on — on PostgreSQL these in one round trip (psycopg's pipeline) —,
+    then the daily_returns rows computed."""
 
     positions: list[tuple[Any, ...]] = field(default_factory=list)
     pages: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
@@ -92,8 +93,8 @@ class _Writes:
                     cursor.executemany(statement, rows)
             for statement, values in closes.day_statements(connection.dialect, self.days):
                 cursor.execute(statement, values)
-        # After the closes it reads: the returns of the days written and of every day after them.
-        returns.refresh(connection, ((account_no, day) for account_no, _, day in self.days))
+            # After the closes it reads: the returns of the days written and of every day after them.
+            returns.refresh(connection, ((account_no, day) for account_no, _, day in self.days), cursor)
 
 
 def _load_one(

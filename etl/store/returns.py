@@ -25,31 +25,35 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Date, Dialect, Table, bindparam, delete, insert, text
+from sqlalchemy import Connection, Date, Table, bindparam, delete, text
 
 from etl.clock import KST
+from etl.store.engine import driver_cursor, pyformat
 from etl.store.models import DailyReturn
-from etl.store.sqltypes import UtcDateTime
+from etl.store.sqltypes import binders, readers
 
 SCALE = 18  # decimals of the NUMERIC columns
 _QUANTUM = Decimal(1).scaleb(-SCALE)
 _ONE = {True: Decimal(1), False: 1.0}  # the index before any return: exact (PostgreSQL) or float (SQLite)
 _KRX_CLOSE = time(15, 30)  # an estimate's day is valued at the KRX close
+_TABLE: Table = DailyReturn.__table__
 
 # Each day with a value: every close, and on KRX a kt00002 estimate for a day without one (estimates fill the KRX
-# series only): one account's, from a day on.
+# series only): one account's, from a day on (its exchanges are KRX and NXT, account_snapshots' check: named, the
+# key's range from the day is read for each, not the account's whole history).
 _VALUED = """SELECT d.account_no, d.exchange, d.trade_date, d.captured_at, 'snapshot' AS source,
        COALESCE(s.deposit_d2, 0) + COALESCE(s.total_evaluation_amount, 0) - COALESCE(s.credit_loan_total, 0)
          - COALESCE(s.unpaid_credit_interest, 0) AS net_assets,
        COALESCE(s.deposit_collateral_loan_amount, 0) + COALESCE(s.sale_collateral_loan_amount, 0) AS collateral_loans
 FROM daily_closes d
 JOIN account_snapshots s ON s.id = d.snapshot_id AND s.account_no = d.account_no AND s.exchange = d.exchange
-WHERE d.account_no = :account_no AND d.trade_date >= :since
+WHERE d.account_no = :account_no AND d.exchange IN ('KRX', 'NXT') AND d.trade_date >= :since
 UNION ALL
 SELECT e.account_no, 'KRX', e.trade_date, NULL, 'estimate',
        COALESCE(e.estimated_assets, 0) - COALESCE(e.credit_loan, 0), COALESCE(e.collateral_loan, 0)
@@ -66,7 +70,21 @@ WHERE a.account_no = :account_no AND a.kind = 'deposit' AND a.cash_balance = a.t
 
 # The account's flows after a day (the view's account and day filters reach account_transactions' natural key).
 _FLOWS = """SELECT f.trade_date, f.external_flow, f.dividends FROM account_flows_daily f
-WHERE f.account_no = :account_no AND f.trade_date > :after ORDER BY f.trade_date"""
+WHERE f.account_no = :account_no AND f.trade_date > {after} ORDER BY f.trade_date"""
+
+# On PostgreSQL the day is found by the server, so that the flows are read in the round trip of the other reads: the
+# earliest of the days the account's chains continue from, each exchange's with a value from :since on continuing from
+# its newest row before :since, or from the first day of the calendar when it has none (the chain starts); NULL, and
+# no flow read, when no exchange has a value left (no row is computed). SQLite, where a statement is no round trip,
+# is given the day found in Python: its planner takes a bound day, not a subquery, into the view's key.
+_AFTER = """(SELECT MIN(COALESCE((SELECT MAX(r.trade_date) FROM daily_returns r
+                              WHERE r.account_no = :account_no AND r.exchange = x.exchange AND r.trade_date < :since),
+                             :first_day))
+ FROM (VALUES ('KRX'), ('NXT')) x (exchange)
+ WHERE EXISTS (SELECT 1 FROM daily_closes d
+               WHERE d.account_no = :account_no AND d.exchange = x.exchange AND d.trade_date >= :since)
+    OR x.exchange = 'KRX' AND EXISTS (SELECT 1 FROM account_daily_estimates e
+                                      WHERE e.account_no = :account_no AND e.trade_date >= :since))"""
 
 # Each exchange's newest row before a day (an account's exchanges are KRX and NXT: account_snapshots' check), by the
 # key, in one round trip.
@@ -84,18 +102,50 @@ WHERE a.stock_code = :stock_code AND a.settlement_date IN :days AND a.kind IN ('
   AND COALESCE(a.trade_amount, 0) = 0
 GROUP BY a.account_no"""
 
-_VALUED_QUERY = (
-    text(_VALUED).columns(trade_date=Date(), captured_at=UtcDateTime()).bindparams(bindparam("since", type_=Date()))
-)
-_FLOWS_QUERY = text(_FLOWS).columns(trade_date=Date()).bindparams(bindparam("after", type_=Date()))
 _TRANSFERS_QUERY = (
     text(_TRANSFERS_OF).columns(trade_date=Date()).bindparams(bindparam("days", type_=Date(), expanding=True))
 )
-_NEWEST_QUERY = text(_NEWEST_BEFORE).columns(trade_date=Date()).bindparams(bindparam("since", type_=Date()))
+
+# What a refresh writes: the account's rows from a day on (each exchange's range of the key), then each row computed
+# again.
+_DELETE = """DELETE FROM daily_returns
+WHERE account_no = :account_no AND exchange IN ('KRX', 'NXT') AND trade_date >= :since"""
+_INSERT = (
+    f"INSERT INTO daily_returns ({', '.join(_TABLE.columns.keys())}) "
+    f"VALUES ({', '.join(f':{column}' for column in _TABLE.columns.keys())})"
+)
+
+
+# The statements in each driver's SQL (sqlite3 takes :name as written, psycopg %(name)s), run on its cursor: none of
+# SQLAlchemy's compiling and type processing per statement, which cost more than the database's own work on the
+# per-snapshot load (benchmarks/bench_load.py).
+_PG_READS = tuple(pyformat(s) for s in (_VALUED, _NEWEST_BEFORE, _EMPTY_AT_START, _FLOWS.format(after=_AFTER)))
+_SQLITE_FLOWS = _FLOWS.format(after=":after")
+_WRITES = {False: (_DELETE, _INSERT), True: (pyformat(_DELETE), pyformat(_INSERT))}  # by whether on PostgreSQL
 
 # A transaction-scoped lock per account on PostgreSQL, taken after daily_closes' per pair (etl.store.closes), so that
 # two loads of one account committing at once cannot each compute from rows the other is changing.
-_PG_LOCK = "SELECT pg_advisory_xact_lock(20261207, hashtext(CAST(:account_no AS text)))"
+_PG_LOCK = pyformat("SELECT pg_advisory_xact_lock(20261207, hashtext(CAST(:account_no AS text)))")
+
+
+class _Day(NamedTuple):
+    """A day with a value of one account × exchange (a row of _VALUED, read)."""
+
+    account_no: str
+    exchange: str
+    trade_date: date
+    captured_at: datetime | None  # None for an estimate
+    source: str
+    net_assets: int
+    collateral_loans: int
+
+
+class _Flow(NamedTuple):
+    """An account's flows of one booking day (a row of _FLOWS, read)."""
+
+    trade_date: date
+    external_flow: int
+    dividends: int
 
 
 @dataclass(frozen=True)
@@ -108,14 +158,21 @@ class _State:
     peak: Any
 
 
-def refresh(connection: Connection, changes: Iterable[tuple[str, date]]) -> None:
+def refresh(connection: Connection, changes: Iterable[tuple[str, date]], cursor: Any = None) -> None:
     """Compute each changed account's rows again from the day of its change on, every exchange; `changes` are
-    (account_no, the earliest day whose value or flows changed). In the caller's transaction."""
+    (account_no, the earliest day whose value or flows changed). In the caller's transaction; with `cursor`, the
+    caller's driver cursor (etl.store.engine.driver_cursor) whose statements go first: on PostgreSQL the refresh's
+    reads are sent in the same round trip as those (psycopg's pipeline)."""
     since: dict[str, date] = {}
     for account_no, day in changes:
         since[account_no] = min(day, since.get(account_no, day))
-    for account_no in sorted(since):
-        _refresh_account(connection, account_no, since[account_no])
+    if not since:
+        return
+    with ExitStack() as stack:
+        if cursor is None:
+            cursor = stack.enter_context(driver_cursor(connection, pipelined=True))
+        for account_no in sorted(since):
+            _refresh_account(connection, cursor, account_no, since[account_no])
 
 
 def refresh_transfers(connection: Connection, stock_code: str, days: Iterable[date]) -> None:
@@ -128,37 +185,59 @@ def refresh_transfers(connection: Connection, stock_code: str, days: Iterable[da
         refresh(connection, [(row.account_no, row.trade_date) for row in found])
 
 
-def _refresh_account(connection: Connection, account_no: str, since: date) -> None:
-    values = {"account_no": account_no, "since": since}
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(_PG_LOCK), values)
-    valued = connection.execute(_VALUED_QUERY, values).all()
-    by_exchange: dict[str, list[Any]] = defaultdict(list)
-    for row in valued:
-        by_exchange[row.exchange].append(row)
-    one = _ONE[connection.dialect.name == "postgresql"]
+def _refresh_account(connection: Connection, cursor: Any, account_no: str, since: date) -> None:
+    """The account's rows from `since` on, read and written on `cursor`: on PostgreSQL the reads in one round trip
+    (after the account's lock), the writes in the next (with the next account's reads, or when the pipeline ends)."""
+    exact = connection.dialect.name == "postgresql"
+    bind = binders(connection.dialect, _TABLE)
+    read = readers(connection.dialect, _TABLE, ("trade_date", "captured_at"))
+    day, moment = read["trade_date"], read["captured_at"]
+    values = {"account_no": account_no, "since": bind["trade_date"](since), "first_day": bind["trade_date"](date.min)}
+    if exact:
+        valued, newest, empty, flow_rows = _read_pipelined(cursor, values)
+    else:
+        valued, newest = (cursor.execute(statement, values).fetchall() for statement in (_VALUED, _NEWEST_BEFORE))
+    by_exchange: dict[str, list[_Day]] = defaultdict(list)
+    for account, exchange, trade_date, captured_at, *amounts in valued:
+        by_exchange[exchange].append(_Day(account, exchange, day(trade_date), moment(captured_at), *amounts))
+    one = _ONE[exact]
     states = {exchange: _State(None, None, one, one) for exchange in by_exchange}
-    for row in connection.execute(_NEWEST_QUERY, values):
-        states[row.exchange] = _State(row.trade_date, row.equity, row.twr_index, row.peak_index)
-    starts = any(state.trade_date is None for state in states.values())
-    empty = starts and connection.execute(text(_EMPTY_AT_START), values).first() is not None
-    # The flows after the earliest day a chain continues from; each chain takes those after its own.
-    after = min((state.trade_date or date.min for state in states.values()), default=since)
-    flows = connection.execute(_FLOWS_QUERY, {"account_no": account_no, "after": after}).all()
+    for exchange, trade_date, equity, index, peak in newest:
+        states[exchange] = _State(day(trade_date), equity, index, peak)
+    if not exact:
+        starts = any(state.trade_date is None for state in states.values())
+        empty = cursor.execute(_EMPTY_AT_START, values).fetchall() if starts else []
+        # The flows after the earliest day a chain continues from; each chain takes those after its own.
+        after = min((state.trade_date or date.min for state in states.values()), default=since)
+        flow_rows = cursor.execute(_SQLITE_FLOWS, {**values, "after": bind["trade_date"](after)}).fetchall()
+    flows = [_Flow(day(trade_date), external_flow, dividends) for trade_date, external_flow, dividends in flow_rows]
     rows: list[dict[str, Any]] = []
     for exchange in sorted(by_exchange):  # an exchange with no day left from `since` on keeps none
         state = states[exchange]
         mine = [f for f in flows if state.trade_date is None or f.trade_date > state.trade_date]
-        rows += _chain(connection.dialect, by_exchange[exchange], mine, state, empty)
-    table: Table = DailyReturn.__table__  # the rows before `since` stand: no change reached them
-    connection.execute(delete(table).where(table.c.account_no == account_no, table.c.trade_date >= since))
+        rows += _chain(exact, by_exchange[exchange], mine, state, bool(empty))
+    # The rows before `since` stand: no change reached them.
+    delete_from, insert = _WRITES[exact]
+    cursor.execute(delete_from, values)
     if rows:
-        connection.execute(insert(table), rows)
+        cursor.executemany(insert, [{name: bind[name](value) for name, value in row.items()} for row in rows])
+
+
+def _read_pipelined(cursor: Any, values: dict[str, Any]) -> list[list[Any]]:
+    """On PostgreSQL, after the account's lock, the rows of _VALUED, _NEWEST_BEFORE, _EMPTY_AT_START and _FLOWS (after
+    _AFTER) as psycopg returns them, all sent before any is fetched: a cursor for each, their results fetched in one
+    round trip (psycopg's pipeline)."""
+    cursor.execute(_PG_LOCK, values)
+    with ExitStack() as stack:
+        cursors = [stack.enter_context(closing(cursor.connection.cursor())) for _ in _PG_READS]
+        for each, statement in zip(cursors, _PG_READS, strict=True):
+            each.execute(statement, values)
+        return [each.fetchall() for each in cursors]
 
 
 def rebuild(connection: Connection) -> None:
     """Empty daily_returns and fill it again: every account from its first day, one account at a time."""
-    connection.execute(delete(DailyReturn.__table__))
+    connection.execute(delete(_TABLE))
     accounts = connection.execute(
         text("SELECT account_no FROM daily_closes UNION SELECT account_no FROM account_daily_estimates")
     ).scalars()
@@ -166,11 +245,11 @@ def rebuild(connection: Connection) -> None:
 
 
 def _chain(
-    dialect: Dialect, days: Sequence[Any], flows: Sequence[Any], state: _State, empty: bool
+    exact: bool, days: Sequence[_Day], flows: Sequence[_Flow], state: _State, empty: bool
 ) -> list[dict[str, Any]]:
     """The rows of one account × exchange's `days` (in order), continuing from `state`, with the account's `flows`
-    (in order, none before state's day): a flow joins the first day with a value on or after its booking day."""
-    exact = dialect.name == "postgresql"
+    (in order, none before state's day): a flow joins the first day with a value on or after its booking day;
+    `exact`: in Decimals (PostgreSQL), else in floats (SQLite)."""
     rows = []
     flow_rows = iter(flows)
     pending = next(flow_rows, None)

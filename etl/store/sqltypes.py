@@ -104,3 +104,11 @@ def binders(dialect: Dialect, table: FromClause) -> dict[str, Callable[[Any], An
     SQLAlchemy's own bind processors, as its compiled statements use them, looked up once. Statements written in the
     driver's SQL bind their values with these."""
     return {column.name: column.type._cached_bind_processor(dialect) or unchanged for column in table.columns}
+
+
+@lru_cache(maxsize=64)  # per dialect, table and columns: a few per engine
+def readers(dialect: Dialect, table: FromClause, columns: tuple[str, ...]) -> dict[str, Callable[[Any], Any]]:
+    """How each of `columns` of `table` turns the driver's value into Python's (a date from SQLite's text, an aware
+    UTC time, and so on): SQLAlchemy's own result processors, as its typed results use them, looked up once. Rows of
+    statements written in the driver's SQL are read with these."""
+    return {name: table.columns[name].type._cached_result_processor(dialect, None) or unchanged for name in columns}
