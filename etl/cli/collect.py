@@ -167,7 +167,10 @@ def ledger_command(obj: Context, since: date | None, reclassify: bool, force_tot
     "The first day to fill (Seoul): kt00002's estimates, the ledger and ka10074's realised profit from it.",
     required=True,
 )
-@until_option("The last day [default: today].")
+@until_option(
+    "The last day of the estimates and the bars [default: today]; the ledger and ka10074 are read to today, so that"
+    " realized_checks has both for every day."
+)
 @click.pass_obj
 def backfill_command(obj: Context, since: date, until: date | None) -> None:
     """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and
