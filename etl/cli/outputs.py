@@ -47,7 +47,10 @@ def _index_code(value: str | None) -> str | None:
 @exchange_option(
     "The series measured [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed."
 )
-@since_option("The period's start (Seoul): its first day with a value is the base [default: the first day].")
+@since_option(
+    "The period's start (Seoul): its first day with a value is the base, unless it is the account's first and its"
+    " first deposit counts from the day's start [default: the first day]."
+)
 @until_option("The period's last day (Seoul).")
 @click.option(
     "--benchmark",
