@@ -3,20 +3,21 @@
 ka10074 (일자별실현손익요청) lists one line a day under dt_rlzt_pl, "filled only on days with realised profit"; `dt` is
 the day (YYYYMMDD). Its amounts are plain integers in 원 (buy_amt, sell_amt, tdy_trde_cmsn, tdy_trde_tax), read as int;
 tdy_sel_pl, the day's realised profit, is Kiwoom's figure by its own average cost and may carry decimals (ka10072's
-field of that name does, "59813.04"), so it is read exactly, to 2 places. A line without its day, or a value that does
-not match, refuses the page with the field and line named.
+field of that name does, "59813.04"), so it is read exactly, to 2 places; no amount is said to be unsigned, so a sign
+is kept (realized_checks shows it). A line without its day, a day after the page arrived or one an earlier line of
+the page lists, or a value that does not match, refuses the page with the field and line named.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import listed, parse_amount, parse_date, parse_text
+from etl.normalize.transform import day_of_line, listed, parse_amount, parse_text
 
 REALIZED_KEY = "dt_rlzt_pl"
 PNL_PRECISION, PNL_SCALE = 15, 2  # NUMERIC(15,2): SQLite keeps NUMERIC as a REAL, exact to 15 digits
@@ -73,14 +74,13 @@ def realized_rows(page: Page, *, account_no: str, first_line: int = 0) -> Realiz
     captured_at = page.received_at.astimezone(UTC)
     rows = []
     unknown: set[str] = set()
+    days: set[date] = set()
     for number, item in enumerate(items, start=first_line):
         if not isinstance(item, dict):
             raise TransformError("expected an object", field=REALIZED_KEY, value=item, line=number, lines=_LINES)
         unknown.update(f"{REALIZED_KEY}.{name}" for name in item.keys() - REALIZED_FIELDS.keys() - {"dt"})
         try:
-            day = parse_date(item.get("dt", ""), "dt", number)
-            if day is None:
-                raise TransformError("a line needs its day", field="dt", value=item.get("dt"), line=number)
+            day = day_of_line(item, page.received_at, days, number)
             row: dict[str, Any] = {"account_no": account_no, "trade_date": day, "captured_at": captured_at}
             for field, column in REALIZED_FIELDS.items():
                 value = item.get(field)
