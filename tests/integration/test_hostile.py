@@ -909,3 +909,11 @@ def test_returns_refuses_a_benchmark_that_is_not_three_ascii_digits_in_one_line(
     result = invoke("returns", "--database-url", url, "--benchmark", index)
     assert result.exit_code == 2 and "expected a three-digit index code" in result.output, result.output
     assert "Traceback" not in result.output and not (tmp_path / "kiwoom_etl.db").exists()
+
+
+@pytest.mark.parametrize("code", ["0001a0", "abcdef", "5930", "0059301", "A005930", "００５９３０", "005930;DROP", ""])
+def test_instruments_refuses_a_code_the_lists_would_refuse_before_asking(tmp_path: Path, code: str) -> None:
+    env = {"KIWOOM_APPKEY": "app-key", "KIWOOM_SECRETKEY": "secret-key", "KIWOOM_BASE_URL": "http://127.0.0.1:1"}
+    result = invoke("instruments", "--database-url", f"sqlite:///{tmp_path / 'db'}", "--code", code, env=env)
+    assert result.exit_code == 2 and "six letters or digits" in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "db").exists()
