@@ -25,6 +25,7 @@ REFUSED = "refused"  # ledger runs with a page refused: their months are not loa
 LEDGER_NOT_OFFERED = "ledger not offered"  # the server does not offer kt00015
 LEDGER_FAILED = "ledger failed"  # the newest ledger run failed
 DISAGREES = "disagrees"  # days whose kt00017 totals the ledger does not bear out
+REALIZED_DISAGREES = "realized disagrees"  # days whose ka10074 figures the ledger does not bear out
 TOTALS_NOT_OFFERED = "totals not offered"  # the server does not offer kt00017
 TOTALS_FAILED = "totals failed"  # the newest day-totals run failed
 
@@ -115,6 +116,13 @@ def _attention(ledger: LedgerStatus) -> list[Attention]:
     checks, totals = ledger.disagreements, ledger.totals_run
     if checks is not None and checks.days:
         found.append(Attention(name, DISAGREES, count=checks.days, newest=checks.newest, mismatches=checks.mismatches))
+    realized = ledger.realized_disagreements
+    if realized is not None and realized.days:
+        found.append(
+            Attention(
+                name, REALIZED_DISAGREES, count=realized.days, newest=realized.newest, mismatches=realized.mismatches
+            )
+        )
     if totals is not None and totals.status == "failed":
         what = TOTALS_NOT_OFFERED if totals.reason == "not_supported" else TOTALS_FAILED
         found.append(Attention(name, what, error=totals.error or "", reason=totals.reason))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 
@@ -47,8 +48,11 @@ def instruments(obj: Context, codes: tuple[str, ...]) -> None:
     from etl.cli.render import market_results_table
 
     for code in codes:
-        if len(code) != 6 or not code.isascii() or not code.isalnum():
-            raise click.BadParameter(f"{code!r}: a stock code has six letters or digits (005930)", param_hint="--code")
+        if not re.fullmatch("[0-9A-Z]{6}", code):  # as the instrument lists write a code: else refused there
+            raise click.BadParameter(
+                f"{code!r}: a stock code has six letters or digits, the letters capital (005930, 0001A0)",
+                param_hint="--code",
+            )
     with errors():
         settings = obj.settings()
         settings.require_accounts()
@@ -167,7 +171,10 @@ def ledger_command(obj: Context, since: date | None, reclassify: bool, force_tot
     "The first day to fill (Seoul): kt00002's estimates, the ledger and ka10074's realised profit from it.",
     required=True,
 )
-@until_option("The last day [default: today].")
+@until_option(
+    "The last day of the estimates and the bars [default: today]; the ledger and ka10074 are read to today, so that"
+    " realized_checks has both for every day."
+)
 @click.pass_obj
 def backfill_command(obj: Context, since: date, until: date | None) -> None:
     """Fill the days before the daemon started: kt00002's daily estimated assets into account_daily_estimates, and

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def _index_code(value: str | None) -> str | None:
     if value is None:
         return None
-    if not re.fullmatch(r"\d{3}", value):
+    if not re.fullmatch(r"[0-9]{3}", value):  # \d also matches full-width and other digits
         raise click.BadParameter(
             f"expected a three-digit index code such as 001 (KOSPI) or 101 (KOSDAQ), got {value!r}"
         )
@@ -47,7 +47,10 @@ def _index_code(value: str | None) -> str | None:
 @exchange_option(
     "The series measured [default: KRX, or NXT for an account with no KRX snapshot]; never the two summed."
 )
-@since_option("The period's start (Seoul): its first day with a value is the base [default: the first day].")
+@since_option(
+    "The period's start (Seoul): its first day with a value is the base, unless it is the account's first and its"
+    " first deposit counts from the day's start [default: the first day]."
+)
 @until_option("The period's last day (Seoul).")
 @click.option(
     "--benchmark",
@@ -191,7 +194,7 @@ def _export_for_a_tool(
                 "import that file as Portfolio Transactions."
             )
         for words in done.notes:
-            click.echo(words, err=True)
+            click.echo(displayable(words), err=True)  # the codes they list are the ledger's, as Kiwoom sent them
 
 
 @cli.command("export")

@@ -189,6 +189,8 @@ def attention_words(note: Attention) -> str:
         s.LEDGER_FAILED: "the newest ledger run failed: {error}",
         s.DISAGREES: "on {count} day(s) kt00017's totals disagree with the ledger, newest {newest} ({mismatches}): see"
         " the view ledger_checks.",
+        s.REALIZED_DISAGREES: "on {count} day(s) Kiwoom's realised figures (ka10074) disagree with the ledger,"
+        " newest {newest} ({mismatches}): see the view realized_checks.",
         s.TOTALS_NOT_OFFERED: "this server does not offer the day totals (kt00017): {error}",
         s.TOTALS_FAILED: "the newest day-totals run (kt00017) failed ({reason}): {error}",
     }[note.what]

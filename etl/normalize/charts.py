@@ -4,8 +4,9 @@
 ka20006 sends index points as integers 100 times the level ("252127" is 2521.27): each is divided by 100 exactly
 into a Decimal of two places. ka10081 sends prices in whole won. Kiwoom may put a sign before a level or a price to
 say which way it moved against the day before: the level is its absolute value. Volume (거래량) is taken as sent;
-ka20006's 거래대금 comes in millions of won (백만원) and is stored in won (× 1,000,000, exact). A line without its day
-or its close, or a value that does not match, refuses the page with the field and line named. The code a page is
+ka20006's 거래대금 comes in millions of won (백만원) and is stored in won (× 1,000,000, exact); neither can be below 0.
+A line without its day or its close, a day after the page arrived or one an earlier line of the page lists, or a
+value that does not match, refuses the page with the field and line named. The code a page is
 for is what the request asked; a page whose own inds_cd/stk_cd says otherwise is refused.
 """
 
@@ -19,7 +20,15 @@ from typing import Any
 
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
-from etl.normalize.transform import listed, parse_amount, parse_date, parse_price, parse_stock_code
+from etl.normalize.transform import (
+    BIGINT_MAX,
+    day_of_line,
+    listed,
+    parse_count,
+    parse_date,
+    parse_price,
+    parse_stock_code,
+)
 
 INDEX_KEY = "inds_dt_pole_qry"
 STOCK_KEY = "stk_dt_pole_chart_qry"
@@ -46,7 +55,9 @@ def index_level(value: Any, field: str, line: int | None = None) -> Decimal | No
 
 
 def _million_won(value: Any, field: str, line: int | None = None) -> int | None:
-    number = parse_amount(value, field, line)
+    number = parse_count(value, field, line)
+    if number is not None and number * MILLION > BIGINT_MAX:
+        raise TransformError("outside the BIGINT range once in won (× 1,000,000)", field=field, value=value, line=line)
     return None if number is None else number * MILLION
 
 
@@ -55,7 +66,7 @@ def index_rows(page: Page, *, asked: str, first_line: int = 0) -> ChartPage:
     contract (nothing of the page is used then)."""
     fields: dict[str, tuple[str, Callable[[Any, str, int | None], Any]]] = {
         **{field: (column, index_level) for field, column in _OHLC.items()},
-        "trde_qty": ("volume", parse_amount),
+        "trde_qty": ("volume", parse_count),
         "trde_prica": ("trading_value", _million_won),
     }
     return _bars(page, asked, first_line, key=INDEX_KEY, echo="inds_cd", code_column="index_code", fields=fields)
@@ -66,7 +77,7 @@ def stock_rows(page: Page, *, asked: str, first_line: int = 0) -> ChartPage:
     (nothing of the page is used then)."""
     fields: dict[str, tuple[str, Callable[[Any, str, int | None], Any]]] = {
         **{field: (column, parse_price) for field, column in _OHLC.items()},
-        "trde_qty": ("volume", parse_amount),
+        "trde_qty": ("volume", parse_count),
     }
     return _bars(
         page, asked, first_line, key=STOCK_KEY, echo="stk_cd", code_column="stock_code", fields=fields,
@@ -109,14 +120,13 @@ def _bars(
     captured_at = page.received_at.astimezone(UTC)
     rows = []
     unknown: set[str] = set()
+    days: set[date] = set()
     for number, item in enumerate(items, start=first_line):
         if not isinstance(item, dict):
             raise TransformError("expected an object", field=key, value=item, line=number, lines=_LINES)
         unknown.update(f"{key}.{name}" for name in item.keys() - fields.keys() - unstored - {"dt"})
         try:
-            day = parse_date(item.get("dt", ""), "dt", number)
-            if day is None:
-                raise TransformError("a bar needs its day", field="dt", value=item.get("dt"), line=number)
+            day = day_of_line(item, page.received_at, days, number, "bar")
             row: dict[str, Any] = {code_column: asked, "trade_date": day, "captured_at": captured_at}
             for field, (column, parse) in fields.items():
                 value = item.get(field)

@@ -6,11 +6,13 @@ Which market a code is in is decided by WHICH ka10099 list held it (its request'
 read in LIST_ORDER, so an ETF or an ETN listed on KOSPI as well is an ETF or an ETN. A code no list held is asked
 alone (ka10100), and its marketCode decides: 0 KOSPI, 10 KOSDAQ — that marketCode reuses mrkt_tp's codes is an
 inference, so any other value is OTHER, and the caller warns naming the code and the value. A row without its code
-or name, or a value that does not match, refuses the page with the field and line named.
+or name, a code that is not six digits or capital letters (CODE), or a value that does not match, refuses the page
+with the field and line named.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -21,6 +23,10 @@ from etl.kiwoom.pages import Page
 from etl.normalize.transform import parse_date, parse_stock_code, parse_text
 
 MARKETS = ("KOSPI", "KOSDAQ", "KONEX", "ETF", "ETN", "OTHER")
+# A KRX short code (단축코드) as the lists send it, an A before it taken off: six ASCII digits or capital letters
+# ("005930", "0001A0"). Anything else — lowercase, spaces inside, another length — refuses the page: a code the
+# master holds is joined to the positions' and the ledger's, and asked of ka10081 and ka10100 as it is.
+CODE = re.compile("[0-9A-Z]{6}")
 LIST_KEY = "list"
 # ka10099's mrkt_tp → the market of the codes its list holds, in the order the lists are read (the last one wins).
 LIST_ORDER: dict[str, str] = {
@@ -107,6 +113,10 @@ def _row(item: Mapping[str, Any], market: str, page: Page, line: int | None) -> 
         code = parse_stock_code(item.get("code", ""), "code", line)
         if not code:
             raise TransformError("a row needs its code", field="code", value=item.get("code"), line=line)
+        if not CODE.fullmatch(code):
+            raise TransformError(
+                "not a KRX code: six digits or capital letters", field="code", value=item.get("code"), line=line
+            )
         name = parse_text(item.get("name", ""), "name", line)
         if not name:
             raise TransformError("a row needs its name", field="name", value=item.get("name"), line=line)

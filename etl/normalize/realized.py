@@ -3,8 +3,9 @@
 ka10074 (일자별실현손익요청) lists one line a day under dt_rlzt_pl, "filled only on days with realised profit"; `dt` is
 the day (YYYYMMDD). Its amounts are plain integers in 원 (buy_amt, sell_amt, tdy_trde_cmsn, tdy_trde_tax), read as int;
 tdy_sel_pl, the day's realised profit, is Kiwoom's figure by its own average cost and may carry decimals (ka10072's
-field of that name does, "59813.04"), so it is read exactly, to 2 places. A line without its day, or a value that does
-not match, refuses the page with the field and line named.
+field of that name does, "59813.04"), so it is read exactly, to 2 places; no amount is said to be unsigned, so a sign
+is kept (realized_checks shows it). A line without its day, a day after the page arrived or one an earlier line of
+the page lists, or a value that does not match, refuses the page with the field and line named.
 """
 
 from __future__ import annotations

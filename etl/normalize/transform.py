@@ -49,6 +49,31 @@ def _text_of(value: Any, field: str, line: int | None) -> str:
     return value.strip(" ")
 
 
+def parse_count(value: Any, field: str, line: int | None = None) -> int | None:
+    """A count or a sum that cannot be below 0 (a volume, a value traded): an amount, refused when negative."""
+    number = parse_amount(value, field, line)
+    if number is not None and number < 0:
+        raise TransformError("below 0, which a volume or a value traded cannot be", field=field, value=value, line=line)
+    return number
+
+
+def day_of_line(item: Mapping[str, Any], received_at: datetime, seen: set[date], line: int, what: str = "line") -> date:
+    """The `dt` of one line of a page of days (a chart's bars, kt00002's and ka10074's days): refused when it is
+    missing, after the Seoul day the page arrived (no answer can hold a day to come) or a day an earlier line of the
+    page listed (which of the two would stand is no one's guess); `seen` collects the page's days."""
+    day = parse_date(item.get("dt", ""), "dt", line)
+    if day is None:
+        raise TransformError(f"a {what} needs its day", field="dt", value=item.get("dt"), line=line)
+    if day > trade_date_of(received_at):
+        raise TransformError(
+            f"after {trade_date_of(received_at)}, the day the page arrived", field="dt", value=item.get("dt"), line=line
+        )
+    if day in seen:
+        raise TransformError("a day an earlier line of the page lists", field="dt", value=item.get("dt"), line=line)
+    seen.add(day)
+    return day
+
+
 def listed(data: Mapping[str, Any], key: str, page_no: int) -> list[Any]:
     """The list `key` of a page's body; TransformError when it is something else."""
     found = data.get(key)
@@ -239,14 +264,13 @@ def day_lines(
     captured_at = page.received_at.astimezone(UTC)
     rows = []
     unknown: set[str] = set()
+    days: set[date] = set()
     for number, item in enumerate(listed(page.data, key, page.page_no), start=first_line):
         if not isinstance(item, dict):
             raise TransformError("expected an object", field=key, value=item, line=number, lines=lines)
         unknown.update(f"{key}.{name}" for name in item.keys() - fields.keys() - {"dt"})
         try:
-            day = parse_date(item.get("dt", ""), "dt", number)
-            if day is None:
-                raise TransformError("a line needs its day", field="dt", value=item.get("dt"), line=number)
+            day = day_of_line(item, page.received_at, days, number)
             row: dict[str, Any] = {"account_no": account_no, "trade_date": day, "captured_at": captured_at}
             for field, (column, parse) in fields.items():
                 value = item.get(field)

@@ -3,9 +3,12 @@ account_returns_daily and account_flows_daily — time-weighted return (TWR), an
 (XIRR), max drawdown, the best and worst day, and the dividends, fees and taxes of the period.
 
 The period's first day with a value is its base: its close is the start value, and what happened on it (its
-return, its flows, its dividends) belongs to the period before. The figures are computed here from the views' rows
-in plain floating point, like the views' own; the XIRR is found by bisection on a bracket where the present value
-of the cash flows changes sign, and said in words when there is none.
+return, its flows, its dividends) belongs to the period before — unless it is the account's first day and its return
+counts from the day's start (the first deposit into an empty account, see daily_returns): then the period starts
+from nothing at that day's start, and the day's return and flows are in it, as account_returns_daily counts them.
+The figures are computed here from the views' rows in plain floating point, like the views' own; the XIRR is found
+by bisection on a bracket where the present value of the cash flows changes sign, and said in words when there is
+none.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -77,6 +80,7 @@ class Performance:
     dividends: int
     fees: int
     taxes: int
+    from_start: bool = False  # the first day's own return and flows are in the period (it starts from nothing)
 
     @property
     def days(self) -> int:
@@ -88,8 +92,10 @@ class Performance:
         return None if self.xirr is None else (1 + self.xirr) ** (self.days / YEAR) - 1
 
 
-def performance(days: Sequence[Day], flows: Sequence[Flow]) -> Performance:
-    """The figures of `days` (oldest first, at least two) with the `flows` dated inside the period."""
+def performance(days: Sequence[Day], flows: Sequence[Flow], *, from_start: bool = False) -> Performance:
+    """The figures of `days` (oldest first, at least two) with the `flows` dated inside the period; `from_start`:
+    the period starts from nothing at the start of the first day, whose return and flows (those dated up to it) are
+    in it."""
     if len(days) < 2:
         raise ValueError("a period needs two days with a value: a start and an end")
     base, *rest = days
@@ -98,7 +104,7 @@ def performance(days: Sequence[Day], flows: Sequence[Flow]) -> Performance:
     running_peak = peak_day = trough_day = first
     drawdown = 0.0
     counted = []
-    for day in rest:
+    for day in days if from_start else rest:
         if day.daily_return is not None:
             index *= 1 + day.daily_return
             counted.append((day.trade_date, day.daily_return))
@@ -106,17 +112,19 @@ def performance(days: Sequence[Day], flows: Sequence[Flow]) -> Performance:
             peak, running_peak = index, day.trade_date
         elif index / peak - 1 < drawdown:
             drawdown, peak_day, trough_day = index / peak - 1, running_peak, day.trade_date
-    inside = [f for f in flows if first < f.trade_date <= last]
+    inside = [f for f in flows if (from_start or first < f.trade_date) and f.trade_date <= last]
+    start_value = 0 if from_start else base.equity
     twr = index - 1 if counted else None
     years = (last - first).days / YEAR
-    cash = [(first, -float(base.equity)), *((f.trade_date, -float(f.external_flow)) for f in inside if f.external_flow)]
+    paid = ((max(f.trade_date, first), -float(f.external_flow)) for f in inside if f.external_flow)
+    cash = [(first, -float(start_value)), *paid]
     cash.append((last, float(days[-1].equity)))
     rate, problem = xirr(cash)
     return Performance(
         first=first,
         last=last,
         days_with_values=len(days),
-        start_value=base.equity,
+        start_value=start_value,
         end_value=days[-1].equity,
         net_flows=sum(f.external_flow for f in inside),
         twr=twr,
@@ -131,6 +139,7 @@ def performance(days: Sequence[Day], flows: Sequence[Flow]) -> Performance:
         dividends=sum(f.dividends for f in inside),
         fees=sum(f.fees for f in inside),
         taxes=sum(f.taxes for f in inside),
+        from_start=from_start,
     )
 
 
@@ -273,19 +282,29 @@ def account_returns(
             f" {shown} values run from {first} to {last})"
         )
         return AccountReturns(account, shown, None, problem, note, has_ledger, days=days)
+    # The account's first day whose return counts from its start (only such a first day has one): the period
+    # starts from nothing, as account_returns_daily's twr_cumulative does; a later base's return is the period's before.
+    earlier = select(returns.c.trade_date).where(
+        mine, returns.c.exchange == shown, returns.c.trade_date < days[0].trade_date
+    )
+    from_start = days[0].daily_return is not None and connection.execute(earlier.limit(1)).first() is None
     moved = select(flows.c.trade_date, flows.c.external_flow, flows.c.dividends, flows.c.fees, flows.c.taxes).where(
         flows.c.account_no == account,
-        flows.c.trade_date > days[0].trade_date,
         flows.c.trade_date <= days[-1].trade_date,
     )
+    if not from_start:
+        moved = moved.where(flows.c.trade_date > days[0].trade_date)
     unvalued = connection.execute(moved.with_only_columns(func.sum(flows.c.unvalued_transfers))).scalar()
-    measured = performance(days, [Flow(*row) for row in connection.execute(moved)])
-    against = None if benchmark is None else _against(connection, benchmark, days, measured.twr)
+    measured = performance(days, [Flow(*row) for row in connection.execute(moved)], from_start=from_start)
+    against = None if benchmark is None else _against(connection, benchmark, days, measured.twr, from_start)
     return AccountReturns(account, shown, measured, None, note, has_ledger, int(unvalued or 0), days, against)
 
 
-def _against(connection: Connection, code: str, days: Sequence[Day], twr: float | None) -> Benchmark:
-    """The period's days against index `code`'s closes on the same days (index_daily)."""
+def _against(
+    connection: Connection, code: str, days: Sequence[Day], twr: float | None, from_start: bool = False
+) -> Benchmark:
+    """The period's days against index `code`'s closes on the same days (index_daily); `from_start`: the index's
+    base is its last close before the first day, as the account's is the first day's start."""
     closes = dict(
         connection.execute(
             select(IndexDaily.trade_date, IndexDaily.close).where(
@@ -299,7 +318,19 @@ def _against(connection: Connection, code: str, days: Sequence[Day], twr: float 
             " indexes and run `kiwoom-etl backfill` over the period"
         )
         return Benchmark(code, None, None, 0, None, None, problem)
-    return compare(code, [BenchmarkDay(d.trade_date, d.daily_return, closes.get(d.trade_date)) for d in days], twr)
+    paired = [BenchmarkDay(d.trade_date, d.daily_return, closes.get(d.trade_date)) for d in days]
+    if from_start:
+        before = connection.execute(
+            select(IndexDaily.trade_date, IndexDaily.close)
+            .where(IndexDaily.index_code == code, IndexDaily.trade_date < days[0].trade_date)
+            .order_by(IndexDaily.trade_date.desc())
+            .limit(1)
+        ).first()
+        day_before = days[0].trade_date - timedelta(days=1)
+        paired.insert(
+            0, BenchmarkDay(before.trade_date, None, before.close) if before else BenchmarkDay(day_before, None, None)
+        )
+    return compare(code, paired, twr)
 
 
 _LABEL = 25  # the width of a figure's label
@@ -324,7 +355,11 @@ def render(returns: AccountReturns) -> str:
         return f"{account} · {returns.exchange}: {returns.problem}."
     lines = [
         f"{account} · {returns.exchange} · {p.first} – {p.last} ({p.days} days, {p.days_with_values} with"
-        " a value; the first is the base)",
+        + (
+            " a value; from the first's start, the account's first deposit)"
+            if p.from_start
+            else " a value; the first is the base)"
+        ),
     ]
     if returns.note:
         lines.append(f"  {returns.note}")

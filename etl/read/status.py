@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, Table, case, func, select
 
 from etl.apis.ledger import LEDGER
+from etl.apis.realized import REALIZED
 from etl.apis.snapshot import SNAPSHOT
 from etl.apis.totals import DAY_TOTALS
-from etl.read.views import LEDGER_CHECKS
+from etl.read.views import LEDGER_CHECKS, REALIZED_CHECKS
+from etl.read.views.view import View
 from etl.schedule import Schedule
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
@@ -186,19 +188,23 @@ def _next_slot(schedule: Schedule, exchange: str, now: datetime) -> datetime | N
 
 @dataclass(frozen=True)
 class Disagreements:
-    """An account's days whose kt00017 totals the ledger does not bear out (ledger_checks)."""
+    """An account's days whose Kiwoom figures the ledger does not bear out: kt00017's totals (ledger_checks) or
+    ka10074's realised figures (realized_checks)."""
 
     days: int
     newest: date | None
     mismatches: str | None  # the newest such day's
 
 
-def disagreements(connection: Connection, accounts: Iterable[str]) -> dict[str, Disagreements]:
-    """Per account of `accounts` that has day totals: how many days disagree, and the newest."""
+def disagreements(
+    connection: Connection, accounts: Iterable[str], view: View = LEDGER_CHECKS, figures: Table = DAY_TOTALS.table
+) -> dict[str, Disagreements]:
+    """Per account of `accounts` that has rows in `figures` (the table `view` checks): how many days `view` says
+    disagree, and the newest."""
     wanted = list(accounts)
     if not wanted:
         return {}
-    checks = LEDGER_CHECKS.table()
+    checks = view.table()
     query = select(checks.c.account_no, checks.c.trade_date, checks.c.mismatches).where(
         checks.c.result == "disagrees", checks.c.account_no.in_(wanted)
     )
@@ -206,7 +212,7 @@ def disagreements(connection: Connection, accounts: Iterable[str]) -> dict[str, 
     for account, day, mismatches in connection.execute(query):
         found.setdefault(account, []).append((day, mismatches))
     taken = connection.execute(
-        select(DAY_TOTALS.table.c.account_no).where(DAY_TOTALS.table.c.account_no.in_(wanted)).distinct()
+        select(figures.c.account_no).where(figures.c.account_no.in_(wanted)).distinct()
     ).scalars()
     result = {}
     for account in taken:
@@ -217,8 +223,9 @@ def disagreements(connection: Connection, accounts: Iterable[str]) -> dict[str, 
 
 @dataclass(frozen=True)
 class LedgerStatus:
-    """One account's ledger (kt00015): its newest run, its newest line, its lines by kind and its conflicts; and
-    its day totals (kt00017): the newest run and day, and the days the ledger does not bear out (ledger_checks)."""
+    """One account's ledger (kt00015): its newest run, its newest line, its lines by kind and its conflicts; its
+    day totals (kt00017): the newest run and day, and the days the ledger does not bear out (ledger_checks); and the
+    days of Kiwoom's realised figures (ka10074) the ledger does not bear out (realized_checks)."""
 
     account_no: str
     last_status: str | None
@@ -234,6 +241,7 @@ class LedgerStatus:
     totals_run: Any = None  # the newest kt00017 run (status, reason, started_at, error), None when there is none
     totals_day: date | None = None  # the newest day of account_day_totals
     disagreements: Disagreements | None = None
+    realized_disagreements: Disagreements | None = None  # None: no ka10074 figures
 
 
 def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[LedgerStatus]:
@@ -243,12 +251,15 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
     with storage_errors(engine, "reading the ledger"), engine.connect() as connection:
         names = set(
             connection.execute(
-                select(EtlRun.account_no).where(EtlRun.api_id.in_((LEDGER.api_id, DAY_TOTALS.api_id))).distinct()
+                select(EtlRun.account_no)
+                .where(EtlRun.api_id.in_((LEDGER.api_id, DAY_TOTALS.api_id, REALIZED.api_id)))
+                .distinct()
             ).scalars()
         )
         names |= set(connection.execute(select(t.account_no).distinct()).scalars())
         chosen = sorted(n for n in names if n and (accounts is None or n in accounts))
         checks = disagreements(connection, chosen)
+        realized_checks = disagreements(connection, chosen, REALIZED_CHECKS, REALIZED.table)
         statuses = []
         for account_no in chosen:
             newest = _newest_run(connection, LEDGER.api_id, account_no)
@@ -292,6 +303,7 @@ def ledger_statuses(engine: Engine, accounts: set[str] | None = None) -> list[Le
                     _newest_run(connection, DAY_TOTALS.api_id, account_no),
                     totals_day,
                     checks.get(account_no),
+                    realized_checks.get(account_no),
                 )
             )
     return statuses

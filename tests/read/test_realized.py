@@ -20,9 +20,11 @@ from sqlalchemy import Engine, select
 
 from etl.apis.realized import REALIZED
 from etl.kiwoom.pages import Page, parse_json_object
+from etl.read.status import Disagreements, ledger_statuses
 from etl.read.views import POSITION_PNL, REALIZED_CHECKS, REALIZED_PNL
 from etl.store.engine import make_engine, transaction
 from etl.store.runs import start_run
+from tests.support import kiwoom_etl
 from tests.support.books import Book, Line
 from tests.support.schema import migrated
 from tests.support.story import ACCOUNT, at, ledger_line, load
@@ -375,3 +377,25 @@ def test_realized_checks_name_each_figure_that_differs_and_compare_the_profit_ap
     assert (d4.result, d4.mismatches, d4.commission, d4.ledger_commission) == ("disagrees", "commission", 100, 102)
     assert (d4.computed_realized_pnl, d4.realized_pnl_result) == (65_341, "same")
     assert isinstance(d3.captured_at, datetime) and d3.captured_at.tzinfo is not None
+
+
+def test_status_flags_the_days_kiwoom_s_realised_figures_disagree_with_the_ledger(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    load(engine, tmp_path, BOOKS, LEDGER)
+    (before,) = [s for s in ledger_statuses(engine) if s.account_no == ACCOUNT]
+    assert before.realized_disagreements is None  # no ka10074 figures: nothing to hold
+    kiwoom_days(
+        engine,
+        [
+            kiwoom_day(D2, 540_000, 45_000, "-4999.50", 87, 81),  # agrees (its profit differs: not a disagreement)
+            kiwoom_day(D4, 300_000, 680_000, "65341", 100, 1224),  # the ledger says 102 of commission
+        ],
+    )
+    (status,) = [s for s in ledger_statuses(engine) if s.account_no == ACCOUNT]
+    assert status.realized_disagreements == Disagreements(1, D4, "commission")
+    shown = kiwoom_etl("status", "--database-url", db_url, env={"KIWOOM_ETL_STATE_DIR": str(tmp_path / "s")})
+    assert (
+        f"{ACCOUNT}: on 1 day(s) Kiwoom's realised figures (ka10074) disagree with the ledger, newest {D4}"
+        " (commission): see the view realized_checks." in shown.stdout
+    ), shown.stdout + shown.stderr

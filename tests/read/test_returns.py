@@ -151,6 +151,43 @@ def test_the_first_deposit_into_an_empty_account_counts_from_the_start_of_its_da
     assert rows[1].twr_cumulative == pytest.approx(10_200_000 / 10_000_000 - 1, rel=1e-12)  # nothing lost
 
 
+def test_returns_over_the_account_s_whole_life_counts_the_first_deposit_day_as_the_view_does(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """`returns` from the account's first day (10,000,000 into an empty account, 10,100,000, 10,200,000 and
+    10,300,000 at the closes) starts from nothing: +3 %, as twr_cumulative; from the second day, that day is the base:
+    +0.98 %. The index is measured over the same interval: from its close before the first day."""
+    from etl.store.engine import make_engine
+    from etl.store.schema import migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    books = [
+        Book(ACCOUNT, "KRX", at(D2), (samsung(71000),), deposit_d2=3_000_000),
+        Book(ACCOUNT, "KRX", at(D3), (samsung(72000),), deposit_d2=3_000_000),
+        Book(ACCOUNT, "KRX", at(D5), (samsung(73000),), deposit_d2=3_000_000),
+    ]
+    load(engine, tmp_path, books, [ledger_line(D2, 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
+    with_kospi(engine)
+    (last,) = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")[-1:]
+    engine.dispose()
+    env = {"KIWOOM_ETL_DATABASE_URL": sqlite_url}
+    whole = kiwoom_etl("returns", "--account", ACCOUNT, "--benchmark", "001", env=env)
+    assert whole.returncode == 0, whole.stderr
+    assert f"time-weighted return     {last.twr_cumulative * 100:+.2f} %" in whole.stdout and "+3.00 %" in whole.stdout
+    assert "start equity             0 KRW" in whole.stdout, whole.stdout
+    assert "net external flows       +10,000,000 KRW" in whole.stdout
+    assert "from the first's start, the account's first deposit" in whole.stdout
+    index = 2499.24 / 2500 - 1  # D1's close to D5's: the account's interval
+    assert f"KOSPI (001) return       {index * 100:+.2f} %" in whole.stdout, whole.stdout
+    assert f"excess over it           {(0.03 - index) * 100:+.2f} %" in whole.stdout
+    later = kiwoom_etl("returns", "--account", ACCOUNT, "--since", str(D3), env=env)
+    assert f"time-weighted return     {(10_300_000 / 10_200_000 - 1) * 100:+.2f} %" in later.stdout, later.stdout
+    assert "start equity             10,200,000 KRW" in later.stdout and "the first is the base" in later.stdout
+    same = kiwoom_etl("returns", "--account", ACCOUNT, "--since", str(D1), env=env)
+    assert "+3.00 %" in same.stdout  # D2 is still the account's first day
+
+
 def test_a_first_day_whose_deposit_found_cash_in_the_account_has_no_return(engine: Engine, tmp_path: Path) -> None:
     """The same day, but the deposit's line says cash was there before it: what the account held at the day's start
     is unknown, so the day has no return, as any first day."""
