@@ -5,7 +5,7 @@ earlier one.
 
 A run reads a range [since, until] code by code: base_dt is `until`, and the pages (newest first) are followed back
 until one reaches a day before `since`. Neither is an account's API: their runs have no account_no. A stock's close
-values a securities transfer of that day no snapshot priced (etl.read.views.valuation): its load refreshes those
+values a securities transfer of that day no snapshot priced (etl.store.valuation): its load refreshes those
 accounts' daily_returns in its transaction.
 """
 

@@ -12,7 +12,7 @@ The convention (docs/data-dictionary.md, "realized_pnl", says it for analysts):
   ones, so a sale on or before the anchor day has no row. An account without a snapshot starts from nothing.
 - **Buys** add their quantity and trade_amount; the buy's commission is not in the cost (as a broker's 매입단가),
   and realized_pnl subtracts only the sale's own commission and tax. **Transfers in** add their quantity at the
-  transfer's value (etl.read.views.valuation, as account_flows_daily values it; an unvalued one leaves the cost
+  transfer's value (etl.store.valuation, as account_flows_daily values it; an unvalued one leaves the cost
   unknown). **Transfers out** take shares away at their average cost, no profit made.
 - **Sales**: cost_basis = the cost held × sold / held, in whole 원 rounded half up; selling the last share takes the
   remainder, so the costs of all sales and of what is still held add up to what was paid. A sale of more shares
@@ -30,7 +30,7 @@ from sqlalchemy import BigInteger, Date, Integer, Text
 
 from etl.apis.realized import ACCOUNT_REALIZED_DAILY
 from etl.normalize.realized import PNL_PRECISION, PNL_SCALE
-from etl.read.views.valuation import TRANSFER_VALUE, VALUATION_TABLES
+from etl.store.valuation import TRANSFER_VALUE, VALUATION_TABLES
 from etl.read.views.view import View
 from etl.store.dictionary import (
     BIGINT,

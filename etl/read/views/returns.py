@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Float, Integer, Text
 
 from etl.read.views.accounts import NET_ASSETS
-from etl.read.views.valuation import TRANSFER_VALUE, VALUATION_TABLES
+from etl.store.valuation import TRANSFER_VALUE, VALUATION_TABLES
 from etl.read.views.view import CLOSE_TIME, View
 from etl.store.dictionary import (
     ACCOUNT_NO,
