@@ -304,9 +304,7 @@ def require_pyarrow() -> tuple[Any, Any]:
 
 
 @contextmanager
-def _destination(
-    out: Path | None, stdout: IO[bytes] | None, protected: Protected, force: bool
-) -> Iterator[IO[bytes]]:
+def _destination(out: Path | None, stdout: IO[bytes] | None, protected: Protected, force: bool) -> Iterator[IO[bytes]]:
     """`stdout`, or etl.files.output_file's stream for `out` (renamed to it only once everything is written)."""
     if out is None:
         if stdout is None:
@@ -352,9 +350,7 @@ class _CsvWriter:
 
     def __init__(self, stream: IO[bytes], columns: Sequence[Field], raw_text: bool = False) -> None:
         self.stream = stream
-        self.formats = [
-            _safe_text if c.kind is Kind.TEXT and not raw_text else CSV_TEXT[c.kind] for c in columns
-        ]
+        self.formats = [_safe_text if c.kind is Kind.TEXT and not raw_text else CSV_TEXT[c.kind] for c in columns]
         self.header = [c.name for c in columns]  # written with the first chunk, or alone by close()
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
