@@ -25,8 +25,9 @@ shares of one stock).
 
 The walk is etl.store.realized's: it keeps its sales in realized_sales, which every load that changes an account's
 walk refreshes, and realized_pnl shows that table as it is, so that a filter on account_no reads its key.
-position_pnl adds each stock's parts in one grouping over a UNION ALL, so that a filter on account_no reaches every
-table it reads (a CTE read twice would be computed whole).
+position_pnl adds each stock's parts in one window over a UNION ALL, one row kept a stock: a filter on account_no
+(a column it is partitioned by) reaches every table it reads on both backends, where SQLite would compute a GROUP BY
+subquery, or a CTE read twice, whole.
 """
 
 from __future__ import annotations
@@ -179,17 +180,19 @@ parts AS (
 ),
 stocks AS (
     SELECT t.account_no, t.stock_code,
-           COALESCE(MIN(t.held_name), MIN(t.booked_name), MIN(t.sold_name)) AS stock_name,
-           CAST(COALESCE(SUM(t.realized_pnl), 0) AS BIGINT) AS realized_pnl,
-           CAST(SUM(t.unrealized_pnl) AS BIGINT) AS unrealized_pnl,
-           CAST(SUM(t.dividends) AS BIGINT) AS dividends, CAST(SUM(t.fees) AS BIGINT) AS fees,
-           CAST(SUM(t.taxes) AS BIGINT) AS taxes, SUM(t.unpriced_sales) AS unpriced_sales
+           COALESCE(MIN(t.held_name) OVER w, MIN(t.booked_name) OVER w, MIN(t.sold_name) OVER w) AS stock_name,
+           CAST(COALESCE(SUM(t.realized_pnl) OVER w, 0) AS BIGINT) AS realized_pnl,
+           CAST(SUM(t.unrealized_pnl) OVER w AS BIGINT) AS unrealized_pnl,
+           CAST(SUM(t.dividends) OVER w AS BIGINT) AS dividends, CAST(SUM(t.fees) OVER w AS BIGINT) AS fees,
+           CAST(SUM(t.taxes) OVER w AS BIGINT) AS taxes, SUM(t.unpriced_sales) OVER w AS unpriced_sales,
+           ROW_NUMBER() OVER w AS n
     FROM parts t
-    GROUP BY t.account_no, t.stock_code
+    WINDOW w AS (PARTITION BY t.account_no, t.stock_code)
 )
 SELECT s.account_no, s.stock_code, s.stock_name, s.realized_pnl, s.unrealized_pnl, s.dividends, s.fees, s.taxes,
        s.realized_pnl + s.unrealized_pnl + s.dividends - s.fees - s.taxes AS total_pnl, s.unpriced_sales
-FROM stocks s""",
+FROM stocks s
+WHERE s.n = 1""",
     requires=("account_transactions", "realized_sales"),
     computed={
         "stock_code": Text(),
