@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import Connection, Date, bindparam, delete, text
+from sqlalchemy import Connection, Date, TextClause, bindparam, delete, text
 
 from etl.store.dictionary import AVERAGE_SCALE
 from etl.store.models import RealizedSale
@@ -116,12 +117,13 @@ FROM walked w
 WHERE w.kind = 'sell'"""
 
 
-def _walk(dialect: str, *, one: bool) -> str:
+@lru_cache(maxsize=8)  # built once per dialect: a long text
+def _walk(dialect: str, *, one: bool) -> TextClause:
     """The walk's INSERT for `dialect`, of one account (:account_no) or of every one."""
     out = _WALK.replace("{average_cost}", _AVERAGE[dialect]).replace("{closes}", "daily_closes")
     for alias in ("a", "c"):
         out = out.replace("{only:" + alias + "}", f"{alias}.account_no = :account_no" if one else "1 = 1")
-    return out
+    return text(out)
 
 
 # Whether a close of `:trade_date` may have changed the account's walk: no close of the account before that day (it
@@ -146,19 +148,18 @@ _TRANSFERS_QUERY = text(_TRANSFERS_OF).bindparams(bindparam("days", type_=Date()
 
 # A transaction-scoped lock per account on PostgreSQL, so that two loads of one account committing at once cannot
 # each walk without the other's lines and then insert the same sales.
-_PG_LOCK = "SELECT pg_advisory_xact_lock(20261208, hashtext(CAST(:account_no AS text)))"
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(20261208, hashtext(CAST(:account_no AS text)))")
 
 
 def refresh(connection: Connection, accounts: Iterable[str]) -> None:
     """Walk each account again whole and replace its rows. In the caller's transaction."""
-    walk = text(_walk(connection.dialect.name, one=True))
     table = RealizedSale.__table__
     for account_no in sorted(set(accounts)):
         values = {"account_no": account_no}
         if connection.dialect.name == "postgresql":
-            connection.execute(text(_PG_LOCK), values)
+            connection.execute(_PG_LOCK, values)
         connection.execute(delete(table).where(table.c.account_no == account_no))
-        connection.execute(walk, values)
+        connection.execute(_walk(connection.dialect.name, one=True), values)
 
 
 def refresh_days(connection: Connection, closes: Iterable[tuple[str, date]]) -> None:
@@ -185,4 +186,4 @@ def refresh_transfers(connection: Connection, stock_code: str, days: Iterable[da
 def rebuild(connection: Connection) -> None:
     """Empty realized_sales and fill it again: every account's walk, in one statement."""
     connection.execute(delete(RealizedSale.__table__))
-    connection.execute(text(_walk(connection.dialect.name, one=False)))
+    connection.execute(_walk(connection.dialect.name, one=False))
