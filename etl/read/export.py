@@ -42,9 +42,10 @@ from etl.store.engine import storage_errors
 from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
-# Every history table but the derived ones every load keeps: daily_closes (account_daily shows it) and daily_returns
-# (account_returns_daily shows it).
-TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name not in ("daily_closes", "daily_returns")}
+# Every history table but the derived ones every load keeps: daily_closes (account_daily shows it), daily_returns
+# (account_returns_daily shows it) and realized_sales (realized_pnl shows it).
+_DERIVED = ("daily_closes", "daily_returns", "realized_sales")
+TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name not in _DERIVED}
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000
