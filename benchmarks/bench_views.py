@@ -1,23 +1,26 @@
 """The analyst views on a large history, each query beside the floor: the same rows read straight by their ids.
 
     .venv/bin/python benchmarks/bench_views.py [--backend postgresql,sqlite] [--postgres URL] [--cache DIR]
-                                               [--accounts N] [--days N] [--snapshots N] [--lines N] [--explain]
-                                               [--json]
+                                               [--accounts N] [--days N] [--snapshots N] [--lines N] [--ledger N]
+                                               [--explain] [--json]
 
 The data set: accounts × 2 exchanges × days × snapshots a day × lines a snapshot (PostgreSQL: 10 × 2 × 250 × 8 ×
 250 = 10 M position rows; SQLite: 2 accounts, 2 M), built once into a migrated database and kept between runs,
 keyed by the schema revision and the parameters (rebuilt when either changes): on PostgreSQL a schema of its own in
 the database `kiwoom_bench` (created if missing; --postgres names another), written by COPY; on SQLite a file under
---cache (default kiwoom-etl-bench-views under the temporary directory), written by executemany. daily_closes and
-daily_returns are then filled by etl.store.closes.rebuild and etl.store.returns.rebuild, as migrations 0007 and 0016
-fill them. Its size on disk is printed.
+--cache (default kiwoom-etl-bench-views under the temporary directory), written by executemany. Each account has
+--ledger share lines (buys, sales and now and then a transfer in without an amount) spread over the days after its
+first. daily_closes, daily_returns and realized_sales are then filled by etl.store.closes.rebuild,
+etl.store.returns.rebuild and etl.store.realized.rebuild, as migrations 0007, 0016 and 0018 fill them. Its size on
+disk is printed.
 
 Each query is an analyst's: the view filtered on account_no, exchange and trade_date. Its time is the median of 5
 runs after one warm-up, from execute to the last row fetched through the driver; the floor is the same for a plain
 read of the rows the answer is made of, by ids looked up beforehand (the close's lines, the closes' summaries),
 which no view can beat. Targets: on PostgreSQL account_daily for a year ≤ 100 ms, position_daily and
 position_changes for a day ≤ 50 ms, latest_positions ≤ 20 ms; on SQLite each ≤ 200 ms; account_returns_daily for a
-year ≤ 50 ms on both, its floor the year's closes read by id, at the scale of many accounts and years:
+year ≤ 50 ms on both, its floor the year's closes read by id, and realized_pnl and position_pnl of one account ≤ 50 ms
+on both, their floor the account's ledger lines read by id, at the scale of many accounts and years:
 
     .venv/bin/python benchmarks/bench_views.py --backend postgresql --accounts 1000 --days 1250 --snapshots 1 --lines 1
     .venv/bin/python benchmarks/bench_views.py --backend sqlite --accounts 100 --days 1250 --snapshots 1 --lines 1
@@ -48,7 +51,7 @@ from sqlalchemy.engine import make_url
 
 from etl.read.views import create_views, drop_views
 from etl.settings import normalize_database_url
-from etl.store import closes, returns
+from etl.store import closes, realized, returns
 from etl.store.engine import make_engine
 from etl.store.schema import head_revision, migrate
 
@@ -63,6 +66,8 @@ TARGETS_MS = {
         "position_changes": 50.0,
         "account_returns_daily": 50.0,
         "latest_positions": 20.0,
+        "realized_pnl": 50.0,
+        "position_pnl": 50.0,
     },
     "sqlite": {
         "account_daily": 200.0,
@@ -70,6 +75,8 @@ TARGETS_MS = {
         "position_changes": 200.0,
         "account_returns_daily": 50.0,
         "latest_positions": 200.0,
+        "realized_pnl": 50.0,
+        "position_pnl": 50.0,
     },
 }
 DEFAULT_ACCOUNTS = {"postgresql": 10, "sqlite": 2}
@@ -84,10 +91,12 @@ class Shape:
     days: int
     snapshots: int
     lines: int
+    ledger: int  # share lines an account
 
     @property
     def key(self) -> str:
-        return f"{head_revision()}_{self.accounts}x{len(EXCHANGES)}x{self.days}x{self.snapshots}x{self.lines}"
+        sizes = (self.accounts, len(EXCHANGES), self.days, self.snapshots, self.lines)
+        return f"{head_revision()}_{'x'.join(map(str, sizes))}_{self.ledger}"
 
     @property
     def position_rows(self) -> int:
@@ -172,6 +181,39 @@ def positions(shape: Shape) -> Iterator[tuple[Any, ...]]:
                         )
 
 
+def ledger(shape: Shape) -> Iterator[tuple[Any, ...]]:
+    """account_transactions rows: each account's share lines over its days after the first, in five stocks (the
+    first of them in its snapshots), two buys of ten shares for each sale of ten, a transfer in without an amount
+    every 50th line."""
+    loaded = shape.moment(0, 0)
+    for a in range(shape.accounts):
+        for n in range(shape.ledger):
+            day = shape.day(1 + n * (shape.days - 1) // shape.ledger)
+            stock = n % 5
+            kind = "securities_in" if n % 50 == 49 else ("buy", "buy", "sell")[(n // 5) % 3]
+            price = 10_000 + stock * 10 + n
+            amount = 0 if kind == "securities_in" else 10 * price
+            yield (
+                a * len(EXCHANGES) + 1,
+                shape.account(a),
+                day,
+                f"{n + 1:09d}",
+                "000000000",
+                kind,
+                None if kind == "securities_in" else day,
+                f"{100000 + stock:06d}",
+                f"종목{stock}",
+                10,
+                amount,
+                amount // 10_000,
+                loaded,
+            )
+
+
+LEDGER_COLUMNS = (
+    "run_id, account_no, settlement_date, transaction_no, original_transaction_no, kind, contract_date, stock_code, "
+    "stock_name, quantity, trade_amount, commission, loaded_at"
+)
 SUMMARY_COLUMNS = (
     "id, run_id, account_no, exchange, captured_at, scheduled_for, trade_date, deposit_d2, total_purchase_amount, "
     "total_evaluation_amount, total_profit_loss, total_profit_loss_rate, credit_loan_total, unpaid_credit_interest, "
@@ -236,6 +278,7 @@ def postgres_build(url: str, shape: Shape) -> tuple[str, float | None]:
                 ("etl_runs", RUN_COLUMNS, iter(runs(shape))),
                 ("account_snapshots", SUMMARY_COLUMNS, summaries(shape)),
                 ("position_snapshots", POSITION_COLUMNS, positions(shape)),
+                ("account_transactions", LEDGER_COLUMNS, ledger(shape)),
             ):
                 with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for row in rows:
@@ -250,6 +293,7 @@ def postgres_build(url: str, shape: Shape) -> tuple[str, float | None]:
     with engine.begin() as sa_connection:
         closes.rebuild(sa_connection)
         returns.rebuild(sa_connection)
+        realized.rebuild(sa_connection)
     engine.dispose()
     with psycopg.connect(plain, options=f"-csearch_path={schema}", autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
@@ -330,6 +374,7 @@ def sqlite_build(cache: Path, shape: Shape) -> tuple[Path, float | None]:
             ("etl_runs", RUN_COLUMNS, iter(runs(shape))),
             ("account_snapshots", SUMMARY_COLUMNS, summaries(shape)),
             ("position_snapshots", POSITION_COLUMNS, positions(shape)),
+            ("account_transactions", LEDGER_COLUMNS, ledger(shape)),
         ):
             marks = ", ".join("?" * len(columns.split(", ")))
             while batch := [tuple(map(_sqlite_value, row)) for _, row in zip(range(100_000), rows, strict=False)]:
@@ -339,6 +384,7 @@ def sqlite_build(cache: Path, shape: Shape) -> tuple[Path, float | None]:
     with engine.begin() as sa_connection:
         closes.rebuild(sa_connection)
         returns.rebuild(sa_connection)
+        realized.rebuild(sa_connection)
     engine.dispose()
     connection = sqlite3.connect(building)
     connection.execute("ANALYZE")
@@ -387,6 +433,9 @@ def queries(shape: Shape, one: Callable[[str], list[tuple[Any, ...]]]) -> list[t
     index = days.index(day.isoformat())
     close, previous, newest = by_day[days[index]], by_day[days[index - 1]], by_day[days[-1]]
     year = [snapshot_id for trade_date, snapshot_id in by_day.items() if trade_date.startswith(str(day.year))]
+    owner = f"account_no = '{account}'"
+    lines = {int(id_): kind for id_, kind in one(f"SELECT id, kind FROM account_transactions WHERE {owner}")}
+    sales = [id_ for id_, kind in lines.items() if kind == "sell"] or [0]
     return [
         (
             "account_daily",
@@ -415,6 +464,16 @@ def queries(shape: Shape, one: Callable[[str], list[tuple[Any, ...]]]) -> list[t
             "latest_positions",
             f"SELECT * FROM latest_positions WHERE {where} ORDER BY line_no",
             f"SELECT * FROM position_snapshots WHERE snapshot_id = {newest} ORDER BY line_no",
+        ),
+        (
+            "realized_pnl",
+            f"SELECT * FROM realized_pnl WHERE {owner} ORDER BY trade_date, transaction_id",
+            f"SELECT * FROM account_transactions WHERE id IN ({', '.join(map(str, sales))}) ORDER BY id",
+        ),
+        (
+            "position_pnl",
+            f"SELECT * FROM position_pnl WHERE {owner} ORDER BY stock_code",
+            f"SELECT * FROM account_transactions WHERE id IN ({', '.join(map(str, lines or [0]))}) ORDER BY id",
         ),
     ]
 
@@ -537,12 +596,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--days", type=int, default=250)
     parser.add_argument("--snapshots", type=int, default=8, help="snapshots a day")
     parser.add_argument("--lines", type=int, default=250, help="lines a snapshot")
+    parser.add_argument("--ledger", type=int, default=200, help="share lines an account")
     parser.add_argument("--explain", action="store_true", help="print each view query's plan to stderr")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     results = []
     for backend in args.backend.split(","):
-        shape = Shape(args.accounts or DEFAULT_ACCOUNTS[backend], args.days, args.snapshots, args.lines)
+        shape = Shape(args.accounts or DEFAULT_ACCOUNTS[backend], args.days, args.snapshots, args.lines, args.ledger)
         if backend == "postgresql":
             results.append(bench_postgres(args.postgres, shape, args.explain))
         elif backend == "sqlite":

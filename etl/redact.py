@@ -10,9 +10,7 @@ MASK = "***"
 # scheme://user:password@ — the password is everything up to the last @ before the path, query or fragment; and when
 # no @ comes before those, up to the last @ before a space, unless a port comes first (host:8080/a@b is a path):
 # SQLAlchemy takes `/`, `?` and `#` in a password as the password's own.
-_USERINFO = re.compile(
-    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@?#]*):(?P<password>[^/\s?#]*|(?!\d+[/?#])\S*)@"
-)
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@?#]*):(?P<password>[^/\s?#]*|(?!\d+[/?#])\S*)@")
 # name=value where the name holds password, token, secret or key (any case, percent-encoded or not: SQLAlchemy and
 # browsers decode it): a URL's query (?, &, ;) or fragment (#), and the key = value form of libpq connection strings
 # that drivers echo in their errors (after a space, quote or paren; a value may be 'quoted'). A colon before a space

@@ -5,8 +5,8 @@ earlier one.
 
 A run reads a range [since, until] code by code: base_dt is `until`, and the pages (newest first) are followed back
 until one reaches a day before `since`. Neither is an account's API: their runs have no account_no. A stock's close
-values a securities transfer of that day no snapshot priced (etl.read.views.valuation): its load refreshes those
-accounts' daily_returns in its transaction.
+values a securities transfer of that day no snapshot priced (etl.store.valuation): its load refreshes those
+accounts' daily_returns and realized_sales in its transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from etl.kiwoom.endpoints import INDEX_DAILY as INDEX_DAILY_ENDPOINT
 from etl.kiwoom.endpoints import STOCK_DAILY as STOCK_DAILY_ENDPOINT
 from etl.kiwoom.pages import Page
 from etl.normalize.charts import index_rows, stock_rows
-from etl.store import returns
+from etl.store import realized, returns
 from etl.store.daily import store_daily
 from etl.store.dictionary import (
     BIGINT,
@@ -180,13 +180,15 @@ def _read_stock(page: Page, asked: str, first_line: int) -> Rows:
 
 
 def _store_stock(connection: Connection, table: Table, rows: Iterable[dict[str, Any]], *, run_id: int) -> int:
-    """store_daily, then daily_returns refreshed for the accounts whose transfers the stock's closes now value (a
-    transfer on a day without a snapshot listing the stock is valued at stock_daily's close), in the same
-    transaction: the market job's load and a replay of ka10081 both come here."""
+    """store_daily, then daily_returns and realized_sales refreshed for the accounts whose transfers the stock's
+    closes now value (a transfer on a day without a snapshot listing the stock is valued at stock_daily's close), in
+    the same transaction: the market job's load and a replay of ka10081 both come here."""
     rows = list(rows)
     written = store_daily(connection, table, rows, run_id=run_id)
     if rows:  # one stock's rows: store_daily refuses any other
-        returns.refresh_transfers(connection, rows[0]["stock_code"], (row["trade_date"] for row in rows))
+        days = [row["trade_date"] for row in rows]
+        returns.refresh_transfers(connection, rows[0]["stock_code"], days)
+        realized.refresh_transfers(connection, rows[0]["stock_code"], days)
     return written
 
 

@@ -12,7 +12,7 @@ from etl.apis.api import Api, Claim, RunsMetric
 from etl.kiwoom.endpoints import Endpoint
 from etl.normalize.ledger import LEDGER_KEY
 from etl.store.dictionary import Counted
-from etl.store.models import AccountTransaction, AccountTransactionConflict, DailyReturn
+from etl.store.models import AccountTransaction, AccountTransactionConflict, DailyReturn, RealizedSale
 
 
 def _body(start: date, end: date) -> dict[str, Any]:
@@ -36,6 +36,7 @@ LEDGER = Api(
     counted=Counted("ledger lines", "received"),
     claim=Claim.RANGE,
     table=AccountTransaction.__table__,
-    also_writes=(AccountTransactionConflict.__table__, DailyReturn.__table__),  # daily_returns: its flows
+    # daily_returns: its flows; realized_sales: its share lines
+    also_writes=(AccountTransactionConflict.__table__, DailyReturn.__table__, RealizedSale.__table__),
     runs_metric=RunsMetric("ledger", "Account ledger"),
 )

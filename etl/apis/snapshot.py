@@ -7,7 +7,7 @@ from __future__ import annotations
 from etl.apis.api import Api, Claim
 from etl.kiwoom.endpoints import BALANCE
 from etl.store.dictionary import Counted
-from etl.store.models import AccountSnapshot, DailyClose, DailyReturn, PositionSnapshot
+from etl.store.models import AccountSnapshot, DailyClose, DailyReturn, PositionSnapshot, RealizedSale
 
 SNAPSHOT = Api(
     endpoint=BALANCE,
@@ -16,6 +16,6 @@ SNAPSHOT = Api(
     counted=Counted("positions", "loaded"),
     claim=Claim.SLOT,
     table=AccountSnapshot.__table__,
-    # daily_closes and daily_returns: derived by every load
-    also_writes=(PositionSnapshot.__table__, DailyClose.__table__, DailyReturn.__table__),
+    # daily_closes, daily_returns and realized_sales (an account's first close): derived by every load
+    also_writes=(PositionSnapshot.__table__, DailyClose.__table__, DailyReturn.__table__, RealizedSale.__table__),
 )

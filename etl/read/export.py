@@ -42,9 +42,10 @@ from etl.store.engine import storage_errors
 from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
-# Every history table but the derived ones every load keeps: daily_closes (account_daily shows it) and daily_returns
-# (account_returns_daily shows it).
-TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name not in ("daily_closes", "daily_returns")}
+# Every history table but the derived ones every load keeps: daily_closes (account_daily shows it), daily_returns
+# (account_returns_daily shows it) and realized_sales (realized_pnl shows it).
+_DERIVED = ("daily_closes", "daily_returns", "realized_sales")
+TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name not in _DERIVED}
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000
@@ -304,9 +305,7 @@ def require_pyarrow() -> tuple[Any, Any]:
 
 
 @contextmanager
-def _destination(
-    out: Path | None, stdout: IO[bytes] | None, protected: Protected, force: bool
-) -> Iterator[IO[bytes]]:
+def _destination(out: Path | None, stdout: IO[bytes] | None, protected: Protected, force: bool) -> Iterator[IO[bytes]]:
     """`stdout`, or etl.files.output_file's stream for `out` (renamed to it only once everything is written)."""
     if out is None:
         if stdout is None:
@@ -352,9 +351,7 @@ class _CsvWriter:
 
     def __init__(self, stream: IO[bytes], columns: Sequence[Field], raw_text: bool = False) -> None:
         self.stream = stream
-        self.formats = [
-            _safe_text if c.kind is Kind.TEXT and not raw_text else CSV_TEXT[c.kind] for c in columns
-        ]
+        self.formats = [_safe_text if c.kind is Kind.TEXT and not raw_text else CSV_TEXT[c.kind] for c in columns]
         self.header = [c.name for c in columns]  # written with the first chunk, or alone by close()
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:

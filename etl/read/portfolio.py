@@ -28,10 +28,10 @@ from sqlalchemy import BigInteger, Engine, literal_column, select
 
 from etl.apis.instruments import Instrument
 from etl.read.export import csv_text, spreadsheet_safe
-from etl.read.views.valuation import TRANSFER_VALUE
 from etl.store.engine import storage_errors
 from etl.store.models import AccountTransaction
 from etl.store.runs import require_account
+from etl.store.valuation import TRANSFER_VALUE
 
 FORMATS = ("portfolio-performance", "ghostfolio")
 CURRENCY = "KRW"

@@ -2,7 +2,7 @@
 and migrations glue, and the one load.
 
 Every way data enters the tables (a fetch, a flush, an import, a replay) goes through `etl.store.load.load`; the
-derived tables (daily_closes, daily_returns) are kept by the loads themselves, in their transactions.
+derived tables (daily_closes, daily_returns, realized_sales) are kept by the loads themselves, in their transactions.
 
 - `models`: the history tables; `sqltypes`: column types that keep values exact; `dictionary`: their column docs;
 - `engine`: the engine for a URL, its transactions, SQLAlchemy's errors translated;
@@ -11,7 +11,8 @@ derived tables (daily_closes, daily_returns) are kept by the loads themselves, i
 - `capture`: one snapshot's raw pages, as every load takes them; `load`: the load of snapshots;
 - `ledger`: the ledger's load; `daily`: the tables of one row per account (or code) and day; `estimates`: where the
   estimates meet the snapshots; `closes`: daily_closes, derived from the snapshots; `returns`: daily_returns,
-  derived from the closes, the estimates and the ledger; `instruments`: the instrument master's load and the codes
-  the accounts held or traded;
+  derived from the closes, the estimates and the ledger; `valuation`: the one value of a securities transfer, which
+  the flows and the costs share; `realized`: realized_sales, the moving-average cost walk of each account's ledger;
+  `instruments`: the instrument master's load and the codes the accounts held or traded;
 - `runs`: etl_runs bookkeeping (claimed slots, missed and skipped runs, abandoned runs).
 """

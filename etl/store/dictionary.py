@@ -747,6 +747,58 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     ),
 )
 
+AVERAGE_SCALE = 4  # realized_sales.average_cost's decimal places, rounded half up
+AVERAGE_TYPE = f"numeric(24,{AVERAGE_SCALE})"
+
+# realized_sales' columns, which realized_pnl shows as they are (the view's contract: etl.read.views.realized).
+REALIZED_SALE_COLUMNS = (
+    LEDGER_ACCOUNT_NO,
+    Column("trade_date", DATE_TYPE, "cntr_dt", "체결일", DATE, "The day the sale was done (its contract_date)."),
+    Column("stock_code", TEXT_TYPE, "stk_cd", "종목코드", CODE, "The stock sold, without the A prefix."),
+    Column("stock_name", TEXT_TYPE, "stk_nm", "종목명", TEXT, "The stock's name on the sell line."),
+    Column("quantity", BIGINT, "trde_qty_jwa_cnt", "매도수량", SHARES, "Shares sold."),
+    Column("sell_amount", BIGINT, "trde_amt", "매도금액", KRW, "The sale's trade_amount."),
+    Column(
+        "cost_basis",
+        BIGINT,
+        None,
+        "매입원가",
+        KRW,
+        "The cost of the shares sold: the cost held × quantity / the shares held, in whole 원 rounded half up (the"
+        " last share takes the remainder); NULL when the cost is unknown or the sale is more than is held.",
+    ),
+    Column("commission", BIGINT, "cmsn", "수수료", KRW, "The sale's commission (0 when NULL)."),
+    Column("tax", BIGINT, "trde_agri_tax", "세금", KRW, "The sale's transaction_tax + income_tax (0 when NULL)."),
+    Column(
+        "realized_pnl",
+        BIGINT,
+        None,
+        "실현손익",
+        KRW,
+        "sell_amount − cost_basis − commission − tax; the buys' commissions are not in cost_basis.",
+    ),
+    Column(
+        "average_cost",
+        AVERAGE_TYPE,
+        None,
+        "평균매입단가",
+        KRW_PER_SHARE,
+        f"The average cost of the shares held before the sale (cost / shares), {AVERAGE_SCALE} decimals rounded"
+        " half up; exact decimal text on SQLite.",
+    ),
+    Column("transaction_id", BIGINT, None, "거래ID", ID, "The sell line: account_transactions.id."),
+)
+
+REALIZED_SALES = Relation(
+    "realized_sales",
+    "실현손익 원장",
+    "One row per sell line of the ledger done after the account's first close, at the moving-average cost of the"
+    " shares held (이동평균법): what realized_pnl shows, derived from the ledger and the first close's holdings by"
+    " each account's walk (etl.store.realized) and kept by every load that changes them, so that one account's sales"
+    " are read by the table's key.",
+    REALIZED_SALE_COLUMNS,
+)
+
 # The store's own tables (etl.store.models), in the order they are declared; etl.apis adds the declarations' own.
 TABLES: dict[str, Relation] = {
     t.name: t
@@ -759,6 +811,7 @@ TABLES: dict[str, Relation] = {
         ACCOUNT_TRANSACTIONS,
         ACCOUNT_TRANSACTION_CONFLICTS,
         DAILY_RETURNS,
+        REALIZED_SALES,
     )
 }
 

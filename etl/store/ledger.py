@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from etl.normalize.ledger import KEY_COLUMNS, LEDGER_COLUMNS, Classifier, Kind, LedgerLine
-from etl.store import returns
+from etl.store import realized, returns
 from etl.store.models import AccountTransaction, AccountTransactionConflict
 
 _COMPARED = tuple(column for column in LEDGER_COLUMNS if column != "kind")  # kind follows the mapping, not Kiwoom
@@ -73,6 +73,8 @@ def store_lines(
         load.added.update(line.values["kind"] for line in new.values())
         # A new line is a flow of its booking day: the returns from it on change (a late line, an earlier day).
         returns.refresh(connection, [(account_no, min(line.values["settlement_date"] for line in new.values()))])
+        if any(line.values["kind"] in realized.SHARE_KINDS for line in new.values()):  # a step of the cost walk
+            realized.refresh(connection, [account_no])
     # Ids of lines inserted just now are needed only by a repeat within this answer, which is rare: read them then.
     repeated_new = [line for line, _ in repeats if line.key in new]
     if repeated_new:
@@ -150,10 +152,12 @@ def newest_settlement_date(connection: Connection, account_no: str) -> date | No
 
 def reclassify(connection: Connection, classifier: Classifier) -> Counter[tuple[str, str]]:
     """Give every stored line the kind `classifier` finds; return how many moved, by (old kind, new kind). The
-    returns of each account with a line moved change from its earliest such line's booking day on."""
+    returns of each account with a line moved change from its earliest such line's booking day on, and its realised
+    walk when the line moved into or out of the share kinds."""
     moved: Counter[tuple[str, str]] = Counter()
     changes = []
     earliest: dict[str, date] = {}
+    walked: set[str] = set()  # the accounts with a line moved into or out of the share kinds
     a = AccountTransaction
     rows = connection.execute(select(a.id, a.account_no, a.settlement_date, a.kind, a.remark, a.io_type_name))
     for id_, account_no, settlement_date, kind, remark, io_type_name in rows:
@@ -162,6 +166,8 @@ def reclassify(connection: Connection, classifier: Classifier) -> Counter[tuple[
             moved[(kind, new)] += 1
             changes.append({"row_id": id_, "new_kind": new})
             earliest[account_no] = min(settlement_date, earliest.get(account_no, settlement_date))
+            if kind in realized.SHARE_KINDS or new in realized.SHARE_KINDS:
+                walked.add(account_no)
     if changes:
         connection.execute(
             update(AccountTransaction)
@@ -170,6 +176,7 @@ def reclassify(connection: Connection, classifier: Classifier) -> Counter[tuple[
             changes,
         )
         returns.refresh(connection, earliest.items())
+        realized.refresh(connection, walked)
     return moved
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Dialect, FromClause, delete, select, update
 from etl.errors import TransformError
 from etl.kiwoom.pages import Page
 from etl.normalize.transform import COMMON_COLUMNS, LINE_COLUMNS, Snapshot, transform
-from etl.store import closes, returns
+from etl.store import closes, realized, returns
 from etl.store.capture import Capture
 from etl.store.engine import driver_cursor
 from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse, Reason, RunStatus
@@ -77,7 +77,8 @@ class _Writes:
     transaction, so nothing changes for what commits): every position in one COPY or executemany, then the raw
     pages and the runs' ends, each in one executemany, the daily_closes rows of the days written and the reads of
     the daily_returns refresh from those days on — on PostgreSQL these in one round trip (psycopg's pipeline) —,
-    then the daily_returns rows computed."""
+    then the daily_returns rows computed, and realized_sales of an account whose first close or transfers those
+    days may change."""
 
     positions: list[tuple[Any, ...]] = field(default_factory=list)
     pages: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
@@ -95,6 +96,7 @@ class _Writes:
                 cursor.execute(statement, values)
             # After the closes it reads: the returns of the days written and of every day after them.
             returns.refresh(connection, ((account_no, day) for account_no, _, day in self.days), cursor)
+        realized.refresh_days(connection, ((account_no, day) for account_no, _, day in self.days))
 
 
 def _load_one(

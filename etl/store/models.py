@@ -44,11 +44,13 @@ from etl.store.dictionary import (
     ACCOUNT_SNAPSHOTS,
     ACCOUNT_TRANSACTION_CONFLICTS,
     ACCOUNT_TRANSACTIONS,
+    AVERAGE_SCALE,
     DAILY_CLOSES,
     DAILY_RETURNS,
     ETL_RUNS,
     POSITION_SNAPSHOTS,
     RAW_RESPONSES,
+    REALIZED_SALES,
     Relation,
 )
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
@@ -475,3 +477,28 @@ class DailyReturn(Base):
     twr_index: ColumnClause[Decimal] = Column(_CHAIN, nullable=False)
     peak_index: ColumnClause[Decimal] = Column(_CHAIN, nullable=False)
     drawdown: ColumnClause[Decimal] = Column(_CHAIN, nullable=False)
+
+
+# realized_sales.average_cost: exact NUMERIC on PostgreSQL; on SQLite the decimal text realized_pnl showed before the
+# table (SQLite's NUMERIC is a float, which would round a large average).
+AVERAGE_COST = Numeric(24, AVERAGE_SCALE, asdecimal=True).with_variant(Text(), "sqlite")
+
+
+class RealizedSale(Base):
+    """One sell line of the ledger at its moving-average cost, derived by etl.store.realized (realized_pnl reads it)."""
+
+    __tablename__ = "realized_sales"
+    __relation__ = REALIZED_SALES
+
+    account_no: ColumnClause[str] = Column(Text, primary_key=True)
+    trade_date: ColumnClause[date] = Column(Date, primary_key=True)
+    stock_code: ColumnClause[str] = Column(Text, nullable=False)
+    stock_name: ColumnClause[str] = Column(Text)
+    quantity: ColumnClause[int] = Column(BigInteger, nullable=False)
+    sell_amount: ColumnClause[int] = Column(BigInteger)
+    cost_basis: ColumnClause[int] = Column(BigInteger)
+    commission: ColumnClause[int] = Column(BigInteger, nullable=False)
+    tax: ColumnClause[int] = Column(BigInteger, nullable=False)
+    realized_pnl: ColumnClause[int] = Column(BigInteger)
+    average_cost: ColumnClause[Any] = Column(AVERAGE_COST)
+    transaction_id: ColumnClause[int] = Column(BigInteger, primary_key=True)

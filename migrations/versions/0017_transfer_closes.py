@@ -1,5 +1,5 @@
 """A securities transfer without an amount on a day no snapshot lists its stock is valued at stock_daily's close of
-that day (etl.read.views.valuation): account_flows_daily and the realised views are created again as the code defines
+that day (etl.store.valuation): account_flows_daily and the realised views are created again as the code defines
 them, and daily_returns, which reads the flows, is computed again.
 
 Revision ID: 0017

@@ -113,9 +113,9 @@ def test_an_older_taking_of_a_day_is_not_written_over_a_later_one(engine: Engine
 
 
 def test_a_run_grows_its_runs_its_pages_and_the_tables_of_its_own() -> None:
-    snapshot = ("account_snapshots", "position_snapshots", "daily_closes", "daily_returns")
+    snapshot = ("account_snapshots", "position_snapshots", "daily_closes", "daily_returns", "realized_sales")
     assert SNAPSHOT.grows == ("etl_runs", "raw_responses", *snapshot)
-    ledger = ("account_transactions", "account_transaction_conflicts", "daily_returns")
+    ledger = ("account_transactions", "account_transaction_conflicts", "daily_returns", "realized_sales")
     assert LEDGER.grows == ("etl_runs", "raw_responses", *ledger)
     assert DAY_TOTALS.grows == ("etl_runs", "raw_responses", "account_day_totals")
     assert ESTIMATES.grows == ("etl_runs", "raw_responses", "account_daily_estimates", "daily_returns")

@@ -322,6 +322,20 @@ def test_position_pnl_adds_each_stock_s_parts_without_counting_a_sale_s_fees_twi
     assert got == {key: {"account_no": key[0], **row} for key, row in expected.items()}
 
 
+def test_one_account_s_rows_are_its_rows_of_the_whole_views(engine: Engine, tmp_path: Path) -> None:
+    """A filter on account_no reaches realized_sales' key and position_pnl's tables (benchmarks/bench_views.py times
+    it): it changes which rows are read, never what they say."""
+    load(engine, tmp_path / "a", BOOKS, LEDGER)
+    load(engine, tmp_path / "b", [], OTHER_LEDGER, account=OTHER)
+    for view in (REALIZED_PNL.table(), POSITION_PNL.table()):
+        with engine.connect() as connection:
+            every = [dict(r._mapping) for r in connection.execute(select(view))]
+            for account in (ACCOUNT, OTHER):
+                one = [dict(r._mapping) for r in connection.execute(select(view).where(view.c.account_no == account))]
+                mine = [r for r in every if r["account_no"] == account]
+                assert one and sorted(one, key=repr) == sorted(mine, key=repr)
+
+
 def kiwoom_days(engine: Engine, lines: list[dict[str, str]]) -> None:
     """ka10074's answer with `lines`, through its normaliser and load, as a run of the account's."""
     now = datetime(2026, 11, 10, 9, tzinfo=UTC)

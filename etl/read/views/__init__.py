@@ -9,7 +9,6 @@ that alters a table they read.
 - `ledger`: ledger_checks and the kt00017 figures it compares.
 - `returns`: account_flows_daily, account_returns_daily.
 - `benchmark`: account_benchmark_daily.
-- `valuation`: the one value of a securities transfer, which the flows and the costs share.
 - `realized`: realized_pnl, position_pnl, realized_checks (the moving-average cost and Kiwoom's own figures).
 - `dividends`: dividends, dividends_monthly.
 

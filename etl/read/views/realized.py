@@ -12,7 +12,7 @@ The convention (docs/data-dictionary.md, "realized_pnl", says it for analysts):
   ones, so a sale on or before the anchor day has no row. An account without a snapshot starts from nothing.
 - **Buys** add their quantity and trade_amount; the buy's commission is not in the cost (as a broker's 매입단가),
   and realized_pnl subtracts only the sale's own commission and tax. **Transfers in** add their quantity at the
-  transfer's value (etl.read.views.valuation, as account_flows_daily values it; an unvalued one leaves the cost
+  transfer's value (etl.store.valuation, as account_flows_daily values it; an unvalued one leaves the cost
   unknown). **Transfers out** take shares away at their average cost, no profit made.
 - **Sales**: cost_basis = the cost held × sold / held, in whole 원 rounded half up; selling the last share takes the
   remainder, so the costs of all sales and of what is still held add up to what was paid. A sale of more shares
@@ -22,6 +22,12 @@ The convention (docs/data-dictionary.md, "realized_pnl", says it for analysts):
 Integer arithmetic throughout, the same on SQLite and PostgreSQL (no float): cost × sold / held is computed as
 (cost ÷ held) × sold + the remainder's share, so no product exceeds 2 × held² (BIGINT holds it up to 2.1 billion
 shares of one stock).
+
+The walk is etl.store.realized's: it keeps its sales in realized_sales, which every load that changes an account's
+walk refreshes, and realized_pnl shows that table as it is, so that a filter on account_no reads its key.
+position_pnl adds each stock's parts in one window over a UNION ALL, one row kept a stock: a filter on account_no
+(a column it is partitioned by) reaches every table it reads on both backends, where SQLite would compute a GROUP BY
+subquery, or a CTE read twice, whole.
 """
 
 from __future__ import annotations
@@ -30,153 +36,33 @@ from sqlalchemy import BigInteger, Date, Integer, Text
 
 from etl.apis.realized import ACCOUNT_REALIZED_DAILY
 from etl.normalize.realized import PNL_PRECISION, PNL_SCALE
-from etl.read.views.valuation import TRANSFER_VALUE, VALUATION_TABLES
 from etl.read.views.view import View
 from etl.store.dictionary import (
+    AVERAGE_SCALE,
     BIGINT,
     CODE,
     COUNT,
-    DATE,
-    DATE_TYPE,
-    ID,
     KRW,
-    KRW_PER_SHARE,
     LEDGER_ACCOUNT_NO,
-    SHARES,
+    REALIZED_SALE_COLUMNS,
     TEXT,
     TEXT_TYPE,
     Column,
     with_meaning,
 )
+from etl.store.realized import SHARE_KINDS
 from etl.store.sqltypes import ExactDecimal, UtcDateTime
 
-AVERAGE_SCALE = 4  # average_cost's decimal places, rounded half up
-AVERAGE_TYPE = f"numeric(24,{AVERAGE_SCALE})"
-_UNIT = 10**AVERAGE_SCALE
-# The kinds of line that move a stock's shares.
-SHARE_KINDS = ("buy", "sell", "securities_in", "securities_out")
-
-
-def share(cost: str, part: str, held: str) -> str:
-    """cost × part / held in whole 원, rounded half up, for cost ≥ 0, part ≥ 0 and held > 0: the integer quotient
-    times part, plus the remainder's part rounded (so no product exceeds 2 × held × part)."""
-    return f"(({cost}) / ({held}) * ({part}) + (2 * (({cost}) % ({held})) * ({part}) + ({held})) / (2 * ({held})))"
-
-
-# A sale or transfer out of e.quantity that the shares held before it (w.held) cover.
-_COVERED = "w.held > 0 AND e.quantity <= w.held"
-_TAKEN = share("w.cost", "e.quantity", "w.held")
-_AVERAGE_UNITS = share("w.cost_before", str(_UNIT), "w.held_before")  # the average cost × 10⁴, rounded half up
-# average_cost as an exact decimal: NUMERIC on PostgreSQL, its decimal text on SQLite (whose NUMERIC is a float).
-_AVERAGE = {
-    "postgresql": f"CAST(CAST({_AVERAGE_UNITS} AS NUMERIC) / {_UNIT} AS {AVERAGE_TYPE.upper()})",
-    "sqlite": f"printf('%d.%0{AVERAGE_SCALE}d', {_AVERAGE_UNITS} / {_UNIT}, {_AVERAGE_UNITS} % {_UNIT})",
-}
-_OUT = "e.kind IN ('sell', 'securities_out')"
-# The walk carries each line's own columns, so that the sales are read from it alone: a join back to the lines let
-# PostgreSQL rescan the walk for each sale once a filter on account_no reached the view.
+_SALE_COLUMNS = ", ".join(f"r.{column.name}" for column in REALIZED_SALE_COLUMNS)
 
 REALIZED_PNL = View(
     "realized_pnl",
     "실현손익",
     "One row per sell line of the ledger done after the account's first close: its cost at the moving average"
     " (이동평균법) of the shares held, and the profit realised (docs/data-dictionary.md states the cost convention).",
-    (
-        LEDGER_ACCOUNT_NO,
-        Column("trade_date", DATE_TYPE, "cntr_dt", "체결일", DATE, "The day the sale was done (its contract_date)."),
-        Column("stock_code", TEXT_TYPE, "stk_cd", "종목코드", CODE, "The stock sold, without the A prefix."),
-        Column("stock_name", TEXT_TYPE, "stk_nm", "종목명", TEXT, "The stock's name on the sell line."),
-        Column("quantity", BIGINT, "trde_qty_jwa_cnt", "매도수량", SHARES, "Shares sold."),
-        Column("sell_amount", BIGINT, "trde_amt", "매도금액", KRW, "The sale's trade_amount."),
-        Column(
-            "cost_basis",
-            BIGINT,
-            None,
-            "매입원가",
-            KRW,
-            "The cost of the shares sold: the cost held × quantity / the shares held, in whole 원 rounded half up (the"
-            " last share takes the remainder); NULL when the cost is unknown or the sale is more than is held.",
-        ),
-        Column("commission", BIGINT, "cmsn", "수수료", KRW, "The sale's commission (0 when NULL)."),
-        Column("tax", BIGINT, "trde_agri_tax", "세금", KRW, "The sale's transaction_tax + income_tax (0 when NULL)."),
-        Column(
-            "realized_pnl",
-            BIGINT,
-            None,
-            "실현손익",
-            KRW,
-            "sell_amount − cost_basis − commission − tax; the buys' commissions are not in cost_basis.",
-        ),
-        Column(
-            "average_cost",
-            AVERAGE_TYPE,
-            None,
-            "평균매입단가",
-            KRW_PER_SHARE,
-            f"The average cost of the shares held before the sale (cost / shares), {AVERAGE_SCALE} decimals rounded"
-            " half up; exact decimal text on SQLite.",
-        ),
-        Column("transaction_id", BIGINT, None, "거래ID", ID, "The sell line: account_transactions.id."),
-    ),
-    f"""WITH RECURSIVE
-anchors AS (
-    SELECT f.account_no, f.trade_date, COALESCE(k.snapshot_id, x.snapshot_id) AS snapshot_id
-    FROM (SELECT c.account_no, MIN(c.trade_date) AS trade_date FROM {{closes}} c GROUP BY c.account_no) f
-    LEFT JOIN {{closes}} k ON k.account_no = f.account_no AND k.exchange = 'KRX' AND k.trade_date = f.trade_date
-    LEFT JOIN {{closes}} x ON x.account_no = f.account_no AND x.exchange = 'NXT' AND x.trade_date = f.trade_date
-),
-moves AS (
-    SELECT n.account_no, p.stock_code, MIN(p.stock_name) AS stock_name, n.trade_date, 0 AS line,
-           n.trade_date AS settlement_date, '' AS transaction_no, '' AS original_transaction_no, 'opening' AS kind,
-           CAST(SUM(COALESCE(p.quantity, 0)) AS BIGINT) AS quantity, CAST(SUM(p.purchase_amount) AS BIGINT) AS amount,
-           CAST(0 AS BIGINT) AS commission, CAST(0 AS BIGINT) AS tax, CAST(NULL AS BIGINT) AS transaction_id
-    FROM anchors n
-    JOIN position_snapshots p ON p.snapshot_id = n.snapshot_id
-    WHERE p.stock_code <> ''
-    GROUP BY n.account_no, p.stock_code, n.trade_date
-    HAVING SUM(COALESCE(p.quantity, 0)) > 0
-    UNION ALL
-    SELECT a.account_no, a.stock_code, a.stock_name, COALESCE(a.contract_date, a.settlement_date), 1,
-           a.settlement_date, a.transaction_no, a.original_transaction_no, a.kind, CAST(a.quantity AS BIGINT),
-           CASE WHEN a.kind IN ('securities_in', 'securities_out') THEN {TRANSFER_VALUE} ELSE a.trade_amount END,
-           COALESCE(a.commission, 0), COALESCE(a.transaction_tax, 0) + COALESCE(a.income_tax, 0), a.id
-    FROM account_transactions a
-    LEFT JOIN anchors n ON n.account_no = a.account_no
-    WHERE a.kind IN ({", ".join(f"'{kind}'" for kind in SHARE_KINDS)}) AND a.stock_code <> ''
-      AND a.quantity > 0 AND a.quantity = CAST(a.quantity AS BIGINT)
-      AND (n.trade_date IS NULL OR COALESCE(a.contract_date, a.settlement_date) > n.trade_date)
-),
-numbered AS (
-    SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.account_no, m.stock_code
-                                   ORDER BY m.trade_date, m.line, m.settlement_date, m.transaction_no,
-                                            m.original_transaction_no) AS step
-    FROM moves m
-),
-walked (account_no, stock_code, step, held, cost, held_before, cost_before, cost_basis, kind, trade_date, stock_name,
-        quantity, amount, commission, tax, transaction_id) AS (
-    SELECT DISTINCT s.account_no, s.stock_code, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT),
-           CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(NULL AS BIGINT), CAST('' AS TEXT), CAST(NULL AS DATE),
-           CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
-           CAST(NULL AS BIGINT)
-    FROM numbered s
-    UNION ALL
-    SELECT w.account_no, w.stock_code, e.step,
-           CASE WHEN {_OUT} THEN CASE WHEN {_COVERED} THEN w.held - e.quantity ELSE 0 END
-                ELSE w.held + e.quantity END,
-           CASE WHEN {_OUT} THEN CASE WHEN {_COVERED} AND e.quantity < w.held THEN w.cost - {_TAKEN} ELSE 0 END
-                ELSE w.cost + e.amount END,
-           w.held, w.cost,
-           CASE WHEN e.kind = 'sell' AND {_COVERED} THEN {_TAKEN} END,
-           e.kind, e.trade_date, e.stock_name, e.quantity, e.amount, e.commission, e.tax, e.transaction_id
-    FROM walked w
-    JOIN numbered e ON e.account_no = w.account_no AND e.stock_code = w.stock_code AND e.step = w.step + 1
-)
-SELECT w.account_no, w.trade_date, w.stock_code, w.stock_name, w.quantity, w.amount AS sell_amount, w.cost_basis,
-       w.commission, w.tax, w.amount - w.cost_basis - w.commission - w.tax AS realized_pnl,
-       CASE WHEN w.cost_basis IS NOT NULL THEN {{average_cost}} END AS average_cost, w.transaction_id
-FROM walked w
-WHERE w.kind = 'sell'""",
-    requires=VALUATION_TABLES,
+    REALIZED_SALE_COLUMNS,
+    f"SELECT {_SALE_COLUMNS}\nFROM realized_sales r",
+    requires=("realized_sales",),
     computed={
         "trade_date": Date(),
         "stock_code": Text(),
@@ -185,7 +71,6 @@ WHERE w.kind = 'sell'""",
         "average_cost": ExactDecimal(24, AVERAGE_SCALE),
         "transaction_id": BigInteger(),
     },
-    per_dialect={"average_cost": _AVERAGE},
 )
 
 # The fees and taxes of a stock's ledger lines that are not already inside realized_pnl (a sale's own commission and
@@ -197,6 +82,25 @@ _TAXES = f"""CASE WHEN {_NOT_A_SALE} THEN COALESCE(a.transaction_tax, 0) + COALE
                  + CASE WHEN a.kind = 'tax' THEN COALESCE(a.trade_amount, 0) ELSE 0 END"""
 _STOCK_KINDS = ", ".join(f"'{kind}'" for kind in (*SHARE_KINDS, "dividend", "fee", "tax"))
 _PNL_PARTS = ("realized_pnl", "unrealized_pnl", "dividends", "fees", "taxes", "total_pnl")
+
+# Each account's latest close: KRX's, else NXT's (an account's exchanges are those two: account_snapshots' check),
+# never both. Written per dialect so that a filter on account_no reaches daily_closes' key and costs little for
+# years of closes: PostgreSQL numbers the account's closes in one window (a correlated MAX per close cost it 80 ms
+# for five years), SQLite probes the key per close (its window sorted them, twice as slow).
+_LATEST = {
+    "postgresql": """SELECT c.account_no, c.snapshot_id
+    FROM (SELECT d.account_no, d.snapshot_id,
+                 ROW_NUMBER() OVER (PARTITION BY d.account_no
+                                    ORDER BY CASE WHEN d.exchange = 'KRX' THEN 0 ELSE 1 END, d.trade_date DESC) AS n
+          FROM daily_closes d) c
+    WHERE c.n = 1""",
+    "sqlite": """SELECT d.account_no, d.snapshot_id
+    FROM daily_closes d
+    WHERE d.trade_date = (SELECT MAX(m.trade_date) FROM daily_closes m
+                          WHERE m.account_no = d.account_no AND m.exchange = d.exchange)
+      AND (d.exchange = 'KRX'
+           OR NOT EXISTS (SELECT 1 FROM daily_closes k WHERE k.account_no = d.account_no AND k.exchange = 'KRX'))""",
+}
 
 POSITION_PNL = View(
     "position_pnl",
@@ -269,62 +173,48 @@ POSITION_PNL = View(
     ),
     f"""WITH
 latest AS (
-    SELECT d.account_no, d.snapshot_id
-    FROM {{closes}} d
-    WHERE d.trade_date = (SELECT MAX(m.trade_date) FROM {{closes}} m
-                          WHERE m.account_no = d.account_no AND m.exchange = d.exchange)
-      AND (d.exchange = 'KRX'
-           OR NOT EXISTS (SELECT 1 FROM {{closes}} k WHERE k.account_no = d.account_no AND k.exchange = 'KRX'))
-),
-held AS (
-    SELECT p.account_no, p.stock_code, MIN(p.stock_name) AS stock_name,
-           CAST(SUM(COALESCE(p.profit_loss, 0)) AS BIGINT) AS unrealized_pnl
-    FROM latest n
-    JOIN position_snapshots p ON p.snapshot_id = n.snapshot_id
-    WHERE p.stock_code <> ''
-    GROUP BY p.account_no, p.stock_code
-),
-sold AS (
-    SELECT r.account_no, r.stock_code, MIN(r.stock_name) AS stock_name,
-           CAST(COALESCE(SUM(r.realized_pnl), 0) AS BIGINT) AS realized_pnl,
-           SUM(CASE WHEN r.cost_basis IS NULL THEN 1 ELSE 0 END) AS unpriced_sales
-    FROM realized_pnl r
-    GROUP BY r.account_no, r.stock_code
-),
-booked AS (
-    SELECT a.account_no, a.stock_code, MIN(a.stock_name) AS stock_name,
-           CAST(SUM(CASE WHEN a.kind = 'dividend' THEN COALESCE(a.trade_amount, 0) ELSE 0 END) AS BIGINT) AS dividends,
-           CAST(SUM({_FEES}) AS BIGINT) AS fees,
-           CAST(SUM({_TAXES}) AS BIGINT) AS taxes
-    FROM account_transactions a
-    WHERE a.kind IN ({_STOCK_KINDS}) AND a.stock_code <> ''
-    GROUP BY a.account_no, a.stock_code
-),
-stocks AS (
-    SELECT account_no, stock_code FROM held
-    UNION SELECT account_no, stock_code FROM sold
-    UNION SELECT account_no, stock_code FROM booked
+    {{latest}}
 ),
 parts AS (
-    SELECT s.account_no, s.stock_code, COALESCE(h.stock_name, b.stock_name, o.stock_name) AS stock_name,
-           COALESCE(o.realized_pnl, 0) AS realized_pnl, COALESCE(h.unrealized_pnl, 0) AS unrealized_pnl,
-           COALESCE(b.dividends, 0) AS dividends, COALESCE(b.fees, 0) AS fees, COALESCE(b.taxes, 0) AS taxes,
-           COALESCE(o.unpriced_sales, 0) AS unpriced_sales
-    FROM stocks s
-    LEFT JOIN held h ON h.account_no = s.account_no AND h.stock_code = s.stock_code
-    LEFT JOIN sold o ON o.account_no = s.account_no AND o.stock_code = s.stock_code
-    LEFT JOIN booked b ON b.account_no = s.account_no AND b.stock_code = s.stock_code
+    SELECT n.account_no, p.stock_code, p.stock_name AS held_name, CAST(NULL AS TEXT) AS booked_name,
+           CAST(NULL AS TEXT) AS sold_name, COALESCE(p.profit_loss, 0) AS unrealized_pnl, 0 AS realized_pnl,
+           0 AS unpriced_sales, 0 AS dividends, 0 AS fees, 0 AS taxes
+    FROM latest n
+    JOIN position_snapshots p ON p.snapshot_id = n.snapshot_id AND p.account_no = n.account_no
+    WHERE p.stock_code <> ''
+    UNION ALL
+    SELECT r.account_no, r.stock_code, NULL, NULL, r.stock_name, 0, r.realized_pnl,
+           CASE WHEN r.cost_basis IS NULL THEN 1 ELSE 0 END, 0, 0, 0
+    FROM realized_sales r
+    UNION ALL
+    SELECT a.account_no, a.stock_code, NULL, a.stock_name, NULL, 0, 0, 0,
+           CASE WHEN a.kind = 'dividend' THEN COALESCE(a.trade_amount, 0) ELSE 0 END, {_FEES}, {_TAXES}
+    FROM account_transactions a
+    WHERE a.kind IN ({_STOCK_KINDS}) AND a.stock_code <> ''
+),
+stocks AS (
+    SELECT t.account_no, t.stock_code,
+           COALESCE(MIN(t.held_name) OVER w, MIN(t.booked_name) OVER w, MIN(t.sold_name) OVER w) AS stock_name,
+           CAST(COALESCE(SUM(t.realized_pnl) OVER w, 0) AS BIGINT) AS realized_pnl,
+           CAST(SUM(t.unrealized_pnl) OVER w AS BIGINT) AS unrealized_pnl,
+           CAST(SUM(t.dividends) OVER w AS BIGINT) AS dividends, CAST(SUM(t.fees) OVER w AS BIGINT) AS fees,
+           CAST(SUM(t.taxes) OVER w AS BIGINT) AS taxes, SUM(t.unpriced_sales) OVER w AS unpriced_sales,
+           ROW_NUMBER() OVER w AS n
+    FROM parts t
+    WINDOW w AS (PARTITION BY t.account_no, t.stock_code)
 )
-SELECT t.account_no, t.stock_code, t.stock_name, t.realized_pnl, t.unrealized_pnl, t.dividends, t.fees, t.taxes,
-       t.realized_pnl + t.unrealized_pnl + t.dividends - t.fees - t.taxes AS total_pnl, t.unpriced_sales
-FROM parts t""",
-    requires=VALUATION_TABLES,  # it reads realized_pnl
+SELECT s.account_no, s.stock_code, s.stock_name, s.realized_pnl, s.unrealized_pnl, s.dividends, s.fees, s.taxes,
+       s.realized_pnl + s.unrealized_pnl + s.dividends - s.fees - s.taxes AS total_pnl, s.unpriced_sales
+FROM stocks s
+WHERE s.n = 1""",
+    requires=("account_transactions", "realized_sales"),
     computed={
         "stock_code": Text(),
         "stock_name": Text(),
         **dict.fromkeys(_PNL_PARTS, BigInteger()),
         "unpriced_sales": Integer(),
     },
+    per_dialect={"latest": _LATEST},
 )
 
 # ka10074's figures that realized_checks holds to the ledger exactly, and what of the buy and sell lines done that day
@@ -430,7 +320,7 @@ LEFT JOIN (SELECT p.account_no, p.trade_date, CAST(SUM(p.realized_pnl) AS BIGINT
      FROM realized_pnl p
      GROUP BY p.account_no, p.trade_date) r
   ON r.account_no = t.account_no AND r.trade_date = t.trade_date""",
-    requires=(*VALUATION_TABLES, "account_realized_daily"),  # it reads realized_pnl
+    requires=("account_transactions", "realized_sales", "account_realized_daily"),  # it reads realized_pnl
     computed={
         "mismatches": Text(),
         "result": Text(),

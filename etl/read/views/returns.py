@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Float, Integer, Text
 
 from etl.read.views.accounts import NET_ASSETS
-from etl.read.views.valuation import TRANSFER_VALUE, VALUATION_TABLES
 from etl.read.views.view import CLOSE_TIME, View
 from etl.store.dictionary import (
     ACCOUNT_NO,
@@ -26,6 +25,7 @@ from etl.store.dictionary import (
     Column,
     with_meaning,
 )
+from etl.store.valuation import TRANSFER_VALUE, VALUATION_TABLES
 
 
 def _flow(name: str, label: str, meaning: str) -> Column:

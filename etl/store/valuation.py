@@ -1,11 +1,11 @@
-"""The one valuation of a securities transfer, shared by the views that need it (account_flows_daily's flows,
-realized_pnl's cost) and the exports (etl.read.portfolio reads it through account_flows_daily's expression): its
-amount, else its quantity at the day's close from a snapshot, else at the stock's own close that day (stock_daily,
-ka10081).
+"""The one valuation of a securities transfer, shared by what needs it (account_flows_daily's flows, realized_sales'
+cost in etl.store.realized) and the exports (etl.read.portfolio reads it through account_flows_daily's expression):
+its amount, else its quantity at the day's close from a snapshot, else at the stock's own close that day
+(stock_daily, ka10081).
 
 One expression, so that a transfer never has two values. A day with neither close leaves the transfer unvalued
-(NULL): account_flows_daily counts it. When stock_daily loads a day later, the accounts' daily_returns are refreshed
-from it (etl.apis.charts), so that the table and the view agree.
+(NULL): account_flows_daily counts it. When stock_daily loads a day later, the accounts' daily_returns and
+realized_sales are refreshed from it (etl.apis.charts), so that the tables and the views agree.
 """
 
 from __future__ import annotations
