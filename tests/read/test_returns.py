@@ -361,6 +361,26 @@ def test_the_benchmark_view_sets_each_day_beside_the_index_from_the_account_s_fi
     assert [r.twr_cumulative for r in nxt] != [r.twr_cumulative for r in rows]  # each exchange its own series
 
 
+def test_the_benchmark_of_a_first_deposit_day_starts_from_the_index_s_close_before_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The first deposit into an empty account counts from its day's start (+1 % on D2): the index is measured from
+    its close before that day (D1's), so that the account and the index cover the same days."""
+    from etl.read.views import ACCOUNT_BENCHMARK_DAILY
+
+    books = [
+        Book(ACCOUNT, "KRX", at(D2), (samsung(71000),), deposit_d2=3_000_000),  # 10,100,000
+        Book(ACCOUNT, "KRX", at(D3), (samsung(72000),), deposit_d2=3_000_000),  # 10,200,000
+    ]
+    load(engine, tmp_path, books, [ledger_line(D2, 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
+    with_kospi(engine)
+    first, second = read(engine, ACCOUNT_BENCHMARK_DAILY, "KRX")
+    assert first.twr_cumulative == pytest.approx(0.01, rel=1e-12)
+    assert first.index_cumulative == pytest.approx(2525 / 2500 - 1, rel=1e-12)  # D1's close to D2's
+    assert second.index_cumulative == pytest.approx(2550.25 / 2500 - 1, rel=1e-12)
+    assert second.excess == pytest.approx((10_200_000 / 10_000_000 - 1) - (2550.25 / 2500 - 1), rel=1e-12)
+
+
 def test_returns_with_a_benchmark_adds_the_index_s_return_and_the_excess(sqlite_url: str, tmp_path: Path) -> None:
     from etl.store.engine import make_engine
 

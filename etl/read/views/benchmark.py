@@ -45,7 +45,8 @@ ACCOUNT_BENCHMARK_DAILY = View(
             "지수누적수익률",
             FRACTION,
             "index_close / the index's close on the account's first valued day (else the last bar before it) − 1;"
-            " NULL when either is missing.",
+            " from the last bar before that day when the day has a return of its own (a first deposit into an empty"
+            " account counts from the day's start), so that both cover the same days; NULL when either is missing.",
         ),
         Column(
             "excess",
@@ -58,13 +59,16 @@ ACCOUNT_BENCHMARK_DAILY = View(
     ),
     f"""WITH returned AS (
     SELECT r.account_no, r.exchange, r.trade_date, r.time, r.twr_cumulative,
-           MIN(r.trade_date) OVER (PARTITION BY r.account_no, r.exchange) AS first_date
+           MIN(r.trade_date) OVER (PARTITION BY r.account_no, r.exchange) AS first_date,
+           CASE WHEN FIRST_VALUE(r.daily_return) OVER (PARTITION BY r.account_no, r.exchange ORDER BY r.trade_date)
+                     IS NOT NULL THEN 1 ELSE 0 END AS first_counts
     FROM account_returns_daily r
 ),
 based AS (
     SELECT a.*, x.index_code,
            (SELECT b.close FROM {_INDEX_DAILY} b
-            WHERE b.index_code = x.index_code AND b.trade_date <= a.first_date
+            WHERE b.index_code = x.index_code
+              AND (b.trade_date < a.first_date OR (b.trade_date = a.first_date AND a.first_counts = 0))
             ORDER BY b.trade_date DESC LIMIT 1) AS base_close
     FROM returned a
     CROSS JOIN (SELECT DISTINCT index_code FROM {_INDEX_DAILY}) x
