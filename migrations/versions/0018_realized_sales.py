@@ -1,6 +1,8 @@
 """realized_sales: each sell line of the ledger at its moving-average cost, filled from the existing ledger and
 snapshots and kept by every load (etl.store.realized); the realised views are created again to read it (a downgrade
-leaves them out: the older revision's computed the walk whole).
+leaves them out: the older revision's computed the walk whole). Every view is created again as the code defines it,
+account_benchmark_daily with it: on a first deposit day counted from its start, its index is measured from the close
+before that day.
 
 Revision ID: 0018
 Revises: 0017
