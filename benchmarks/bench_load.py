@@ -14,7 +14,8 @@ summary and the positions, finish the run, commit.
   (no validation), one `executemany` per table; on PostgreSQL the positions go by `executemany` and by `COPY`,
   both measured, and the faster is the floor.
 
-Rounds alternate the sides, after a warm-up; each side writes to its own database, and at the end the two SQLite
+Rounds alternate the sides, after a warm-up on the day before (the measured snapshots are a later day's than the
+account's first, as a running daemon's are); each side writes to its own database, and at the end the two SQLite
 files are checked to hold the same values. The figures are medians. The target: ours ≤ 1.2× the floor on each
 backend (exit status 1 when missed). Each side's CPU time in this process is reported beside (on PostgreSQL the
 server's work is not in it): on a busy machine it tells where the time goes. PostgreSQL runs when `--postgres` or
@@ -377,7 +378,9 @@ def measure(
     times: dict[str, list[float]] = {name: [] for name in sides}
     cpu: dict[str, list[float]] = {name: [] for name in sides}
     for n in range(warmup + rounds):
-        captured_at = START + timedelta(seconds=n)
+        # The warm-up is the day before: the measured snapshots are a later day's, as a running daemon's are (an
+        # account's first day computes more: every snapshot of it moves the start of the returns and of the walk).
+        captured_at = START + timedelta(seconds=n) - (timedelta(days=1) if n < warmup else timedelta())
         for name, side in sides.items():
             spool_id = f"bench:{name}:{n}"
             started, started_cpu = time.perf_counter(), time.process_time()

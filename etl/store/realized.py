@@ -126,17 +126,20 @@ def _walk(dialect: str, *, one: bool) -> TextClause:
     return text(out)
 
 
-# Whether a close of `:trade_date` may have changed the account's walk: no close of the account before that day (it
-# is the first close, the anchor), or a transfer without an amount booked that day (the day's close may value it).
-# Each part probes an index for one row: daily_closes' key per exchange (an account's are KRX and NXT, as
-# account_snapshots' check says) and account_transactions' natural key.
-_TOUCHED = """SELECT 1 WHERE (NOT EXISTS (SELECT 1 FROM daily_closes c WHERE c.account_no = :account_no
-                                AND c.exchange = 'KRX' AND c.trade_date < :trade_date)
-                AND NOT EXISTS (SELECT 1 FROM daily_closes c WHERE c.account_no = :account_no
-                                AND c.exchange = 'NXT' AND c.trade_date < :trade_date))
-   OR EXISTS (SELECT 1 FROM account_transactions a WHERE a.account_no = :account_no
-              AND a.settlement_date = :trade_date AND a.kind IN ('securities_in', 'securities_out')
-              AND COALESCE(a.trade_amount, 0) = 0)"""
+# Whether a close of `:trade_date` may have changed the account's walk: there is no close of the account before that
+# day (it is the first close, the anchor) or a transfer without an amount is booked that day (the day's close may
+# value it), and the account has a sale (else it has no row, whatever its walk: an account's first day, whose every
+# snapshot moves the anchor, walks only once the ledger holds a sale). The first parts probe an index for one row
+# (daily_closes' key per exchange: an account's are KRX and NXT, as account_snapshots' check says; the ledger's
+# natural key), and a later day without such a transfer, the usual snapshot, stops there.
+_TOUCHED = """SELECT 1 WHERE ((NOT EXISTS (SELECT 1 FROM daily_closes c WHERE c.account_no = :account_no
+                                 AND c.exchange = 'KRX' AND c.trade_date < :trade_date)
+                 AND NOT EXISTS (SELECT 1 FROM daily_closes c WHERE c.account_no = :account_no
+                                 AND c.exchange = 'NXT' AND c.trade_date < :trade_date))
+                OR EXISTS (SELECT 1 FROM account_transactions a WHERE a.account_no = :account_no
+                           AND a.settlement_date = :trade_date AND a.kind IN ('securities_in', 'securities_out')
+                           AND COALESCE(a.trade_amount, 0) = 0))
+  AND EXISTS (SELECT 1 FROM account_transactions s WHERE s.account_no = :account_no AND s.kind = 'sell')"""
 _TOUCHED_QUERY = text(_TOUCHED).bindparams(bindparam("trade_date", type_=Date()))
 
 # The accounts with a transfer without an amount of one stock booked on one of some days (the lines a stock_daily

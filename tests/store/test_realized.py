@@ -5,7 +5,7 @@ nothing. Migration 0018 fills the table from the history there is. On both backe
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,25 @@ def test_a_snapshot_of_a_later_day_walks_nothing(engine: Engine, tmp_path: Path)
         event.remove(engine, "before_cursor_execute", seen)
     assert statements and not [s for s in statements if "realized_sales" in s]
     assert assert_sales_are_the_rebuilt_ones(engine) == before
+
+
+def test_the_first_day_of_an_account_without_a_sale_walks_nothing(engine: Engine, tmp_path: Path) -> None:
+    """Every snapshot of an account's first day moves its anchor, but an account that never sold has no row to
+    walk: each load asks its one question and writes nothing to realized_sales, until the ledger holds a sale."""
+    load(engine, tmp_path, books(D1), [trade(SAMSUNG, D1, 1, "장내매수", 10, 700_000)])
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        later = Book(ACCOUNT, "KRX", at(D1) + timedelta(minutes=5), books(D1)[0].lines)
+        import_books(engine, [later], tmp_path / "again")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [s for s in statements if "daily_closes c" in s] and not [s for s in statements if "realized_sales" in s]
+    assert kept(engine) == []
 
 
 def test_migration_0018_fills_the_table_from_the_history_there_is(engine: Engine, tmp_path: Path) -> None:
