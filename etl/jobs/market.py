@@ -24,12 +24,29 @@ from etl.errors import ApiError, SlotClaimed, StorageError
 from etl.jobs.account_job import AccountJob, RangeResult, Request
 from etl.kiwoom.pages import Page
 from etl.normalize.charts import oldest_day
-from etl.normalize.instruments import LIST_ORDER
+from etl.normalize.instruments import CODE, LIST_ORDER
 from etl.store.engine import storage_errors
 from etl.store.instruments import held_or_traded, known_codes
 from etl.store.models import Reason, RunStatus
 
 log = logging.getLogger(__name__)
+
+
+def askable(codes: Sequence[str], what: str) -> list[str]:
+    """The codes held or traded that Kiwoom can be asked about: six digits or capital letters, as its instrument
+    lists write them. Another (a fund's, or a line Kiwoom wrote oddly) is named in a warning and not asked, since
+    the answer about it would be refused every day."""
+    odd = [code for code in codes if not CODE.fullmatch(code)]
+    if odd:
+        log.warning(
+            "%d code(s) held or traded are not KRX codes (six digits or capital letters), so %s are not asked for"
+            " them: %s",
+            len(odd),
+            what,
+            ", ".join(ascii(code) for code in odd),
+        )
+    return [code for code in codes if CODE.fullmatch(code)]
+
 
 MARKET = "market"  # how a market run's result names its owner: no account's
 
@@ -112,7 +129,7 @@ class SingleInstrumentsJob(MarketJob):
         if codes is None:
             with storage_errors(self.engine, "finding codes without an instrument"), self.engine.connect() as c:
                 known = known_codes(c, INSTRUMENTS.table)
-                codes = [code for code in held_or_traded(c) if code not in known]
+                codes = [code for code in askable(held_or_traded(c), "their instruments") if code not in known]
         return SingleInstrumentsResult(account_no, RunStatus.RUNNING, codes=tuple(codes))
 
 
@@ -157,4 +174,4 @@ class StockDailyJob(ChartJob):
 
     def _codes(self) -> Sequence[str]:
         with storage_errors(self.engine, "finding the stocks held or traded"), self.engine.connect() as connection:
-            return held_or_traded(connection)
+            return askable(held_or_traded(connection), "their daily bars")

@@ -37,6 +37,8 @@ def _simulator() -> Simulator:
     other = make_account(2, 2, exchanges=("KRX",))
     # A K-OTC code: no market list kiwoom-etl reads holds it, so only ka10100 names it.
     other.holdings["KRX"].append(Holding("950170", "비상장바이오", 10, 8000, 8120))
+    # A code no KRX list writes so (a fund's, say): it is held, never asked about.
+    other.holdings["KRX"].append(Holding("k\u202e1234", "펀드", 1, 1000, 1000))
     return Simulator(
         accounts=[account, other], page_size=7, today=lambda: END, retry_after=None, rate_per_second=1000, burst=100
     )
@@ -74,6 +76,8 @@ def test_instruments_come_from_the_list_that_held_them_and_a_code_no_list_had_is
     assert rows["005930"].listed_on == date(2010, 1, 4)
     assert rows["950170"].market == "OTHER" and rows["950170"].market_name == "K-OTC"
     assert "950170 has marketCode '30'" in caplog.text  # the unconfirmed mapping's guess shows
+    assert "so their instruments are not asked for them: 'k\\u202e1234'" in caplog.text  # named, escaped
+    assert simulator.count("ka10100") == 1  # 950170 alone
 
 
 def test_the_bars_of_a_range_page_back_to_its_first_day_once_and_match_the_snapshots_close(
