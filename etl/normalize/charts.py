@@ -133,6 +133,8 @@ def _bars(
                 row[column] = None if value is None else parse(value, field, number)
             if row["close"] is None:
                 raise TransformError("a bar needs its close", field="cur_prc", value=item.get("cur_prc"), line=number)
+            if row["close"] <= 0:  # no index nor traded stock closes at 0: it would value a transfer at nothing
+                raise TransformError("a close must be above 0", field="cur_prc", value=item.get("cur_prc"), line=number)
         except TransformError as exc:
             exc.lines, exc.page = _LINES, page.page_no
             raise

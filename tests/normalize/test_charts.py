@@ -104,6 +104,8 @@ def test_a_stock_sample_reads_in_whole_won_and_its_derived_fields_are_known() ->
     [
         ("cur_prc", "2521.27", "not an integer"),  # a decimal: not the ×100 contract
         ("cur_prc", "", "a bar needs its close"),
+        ("cur_prc", "0", "a close must be above 0"),
+        ("cur_prc", "-0", "a close must be above 0"),
         ("dt", "2025-02-10", "not a YYYYMMDD date"),
         ("trde_qty", "1,000", "not an integer"),
         ("high_pric", 252733, "expected a JSON string"),
