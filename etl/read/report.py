@@ -7,13 +7,14 @@ etl.read.report_html. One exchange per account section: KRX and NXT answers desc
 figures are never added together.
 
 Each part of a section is read by one function and kept as its own rows: the indexes beside the TWR
-(account_benchmark_daily, rebased to the range's first valued day), the profit per stock (position_pnl), the
-allocation by market and by sector (instruments), the dividends (the dividends view).
+(account_benchmark_daily, rebased to the range's first valued day, or to the close before it when the range starts
+from nothing: the account's first deposit counting from its day's start, as the returns do), the profit per stock
+(position_pnl), the allocation by market and by sector (instruments), the dividends (the dividends view).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
+from etl.apis.charts import IndexDaily
 from etl.apis.instruments import Instrument
 from etl.read.benchmark import index_name
 from etl.read.returns import AccountReturns, account_returns, choose_exchange
@@ -233,6 +235,13 @@ class AccountReport:
     pnl: tuple[StockPnl, ...] = ()  # per stock, the largest total first
 
     @property
+    def from_start(self) -> bool:
+        """Whether the range starts from nothing: its first day is the account's first, whose deposit into the empty
+        account counts from the day's start (account_returns_daily's first daily_return), so that day's return is
+        the range's too."""
+        return bool(self.returns and self.returns.performance and self.returns.performance.from_start)
+
+    @property
     def pnl_total(self) -> StockPnl:
         """The total row of the profit per stock."""
         return pnl_total(self.pnl)
@@ -263,22 +272,31 @@ class Report:
     accounts: tuple[AccountReport, ...]
 
 
-def growth_factors(valued: Sequence[Valued]) -> list[Fraction | None]:
+def growth_factors(valued: Sequence[Valued], *, from_start: bool = False) -> list[Fraction | None]:
     """Each day's 1 + return, exactly: (equity − external flow) / the previous day's equity, the formula of
-    account_returns_daily's daily_return (which is floating point); None on the first day and where the previous
-    equity is not above 0 (the view's NULL, which counts as no change)."""
-    factors: list[Fraction | None] = [None] if valued else []
+    account_returns_daily's daily_return (which is floating point); None where the previous equity is not above 0
+    (the view's NULL, which counts as no change) and on the first day, unless `from_start` (the first deposit into
+    the empty account counts from the day's start): then equity / external flow, as the view computes it."""
+    first = valued[0] if valued else None
+    starts = from_start and first is not None and first.external_flow > 0
+    factors: list[Fraction | None] = (
+        [] if first is None else [Fraction(first.equity, first.external_flow) if starts else None]
+    )
     for previous, day in zip(valued, valued[1:], strict=False):
         rated = previous.equity > 0
         factors.append(Fraction(day.equity - day.external_flow, previous.equity) if rated else None)
     return factors
 
 
-def monthly_returns(valued: Sequence[Valued]) -> tuple[YearReturns, ...]:
+def monthly_returns(valued: Sequence[Valued], *, from_start: bool = False) -> tuple[YearReturns, ...]:
     """The time-weighted return of each month and each year of `valued` (oldest first): the days' growth factors
-    chained exactly within the month (the first day is the base: its month starts from its close)."""
+    chained exactly within the month (the first day is the base: its month starts from its close, or from nothing
+    with `from_start`)."""
     months: dict[tuple[int, int], Fraction] = {}
-    for day, factor in zip(valued[1:], growth_factors(valued)[1:], strict=True):
+    factors = growth_factors(valued, from_start=from_start)
+    for day, factor in zip(valued, factors, strict=True):
+        if factor is None and day is valued[0]:
+            continue
         key = (day.trade_date.year, day.trade_date.month)
         months[key] = months.get(key, Fraction(1)) * (1 if factor is None else factor)
     years = []
@@ -293,16 +311,22 @@ def monthly_returns(valued: Sequence[Valued]) -> tuple[YearReturns, ...]:
     return tuple(years)
 
 
-def benchmarks(valued: Sequence[Valued], closes: Sequence[tuple[str, date, Decimal | None]]) -> tuple[Benchmark, ...]:
+def benchmarks(
+    valued: Sequence[Valued],
+    closes: Sequence[tuple[str, date, Decimal | None]],
+    before: Mapping[str, Decimal] | None = None,
+) -> tuple[Benchmark, ...]:
     """Each index of `closes` (index code, trade date, close) beside the account's TWR, exactly: its close over its
-    close on the first valued day − 1, and the excess at the last valued day. An index whose first close comes later
-    (its history starts after the account's) starts on the account's line that day and moves as the index does from
+    close on the first valued day − 1, and the excess at the last valued day. With `before` (the range starts from
+    nothing, the first deposit counting from its day's start), each index's last close before the first day, which
+    the index is measured from, as the account is from that day's start. An index whose first close comes later (its
+    history starts after the account's) starts on the account's line that day and moves as the index does from
     there: where the account would be had it followed the index since; its excess is measured the same way."""
     if not valued:
         return ()
     first, last = valued[0].trade_date, valued[-1].trade_date
     twr, growth = {}, Fraction(1)
-    for day, factor in zip(valued, growth_factors(valued), strict=True):
+    for day, factor in zip(valued, growth_factors(valued, from_start=before is not None), strict=True):
         growth *= 1 if factor is None else factor
         twr[day.trade_date] = _decimal(growth)
     lines = []
@@ -312,6 +336,8 @@ def benchmarks(valued: Sequence[Valued], closes: Sequence[tuple[str, date, Decim
         if start is None:
             continue
         base, level = dated[start], twr[start]
+        if before is not None and before.get(code, 0) > 0:
+            start, base, level = date.min, before[code], Decimal(1)
         points = tuple((day, level * dated[day] / base - 1) for day in sorted(dated) if day >= start)
         excess = twr[last] - level * dated[last] / base if last in dated else None
         lines.append(Benchmark(index_name(code), points, excess))
@@ -342,12 +368,14 @@ def account_report(
     valued: Sequence[Valued] = (),
     dividends: Sequence[MonthDividends] = (),
     index_closes: Sequence[tuple[str, date, Decimal | None]] = (),
+    index_before: Mapping[str, Decimal] | None = None,
     pnl: Sequence[StockPnl] = (),
     listings: dict[str, Listing] | None = None,
 ) -> AccountReport:
     """The section of one account × exchange, from its daily closes, the stocks at its closes, its changes, its days
-    with a value, its dividends, the indexes' closes, its profit per stock and what instruments says of each held
-    stock code."""
+    with a value, its dividends, the indexes' closes (and, for a range that starts from nothing, each index's last
+    close before it), its profit per stock and what instruments says of each held stock code."""
+    from_start = bool(returns and returns.performance and returns.performance.from_start)
     ordered = tuple(sorted(days, key=lambda d: d.trade_date))
     valued = tuple(sorted(valued, key=lambda v: v.trade_date))
     allocation = _allocation(ordered[-1], positions, listings or {}) if ordered else None
@@ -370,9 +398,9 @@ def account_report(
         freshness,
         returns,
         valued,
-        monthly_returns(valued),
+        monthly_returns(valued, from_start=from_start),
         tuple(sorted(dividends, key=lambda m: m.month)),
-        benchmarks(valued, index_closes),
+        benchmarks(valued, index_closes, (index_before or {}) if from_start else None),
         tuple(sorted(pnl, key=lambda p: (-p.total_pnl, p.stock_code or ""))),
     )
 
@@ -450,6 +478,7 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
         valued=valued,
         dividends=read_dividends(connection, account, dates[0], dates[-1]) if dates else [],
         index_closes=read_index_closes(connection, account, exchange, valued),
+        index_before=read_index_before(connection, valued[0].trade_date) if valued else None,
         pnl=read_pnl(connection, account),
         listings=read_listings(connection, held),
     )
@@ -485,6 +514,21 @@ def read_index_closes(
         v.trade_date <= valued[-1].trade_date,
     )
     return [(code, day, close) for code, day, close in connection.execute(rows)]
+
+
+def read_index_before(connection: Connection, first: date) -> dict[str, Decimal]:
+    """KOSPI's and KOSDAQ's last close before `first` (index_daily): the base of a range that starts from nothing."""
+    found = {}
+    for code in BENCHMARK_CODES:
+        close = connection.execute(
+            select(IndexDaily.close)
+            .where(IndexDaily.index_code == code, IndexDaily.trade_date < first)
+            .order_by(IndexDaily.trade_date.desc())
+            .limit(1)
+        ).scalar()
+        if close is not None:
+            found[code] = close
+    return found
 
 
 def read_pnl(connection: Connection, account: str) -> list[StockPnl]:

@@ -244,7 +244,7 @@ def _card(label: str, value: str, tone: str = "") -> str:
 def _cards(account: AccountReport, page: _Page) -> str:
     words, last = page.words, account.days[-1]
     cards = [_card(words.net_assets, words.won(last.net_assets))]
-    profits = _day_profits(account.valued)
+    profits = _day_profits(account.valued, from_start=account.from_start)
     if profits and profits[-1] is not None:
         cards.append(_card(words.day_profit, words.won(profits[-1], sign=True), _tone(profits[-1])))
     p = account.returns.performance if account.returns else None
@@ -283,10 +283,12 @@ def _notes(returns: AccountReturns | None, words: Labels) -> list[str]:
     return [f'<p class="note">{escape(note)}</p>' for note in notes]
 
 
-def _day_profits(valued: Sequence[Valued]) -> list[int | None]:
-    """Each day's profit in won, its external flow set aside: equity − flow − the previous day's equity."""
+def _day_profits(valued: Sequence[Valued], *, from_start: bool = False) -> list[int | None]:
+    """Each day's profit in won, its external flow set aside: equity − flow − the previous day's equity (on the first
+    day with `from_start`, the empty account's 0)."""
     changes = [d.equity - d.external_flow - p.equity for p, d in zip(valued, valued[1:], strict=False)]
-    return [None, *changes] if valued else []
+    first = valued[0].equity - valued[0].external_flow if valued and from_start else None
+    return [first, *changes] if valued else []
 
 
 def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
@@ -303,10 +305,10 @@ def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
             f"<h3>{escape(words.twr_heading)}</h3>",
             f'<p class="meta">{escape(words.twr_meta.format(first=valued[0].trade_date))}'
             f"{escape(words.benchmark_note) if account.benchmarks else ''}</p>",
-            page.chart("returns", _returns_figure(valued, account.benchmarks, dates, words)),
+            page.chart("returns", _returns_figure(valued, account.benchmarks, dates, words, account.from_start)),
             f"<h3>{escape(words.daily_heading)}</h3>",
             f'<p class="meta">{escape(words.daily_meta)}</p>',
-            page.chart("daily_return", _daily_figure(valued, dates, words), "chart small"),
+            page.chart("daily_return", _daily_figure(valued, dates, words, account.from_start), "chart small"),
         ]
     if len(account.days) > 1:
         parts += [
@@ -739,24 +741,29 @@ def _unit_suffix(words: Labels) -> str:
     return words.won_format.format("").rstrip() if words.won_format.startswith("{}") else ""
 
 
-def _twr_index(valued: Sequence[Valued]) -> list[Fraction]:
-    """The TWR index from the first day, exact: the running product of each day's 1 + return."""
+def _twr_index(valued: Sequence[Valued], from_start: bool = False) -> list[Fraction]:
+    """The TWR index from the first day (from its start with `from_start`), exact: the running product of each day's
+    1 + return."""
     growth, index = Fraction(1), []
-    for factor in growth_factors(valued):
+    for factor in growth_factors(valued, from_start=from_start):
         growth *= 1 if factor is None else factor
         index.append(growth)
     return index
 
 
 def _returns_figure(
-    valued: tuple[Valued, ...], benchmarks: tuple[Benchmark, ...], dates: list[str], words: Labels
+    valued: tuple[Valued, ...],
+    benchmarks: tuple[Benchmark, ...],
+    dates: list[str],
+    words: Labels,
+    from_start: bool = False,
 ) -> Any:
     """The account's TWR since the first day (%) and any benchmark's change since the same day above, the account's
     drawdown (%) below; one value axis each."""
     from plotly.subplots import make_subplots
 
     x = [v.trade_date.isoformat() for v in valued]
-    index = _twr_index(valued)
+    index = _twr_index(valued, from_start)
     peak, drawdown = Fraction(1), []
     for growth in index:
         peak = max(peak, growth)
@@ -804,12 +811,12 @@ def _returns_figure(
     return figure
 
 
-def _daily_figure(valued: tuple[Valued, ...], dates: list[str], words: Labels) -> Any:
+def _daily_figure(valued: tuple[Valued, ...], dates: list[str], words: Labels, from_start: bool = False) -> Any:
     """Each day's return with its external flow set aside (%), red up and blue down; its profit in won on hover."""
     import plotly.graph_objects as go
 
-    factors, profits = growth_factors(valued)[1:], _day_profits(valued)[1:]
-    rated = [(v, f, p) for v, f, p in zip(valued[1:], factors, profits, strict=True) if f is not None]
+    factors, profits = growth_factors(valued, from_start=from_start), _day_profits(valued, from_start=from_start)
+    rated = [(v, f, p) for v, f, p in zip(valued, factors, profits, strict=True) if f is not None]
     values = [float(f - 1) * 100 for _, f, _ in rated]
     figure = go.Figure(
         go.Bar(

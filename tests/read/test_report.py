@@ -622,6 +622,37 @@ def test_kospi_and_kosdaq_beside_the_twr_are_rebased_to_the_range_s_first_day_wi
     assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+5.02%</div>' in html
 
 
+def test_a_range_from_the_first_deposit_counts_its_first_day_and_measures_the_indexes_from_the_close_before(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """10,000,000 deposited into an empty account on NOV3 (the cash after the line is its amount) and worth
+    10,100,000, 10,200,000, 10,300,000 at the closes: the range starts from nothing, as the TWR card does. The chart,
+    the daily bars and the month count NOV3's +1 %, and KOSPI is measured from its close before NOV3 (NOV2's), so
+    that both cover the same days: TWR +3 %, KOSPI +2 %, excess +1.00 % (from NOV3's close it would read +1.98 %)."""
+    days = [date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 5)]
+    books = [
+        Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash)
+        for day, cash in zip(days, (10_100_000, 10_200_000, 10_300_000), strict=True)
+    ]
+    load(engine, tmp_path, books, [ledger_line(days[0], 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
+    closes = {date(2026, 11, 2): "2500.00", days[0]: "2550.00", days[1]: "2525.00", days[2]: "2550.00"}
+    rows = [{"index_code": "001", "trade_date": day, "close": Decimal(close)} for day, close in closes.items()]
+    insert_rows(engine, IndexDaily, "ka20006", rows)
+    page, html = report(db_url, tmp_path)
+    (section,) = page.sections
+    assert f'<div class="label">{EN.twr}</div><div class="value rise">+3.00%</div>' in html
+    lines = traces(section.figures["returns"])
+    assert lines[EN.twr_line]["y"] == pytest.approx([1, 2, 3], rel=1e-12)
+    assert lines["KOSPI (001)"]["x"] == [d.isoformat() for d in days]
+    assert lines["KOSPI (001)"]["y"] == pytest.approx([2, 1, 2], rel=1e-12)  # close / 2,500 − 1
+    assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+1.00%</div>' in html
+    daily = traces(section.figures["daily_return"])["Daily return"]
+    assert daily["x"] == [d.isoformat() for d in days]
+    assert daily["y"] == pytest.approx([1, 100 / 1010 * 10, 100 / 1020 * 10], rel=1e-12)
+    assert daily["customdata"] == [100_000, 100_000, 100_000]
+    assert section.tables["monthly"] == [["2026", *[""] * 10, "+3.00%", "", "+3.00%"]]
+
+
 # Profit per stock and the allocation by market, by hand: 삼성전자 and SK하이닉스 held from the anchor with an ETF,
 # 카카오 bought and sold on D2 (a day trade: in neither close), a dividend of 삼성전자's.
 D1, D2 = date(2026, 11, 2), date(2026, 11, 3)
