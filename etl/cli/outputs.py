@@ -247,8 +247,8 @@ def export_command(
     position_changes, etl_freshness, ledger_checks, account_flows_daily, account_returns_daily, realized_pnl,
     position_pnl, realized_checks, dividends, dividends_monthly) or a table (etl_runs, account_snapshots,
     position_snapshots, raw_responses, account_transactions, account_transaction_conflicts, account_day_totals,
-    account_daily_estimates, account_realized_daily). --since/--until are Seoul dates,
-    on trade_date (settlement_date for the ledger) where NAME has one, else on its time (captured_at; started_at
+    account_daily_estimates, account_realized_daily, executions, execution_conflicts). --since/--until are Seoul
+    dates, on trade_date (settlement_date for the ledger) where NAME has one, else on its time (captured_at; started_at
     for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
 
     --format portfolio-performance and --format ghostfolio take NAME account_transactions: Portfolio

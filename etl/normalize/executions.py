@@ -40,6 +40,7 @@ COLUMNS = (
     "commission",
     "tax",
     "executed_at",
+    "received_at",
 )
 _NUMBER = re.compile(r"[0-9]{1,20}")  # an order or execution number: digits, kept as sent (zero padding and all)
 _CLOCK = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})")
@@ -47,7 +48,7 @@ _CLOCK = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})")
 
 @dataclass(frozen=True)
 class Execution:
-    """One fill: its columns (COLUMNS) and the push item as received, kept as the row's raw message."""
+    """One fill: its columns (COLUMNS) and the push item as received (JSON text), kept as the row's message."""
 
     values: Mapping[str, Any]
     message: str
@@ -92,6 +93,7 @@ def execution_of(item: Any, *, trade_date: date, received_at: datetime) -> Execu
         "commission": parse_count(_value(values, "938"), "938"),
         "tax": parse_count(_value(values, "939"), "939"),
         "executed_at": datetime.combine(trade_date, _clock(values), KST).astimezone(UTC),
+        "received_at": received_at.astimezone(UTC),
     }
     return Execution(row, json.dumps(item, ensure_ascii=False, sort_keys=True))
 

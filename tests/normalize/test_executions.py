@@ -4,49 +4,16 @@ refusal naming the FID for a value off the contract."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from etl.errors import TransformError
 from etl.normalize.executions import COLUMNS, execution_of
-
-DAY = date(2026, 12, 7)
-RECEIVED = datetime(2026, 12, 7, 0, 31, 5, 250000, tzinfo=UTC)
-
-
-def push(**fids: Any) -> dict[str, Any]:
-    """A 체결 push of 3 shares of Samsung bought at 60,700 on KRX at 09:31:04 KST, with `fids` changed."""
-    values = {
-        "9201": "8000000011",
-        "9203": "0000123",
-        "9205": "",
-        "9001": "A005930",
-        "912": "JJ",
-        "913": "체결",
-        "302": "삼성전자",
-        "900": "10",
-        "901": "60700",
-        "902": "7",
-        "903": "182100",
-        "904": "0000000",
-        "905": "+매수",
-        "906": "보통",
-        "907": "2",
-        "908": "093104",
-        "909": "45678",
-        "910": "60700",
-        "911": "3",
-        "10": "+60700",
-        "938": "270",
-        "939": "0",
-        "2134": "1",
-        "2135": "KRX",
-        "2136": "N",
-    }
-    values.update(fids)
-    return {"type": "00", "name": "주문체결", "item": "005930", "values": values}
+from tests.support.answers import FILL_DAY as DAY
+from tests.support.answers import FILL_RECEIVED as RECEIVED
+from tests.support.answers import fill_push as push
 
 
 def read(item: Any) -> dict[str, Any]:
@@ -73,6 +40,7 @@ def test_a_fill_lands_exactly() -> None:
         "commission": 270,
         "tax": 0,
         "executed_at": datetime(2026, 12, 7, 0, 31, 4, tzinfo=UTC),  # 09:31:04 KST
+        "received_at": RECEIVED,
     }
     assert tuple(found.values) == COLUMNS
     assert found.key == ("8000000011", DAY, "0000123", "45678")
