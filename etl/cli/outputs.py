@@ -245,11 +245,11 @@ def export_command(
 
     NAME is an analyst view (account_history, latest_accounts, latest_positions, account_daily, position_daily,
     position_changes, etl_freshness, ledger_checks, account_flows_daily, account_returns_daily, realized_pnl,
-    position_pnl, realized_checks, dividends, dividends_monthly) or a table (etl_runs, account_snapshots,
-    position_snapshots, raw_responses, account_transactions, account_transaction_conflicts, account_day_totals,
-    account_daily_estimates, account_realized_daily). --since/--until are Seoul dates,
-    on trade_date (settlement_date for the ledger) where NAME has one, else on its time (captured_at; started_at
-    for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
+    position_pnl, realized_checks, dividends, dividends_monthly, execution_checks) or a table (etl_runs,
+    account_snapshots, position_snapshots, raw_responses, account_transactions, account_transaction_conflicts,
+    account_day_totals, account_daily_estimates, account_realized_daily, executions, execution_conflicts).
+    --since/--until are Seoul dates, on trade_date (settlement_date for the ledger) where NAME has one, else on its
+    time (captured_at; started_at for etl_runs; received_at for raw_responses). Parquet needs the parquet extra.
 
     --format portfolio-performance and --format ghostfolio take NAME account_transactions: Portfolio
     Performance's CSV import (English column and type names) and Ghostfolio's import JSON. Lines those tools

@@ -9,4 +9,6 @@ No I/O and no clock: everything it needs is passed in, and a value that does not
 - `estimates`: kt00002 → account_daily_estimates rows;
 - `instruments`: ka10099, ka10100 → instruments rows; `charts`: ka20006, ka10081 → index_daily, stock_daily rows.
 - `realized`: ka10074 → account_realized_daily rows.
+- `executions`: a `00` (주문체결) push of the real-time feed → one executions row, or None for an order event that
+  is no fill.
 """

@@ -747,6 +747,97 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     ),
 )
 
+EXECUTION_ACCOUNT_NO = Column(
+    "account_no", TEXT_TYPE, "9201", "계좌번호", TEXT, "The account of the fill, as the push names it."
+)
+EXECUTION_TRADE_DATE = Column(
+    "trade_date", DATE_TYPE, None, "체결일", DATE, "The Asia/Seoul day the push arrived on: the fill's trade day."
+)
+ORDER_NO = Column("order_no", TEXT_TYPE, "9203", "주문번호", CODE, "The order the fill belongs to, as sent.")
+EXECUTION_NO = Column("execution_no", TEXT_TYPE, "909", "체결번호", CODE, "The fill's number, as sent.")
+# A fill's natural key, as both fill tables hold it.
+EXECUTION_KEY = (EXECUTION_ACCOUNT_NO, EXECUTION_TRADE_DATE, ORDER_NO, EXECUTION_NO)
+EXECUTION_MESSAGE = Column(
+    "message",
+    "jsonb (text on SQLite)",
+    None,
+    "수신메시지",
+    JSON,
+    "The push item (type, name, item and every FID of values) exactly as received.",
+)
+EXECUTION_RECEIVED_AT = Column("received_at", TIMESTAMP, None, "수신시각", UTC_TIME, "When the push arrived.")
+
+
+def _day_total(name: str, field: str, label: str, what: str) -> Column:
+    return Column(
+        name,
+        BIGINT,
+        field,
+        label,
+        KRW,
+        f"As sent with the fill: the account's {what} of the day so far (당일 cumulative, the fills before it"
+        " included), not this fill's own; NULL when empty.",
+    )
+
+
+EXECUTIONS = Relation(
+    "executions",
+    "실시간 체결",
+    "One row per fill pushed by Kiwoom's real-time feed (type 00 주문체결 whose 주문상태 is 체결; 접수, 확인, 취소 and"
+    " 거부 are not fills): each natural key (account_no, trade_date, order_no, execution_no) once.",
+    (
+        row_key("체결ID", "The fill's key."),
+        *EXECUTION_KEY,
+        Column(
+            "exchange",
+            "text, KRX or NXT",
+            "2134",
+            "거래소구분",
+            TEXT,
+            "KRX (1) or NXT (2): the market the fill was done on; a fill naming 0 (통합) is refused, not guessed.",
+        ),
+        Column("stock_code", TEXT_TYPE, "9001", "종목코드", CODE, "The stock code without an A prefix."),
+        Column("stock_name", TEXT_TYPE, "302", "종목명", TEXT, "The stock's name as sent; NULL when empty."),
+        Column("side", "text, buy or sell", "907", "매도수구분", CODE, "sell (1) or buy (2)."),
+        Column("quantity", BIGINT, "911", "체결량", SHARES, "Shares this fill traded."),
+        Column("price", BIGINT, "910", "체결가", KRW_PER_SHARE, "This fill's price, its sign (direction) dropped."),
+        _day_total("commission", "938", "당일매매수수료", "commission"),
+        _day_total("tax", "939", "당일매매세금", "tax on trades"),
+        Column(
+            "executed_at",
+            TIMESTAMP,
+            "908",
+            "체결시각",
+            UTC_TIME,
+            "trade_date at the push's HHmmss (주문/체결시간) in KST, stored in UTC.",
+        ),
+        EXECUTION_RECEIVED_AT,
+        EXECUTION_MESSAGE,
+    ),
+)
+
+EXECUTION_CONFLICTS = Relation(
+    "execution_conflicts",
+    "체결 충돌",
+    "One row per fill that came again under a stored fill's natural key with different content: kept for review,"
+    " never written over the stored fill.",
+    (
+        row_key("충돌ID", "The conflict's key."),
+        *EXECUTION_KEY,
+        identifier("execution_id", "체결ID", "The stored fill it differs from.", "bigint → executions.id"),
+        Column(
+            "differences",
+            TEXT_TYPE,
+            None,
+            "차이",
+            TEXT,
+            "Each differing column: `column: stored → received`, separated by `; `.",
+        ),
+        with_meaning(EXECUTION_MESSAGE, "The differing push item exactly as received."),
+        with_meaning(EXECUTION_RECEIVED_AT, "When the differing push arrived."),
+    ),
+)
+
 AVERAGE_SCALE = 4  # realized_sales.average_cost's decimal places, rounded half up
 AVERAGE_TYPE = f"numeric(24,{AVERAGE_SCALE})"
 
@@ -812,6 +903,8 @@ TABLES: dict[str, Relation] = {
         ACCOUNT_TRANSACTION_CONFLICTS,
         DAILY_RETURNS,
         REALIZED_SALES,
+        EXECUTIONS,
+        EXECUTION_CONFLICTS,
     )
 }
 

@@ -48,6 +48,8 @@ from etl.store.dictionary import (
     DAILY_CLOSES,
     DAILY_RETURNS,
     ETL_RUNS,
+    EXECUTION_CONFLICTS,
+    EXECUTIONS,
     POSITION_SNAPSHOTS,
     RAW_RESPONSES,
     REALIZED_SALES,
@@ -502,3 +504,58 @@ class RealizedSale(Base):
     realized_pnl: ColumnClause[int] = Column(BigInteger)
     average_cost: ColumnClause[Any] = Column(AVERAGE_COST)
     transaction_id: ColumnClause[int] = Column(BigInteger, primary_key=True)
+
+
+def _fill_key() -> tuple[
+    ColumnClause[int], ColumnClause[str], ColumnClause[date], ColumnClause[str], ColumnClause[str]
+]:
+    """The columns both fill tables start with: id and a fill's natural key (account_no, trade_date, order_no,
+    execution_no), fresh for each table (a column belongs to one)."""
+    return (
+        Column(Id, primary_key=True),
+        Column(Text, nullable=False),
+        Column(Date, nullable=False),
+        Column(Text, nullable=False),
+        Column(Text, nullable=False),
+    )
+
+
+class Execution(Base):
+    """One fill of the real-time feed (a `00` push whose order status is 체결): a natural key once."""
+
+    __tablename__ = "executions"
+    __relation__ = EXECUTIONS
+
+    id, account_no, trade_date, order_no, execution_no = _fill_key()
+    exchange: ColumnClause[str] = Column(Text, nullable=False)
+    stock_code: ColumnClause[str] = Column(Text, nullable=False)
+    stock_name: ColumnClause[str] = Column(Text)
+    side: ColumnClause[str] = Column(Text, nullable=False)
+    quantity: ColumnClause[int] = Column(BigInteger, nullable=False)
+    price: ColumnClause[int] = Column(BigInteger, nullable=False)
+    commission: ColumnClause[int] = Column(BigInteger)
+    tax: ColumnClause[int] = Column(BigInteger)
+    executed_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    message: ColumnClause[str] = Column(RawJson(), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("account_no", "trade_date", "order_no", "execution_no", name="uq_executions_natural_key"),
+        CheckConstraint("exchange IN ('KRX', 'NXT')", name="exchange"),
+        CheckConstraint("side IN ('buy', 'sell')", name="side"),
+    )
+
+
+class ExecutionConflict(Base):
+    """A fill that came again under a stored fill's natural key with different content."""
+
+    __tablename__ = "execution_conflicts"
+    __relation__ = EXECUTION_CONFLICTS
+
+    id, account_no, trade_date, order_no, execution_no = _fill_key()
+    execution_id: ColumnClause[int] = Column(ForeignKey("executions.id"), nullable=False)
+    differences: ColumnClause[str] = Column(Text, nullable=False)
+    message: ColumnClause[str] = Column(RawJson(), nullable=False)
+    received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index(None, "execution_id"),)

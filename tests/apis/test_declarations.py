@@ -122,4 +122,6 @@ def test_a_run_grows_its_runs_its_pages_and_the_tables_of_its_own() -> None:
 
 
 def test_every_table_is_grown_by_a_declaration_so_a_bulk_load_analyzes_it() -> None:
-    assert {name for api in APIS for name in api.grows} == set(Base.metadata.tables)
+    # But the real-time feed's fills: a listener adds them a push at a time, never in a bulk load.
+    feed = {"executions", "execution_conflicts"}
+    assert {name for api in APIS for name in api.grows} == set(Base.metadata.tables) - feed

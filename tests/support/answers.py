@@ -1,10 +1,11 @@
-"""Kiwoom answers as tests need them: kt00005's seed example and variations of it, kt00015's sample line."""
+"""Kiwoom answers as tests need them: kt00005's seed example and variations of it, kt00015's sample line, a `00`
+push of the real-time feed."""
 
 from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from etl.kiwoom.pages import Page, parse_json_object
@@ -128,3 +129,40 @@ def summary_page(d2: int, rate: str, lines: list[tuple[str, str, int, int, str]]
         "return_code": 0,
         "return_msg": "조회가 완료되었습니다.",
     }
+
+
+FILL_DAY = date(2026, 12, 7)
+FILL_RECEIVED = datetime(2026, 12, 7, 0, 31, 5, 250000, tzinfo=UTC)
+
+
+def fill_push(**fids: Any) -> dict[str, Any]:
+    """A 체결 push of 3 shares of Samsung bought at 60,700 on KRX at 09:31:04 KST, with `fids` changed."""
+    values = {
+        "9201": "8000000011",
+        "9203": "0000123",
+        "9205": "",
+        "9001": "A005930",
+        "912": "JJ",
+        "913": "체결",
+        "302": "삼성전자",
+        "900": "10",
+        "901": "60700",
+        "902": "7",
+        "903": "182100",
+        "904": "0000000",
+        "905": "+매수",
+        "906": "보통",
+        "907": "2",
+        "908": "093104",
+        "909": "45678",
+        "910": "60700",
+        "911": "3",
+        "10": "+60700",
+        "938": "270",
+        "939": "0",
+        "2134": "1",
+        "2135": "KRX",
+        "2136": "N",
+    }
+    values.update(fids)
+    return {"type": "00", "name": "주문체결", "item": "005930", "values": values}

@@ -464,8 +464,8 @@ class History:
         return []
 
     def no_ledger(self) -> list[dict[str, Any]]:
-        """realized_pnl, realized_checks, dividends and dividends_monthly from the books: they hold no ledger (no
-        sale, no dividend) and no ka10074 figures, so none."""
+        """realized_pnl, realized_checks, dividends, dividends_monthly and execution_checks from the books: they hold
+        no ledger (no sale, no dividend), no ka10074 figures and no fills, so none."""
         return []
 
     def no_index(self) -> list[dict[str, Any]]:
@@ -774,4 +774,5 @@ EVERY_VIEW = [
     ("realized_checks", History.no_ledger, ["account_no", "trade_date"]),
     ("dividends", History.no_ledger, ["account_no", "stock_code", "settlement_date"]),
     ("dividends_monthly", History.no_ledger, ["account_no", "month"]),
+    ("execution_checks", History.no_ledger, ["account_no", "trade_date", "stock_code", "side"]),
 ]

@@ -11,6 +11,7 @@ that alters a table they read.
 - `benchmark`: account_benchmark_daily.
 - `realized`: realized_pnl, position_pnl, realized_checks (the moving-average cost and Kiwoom's own figures).
 - `dividends`: dividends, dividends_monthly.
+- `executions`: execution_checks (the real-time feed's fills against the ledger's trades).
 
 A new view goes in its family's module (or a new one) and in VIEWS below. The definitions are the contract's: no view
 ever adds KRX and NXT rows together.
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, inspect, text
 from etl.read.views.accounts import ACCOUNT_DAILY, ACCOUNT_HISTORY, LATEST_ACCOUNTS
 from etl.read.views.benchmark import ACCOUNT_BENCHMARK_DAILY
 from etl.read.views.dividends import DIVIDENDS, DIVIDENDS_MONTHLY
+from etl.read.views.executions import EXECUTION_CHECKS
 from etl.read.views.freshness import ETL_FRESHNESS
 from etl.read.views.ledger import LEDGER_CHECKS
 from etl.read.views.positions import LATEST_POSITIONS, POSITION_CHANGES, POSITION_DAILY
@@ -44,6 +46,7 @@ __all__ = [
     "DIVIDENDS",
     "DIVIDENDS_MONTHLY",
     "ETL_FRESHNESS",
+    "EXECUTION_CHECKS",
     "LATEST_ACCOUNTS",
     "LATEST_POSITIONS",
     "LEDGER_CHECKS",
@@ -78,6 +81,7 @@ VIEWS: tuple[View, ...] = (
     REALIZED_CHECKS,
     DIVIDENDS,
     DIVIDENDS_MONTHLY,
+    EXECUTION_CHECKS,
 )
 VIEW_NAMES = tuple(view.name for view in VIEWS)
 _LISTED = ("account_snapshots", "position_snapshots")  # the tables views take every column of
