@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, Text
 
-from etl.read.views.view import View
+from etl.read.views.view import View, verdict
 from etl.store.dictionary import (
     BIGINT,
     CODE,
@@ -36,8 +36,6 @@ _DIFFERS = {
     "quantity": "COALESCE(f.quantity, 0) <> COALESCE(l.quantity, 0)",
     "amount": "COALESCE(f.amount, 0) <> COALESCE(l.amount, 0)",
 }
-_MISMATCHES = "\n         || ".join(f"CASE WHEN {test} THEN ', {name}' ELSE '' END" for name, test in _DIFFERS.items())
-_ANY_DIFFERS = "\n              OR ".join(_DIFFERS.values())
 _KEY = ("account_no", "trade_date", "stock_code", "side")
 _ON = " AND ".join(f"{{a}}.{column} = k.{column}" for column in _KEY)
 
@@ -107,9 +105,7 @@ SELECT k.account_no, k.trade_date, k.stock_code, k.side,
        COALESCE(f.fills, 0) AS fills, COALESCE(f.quantity, 0) AS quantity, COALESCE(f.amount, 0) AS amount,
        COALESCE(l.lines, 0) AS ledger_lines, COALESCE(l.quantity, 0) AS ledger_quantity,
        COALESCE(l.amount, 0) AS ledger_amount,
-       NULLIF(SUBSTR({_MISMATCHES}, 3), '') AS mismatches,
-       CASE WHEN {_ANY_DIFFERS}
-            THEN 'disagrees' ELSE 'agrees' END AS result
+       {verdict(_DIFFERS)}
 FROM (SELECT account_no, trade_date, stock_code, side FROM fills
       UNION SELECT account_no, trade_date, stock_code, side FROM ledger) k
 LEFT JOIN fills f ON {_ON.format(a="f")}

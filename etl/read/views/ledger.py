@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer, Text
 
 from etl.apis.totals import ACCOUNT_DAY_TOTALS
-from etl.read.views.view import View
+from etl.read.views.view import View, verdict
 from etl.store.dictionary import (
     BIGINT,
     CODE,
@@ -60,8 +60,6 @@ CHECKED_TOTALS: tuple[tuple[str, str, str], ...] = (
 )
 _DIFFERS = {name: f"COALESCE(t.{name}, 0) <> COALESCE(l.{name}, 0)" for name, _, _ in CHECKED_TOTALS}
 _PAIRS = ",\n       ".join(f"t.{name}, COALESCE(l.{name}, 0) AS ledger_{name}" for name, _, _ in CHECKED_TOTALS)
-_MISMATCHES = "\n         || ".join(f"CASE WHEN {test} THEN ', {name}' ELSE '' END" for name, test in _DIFFERS.items())
-_ANY_DIFFERS = "\n              OR ".join(_DIFFERS.values())
 _SUMS = ",\n            ".join(f"CAST(SUM({sql}) AS BIGINT) AS {name}" for name, _, sql in CHECKED_TOTALS)
 
 
@@ -98,9 +96,7 @@ LEDGER_CHECKS = View(
     ),
     f"""SELECT t.account_no, t.trade_date, {{time:t.captured_at}} AS captured_at, COALESCE(l.lines, 0) AS ledger_lines,
        {_PAIRS},
-       NULLIF(SUBSTR({_MISMATCHES}, 3), '') AS mismatches,
-       CASE WHEN {_ANY_DIFFERS}
-            THEN 'disagrees' ELSE 'agrees' END AS result
+       {verdict(_DIFFERS)}
 FROM account_day_totals t
 LEFT JOIN (SELECT a.account_no, a.settlement_date, COUNT(*) AS lines,
             {_SUMS}

@@ -36,7 +36,7 @@ from sqlalchemy import BigInteger, Date, Integer, Text
 
 from etl.apis.realized import ACCOUNT_REALIZED_DAILY
 from etl.normalize.realized import PNL_PRECISION, PNL_SCALE
-from etl.read.views.view import View
+from etl.read.views.view import View, verdict
 from etl.store.dictionary import (
     AVERAGE_SCALE,
     BIGINT,
@@ -241,10 +241,6 @@ CHECKED_REALIZED: tuple[tuple[str, str, str], ...] = (
 )
 _CHECK_DIFFERS = {name: f"COALESCE(t.{name}, 0) <> COALESCE(l.{name}, 0)" for name, _, _ in CHECKED_REALIZED}
 _CHECK_PAIRS = ",\n       ".join(f"t.{name}, COALESCE(l.{name}, 0) AS ledger_{name}" for name, _, _ in CHECKED_REALIZED)
-_CHECK_MISMATCHES = "\n         || ".join(
-    f"CASE WHEN {test} THEN ', {name}' ELSE '' END" for name, test in _CHECK_DIFFERS.items()
-)
-_CHECK_ANY = "\n              OR ".join(_CHECK_DIFFERS.values())
 _CHECK_SUMS = ",\n            ".join(f"CAST(SUM({sql}) AS BIGINT) AS {name}" for name, _, sql in CHECKED_REALIZED)
 
 
@@ -302,9 +298,7 @@ REALIZED_CHECKS = View(
     ),
     f"""SELECT t.account_no, t.trade_date, {{time:t.captured_at}} AS captured_at,
        {_CHECK_PAIRS},
-       NULLIF(SUBSTR({_CHECK_MISMATCHES}, 3), '') AS mismatches,
-       CASE WHEN {_CHECK_ANY}
-            THEN 'disagrees' ELSE 'agrees' END AS result,
+       {verdict(_CHECK_DIFFERS)},
        t.realized_pnl, r.realized_pnl AS computed_realized_pnl,
        CASE WHEN r.sales IS NULL OR r.unpriced > 0 THEN 'unknown'
             WHEN t.realized_pnl = r.realized_pnl THEN 'same' ELSE 'differs' END AS realized_pnl_result

@@ -108,6 +108,19 @@ class View:
         return RfcTime() if isinstance(found, UtcDateTime) else found  # a view writes every time as `time` is
 
 
+def verdict(differs: Mapping[str, str]) -> str:
+    """The two columns a checks view ends with, from each compared figure's name and the SQL test that it differs:
+    mismatches (the names of those that differ, separated by `, `; NULL when none does) and result (agrees or
+    disagrees). Written as a SELECT list's item, after its indent."""
+    mismatches = "\n         || ".join(
+        f"CASE WHEN {test} THEN ', {name}' ELSE '' END" for name, test in differs.items()
+    )
+    any_differs = "\n              OR ".join(differs.values())
+    return f"""NULLIF(SUBSTR({mismatches}, 3), '') AS mismatches,
+       CASE WHEN {any_differs}
+            THEN 'disagrees' ELSE 'agrees' END AS result"""
+
+
 # The type of a column a view does not compute: its table's, and every view's `time`.
 _READ_AS: dict[str, Any] = {
     **{
