@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select
+from sqlalchemy import Connection, and_, insert, or_, select
 
 from etl.normalize.executions import COLUMNS, KEY_COLUMNS, Execution
+from etl.store import conflicts
 from etl.store.models import Execution as ExecutionRow
 from etl.store.models import ExecutionConflict
 
@@ -52,10 +53,10 @@ def store_executions(connection: Connection, executions: Sequence[Execution]) ->
             stored.update(_stored(connection, list(new.values())))
     for repeat in repeats:
         known = stored[repeat.key]
-        differences = _differences(known, repeat.values)
+        differences = conflicts.differences(known, repeat.values, _COMPARED)
         if not differences:
             load.unchanged += 1
-        elif not _conflict_known(connection, known["id"], differences):
+        elif not conflicts.conflict_known(connection, ExecutionConflict.execution_id, known["id"], differences):
             connection.execute(
                 insert(ExecutionConflict).values(
                     **{column: repeat.values[column] for column in KEY_COLUMNS},
@@ -79,25 +80,3 @@ def _stored(connection: Connection, executions: Sequence[Execution]) -> dict[tup
         )
     ).mappings()
     return {tuple(row[column] for column in KEY_COLUMNS): dict(row) for row in rows}
-
-
-def _differences(stored: dict[str, Any], received: Any) -> str:
-    """`column: stored → received` for each compared column that differs, joined by `; `; "" when none does."""
-    return "; ".join(
-        f"{column}: {_shown(stored[column])} → {_shown(received[column])}"
-        for column in _COMPARED
-        if stored[column] != received[column]
-    )
-
-
-def _shown(value: Any) -> str:
-    return "NULL" if value is None else str(value)
-
-
-def _conflict_known(connection: Connection, execution_id: int, differences: str) -> bool:
-    found = connection.execute(
-        select(func.count())
-        .select_from(ExecutionConflict)
-        .where(ExecutionConflict.execution_id == execution_id, ExecutionConflict.differences == differences)
-    ).scalar_one()
-    return bool(found)

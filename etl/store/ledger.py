@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from etl.normalize.ledger import KEY_COLUMNS, LEDGER_COLUMNS, Classifier, Kind, LedgerLine
-from etl.store import realized, returns
+from etl.store import conflicts, realized, returns
 from etl.store.models import AccountTransaction, AccountTransactionConflict
 
 _COMPARED = tuple(column for column in LEDGER_COLUMNS if column != "kind")  # kind follows the mapping, not Kiwoom
@@ -80,12 +80,12 @@ def store_lines(
     if repeated_new:
         stored.update(_stored(connection, account_no, repeated_new))
     for line, known in repeats:
-        differences = _differences(known, line.values)
+        differences = conflicts.differences(known, line.values, _COMPARED, blank_is_null=True)
         if not differences:
             load.unchanged += 1
             continue
         transaction_id = stored[line.key]["id"]
-        if _conflict_known(connection, transaction_id, differences):
+        if conflicts.conflict_known(connection, AccountTransactionConflict.transaction_id, transaction_id, differences):
             continue
         connection.execute(
             insert(AccountTransactionConflict).values(
@@ -114,32 +114,6 @@ def _stored(connection: Connection, account_no: str, lines: Sequence[LedgerLine]
         )
     ).mappings()
     return {tuple(row[column] for column in KEY_COLUMNS): dict(row) for row in rows}
-
-
-def _differences(stored: dict[str, Any], received: Any) -> str:
-    """`column: stored → received` for each compared column that differs, joined by `; `; "" when none does. An
-    empty text and an absent field (NULL) are the same: Kiwoom sends either for nothing."""
-    return "; ".join(
-        f"{column}: {_shown(stored[column])} → {_shown(received[column])}"
-        for column in _COMPARED
-        if stored[column] != received[column] and {stored[column], received[column]} != {None, ""}
-    )
-
-
-def _shown(value: Any) -> str:
-    return "NULL" if value is None else str(value)
-
-
-def _conflict_known(connection: Connection, transaction_id: int, differences: str) -> bool:
-    found = connection.execute(
-        select(func.count())
-        .select_from(AccountTransactionConflict)
-        .where(
-            AccountTransactionConflict.transaction_id == transaction_id,
-            AccountTransactionConflict.differences == differences,
-        )
-    ).scalar_one()
-    return bool(found)
 
 
 def newest_settlement_date(connection: Connection, account_no: str) -> date | None:
