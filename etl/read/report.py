@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
-from etl.apis.charts import IndexDaily
 from etl.apis.instruments import Instrument
 from etl.read.benchmark import index_name
-from etl.read.returns import AccountReturns, account_returns, choose_exchange
+from etl.read.returns import AccountReturns, account_returns, choose_exchange, index_close_before
 from etl.read.views import (
     ACCOUNT_BENCHMARK_DAILY,
     ACCOUNT_DAILY,
@@ -518,17 +517,8 @@ def read_index_closes(
 
 def read_index_before(connection: Connection, first: date) -> dict[str, Decimal]:
     """KOSPI's and KOSDAQ's last close before `first` (index_daily): the base of a range that starts from nothing."""
-    found = {}
-    for code in BENCHMARK_CODES:
-        close = connection.execute(
-            select(IndexDaily.close)
-            .where(IndexDaily.index_code == code, IndexDaily.trade_date < first)
-            .order_by(IndexDaily.trade_date.desc())
-            .limit(1)
-        ).scalar()
-        if close is not None:
-            found[code] = close
-    return found
+    bars = {code: index_close_before(connection, code, first) for code in BENCHMARK_CODES}
+    return {code: bar.close for code, bar in bars.items() if bar is not None}
 
 
 def read_pnl(connection: Connection, account: str) -> list[StockPnl]:

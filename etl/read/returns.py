@@ -17,8 +17,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Row, func, select
 
 from etl.apis.charts import IndexDaily
 from etl.read.benchmark import MIN_COMMON_DAYS, Benchmark, BenchmarkDay, compare, index_name
@@ -320,17 +321,23 @@ def _against(
         return Benchmark(code, None, None, 0, None, None, problem)
     paired = [BenchmarkDay(d.trade_date, d.daily_return, closes.get(d.trade_date)) for d in days]
     if from_start:
-        before = connection.execute(
-            select(IndexDaily.trade_date, IndexDaily.close)
-            .where(IndexDaily.index_code == code, IndexDaily.trade_date < days[0].trade_date)
-            .order_by(IndexDaily.trade_date.desc())
-            .limit(1)
-        ).first()
+        before = index_close_before(connection, code, days[0].trade_date)
         day_before = days[0].trade_date - timedelta(days=1)
         paired.insert(
             0, BenchmarkDay(before.trade_date, None, before.close) if before else BenchmarkDay(day_before, None, None)
         )
     return compare(code, paired, twr)
+
+
+def index_close_before(connection: Connection, code: str, day: date) -> Row[date, Decimal] | None:
+    """Index `code`'s last bar before `day` in index_daily, as (trade_date, close); None when it has none. The base
+    of a period that starts from nothing (the first deposit counting from its day's start)."""
+    return connection.execute(
+        select(IndexDaily.trade_date, IndexDaily.close)
+        .where(IndexDaily.index_code == code, IndexDaily.trade_date < day)
+        .order_by(IndexDaily.trade_date.desc())
+        .limit(1)
+    ).first()
 
 
 _LABEL = 25  # the width of a figure's label
