@@ -238,7 +238,7 @@ class AccountReport:
         """Whether the range starts from nothing: its first day is the account's first, whose deposit into the empty
         account counts from the day's start (account_returns_daily's first daily_return), so that day's return is
         the range's too."""
-        return bool(self.returns and self.returns.performance and self.returns.performance.from_start)
+        return _from_start(self.returns)
 
     @property
     def pnl_total(self) -> StockPnl:
@@ -269,6 +269,10 @@ class Report:
     timezone: str
     database: str
     accounts: tuple[AccountReport, ...]
+
+
+def _from_start(returns: AccountReturns | None) -> bool:
+    return bool(returns and returns.performance and returns.performance.from_start)
 
 
 def growth_factors(valued: Sequence[Valued], *, from_start: bool = False) -> list[Fraction | None]:
@@ -374,7 +378,7 @@ def account_report(
     """The section of one account × exchange, from its daily closes, the stocks at its closes, its changes, its days
     with a value, its dividends, the indexes' closes (and, for a range that starts from nothing, each index's last
     close before it), its profit per stock and what instruments says of each held stock code."""
-    from_start = bool(returns and returns.performance and returns.performance.from_start)
+    from_start = _from_start(returns)
     ordered = tuple(sorted(days, key=lambda d: d.trade_date))
     valued = tuple(sorted(valued, key=lambda v: v.trade_date))
     allocation = _allocation(ordered[-1], positions, listings or {}) if ordered else None
@@ -465,6 +469,7 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
     valued.sort(key=lambda v: v.trade_date)
     dates = sorted({d.trade_date for d in days} | {v.trade_date for v in valued})
     held = {p.stock_code for p in positions if p.stock_code}
+    returns = account_returns(connection, account, exchange, selection.since, selection.until)
     return account_report(
         account,
         exchange,
@@ -473,11 +478,11 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
         _rows(connection, POSITION_CHANGES, Change, account, exchange, since=selection.since, until=selection.until),
         freshness[0] if freshness else None,
         exchange_note=note,
-        returns=account_returns(connection, account, exchange, selection.since, selection.until),
+        returns=returns,
         valued=valued,
         dividends=read_dividends(connection, account, dates[0], dates[-1]) if dates else [],
         index_closes=read_index_closes(connection, account, exchange, valued),
-        index_before=read_index_before(connection, valued[0].trade_date) if valued else None,
+        index_before=read_index_before(connection, valued[0].trade_date) if valued and _from_start(returns) else None,
         pnl=read_pnl(connection, account),
         listings=read_listings(connection, held),
     )
