@@ -35,7 +35,11 @@ def history() -> History:
 def ledger_simulator(history: History) -> Simulator:
     account = make_account(1, 3)
     account.history = history
-    return Simulator(accounts=[account], page_size=4, today=lambda: END, retry_after=None)
+    # The server's limit is raised to the tests' client pace: at its default a busy machine meets 429s past the
+    # retries, and this test is about lines, not pacing (tests/kiwoom covers 429).
+    return Simulator(
+        accounts=[account], page_size=4, today=lambda: END, retry_after=None, rate_per_second=1000, burst=100
+    )
 
 
 def settings_for(url: str, simulator: Simulator, db_url: str, tmp_path: Path) -> Settings:
