@@ -13,6 +13,8 @@ Whether a failure is retried is decided by its class, never by its message::
     │   ├── CredentialsRejected     wrong app key or secret key (8001, 8002, ...): never retried
     │   ├── RequestRejected         bad input (15xx) and any other refusal: never retried
     │   │   └── NotSupported        this server does not offer the API (8104 on the mock server, 8200): not asked again
+    │   ├── FeedError               the real-time feed refused a login or a registration
+    │   │   └── SessionReplaced     another login with the same app key took the feed's session (R10001)
     │   └── BadResponse             not JSON, not an object, or a continuation chain that repeats or never ends
     ├── TransformError              a value that does not match the contract (field, line, value)
     ├── SlotClaimed                 another process has already taken this schedule slot (not a failure)
@@ -88,6 +90,14 @@ class RequestRejected(ApiError):
 
 class NotSupported(RequestRejected):
     """The server does not offer this API to this account (8104: not on the mock server; 8200: not for companies)."""
+
+
+class FeedError(ApiError):
+    """The real-time feed refused a login or a registration for a reason that is not the token's."""
+
+
+class SessionReplaced(FeedError):
+    """The feed closed this session because another login with the same app key took it (R10001)."""
 
 
 class BadResponse(ApiError):

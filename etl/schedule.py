@@ -108,6 +108,15 @@ class Schedule:
             return window
         return Window(window.start, closing)
 
+    def is_open(self, exchange: str, moment: datetime) -> bool:
+        """Whether `exchange` is inside its window at `moment` on a trading day (always, at all hours): when `status`
+        expects fresh snapshots, and when an account's change is worth a snapshot of its own."""
+        if self.all_hours:
+            return True
+        local = self.local(moment)
+        window = self.window(exchange, local.date())
+        return self.is_trading_day(local.date()) and window is not None and local.time() in window
+
     def due(self, moment: datetime) -> list[Due]:
         """What is due at `moment`: exchanges in their window at a slot, end-of-day snapshots, holiday skips."""
         local = self.local(moment)

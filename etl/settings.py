@@ -27,6 +27,8 @@ from etl.redact import mask_urls
 
 REAL_BASE_URL = "https://api.kiwoom.com"
 MOCK_BASE_URL = "https://mockapi.kiwoom.com"
+REAL_FEED_URL = "wss://api.kiwoom.com:10000/api/dostk/websocket"
+MOCK_FEED_URL = "wss://mockapi.kiwoom.com:10000/api/dostk/websocket"
 EXCHANGES = ("KRX", "NXT")
 DEFAULT_DATABASE_FILE = "kiwoom_etl.db"
 DEFAULT_WINDOWS = {"KRX": "08:30-18:10", "NXT": "07:50-20:10"}
@@ -111,6 +113,12 @@ class Settings:
     benchmark_indexes: tuple[str, ...] = ("001", "101")  # [benchmarks] indexes: ka20006 업종코드, KOSPI and KOSDAQ
     market_instruments_at: time = time(8, 0)  # [market] instruments_at: the daily instrument list, before the open
     market_at: time = time(18, 30)  # [market] at: the day's index and stock bars, after the close
+    # [realtime]: the WebSocket feed (etl.daemon.realtime). Off until tried against the real API: its session rules
+    # are partly unconfirmed (docs/realtime.md).
+    realtime_enabled: bool = False
+    realtime_url: str = REAL_FEED_URL
+    realtime_settle: timedelta = timedelta(seconds=3)  # quiet after a push before its snapshot: a burst is one
+    realtime_min_gap: timedelta = timedelta(seconds=10)  # between two event snapshots of one account × exchange
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (command-line options)."""
@@ -122,6 +130,11 @@ class Settings:
             f"Settings(base_url={self.safe_base_url!r}, database_url={self.safe_database_url!r}, "
             f"state_dir={str(self.state_dir)!r}, accounts={len(self.accounts)})"
         )
+
+    @property
+    def safe_realtime_url(self) -> str:
+        """The feed's URL with any token in its query masked."""
+        return mask_urls(self.realtime_url)
 
     @property
     def safe_base_url(self) -> str:
@@ -205,7 +218,7 @@ _SCALARS: dict[str, tuple[str, str]] = {
     "workers": ("KIWOOM_ETL_WORKERS", "workers"),
     "database_mode": ("KIWOOM_ETL_DATABASE_MODE", "database_mode"),
 }
-_TABLES = {"env", "accounts", "windows", "end_of_day", "ledger", "calendar", "benchmarks", "market"}
+_TABLES = {"env", "accounts", "windows", "end_of_day", "ledger", "calendar", "benchmarks", "market", "realtime"}
 # [ledger] key → (environment variable, Settings field)
 _LEDGER_SCALARS = {
     "lookback_days": ("KIWOOM_ETL_LEDGER_LOOKBACK_DAYS", "ledger_lookback_days"),
@@ -250,6 +263,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     ledger = _ledger(env, document.get("ledger", {}), path)
     calendar = _calendar(document.get("calendar", {}), path)
     market = _market(env, document.get("benchmarks", {}), document.get("market", {}), path)
+    realtime = _realtime(env, document.get("realtime", {}), path, mock)
 
     default_exchanges = ("KRX",) if mock else EXCHANGES
     if "accounts" in document:
@@ -269,6 +283,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         **ledger,
         **calendar,
         **market,
+        **realtime,
     )
 
 
@@ -382,6 +397,51 @@ def _market(env: Mapping[str, str], benchmarks: Any, market: Any, path: object) 
         elif key in market:
             settings[name] = parse_clock(str(market[key]), f"{path}: market.{key}")
     return settings
+
+
+# [realtime] key → (environment variable, Settings field)
+_REALTIME = {
+    "enabled": ("KIWOOM_ETL_REALTIME_ENABLED", "realtime_enabled"),
+    "url": ("KIWOOM_ETL_REALTIME_URL", "realtime_url"),
+    "settle": ("KIWOOM_ETL_REALTIME_SETTLE", "realtime_settle"),
+    "min_gap": ("KIWOOM_ETL_REALTIME_MIN_GAP", "realtime_min_gap"),
+}
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _realtime(env: Mapping[str, str], table: Any, path: object, mock: bool) -> dict[str, Any]:
+    """The [realtime] settings: whether the daemon listens to the feed, where, and how event snapshots are spaced;
+    the URL defaults to the real or the mock feed by `env`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: realtime must be a table ([realtime])")
+    unknown = set(table) - set(_REALTIME)
+    if unknown:
+        raise ConfigError(f"{path}: unknown [realtime] setting(s) {', '.join(sorted(unknown))} (see the README)")
+    settings: dict[str, Any] = {"realtime_url": MOCK_FEED_URL if mock else REAL_FEED_URL}
+    for key, (var, name) in _REALTIME.items():
+        if env.get(var, "") != "":
+            value, setting = env[var], var
+        elif key in table:
+            value, setting = table[key], f"{path}: realtime.{key}"
+        else:
+            continue
+        if key == "enabled":
+            settings[name] = _flag(value, setting)
+        elif key == "url":
+            settings[name] = _url(value, setting, secure="wss", plain="ws")
+        else:
+            settings[name] = parse_duration(str(value), setting)
+    return settings
+
+
+def _flag(value: Any, setting: str) -> bool:
+    """true/false in the file; true, false, 1, 0, yes, no, on, off in an environment variable."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{setting}: expected true or false, got {value!r}")
 
 
 def parse_index_codes(value: Any, setting: str) -> tuple[str, ...]:
@@ -524,20 +584,23 @@ def _check_private(path: Path, document: Mapping[str, Any]) -> None:
         )
 
 
-def _url(value: Any, setting: str) -> str:
+def _url(value: Any, setting: str, *, secure: str = "https", plain: str = "http") -> str:
+    """A Kiwoom URL: `secure`:// anywhere, `plain`:// to a loopback host only (the simulator), never a user:password."""
     text = str(value).rstrip("/")
-    if not text.startswith(("https://", "http://")):
-        raise ConfigError(f"{setting}: expected an http:// or https:// URL, got {mask_urls(text)!r}")
+    if not text.startswith((f"{secure}://", f"{plain}://")):
+        article = "an" if plain == "http" else "a"  # "an http://", "a ws://"
+        raise ConfigError(f"{setting}: expected {article} {plain}:// or {secure}:// URL, got {mask_urls(text)!r}")
     if "@" in urlsplit(text).netloc:
         # requests would send it as Basic authentication, which Kiwoom answers with 8005 on every call.
         where = " in ".join(reversed(setting.rsplit(": ", 1)))  # "KIWOOM_BASE_URL", or "base_url in FILE"
         raise ConfigError(f"Kiwoom authenticates with a token; remove user:password from {where}")
     parts = urlsplit(text)
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        # The token request carries the app key and the secret key: in clear, anyone on the path could take them.
+    if parts.scheme == plain and not _loopback(parts.hostname):
+        # The token request carries the keys, the feed's LOGIN the token: in clear, anyone on the path could take them.
+        sent = "the app key and secret key" if plain == "http" else "the access token"
         raise ConfigError(
-            f"{setting}: http:// would send the app key and secret key unencrypted to {parts.hostname!r}; "
-            "use https:// (plain http:// is for a loopback host only, such as `kiwoom-etl simulate`)"
+            f"{setting}: {plain}:// would send {sent} unencrypted to {parts.hostname!r}; "
+            f"use {secure}:// (plain {plain}:// is for a loopback host only, such as `kiwoom-etl simulate`)"
         )
     return text
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
 from etl.clock import Window
 from etl.errors import ConfigError
-from etl.settings import MOCK_BASE_URL, REAL_BASE_URL, Secret, load_settings
+from etl.settings import MOCK_BASE_URL, MOCK_FEED_URL, REAL_BASE_URL, REAL_FEED_URL, Secret, load_settings
 
 
 def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
@@ -440,3 +440,40 @@ def test_bad_market_settings_name_the_setting(tmp_path: Path, text: str, env: di
     config.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_settings(config, environ=env)
+
+
+def test_the_realtime_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    default = load_settings(environ={})
+    assert default.realtime_enabled is False  # off until tried against the real API
+    assert default.realtime_url == REAL_FEED_URL
+    assert (default.realtime_settle, default.realtime_min_gap) == (timedelta(seconds=3), timedelta(seconds=10))
+    assert load_settings(environ={"KIWOOM_ENV": "mock"}).realtime_url == MOCK_FEED_URL
+    config = tmp_path / "config.toml"
+    config.write_text('[realtime]\nenabled = true\nurl = "ws://127.0.0.1:9/api/dostk/websocket"\nsettle = "5s"\n')
+    settings = load_settings(config, environ={"KIWOOM_ETL_REALTIME_MIN_GAP": "1m"})
+    assert settings.realtime_enabled is True
+    assert settings.realtime_url == "ws://127.0.0.1:9/api/dostk/websocket"
+    assert (settings.realtime_settle, settings.realtime_min_gap) == (timedelta(seconds=5), timedelta(minutes=1))
+    assert load_settings(config, environ={"KIWOOM_ETL_REALTIME_ENABLED": "off"}).realtime_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[realtime]\nenabled = 'maybe'\n", {}, "realtime.enabled: expected true or false, got 'maybe'"),
+        ("", {"KIWOOM_ETL_REALTIME_ENABLED": "2"}, "KIWOOM_ETL_REALTIME_ENABLED: expected true or false"),
+        ("[realtime]\nurl = 'https://api.kiwoom.com'\n", {}, "realtime.url: expected a ws:// or wss:// URL"),
+        ("", {"KIWOOM_ETL_REALTIME_URL": "ws://feed.example.com/x"}, "unencrypted to 'feed.example.com'; use wss://"),
+        ("", {"KIWOOM_ETL_REALTIME_URL": "wss://me:pw@feed.example.com/"}, "remove user:password"),
+        ("[realtime]\nsettle = '0s'\n", {}, "realtime.settle: must be between 1s and 24h"),
+        ("[realtime]\nmin_gap = 10\n", {}, "realtime.min_gap: expected a duration"),
+        ("[realtime]\nping = '1s'\n", {}, r"unknown \[realtime\] setting\(s\) ping"),
+        ("realtime = true\n", {}, "realtime must be a table"),
+    ],
+)
+def test_bad_realtime_settings_name_the_setting(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_settings(config, environ=env)
+    assert "pw" not in str(raised.value)

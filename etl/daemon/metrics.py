@@ -65,6 +65,47 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.realtime_connected_gauge = Gauge(
+            "kiwoom_etl_realtime_connected",
+            "1 while the real-time feed's session of an app key is logged in and registered, else 0; `key` names the "
+            "key's accounts.",
+            ["key"],
+            registry=self.registry,
+        )
+        self.realtime_messages = Counter(
+            "kiwoom_etl_realtime_messages",
+            "Feed messages by type: REAL, PING, REG, LOGIN, SYSTEM; unknown (a message or push type not known), "
+            "malformed (not readable), refused (a fill off the contract or for another account).",
+            ["type"],
+            registry=self.registry,
+        )
+        self.realtime_reconnects = Counter(
+            "kiwoom_etl_realtime_reconnects",
+            "Feed sessions that ended and were opened again, by reason: closed, silence, token, replaced (R10001), "
+            "refused, lease (another replica took over), error.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.event_snapshots = Counter(
+            "kiwoom_etl_event_snapshots",
+            "Snapshots asked for by the feed (a fill, a balance change, a reconnect), by result: etl_runs' status, or "
+            "closed (the exchange's window was closed: none taken).",
+            ["result"],
+            registry=self.registry,
+        )
+
+    def realtime_connected(self, key: str, connected: bool) -> None:
+        self.realtime_connected_gauge.labels(key=key).set(1 if connected else 0)
+
+    def realtime_message(self, kind: str) -> None:
+        self.realtime_messages.labels(type=kind).inc()
+
+    def realtime_reconnect(self, reason: str) -> None:
+        self.realtime_reconnects.labels(reason=reason).inc()
+
+    def event_snapshot(self, result: str) -> None:
+        self.event_snapshots.labels(result=result).inc()
+
     def observe(self, result: SnapshotResult) -> None:
         """Count one snapshot's outcome."""
         self.snapshots.labels(result=result.status, reason=result.reason or "").inc()

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 
 from etl.app.collect import DayJobs, run_day
 from etl.app.market import MarketJobs, MarketResult, daily_bars, refresh_instruments
+from etl.app.realtime import Realtime
 from etl.app.status import configured_pairs
 from etl.clock import utc_now, utc_text
 from etl.daemon.metrics import Metrics
@@ -134,6 +135,18 @@ class Daemon:
         self._health: tuple[datetime, str | None] | None = None
         self.unusable: str | None = None  # why the database cannot be used, as the newest check found
         self._checking = threading.Lock()
+        self.realtime = (
+            Realtime(settings, engine, fetcher, self._event_snapshot, schedule, observer=self.metrics, clock=clock)
+            if settings.realtime_enabled
+            else None
+        )
+
+    def _event_snapshot(self, account: Account, exchange: str, trigger: str) -> list[SnapshotResult]:
+        """A snapshot the feed asked for (etl.app.realtime): no slot claimed, counted as the scheduled ones are."""
+        results = self.snapshotter.take([account], trigger=trigger, exchanges=[exchange], unusable=self.unusable)
+        for result in results:
+            self.metrics.observe(result)
+        return results
 
     def account_no(self, account: Account) -> str:
         return self.fetcher.known.account_no(account)
@@ -484,6 +497,14 @@ class Daemon:
         self._health = (now, wrong)
         return wrong
 
+    def realtime_lines(self) -> list[str]:
+        """A line per listening app key (nothing with [realtime] off): /healthz shows them; a listener that is
+        reconnecting is said, not counted as unhealthy (the scheduled snapshots go on without it)."""
+        if self.realtime is None:
+            return []
+        now = self.clock()
+        return [state.line(now) for state in self.realtime.states()]
+
     def run(self, health_port: int | None = None) -> int:
         """Schedule, block until a signal, let the snapshots in flight finish; return the exit code."""
         scheduler = self._scheduler()
@@ -514,9 +535,13 @@ class Daemon:
                     utc_text(self.schedule.next_fire(self.clock())),
                     f"; {missed} run(s) recorded as missed or skipped since the last slot" if missed else "",
                 )
+                if self.realtime is not None:
+                    self.realtime.start()
                 scheduler.start()  # blocks until stop() shuts it down
         finally:
             self.stopping.set()
+            if self.realtime is not None:
+                self.realtime.stop()  # the sessions closed and their leases given back; event snapshots finish
             finished = self.wait_idle()
             if server is not None:
                 server.shutdown()
@@ -611,7 +636,7 @@ def serve_health(daemon: Daemon, port: int) -> ThreadingHTTPServer:
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             if self.path == "/healthz":
                 wrong = daemon.health()
-                body = f"{wrong or 'ok'}\n".encode()
+                body = "\n".join([wrong or "ok", *daemon.realtime_lines(), ""]).encode()
                 self._send(200 if wrong is None else 503, body, "text/plain; charset=utf-8")
             elif self.path == "/metrics":
                 self._send(200, daemon.metrics.exposition(), "text/plain; version=0.0.4; charset=utf-8")

@@ -113,7 +113,7 @@ class KiwoomClient:
             self._tokens.save(self._cache_key, token)
             return token
 
-    def _replace_token(self, rejected: Token) -> Token:
+    def replace_token(self, rejected: Token) -> Token:
         """Forget a token the API rejected (unless another process already did) and get a new one."""
         with self._tokens.locked(self._cache_key):
             self._tokens.discard(self._cache_key, rejected)
@@ -215,7 +215,7 @@ class KiwoomClient:
         except TokenRejected as exc:
             log.warning("%s: token rejected (%s); issuing a new one and retrying once", api_id, exc.reason)
             self._retry.notify(exc)
-            token = self._replace_token(token)
+            token = self.replace_token(token)
             return self._retry.call(
                 lambda: self._post(endpoint, body, auth=token, next_key=next_key, page_no=page_no), api_id
             )

@@ -44,15 +44,6 @@ class PairStatus:
         return None if self.last_success is None else now - self.last_success
 
 
-def is_active(schedule: Schedule, exchange: str, now: datetime) -> bool:
-    """Whether `exchange` is inside its snapshot window now (always, with --all-hours)."""
-    if schedule.all_hours:
-        return True
-    local = schedule.local(now)
-    window = schedule.window(exchange, local.date())
-    return schedule.is_trading_day(local.date()) and window is not None and local.time() in window
-
-
 def window_opened(schedule: Schedule, exchange: str, now: datetime) -> datetime | None:
     """When today's window of `exchange` opened (None with --all-hours): age counts from then at the earliest."""
     day = schedule.local(now).date()
@@ -134,7 +125,7 @@ def pair_statuses(
                 .select_from(EtlRun)
                 .where(*pair, EtlRun.status == RunStatus.FAILED, EtlRun.started_at > (last_success or since))
             ).scalar_one()
-            active = is_active(schedule, exchange, now)
+            active = schedule.is_open(exchange, now)
             since_when = max(filter(None, (last_success, window_opened(schedule, exchange, now))), default=None)
             too_old = since_when is None or now - since_when > 2 * schedule.interval
             next_slot = _next_slot(schedule, exchange, now)
