@@ -8,5 +8,5 @@ pages as received, account numbers.
 - `tokens`: access tokens, their KST expiry, cached per app key in a private file;
 - `pacing`: client-side pacing under Kiwoom's rate limit;
 - `retry`: bounded retries with backoff and jitter, honouring Retry-After;
-- `accounts`: account numbers learned from ka00001, remembered under the state dir.
+- `accounts`: account numbers learned from ka00001, remembered under the state dir; the digest that names an app key.
 """

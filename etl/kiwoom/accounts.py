@@ -3,6 +3,9 @@
 Rows name an account by its configured `name`, else its number; only an account whose number was never learned
 (a wrong key from the start) is named by where it is configured. Remembering the number keeps that name stable
 when the API is down at a restart. The file holds account numbers, never a key: keys are named by a digest.
+
+`app_key_id` is the one name of an app key wherever one must be told apart from another without being kept (the
+client's pacing, the real-time lease's row): a digest, never the key.
 """
 
 from __future__ import annotations
@@ -13,7 +16,16 @@ import threading
 from pathlib import Path
 
 from etl.files import write_private
-from etl.settings import Account
+from etl.settings import Account, Secret
+
+# Hex digits of the digest kept: 64 bits tell a handful of app keys apart with no chance of a collision.
+APP_KEY_ID_LENGTH = 16
+
+
+def app_key_id(appkey: Secret) -> str:
+    """The app key's name where the key itself must not be: its SHA-256, hex, first 16 digits (ConfigError when the
+    key is missing)."""
+    return hashlib.sha256(appkey.reveal().encode()).hexdigest()[:APP_KEY_ID_LENGTH]
 
 
 class KnownAccounts:

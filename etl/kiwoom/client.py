@@ -7,7 +7,6 @@ module imports `requests`. HTTP 200 is not success: the return code inside the b
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +28,7 @@ from etl.errors import (
     RequestRejected,
     TokenRejected,
 )
+from etl.kiwoom.accounts import app_key_id
 from etl.kiwoom.endpoints import ACCOUNT_NUMBER, BALANCE, REVOKE, TOKEN, Endpoint
 from etl.kiwoom.pacing import Pacer
 from etl.kiwoom.pages import Page, parse_json_object
@@ -94,7 +94,7 @@ class KiwoomClient:
         self._retry = retry or RetryPolicy.from_settings(settings)
         self._clock = clock
         # Pacing and the token cache name the credentials by digests, so no secret sits in a long-lived structure.
-        self._pace_id = hashlib.sha256(account.appkey.reveal().encode()).hexdigest()[:16]
+        self._pace_id = app_key_id(account.appkey)
         self._cache_key = cache_key(settings.base_url, account.appkey.reveal(), account.secretkey.reveal())
 
     def __repr__(self) -> str:

@@ -43,9 +43,11 @@ from etl.store.runs import require_account
 from etl.store.sqltypes import RfcTime, UtcDateTime
 
 # Every history table but the derived ones every load keeps: daily_closes (account_daily shows it), daily_returns
-# (account_returns_daily shows it) and realized_sales (realized_pnl shows it).
+# (account_returns_daily shows it) and realized_sales (realized_pnl shows it); and realtime_leases, which is no
+# history but which replica listens now (`status` shows it).
 _DERIVED = ("daily_closes", "daily_returns", "realized_sales")
-TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name not in _DERIVED}
+_NOT_HISTORY = ("realtime_leases",)
+TABLES = {name: Base.metadata.tables[name] for name in DESCRIBED if name not in (*_DERIVED, *_NOT_HISTORY)}
 NAMES: tuple[str, ...] = (*(view.name for view in VIEWS), *TABLES)
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 10_000

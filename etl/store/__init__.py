@@ -16,5 +16,6 @@ realized_sales) are kept by the loads themselves, in their transactions.
   `returns`: daily_returns, derived from the closes, the estimates and the ledger; `valuation`: the one value of a
   securities transfer, which the flows and the costs share; `realized`: realized_sales, the moving-average cost walk
   of each account's ledger; `instruments`: the instrument master's load and the codes the accounts held or traded;
-- `runs`: etl_runs bookkeeping (claimed slots, missed and skipped runs, abandoned runs).
+- `runs`: etl_runs bookkeeping (claimed slots, missed and skipped runs, abandoned runs); `lease`: realtime_leases,
+  which replica listens to an app key's real-time feed (a row with an expiry its holder renews).
 """

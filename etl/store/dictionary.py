@@ -838,6 +838,39 @@ EXECUTION_CONFLICTS = Relation(
     ),
 )
 
+REALTIME_LEASES = Relation(
+    "realtime_leases",
+    "실시간 수신권",
+    "One row per app key whose real-time feed a daemon listens to: the replica that holds the key's one WebSocket"
+    " session, until expires_at unless it renews (etl.store.lease); a replica stopping cleanly deletes its row.",
+    (
+        identifier(
+            "app_key_id",
+            "앱키ID",
+            "The app key, named by the first 16 hex digits of its SHA-256 (the key itself is never stored).",
+            "text, primary key",
+        ),
+        Column(
+            "holder",
+            TEXT_TYPE,
+            None,
+            "보유자",
+            TEXT,
+            "The replica listening: its host name, process id and a random suffix (host:pid:suffix).",
+        ),
+        Column("acquired_at", TIMESTAMP, None, "획득시각", UTC_TIME, "When the holder took the lease."),
+        Column("renewed_at", TIMESTAMP, None, "갱신시각", UTC_TIME, "When the holder last renewed it."),
+        Column(
+            "expires_at",
+            TIMESTAMP,
+            None,
+            "만료시각",
+            UTC_TIME,
+            "When another replica may take it over, unless the holder renews it first: renewed_at + the lease's term.",
+        ),
+    ),
+)
+
 AVERAGE_SCALE = 4  # realized_sales.average_cost's decimal places, rounded half up
 AVERAGE_TYPE = f"numeric(24,{AVERAGE_SCALE})"
 
@@ -905,6 +938,7 @@ TABLES: dict[str, Relation] = {
         REALIZED_SALES,
         EXECUTIONS,
         EXECUTION_CONFLICTS,
+        REALTIME_LEASES,
     )
 }
 

@@ -53,6 +53,7 @@ from etl.store.dictionary import (
     POSITION_SNAPSHOTS,
     RAW_RESPONSES,
     REALIZED_SALES,
+    REALTIME_LEASES,
     Relation,
 )
 from etl.store.sqltypes import ExactDecimal, RawJson, UtcDateTime
@@ -559,3 +560,16 @@ class ExecutionConflict(Base):
     received_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
 
     __table_args__ = (Index(None, "execution_id"),)
+
+
+class RealtimeLease(Base):
+    """Which replica listens to an app key's real-time feed, until when (etl.store.lease)."""
+
+    __tablename__ = "realtime_leases"
+    __relation__ = REALTIME_LEASES
+
+    app_key_id: ColumnClause[str] = Column(Text, primary_key=True)
+    holder: ColumnClause[str] = Column(Text, nullable=False)
+    acquired_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    renewed_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    expires_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)

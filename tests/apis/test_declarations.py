@@ -122,6 +122,7 @@ def test_a_run_grows_its_runs_its_pages_and_the_tables_of_its_own() -> None:
 
 
 def test_every_table_is_grown_by_a_declaration_so_a_bulk_load_analyzes_it() -> None:
-    # But the real-time feed's fills: a listener adds them a push at a time, never in a bulk load.
-    feed = {"executions", "execution_conflicts"}
+    # But the real-time feed's fills, which a listener adds a push at a time, never in a bulk load, and its lease (a
+    # row per app key).
+    feed = {"executions", "execution_conflicts", "realtime_leases"}
     assert {name for api in APIS for name in api.grows} == set(Base.metadata.tables) - feed
