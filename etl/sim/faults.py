@@ -28,6 +28,14 @@ class Fault:
     input_error (reason 1517), loop_next_key (always answer cont-yn Y with the same next-key), token_other_ip
     (reason 8010), truncated (the normal answer cut in half), hold (wait until Simulator.release() is called, at
     most `seconds` or 120 s as a guard against hanging, then answer normally: a slow request with no time in it).
+
+    The feed's kinds (FEED_KINDS) are met by the WebSocket feed's messages to a session, never by an HTTP request
+    (and the HTTP kinds never by the feed): by the next REAL push or PING the feed sends to a session of `appkey`
+    (any session when unset); `api_id` "REAL" or "PING" narrows that to the one message. feed_drop (the TCP
+    connection shut at once, no close frame; the message is not sent), feed_silence (the session stops answering:
+    no pings, replies or pushes from then on, the TCP connection left open), feed_malformed (a text that is not JSON
+    sent before the message), feed_unknown (valid JSON of an unknown trnm sent before the message), feed_delay (the
+    message, and those queued behind it, sent `seconds` later).
     """
 
     kind: str
@@ -60,17 +68,21 @@ FAULT_KINDS = frozenset(
         "hold",
     }
 )
+FEED_KINDS = frozenset({"feed_drop", "feed_silence", "feed_malformed", "feed_unknown", "feed_delay"})
+FEED_MESSAGES = (None, "REAL", "PING")  # a feed fault's api_id: the message it is met by (None: either)
 FAULT_OPTIONS = frozenset(f.name for f in fields(Fault)) - {"kind"}
 
 
 def make_fault(kind: str, **options: Any) -> Fault:
     """A Fault, refusing (ValueError) a kind the simulator does not handle or an option Fault does not have."""
-    if kind not in FAULT_KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; known kinds: {', '.join(sorted(FAULT_KINDS))}")
+    if kind not in FAULT_KINDS | FEED_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; known kinds: {', '.join(sorted(FAULT_KINDS | FEED_KINDS))}")
     unknown = sorted(set(options) - FAULT_OPTIONS)
     if unknown:
         known = ", ".join(sorted(FAULT_OPTIONS))
         raise ValueError(f"unknown fault option(s) {', '.join(unknown)}; known options: {known}")
+    if kind in FEED_KINDS and options.get("api_id") not in FEED_MESSAGES:
+        raise ValueError(f"a feed fault's api_id is REAL, PING or unset; got {options.get('api_id')!r}")
     return Fault(kind, **options)
 
 
@@ -86,11 +98,13 @@ def spoil(fault: Fault | None, payload: dict[str, Any], page: list[dict[str, str
         headers.update({"cont-yn": "Y", "next-key": "SIM0"})
 
 
-def take_fault(faults: deque[Fault], api_id: str, appkey: str | None) -> Fault | None:
-    """The fault that applies to this request, if any; every matching fault still waiting counts it. The caller holds
-    the lock that guards `faults`."""
+def take_fault(faults: deque[Fault], api_id: str, appkey: str | None, *, feed: bool = False) -> Fault | None:
+    """The fault that applies to this request (with `feed`, this feed message: its trnm as `api_id`), if any; every
+    matching fault still waiting counts it. The caller holds the lock that guards `faults`."""
     chosen = None
     for fault in list(faults):
+        if (fault.kind in FEED_KINDS) != feed:
+            continue
         if fault.api_id not in (None, api_id) or fault.appkey not in (None, appkey):
             continue
         if fault.after > 0:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -95,6 +95,10 @@ class History:
         """The price of `code` on `day` (see the module's rules)."""
         return self.prices[code][max(0, bisect_right(self.weekdays, day) - 1)]
 
+    def traded(self, events: Iterable[Event]) -> History:
+        """This history with the trades `events` added (see `trade`; each with its exchange), booked again."""
+        return replace(self, events=book((*self.events, *events)))
+
     def booked(self, day: date) -> list[Event]:
         """The lines booked by `day`, in booking order: what kt00015 can list on that day."""
         return [event for event in self.events if event.day <= day]
@@ -102,11 +106,7 @@ class History:
     def cash(self, day: date, ahead: int = 0) -> int:
         """The cash on `day` once the lines booked by then are; with `ahead`, also the lines done by then and booked
         within `ahead` weekdays (1: entr_d1, 2: the D+2 cash)."""
-        until = day
-        for _ in range(ahead):
-            until += timedelta(days=1)
-            while until.weekday() >= 5:
-                until += timedelta(days=1)
+        until = weekdays_after(day, ahead)
         return sum(event.net for event in self.events if event.trade_day <= day and event.day <= until)
 
     def loan(self, day: date) -> int:
@@ -223,6 +223,66 @@ def _share(amount: int, rate: Decimal) -> int:
     return int((amount * rate).to_integral_value(ROUND_DOWN))
 
 
+def trade(day: date, trade_day: date, code: str, name: str, quantity: int, price: int, time: str) -> Event:
+    """A buy (`quantity` above 0) or a sell (below 0) of `code` done on `trade_day` at `price` and booked on `day` at
+    `time`, with its commission (COMMISSION), its tax when a sell (SELL_TAX) and what it adds to the cash; without
+    its exchange, number, balance and held, which the story and `book` set."""
+    amount = abs(quantity) * price
+    commission = _share(amount, COMMISSION)
+    tax = _share(amount, SELL_TAX) if quantity < 0 else 0
+    net = amount - tax - commission if quantity < 0 else -(amount + commission)
+    kind, remark = ("sell", "장내매도") if quantity < 0 else ("buy", "장내매수")
+    return Event(
+        day,
+        trade_day,
+        kind,
+        remark,
+        time,
+        amount=amount,
+        commission=commission,
+        tax=tax,
+        net=net,
+        code=code,
+        name=name,
+        quantity=abs(quantity),
+        price=price,
+    )
+
+
+def book(events: Iterable[Event]) -> tuple[Event, ...]:
+    """`events` in booking order (by day and time, else as given), numbered within each day, with the cash and the
+    booked shares after each: what History.events holds."""
+    ordered = sorted(enumerate(events), key=lambda item: (item[1].day, item[1].time, item[0]))
+    result = []
+    balance, number, day = 0, 0, None
+    shares: dict[str, int] = {}
+    for _, event in ordered:
+        number = number + 1 if event.day == day else 1
+        day = event.day
+        balance += event.net
+        if event.code:
+            shares[event.code] = shares.get(event.code, 0) + signed(event)
+        held = shares.get(event.code, 0)
+        result.append(replace(event, number=number, balance=balance, held=held))
+    return tuple(result)
+
+
+def signed(event: Event) -> int:
+    """The shares `event` adds to its stock's holding."""
+    if event.kind not in SHARE_KINDS:
+        return 0
+    return -event.quantity if event.kind == "sell" else event.quantity
+
+
+def weekdays_after(day: date, count: int) -> date:
+    """The weekday `count` weekdays after `day` (holidays are not modelled)."""
+    for _ in range(count):
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+    return day
+
+
 class _Story:
     """Events as they are told, with what the next one may spend and sell: the cash and shares once everything done
     so far is booked."""
@@ -258,7 +318,7 @@ class _Story:
     def dividend(self, index: int, stock: tuple[str, str, int], per_share: int) -> None:
         code, name, _ = stock
         day = self.weekdays[index]
-        quantity = sum(self._signed(e) for e in self.events if e.code == code and e.day <= day)
+        quantity = sum(signed(e) for e in self.events if e.code == code and e.day <= day)
         amount = quantity * per_share
         tax = _share(amount, DIVIDEND_TAX)
         event = Event(day, day, "dividend", "배당금입금", self._clock(8, 8), amount, income_tax=tax, net=amount - tax)
@@ -266,58 +326,20 @@ class _Story:
 
     def booked(self) -> tuple[Event, ...]:
         """The events in booking order, numbered within each day, with the cash and the booked shares after each."""
-        ordered = sorted(enumerate(self.events), key=lambda item: (item[1].day, item[1].time, item[0]))
-        result = []
-        balance, number, day = 0, 0, None
-        shares: dict[str, int] = {}
-        for _, event in ordered:
-            number = number + 1 if event.day == day else 1
-            day = event.day
-            balance += event.net
-            if event.code:
-                shares[event.code] = shares.get(event.code, 0) + self._signed(event)
-            held = shares.get(event.code, 0)
-            result.append(replace(event, number=number, balance=balance, held=held))
-        return tuple(result)
+        return book(self.events)
 
     def _trade(self, index: int, stock: tuple[str, str, int], signed: int, exchange: str) -> None:
         code, name, _ = stock
-        price = self.prices[code][index]
-        amount = abs(signed) * price
-        commission = _share(amount, COMMISSION)
-        tax = _share(amount, SELL_TAX) if signed < 0 else 0
-        net = amount - tax - commission if signed < 0 else -(amount + commission)
-        kind, remark = ("sell", "장내매도") if signed < 0 else ("buy", "장내매수")
         # Booked by the morning batch of the settlement day, before the day's cash lines.
-        event = Event(self.weekdays[index + SETTLEMENT], self.weekdays[index], kind, remark, self._clock(8, 8))
-        self._add(
-            replace(
-                event,
-                amount=amount,
-                commission=commission,
-                tax=tax,
-                net=net,
-                code=code,
-                name=name,
-                quantity=abs(signed),
-                price=price,
-            ),
-            exchange,
-        )
+        day, done = self.weekdays[index + SETTLEMENT], self.weekdays[index]
+        self._add(trade(day, done, code, name, signed, self.prices[code][index], self._clock(8, 8)), exchange)
 
     def _add(self, event: Event, exchange: str = "") -> None:
         self.events.append(replace(event, exchange=exchange))
         self.available += event.net
         if exchange:
             key = (exchange, event.code)
-            self.shares[key] = self.shares.get(key, 0) + self._signed(event)
-
-    @staticmethod
-    def _signed(event: Event) -> int:
-        """The shares `event` adds to its stock's holding."""
-        if event.kind not in SHARE_KINDS:
-            return 0
-        return -event.quantity if event.kind == "sell" else event.quantity
+            self.shares[key] = self.shares.get(key, 0) + signed(event)
 
     def _clock(self, first_hour: int, last_hour: int) -> str:
         hour = self.rng.randint(first_hour, last_hour)

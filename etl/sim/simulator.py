@@ -11,7 +11,9 @@ simulator's `today`; one without answers kt00005 as before and the history APIs 
 
 `Simulator` is the facade: its settings and request log, and the order in which a request meets the fault queue
 (etl.sim.faults), the tokens (etl.sim.tokens), the pacing (etl.sim.pacing) and the API's renderer (its
-etl.sim.renderer.Renderer); `serve` and `bind` put it behind HTTP.
+etl.sim.renderer.Renderer); `serve` and `bind` put it behind HTTP. It also holds the WebSocket feed's sessions
+(etl.sim.feed, served on a port of its own by `serve_feed`) and takes orders (`order`, etl.sim.orders) that change
+an account and are pushed on the feed; POST /_sim/orders takes one over HTTP.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -49,6 +51,8 @@ from etl.sim.accounts import SimAccount
 from etl.sim.bars import ChartMarket
 from etl.sim.call import Call
 from etl.sim.faults import Fault, fault_answer, make_fault, take_fault
+from etl.sim.feed import Feed
+from etl.sim.orders import Order, OrderError, Orders
 from etl.sim.pacing import Buckets, too_fast
 from etl.sim.pages import Listed
 from etl.sim.renderer import Kept, Renderer
@@ -101,6 +105,8 @@ class Simulator:
     # The market it answers the charts from, when it plays one (the demo's): its trading days and closes. Unset, a
     # stock closes at the caller's history's price of a weekday, else on a seeded walk (etl.sim.bars).
     market: ChartMarket | None = None
+    feed_ping_interval: float = 10.0  # seconds between the feed's PINGs; a session that misses an echo is closed
+    now: Callable[[], datetime] | None = None  # the time of the feed's pushes (FID 908); unset, the time now
     served: deque[str] = field(init=False)
     requests: deque[dict[str, Any]] = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter)
@@ -117,6 +123,37 @@ class Simulator:
         self._answers: dict[str, Callable[[Call], Answer]] = {
             renderer.api_id: renderer.answering(kept) for renderer in RENDERERS
         }
+        self.feed = Feed(self._tokens.owner, lambda: self.feed_ping_interval, self._feed_fault)
+        self._orders = Orders(self._lock)
+
+    def order(
+        self,
+        acct_no: str,
+        code: str,
+        quantity: int,
+        side: str,
+        *,
+        exchange: str = "KRX",
+        fills: int = 1,
+        outcome: str = "filled",
+    ) -> Order:
+        """Take an order of the account `acct_no` (etl.sim.orders): filled, cancelled or rejected, in `fills` fills;
+        its state changes at once and the feed pushes what Kiwoom would. OrderError naming the field it refuses."""
+        account = next((a for a in self.accounts if a.acct_no == acct_no), None)
+        if account is None:
+            raise OrderError("no account of the simulator's", field="acct_no", value=acct_no)
+        return self._orders.place(
+            account,
+            code,
+            quantity,
+            side,
+            exchange=exchange,
+            fills=fills,
+            outcome=outcome,
+            today=self._today(),
+            now=self._now,
+            push=self.feed.push,
+        )
 
     def inject(self, kind: str, **options: Any) -> None:
         """Queue a fault (see Fault) for the requests to come; ValueError for an unknown kind or option."""
@@ -133,7 +170,7 @@ class Simulator:
             return self._counts[api_id]
 
     def may_inject(self, client_host: str, token: str | None) -> bool:
-        """Whether a /_sim/faults request from `client_host` carrying X-Sim-Token `token` is allowed."""
+        """Whether a /_sim/faults or /_sim/orders request from `client_host` carrying X-Sim-Token `token` is allowed."""
         if self.fault_token is not None:
             return token is not None and secrets.compare_digest(token.encode(), self.fault_token.encode())
         try:
@@ -225,7 +262,16 @@ class Simulator:
     def _today(self) -> date:
         return self.today() if self.today is not None else datetime.now(KST).date()
 
+    def _now(self) -> datetime:
+        return self.now() if self.now is not None else datetime.now(UTC)
 
+    def _feed_fault(self, appkey: str | None, trnm: str) -> Fault | None:
+        with self._lock:
+            return take_fault(self.faults, trnm, appkey, feed=True)
+
+
+# What POST /_sim/orders takes: Simulator.order's arguments, the first four required.
+ORDER_FIELDS = ("acct_no", "code", "quantity", "side", "exchange", "fills", "outcome")
 # The largest request body served; the API's requests are a few hundred bytes, a batch of faults a few KiB.
 MAX_BODY = 1 << 20
 
@@ -249,10 +295,15 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         headers = {name.lower(): value for name, value in self.headers.items()}
+        if self.path in ("/_sim/faults", "/_sim/orders") and not self.server.simulator.may_inject(
+            self.client_address[0], self.headers.get("X-Sim-Token")
+        ):
+            self._send(403, {}, json.dumps({"error": f"{self.path}: a loopback client or X-Sim-Token"}))
+            return
+        if self.path == "/_sim/orders":
+            self._order(body)
+            return
         if self.path == "/_sim/faults":
-            if not self.server.simulator.may_inject(self.client_address[0], self.headers.get("X-Sim-Token")):
-                self._send(403, {}, json.dumps({"error": "fault injection: a loopback client or X-Sim-Token"}))
-                return
             specs = body if isinstance(body, list) else [body]
             faults = []
             try:
@@ -273,6 +324,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self._send(status, response_headers, text)
+
+    def _order(self, body: Any) -> None:
+        """POST /_sim/orders: an order of Simulator.order's arguments, answered with what it did (400 naming the
+        field it refuses)."""
+        if not isinstance(body, dict):
+            self._send(400, {}, json.dumps({"error": "an order is a JSON object", "field": None}))
+            return
+        unknown = sorted(set(body) - set(ORDER_FIELDS))
+        missing = [name for name in ORDER_FIELDS[:4] if name not in body]
+        if unknown or missing:
+            name = (unknown or missing)[0]
+            problem = "unknown field" if unknown else "missing"
+            fields = ", ".join(ORDER_FIELDS)
+            self._send(400, {}, json.dumps({"error": f"{name}: {problem}; an order has {fields}", "field": name}))
+            return
+        try:
+            order = self.server.simulator.order(**body)
+        except OrderError as exc:
+            self._send(400, {}, json.dumps({"error": str(exc), "field": exc.field}, ensure_ascii=False))
+            return
+        self._send(200, {}, json.dumps(order.as_json(), ensure_ascii=False))
 
     def _send(self, status: int, headers: dict[str, str], text: str) -> None:
         data = text.encode("utf-8")

@@ -60,11 +60,15 @@ class Tokens:
         with self.lock:
             self.live.clear()
 
-    def bearer(self, accounts: list[SimAccount], header: str) -> SimAccount | None:
-        """The account whose live token the authorization `header` carries; None without one."""
-        token = header[7:] if header.startswith("Bearer ") else ""
+    def owner(self, token: str) -> str | None:
+        """The app key whose live, unexpired token `token` is; None for an unknown, revoked or expired one."""
         with self.lock:
             entry = self.live.get(token)
         if entry is None or entry[1] <= datetime.now(UTC):
             return None
-        return next(a for a in accounts if a.appkey == entry[0])
+        return entry[0]
+
+    def bearer(self, accounts: list[SimAccount], header: str) -> SimAccount | None:
+        """The account whose live token the authorization `header` carries; None without one."""
+        appkey = self.owner(header[7:] if header.startswith("Bearer ") else "")
+        return None if appkey is None else next(a for a in accounts if a.appkey == appkey)
