@@ -20,9 +20,7 @@ The rules, and why:
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +35,7 @@ from etl.clock import utc_now
 from etl.errors import ApiError, ApiUnreachable, BadResponse, FeedError, SessionReplaced, StorageError, TokenRejected
 from etl.jobs.fills import Fills
 from etl.jobs.snapshot import SnapshotResult
+from etl.kiwoom.accounts import app_key_id
 from etl.kiwoom.feed import BALANCE, ORDER_EVENTS, FeedSession
 from etl.kiwoom.fetcher import Fetcher
 from etl.schedule import Schedule
@@ -235,11 +234,14 @@ class Listener:
         self.clock = clock
         self.silence = silence
         self.backoff = backoff
-        self.key_id = leases.key_id(accounts[0].appkey.reveal())
-        self.state = ListenerState(key=", ".join(fetcher.known.account_no(a) for a in accounts))
+        self.key_id = app_key_id(accounts[0].appkey)
+        self.state = ListenerState(key=self._key())
         self.fills = Fills(engine, self._numbers)
-        # SQLite has one daemon: a lease left by one that died is taken at once, not after it expires.
-        self._force = engine.dialect.name == "sqlite"
+        self._lease_until: datetime | None = None  # the held lease's expiry: past it, a standby may hold the key
+
+    def _key(self) -> str:
+        """How the key is named in logs, metrics and status: its accounts as the tables name them."""
+        return ", ".join(self.fetcher.known.account_no(a) for a in self.accounts)
 
     def _known(self) -> dict[str, tuple[str, Account]]:
         """Account number (FID 9201) → the account_no the tables use (its configured name, else the number) and the
@@ -279,13 +281,18 @@ class Listener:
             self._release()
 
     def _hold(self) -> bool:
-        """Take or renew the key's lease; False while another replica holds it (or the database is away)."""
+        """Take or renew the key's lease; False while another replica holds it, and once the lease this one held
+        has expired without a renewal (the database away: a standby may hold the key by now)."""
+        now = self.clock()
         try:
-            held = leases.acquire(self.engine, self.key_id, self.holder, self.clock(), force=self._force)
+            lease = leases.acquire(self.engine, self.key_id, self.holder, now)
         except StorageError as exc:
-            self.state.last_problem = f"the lease cannot be read: {exc}"
+            self.state.last_problem = f"the lease cannot be renewed: {exc}"
             log.warning("realtime %s: %s", self.state.key, self.state.last_problem)
-            held = False
+            held = self._lease_until is not None and now < self._lease_until
+        else:
+            self._lease_until = None if lease is None else lease.expires_at
+            held = lease is not None
         if held != self.state.holder:
             log.info(
                 "realtime %s: %s", self.state.key, "holding the session" if held else "standing by for another replica"
@@ -299,6 +306,7 @@ class Listener:
         try:
             for account in self.accounts:  # the numbers the pushes name (remembered after the first time)
                 self.fetcher.account_number(account, client)
+            self.state.key = self._key()
             token = client.token()
         except ApiError as exc:
             return self._ended("error", f"cannot get a token: {exc}")
@@ -439,7 +447,7 @@ class Realtime:
     ) -> None:
         self.observer: RealtimeObserver = observer or _Quiet()
         self.stopping = threading.Event()
-        self.holder = replica_name()
+        self.holder = leases.replica_id()
         self.clock = clock
         self.events = EventSnapshots(
             take,
@@ -484,9 +492,3 @@ class Realtime:
         for thread in self._threads:
             thread.join(timeout)
         self.events.close()
-
-
-def replica_name() -> str:
-    """How this process names itself as a lease holder: host, process id and a random part (a restarted process with
-    a recycled pid is another holder)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"  # noqa: S311

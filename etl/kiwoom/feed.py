@@ -57,9 +57,10 @@ class FeedSession:
         reached or closes the connection first."""
         where = mask_urls(url)
         try:
+            # Entered as a context manager, as the library asks since 17.1 (the session's `close` leaves it).
             connection = connect(
                 url, open_timeout=timeout, close_timeout=timeout, ping_interval=None, max_size=MAX_MESSAGE
-            )
+            ).__enter__()
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise ApiUnreachable(f"cannot connect to the feed at {where}: {_said(exc)}", api_id=FEED) from None
         session = cls(connection, label)

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, select, text
 
 from etl.app.realtime import Realtime
 from etl.app.wiring import build_schedule
@@ -23,8 +23,8 @@ from etl.settings import Settings
 from etl.sim.accounts import make_account
 from etl.sim.feed import serve_feed
 from etl.sim.simulator import Simulator, serve
-from etl.store.models import AccountSnapshot, EtlRun, Execution, PositionSnapshot
 from etl.store.engine import make_engine
+from etl.store.models import AccountSnapshot, EtlRun, Execution, PositionSnapshot
 from tests.support import Clock, make_settings, sim_accounts, wait_until_true
 from tests.support.schema import migrated
 
@@ -58,7 +58,9 @@ def make_simulator() -> Simulator:
     )
 
 
-def settings_for(url: str, feed: str, simulator: Simulator, engine: Engine, tmp_path: Path, **overrides: object) -> Settings:
+def settings_for(
+    url: str, feed: str, simulator: Simulator, engine: Engine, tmp_path: Path, **overrides: object
+) -> Settings:
     values: dict[str, object] = dict(
         realtime_enabled=True,
         realtime_url=feed,
@@ -66,12 +68,23 @@ def settings_for(url: str, feed: str, simulator: Simulator, engine: Engine, tmp_
         realtime_min_gap=timedelta(seconds=0.5),
     )
     values.update(overrides)
-    return make_settings(url, str(engine.url.render_as_string(hide_password=False)), tmp_path / "state", sim_accounts(simulator), **values)
+    return make_settings(
+        url,
+        str(engine.url.render_as_string(hide_password=False)),
+        tmp_path / "state",
+        sim_accounts(simulator),
+        **values,
+    )
 
 
 @contextmanager
 def listening(
-    engine: Engine, tmp_path: Path, simulator: Simulator | None = None, *, clock: Clock | None = None, **overrides: object
+    engine: Engine,
+    tmp_path: Path,
+    simulator: Simulator | None = None,
+    *,
+    clock: Clock | None = None,
+    **overrides: object,
 ) -> Iterator[Listening]:
     simulator = simulator or make_simulator()
     clock = clock or Clock(NOON)
@@ -178,7 +191,8 @@ def test_a_dropped_connection_reconnects_catches_up_and_stores_no_fill_twice(eng
 
 def test_a_token_the_login_refuses_is_replaced_and_the_session_comes_back(engine: Engine, tmp_path: Path) -> None:
     with listening(engine, tmp_path) as on:
-        wait_until_true(lambda: connected(on))
+        # After the catch-up: its REST call would otherwise meet the revoked token first and replace it.
+        wait_until_true(lambda: connected(on) and len(runs(engine, "catch_up")) == 1 and on.realtime.events.idle())
         issued = len(on.simulator.issued)
         on.simulator.revoke_all_tokens()
         on.simulator.inject("feed_drop", api_id="PING")
@@ -190,7 +204,7 @@ def test_a_token_the_login_refuses_is_replaced_and_the_session_comes_back(engine
 
 def test_a_malformed_or_unknown_message_is_counted_and_the_connection_kept(engine: Engine, tmp_path: Path) -> None:
     with listening(engine, tmp_path) as on:
-        wait_until_true(lambda: connected(on))
+        wait_until_true(lambda: connected(on) and len(runs(engine, "catch_up")) == 1)
         on.simulator.inject("feed_malformed", api_id="REAL")
         on.simulator.inject("feed_unknown", api_id="REAL")
         on.simulator.order(on.acct_no, CODE, 1, "buy")
