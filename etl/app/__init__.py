@@ -7,6 +7,7 @@ frozen dataclass that says what happened.
 - `market`: refresh the instrument master, take the index and stock daily bars of a range (no account's);
 - `history`: flush the spool, replay everything, reclassify the ledger, import kept answers;
 - `outputs`: export a view or table, export for a tool, write the report, measure the returns;
+- `realtime`: listen to the real-time feed: the fills kept, a snapshot after each change, one listener per app key;
 - `status`: the status findings: the spool, the configured accounts, what needs the user's eye;
 - `admin`: migrate, doctor's diagnosis;
 - `tokens`: revoke the cached access tokens;

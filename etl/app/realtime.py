@@ -285,7 +285,8 @@ class Listener:
         has expired without a renewal (the database away: a standby may hold the key by now)."""
         now = self.clock()
         try:
-            lease = leases.acquire(self.engine, self.key_id, self.holder, now)
+            told = leases.Session(self.state.key, self.state.connected_since, self.state.last_message_at)
+            lease = leases.acquire(self.engine, self.key_id, self.holder, now, session=told)
         except StorageError as exc:
             self.state.last_problem = f"the lease cannot be renewed: {exc}"
             log.warning("realtime %s: %s", self.state.key, self.state.last_problem)

@@ -8,13 +8,15 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
+from etl.clock import KST
 from etl.jobs.spool import Spool
 from etl.jobs.spool import SpoolSummary as SpoolSummary
 from etl.kiwoom.accounts import KnownAccounts
+from etl.read.status import FeedStatus as FeedStatus
 from etl.read.status import LedgerStatus as LedgerStatus
 from etl.read.status import NewestRun as NewestRun
 from etl.read.status import PairStatus as PairStatus
-from etl.read.status import calendar_line, ledger_statuses, newest_run, pair_statuses
+from etl.read.status import calendar_line, feed_statuses, ledger_statuses, newest_run, pair_statuses
 from etl.schedule import Schedule
 from etl.settings import Settings
 
@@ -76,6 +78,7 @@ class Findings:
     newest: NewestRun | None  # the newest run however old, when none ran in the last week
     ledgers: tuple[LedgerStatus, ...]
     attention: tuple[Attention, ...]
+    feeds: tuple[FeedStatus, ...] = ()  # the real-time sessions, per app key
 
     @property
     def stale(self) -> list[PairStatus]:
@@ -99,7 +102,8 @@ def findings(
     if shown_every:
         pairs = every
     attention = tuple(note for ledger in ledgers for note in _attention(ledger))
-    return Findings(tuple(pairs), shown_every, newest, tuple(ledgers), attention)
+    feeds = tuple(feed_statuses(engine, now.astimezone(KST).date()))
+    return Findings(tuple(pairs), shown_every, newest, tuple(ledgers), attention, feeds)
 
 
 def _attention(ledger: LedgerStatus) -> list[Attention]:

@@ -36,12 +36,14 @@ def migrate(obj: Context) -> None:
 def status(obj: Context, interval: str | None, all_hours: bool) -> None:
     """Show, per account × exchange, the newest successful snapshot, its age, failures since and the next slot.
 
-    Shows the configured accounts (all those with runs in the last week when none is configured). Exits 1 when,
-    inside an active window, the newest success is older than twice the interval (STALE).
+    Shows the configured accounts (all those with runs in the last week when none is configured), and, with
+    [realtime] on, each app key's feed session: connected or reconnecting, since when, which replica holds it, the
+    age of its last message, today's fills. Exits 1 when, inside an active window, the newest success is older than
+    twice the interval (STALE).
     """
     from etl.app.status import calendar_note, findings, waiting
     from etl.app.wiring import build_schedule, open_database
-    from etl.cli.render import ledger_part, newest_run_words, spool_line, status_table
+    from etl.cli.render import feed_table, ledger_part, newest_run_words, spool_line, status_table
     from etl.clock import utc_now
 
     with errors():
@@ -67,6 +69,8 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
                 click.echo(line)
             fail(newest_run_words(seen.newest, schedule), EXIT_FAILED)
         click.echo(status_table(seen.pairs, schedule, now))
+        if seen.feeds:
+            click.echo(feed_table(seen.feeds, schedule, now))
         for line in ledger_part(seen, schedule, now):
             click.echo(line)
         if seen.stale:

@@ -15,7 +15,7 @@ from etl.text import displayable
 if TYPE_CHECKING:
     from etl.app.collect import EstimatesResult, LedgerResult, RealizedResult, SnapshotResult, TotalsResult
     from etl.app.market import MarketResult
-    from etl.app.status import Attention, Findings, LedgerStatus, NewestRun, PairStatus, SpoolSummary
+    from etl.app.status import Attention, FeedStatus, Findings, LedgerStatus, NewestRun, PairStatus, SpoolSummary
     from etl.schedule import Schedule
 
 
@@ -115,6 +115,27 @@ def status_table(pairs: Sequence[PairStatus], schedule: Schedule, now: datetime)
                 when(p.next_slot),
             )
             for p in pairs
+        ],
+    )
+
+
+def feed_table(feeds: Sequence[FeedStatus], schedule: Schedule, now: datetime) -> str:
+    """The real-time sessions `status` prints, one row per app key: times in the schedule's time zone."""
+    zone = zone_name(schedule.zone, now)
+
+    def since(feed: FeedStatus) -> str:
+        moment = feed.connected_at if feed.state(now) == "connected" else None
+        return "-" if moment is None else schedule.local(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+    def heard(feed: FeedStatus) -> str:
+        return "-" if feed.last_message_at is None else format_age(now - feed.last_message_at)
+
+    return table(
+        ["real-time feed of", "state", f"connected since ({zone})", "holder", "last message", "fills today"],
+        # Names from the config and the database's holders: shown, never obeyed by the terminal.
+        [
+            (displayable(f.account_nos), f.state(now), since(f), displayable(f.holder), heard(f), f.fills_today)
+            for f in feeds
         ],
     )
 

@@ -8,6 +8,7 @@ when the database is away; they compose the stages below.
 - `backfill`: kt00002's daily estimates of the days before the daemon, and their replay;
 - `market`: the market APIs' jobs, no account's: the instrument master and the index and stock daily bars;
 - `realized`: ka10074, Kiwoom's daily realised profit, over the backfill's range or the evening's lookback;
+- `fills`: the real-time feed's fills into `executions`, held while the database is away;
 - `spool`: snapshots kept on disk while the database cannot take them; `flush`: the spool loaded, oldest first;
 - `replay`: the snapshot tables rebuilt from raw pages, and answers kept elsewhere imported;
 - `doctor`: the database, the spool and the state directory examined.

@@ -3,6 +3,7 @@ pages as received, account numbers.
 
 - `client`: the client: tokens, the account number (ka00001) and the pages of any endpoint, errors translated;
 - `endpoints`: what the wire needs to ask one Kiwoom API (api-id, path, body, list key, continuation);
+- `feed`: one session of the real-time WebSocket feed: LOGIN, PING echoed, REG, each message read as what it is;
 - `fetcher`: what every request of a process shares (sessions, the pacer, the token cache, known accounts);
 - `pages`: one API answer exactly as it arrived;
 - `tokens`: access tokens, their KST expiry, cached per app key in a private file;

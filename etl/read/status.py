@@ -20,7 +20,8 @@ from etl.read.views import LEDGER_CHECKS, REALIZED_CHECKS
 from etl.read.views.view import View
 from etl.schedule import Schedule
 from etl.store.engine import storage_errors
-from etl.store.models import AccountTransaction, AccountTransactionConflict, EtlRun, RunStatus
+from etl.store.lease import leases
+from etl.store.models import AccountTransaction, AccountTransactionConflict, EtlRun, Execution, RunStatus
 
 SPOOLED = "spooled"  # what `status` shows for a run whose snapshot waits in the spool
 RECENT = timedelta(days=7)  # pairs with no run for a week are no longer followed (an account removed from config)
@@ -308,3 +309,50 @@ def _newest_run(connection: Connection, api_id: str, account_no: str) -> Any:
         .order_by(EtlRun.started_at.desc(), EtlRun.id.desc())
         .limit(1)
     ).first()
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """One app key's real-time session, as its holder last told it (etl.store.lease), and its accounts' fills
+    today."""
+
+    account_nos: str  # the key's accounts as the tables name them
+    holder: str
+    connected_at: datetime | None
+    last_message_at: datetime | None
+    expires_at: datetime
+    fills_today: int
+
+    def state(self, now: datetime) -> str:
+        """connected, reconnecting (the holder is alive, its session not), or gone (its lease expired: no daemon
+        listens for this key)."""
+        if now >= self.expires_at:
+            return "gone"
+        return "connected" if self.connected_at is not None else "reconnecting"
+
+
+def feed_statuses(engine: Engine, today: date) -> list[FeedStatus]:
+    """Every app key's real-time lease (none: no daemon listens), with the fills of `today` (the Seoul trade date)
+    of its accounts."""
+    held = leases(engine)
+    if not held:
+        return []
+    with storage_errors(engine, "reading today's fills"), engine.connect() as connection:
+        counted = dict(
+            connection.execute(
+                select(Execution.account_no, func.count())
+                .where(Execution.trade_date == today)
+                .group_by(Execution.account_no)
+            ).all()
+        )
+    return [
+        FeedStatus(
+            lease.account_nos or lease.app_key_id,
+            lease.holder,
+            lease.connected_at,
+            lease.last_message_at,
+            lease.expires_at,
+            sum(counted.get(name.strip(), 0) for name in (lease.account_nos or "").split(",")),
+        )
+        for lease in held
+    ]

@@ -868,6 +868,32 @@ REALTIME_LEASES = Relation(
             UTC_TIME,
             "When another replica may take it over, unless the holder renews it first: renewed_at + the lease's term.",
         ),
+        Column(
+            "account_nos",
+            TEXT_TYPE,
+            None,
+            "계좌번호",
+            TEXT,
+            "The app key's accounts as the tables name them (account_no), comma-separated: which accounts' fills the"
+            " session receives.",
+        ),
+        Column(
+            "connected_at",
+            TIMESTAMP,
+            None,
+            "접속시각",
+            UTC_TIME,
+            "When the holder's session logged in and registered, as of its last renewal; NULL while it is not connected"
+            " (reconnecting).",
+        ),
+        Column(
+            "last_message_at",
+            TIMESTAMP,
+            None,
+            "최근수신시각",
+            UTC_TIME,
+            "When the session last heard from Kiwoom (a push or a PING), as of the holder's last renewal.",
+        ),
     ),
 )
 

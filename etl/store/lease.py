@@ -20,7 +20,8 @@ renewal, its lease expires 20 s later and a standby, asking every 5 s, takes it 
 takeover may take. A holder that stops cleanly deletes its row (`release`), and a standby takes it at its next ask.
 
 Whoever holds the lease must stop listening by its `expires_at` unless a renewal moved it: past it, a standby may
-hold the key (a holder that cannot reach the database cannot know). `renew` says False once the lease is another's.
+hold the key (a holder that cannot reach the database cannot know). `acquire` renews it too, and says None once
+the lease is another's.
 
 Every moment is passed in (the caller's clock): the replicas' clocks decide expiry, so they must agree (NTP); a
 replica whose clock runs s seconds ahead takes an expired lease s seconds early. Taking is one statement, an INSERT
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, or_, select, update
+from sqlalchemy import Connection, Engine, case, delete, or_, select
 
 from etl.store.engine import transaction
 from etl.store.models import RealtimeLease
@@ -58,6 +59,9 @@ class Lease:
     acquired_at: datetime
     renewed_at: datetime
     expires_at: datetime
+    account_nos: str | None = None
+    connected_at: datetime | None = None
+    last_message_at: datetime | None = None
 
     def live_at(self, now: datetime) -> bool:
         """Whether the lease still binds others at `now` (it has not expired)."""
@@ -82,12 +86,38 @@ def _upsert(connection: Connection) -> Any:
     return sqlite.insert(RealtimeLease)
 
 
-def acquire(engine: Engine, app_key_id: str, holder: str, now: datetime, *, ttl: timedelta = LEASE_TTL) -> Lease | None:
-    """Take the app key's lease at `now` for `ttl` if it is free or expired, or renew it if `holder` has it; None
-    while another holder's lease is live (`lease_of` says whose). StorageError, DatabaseUnavailable."""
+@dataclass(frozen=True)
+class Session:
+    """What the holder tells of its session with each renewal, for `status`: its accounts, since when it is
+    connected (None while it is not), when it last heard from Kiwoom."""
+
+    account_nos: str | None = None
+    connected_at: datetime | None = None
+    last_message_at: datetime | None = None
+
+
+def acquire(
+    engine: Engine,
+    app_key_id: str,
+    holder: str,
+    now: datetime,
+    *,
+    ttl: timedelta = LEASE_TTL,
+    session: Session = Session(),
+) -> Lease | None:
+    """Take the app key's lease at `now` for `ttl` if it is free or expired, or renew it if `holder` has it, with
+    what the holder tells of its `session`; None while another holder's lease is live (`lease_of` says whose).
+    StorageError, DatabaseUnavailable."""
     with transaction(engine, "taking the real-time lease") as connection:
         insert = _upsert(connection).values(
-            app_key_id=app_key_id, holder=holder, acquired_at=now, renewed_at=now, expires_at=now + ttl
+            app_key_id=app_key_id,
+            holder=holder,
+            acquired_at=now,
+            renewed_at=now,
+            expires_at=now + ttl,
+            account_nos=session.account_nos,
+            connected_at=session.connected_at,
+            last_message_at=session.last_message_at,
         )
         statement = insert.on_conflict_do_update(
             index_elements=[_LEASES.c.app_key_id],
@@ -99,24 +129,14 @@ def acquire(engine: Engine, app_key_id: str, holder: str, now: datetime, *, ttl:
                 ),
                 "renewed_at": insert.excluded.renewed_at,
                 "expires_at": insert.excluded.expires_at,
+                "account_nos": insert.excluded.account_nos,
+                "connected_at": insert.excluded.connected_at,
+                "last_message_at": insert.excluded.last_message_at,
             },
             where=or_(_LEASES.c.holder == holder, _LEASES.c.expires_at <= now),
         ).returning(*_LEASES.c)
         row = connection.execute(statement).one_or_none()
     return None if row is None else Lease(**row._mapping)
-
-
-def renew(engine: Engine, app_key_id: str, holder: str, now: datetime, *, ttl: timedelta = LEASE_TTL) -> bool:
-    """Extend `holder`'s lease to `now` + `ttl`; False when the lease is no longer its own (taken over after it
-    expired, or released), and then it must stop listening. StorageError, DatabaseUnavailable."""
-    # A lease past its expiry that nobody took is still the holder's: no one else listened meanwhile.
-    with transaction(engine, "renewing the real-time lease") as connection:
-        renewed = connection.execute(
-            update(RealtimeLease)
-            .where(_LEASES.c.app_key_id == app_key_id, _LEASES.c.holder == holder)
-            .values(renewed_at=now, expires_at=now + ttl)
-        ).rowcount
-    return bool(renewed)
 
 
 def release(engine: Engine, app_key_id: str, holder: str) -> bool:

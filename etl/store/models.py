@@ -573,3 +573,6 @@ class RealtimeLease(Base):
     acquired_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
     renewed_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
     expires_at: ColumnClause[datetime] = Column(UtcDateTime, nullable=False)
+    account_nos: ColumnClause[str] = Column(Text)
+    connected_at: ColumnClause[datetime] = Column(UtcDateTime)
+    last_message_at: ColumnClause[datetime] = Column(UtcDateTime)

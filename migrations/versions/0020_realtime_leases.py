@@ -28,6 +28,9 @@ def upgrade() -> None:
         sa.Column("acquired_at", UtcDateTime(), nullable=False),
         sa.Column("renewed_at", UtcDateTime(), nullable=False),
         sa.Column("expires_at", UtcDateTime(), nullable=False),
+        sa.Column("account_nos", sa.Text(), nullable=True),
+        sa.Column("connected_at", UtcDateTime(), nullable=True),
+        sa.Column("last_message_at", UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("app_key_id", name=op.f("pk_realtime_leases")),
     )
     apply_comments(op.get_bind(), ["realtime_leases"])

@@ -18,11 +18,11 @@ from etl.store.lease import (
     LEASE_TTL,
     RENEW_EVERY,
     Lease,
+    Session,
     acquire,
     lease_of,
     leases,
     release,
-    renew,
     replica_id,
 )
 from etl.store.models import RealtimeLease
@@ -66,8 +66,7 @@ def test_an_expired_lease_is_taken_over_by_the_clock(engine: Engine) -> None:
 def test_renewing_extends_the_lease(engine: Engine) -> None:
     acquire(engine, KEY, A, T0)
     renewed = T0 + RENEW_EVERY
-    assert renew(engine, KEY, A, renewed)
-    assert lease_of(engine, KEY) == Lease(KEY, A, T0, renewed, renewed + LEASE_TTL)
+    assert acquire(engine, KEY, A, renewed) == Lease(KEY, A, T0, renewed, renewed + LEASE_TTL)
     # Past the first expiry, the renewal holds others off.
     assert acquire(engine, KEY, B, T0 + LEASE_TTL) is None
     assert acquire(engine, KEY, B, renewed + LEASE_TTL) is not None
@@ -84,20 +83,25 @@ def test_renewing_after_a_takeover_says_the_lease_is_lost(engine: Engine) -> Non
     late = T0 + LEASE_TTL + timedelta(seconds=1)
     taken_over = acquire(engine, KEY, B, late)
     assert taken_over is not None
-    assert not renew(engine, KEY, A, late + timedelta(seconds=1))
+    assert acquire(engine, KEY, A, late + timedelta(seconds=1)) is None
     assert lease_of(engine, KEY) == taken_over  # the loser's renewal wrote nothing
 
 
 def test_an_expired_lease_nobody_took_is_still_its_holders_to_renew(engine: Engine) -> None:
     acquire(engine, KEY, A, T0)
     late = T0 + LEASE_TTL + timedelta(seconds=1)
-    assert renew(engine, KEY, A, late)
-    assert lease_of(engine, KEY) == Lease(KEY, A, T0, late, late + LEASE_TTL)
+    assert acquire(engine, KEY, A, late) == Lease(KEY, A, T0, late, late + LEASE_TTL)  # since T0: never broken
 
 
-def test_renewing_a_key_nobody_holds_says_it_is_not_held(engine: Engine) -> None:
-    assert not renew(engine, KEY, A, T0)
-    assert lease_of(engine, KEY) is None
+def test_the_holder_tells_of_its_session_with_each_renewal(engine: Engine) -> None:
+    acquire(engine, KEY, A, T0, session=Session("5000001111"))
+    renewed = T0 + RENEW_EVERY
+    told = Session("5000001111, isa", connected_at=T0 + timedelta(seconds=1), last_message_at=renewed)
+    assert acquire(engine, KEY, A, renewed, session=told) == Lease(
+        KEY, A, T0, renewed, renewed + LEASE_TTL, "5000001111, isa", T0 + timedelta(seconds=1), renewed
+    )
+    assert acquire(engine, KEY, B, renewed, session=Session("someone else's")) is None
+    assert lease_of(engine, KEY) == Lease(KEY, A, T0, renewed, renewed + LEASE_TTL, *vars(told).values())
 
 
 def test_a_release_hands_the_lease_over_at_once(engine: Engine) -> None:
@@ -177,8 +181,8 @@ def test_a_database_that_is_away_is_database_unavailable(tmp_path: Path) -> None
     try:
         with pytest.raises(DatabaseUnavailable, match="taking the real-time lease"):
             acquire(engine, KEY, A, T0)
-        with pytest.raises(DatabaseUnavailable, match="renewing the real-time lease"):
-            renew(engine, KEY, A, T0)
+        with pytest.raises(DatabaseUnavailable, match="releasing the real-time lease"):
+            release(engine, KEY, A)
     finally:
         engine.dispose()
 
