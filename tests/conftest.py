@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from etl.sim.accounts import make_account
+from etl.sim.feed import serve_feed
 from etl.sim.simulator import Simulator, serve
 from etl.store.engine import make_engine
 from tests.support.schema import POSTGRES_VARIABLE, migrated, postgres_base_url, postgres_schema
@@ -34,6 +35,13 @@ def simulator() -> Simulator:
 @pytest.fixture
 def sim_url(simulator: Simulator) -> Iterator[str]:
     with serve(simulator) as url:
+        yield url
+
+
+@pytest.fixture
+def feed_url(simulator: Simulator) -> Iterator[str]:
+    """The simulator's WebSocket feed on a loopback port of its own, as Kiwoom serves it beside the REST API."""
+    with serve_feed(simulator) as url:
         yield url
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
-from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot
+from etl.store.models import AccountSnapshot, EtlRun, Execution, PositionSnapshot, RealtimeLease
 from tests.support import account_env, kiwoom_etl
 from tests.support.daemon import DaemonProcess, wait_until
 
@@ -76,6 +78,51 @@ def test_the_daemon_snapshots_on_the_marks_and_stops_cleanly_on_sigterm(
     assert "ok" in status.stdout and simulator.accounts[0].acct_no in status.stdout
 
 
+def test_the_daemon_listens_keeps_each_fill_once_and_closes_the_session_on_sigterm(
+    db_url: str,
+    sim_url: str,
+    feed_url: str,
+    simulator: Simulator,
+    tmp_path: Path,
+    daemons: Callable[..., DaemonProcess],
+) -> None:
+    env = account_env(simulator, sim_url, db_url, tmp_path, feed=feed_url)
+    env["KIWOOM_ETL_REALTIME_SETTLE"] = "1s"
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    account = simulator.accounts[0]
+    engine = make_engine(db_url)
+    try:
+        daemon = daemons(env, "--health-port", "0")
+        wait_until(lambda: simulator.feed.registered(account.appkey, "00"), "the listener registered")
+        wait_until(lambda: count(engine, EtlRun.id, EtlRun.trigger == "catch_up") == 2, "the catch-up snapshots")
+        order = simulator.order(account.acct_no, "005930", 5, "buy", fills=2)
+        wait_until(lambda: count(engine, Execution.id) == 2, "the fills stored")
+        wait_until(lambda: count(engine, EtlRun.id, EtlRun.trigger == "event") >= 2, "the event snapshots")
+        port = re.search(r"http://127.0.0.1:(\d+)/healthz", daemon.output())
+        assert port is not None, daemon.output()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port[1]}/healthz", timeout=5) as answer:
+            health = answer.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port[1]}/metrics", timeout=5) as answer:
+            metrics = answer.read().decode()
+        status = kiwoom_etl("status", "--all-hours", "--interval", "1h", env=env)
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0, daemon.output()
+        with engine.connect() as connection:
+            orders = set(connection.scalars(select(Execution.order_no)))
+            leases = connection.scalars(select(RealtimeLease.app_key_id)).all()
+            events = connection.scalars(select(EtlRun.scheduled_for).where(EtlRun.trigger == "event")).all()
+    finally:
+        engine.dispose()
+    assert orders == {order.order_no}
+    assert events and all(slot is None for slot in events)  # an event run claims no slot
+    assert f"realtime {account.acct_no}: connected since" in health
+    assert f'kiwoom_etl_realtime_connected{{key="{account.acct_no}"}} 1.0' in metrics
+    assert 'kiwoom_etl_event_snapshots_total{result="success"}' in metrics
+    assert status.returncode == 0 and "connected" in status.stdout and account.acct_no in status.stdout
+    assert simulator.feed.sessions() == 0 and leases == []  # the session closed and its lease given back
+    assert "Traceback" not in daemon.output() and account.appkey not in daemon.output()
+
+
 def test_a_second_signal_exits_at_once_and_leaves_nothing_partial(
     sqlite_url: str, sim_url: str, simulator: Simulator, tmp_path: Path, daemons: Callable[..., DaemonProcess]
 ) -> None:
@@ -101,8 +148,13 @@ def test_a_second_signal_exits_at_once_and_leaves_nothing_partial(
     assert "second signal" in daemon.output()
 
 
-def test_two_daemons_on_one_postgresql_never_duplicate_a_slot(
-    postgres_url: str, sim_url: str, simulator: Simulator, tmp_path: Path, daemons: Callable[..., DaemonProcess]
+def test_two_daemons_on_one_postgresql_never_duplicate_a_slot_and_hold_one_feed_session(
+    postgres_url: str,
+    sim_url: str,
+    feed_url: str,
+    simulator: Simulator,
+    tmp_path: Path,
+    daemons: Callable[..., DaemonProcess],
 ) -> None:
     config = tmp_path / "accounts.toml"
     config.write_text(
@@ -110,7 +162,7 @@ def test_two_daemons_on_one_postgresql_never_duplicate_a_slot(
         encoding="utf-8",
     )
     config.chmod(0o600)  # it holds keys
-    env = account_env(simulator, sim_url, postgres_url, tmp_path) | {"KIWOOM_ETL_CONFIG": str(config)}
+    env = account_env(simulator, sim_url, postgres_url, tmp_path, feed=feed_url) | {"KIWOOM_ETL_CONFIG": str(config)}
     del env["KIWOOM_APPKEY"], env["KIWOOM_SECRETKEY"]
     assert kiwoom_etl("migrate", env=env).returncode == 0
     engine = make_engine(postgres_url)
@@ -118,6 +170,9 @@ def test_two_daemons_on_one_postgresql_never_duplicate_a_slot(
         first = daemons(env, name="first")
         second = daemons(env, name="second")
         wait_until(lambda: count(engine, AccountSnapshot.id) >= 4 * 4, "four slots of snapshots")
+        keys = [account.appkey for account in simulator.accounts]
+        wait_until(lambda: all(simulator.feed.registered(key, "00") for key in keys), "both keys listened to")
+        sessions = simulator.feed.sessions()  # one per app key, whichever replica holds it
         for daemon in (first, second):
             daemon.signal(signal.SIGTERM)
         assert first.wait() == 0 and second.wait() == 0, first.output() + second.output()
@@ -132,12 +187,14 @@ def test_two_daemons_on_one_postgresql_never_duplicate_a_slot(
             ).all()
     finally:
         engine.dispose()
+    assert sessions == len(keys)
     assert {status for *_, status in runs} <= {"success", "missed"}
     assert len(snapshots) == sum(status == "success" for *_, status in runs)  # every success is one snapshot
-    slots = {slot for *_, slot, status in runs if status == "success"}
+    slots = {slot for *_, slot, status in runs if status == "success" and slot is not None}  # not the catch-ups
     assert all(sum(1 for *_, s, st in runs if s == slot and st == "success") == 4 for slot in slots)
     # A slot's runs are claimed together, so the replica that claims first takes the whole slot (which one may
     # change from slot to slot); losing a race is no error.
     assert any(" for slot " in daemon.output() for daemon in (first, second))
     for daemon in (first, second):
         assert " ERROR " not in daemon.output(), daemon.output()
+        assert "session ended (replaced)" not in daemon.output()  # the replicas never logged each other out

@@ -37,9 +37,13 @@ def kiwoom_etl(
     )
 
 
-def account_env(simulator: Simulator, sim_url: str, db_url: str, tmp_path: Path, index: int = 0) -> dict[str, str]:
+def account_env(
+    simulator: Simulator, sim_url: str, db_url: str, tmp_path: Path, index: int = 0, *, feed: str | None = None
+) -> dict[str, str]:
+    """The environment of a command against the simulator; with `feed` (its WebSocket URL), the listener on."""
     account = simulator.accounts[index]
-    return {
+    listening = {"KIWOOM_ETL_REALTIME_ENABLED": "true", "KIWOOM_ETL_REALTIME_URL": feed} if feed else {}
+    return listening | {
         "KIWOOM_APPKEY": account.appkey,
         "KIWOOM_SECRETKEY": account.secretkey,
         "KIWOOM_BASE_URL": sim_url,
