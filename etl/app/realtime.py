@@ -335,6 +335,7 @@ class Listener:
         now = self.clock()
         self.state.connected_since, self.state.last_message_at, self.state.last_problem = now, None, None
         self.observer.realtime_connected(self.state.key, True)
+        self._hold()  # `status` shows the session from now, not from the next renewal
         log.info("realtime %s: listening (%s)", self.state.key, self.settings.safe_realtime_url)
         for account in self.accounts:  # what happened while away is not pushed again
             self.events.note(account, trigger=CATCH_UP)

@@ -71,6 +71,8 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
         click.echo(status_table(seen.pairs, schedule, now))
         if seen.feeds:
             click.echo(feed_table(seen.feeds, schedule, now))
+        elif settings.realtime_enabled:
+            click.echo("Real-time feed: on, but no daemon holds a session (none is running, or none has logged in).")
         for line in ledger_part(seen, schedule, now):
             click.echo(line)
         if seen.stale:

@@ -84,6 +84,7 @@ def listening(
     simulator: Simulator | None = None,
     *,
     clock: Clock | None = None,
+    all_hours: bool = True,
     **overrides: object,
 ) -> Iterator[Listening]:
     simulator = simulator or make_simulator()
@@ -98,7 +99,7 @@ def listening(
             engine,
             fetcher,
             lambda account, exchange, trigger: snapshotter.take([account], trigger=trigger, exchanges=[exchange]),
-            build_schedule(settings, all_hours=True),
+            build_schedule(settings, all_hours=all_hours),
             observer=metrics,
             clock=clock,
             silence=2.0,
@@ -243,3 +244,14 @@ def test_two_replicas_hold_one_session_and_the_standby_takes_over(postgres_url: 
             assert first.count("kiwoom_etl_realtime_reconnects_total", reason="replaced") == 1
             simulator.order(second.acct_no, CODE, 1, "buy")
             wait_until_true(lambda: len(fills(engine)) == 1)
+
+
+def test_outside_the_windows_the_listener_keeps_fills_but_takes_no_snapshot(engine: Engine, tmp_path: Path) -> None:
+    evening = datetime.combine(DAY, time(21, 0), tzinfo=KST)  # after NXT's window closed
+    with listening(engine, tmp_path, clock=Clock(evening), all_hours=False) as on:
+        wait_until_true(lambda: connected(on))
+        on.simulator.order(on.acct_no, CODE, 1, "buy")
+        wait_until_true(lambda: len(fills(engine)) == 1)
+        wait_until_true(lambda: on.count("kiwoom_etl_event_snapshots_total", result="closed") == 2)
+        wait_until_true(lambda: on.realtime.events.idle())
+    assert runs(engine, "event") == runs(engine, "catch_up") == []
