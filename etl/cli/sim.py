@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ def shown_default(
 @global_options
 @shown_default("--host", "127.0.0.1", None, "Address to listen on.")
 @shown_default("--port", 8080, click.IntRange(0, 65535), "Port (0: any free).")
+@shown_default(
+    "--feed-port", 10000, click.IntRange(0, 65535), "Port of the WebSocket feed, as the real API's (0: any free)."
+)
 @shown_default("--accounts", 2, click.IntRange(1, 10000), "How many accounts.")
 @shown_default("--positions", 12, click.IntRange(0, 100000), "Holdings of each account on KRX (NXT gets a third).")
 @shown_default("--page-size", 20, click.IntRange(1), "Positions per page.")
@@ -47,6 +51,7 @@ def simulate(
     obj: Context,
     host: str,
     port: int,
+    feed_port: int,
     accounts: int,
     positions: int,
     page_size: int,
@@ -62,13 +67,20 @@ def simulate(
     a credit line, a transfer in, a remark no mapping knows), from which all of its answers come, so that
     `ledger`, `backfill` and `returns` have something to show; the others hold positions only. Point kiwoom-etl
     at it with
-    KIWOOM_BASE_URL=http://HOST:PORT and the printed keys. Faults for tests: POST a JSON list of
-    {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds: see etl.sim.faults.Fault); an
-    unknown kind or field is answered 400. Only loopback clients may inject faults, unless --fault-token is
-    given: then every such request, from any address, must carry the header X-Sim-Token with that token (403
-    otherwise).
+    KIWOOM_BASE_URL=http://HOST:PORT and the printed keys.
+
+    It also serves Kiwoom's WebSocket feed on --feed-port (its URL printed beside the REST one): LOGIN with an
+    au10001 token, PING echo, REG/REMOVE, REAL pushes of 00 (주문체결) and 04 (잔고). To make an order that changes
+    an account (kt00005, kt00015) and is pushed, POST {"acct_no": ..., "code": ..., "quantity": ..., "side":
+    "buy"|"sell", "exchange": "KRX", "fills": 1, "outcome": "filled"|"cancelled"|"rejected"} to /_sim/orders.
+
+    Faults for tests: POST a JSON list of {"kind": ..., "api_id": ..., "count": ...} to /_sim/faults (kinds, the
+    feed's too: see etl.sim.faults.Fault); an unknown kind or field is answered 400. Only loopback clients may
+    inject faults or orders, unless --fault-token is given: then every such request, from any address, must carry
+    the header X-Sim-Token with that token (403 otherwise).
     """
     from etl.sim.accounts import served_accounts
+    from etl.sim.feed import bind_feed, feed_url
     from etl.sim.simulator import Simulator, bind
 
     obj.logging(None)
@@ -84,7 +96,17 @@ def simulate(
         server = bind(simulator, host, port)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILED)
-    click.echo(f"Kiwoom simulator on http://{host}:{server.server_address[1]} — accounts (made-up keys):")
+    try:
+        feed = bind_feed(simulator, host, feed_port)
+    except OSError as exc:
+        server.server_close()
+        fail(f"cannot listen on {host}:{feed_port} (the feed): {exc.strerror}", EXIT_FAILED)
+    feeding = threading.Thread(target=feed.serve_forever, name="kiwoom-simulator-feed", daemon=True)
+    feeding.start()
+    click.echo(
+        f"Kiwoom simulator on http://{host}:{server.server_address[1]}, its feed on {feed_url(host, feed)}"
+        " — accounts (made-up keys):"
+    )
     for account in simulator.accounts:
         ledger = "  (with a ledger)" if account.history else ""
         click.echo(
@@ -95,6 +117,9 @@ def simulate(
             server.serve_forever()
         except KeyboardInterrupt:
             click.echo("stopped")
+        finally:
+            feed.shutdown()  # the open sessions are closed (1001, going away)
+            feeding.join()
 
 
 @cli.command()

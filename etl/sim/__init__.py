@@ -8,7 +8,8 @@ for the demo and the tests; never used against the real API.
 - `orders`: simulated orders: how one changes its account and what the feed is told;
 - `tokens`: au10001 and au10002, a bearer token's account and expiry, the authentication errors;
 - `pacing`: the rate buckets per app key and API, and the HTTP 429 (return_code 5) answer;
-- `faults`: what it (and its feed) can be told to get wrong, which waiting fault a request meets and what that fault answers;
+- `faults`: what it (and its feed) can be told to get wrong, which waiting fault a request meets and what that fault
+  answers;
 - `render_ka00001`, `render_kt00005`, `render_kt00015`, `render_kt00017`, `render_kt00002`, `render_ka10074`: one
   account API's answer each, and its `RENDERER`;
   `render_ka10099`, `render_ka10100`, `render_ka20006`, `render_ka10081`: one market API's answer each, and its

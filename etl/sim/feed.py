@@ -192,6 +192,10 @@ class Feed:
         group, data = message.get("grp_no"), message.get("data")
         if not isinstance(group, str) or not group:
             return "grp_no: expected a group number"
+        if message["trnm"] == "REMOVE" and data is None:  # Kiwoom's REMOVE body is unconfirmed: the whole group
+            with self._lock:
+                session.groups.pop(group, None)
+            return ""
         if not isinstance(data, list) or not data:
             return "data: expected a list of {item, type}"
         kinds: set[str] = set()

@@ -156,7 +156,8 @@ class Simulator:
         )
 
     def inject(self, kind: str, **options: Any) -> None:
-        """Queue a fault (see Fault) for the requests to come; ValueError for an unknown kind or option."""
+        """Queue a fault (see Fault) for the requests to come, or the feed's messages for a feed kind; ValueError for
+        an unknown kind or option."""
         self.queue([make_fault(kind, **options)])
 
     def queue(self, faults: list[Fault]) -> None:

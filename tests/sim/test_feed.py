@@ -242,6 +242,10 @@ def test_only_the_registered_types_are_pushed_and_remove_stops_them() -> None:
         assert _values(_receive(ws))[0] == "04"  # neither 접수 nor 체결 before it
         _reg(ws, "REMOVE", [{"item": [""], "type": ["04"]}])
         assert not simulator.feed.push(account.appkey, {"type": "04", "values": {}})
+        _reg(ws, data=BOTH)
+        ws.send(json.dumps({"trnm": "REMOVE", "grp_no": "1"}))  # without data: the whole group
+        assert _receive(ws) == {"trnm": "REMOVE", "return_code": 0, "return_msg": ""}
+        assert not simulator.feed.registered(account.appkey, "00")
 
 
 def test_another_accounts_order_is_not_pushed() -> None:
@@ -380,7 +384,8 @@ def test_a_bad_message_comes_before_the_push_and_the_session_stays(kind: str) ->
     simulator = _simulator()
     account = simulator.accounts[0]
     with _feed(simulator) as (base, url), _session(url, _token(base, account)) as ws:
-        simulator.inject(kind, api_id="REAL", appkey=account.appkey)
+        fault = {"kind": kind, "api_id": "REAL", "appkey": account.appkey}
+        assert requests.post(f"{base}/_sim/faults", json=[fault], timeout=5).status_code == 200  # the same endpoint
         simulator.order(account.acct_no, "005930", 1, "buy")
         bad = _receive(ws)
         if kind == "feed_malformed":
