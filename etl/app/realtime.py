@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from etl.clock import utc_now
 from etl.errors import ApiError, ApiUnreachable, BadResponse, FeedError, SessionReplaced, StorageError, TokenRejected
 from etl.jobs.fills import Fills
-from etl.jobs.snapshot import SnapshotResult
+from etl.jobs.snapshot import SnapshotResult, Snapshotter
 from etl.kiwoom.accounts import app_key_id
 from etl.kiwoom.feed import BALANCE, ORDER_EVENTS, FeedSession
 from etl.kiwoom.fetcher import Fetcher
@@ -97,14 +97,12 @@ class EventSnapshots:
         is_open: Callable[[str], bool],
         observer: RealtimeObserver,
         workers: int = EVENT_WORKERS,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._take = take
         self._settle = settle.total_seconds()
         self._gap = min_gap.total_seconds()
         self._is_open = is_open
         self._observer = observer
-        self._monotonic = monotonic
         self._pending: dict[tuple[Account, str], _Pending] = {}
         self._last: dict[tuple[Account, str], float] = {}  # when the newest snapshot of the pair started
         self._running: set[tuple[Account, str]] = set()
@@ -117,7 +115,7 @@ class EventSnapshots:
     def note(self, account: Account, *, trigger: str = EVENT) -> None:
         """A push changed `account`: a snapshot of each of its exchanges is due once the burst settles (a catch-up
         at once)."""
-        now = self._monotonic()
+        now = time.monotonic()
         with self._changed:
             for exchange in account.exchanges:
                 pending = self._pending.get((account, exchange))
@@ -140,7 +138,7 @@ class EventSnapshots:
     def _loop(self) -> None:
         with self._changed:
             while not self._stopping:
-                now = self._monotonic()
+                now = time.monotonic()
                 waiting = [pair for pair in self._pending if pair not in self._running]
                 ready = [pair for pair in waiting if self._due_at(pair, self._pending[pair]) <= now]
                 for pair in ready:
@@ -432,16 +430,17 @@ class Listener:
 
 class Realtime:
     """Every app key's listener and the event snapshots, on threads of their own; `stop` ends them. `take` snapshots
-    one account × exchange with a trigger (the caller's Snapshotter.take, counted as it counts its own)."""
+    one account × exchange with a trigger (default: a Snapshotter of the fetcher's; the daemon passes its own, which
+    counts them as it counts the scheduled ones)."""
 
     def __init__(
         self,
         settings: Settings,
         engine: Engine,
         fetcher: Fetcher,
-        take: Callable[[Account, str, str], Sequence[SnapshotResult]],
         schedule: Schedule,
         *,
+        take: Callable[[Account, str, str], Sequence[SnapshotResult]] | None = None,
         observer: RealtimeObserver | None = None,
         clock: Callable[[], datetime] = utc_now,
         silence: float = SILENCE,
@@ -451,6 +450,12 @@ class Realtime:
         self.stopping = threading.Event()
         self.holder = leases.replica_id()
         self.clock = clock
+        if take is None:
+            snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
+
+            def take(account: Account, exchange: str, trigger: str) -> Sequence[SnapshotResult]:
+                return snapshotter.take([account], trigger=trigger, exchanges=[exchange])
+
         self.events = EventSnapshots(
             take,
             settle=settings.realtime_settle,

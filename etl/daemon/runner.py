@@ -136,7 +136,7 @@ class Daemon:
         self.unusable: str | None = None  # why the database cannot be used, as the newest check found
         self._checking = threading.Lock()
         self.realtime = (
-            Realtime(settings, engine, fetcher, self._event_snapshot, schedule, observer=self.metrics, clock=clock)
+            Realtime(settings, engine, fetcher, schedule, take=self._event_snapshot, observer=self.metrics, clock=clock)
             if settings.realtime_enabled
             else None
         )

@@ -30,6 +30,7 @@ from etl.apis.instruments import Instrument
 from etl.app.collect import DayJobs, backfill, day_totals, take_snapshots
 from etl.app.market import MarketJobs, daily_bars, refresh_instruments
 from etl.app.outputs import returns, write_report
+from etl.app.realtime import Realtime
 from etl.clock import KST, CalendarCorrections, KrxCalendar, krx_calendar, local_text, utc_now
 from etl.console import table
 from etl.errors import EtlError
@@ -37,9 +38,10 @@ from etl.files import Protected, check_output
 from etl.read.report_html import is_report
 from etl.read.views import ACCOUNT_DAILY, LATEST_POSITIONS, POSITION_CHANGES, REALIZED_PNL, View
 from etl.redact import mask_urls
-from etl.schedule import Due
+from etl.schedule import Due, Schedule
 from etl.settings import Account, Secret, Settings
 from etl.sim.accounts import SimAccount, make_account
+from etl.sim.feed import serve_feed
 from etl.sim.history import MIN_WEEKDAYS, History, make_history
 from etl.sim.market import SLOTS, Calendar, DemoMarket, demo_calendar, slot_times
 from etl.sim.simulator import Simulator, serve
@@ -47,6 +49,8 @@ from etl.store.engine import storage_errors, transaction
 from etl.store.models import (
     AccountSnapshot,
     EtlRun,
+    Execution,
+    ExecutionConflict,
     PositionSnapshot,
     RawResponse,
     Reason,
@@ -229,6 +233,7 @@ def _build(
         slots = slot_times(day, now, delay=delay)
         simulator.today = lambda day=day: day  # the ledger account answers as of this day
         day_loaded = 0
+        live = ""
         for number, slot in enumerate(slots):
             simulator.set_accounts([*market.accounts(index, number), ledgered])
             clock.now = slot
@@ -238,6 +243,10 @@ def _build(
             )
             day_loaded += taken.loaded
             total += len(taken.results)
+            if day == calendar.trading[-1] and number == 0:
+                # The last day's morning, between its first two slots: the daemon listening to the feed.
+                until = slots[1] if len(slots) > 1 else now
+                live = _live(engine, jobs, simulator, ledgered, clock, slot, until)
         evening = datetime.combine(day, EVENING, tzinfo=KST)
         if evening <= now:
             clock.now = evening
@@ -249,7 +258,102 @@ def _build(
         close = datetime.combine(day, SLOTS[-1]) + delay
         late = f"a [calendar] session: the close's snapshot at {close:%H:%M} KST" if delay else ""
         echo(f"{day:%Y-%m-%d %a}  {day_loaded:>2} loaded  {'; '.join(x for x in (late, trades, booked) if x)}".rstrip())
+        if live:
+            echo(live)
     return loaded, total
+
+
+# The ledger account's orders of the last morning, minutes after its first slot: a buy in two fills, a sale of a
+# third of its largest holding, and a buy it cancels (an order event, no fill).
+LIVE_ORDERS = ((timedelta(minutes=17), "buy"), (timedelta(minutes=52), "sell"), (timedelta(minutes=83), "cancel"))
+LIVE_WAIT = 60.0  # seconds the demo waits for the feed before it gives up: a guard against hanging
+
+
+def _live(
+    engine: Engine,
+    jobs: DayJobs,
+    simulator: Simulator,
+    account: SimAccount,
+    clock: _SlotClock,
+    first: datetime,
+    until: datetime,
+) -> str:
+    """The ledger account's last morning with the listener on (etl.app.realtime, as `run` listens with [realtime]
+    enabled): orders placed in the simulator are pushed on its feed, their fills kept in `executions` and each
+    change followed by an event snapshot; returns a line that says what happened."""
+    assert account.history is not None
+    held = max(account.history.positions(first.astimezone(KST).date()), key=lambda p: p.quantity, default=None)
+    if held is None:
+        return ""
+    configured = jobs.settings.accounts[LEDGER_ACCOUNT - 1]
+    with serve_feed(simulator) as feed:
+        settings = replace(
+            jobs.settings,
+            accounts=(configured,),
+            realtime_enabled=True,
+            realtime_url=feed,
+            realtime_settle=timedelta(seconds=1),
+            realtime_min_gap=timedelta(seconds=1),
+        )
+        clock.now = first + timedelta(minutes=1)
+        simulator.now = clock
+        # At all hours: the demo's calendar is made up (its closed weekday), and the morning is inside the windows.
+        schedule = Schedule.build(
+            timedelta(minutes=5), settings.timezone, settings.windows, settings.end_of_day, all_hours=True
+        )
+        realtime = Realtime(settings, engine, jobs.fetcher, schedule, clock=clock)
+        realtime.start()
+        try:
+            _await(lambda: _runs(engine, configured, "catch_up") == len(EXCHANGES), "the catch-up snapshots")
+            fills = events = 0
+            for after, kind in LIVE_ORDERS:
+                if first + after >= until:
+                    break
+                clock.now = first + after
+                if kind == "buy":
+                    simulator.order(account.acct_no, held.code, 10, "buy", fills=2)
+                    fills += 2
+                elif kind == "sell":
+                    simulator.order(account.acct_no, held.code, max(1, held.quantity // 3), "sell")
+                    fills += 1
+                else:
+                    simulator.order(account.acct_no, held.code, 5, "buy", outcome="cancelled")
+                    continue
+                events += len(EXCHANGES)
+                _await(lambda wanted=fills: _fills(engine, configured) == wanted, "the fills")
+                _await(
+                    lambda wanted=events: _runs(engine, configured, "event") == wanted and realtime.events.idle(),
+                    "the event snapshots",
+                )
+        finally:
+            realtime.stop()
+            simulator.now = None
+    return (
+        f"{'':16}{configured.name} listened to the feed in the morning: {fills} fill(s) of {held.name} kept in "
+        f"`executions`, each order followed by an event snapshot of KRX and NXT ({events}); a cancelled order "
+        "was pushed and not kept"
+    )
+
+
+def _await(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + LIVE_WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise EtlError(f"the demo's feed: gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def _runs(engine: Engine, account: Account, trigger: str) -> int:
+    with storage_errors(engine, "counting the event snapshots"), engine.connect() as connection:
+        found = select(func.count()).where(
+            EtlRun.account_no == account.name, EtlRun.trigger == trigger, EtlRun.status == RunStatus.SUCCESS
+        )
+        return int(connection.execute(found).scalar_one())
+
+
+def _fills(engine: Engine, account: Account) -> int:
+    with storage_errors(engine, "counting the fills"), engine.connect() as connection:
+        return int(connection.execute(select(func.count()).where(Execution.account_no == account.name)).scalar_one())
 
 
 def _booked(account: SimAccount, name: str, day: date) -> str:
@@ -412,6 +516,9 @@ def _forget_earlier_demo(engine: Engine) -> int:
         for table in reversed(Base.metadata.sorted_tables):  # each before the tables it refers to
             if table in account_tables:
                 connection.execute(delete(table).where(table.c.account_no.like(demo)))
+        fills = select(Execution.id).where(Execution.account_no.like(demo))
+        connection.execute(delete(ExecutionConflict).where(ExecutionConflict.execution_id.in_(fills)))
+        connection.execute(delete(Execution).where(Execution.account_no.like(demo)))
         connection.execute(delete(PositionSnapshot).where(PositionSnapshot.snapshot_id.in_(snapshots)))
         connection.execute(delete(RawResponse).where(RawResponse.run_id.in_(runs)))
         removed = connection.execute(delete(AccountSnapshot).where(AccountSnapshot.account_no.like(demo))).rowcount

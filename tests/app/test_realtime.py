@@ -17,7 +17,6 @@ from etl.app.realtime import Realtime
 from etl.app.wiring import build_schedule
 from etl.clock import KST
 from etl.daemon.metrics import Metrics
-from etl.jobs.snapshot import Snapshotter
 from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Settings
 from etl.sim.accounts import make_account
@@ -93,12 +92,10 @@ def listening(
         settings = settings_for(url, feed, simulator, engine, tmp_path, **overrides)
         metrics = Metrics()
         fetcher = Fetcher(settings, clock=clock)
-        snapshotter = Snapshotter(settings, engine, fetcher, clock=clock)
         realtime = Realtime(
             settings,
             engine,
             fetcher,
-            lambda account, exchange, trigger: snapshotter.take([account], trigger=trigger, exchanges=[exchange]),
             build_schedule(settings, all_hours=all_hours),
             observer=metrics,
             clock=clock,
