@@ -36,7 +36,7 @@ from tests.support.report_page import Page, Section
 
 DAY = date(2026, 12, 7)  # a Monday
 EVE = date(2026, 12, 4)  # the Friday before
-HOSTILE = "<script>alert(1)</script>"
+HOSTILE = "<b>굵게</b><script>alert(1)</script>&amp;"  # a tag plotly obeys, a script, an entity it decodes
 OTHER_ACCOUNT = "5000009999"
 
 
@@ -286,9 +286,9 @@ def test_the_page_draws_the_last_day_with_its_event_snapshots_and_fills_and_a_ho
         ["10:12:30", f"{HOSTILE} (000660)", "KRX", "Sell", "2", "150,000"],
         ["15:10:45", "삼성전자 (005930)", "NXT", "Sell", "1", "60,900"],
     ]
-    assert "<bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi> (000660)" in html
+    assert "<bdi>&lt;b&gt;굵게&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;</bdi> (000660)" in html
     page_text = "".join(part for part in html.split("<script>") if "plotly.js" not in part[:2000])
-    assert "<script>alert" not in page_text
+    assert "<script>alert" not in page_text and "<b>굵게" not in page_text
     assert not any(unicodedata.category(ch) == "Cf" for ch in page_text)
 
     # Korean by default: the same section in the report's Korean words.
