@@ -373,17 +373,16 @@ def _intraday_figure(day: Intraday, words: Labels) -> Any:
     def at(moment: datetime) -> str:  # KST as plotly's date axis reads it: a wall clock without a zone
         return moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
 
-    def seen(moment: Moment) -> str:
-        why = words.triggers.get(moment.trigger, moment.trigger)
-        value = words.won(moment.net_assets)
-        return f"{_clock(moment.kst)} KST · {figure_text(why)}<br>{words.net_assets_line} {value}"
+    # The hover's lines: the data as text (customdata), the markup only in the template, which holds no data.
+    def seen(moment: Moment) -> list[str]:
+        return [_clock(moment.kst), figure_text(words.triggers.get(moment.trigger, moment.trigger))]
 
-    def filled(fill: Fill) -> str:
-        stock = figure_text(_stock_label(fill.stock_name, fill.stock_code, words))
+    def filled(fill: Fill) -> list[str]:
         trade = words.fill_hover.format(
             side=words.sides.get(fill.side, fill.side), quantity=f"{fill.quantity:,}", price=words.won(fill.price)
         )
-        return f"{_clock(fill.kst)} KST · {figure_text(fill.exchange)}<br>{stock}<br>{figure_text(trade)}"
+        stock = _stock_label(fill.stock_name, fill.stock_code, words)
+        return [_clock(fill.kst), figure_text(fill.exchange), figure_text(stock), figure_text(trade)]
 
     figure = go.Figure()
     figure.add_scatter(
@@ -406,8 +405,9 @@ def _intraday_figure(day: Intraday, words: Labels) -> Any:
                 name=name,
                 mode="markers",
                 marker={**marker, "line": {"color": "#fff", "width": 1.5}},
-                text=[seen(m) for m in moments],
-                hovertemplate="%{text}<extra></extra>",
+                customdata=[seen(m) for m in moments],
+                hovertemplate="%{customdata[0]} KST · %{customdata[1]}<br>"
+                + f"{words.net_assets_line} {_won_hover(words)}<extra></extra>",
             )
     for side, symbol, colour in (("buy", "triangle-up", RISE), ("sell", "triangle-down", FALL)):
         fills = [f for f in day.fills if f.side == side]
@@ -418,8 +418,9 @@ def _intraday_figure(day: Intraday, words: Labels) -> Any:
                 name=words.sides[side],
                 mode="markers",
                 marker={"color": colour, "size": 13, "symbol": symbol, "line": {"color": "#fff", "width": 1}},
-                text=[filled(f) for f in fills],
-                hovertemplate="%{text}<extra></extra>",
+                customdata=[filled(f) for f in fills],
+                hovertemplate="%{customdata[0]} KST · %{customdata[1]}<br>%{customdata[2]}<br>%{customdata[3]}"
+                "<extra></extra>",
             )
     values = [m.net_assets for m in day.moments]
     low, high = min(values), max(values)

@@ -236,6 +236,18 @@ def intraday_of(section: Section) -> dict[str, dict[str, Any]]:
     return traces(section.figures["intraday"])
 
 
+def hovers(trace: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """What plotly draws on hovering each point of `trace`: its template with the point's data put in (the tags it
+    obeys, the characters it draws)."""
+    out = []
+    for index, data in enumerate(trace["customdata"]):
+        text = trace["hovertemplate"].replace("<extra></extra>", "").replace("%{y:,}", f"{trace['y'][index]:,}")
+        for number, value in enumerate(data):
+            text = text.replace(f"%{{customdata[{number}]}}", value)
+        out.append(plotly_draws(text))
+    return out
+
+
 def test_the_page_draws_the_last_day_with_its_event_snapshots_and_fills_and_a_hostile_name_as_text(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -260,7 +272,7 @@ def test_the_page_draws_the_last_day_with_its_event_snapshots_and_fills_and_a_ho
     assert drawn[EN.event_snapshot]["x"] == ["2026-12-07 09:31:08", "2026-12-07 10:40:02"]
     assert drawn[EN.event_snapshot]["y"] == [m.net_assets for m in day.events]
     assert drawn[EN.event_snapshot]["marker"]["symbol"] != drawn[EN.snapshot]["marker"]["symbol"]
-    assert [plotly_draws(t) for t in drawn[EN.event_snapshot]["text"]] == [
+    assert hovers(drawn[EN.event_snapshot]) == [
         (("br",), f"09:31:08 KST · after a fill{EN.net_assets_line} {EN.won(day.events[0].net_assets)}"),
         (("br",), f"10:40:02 KST · after a reconnect{EN.net_assets_line} {EN.won(day.events[1].net_assets)}"),
     ]
@@ -270,15 +282,14 @@ def test_the_page_draws_the_last_day_with_its_event_snapshots_and_fills_and_a_ho
     assert sells["y"] == [day.moments[2].net_assets, day.moments[3].net_assets]
     assert buys["marker"]["symbol"] != sells["marker"]["symbol"]
     # The hover: time (KST), exchange, stock name and code, side, quantity and price; the name exactly as stored.
-    assert [plotly_draws(t) for t in buys["text"]] == [
-        (("br", "br"), "09:31:04 KST · KRX삼성전자 (005930)Buy 3 × 60,700 KRW")
-    ]
-    assert [plotly_draws(t) for t in sells["text"]] == [
+    assert hovers(buys) == [(("br", "br"), "09:31:04 KST · KRX삼성전자 (005930)Buy 3 × 60,700 KRW")]
+    assert hovers(sells) == [
         (("br", "br"), f"10:12:30 KST · KRX{HOSTILE} (000660)Sell 2 × 150,000 KRW"),
         (("br", "br"), "15:10:45 KST · NXT삼성전자 (005930)Sell 1 × 60,900 KRW"),
     ]
-    for text in strings(section.figures["intraday"]):
-        assert set(plotly_draws(text)[0]) <= {"br"}, text
+    for key, trace in drawn.items():  # the data's strings hold no tag: the markup is the templates' alone
+        for text in strings({k: v for k, v in trace.items() if not k.endswith("template")}):
+            assert plotly_draws(text)[0] == (), (key, text)
 
     # The table of the day's fills: literal names, the hostile one as text.
     assert section.tables["fills"] == [
@@ -297,8 +308,7 @@ def test_the_page_draws_the_last_day_with_its_event_snapshots_and_fills_and_a_ho
     assert f"장중 흐름 · {DAY}" in ko.words
     assert set(intraday_of(ko)) == {KO.net_assets_line, KO.snapshot, KO.event_snapshot, "매수", "매도"}
     assert [row[3] for row in ko.tables["fills"]] == ["매수", "매도", "매도"]
-    hover = plotly_draws(intraday_of(ko)["매수"]["text"][0])[1]
-    assert hover == "09:31:04 KST · KRX삼성전자 (005930)매수 3주 × 60,700원"
+    assert hovers(intraday_of(ko)["매수"]) == [(("br", "br"), "09:31:04 KST · KRX삼성전자 (005930)매수 3주 × 60,700원")]
 
 
 def test_a_day_without_fills_or_event_snapshots_draws_its_snapshots_and_says_it_was_quiet(
