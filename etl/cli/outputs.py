@@ -132,8 +132,9 @@ def report_command(
     day with the external flows marked; the time-weighted return (TWR) and its drawdown; each day's return with
     the deposits and withdrawals set aside; the unrealised profit per day; the monthly returns (year × month);
     the dividends by month (from the ledger); the allocation at the newest close on or before --until, cash
-    (예수금 D+2) included; the position changes of the range's last days; and how fresh the data is. Labels are
-    Korean unless --lang en; times are shown in the configured time zone.
+    (예수금 D+2) included; the position changes of the range's last days; the last day's snapshots (the real-time
+    feed's marked) and fills; and how fresh the data is. Labels are Korean unless --lang en; times are shown in the
+    configured time zone, the last day's in KST.
     """
     from etl.app.outputs import write_report
     from etl.app.wiring import open_database

@@ -11,7 +11,8 @@ and their comments, which the migrations create through it.
 - `returns`: a period's performance (TWR, XIRR, drawdown, the return items) from the returns views.
 - `benchmark`: the account against a market index over a period: its return, the excess, beta, correlation.
 - `report`: the report's model, read from the views; `report_html`: that model as one self-contained HTML page;
-  `report_labels`: its words in each language (Korean, English) and how it writes numbers.
+  `report_labels`: its words in each language (Korean, English) and how it writes numbers; `intraday`: one day
+  inside, its snapshots with their triggers and the account's fills, which the report draws for its last day.
 - `export`: one view or table to CSV or Parquet, its values exact.
 - `portfolio`: the ledger as Portfolio Performance's CSV and Ghostfolio's JSON.
 """

@@ -2,14 +2,15 @@
 
 Reading the views (`read_report`) is the only step that touches the database; `account_report` turns the rows
 into the model (series per day, the allocation at the newest close with its cash, the monthly returns, the
-dividends by month, the recent position changes) and is pure. The page is rendered from the model by
-etl.read.report_html. One exchange per account section: KRX and NXT answers describe the same account, so their
-figures are never added together.
+dividends by month, the recent position changes, the newest day's snapshots and fills) and is pure. The page is
+rendered from the model by etl.read.report_html. One exchange per account section: KRX and NXT answers describe the
+same account, so their figures are never added together.
 
 Each part of a section is read by one function and kept as its own rows: the indexes beside the TWR
 (account_benchmark_daily, rebased to the range's first valued day, or to the close before it when the range starts
 from nothing: the account's first deposit counting from its day's start, as the returns do), the profit per stock
-(position_pnl), the allocation by market and by sector (instruments), the dividends (the dividends view).
+(position_pnl), the allocation by market and by sector (instruments), the dividends (the dividends view), the newest
+day's snapshots with their triggers and the account's fills that day (etl.read.intraday).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine, select
 
 from etl.apis.instruments import Instrument
 from etl.read.benchmark import index_name
+from etl.read.intraday import Intraday, read_intraday
 from etl.read.returns import AccountReturns, account_returns, choose_exchange, index_close_before
 from etl.read.views import (
     ACCOUNT_BENCHMARK_DAILY,
@@ -232,6 +234,7 @@ class AccountReport:
     dividends: tuple[MonthDividends, ...] = ()  # the months with a dividend line, oldest first
     benchmarks: tuple[Benchmark, ...] = ()  # KOSPI, KOSDAQ: those index_daily has a close for in the range
     pnl: tuple[StockPnl, ...] = ()  # per stock, the largest total first
+    intraday: Intraday | None = None  # the newest day's snapshots and fills; None without a day
 
     @property
     def from_start(self) -> bool:
@@ -374,10 +377,12 @@ def account_report(
     index_before: Mapping[str, Decimal] | None = None,
     pnl: Sequence[StockPnl] = (),
     listings: dict[str, Listing] | None = None,
+    intraday: Intraday | None = None,
 ) -> AccountReport:
     """The section of one account × exchange, from its daily closes, the stocks at its closes, its changes, its days
     with a value, its dividends, the indexes' closes (and, for a range that starts from nothing, each index's last
-    close before it), its profit per stock and what instruments says of each held stock code."""
+    close before it), its profit per stock, what instruments says of each held stock code and its newest day's
+    snapshots and fills."""
     from_start = _from_start(returns)
     ordered = tuple(sorted(days, key=lambda d: d.trade_date))
     valued = tuple(sorted(valued, key=lambda v: v.trade_date))
@@ -405,6 +410,7 @@ def account_report(
         tuple(sorted(dividends, key=lambda m: m.month)),
         benchmarks(valued, index_closes, (index_before or {}) if from_start else None),
         tuple(sorted(pnl, key=lambda p: (-p.total_pnl, p.stock_code or ""))),
+        intraday,
     )
 
 
@@ -485,6 +491,7 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
         index_before=read_index_before(connection, valued[0].trade_date) if valued and _from_start(returns) else None,
         pnl=read_pnl(connection, account),
         listings=read_listings(connection, held),
+        intraday=read_intraday(connection, account, exchange, newest) if newest else None,
     )
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from etl.clock import KST
 from etl.files import Protected, write_output
+from etl.read.intraday import Fill, Intraday, Moment
 from etl.read.report import (
     AccountReport,
     Allocation,
@@ -220,6 +222,7 @@ def _account_section(page: _Page, account: AccountReport) -> str:
             parts += _over_time_parts(page, account)
         else:  # a line needs two points; the cards above and the table below hold the day's figures
             parts.append(f'<p class="empty">{escape(words.one_day)}</p>')
+        parts += _intraday_parts(page, account.intraday)
         parts.append('<div class="pair">')
         parts.append("<div>" + "\n".join(_monthly_parts(account.monthly, words)) + "</div>")
         parts.append("<div>" + "\n".join(_dividends_parts(page, account)) + "</div>")
@@ -317,6 +320,124 @@ def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
             page.chart("profit_loss", _profit_loss_figure(account.days, dates, words), "chart small"),
         ]
     return parts
+
+
+def _intraday_parts(page: _Page, day: Intraday | None) -> list[str]:
+    """The newest day inside: its net assets at each snapshot, the event snapshots marked, the account's fills at
+    their time, and the fills' table; a line says when the day had neither a fill nor an event snapshot. Nothing
+    without a snapshot that day."""
+    if day is None or not day.moments:
+        return []
+    words, marked = page.words, bool(day.fills or day.events)
+    parts = [
+        f'<h3 class="intraday">{escape(words.intraday_heading.format(day=day.trade_date))}</h3>',
+        f'<p class="meta">{escape(words.intraday_meta + (words.intraday_marks if marked else ""))}</p>',
+    ]
+    if not marked:
+        parts.append(f'<p class="empty intraday-quiet">{escape(words.intraday_quiet)}</p>')
+    parts.append(page.chart("intraday", _intraday_figure(day, words)))
+    if day.fills:
+        rows = [
+            [
+                _clock(f.kst),
+                _stock(f.stock_name, f.stock_code, words),
+                text(f.exchange),
+                f'<td class="{_side_tone(f.side)}">{escape(words.sides.get(f.side, f.side))}</td>',
+                _num(number(f.quantity)),
+                _num(number(f.price)),
+            ]
+            for f in day.fills
+        ]
+        unit = f" ({words.won_unit})"
+        headers = [words.time_kst, words.stock, words.exchange, words.side, words.quantity, words.price + unit]
+        table = _table("fills", headers, rows, numeric_from=4)
+        summary = escape(words.fills_summary.format(count=len(day.fills)))
+        parts.append(f"<details><summary>{summary}</summary>\n{table}\n</details>")
+    return parts
+
+
+def _clock(moment: datetime) -> str:
+    """A time of the day to the second, as the zone it is in reads it (the intraday section's: KST)."""
+    return moment.strftime("%H:%M:%S")
+
+
+def _side_tone(side: str) -> str:
+    return "rise" if side == "buy" else "fall" if side == "sell" else ""  # a buy red, a sell blue, as Korean HTS
+
+
+def _intraday_figure(day: Intraday, words: Labels) -> Any:
+    """The day's net assets held from each snapshot to the next (a step line), the snapshots as points (the event ones
+    as diamonds), and each fill (▲ a buy, ▼ a sell) at its time on the line; x is Seoul's clock."""
+    import plotly.graph_objects as go
+
+    def at(moment: datetime) -> str:  # KST as plotly's date axis reads it: a wall clock without a zone
+        return moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
+
+    # The hover's lines: the data as text (customdata), the markup only in the template, which holds no data.
+    def seen(moment: Moment) -> list[str]:
+        return [_clock(moment.kst), figure_text(words.triggers.get(moment.trigger, moment.trigger))]
+
+    def filled(fill: Fill) -> list[str]:
+        trade = words.fill_hover.format(
+            side=words.sides.get(fill.side, fill.side), quantity=f"{fill.quantity:,}", price=words.won(fill.price)
+        )
+        stock = _stock_label(fill.stock_name, fill.stock_code, words)
+        return [_clock(fill.kst), figure_text(fill.exchange), figure_text(stock), figure_text(trade)]
+
+    figure = go.Figure()
+    figure.add_scatter(
+        x=[at(m.captured_at) for m in day.moments],
+        y=[m.net_assets for m in day.moments],
+        name=words.net_assets_line,
+        mode="lines",
+        line={"color": LINE, "width": 2, "shape": "hv"},
+        hoverinfo="skip",
+        showlegend=False,
+    )
+    for name, moments, marker in (
+        (words.snapshot, [m for m in day.moments if not m.event], {"color": LINE, "size": 7, "symbol": "circle"}),
+        (words.event_snapshot, list(day.events), {"color": GROWTH, "size": 12, "symbol": "diamond"}),
+    ):
+        if moments:  # a legend names only what the chart shows
+            figure.add_scatter(
+                x=[at(m.captured_at) for m in moments],
+                y=[m.net_assets for m in moments],
+                name=name,
+                mode="markers",
+                marker={**marker, "line": {"color": "#fff", "width": 1.5}},
+                customdata=[seen(m) for m in moments],
+                hovertemplate="%{customdata[0]} KST · %{customdata[1]}<br>"
+                + f"{words.net_assets_line} {_won_hover(words)}<extra></extra>",
+            )
+    for side, symbol, colour in (("buy", "triangle-up", RISE), ("sell", "triangle-down", FALL)):
+        fills = [f for f in day.fills if f.side == side]
+        if fills:
+            figure.add_scatter(
+                x=[at(f.executed_at) for f in fills],
+                y=[day.value_at(f.executed_at) for f in fills],
+                name=words.sides[side],
+                mode="markers",
+                marker={"color": colour, "size": 13, "symbol": symbol, "line": {"color": "#fff", "width": 1}},
+                customdata=[filled(f) for f in fills],
+                hovertemplate="%{customdata[0]} KST · %{customdata[1]}<br>%{customdata[2]}<br>%{customdata[3]}"
+                "<extra></extra>",
+            )
+    values = [m.net_assets for m in day.moments]
+    low, high = min(values), max(values)
+    pad = max((high - low) * 0.12, abs(high) * 0.002, 1)
+    figure.update_layout(_layout(hovermode="closest"))
+    figure.update_xaxes(
+        type="date",
+        tickformat="%H:%M",
+        hoverformat="%H:%M:%S",
+        title={"text": words.time_kst, "font": {"size": 11, "color": MUTED}},
+        showgrid=False,
+        linecolor="#c5ccd8",
+    )
+    figure.update_yaxes(
+        tickformat=",.0f", ticksuffix=_unit_suffix(words), range=[low - pad, high + pad], gridcolor=GRID
+    )
+    return figure
 
 
 def _sign_tone(value: float | None) -> str:

@@ -79,6 +79,22 @@ class Labels:
     no_ledger: str
     unvalued_transfers: str
 
+    # The last day inside: its snapshots, the event ones marked, and its fills.
+    intraday_heading: str
+    intraday_meta: str
+    intraday_marks: str  # what the event snapshots' and the fills' markers are, when the day has any
+    intraday_quiet: str  # a day without a fill or an event snapshot
+    snapshot: str
+    event_snapshot: str
+    triggers: dict[str, str]  # etl_runs.trigger as a reader names it; another is shown as stored
+    sides: dict[str, str]  # buy, sell
+    fill_hover: str
+    fills_summary: str
+    time_kst: str
+    side: str
+    price: str
+    exchange: str
+
     # The monthly returns and the dividends.
     monthly_heading: str
     monthly_meta: str
@@ -187,7 +203,7 @@ KO = Labels(
     account="계좌 {account} · {exchange}",
     fallback_exchange="{shown}를 표시합니다: 이 계좌에는 {default} 스냅샷이 없습니다.",
     no_days="이 기간에 이 계좌의 {exchange} 스냅샷이 없어 그릴 차트가 없습니다.",
-    one_day="이 기간에는 하루뿐이라 시간에 따른 차트가 없습니다 (아래 표의 종가를 보세요).",
+    one_day="이 기간에는 하루뿐이라 날짜별 차트가 없습니다 (아래 장중 흐름과 표의 종가를 보세요).",
     won_unit="원",
     won_format="{}원",
     net_assets="순자산",
@@ -226,6 +242,30 @@ KO = Labels(
     no_ledger="이 계좌의 거래내역(kiwoom-etl ledger)을 읽은 적이 없어, 입금도 수익으로 계산됩니다.",
     unvalued_transfers="스냅샷이 없는 날의 주식 입출고 {count}건은 평가할 종가가 없어 0으로 계산했습니다"
     " (그 가치가 수익으로 보입니다).",
+    intraday_heading="장중 흐름 · {day}",
+    intraday_meta="기간의 마지막 날, 스냅샷마다의 순자산입니다 (일별 차트와 같은 값). 선은 한 스냅샷의 값을"
+    " 다음 스냅샷까지 이어 그립니다. 시각은 한국 시간(KST)입니다.",
+    intraday_marks=" ◆는 체결이나 재연결 뒤 실시간 수신이 찍은 이벤트 스냅샷, ▲ 매수와 ▼ 매도는 그날 이 계좌의"
+    " 체결(KRX·NXT 모두)로, 체결 시각 직전 스냅샷의 높이에 놓입니다.",
+    intraday_quiet="이날은 체결도 이벤트 스냅샷도 없었습니다.",
+    snapshot="스냅샷",
+    event_snapshot="이벤트 스냅샷",
+    triggers={
+        "scheduled": "정기",
+        "end_of_day": "장 마감",
+        "event": "체결 후",
+        "catch_up": "재연결 후",
+        "manual": "수동",
+        "import": "가져오기",
+        "replay": "재처리",
+    },
+    sides={"buy": "매수", "sell": "매도"},
+    fill_hover="{side} {quantity}주 × {price}",
+    fills_summary="이날 체결 ({count}건)",
+    time_kst="시각 (KST)",
+    side="구분",
+    price="체결가",
+    exchange="거래소",
     monthly_heading="월별 수익률",
     monthly_meta="달마다 일간 수익률을 정확히 이어 곱한 시간가중 수익률입니다. 첫 달은 기간의 첫날 종가부터,"
     " 마지막 달은 마지막 날까지입니다. 빨강은 상승, 파랑은 하락.",
@@ -314,7 +354,7 @@ EN = Labels(
     account="Account {account} · {exchange}",
     fallback_exchange="{shown} shown: this account has no {default} snapshot.",
     no_days="No {exchange} snapshot of this account in the range: nothing to chart.",
-    one_day="One day in the range: no chart over time (see its close below).",
+    one_day="One day in the range: no chart across days (see the day's snapshots and its close below).",
     won_unit="KRW",
     won_format="{} KRW",
     net_assets="Net assets",
@@ -353,6 +393,30 @@ EN = Labels(
     no_ledger="No ledger has been read for this account (kiwoom-etl ledger): every deposit counts as return here.",
     unvalued_transfers="{count} securities transfer(s) on days without a snapshot have no close price to be valued"
     " at: counted as 0 in the flows, so their value shows as return.",
+    intraday_heading="The last day · {day}",
+    intraday_meta="The range's last day, the net assets at each snapshot (the daily charts' value); the line holds a"
+    " snapshot's value until the next. Times in Korean Standard Time (KST).",
+    intraday_marks=" Diamonds: event snapshots, taken by the real-time feed after a fill or a reconnect. ▲ buys and"
+    " ▼ sells: the account's fills that day (KRX and NXT alike), at the height of the snapshot before them.",
+    intraday_quiet="No fill and no event snapshot that day.",
+    snapshot="Snapshot",
+    event_snapshot="Event snapshot",
+    triggers={
+        "scheduled": "scheduled",
+        "end_of_day": "end of day",
+        "event": "after a fill",
+        "catch_up": "after a reconnect",
+        "manual": "manual",
+        "import": "import",
+        "replay": "replay",
+    },
+    sides={"buy": "Buy", "sell": "Sell"},
+    fill_hover="{side} {quantity} × {price}",
+    fills_summary="The day's fills ({count})",
+    time_kst="Time (KST)",
+    side="Side",
+    price="Price",
+    exchange="Exchange",
     monthly_heading="Monthly returns",
     monthly_meta="Each month's time-weighted return, its daily returns chained exactly. The first month starts"
     " at the range's first close, the last ends at its last day. Red: up, blue: down.",

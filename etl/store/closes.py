@@ -121,7 +121,7 @@ def day_statements(dialect: Dialect, days: Iterable[tuple[str, str, date]]) -> l
     statements: list[tuple[str, dict[str, Any]]] = []
     locked: set[tuple[str, str]] = set()
     for account_no, exchange, trade_date in sorted(set(days)):  # earlier days first: a later one reads them
-        start, end = _utc_day(trade_date)
+        start, end = utc_day(trade_date)
         values = {
             "account_no": account_no,
             "exchange": exchange,
@@ -139,7 +139,7 @@ def day_statements(dialect: Dialect, days: Iterable[tuple[str, str, date]]) -> l
     return statements
 
 
-def _utc_day(trade_date: date) -> tuple[datetime, datetime]:
+def utc_day(trade_date: date) -> tuple[datetime, datetime]:
     """The day's first and next day's first moment in Seoul, in UTC; the ends of Python's calendar are open."""
     midnight = datetime.combine(trade_date, time(), KST)
     try:

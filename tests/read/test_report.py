@@ -250,7 +250,9 @@ def test_a_range_without_data_is_a_sentence_not_an_empty_chart(loaded: tuple[His
         assert f"No {section.exchange} snapshot of this account in the range" in section.words
     assert not any("Plotly.newPlot" in s for s in page.scripts) and "plotly.js" not in html
     page, _ = report(url, tmp_path, "--account", A, "--since", "2026-11-23")  # one day: no line of one point
-    assert set(page.sections[0].figures) == {"allocation"} and "One day in the range" in page.sections[0].words
+    # The day's own snapshots are still drawn, inside the day.
+    assert set(page.sections[0].figures) == {"allocation", "intraday"}
+    assert "One day in the range" in page.sections[0].words
     assert page.sections[0].tables["days"][0][3] == won(week().books[-1].net_assets)
 
 
@@ -306,7 +308,7 @@ def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: 
     stack = ", ".join(CJK_FONTS)
     assert f"font-family: {stack}" in page.styles[0]
     (section,) = page.sections
-    assert set(section.figures) == {*TIME_CHARTS, "allocation"}
+    assert set(section.figures) == {*TIME_CHARTS, "allocation", "intraday"}
     for figure in section.figures.values():
         assert figure["layout"]["font"]["family"] == stack
     # Korean by default: the page's words are the Korean labels, its money in 원.
