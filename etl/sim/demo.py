@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine, TextualSelect, delete, func, inspect, select, text
@@ -45,6 +46,7 @@ from etl.sim.feed import serve_feed
 from etl.sim.history import MIN_WEEKDAYS, History, make_history
 from etl.sim.market import SLOTS, Calendar, DemoMarket, demo_calendar, slot_times
 from etl.sim.simulator import Simulator, serve
+from etl.sim.stocks import STOCKS
 from etl.store.engine import storage_errors, transaction
 from etl.store.models import (
     AccountSnapshot,
@@ -263,9 +265,10 @@ def _build(
     return loaded, total
 
 
-# The ledger account's orders of the last morning, minutes after its first slot: a buy in two fills, a sale of a
-# third of its largest holding, and a buy it cancels (an order event, no fill).
-LIVE_ORDERS = ((timedelta(minutes=17), "buy"), (timedelta(minutes=52), "sell"), (timedelta(minutes=83), "cancel"))
+# The ledger account's orders of the last morning, minutes after its first slot: more of its largest holding in two
+# fills, a stock it did not hold, and a buy it cancels (an order event, no fill). Buys only: a sale would be in
+# Kiwoom's realised profit at once and in the ledger two days later, and the demo's checks would show the wait.
+LIVE_ORDERS = (timedelta(minutes=17), timedelta(minutes=52), timedelta(minutes=83))
 LIVE_WAIT = 60.0  # seconds the demo waits for the feed before it gives up: a guard against hanging
 
 
@@ -282,9 +285,12 @@ def _live(
     enabled): orders placed in the simulator are pushed on its feed, their fills kept in `executions` and each
     change followed by an event snapshot; returns a line that says what happened."""
     assert account.history is not None
-    held = max(account.history.positions(first.astimezone(KST).date()), key=lambda p: p.quantity, default=None)
-    if held is None:
+    positions = account.history.positions(first.astimezone(KST).date())
+    held = max(positions, key=lambda p: p.quantity, default=None)
+    new = next((stock for stock in STOCKS if stock[0] not in {p.code for p in positions}), None)
+    if held is None or new is None:
         return ""
+    orders = ((held.code, 10, 2, "filled"), (new[0], 5, 1, "filled"), (held.code, 5, 1, "cancelled"))  # all buys
     configured = jobs.settings.accounts[LEDGER_ACCOUNT - 1]
     with serve_feed(simulator) as feed:
         settings = replace(
@@ -306,32 +312,23 @@ def _live(
         try:
             _await(lambda: _runs(engine, configured, "catch_up") == len(EXCHANGES), "the catch-up snapshots")
             fills = events = 0
-            for after, kind in LIVE_ORDERS:
+            for after, (code, quantity, parts, outcome) in zip(LIVE_ORDERS, orders, strict=True):
                 if first + after >= until:
                     break
                 clock.now = first + after
-                if kind == "buy":
-                    simulator.order(account.acct_no, held.code, 10, "buy", fills=2)
-                    fills += 2
-                elif kind == "sell":
-                    simulator.order(account.acct_no, held.code, max(1, held.quantity // 3), "sell")
-                    fills += 1
-                else:
-                    simulator.order(account.acct_no, held.code, 5, "buy", outcome="cancelled")
+                done = simulator.order(account.acct_no, code, quantity, "buy", fills=parts, outcome=outcome)
+                if not done.fills:
                     continue
+                fills += len(done.fills)
                 events += len(EXCHANGES)
-                _await(lambda wanted=fills: _fills(engine, configured) == wanted, "the fills")
-                _await(
-                    lambda wanted=events: _runs(engine, configured, "event") == wanted and realtime.events.idle(),
-                    "the event snapshots",
-                )
+                _await(partial(_settled, engine, configured, realtime, fills, events), "the fills and their snapshots")
         finally:
             realtime.stop()
             simulator.now = None
     return (
-        f"{'':16}{configured.name} listened to the feed in the morning: {fills} fill(s) of {held.name} kept in "
-        f"`executions`, each order followed by an event snapshot of KRX and NXT ({events}); a cancelled order "
-        "was pushed and not kept"
+        f"{'':16}{configured.name} listened to the feed in the morning: {fills} fill(s) of {held.name} and {new[1]} "
+        f"kept in `executions`, each order followed by an event snapshot of KRX and NXT ({events}); a cancelled "
+        "order was pushed and not kept"
     )
 
 
@@ -341,6 +338,11 @@ def _await(condition: Callable[[], bool], what: str) -> None:
         if time.monotonic() > deadline:
             raise EtlError(f"the demo's feed: gave up waiting for {what}")
         time.sleep(0.05)
+
+
+def _settled(engine: Engine, account: Account, realtime: Realtime, fills: int, events: int) -> bool:
+    """Whether `fills` fills are stored and `events` event snapshots taken, none waiting."""
+    return _fills(engine, account) == fills and _runs(engine, account, "event") == events and realtime.events.idle()
 
 
 def _runs(engine: Engine, account: Account, trigger: str) -> int:

@@ -22,12 +22,13 @@ from etl.read.views import REALIZED_CHECKS, REALIZED_PNL
 from etl.sim.demo import run_demo
 from etl.sim.simulator import Simulator
 from etl.store.engine import make_engine
-from etl.store.models import AccountSnapshot, EtlRun, PositionSnapshot, RawResponse
+from etl.store.models import AccountSnapshot, EtlRun, Execution, PositionSnapshot, RawResponse
 from tests.support import Clock, account_env, assert_nothing_partial, kiwoom_etl
 
 NOVEMBER = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 16:00 in Seoul, a Tuesday; the weeks before hold no holiday
 CHUSEOK = datetime(2026, 10, 2, 7, 0, tzinfo=UTC)  # the Friday after Chuseok (24 and 25 September)
 DAYS = 15
+LIVE = 2 + 4  # the last morning's live snapshots of demo-3: a catch-up and two event snapshots, on KRX and NXT
 UNZONED = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?! ?[A-Z+])")
 
 
@@ -98,9 +99,13 @@ def test_weeks_of_trading_days_with_three_snapshots_each_at_the_past_slots(novem
                 AccountSnapshot.trade_date,
                 AccountSnapshot.captured_at,
                 AccountSnapshot.scheduled_for,
-            )
+            ).where(AccountSnapshot.scheduled_for.is_not(None))  # the slots' (the last morning's live ones aside)
         ).all()
-        snapshot_pages = select(RawResponse.received_at).where(RawResponse.api_id == "kt00005")
+        snapshot_pages = (
+            select(RawResponse.received_at)
+            .join(EtlRun, EtlRun.id == RawResponse.run_id)
+            .where(RawResponse.api_id == "kt00005", EtlRun.scheduled_for.is_not(None))
+        )
         received = set(connection.execute(snapshot_pages).scalars())
     days = sorted({row.trade_date for row in rows})
     assert len(days) == DAYS and days[-1] == date(2026, 11, 24) and days[-1] - days[0] >= timedelta(days=20)
@@ -114,7 +119,7 @@ def test_weeks_of_trading_days_with_three_snapshots_each_at_the_past_slots(novem
     assert len(per_day) == 6 * DAYS
     assert all(slots == {time(9, 30), time(12, 30), time(15, 45)} for slots in per_day.values())
     assert received == {row.captured_at for row in rows}  # pages "arrived" at the past slot: the clock was in control
-    assert assert_nothing_partial(november.engine) == len(rows) == 6 * 3 * DAYS
+    assert assert_nothing_partial(november.engine) == len(rows) + LIVE == 6 * 3 * DAYS + LIVE
 
 
 def test_a_weekday_is_closed_with_skipped_runs_and_no_snapshot_when_the_weeks_hold_no_holiday(
@@ -307,7 +312,7 @@ def test_the_command_prints_in_the_configured_zone_and_a_second_run_replaces_the
     try:
         with engine.connect() as connection:
             days = set(connection.execute(select(AccountSnapshot.trade_date)).scalars())
-        assert len(days) == 3 and assert_nothing_partial(engine) <= 3 * 3 * 6  # not twice over
+        assert len(days) == 3 and assert_nothing_partial(engine) <= 3 * 3 * 6 + LIVE  # not twice over
     finally:
         engine.dispose()
 
@@ -368,7 +373,7 @@ def test_on_postgresql_the_demo_writes_the_same_numbers_as_on_sqlite(postgres_ur
     assert run_demo(postgres_url, days=4, seed=0, zone="Asia/Seoul", echo=lines.append, now=Clock(NOVEMBER))
     postgres, sqlite = make_engine(postgres_url), build(tmp_path / "small.db", NOVEMBER, days=4)
     try:
-        assert numbers(postgres) == numbers(sqlite.engine) and assert_nothing_partial(postgres) == 4 * 3 * 6
+        assert numbers(postgres) == numbers(sqlite.engine) and assert_nothing_partial(postgres) == 4 * 3 * 6 + LIVE
         assert "2026-11-24 15:45:00 KST" in "\n".join(lines)
     finally:
         postgres.dispose()
@@ -507,3 +512,41 @@ def test_demo_3_s_sold_out_stocks_show_their_realised_profit_and_kiwoom_s_figure
     assert {c.trade_date for c in checks} == {r.trade_date for r in sales}  # ka10074: the days with a sale
     assert all(c.result == "agrees" and c.realized_pnl_result == "same" for c in checks)
     assert "What each sale earned" in november.output and "삼성바이오로직스" in november.output
+
+
+def test_the_last_morning_listens_to_the_feed_keeps_its_fills_and_snapshots_each_change(november: Built) -> None:
+    with november.engine.connect() as connection:
+        fills = connection.execute(
+            select(Execution.stock_code, Execution.side, Execution.quantity, Execution.executed_at).where(
+                Execution.account_no == "demo-3"
+            )
+        ).all()
+        live = connection.execute(
+            select(EtlRun.trigger, EtlRun.exchange, AccountSnapshot.captured_at, AccountSnapshot.id)
+            .join(AccountSnapshot, AccountSnapshot.run_id == EtlRun.id)
+            .where(EtlRun.account_no == "demo-3", EtlRun.scheduled_for.is_(None))
+            .order_by(AccountSnapshot.captured_at, EtlRun.exchange)
+        ).all()
+
+        def quantity(snapshot_id: int, code: str) -> int:
+            found = select(PositionSnapshot.quantity).where(
+                PositionSnapshot.snapshot_id == snapshot_id, PositionSnapshot.stock_code == code
+            )
+            return int(connection.execute(found).scalar() or 0)
+
+        first, second = sorted(
+            {code for code, *_ in fills}, key=lambda code: min(f.executed_at for f in fills if f[0] == code)
+        )
+        before = quantity(live[0].id, first)
+        after_first = [row for row in live if row.trigger == "event"][0]
+        grew = quantity(after_first.id, first) - before
+        latest = quantity(live[-1].id, second)
+    assert len(fills) == 3 and {side for _, side, *_ in fills} == {"buy"}
+    assert sorted(f.executed_at.astimezone(KST).time() for f in fills) == [time(9, 47), time(9, 47), time(10, 22)]
+    assert [(t, x) for t, x, *_ in live] == [("catch_up", "KRX"), ("catch_up", "NXT")] + [
+        ("event", "KRX"),
+        ("event", "NXT"),
+    ] * 2
+    assert all(time(9, 30) < row.captured_at.astimezone(KST).time() < time(12, 30) for row in live)
+    assert grew == 10 and latest == 5  # each event snapshot shows its order's fills
+    assert "demo-3 listened to the feed in the morning: 3 fill(s)" in november.output
