@@ -189,14 +189,13 @@ class ListenerState:
     connected_since: datetime | None = None
     holder: bool = False  # holds the key's lease (else it stands by)
     last_message_at: datetime | None = None
-    reconnects: int = 0
     last_problem: str | None = None
-    fills: int = 0  # stored by this process
 
     def line(self, now: datetime) -> str:
         """One line for /healthz."""
         if self.connected_since is not None:
-            age = "" if self.last_message_at is None else f", last message {(now - self.last_message_at).seconds} s ago"
+            heard = self.last_message_at
+            age = "" if heard is None else f", last message {max(0, int((now - heard).total_seconds()))} s ago"
             return f"realtime {self.key}: connected since {self.connected_since:%Y-%m-%d %H:%M:%S} UTC{age}"
         if not self.holder:
             return f"realtime {self.key}: standing by (another replica holds the session)"
@@ -260,11 +259,14 @@ class Listener:
                     self.stopping.wait(leases.RENEW_EVERY.total_seconds())
                     continue
                 started = time.monotonic()
-                reason = self._connect_and_serve()
+                try:
+                    reason = self._connect_and_serve()
+                except Exception:  # a bug must not end the listening for good: logged, then as any failed session
+                    log.exception("realtime %s: the session failed", self.state.key)
+                    reason = self._ended("error", "an unexpected error (see the log)")
                 if self.stopping.is_set():
                     break
                 failures = 1 if time.monotonic() - started >= STEADY else failures + 1
-                self.state.reconnects += 1
                 self.observer.realtime_reconnect(reason)
                 if reason == "token" and not replaced_token:
                     replaced_token = True
@@ -329,7 +331,10 @@ class Listener:
             self._disconnected()
 
     def _serve(self, session: FeedSession) -> str:
-        session.register((ORDER_EVENTS, BALANCE))
+        try:
+            session.register((ORDER_EVENTS, BALANCE))
+        except ApiUnreachable as exc:
+            return self._ended("closed", str(exc))
         now = self.clock()
         self.state.connected_since, self.state.last_message_at, self.state.last_problem = now, None, None
         self.observer.realtime_connected(self.state.key, True)
@@ -399,7 +404,6 @@ class Listener:
                 for why in recorded.refused:
                     self.observer.realtime_message("refused")
                     log.error("realtime %s: %s", self.state.key, why)
-                self.state.fills += len(recorded.fills)
                 accounts = {account_no: account for account_no, account in known.values()}
                 for fill in recorded.fills:
                     changed[fill.values["account_no"]] = accounts[fill.values["account_no"]]

@@ -224,6 +224,13 @@ def test_a_silent_server_is_left_and_the_session_opened_again(engine: Engine, tm
 @pytest.mark.postgres
 def test_two_replicas_hold_one_session_and_the_standby_takes_over(postgres_url: str, tmp_path: Path) -> None:
     engine = migrated(make_engine(postgres_url))
+    try:
+        replicas(engine, tmp_path)
+    finally:
+        engine.dispose()
+
+
+def replicas(engine: Engine, tmp_path: Path) -> None:
     simulator = make_simulator()
     first_clock, second_clock = Clock(NOON), Clock(NOON)
     with listening(engine, tmp_path / "a", simulator, clock=first_clock) as first:
