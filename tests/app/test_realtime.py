@@ -17,10 +17,12 @@ from etl.app.realtime import Realtime
 from etl.app.wiring import build_schedule
 from etl.clock import KST
 from etl.daemon.metrics import Metrics
+from etl.jobs.ledger import LedgerJob
 from etl.kiwoom.fetcher import Fetcher
 from etl.settings import Settings
 from etl.sim.accounts import make_account
 from etl.sim.feed import serve_feed
+from etl.sim.history import make_history
 from etl.sim.simulator import Simulator, serve
 from etl.store.engine import make_engine
 from etl.store.models import AccountSnapshot, EtlRun, Execution, PositionSnapshot
@@ -169,22 +171,44 @@ def test_a_burst_of_twenty_fills_is_one_or_two_snapshots(engine: Engine, tmp_pat
 
 
 def test_a_dropped_connection_reconnects_catches_up_and_stores_no_fill_twice(engine: Engine, tmp_path: Path) -> None:
-    with listening(engine, tmp_path) as on:
+    simulator = make_simulator()
+    today = [DAY]
+    simulator.today = lambda: today[0]
+    simulator.accounts[0].history = make_history(DAY - timedelta(days=30), 31, seed=1)  # its trades are booked
+    with listening(engine, tmp_path, simulator) as on:
         wait_until_true(lambda: connected(on) and len(runs(engine, "catch_up")) == 1)
         on.simulator.order(on.acct_no, CODE, 2, "buy", fills=2)
         wait_until_true(lambda: len(fills(engine)) == 2)
         on.simulator.inject("feed_drop", api_id="REAL")  # the next push is not sent: the connection is cut
         lost = on.simulator.order(on.acct_no, CODE, 3, "buy")
         wait_until_true(lambda: len(runs(engine, "catch_up")) == 2 and connected(on))
-        on.simulator.order(on.acct_no, CODE, 1, "sell")
+        on.simulator.order(on.acct_no, CODE, 1, "buy")
         wait_until_true(lambda: len(fills(engine)) == 3)
         assert on.count("kiwoom_etl_realtime_reconnects_total", reason="closed") >= 1
+        before = checked(engine)
+        # Two weekdays later the ledger books the day's trades, the lost one too.
+        today[0] = DAY + timedelta(days=2)
+        evening = Clock(datetime.combine(today[0], time(21, 0), tzinfo=KST))
+        (ledger,) = LedgerJob(on.settings, engine, clock=evening).run(since=DAY - timedelta(days=30))
+        assert ledger.ok, ledger.error
     stored = fills(engine)
     assert len(stored) == len(set(stored)) == 3
     assert lost.order_no not in {order_no for order_no, *_ in stored}  # Kiwoom does not push it again
+    assert before == (3, 0, "disagrees")  # the fills, before the ledger has the day
+    assert checked(engine) == (3, 6, "disagrees")  # the ledger has the lost fill's 3 shares the feed never sent
+
+
+def checked(engine: Engine) -> tuple[int, int, str]:
+    """execution_checks' row of the day's buys of CODE: the fills' quantity, the ledger's, the result."""
     with engine.connect() as connection:
-        checks = connection.execute(text("SELECT result FROM execution_checks WHERE trade_date = :day"), {"day": DAY})
-        assert {row.result for row in checks} != {"ok"}  # the ledger (not loaded yet) does not bear the fills out
+        (row,) = connection.execute(
+            text(
+                "SELECT quantity, ledger_quantity, result FROM execution_checks "
+                "WHERE trade_date = :day AND stock_code = :code AND side = 'buy'"
+            ),
+            {"day": DAY, "code": CODE},
+        ).all()
+    return int(row.quantity), int(row.ledger_quantity), str(row.result)
 
 
 def test_a_token_the_login_refuses_is_replaced_and_the_session_comes_back(engine: Engine, tmp_path: Path) -> None:

@@ -198,3 +198,45 @@ def test_two_daemons_on_one_postgresql_never_duplicate_a_slot_and_hold_one_feed_
     for daemon in (first, second):
         assert " ERROR " not in daemon.output(), daemon.output()
         assert "session ended (replaced)" not in daemon.output()  # the replicas never logged each other out
+
+
+def holder_pid(engine: Engine) -> int | None:
+    """The process id of the replica holding the feed's lease (its holder is host:pid:suffix), if any."""
+    with engine.connect() as connection:
+        holder = connection.scalar(select(RealtimeLease.holder))
+    return None if holder is None else int(holder.split(":")[-2])
+
+
+@pytest.mark.postgres
+def test_when_the_replica_holding_the_feed_dies_the_other_takes_the_session_over(
+    postgres_url: str,
+    sim_url: str,
+    feed_url: str,
+    simulator: Simulator,
+    tmp_path: Path,
+    daemons: Callable[..., DaemonProcess],
+) -> None:
+    env = account_env(simulator, sim_url, postgres_url, tmp_path, feed=feed_url)
+    assert kiwoom_etl("migrate", env=env).returncode == 0
+    account = simulator.accounts[0]
+    engine = make_engine(postgres_url)
+    try:
+        replicas = [daemons(env, name="first"), daemons(env, name="second")]
+        wait_until(lambda: simulator.feed.registered(account.appkey, "00"), "one replica listening")
+        by_pid = {daemon.process.pid: daemon for daemon in replicas}
+        holding = by_pid[holder_pid(engine) or 0]
+        (standby,) = [daemon for daemon in replicas if daemon is not holding]
+        assert simulator.feed.sessions() == 1
+        holding.process.kill()  # kill -9: no clean stop, the lease is left to expire
+        holding.wait()
+        wait_until(
+            lambda: holder_pid(engine) == standby.process.pid and simulator.feed.registered(account.appkey, "00"),
+            "the standby holding the session",
+        )
+        order = simulator.order(account.acct_no, "005930", 1, "buy")
+        wait_until(lambda: count(engine, Execution.id, Execution.order_no == order.order_no) == 1, "its fill stored")
+        standby.signal(signal.SIGTERM)
+        assert standby.wait() == 0, standby.output()
+    finally:
+        engine.dispose()
+    assert "holding the session" in standby.output() and "Traceback" not in standby.output()
