@@ -106,7 +106,7 @@ def screenshot(rest: list[str]) -> int:
             "--disable-sync",
             "--hide-scrollbars",
             f"--user-data-dir={work / 'profile'}",
-            "--window-size=1280,4600",  # the whole of demo-3's section
+            "--window-size=1280,5400",  # the whole of demo-3's section, its last day inside too
             "--virtual-time-budget=10000",
             f"--screenshot={SCREENSHOT}",
             report.as_uri(),

@@ -41,7 +41,7 @@ def sim_url(simulator: Simulator) -> Iterator[str]:
 @pytest.fixture
 def feed_url(simulator: Simulator) -> Iterator[str]:
     """The simulator's WebSocket feed on a loopback port of its own, as Kiwoom serves it beside the REST API."""
-    with serve_feed(simulator) as url:
+    with serve_feed(simulator.feed) as url:
         yield url
 
 

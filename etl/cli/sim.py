@@ -97,7 +97,7 @@ def simulate(
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILED)
     try:
-        feed = bind_feed(simulator, host, feed_port)
+        feed = bind_feed(simulator.feed, host, feed_port)
     except OSError as exc:
         server.server_close()
         fail(f"cannot listen on {host}:{feed_port} (the feed): {exc.strerror}", EXIT_FAILED)

@@ -292,7 +292,7 @@ def _live(
         return ""
     orders = ((held.code, 10, 2, "filled"), (new[0], 5, 1, "filled"), (held.code, 5, 1, "cancelled"))  # all buys
     configured = jobs.settings.accounts[LEDGER_ACCOUNT - 1]
-    with serve_feed(simulator) as feed:
+    with serve_feed(simulator.feed) as feed:
         settings = replace(
             jobs.settings,
             accounts=(configured,),

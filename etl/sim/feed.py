@@ -25,16 +25,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 from etl.sim.faults import Fault
-
-if TYPE_CHECKING:
-    from etl.sim.simulator import Simulator
 
 PATH = "/api/dostk/websocket"
 # The largest message a client may send: its LOGIN and REG bodies are a few hundred bytes.
@@ -279,11 +276,11 @@ def _only_the_feed(connection: ServerConnection, request: Request) -> Response |
     return None
 
 
-def bind_feed(simulator: Simulator, host: str = "127.0.0.1", port: int = 10000) -> Server:
-    """A feed server for `simulator`, listening; the caller runs serve_forever(). Raises OSError when it cannot
-    bind."""
+def bind_feed(feed: Feed, host: str = "127.0.0.1", port: int = 10000) -> Server:
+    """A server for `feed` (a simulator's), listening; the caller runs serve_forever(). Raises OSError when it
+    cannot bind."""
     return serve(
-        simulator.feed.handle,
+        feed.handle,
         host,
         port,
         process_request=_only_the_feed,
@@ -299,10 +296,10 @@ def feed_url(host: str, server: Server) -> str:
 
 
 @contextmanager
-def serve_feed(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve `simulator`'s feed on a loopback port in a background thread; yield its URL. On exit the open sessions
-    are closed (1001) and every thread has ended."""
-    server = bind_feed(simulator, host, port)
+def serve_feed(feed: Feed, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve `feed` (a simulator's: `serve_feed(simulator.feed)`) on a loopback port in a background thread; yield
+    its URL. On exit the open sessions are closed (1001) and every thread has ended."""
+    server = bind_feed(feed, host, port)
     thread = threading.Thread(target=server.serve_forever, name="kiwoom-simulator-feed", daemon=True)
     thread.start()
     try:

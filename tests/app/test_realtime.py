@@ -90,7 +90,7 @@ def listening(
 ) -> Iterator[Listening]:
     simulator = simulator or make_simulator()
     clock = clock or Clock(NOON)
-    with serve(simulator) as url, serve_feed(simulator) as feed:
+    with serve(simulator) as url, serve_feed(simulator.feed) as feed:
         settings = settings_for(url, feed, simulator, engine, tmp_path, **overrides)
         metrics = Metrics()
         fetcher = Fetcher(settings, clock=clock)

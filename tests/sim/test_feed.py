@@ -87,7 +87,7 @@ def _session(url: str, token: str, types: list[dict[str, Any]] | None = BOTH) ->
 
 @contextmanager
 def _feed(simulator: Simulator) -> Iterator[tuple[str, str]]:
-    with serve(simulator) as base, serve_feed(simulator) as url:
+    with serve(simulator) as base, serve_feed(simulator.feed) as url:
         yield base, url
 
 
@@ -464,7 +464,7 @@ def test_the_server_exits_cleanly_with_sessions_open() -> None:
     first, second = simulator.accounts
     with serve(simulator) as base, ExitStack() as clients:
         server = ExitStack()
-        url = server.enter_context(serve_feed(simulator))
+        url = server.enter_context(serve_feed(simulator.feed))
         one = clients.enter_context(_session(url, _token(base, first)))
         two = clients.enter_context(_session(url, _token(base, second)))
         simulator.inject("feed_delay", api_id="REAL", seconds=60)
