@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -341,6 +341,18 @@ def _schedule(pick: Pick, document: Mapping[str, Any], path: object) -> dict[str
     return schedule
 
 
+def _given(
+    env: Mapping[str, str], table: Mapping[str, Any], keys: Mapping[str, tuple[str, str]], where: str
+) -> Iterator[tuple[str, str, Any, str]]:
+    """The keys of a table ([ledger], [realtime]) that are given — key → (environment variable, Settings field) —
+    as (key, field, value, where it was set): the variable wins over `where`'s key."""
+    for key, (var, name) in keys.items():
+        if env.get(var, "") != "":
+            yield key, name, env[var], var
+        elif key in table:
+            yield key, name, table[key], f"{where}.{key}"
+
+
 def _ledger(env: Mapping[str, str], table: Any, path: object) -> dict[str, Any]:
     """The [ledger] settings that are given: lookback_days, first_days, at, and the kinds mapping."""
     if not isinstance(table, dict):
@@ -349,13 +361,7 @@ def _ledger(env: Mapping[str, str], table: Any, path: object) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{path}: unknown [ledger] setting(s) {', '.join(sorted(unknown))} (see the README)")
     ledger: dict[str, Any] = {}
-    for key, (var, name) in _LEDGER_SCALARS.items():
-        if env.get(var, "") != "":
-            value, setting = env[var], var
-        elif key in table:
-            value, setting = table[key], f"{path}: ledger.{key}"
-        else:
-            continue
+    for key, name, value, setting in _given(env, table, _LEDGER_SCALARS, f"{path}: ledger"):
         ledger[name] = parse_clock(str(value), setting) if key == "at" else _number(value, setting, int, 1)
     kinds = table.get("kinds", {})
     if not isinstance(kinds, dict) or not all(isinstance(v, str) for v in kinds.values()):
@@ -418,13 +424,7 @@ def _realtime(env: Mapping[str, str], table: Any, path: object, mock: bool) -> d
     if unknown:
         raise ConfigError(f"{path}: unknown [realtime] setting(s) {', '.join(sorted(unknown))} (see the README)")
     settings: dict[str, Any] = {"realtime_url": MOCK_FEED_URL if mock else REAL_FEED_URL}
-    for key, (var, name) in _REALTIME.items():
-        if env.get(var, "") != "":
-            value, setting = env[var], var
-        elif key in table:
-            value, setting = table[key], f"{path}: realtime.{key}"
-        else:
-            continue
+    for key, name, value, setting in _given(env, table, _REALTIME, f"{path}: realtime"):
         if key == "enabled":
             settings[name] = _flag(value, setting)
         elif key == "url":
