@@ -19,6 +19,7 @@ The rules, and why:
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -171,14 +172,18 @@ class EventSnapshots:
         with self._changed:
             return not self._pending and not self._running
 
-    def close(self, *, wait: bool = True) -> None:
-        """Stop: the snapshots waiting are dropped, the running ones finish (when `wait`)."""
+    def close(self, timeout: float) -> bool:
+        """Stop: the snapshots waiting are dropped, the running ones given `timeout` seconds to finish; whether they
+        did."""
         with self._changed:
             self._stopping = True
             self._pending.clear()
             self._changed.notify_all()
         self._thread.join()
-        self._pool.shutdown(wait=wait)
+        with self._changed:
+            finished = self._changed.wait_for(lambda: not self._running, timeout=timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return finished
 
 
 @dataclass
@@ -233,7 +238,7 @@ class Listener:
         self.backoff = backoff
         self.key_id = app_key_id(accounts[0].appkey)
         self.state = ListenerState(key=self._key())
-        self.fills = Fills(engine, self._numbers)
+        self.fills = Fills(engine)
         self._lease_until: datetime | None = None  # the held lease's expiry: past it, a standby may hold the key
 
     def _key(self) -> str:
@@ -246,15 +251,13 @@ class Listener:
         known = ((self.fetcher.known.number(a), a) for a in self.accounts)
         return {number: (account.name or number, account) for number, account in known if number is not None}
 
-    def _numbers(self) -> dict[str, str]:
-        return {number: account_no for number, (account_no, _) in self._known().items()}
-
     def run(self) -> None:
         """Listen until stopped: hold the lease, connect, serve, reconnect; give the lease back at the end."""
         failures = 0
         replaced_token = False  # the last attempt's token was refused and replaced: the next one goes at once
         try:
             while not self.stopping.is_set():
+                self._store_held()  # also while standing by or backing off: the database may be back
                 if not self._hold():
                     self.stopping.wait(leases.RENEW_EVERY.total_seconds())
                     continue
@@ -278,6 +281,9 @@ class Listener:
                 self.stopping.wait(pause)
         finally:
             self._disconnected()
+            self._store_held()
+            if self.fills.held:
+                log.error("realtime %s: %d fill(s) not stored: the database is away", self.state.key, self.fills.held)
             self._release()
 
     def _hold(self) -> bool:
@@ -285,7 +291,8 @@ class Listener:
         has expired without a renewal (the database away: a standby may hold the key by now)."""
         now = self.clock()
         try:
-            told = leases.Session(self.state.key, self.state.connected_since, self.state.last_message_at)
+            names = json.dumps([self.fetcher.known.account_no(a) for a in self.accounts], ensure_ascii=False)
+            told = leases.Session(names, self.state.connected_since, self.state.last_message_at)
             lease = leases.acquire(self.engine, self.key_id, self.holder, now, session=told)
         except StorageError as exc:
             self.state.last_problem = f"the lease cannot be renewed: {exc}"
@@ -338,7 +345,8 @@ class Listener:
         now = self.clock()
         self.state.connected_since, self.state.last_message_at, self.state.last_problem = now, None, None
         self.observer.realtime_connected(self.state.key, True)
-        self._hold()  # `status` shows the session from now, not from the next renewal
+        if not self._hold():  # and `status` shows the session from now, not from the next renewal
+            return self._ended("lease", "another replica holds the lease now")
         log.info("realtime %s: listening (%s)", self.state.key, self.settings.safe_realtime_url)
         for account in self.accounts:  # what happened while away is not pushed again
             self.events.note(account, trigger=CATCH_UP)
@@ -397,7 +405,8 @@ class Listener:
         orders = [item for item in items if item.get("type") == ORDER_EVENTS]
         if orders:
             try:
-                recorded = self.fills.record(orders, self.clock())
+                numbers = {number: account_no for number, (account_no, _) in known.items()}
+                recorded = self.fills.record(orders, self.clock(), numbers)
             except StorageError as exc:
                 log.error("realtime %s: fills not stored: %s", self.state.key, exc)
             else:
@@ -497,9 +506,11 @@ class Realtime:
     def states(self) -> list[ListenerState]:
         return [listener.state for listener in self.listeners]
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Close every session (each gives its lease back), then the event snapshots (the running ones finish)."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Close every session (each gives its lease back), then the event snapshots, all within `timeout` seconds;
+        False when a snapshot was still running then (the caller decides whether to wait longer or exit)."""
+        deadline = time.monotonic() + timeout
         self.stopping.set()
         for thread in self._threads:
-            thread.join(timeout)
-        self.events.close()
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return self.events.close(max(0.0, deadline - time.monotonic()))

@@ -540,9 +540,9 @@ class Daemon:
                 scheduler.start()  # blocks until stop() shuts it down
         finally:
             self.stopping.set()
-            if self.realtime is not None:
-                self.realtime.stop()  # the sessions closed and their leases given back; event snapshots finish
-            finished = self.wait_idle()
+            # The sessions closed and their leases given back; the event snapshots running given the stop timeout.
+            listened = self.realtime is None or self.realtime.stop(self.stop_timeout)
+            finished = self.wait_idle() and listened
             if server is not None:
                 server.shutdown()
                 server.server_close()

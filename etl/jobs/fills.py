@@ -10,7 +10,7 @@ database cannot take now (it is away) are held in memory, in order, and stored w
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,52 +39,50 @@ class Recorded:
 
 
 class Fills:
-    """Stores the fills of one feed session's accounts; `numbers` maps an account number (FID 9201) to the
-    account_no the tables use (its configured name, else the number), and may learn numbers as it goes."""
+    """Stores the fills of one feed session's accounts, holding them while the database is away."""
 
-    def __init__(self, engine: Engine, numbers: Callable[[], Mapping[str, str]]) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._numbers = numbers
         self._held: list[Execution] = []
 
     @property
     def held(self) -> int:
         return len(self._held)
 
-    def record(self, items: Sequence[dict[str, Any]], received_at: datetime) -> Recorded:
+    def record(self, items: Sequence[dict[str, Any]], received_at: datetime, numbers: Mapping[str, str]) -> Recorded:
         """Read the fills among a REAL message's `00` items (other order events are no fills) and store them with
-        any held before; items off the contract are refused, each named, and the others still stored."""
+        any held before; `numbers` maps an account number (FID 9201) to the account_no the tables use (its
+        configured name, else the number). Items off the contract are refused, each named, and the others stored."""
         done = Recorded()
         trade_date = received_at.astimezone(KST).date()  # pushes arrive in trading hours: the Seoul day is theirs
-        numbers = self._numbers()
         for item in items:
             try:
                 fill = execution_of(item, trade_date=trade_date, received_at=received_at)
             except TransformError as exc:
-                done.refused.append(f"a 00 push refused: {exc}")
+                done.refused.append(_cut(f"a 00 push refused: {exc}"))
                 continue
             if fill is None:
                 continue
             number = fill.values["account_no"]
             account_no = numbers.get(number)
             if account_no is None:
-                done.refused.append(
-                    f"a fill for account {number!r}, which is not this session's ({', '.join(sorted(numbers)) or '-'})"
-                )
+                mine = ", ".join(sorted(numbers)) or "-"
+                done.refused.append(_cut(f"a fill for account {number!r}, which is not this session's ({mine})"))
                 continue
             done.fills.append(Execution({**fill.values, "account_no": account_no}, fill.message))
         self._held.extend(done.fills)
-        done.load = self.retry()
+        done.load = self.retry(done.refused)
         done.held = len(self._held)
         return done
 
-    def retry(self) -> ExecutionLoad | None:
-        """Store the fills held; None (they stay held) when the database cannot take them now."""
+    def retry(self, refused: list[str] | None = None) -> ExecutionLoad | None:
+        """Store the fills held; None (they stay held) when the database cannot take them now. When it refuses
+        them (a value it cannot hold), each is tried alone: only the ones it refuses are dropped, said in
+        `refused`."""
         if not self._held:
             return ExecutionLoad()
         try:
-            with transaction(self._engine, "storing fills") as connection:
-                load = store_executions(connection, self._held)
+            load = self._store(self._held)
         except DatabaseUnavailable as exc:
             if len(self._held) > HELD_AT_MOST:
                 dropped = len(self._held) - HELD_AT_MOST
@@ -92,9 +90,29 @@ class Fills:
                 log.error("%d fill(s) dropped: the database has been away for %d more", dropped, HELD_AT_MOST)
             log.warning("%d fill(s) held until the database is back: %s", len(self._held), exc)
             return None
-        except StorageError as exc:  # the database refused these rows: holding them would refuse every later fill
-            log.error("%d fill(s) refused by the database and not stored: %s", len(self._held), exc)
-            self._held.clear()
-            raise
+        except StorageError:
+            load = ExecutionLoad()
+            for fill in list(self._held):
+                try:
+                    one = self._store([fill])
+                except DatabaseUnavailable:
+                    return None  # the ones stored are gone from the held; the rest wait
+                except StorageError as exc:
+                    (refused if refused is not None else []).append(_cut(f"a fill the database refused: {exc}"))
+                    log.error("a fill refused by the database and not stored: %s", _cut(str(exc)))
+                else:
+                    load.added, load.unchanged = load.added + one.added, load.unchanged + one.unchanged
+                    load.conflicts += one.conflicts
+                self._held.remove(fill)
+            return load
         self._held.clear()
         return load
+
+    def _store(self, fills: list[Execution]) -> ExecutionLoad:
+        with transaction(self._engine, "storing fills") as connection:
+            return store_executions(connection, fills)
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    """A line for the log: a hostile push may carry a megabyte in one FID."""
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -33,6 +33,15 @@ MAX_MESSAGE = 1 << 20  # a push is a few KiB; a bigger frame is refused rather t
 _CODE = re.compile(r"(?:CODE=|\[)([0-9]{4})")
 
 
+def _constant_as_text(name: str) -> str:
+    # NaN and Infinity are not JSON (json reads them by default) and no FID holds one: kept as the text they are, so
+    # that a message holding one still stores as JSON, and a column that reads one refuses it as not a number.
+    return name
+
+
+_DECODER = json.JSONDecoder(parse_constant=_constant_as_text)
+
+
 @dataclass(frozen=True)
 class Message:
     """One message from the server: `kind` is its trnm (REAL, PING, LOGIN, REG, REMOVE, SYSTEM) or "unknown", `items`
@@ -74,7 +83,8 @@ class FeedSession:
         if code in ("0", ""):
             return session
         session.close()
-        said = str(reply.get("return_msg", ""))
+        # What the server says goes to logs and /healthz: never the token, even when it is echoed back.
+        said = _shown(str(reply.get("return_msg", "")).replace(token, "***"))
         reason = code if code in TOKEN_CODES else next(iter(_CODE.findall(said)), code)
         if reason in TOKEN_CODES:
             raise TokenRejected(f"LOGIN refused the token: {said}", api_id=FEED, reason=reason)
@@ -113,8 +123,8 @@ class FeedSession:
             self._echo(frame)
             return Message("PING", "PING")
         try:
-            body = json.loads(text)
-        except ValueError:
+            body = _DECODER.decode(text)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack, no Kiwoom message is
             raise BadResponse(f"not JSON: {_shown(text)}", api_id=FEED) from None
         if not isinstance(body, dict):
             raise BadResponse(f"not a JSON object: {_shown(text)}", api_id=FEED)

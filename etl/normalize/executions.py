@@ -44,6 +44,9 @@ COLUMNS = (
 )
 _NUMBER = re.compile(r"[0-9]{1,20}")  # an order or execution number: digits, kept as sent (zero padding and all)
 _CLOCK = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})")
+# What a text column and PostgreSQL's JSONB cannot hold — a NUL, a UTF-16 surrogate without its pair — may sit in an
+# FID no column reads: the message keeps U+FFFD in its place rather than refusing a fill whose every column is fine.
+_STORED_AS_REPLACEMENT = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,18 @@ def execution_of(item: Any, *, trade_date: date, received_at: datetime) -> Execu
         "executed_at": datetime.combine(trade_date, _clock(values), KST).astimezone(UTC),
         "received_at": received_at.astimezone(UTC),
     }
-    return Execution(row, json.dumps(item, ensure_ascii=False, sort_keys=True))
+    return Execution(row, json.dumps(_storable(item), ensure_ascii=False, sort_keys=True))
+
+
+def _storable(value: Any) -> Any:
+    """`value` with every text's NUL and unpaired surrogate as U+FFFD (see _STORED_AS_REPLACEMENT)."""
+    if isinstance(value, str):
+        return _STORED_AS_REPLACEMENT.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 def _value(values: Mapping[str, Any], fid: str) -> Any:

@@ -5,6 +5,7 @@ Read from etl_runs, so that `kiwoom-etl status`, `/healthz` and every replica on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -347,12 +348,21 @@ def feed_statuses(engine: Engine, today: date) -> list[FeedStatus]:
         )
     return [
         FeedStatus(
-            lease.account_nos or lease.app_key_id,
+            ", ".join(_names(lease.account_nos)) or lease.app_key_id,
             lease.holder,
             lease.connected_at,
             lease.last_message_at,
             lease.expires_at,
-            sum(counted.get(name.strip(), 0) for name in (lease.account_nos or "").split(",")),
+            sum(counted.get(name, 0) for name in _names(lease.account_nos)),
         )
         for lease in held
     ]
+
+
+def _names(account_nos: str | None) -> list[str]:
+    """The accounts a lease row names (a JSON array: a configured name may hold a comma)."""
+    try:
+        names = json.loads(account_nos or "[]")
+    except ValueError:
+        return []
+    return [str(name) for name in names] if isinstance(names, list) else []

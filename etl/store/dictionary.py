@@ -763,7 +763,8 @@ EXECUTION_MESSAGE = Column(
     None,
     "수신메시지",
     JSON,
-    "The push item (type, name, item and every FID of values) exactly as received.",
+    "The push item (type, name, item and every FID of values) as received; a NUL or an unpaired UTF-16 surrogate,"
+    " which JSONB cannot hold, is kept as U+FFFD.",
 )
 EXECUTION_RECEIVED_AT = Column("received_at", TIMESTAMP, None, "수신시각", UTC_TIME, "When the push arrived.")
 
@@ -874,7 +875,7 @@ REALTIME_LEASES = Relation(
             None,
             "계좌번호",
             TEXT,
-            "The app key's accounts as the tables name them (account_no), comma-separated: which accounts' fills the"
+            "The app key's accounts as the tables name them (account_no), a JSON array: which accounts' fills the"
             " session receives.",
         ),
         Column(

@@ -94,11 +94,11 @@ def test_an_expired_lease_nobody_took_is_still_its_holders_to_renew(engine: Engi
 
 
 def test_the_holder_tells_of_its_session_with_each_renewal(engine: Engine) -> None:
-    acquire(engine, KEY, A, T0, session=Session("5000001111"))
+    acquire(engine, KEY, A, T0, session=Session('["5000001111"]'))
     renewed = T0 + RENEW_EVERY
-    told = Session("5000001111, isa", connected_at=T0 + timedelta(seconds=1), last_message_at=renewed)
+    told = Session('["5000001111", "isa"]', connected_at=T0 + timedelta(seconds=1), last_message_at=renewed)
     assert acquire(engine, KEY, A, renewed, session=told) == Lease(
-        KEY, A, T0, renewed, renewed + LEASE_TTL, "5000001111, isa", T0 + timedelta(seconds=1), renewed
+        KEY, A, T0, renewed, renewed + LEASE_TTL, '["5000001111", "isa"]', T0 + timedelta(seconds=1), renewed
     )
     assert acquire(engine, KEY, B, renewed, session=Session("someone else's")) is None
     assert lease_of(engine, KEY) == Lease(KEY, A, T0, renewed, renewed + LEASE_TTL, *vars(told).values())
