@@ -526,12 +526,13 @@ class Daemon:
             missed = self.recover()
             if not self.stopping.is_set():
                 log.info(
-                    "running: %d account(s) on %d worker(s), every %s in %s%s; next slot %s%s",
+                    "running: %d account(s) on %d worker(s), every %s in %s%s%s; next slot %s%s",
                     len(self.settings.accounts),
                     self.workers,
                     self.schedule.interval,
                     self.schedule.zone,
                     " at all hours" if self.schedule.all_hours else "",
+                    f", listening to {self.settings.safe_realtime_url}" if self.realtime is not None else "",
                     utc_text(self.schedule.next_fire(self.clock())),
                     f"; {missed} run(s) recorded as missed or skipped since the last slot" if missed else "",
                 )

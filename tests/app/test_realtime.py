@@ -4,6 +4,7 @@ and R10001, a malformed push."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -283,3 +284,24 @@ def test_outside_the_windows_the_listener_keeps_fills_but_takes_no_snapshot(engi
         wait_until_true(lambda: on.count("kiwoom_etl_event_snapshots_total", result="closed") == 2)
         wait_until_true(lambda: on.realtime.events.idle())
     assert runs(engine, "event") == runs(engine, "catch_up") == []
+
+
+def test_fills_are_held_while_the_database_is_away_and_stored_once_it_is_back(tmp_path: Path) -> None:
+    path = tmp_path / "kiwoom_etl.db"
+    engine = migrated(make_engine(f"sqlite:///{path}?timeout=0.2"))  # a busy timeout shorter than the default 30 s
+    try:
+        with listening(engine, tmp_path) as on:
+            wait_until_true(lambda: connected(on) and len(runs(engine, "catch_up")) == 1 and on.realtime.events.idle())
+            holder = sqlite3.connect(path, isolation_level=None)
+            try:
+                holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock: the database is away
+                order = on.simulator.order(on.acct_no, CODE, 4, "buy")
+                (listener,) = on.realtime.listeners
+                wait_until_true(lambda: listener.fills.held == 1)
+                assert connected(on)  # the session stays while the lease has not expired
+            finally:
+                holder.close()  # the database is back
+            wait_until_true(lambda: listener.fills.held == 0 and len(fills(engine)) == 1)
+            assert fills(engine)[0][:3] == (order.order_no, order.fills[0].execution_no, 4)
+    finally:
+        engine.dispose()
