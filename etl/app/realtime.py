@@ -257,6 +257,7 @@ class Listener:
         replaced_token = False  # the last attempt's token was refused and replaced: the next one goes at once
         try:
             while not self.stopping.is_set():
+                self.state.key = self._key()  # numbers learned since (the daemon resolves them at start)
                 self._store_held()  # also while standing by or backing off: the database may be back
                 if not self._hold():
                     self.stopping.wait(leases.RENEW_EVERY.total_seconds())
@@ -415,6 +416,18 @@ class Listener:
                     log.error("realtime %s: %s", self.state.key, why)
                 accounts = {account_no: account for account_no, account in known.values()}
                 for fill in recorded.fills:
+                    v = fill.values
+                    log.info(
+                        "realtime %s: fill %s %s (%s) %d × %s on %s, order %s",
+                        v["account_no"],
+                        v["side"],
+                        v["stock_name"],
+                        v["stock_code"],
+                        v["quantity"],
+                        f"{v['price']:,}",
+                        v["exchange"],
+                        v["order_no"],
+                    )
                     changed[fill.values["account_no"]] = accounts[fill.values["account_no"]]
         for account in changed.values():
             self.events.note(account)

@@ -294,7 +294,8 @@ class Snapshotter(Job):
         seconds = time.monotonic() - started
         extra = _log_extra(capture, loaded.status, seconds)
         if loaded.status == RunStatus.SUCCESS:
-            slot = f" for slot {utc_text(capture.scheduled_for)}" if capture.scheduled_for else ""
+            # A run that serves no slot says why it ran (manual, event, catch_up…): the log tells them apart.
+            slot = f" for slot {utc_text(capture.scheduled_for)}" if capture.scheduled_for else f" ({capture.trigger})"
             log.info(
                 "%s %s%s: loaded %d position(s) from %d page(s) in %.2f s",
                 capture.account_no,

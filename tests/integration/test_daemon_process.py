@@ -120,6 +120,8 @@ def test_the_daemon_listens_keeps_each_fill_once_and_closes_the_session_on_sigte
     assert 'kiwoom_etl_event_snapshots_total{result="success"}' in metrics
     assert status.returncode == 0 and "connected" in status.stdout and account.acct_no in status.stdout
     assert simulator.feed.sessions() == 0 and leases == []  # the session closed and its lease given back
+    assert f"realtime {account.acct_no}: fill buy " in daemon.output()  # a line per fill
+    assert f"{account.acct_no} KRX (event): loaded" in daemon.output()  # an event snapshot says why it ran
     assert "Traceback" not in daemon.output() and account.appkey not in daemon.output()
 
 
