@@ -400,8 +400,12 @@ class Listener:
                 log.warning("realtime %s: a push of type %.20r, ignored", self.state.key, kind)
             elif kind == BALANCE:
                 values = item.get("values")
-                found = known.get(str(values.get("9201", "")).strip()) if isinstance(values, dict) else None
-                if found is not None:
+                number = str(values.get("9201", "")).strip() if isinstance(values, dict) else ""
+                found = known.get(number)
+                if found is None:
+                    self.observer.realtime_message("refused")
+                    log.warning("realtime %s: a 04 push for account %.40r, not this session's", self.state.key, number)
+                else:
                     changed[found[0]] = found[1]
         orders = [item for item in items if item.get("type") == ORDER_EVENTS]
         if orders:

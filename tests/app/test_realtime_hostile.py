@@ -24,7 +24,7 @@ from etl.daemon.metrics import Metrics
 from etl.kiwoom.fetcher import Fetcher
 from etl.sim.simulator import Simulator
 from etl.sim.simulator import serve as serve_rest
-from etl.store.models import Execution
+from etl.store.models import EtlRun, Execution
 from tests.app.test_realtime import NOON, listening, make_simulator, settings_for
 from tests.support import Clock, wait_until_true
 
@@ -210,3 +210,19 @@ def test_stop_does_not_wait_for_an_event_snapshot_stuck_on_the_api(engine: Engin
             wait_until_true(lambda: not stopper.is_alive())  # gives up after 60 s: stop() is still waiting
         finally:
             simulator.release()
+
+
+def test_a_push_for_another_account_is_refused_counted_and_asks_for_no_snapshot(engine: Engine, tmp_path: Path) -> None:
+    other = "9999999999"
+
+    def script(_token: str) -> list[str]:
+        balance = {"type": "04", "name": "현물잔고", "item": "005930", "values": {"9201": other, "930": "5"}}
+        return [real(fill_values(other, "0000001")), json.dumps({"trnm": "REAL", "data": [balance]})]
+
+    with against(engine, tmp_path, script) as on:
+        wait_until_true(lambda: on.count("kiwoom_etl_realtime_messages_total", type="refused") == 2)
+        wait_until_true(lambda: on.realtime.events.idle())
+        assert on.alive() and stored(engine, "0000001") == 0
+        with engine.connect() as connection:
+            events = connection.scalar(select(func.count()).where(EtlRun.trigger == "event"))
+        assert events == 0  # neither push was this session's account: nothing changed here
