@@ -90,27 +90,35 @@ def listening(
     **overrides: object,
 ) -> Iterator[Listening]:
     simulator = simulator or make_simulator()
-    clock = clock or Clock(NOON)
     with serve(simulator) as url, serve_feed(simulator.feed) as feed:
         settings = settings_for(url, feed, simulator, engine, tmp_path, **overrides)
-        metrics = Metrics()
-        fetcher = Fetcher(settings, clock=clock)
-        realtime = Realtime(
-            settings,
-            engine,
-            fetcher,
-            build_schedule(settings, all_hours=all_hours),
-            observer=metrics,
-            clock=clock,
-            silence=2.0,
-            backoff=(0.05, 0.2),
-        )
-        realtime.start()
-        try:
+        with running(settings, engine, clock or Clock(NOON), all_hours=all_hours, silence=2.0) as (realtime, metrics):
             yield Listening(simulator, realtime, metrics, settings, simulator.accounts[0].acct_no)
-        finally:
-            realtime.stop()
-            fetcher.close()
+
+
+@contextmanager
+def running(
+    settings: Settings, engine: Engine, clock: Clock, *, all_hours: bool = True, silence: float
+) -> Iterator[tuple[Realtime, Metrics]]:
+    """The listeners of `settings`, started (short backoffs), with their metrics; stopped afterwards."""
+    metrics = Metrics()
+    fetcher = Fetcher(settings, clock=clock)
+    realtime = Realtime(
+        settings,
+        engine,
+        fetcher,
+        build_schedule(settings, all_hours=all_hours),
+        observer=metrics,
+        clock=clock,
+        silence=silence,
+        backoff=(0.05, 0.2),
+    )
+    realtime.start()
+    try:
+        yield realtime, metrics
+    finally:
+        realtime.stop()
+        fetcher.close()
 
 
 def runs(engine: Engine, trigger: str) -> list[int]:

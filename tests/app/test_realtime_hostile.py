@@ -19,13 +19,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 from etl.app.realtime import Realtime
-from etl.app.wiring import build_schedule
 from etl.daemon.metrics import Metrics
-from etl.kiwoom.fetcher import Fetcher
 from etl.sim.simulator import Simulator
 from etl.sim.simulator import serve as serve_rest
 from etl.store.models import EtlRun, Execution
-from tests.app.test_realtime import NOON, listening, make_simulator, settings_for
+from tests.app.test_realtime import NOON, listening, make_simulator, running, settings_for
 from tests.support import Clock, wait_until_true
 
 # What the hostile server sends after LOGIN and REG: a script of frames per connection, given the token it got.
@@ -117,27 +115,10 @@ def hostile_feed(
 @contextmanager
 def against(engine: Engine, tmp_path: Path, script: Script, **kwargs: Any) -> Iterator[Hostile]:
     simulator = make_simulator()
-    clock = Clock(NOON)
     with serve_rest(simulator) as url, hostile_feed(script, **kwargs) as (feed, logins):
         settings = settings_for(url, feed, simulator, engine, tmp_path, realtime_settle=timedelta(seconds=0.1))
-        metrics = Metrics()
-        fetcher = Fetcher(settings, clock=clock)
-        realtime = Realtime(
-            settings,
-            engine,
-            fetcher,
-            build_schedule(settings, all_hours=True),
-            observer=metrics,
-            clock=clock,
-            silence=5.0,
-            backoff=(0.05, 0.2),
-        )
-        realtime.start()
-        try:
+        with running(settings, engine, Clock(NOON), silence=5.0) as (realtime, metrics):
             yield Hostile(simulator, realtime, metrics, simulator.accounts[0].acct_no, logins)
-        finally:
-            realtime.stop()
-            fetcher.close()
 
 
 def stored(engine: Engine, order_no: str) -> int:
