@@ -296,10 +296,15 @@ class Listener:
             told = leases.Session(names, self.state.connected_since, self.state.last_message_at)
             lease = leases.acquire(self.engine, self.key_id, self.holder, now, session=told)
         except StorageError as exc:
-            self.state.last_problem = f"the lease cannot be renewed: {exc}"
-            log.warning("realtime %s: %s", self.state.key, self.state.last_problem)
+            problem = f"the lease cannot be renewed: {exc}"
+            if problem != self.state.last_problem:  # said once, not every RENEW_EVERY
+                log.warning("realtime %s: %s", self.state.key, problem)
+            self.state.last_problem = problem
             held = self._lease_until is not None and now < self._lease_until
         else:
+            if self.state.last_problem and self.state.last_problem.startswith("the lease cannot"):
+                log.warning("realtime %s: the lease can be renewed again", self.state.key)
+                self.state.last_problem = None
             self._lease_until = None if lease is None else lease.expires_at
             held = lease is not None
         if held != self.state.holder:

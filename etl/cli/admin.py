@@ -65,6 +65,8 @@ def status(obj: Context, interval: str | None, all_hours: bool) -> None:
         if not seen.pairs:
             # A monitor that has seen nothing for a week is not fine: say what the newest run is, and fail.
             click.echo(f"No snapshot runs in the last week in {settings.safe_database_url}.")
+            if seen.feeds:
+                click.echo(feed_table(seen.feeds, schedule, now))
             for line in ledger_part(seen, schedule, now):
                 click.echo(line)
             fail(newest_run_words(seen.newest, schedule), EXIT_FAILED)

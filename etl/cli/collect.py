@@ -252,10 +252,11 @@ def run(
     slot, and each of those days, is taken once. A first SIGTERM lets the snapshots in flight finish and exits 0; a
     second one exits at once with 143 (nothing half-loaded either way).
 
-    With [realtime] enabled = true (KIWOOM_ETL_REALTIME_ENABLED; off by default) it also listens to Kiwoom's
-    WebSocket feed: every fill goes to `executions` and each change of an account is followed by a snapshot
-    (etl_runs.trigger event; catch_up after a reconnect), claiming no slot; replicas share one session per app key
-    through a lease in the database. docs/realtime.md says what to check before turning it on.
+    With [realtime] enabled = true (KIWOOM_ETL_REALTIME_ENABLED; off by default; KIWOOM_ETL_REALTIME_URL points it
+    at another feed, such as `kiwoom-etl simulate`'s) it also listens to Kiwoom's WebSocket feed: every fill goes
+    to `executions` and each change of an account is followed by a snapshot (etl_runs.trigger event; catch_up after
+    a reconnect), claiming no slot; replicas share one session per app key through a lease in the database.
+    docs/realtime.md says what to check before turning it on.
 
     Global options go before or after `run`: kiwoom-etl run --log-format json --log-level DEBUG --interval 30s
     """

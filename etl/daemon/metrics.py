@@ -74,8 +74,8 @@ class Metrics:
         )
         self.realtime_messages = Counter(
             "kiwoom_etl_realtime_messages",
-            "Feed messages by type: REAL, PING, REG, LOGIN, SYSTEM; unknown (a message or push type not known), "
-            "malformed (not readable), refused (a fill off the contract or for another account).",
+            "Feed messages after the login, by type: REAL, PING, REG, SYSTEM; unknown (a message or push type not "
+            "known), malformed (not readable), refused (a push off the contract or for another account).",
             ["type"],
             registry=self.registry,
         )
@@ -88,8 +88,9 @@ class Metrics:
         )
         self.event_snapshots = Counter(
             "kiwoom_etl_event_snapshots",
-            "Snapshots asked for by the feed (a fill, a balance change, a reconnect), by result: etl_runs' status, or "
-            "closed (the exchange's window was closed: none taken).",
+            "Snapshots asked for by the feed (a fill, a balance change, a reconnect), by result: the run's status "
+            "(success, failed, spooled while the database is away), or closed (the exchange's window was closed: none "
+            "taken).",
             ["result"],
             registry=self.registry,
         )
