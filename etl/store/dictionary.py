@@ -719,6 +719,18 @@ ACCOUNT_TRANSACTIONS = Relation(
     ),
 )
 
+
+# What a conflict row says of a repeat that differs (the ledger's and the fills'): the same words in both tables.
+CONFLICT_DIFFERENCES = Column(
+    "differences",
+    TEXT_TYPE,
+    None,
+    "차이",
+    TEXT,
+    "Each differing column: `column: stored → received`, separated by `; `.",
+)
+
+
 ACCOUNT_TRANSACTION_CONFLICTS = Relation(
     "account_transaction_conflicts",
     "거래내역 충돌",
@@ -734,14 +746,7 @@ ACCOUNT_TRANSACTION_CONFLICTS = Relation(
             "The stored line it differs from.",
             "bigint → account_transactions.id",
         ),
-        Column(
-            "differences",
-            TEXT_TYPE,
-            None,
-            "차이",
-            TEXT,
-            "Each differing column: `column: stored → received`, separated by `; `.",
-        ),
+        CONFLICT_DIFFERENCES,
         Column("line", "jsonb (text on SQLite)", None, "수신행", JSON, "The differing line exactly as received."),
         Column("received_at", TIMESTAMP, None, "수신시각", UTC_TIME, "When its page arrived."),
     ),
@@ -826,14 +831,7 @@ EXECUTION_CONFLICTS = Relation(
         row_key("충돌ID", "The conflict's key."),
         *EXECUTION_KEY,
         identifier("execution_id", "체결ID", "The stored fill it differs from.", "bigint → executions.id"),
-        Column(
-            "differences",
-            TEXT_TYPE,
-            None,
-            "차이",
-            TEXT,
-            "Each differing column: `column: stored → received`, separated by `; `.",
-        ),
+        CONFLICT_DIFFERENCES,
         with_meaning(EXECUTION_MESSAGE, "The differing push item exactly as received."),
         with_meaning(EXECUTION_RECEIVED_AT, "When the differing push arrived."),
     ),
