@@ -240,6 +240,7 @@ class Listener:
         self.state = ListenerState(key=self._key())
         self.fills = Fills(engine)
         self._lease_until: datetime | None = None  # the held lease's expiry: past it, a standby may hold the key
+        self._lease_problem: str | None = None  # why the lease cannot be renewed now, said once
 
     def _key(self) -> str:
         """How the key is named in logs, metrics and status: its accounts as the tables name them."""
@@ -297,14 +298,16 @@ class Listener:
             lease = leases.acquire(self.engine, self.key_id, self.holder, now, session=told)
         except StorageError as exc:
             problem = f"the lease cannot be renewed: {exc}"
-            if problem != self.state.last_problem:  # said once, not every RENEW_EVERY
+            if problem != self._lease_problem:  # said once, not every RENEW_EVERY
                 log.warning("realtime %s: %s", self.state.key, problem)
-            self.state.last_problem = problem
+            self.state.last_problem = self._lease_problem = problem
             held = self._lease_until is not None and now < self._lease_until
         else:
-            if self.state.last_problem and self.state.last_problem.startswith("the lease cannot"):
+            if self._lease_problem is not None:
                 log.warning("realtime %s: the lease can be renewed again", self.state.key)
-                self.state.last_problem = None
+                if self.state.last_problem == self._lease_problem:
+                    self.state.last_problem = None
+                self._lease_problem = None
             self._lease_until = None if lease is None else lease.expires_at
             held = lease is not None
         if held != self.state.holder:
