@@ -627,9 +627,14 @@ def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
     leaves out a sale whose cost is unknown is marked, the total's too, and a note says how many sales."""
     if not account.pnl:
         return []
+    # Without a ledger, the sales, dividends, fees and taxes are unknown, not 0: only the unrealised profit is shown.
+    ledger = account.returns is None or account.returns.has_ledger
 
     def row(stock: str, p: StockPnl) -> list[str]:
         mark = PARTIAL if p.partial else ""
+        if not ledger:
+            unknown = _num(escape(words.no_ledger_value))
+            return [stock, unknown, _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl)), *[unknown] * 3]
         return [
             stock,
             _num(number(p.realized_pnl, sign=True) + mark, _tone(p.realized_pnl)),
@@ -658,7 +663,9 @@ def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
         f'<p class="meta">{escape(words.pnl_meta)}</p>',
         _table("pnl", headers, rows, numeric_from=1, last_row="total"),
     ]
-    if total.partial:
+    if not ledger:
+        parts.append(f'<p class="note pnl-no-ledger">{escape(words.pnl_no_ledger)}</p>')
+    elif total.partial:
         note = words.pnl_partial.format(sales=total.unpriced_sales, stocks=sum(p.partial for p in account.pnl))
         parts.append(f'<p class="note pnl-partial">{escape(note)}</p>')
     return parts

@@ -136,6 +136,7 @@ class Labels:
     total: str
     pnl_sum: str  # the total row's first cell
     pnl_partial: str  # when a stock's realised profit leaves out a sale whose cost is unknown
+    pnl_no_ledger: str  # when the account's ledger was never read: only the unrealised profit is known
 
     # The position changes, the closes, the freshness.
     changes_heading: str
@@ -319,6 +320,8 @@ KO = Labels(
     pnl_sum="합계",
     pnl_partial="* 매입원가를 알 수 없는 매도 {sales}건({stocks}종목: 거래내역의 공백이나 평가할 수 없는 입고)이"
     " 실현손익에서 빠져 있습니다. * 표시된 값과 합계는 그 매도를 뺀 값이라 실제 손익과 다를 수 있습니다.",
+    pnl_no_ledger="이 계좌의 거래내역(kiwoom-etl ledger)을 읽은 적이 없어 매도·배당·수수료·세금을 알 수"
+    " 없습니다: 평가손익만 최신 스냅샷의 값이고, 전량 매도한 종목은 보이지 않습니다.",
     changes_heading="최근 {days}거래일의 보유 변동 ({span})",
     no_changes="전날 종가와 비교해 수량이 바뀐 종목이 없습니다.",
     date="날짜",
@@ -475,6 +478,8 @@ EN = Labels(
     pnl_partial="* {sales} sale(s) of {stocks} stock(s) have no known cost (a gap in the ledger, a transfer in that"
     " could not be valued) and are left out of the realised profit: the figures marked *, the total's among them,"
     " leave them out and may differ from the true profit.",
+    pnl_no_ledger="No ledger has been read for this account (kiwoom-etl ledger), so its sales, dividends, fees and"
+    " taxes are unknown: only the unrealised profit is known (the newest snapshot's), and sold-out stocks are missing.",
     changes_heading="Position changes of the last {days} day(s) in the range ({span})",
     no_changes="No stock's quantity changed from one close to the next.",
     date="Date",

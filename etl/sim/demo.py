@@ -2,14 +2,14 @@
 from the analyst views and the returns.
 
 The simulator serves a seeded market (etl.sim.market) for two accounts, and a third account whose whole ledger
-is a seeded history (etl.sim.history: deposits, a withdrawal, trades with their fees and taxes, a
-dividend, a credit line, a transfer in and a remark no mapping knows), on a free loopback port. Each past slot is
-snapshotted by `Snapshotter.take` with a clock set to that slot, so captured_at, trade_date and scheduled_for are
-the past's; each trading day's evening takes its totals (kt00017); a closed weekday gets the `skipped` runs a
-daemon writes. Then the daily estimates (kt00002) of the third account's weeks before the first snapshot and the
-ledger (kt00015) and realised profit (ka10074) of every account are loaded, as `kiwoom-etl backfill` loads them, and
-the instrument master and the daily bars of the indexes and the stocks, as the daemon takes them. It never touches
-the real API.
+is a seeded history (etl.sim.history: deposits, a withdrawal, trades with their fees and taxes, a dividend, a credit
+line, a transfer in and a remark no mapping knows), on a free loopback port. Each past slot is snapshotted by
+`Snapshotter.take` with a clock set to that slot, so captured_at, trade_date and scheduled_for are the past's; each
+trading day's evening takes the third account's totals (kt00017); a closed weekday gets the `skipped` runs a daemon
+writes. Then the daily estimates (kt00002) of the third account's weeks before its first snapshot, its ledger
+(kt00015) and its realised profit (ka10074) are loaded, as `kiwoom-etl backfill` loads them, and the instrument
+master and the daily bars of the indexes and the stocks, as the daemon takes them. The two market accounts have
+neither ledger nor day totals: the simulator keeps no ledger of their trades. It never touches the real API.
 """
 
 from __future__ import annotations
@@ -148,11 +148,20 @@ def run_demo(
             )
             started = time.monotonic()
             jobs = DayJobs(settings, engine, clock=(clock := _SlotClock()))
+            # The ledger, its day totals and Kiwoom's realised profit of the ledger account only: the simulator has
+            # no ledger of the market's accounts' trades, and an empty one read would pass for a ledger in which they
+            # never traded (each sale's profit 0, a day's totals without its buys).
+            books = DayJobs(
+                settings.with_overrides(accounts=(settings.accounts[LEDGER_ACCOUNT - 1],)),
+                engine,
+                jobs.fetcher,
+                clock=clock,
+            )
             try:
                 loaded, total = _build(
-                    engine, jobs, simulator, (market, ledgered), (calendar, krx), moment, clock, echo
+                    engine, (jobs, books), simulator, (market, ledgered), (calendar, krx), moment, clock, echo
                 )
-                _ledger(engine, jobs, history, calendar, moment, clock, echo)
+                _ledger(engine, books, history, calendar, moment, clock, echo)
                 _market(engine, jobs, calendar, echo)
             finally:
                 jobs.close()
@@ -201,7 +210,7 @@ def _weekdays(first: date, last: date) -> int:
 
 def _build(
     engine: Engine,
-    jobs: DayJobs,
+    day_jobs: tuple[DayJobs, DayJobs],
     simulator: Simulator,
     accounts: tuple[DemoMarket, SimAccount],
     calendars: tuple[Calendar, KrxCalendar],
@@ -209,8 +218,9 @@ def _build(
     clock: _SlotClock,
     echo: Callable[[str], None],
 ) -> tuple[int, int]:
-    """Every slot of every trading day through the real path, each evening's totals, and the skipped runs of closed
-    days; one line a day."""
+    """Every slot of every trading day through the real path, each evening's totals of the ledger account (the
+    second of `day_jobs`), and the skipped runs of closed days; one line a day."""
+    jobs, books = day_jobs
     market, ledgered = accounts
     calendar, krx = calendars
     settings = jobs.settings
@@ -253,7 +263,7 @@ def _build(
         if evening <= now:
             clock.now = evening
             # Forced: the evening is the past's, in Seoul, whatever zone the settings print times in.
-            day_totals(jobs, krx, force=True, trigger=SCHEDULED, slot=evening)
+            day_totals(books, krx, force=True, trigger=SCHEDULED, slot=evening)
         loaded += day_loaded
         trades = "; ".join(f"{names[account - 1]} {done.words()}" for account, done in market.trades(index))
         booked = _booked(ledgered, names[LEDGER_ACCOUNT - 1], day)
@@ -379,20 +389,11 @@ def _ledger(
     clock: _SlotClock,
     echo: Callable[[str], None],
 ) -> None:
-    """The ledger account's daily estimates of the weeks before its first snapshot, and the ledger of every account,
-    as `kiwoom-etl backfill` loads them."""
+    """The daily estimates of the weeks before the ledger account's first snapshot, its ledger and Kiwoom's realised
+    profit, as `kiwoom-etl backfill` loads them (`jobs` are the ledger account's)."""
     clock.now = now
-    settings = jobs.settings
     before = calendar.trading[0] - timedelta(days=1)
-    filled = backfill(
-        settings,
-        engine,
-        history.start,
-        before,
-        fetcher=jobs.fetcher,
-        clock=clock,
-        estimated=(settings.accounts[LEDGER_ACCOUNT - 1],),
-    )
+    filled = backfill(jobs.settings, engine, history.start, before, fetcher=jobs.fetcher, clock=clock)
     ledger, estimates = filled.ledger, filled.estimates
     lines = sum(sum(r.load.added.values()) for r in ledger)
     other = sum(r.load.added["other"] for r in ledger)

@@ -335,6 +335,11 @@ def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: 
     assert KO.no_ledger in html
     # Unknown, not 0: the flows, dividends, fees and taxes would come from the ledger.
     assert f'<div class="label">{escape(KO.flows)}</div><div class="value">{KO.no_ledger_value}</div>' in html
+    # So is each stock's realised profit, dividends, fees and taxes, and its total: only the unrealised is known.
+    pnl = section.tables["pnl"]
+    assert pnl and all(row[1] == row[3] == row[4] == row[5] == KO.no_ledger_value for row in pnl), pnl
+    assert all(row[2] not in ("", KO.no_ledger_value) for row in pnl)
+    assert escape(KO.pnl_no_ledger) in html
     # Times in the configured zone, named: Monday's 15:45 KST close is 06:45 UTC.
     assert section.tables["days"][-1][:2] == ["2026-11-16", "2026-11-16 06:45 UTC"]
     assert "삼성전자 (005930)" in section.tables["holdings"][0][0]

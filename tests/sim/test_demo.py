@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+from html import escape
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -395,6 +396,10 @@ def test_the_demo_ends_with_a_report_of_its_weeks(tmp_path: Path) -> None:
     # excess over KOSPI as a card, and its profit per stock.
     assert "KOSPI (001)" in sections[2] and "KOSDAQ (101)" in sections[2]
     assert KO.vs_benchmark.format(name="KOSPI (001)") in sections[2] and 'data-table="pnl"' in sections[2]
+    # The market's accounts have no ledger (the simulator keeps none of their trades): their sales are unknown, not
+    # sold at no profit, and none of their ledger, day totals or realised profit was asked for.
+    assert all(escape(KO.pnl_no_ledger) in s and escape(KO.no_ledger) in s for s in sections[:2])
+    assert escape(KO.pnl_no_ledger) not in sections[2]
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
@@ -461,6 +466,18 @@ def test_demo_3_s_ledger_bears_out_each_evening_s_totals_and_its_deposit_is_no_r
     assert "1 of them `other`" in november.output and "How well demo-3 was invested" in november.output
     assert "time-weighted return" in november.output
     assert "KOSPI (001) return" in november.output and "excess over it" in november.output  # the benchmark
+
+
+def test_only_demo_3_s_ledger_day_totals_and_realised_profit_are_asked_for(november: Built) -> None:
+    """The simulator keeps no ledger of the market accounts' trades: an empty one read would pass for a ledger in
+    which they never traded (each sale at no profit, a day's totals without its buys)."""
+    with november.engine.connect() as connection:
+        asked = Counter(
+            connection.execute(
+                select(EtlRun.account_no).where(EtlRun.api_id.in_(("kt00015", "kt00017", "ka10074")))
+            ).scalars()
+        )
+    assert set(asked) == {"demo-3"} and asked["demo-3"] > DAYS
 
 
 def test_the_demo_holds_a_kosdaq_stock_and_an_etf_and_each_bar_closes_where_the_snapshots_do(november: Built) -> None:
