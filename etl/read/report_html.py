@@ -299,6 +299,7 @@ def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
     chart each, on the section's dates."""
     words, dates, valued = page.words, [d.isoformat() for d in account.dates], account.valued
     estimated = any(v.source == "estimate" for v in valued)
+    base = words.twr_base_from_start if account.from_start else words.twr_base
     parts = []
     if len(valued) > 1:
         parts += [
@@ -306,7 +307,7 @@ def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
             f'<p class="meta">{escape(words.net_assets_meta + (words.estimate_note if estimated else ""))}</p>',
             page.chart("net_assets", _net_assets_figure(valued, dates, words)),
             f"<h3>{escape(words.twr_heading)}</h3>",
-            f'<p class="meta">{escape(words.twr_meta.format(first=valued[0].trade_date))}'
+            f'<p class="meta">{escape(words.twr_meta.format(base=base.format(first=valued[0].trade_date)))}'
             f"{escape(words.benchmark_note) if account.benchmarks else ''}</p>",
             page.chart("returns", _returns_figure(valued, account.benchmarks, dates, words, account.from_start)),
             f"<h3>{escape(words.daily_heading)}</h3>",

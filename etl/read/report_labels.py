@@ -67,7 +67,9 @@ class Labels:
     external_flow: str
     estimate_note: str
     twr_heading: str
-    twr_meta: str
+    twr_meta: str  # {base}: twr_base, or twr_base_from_start for a range from the first deposit
+    twr_base: str
+    twr_base_from_start: str
     twr_line: str
     drawdown: str
     benchmark_note: str
@@ -228,11 +230,13 @@ KO = Labels(
     estimate_note=" 속이 빈 점은 스냅샷이 없는 날의 kt00002 추정값입니다.",
     twr_heading="누적 수익률 (시간가중, TWR)",
     twr_meta="입출금을 뺀 날마다의 수익률, (자기자본 − 그날의 입출금) / 전날 자기자본 − 1, 을 이어 곱한 값입니다."
-    " 입금이나 출금은 자기자본을 움직여도 수익률은 움직이지 않습니다. 기간의 첫날({first})이 기준(0%)이고,"
-    " 아래 칸은 고점 대비 낙폭입니다.",
+    " 입금이나 출금은 자기자본을 움직여도 수익률은 움직이지 않습니다. {base} 아래 칸은 고점 대비 낙폭입니다.",
+    twr_base="기간의 첫날({first}) 종가가 기준(0%)입니다.",
+    twr_base_from_start="기간이 빈 계좌의 첫 입금으로 시작하므로, 첫날({first})의 시작이 기준(0%)이고 그날의 수익률도"
+    " 들어갑니다.",
     twr_line="내 계좌",
     drawdown="낙폭",
-    benchmark_note=" 지수는 같은 첫날부터의 등락률입니다. 지수 자료가 그보다 늦게 시작하면 그날 내 계좌 선에서"
+    benchmark_note=" 지수는 같은 기준부터의 등락률입니다. 지수 자료가 그보다 늦게 시작하면 그날 내 계좌 선에서"
     " 출발합니다.",
     daily_heading="일간 수익률 (입출금 제외)",
     daily_meta="그날의 손익을 전날 자기자본으로 나눈 값으로, 입금·출금·입출고는 빼고 계산합니다. 막대에 마우스를"
@@ -381,11 +385,14 @@ EN = Labels(
     estimate_note=" Hollow markers: kt00002 estimates (no snapshot that day).",
     twr_heading="Cumulative return (time-weighted, TWR)",
     twr_meta="Each day's return with its flows set aside, (equity − the day's external flow) / the previous day's"
-    " equity − 1, chained: a deposit or a withdrawal moves the equity, not the return. The range's first day"
-    " ({first}) is the base (0%); below, the drawdown from the running peak.",
+    " equity − 1, chained: a deposit or a withdrawal moves the equity, not the return. {base} Below, the drawdown"
+    " from the running peak.",
+    twr_base="The range's first day's close ({first}) is the base (0%).",
+    twr_base_from_start="The range starts with the first deposit into an empty account, so the base (0%) is the start"
+    " of its first day ({first}), and that day's return counts.",
     twr_line="This account",
     drawdown="Drawdown",
-    benchmark_note=" An index is its change since the same first day; one whose data starts later starts on this"
+    benchmark_note=" An index is its change from the same base; one whose data starts later starts on this"
     " account's line that day.",
     daily_heading="Daily return (external flows set aside)",
     daily_meta="The day's profit over the previous day's equity, deposits, withdrawals and transfers set aside;"

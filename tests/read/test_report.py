@@ -614,6 +614,8 @@ def test_kospi_and_kosdaq_beside_the_twr_are_rebased_to_the_range_s_first_day_wi
     assert kosdaq["y"] == pytest.approx([10, 12.75, 7.25, 15.5], rel=1e-12)
     assert '<div class="label">vs KOSDAQ (101)</div><div class="value rise">+8.65%</div>' in html
     assert EN.benchmark_note.strip() in page.sections[0].words
+    assert EN.twr_base.format(first=MONTHS_BOOKS[0][0]) in page.sections[0].words  # from the first day's close
+    assert EN.twr_base_from_start.format(first=MONTHS_BOOKS[0][0]) not in page.sections[0].words
     check_same_range(section, [d.isoformat() for d, _ in MONTHS_BOOKS])
 
     # From OCT30 both start there: each index from its own close that day, the account from its close too.
@@ -658,6 +660,9 @@ def test_a_range_from_the_first_deposit_counts_its_first_day_and_measures_the_in
     assert daily["y"] == pytest.approx([1, 100 / 1010 * 10, 100 / 1020 * 10], rel=1e-12)
     assert daily["customdata"] == [100_000, 100_000, 100_000]
     assert section.tables["monthly"] == [["2026", *[""] * 10, "+3.00%", "", "+3.00%"]]
+    # The chart's words say where it starts: the first day's start, not its close.
+    assert EN.twr_base_from_start.format(first=days[0]) in section.words
+    assert EN.twr_base.format(first=days[0]) not in section.words
 
 
 # Profit per stock and the allocation by market, by hand: 삼성전자 and SK하이닉스 held from the anchor with an ETF,
