@@ -245,8 +245,9 @@ def export_command(
     """Export the view or table NAME to CSV or Parquet, with every value exact; or the ledger for a portfolio tool.
 
     NAME is an analyst view (account_history, latest_accounts, latest_positions, account_daily, position_daily,
-    position_changes, etl_freshness, ledger_checks, account_flows_daily, account_returns_daily, realized_pnl,
-    position_pnl, realized_checks, dividends, dividends_monthly, execution_checks) or a table (etl_runs,
+    position_changes, etl_freshness, ledger_checks, account_flows_daily, account_returns_daily,
+    account_benchmark_daily, realized_pnl, position_pnl, realized_checks, dividends, dividends_monthly,
+    execution_checks) or a table (etl_runs,
     account_snapshots, position_snapshots, raw_responses, account_transactions, account_transaction_conflicts,
     account_day_totals, account_daily_estimates, account_realized_daily, executions, execution_conflicts).
     --since/--until are Seoul dates, on trade_date (settlement_date for the ledger) where NAME has one, else on its

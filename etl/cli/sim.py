@@ -62,12 +62,13 @@ def simulate(
 ) -> None:
     """Run the local Kiwoom API simulator in the foreground (Ctrl-C stops it).
 
-    It speaks au10001, au10002, ka00001, kt00005, kt00015, kt00017 and kt00002 like the real API. The first
-    account has six weeks of ledger ending today (deposits, a withdrawal, trades with fees and taxes, a dividend,
-    a credit line, a transfer in, a remark no mapping knows), from which all of its answers come, so that
-    `ledger`, `backfill` and `returns` have something to show; the others hold positions only. Point kiwoom-etl
-    at it with
-    KIWOOM_BASE_URL=http://HOST:PORT and the printed keys.
+    It speaks au10001, au10002, ka00001, kt00005, kt00015, kt00017, kt00002 and ka10074 like the real API, and
+    the market APIs ka10099, ka10100, ka20006 and ka10081 from a seeded market of its own (not the demo's), so
+    that `instruments` and `backfill` can be tried. The first account has six weeks of ledger ending today
+    (deposits, a withdrawal, trades with fees and taxes, a dividend, a credit line, a transfer in, a remark no
+    mapping knows), from which all of its answers come, so that `ledger`, `backfill` and `returns` have something
+    to show; the others hold positions only. Point kiwoom-etl at it with KIWOOM_BASE_URL=http://HOST:PORT and the
+    printed keys.
 
     It also serves Kiwoom's WebSocket feed on --feed-port (its URL printed beside the REST one): LOGIN with an
     au10001 token, PING echo, REG/REMOVE, REAL pushes of 00 (주문체결) and 04 (잔고). To make an order that changes
