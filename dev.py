@@ -93,6 +93,7 @@ def screenshot(rest: list[str]) -> int:
                 or subprocess.run([*one, "--out", str(report)], cwd=work).returncode
             ):
                 return 1
+        drawn = work / "report.png"
         # Offline and quiet: no first-run, sync, update or background requests; a profile that is thrown away.
         command = [
             browser,
@@ -108,15 +109,39 @@ def screenshot(rest: list[str]) -> int:
             f"--user-data-dir={work / 'profile'}",
             "--window-size=1280,5400",  # the whole of demo-3's section, its last day inside too
             "--virtual-time-budget=10000",
-            f"--screenshot={SCREENSHOT}",
+            f"--screenshot={drawn}",
             report.as_uri(),
         ]
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        if subprocess.run(command, capture_output=True, text=True, check=False).returncode or not SCREENSHOT.exists():
+        # Chromium says 0 even when it drew nothing (a page it cannot open): only a new, non-empty PNG replaces the one
+        # in docs/.
+        if subprocess.run(command, capture_output=True, text=True, check=False).returncode or not _is_png(drawn):
             print(f"dev.py: chromium could not draw {report}", file=sys.stderr)
             return 1
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.move(drawn, SCREENSHOT)
     print(f"dev.py: {SCREENSHOT} written from {report if rest else 'a fresh demo'}", file=sys.stderr)
     return 0
+
+
+def screenshot_usage(rest: list[str]) -> int | None:
+    """The exit status when `rest` is not what screenshot takes (said why, or the usage for -h), else None: checked
+    before anything is installed."""
+    if rest and (rest[0].startswith("-") or len(rest) > 1):
+        print(
+            "usage: python3 dev.py screenshot [REPORT.html]\n\ndocs/report.png drawn by headless chromium from "
+            "REPORT.html, or from demo-3's report of a fresh demo; chromium and fonts-noto-cjk are installed with "
+            "apt-get when missing.",
+            file=sys.stderr,
+        )
+        return 0 if rest[0] in ("-h", "--help") else 2
+    if rest and not Path(rest[0]).is_file():
+        print(f"dev.py: {rest[0]} is not a file; name a report kiwoom-etl wrote", file=sys.stderr)
+        return 2
+    return None
+
+
+def _is_png(path: Path) -> bool:
+    return path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def main(argv: list[str]) -> int:
@@ -124,6 +149,8 @@ def main(argv: list[str]) -> int:
     if task not in ("demo", "test", "lint", "docs", "kiwoom-etl", "screenshot"):
         print(__doc__.strip())
         return 0 if task in ("help", "-h", "--help") else 2
+    if task == "screenshot" and (status := screenshot_usage(rest)) is not None:
+        return status
     ensure_virtualenv()
     if task == "demo":
         return run(str(PYTHON), "-m", "etl", "demo", *rest, here=True)

@@ -69,3 +69,27 @@ def test_every_path_the_architecture_names_exists() -> None:
     named = set(re.findall(r"\b((?:etl|migrations|docs)/[\w/.-]*\w)", text))
     assert {"etl/store/load.py", "etl/jobs/snapshot.py"} <= named
     assert [path for path in sorted(named) if not (ROOT / path).exists()] == []
+
+
+def test_dev_py_screenshot_answers_help_and_a_missing_report_before_installing_or_drawing_anything(
+    tmp_path: Path,
+) -> None:
+    """`--help` was taken for a report's path: chromium drew nothing, said 0, and dev.py said docs/report.png was
+    written (the committed one was there)."""
+    import subprocess
+    import sys
+
+    picture = (ROOT / "docs" / "report.png").stat()
+    helped = subprocess.run(
+        [sys.executable, str(ROOT / "dev.py"), "screenshot", "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert helped.returncode == 0 and "usage: python3 dev.py screenshot [REPORT.html]" in helped.stderr
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "dev.py"), "screenshot", str(tmp_path / "none.html")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert missing.returncode == 2 and "none.html is not a file" in missing.stderr
+    assert "written" not in helped.stderr + missing.stderr
+    assert (ROOT / "docs" / "report.png").stat().st_mtime_ns == picture.st_mtime_ns

@@ -20,6 +20,7 @@ from etl.read.export import Filters as Filters
 from etl.read.export import export as export
 from etl.read.portfolio import Exported, ghostfolio, portfolio_performance, read_lines, summary
 from etl.read.report import Selection, read_report
+from etl.read.report_html import is_report as is_report  # an earlier report, which a new one may replace
 from etl.read.report_html import write_page
 from etl.read.report_labels import labels
 from etl.read.returns import AccountReturns, read_returns, render

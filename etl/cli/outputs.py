@@ -105,7 +105,8 @@ def returns_command(
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     default=Path(REPORT_FILE),
     show_default=True,
-    help="Where to write the HTML page (an existing file only with --force).",
+    help="Where to write the HTML page: an earlier kiwoom-etl report there is replaced, any other existing file"
+    " only with --force.",
 )
 @click.option(
     "--lang",
@@ -136,11 +137,12 @@ def report_command(
     feed's marked) and fills; and how fresh the data is. Labels are Korean unless --lang en; times are shown in the
     configured time zone, the last day's in KST.
     """
-    from etl.app.outputs import write_report
+    from etl.app.outputs import is_report, write_report
     from etl.app.wiring import open_database
     from etl.clock import utc_now
 
     period(since, until)
+    force = force or is_report(out)  # yesterday's report is replaced, as the demo replaces its own
     with errors():
         settings, protected = obj.writing(out, force=force)
         with open_database(settings) as engine:

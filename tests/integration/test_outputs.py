@@ -221,6 +221,18 @@ def test_an_existing_file_is_refused_without_force_and_replaced_with_it_keeping_
     assert sorted(p.name for p in target.parent.iterdir()) == ["mine.txt"]  # no temporary file left
 
 
+def test_report_replaces_an_earlier_report_without_force_as_the_demo_does(place: Place) -> None:
+    """`kiwoom-etl report` run again (the default file of yesterday's run) writes over its own page; a file that is
+    not a kiwoom-etl report is still refused above."""
+    target = place.root / "kiwoom-etl-report.html"
+    first = place.run(WRITERS["report"](target))
+    assert first.exit_code == 0, first.output
+    target.write_bytes(target.read_bytes().replace(b"</body>", b"<!-- yesterday --></body>"))
+    again = place.run(WRITERS["report"](target))
+    assert again.exit_code == 0, again.output
+    assert b"<!-- yesterday -->" not in target.read_bytes()
+
+
 def test_a_missing_folder_is_made_0700_by_every_command_and_a_new_file_is_0600(place: Place) -> None:
     os.umask(0o022)
     for name, words in WRITERS.items():

@@ -606,13 +606,13 @@ def test_kospi_and_kosdaq_beside_the_twr_are_rebased_to_the_range_s_first_day_wi
     assert kospi["x"] == [d.isoformat() for d in KOSPI_CLOSES]
     assert kospi["y"] == pytest.approx([0, 2, 1, 4, -2, 10], rel=1e-12)  # close / 2,500 − 1
     # The TWR over the range is +24.146 % (1.1 × 0.95 × 1.2 × 0.9 × 1.1); KOSPI's +10 %: +14.146 %, shown +14.15 %.
-    assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+14.15%</div>' in html
+    assert '<div class="label">Excess over KOSPI (001)</div><div class="value rise">+14.15%</div>' in html
     # KOSDAQ's first close is OCT30's: its line starts on the account's (+10 %) and moves as KOSDAQ from there,
     # 1.1 × close / 800 − 1; no point on NOV3, which has no close. Its excess: 24.146 % − 15.5 % = +8.646 %.
     kosdaq = lines["KOSDAQ (101)"]
     assert kosdaq["x"] == [d.isoformat() for d in KOSDAQ_CLOSES]
     assert kosdaq["y"] == pytest.approx([10, 12.75, 7.25, 15.5], rel=1e-12)
-    assert '<div class="label">vs KOSDAQ (101)</div><div class="value rise">+8.65%</div>' in html
+    assert '<div class="label">Excess over KOSDAQ (101)</div><div class="value rise">+8.65%</div>' in html
     assert EN.benchmark_note.strip() in page.sections[0].words
     assert EN.twr_base.format(first=MONTHS_BOOKS[0][0]) in page.sections[0].words  # from the first day's close
     assert EN.twr_base_from_start.format(first=MONTHS_BOOKS[0][0]) not in page.sections[0].words
@@ -627,8 +627,8 @@ def test_kospi_and_kosdaq_beside_the_twr_are_rebased_to_the_range_s_first_day_wi
         (2750 / 2550 - 1) * 100, rel=1e-12
     )
     # The TWR from OCT30: 0.95 × 1.2 × 0.9 × 1.1 − 1 = +12.86 %; KOSDAQ +5 %: +7.86 %; KOSPI +7.843… %: +5.02 %.
-    assert '<div class="label">vs KOSDAQ (101)</div><div class="value rise">+7.86%</div>' in html
-    assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+5.02%</div>' in html
+    assert '<div class="label">Excess over KOSDAQ (101)</div><div class="value rise">+7.86%</div>' in html
+    assert '<div class="label">Excess over KOSPI (001)</div><div class="value rise">+5.02%</div>' in html
 
 
 def test_a_range_from_the_first_deposit_counts_its_first_day_and_measures_the_indexes_from_the_close_before(
@@ -654,7 +654,7 @@ def test_a_range_from_the_first_deposit_counts_its_first_day_and_measures_the_in
     assert lines[EN.twr_line]["y"] == pytest.approx([1, 2, 3], rel=1e-12)
     assert lines["KOSPI (001)"]["x"] == [d.isoformat() for d in days]
     assert lines["KOSPI (001)"]["y"] == pytest.approx([2, 1, 2], rel=1e-12)  # close / 2,500 − 1
-    assert '<div class="label">vs KOSPI (001)</div><div class="value rise">+1.00%</div>' in html
+    assert '<div class="label">Excess over KOSPI (001)</div><div class="value rise">+1.00%</div>' in html
     daily = traces(section.figures["daily_return"])["Daily return"]
     assert daily["x"] == [d.isoformat() for d in days]
     assert daily["y"] == pytest.approx([1, 100 / 1010 * 10, 100 / 1020 * 10], rel=1e-12)
