@@ -104,14 +104,14 @@ def simulate(
         fail(f"cannot listen on {host}:{feed_port} (the feed): {exc.strerror}", EXIT_FAILED)
     feeding = threading.Thread(target=feed.serve_forever, name="kiwoom-simulator-feed", daemon=True)
     feeding.start()
-    click.echo(
-        f"Kiwoom simulator on http://{host}:{server.server_address[1]}, its feed on {feed_url(host, feed)}"
-        " — accounts (made-up keys):"
-    )
+    base_url = f"http://{host}:{server.server_address[1]}"
+    click.echo(f"Kiwoom simulator on {base_url}, its feed on {feed_url(host, feed)} — accounts (made-up keys):")
     for account in simulator.accounts:
         ledger = "  (with a ledger)" if account.history else ""
+        # The base URL on every line: keys pasted without it would send kiwoom-etl to the real API.
         click.echo(
-            f"  KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}  → {account.acct_no}{ledger}"
+            f"  KIWOOM_BASE_URL={base_url} KIWOOM_APPKEY={account.appkey} KIWOOM_SECRETKEY={account.secretkey}"
+            f"  → {account.acct_no}{ledger}"
         )
     with server:
         try:

@@ -33,9 +33,11 @@ def test_simulate_serves_the_feed_and_takes_orders() -> None:
         urls = re.search(r"on (http://\S+), its feed on (ws://\S+/api/dostk/websocket)", banner)
         assert urls, banner
         base, feed = urls.groups()
-        keys = re.search(r"KIWOOM_APPKEY=(\S+) KIWOOM_SECRETKEY=(\S+)\s+→ (\d{10})", process.stdout.readline())
-        assert keys
-        appkey, secretkey, acct_no = keys.groups()
+        line = process.stdout.readline()
+        keys = re.search(r"KIWOOM_BASE_URL=(\S+) KIWOOM_APPKEY=(\S+) KIWOOM_SECRETKEY=(\S+)\s+→ (\d{10})", line)
+        assert keys, line  # the base URL on the line: keys pasted alone would go to the real API
+        pasted, appkey, secretkey, acct_no = keys.groups()
+        assert pasted == base
         body = {"grant_type": "client_credentials", "appkey": appkey, "secretkey": secretkey}
         token = requests.post(f"{base}/oauth2/token", json=body, headers={"api-id": "au10001"}, timeout=5).json()
         with connect(feed, open_timeout=GUARD) as ws:
