@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import re
 import stat
-from html import escape
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 
