@@ -79,6 +79,7 @@ h3 { font-size: 1.08em; margin: 26px 0 2px; }
 .breakdowns .chart.donut { height: 290px; }  /* two side by side, each above its table */
 .pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 28px; align-items: start; }
 .pair.allocation { grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); gap: 16px; }
+.pair.allocation > div:last-child { overflow-x: auto; }  /* a wide table scrolls inside its card */
 @media (max-width: 900px) { .pair, .pair.allocation { grid-template-columns: minmax(0, 1fr); } }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 0.88em; width: 100%; }
 th, td { border-bottom: 1px solid GRID; padding: 5px 9px; white-space: nowrap; }
@@ -86,6 +87,7 @@ th { background: #f3f5f9; text-align: left; font-weight: 600; color: #3a4558; wh
   vertical-align: bottom; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.cash td { color: MUTED; background: #fafbfd; }
+table.holdings td, table.holdings th { padding: 5px 6px; }  /* seven columns beside the donut, in either language */
 tr.total td { font-weight: 700; background: #f7f9fc; border-top: 2px solid #c5ccd8; }
 .rise { color: RISE; } .fall { color: FALL; }
 table.monthly td, table.monthly th { text-align: center; padding: 6px 4px; font-size: 0.92em; }
@@ -539,7 +541,7 @@ def _allocation_parts(page: _Page, allocation: Allocation | None) -> list[str]:
         words.evaluation + unit,
         words.weight,
         words.purchase + unit,
-        words.profit_loss + unit,
+        words.unrealized + unit,  # the profit per stock's word: "profit / loss" overflowed the English card
         words.rate,
     ]
     table = _table("holdings", headers, rows, numeric_from=1, last_row="cash")
