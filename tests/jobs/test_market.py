@@ -143,3 +143,27 @@ def test_a_refused_bar_page_is_kept_counted_and_replayed(engine: Engine, tmp_pat
     assert _count(engine, IndexDaily.__table__) == 21 + 14
     assert replay_rows(engine, STOCK_DAILY, clock=clock) == (0, 0)
     assert replay_rows(engine, INSTRUMENTS, clock=clock) == (0, 0)
+
+
+def test_index_points_past_numeric_12_2_refuse_their_page_naming_the_field_and_the_other_index_loads(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # 999,999,999,999,999.99 points passes as an integer but not into NUMERIC(12,2): PostgreSQL would refuse the
+    # whole run as a database error, SQLite would keep a rounded REAL. The transform refuses the page instead.
+    simulator = _simulator()
+    simulator.inject("bad_value", api_id="ka20006", field="cur_prc", value="99999999999999999")  # 001's page 0
+    clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings, engine, clock=clock)
+        done = daily_bars(jobs, SINCE, END)
+        jobs.close()
+    (indexes,) = done.indexes
+    assert indexes.reason == "payload_refused", indexes.error
+    assert "001 page 0: cur_prc" in (indexes.error or "") and "NUMERIC(12,2)" in (indexes.error or "")
+    assert "'99999999999999999'" in (indexes.error or "")
+    with engine.connect() as connection:
+        loaded = connection.execute(
+            select(IndexDaily.index_code, func.max(IndexDaily.close)).group_by(IndexDaily.index_code)
+        )
+        assert {code: close < 10_000 for code, close in loaded} == {"101": True}  # 001 loaded nothing
