@@ -167,3 +167,26 @@ def test_index_points_past_numeric_12_2_refuse_their_page_naming_the_field_and_t
             select(IndexDaily.index_code, func.max(IndexDaily.close)).group_by(IndexDaily.index_code)
         )
         assert {code: close < 10_000 for code, close in loaded} == {"101": True}  # 001 loaded nothing
+
+
+def test_a_continuation_chain_that_loops_for_one_index_names_it_and_the_other_index_still_loads(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # 001's first two pages both say cont-yn Y with the same next-key: its chain loops. That is 001's answer's fault,
+    # not the server's: the run names 001 and still asks 101, as it does after a refused page.
+    simulator = _simulator()
+    simulator.inject("loop_next_key", api_id="ka20006", count=2)
+    clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings, engine, clock=clock)
+        done = daily_bars(jobs, SINCE, END)
+        jobs.close()
+    (indexes,) = done.indexes
+    assert not indexes.ok and indexes.reason == "api_error"
+    assert (indexes.error or "").startswith("001: ") and "loops" in (indexes.error or ""), indexes.error
+    with engine.connect() as connection:
+        kosdaq = connection.execute(select(func.count()).where(IndexDaily.index_code == "101")).scalar_one()
+        run = connection.execute(select(EtlRun.status, EtlRun.error).where(EtlRun.api_id == "ka20006")).one()
+    assert kosdaq == 21  # 101's three pages of seven
+    assert run.status == "failed" and run.error == indexes.error
