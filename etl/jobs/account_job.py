@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import Connection, insert, update
 
 from etl.apis.api import Api, Claim, Rows, RowsApi
-from etl.errors import ApiError, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
+from etl.errors import ApiError, BadResponse, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
 from etl.jobs.job import Job
 from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.pages import Page
@@ -198,7 +198,10 @@ class AccountJob(Job, Generic[R]):
 
     def _work(self, client: KiwoomClient, run: Run, result: R) -> None:
         """Fetch and store one answer, request by request, setting `result`'s status; raise ApiError or StorageError.
-        The requests after a refused page still load; a stop leaves the rest to the next run."""
+        The requests after a refused page still load, and so do a market API's after one whose answer was unusable
+        (a continuation chain that loops or never ends is that code's, not the server's); a stop leaves the rest to
+        the next run."""
+        broken: list[str] = []  # a market API's requests whose answer was unusable, each named
         for request in self._requests(result):
             # The requests not made yet are the next run's (today's one request, which asks nothing, is made).
             if request.params and self.stop.is_set():
@@ -210,10 +213,17 @@ class AccountJob(Job, Generic[R]):
                     pages.append(page)
                     if self._enough(page, request, result):
                         break
+            except BadResponse as exc:
+                if request.asked is None:  # an account's answer: the run stops, as for any API error
+                    raise
+                broken.append(f"{request.where}: {exc}")
+                log.warning("%s %s: %s: %s", result.account, self.api.what, request.where, exc)
             finally:  # what came before a failure is kept
                 result.pages += len(pages)
                 self._take(run, request, pages, result)
-        if not result.refused:
+        if broken:
+            result.failed(Reason.API_ERROR, "; ".join([*broken, *result.refused]))
+        elif not result.refused:
             result.status = RunStatus.SUCCESS
         elif self.api.claim is Claim.DAY:
             result.failed(Reason.PAYLOAD_REFUSED, result.refused[0])
