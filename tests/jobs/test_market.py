@@ -190,3 +190,26 @@ def test_a_continuation_chain_that_loops_for_one_index_names_it_and_the_other_in
         run = connection.execute(select(EtlRun.status, EtlRun.error).where(EtlRun.api_id == "ka20006")).one()
     assert kosdaq == 21  # 101's three pages of seven
     assert run.status == "failed" and run.error == indexes.error
+
+
+def test_a_stock_kiwoom_refuses_to_chart_is_named_and_the_other_stocks_still_load(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # ka10081 refuses the first code asked (a delisted or unlisted stock, say: reason 1517). That is
+    # that code's answer, not the server's: the others held must not go without bars every evening because of it.
+    simulator = _simulator()
+    simulator.inject("input_error", api_id="ka10081")
+    clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings, engine, clock=clock)
+        assert all(s.ok for s in Snapshotter(settings, engine, jobs.fetcher, clock=clock).take())
+        done = daily_bars(jobs, SINCE, END)
+        jobs.close()
+    (stocks,) = done.stocks
+    first, *others = stocks.codes
+    assert not stocks.ok and stocks.reason == "api_error"
+    assert (stocks.error or "").startswith(f"{first}: ka10081: ") and "1517" in (stocks.error or ""), stocks.error
+    with engine.connect() as connection:
+        charted = set(connection.execute(select(StockDaily.stock_code).distinct()).scalars())
+    assert others and charted == set(others)
