@@ -22,7 +22,16 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import Connection, insert, update
 
 from etl.apis.api import Api, Claim, Rows, RowsApi
-from etl.errors import ApiError, BadResponse, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
+from etl.errors import (
+    ApiError,
+    BadResponse,
+    EtlError,
+    NotSupported,
+    RequestRejected,
+    SlotClaimed,
+    StorageError,
+    TransformError,
+)
 from etl.jobs.job import Job
 from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.pages import Page
@@ -199,9 +208,9 @@ class AccountJob(Job, Generic[R]):
     def _work(self, client: KiwoomClient, run: Run, result: R) -> None:
         """Fetch and store one answer, request by request, setting `result`'s status; raise ApiError or StorageError.
         The requests after a refused page still load, and so do a market API's after one whose answer was unusable
-        (a continuation chain that loops or never ends is that code's, not the server's); a stop leaves the rest to
-        the next run."""
-        broken: list[str] = []  # a market API's requests whose answer was unusable, each named
+        (a continuation chain that loops or never ends) or that Kiwoom refused (a code it will not chart): that is
+        the code's, not the server's. A stop leaves the rest to the next run."""
+        broken: list[str] = []  # a market API's requests whose answer was unusable or refused, each named
         for request in self._requests(result):
             # The requests not made yet are the next run's (today's one request, which asks nothing, is made).
             if request.params and self.stop.is_set():
@@ -213,8 +222,9 @@ class AccountJob(Job, Generic[R]):
                     pages.append(page)
                     if self._enough(page, request, result):
                         break
-            except BadResponse as exc:
-                if request.asked is None:  # an account's answer: the run stops, as for any API error
+            except (BadResponse, RequestRejected) as exc:
+                # An account's answer, or a server that does not offer the API: the run stops, as for any API error.
+                if request.asked is None or isinstance(exc, NotSupported):
                     raise
                 broken.append(f"{request.where}: {exc}")
                 log.warning("%s %s: %s: %s", result.account, self.api.what, request.where, exc)
