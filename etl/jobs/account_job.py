@@ -252,6 +252,7 @@ class AccountJob(Job, Generic[R]):
         for page in pages:
             try:
                 read = self._read(page, whose, len(rows))
+                self._check(request, read.rows, page, len(rows))
             except TransformError as exc:
                 where = f"{request.where} page {page.page_no}: " if request.where else ""
                 result.refused.append(f"{where}{exc}")
@@ -273,6 +274,9 @@ class AccountJob(Job, Generic[R]):
     def _read(self, page: Page, account_no: str, first_line: int) -> Rows:
         """One page's rows, numbered on from `first_line` in errors; TransformError when it is off the contract."""
         return self._rows_api().read(page, account_no, first_line)
+
+    def _check(self, request: Request, rows: Sequence[Any], page: Page, first_line: int) -> None:
+        """Refuse (TransformError) a page whose rows are not an answer to `request`; by default every row is."""
 
     def _store(self, connection: Connection, run: Run, rows: Sequence[Any], pages: Sequence[Page], result: R) -> None:
         """Load one request's rows (of `pages`) in the caller's transaction."""
