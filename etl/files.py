@@ -4,6 +4,7 @@ numbers); and the outputs a user names (reports, exports), which never replace t
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import uuid
@@ -37,6 +38,8 @@ def make_private_dir(directory: Path) -> None:
     missing = []
     for path in (directory, *directory.parents):
         if path.exists():
+            if not path.is_dir():  # mkdir would say "File exists", which does not say why
+                raise NotADirectoryError(errno.ENOTDIR, f"{path} is a file, not a folder", str(path))
             break
         missing.append(path)
     for path in reversed(missing):  # Path.mkdir(parents=True) would make the parents with the umask's mode

@@ -22,7 +22,7 @@ from etl.apis.api import Claim, Rows, RowsApi, RunsMetric
 from etl.kiwoom.endpoints import INDEX_DAILY as INDEX_DAILY_ENDPOINT
 from etl.kiwoom.endpoints import STOCK_DAILY as STOCK_DAILY_ENDPOINT
 from etl.kiwoom.pages import Page
-from etl.normalize.charts import index_rows, stock_rows
+from etl.normalize.charts import POINTS_PRECISION, POINTS_SCALE, index_rows, stock_rows
 from etl.store import realized, returns
 from etl.store.daily import store_daily
 from etl.store.dictionary import (
@@ -45,8 +45,8 @@ from etl.store.models import Base
 from etl.store.sqltypes import ExactDecimal, UtcDateTime
 
 # Index points: KOSPI's 2521.27 needs 6 digits, two after the point; 12 leave room for any index.
-Points = ExactDecimal(12, 2)
-POINTS_TYPE = "numeric(12,2)"
+Points = ExactDecimal(POINTS_PRECISION, POINTS_SCALE)
+POINTS_TYPE = f"numeric({POINTS_PRECISION},{POINTS_SCALE})"
 
 _WORDS = {
     "open": "open",

@@ -12,13 +12,13 @@ from sqlalchemy import Engine
 
 from etl.errors import EtlError
 from etl.files import Protected, check_output, write_output
-from etl.read.export import NAMES, FilterNotApplicable, query, require_pyarrow
+from etl.read.export import NAMES, FilterNotApplicable, csv_text, query, require_pyarrow
 from etl.read.export import Filters as Filters
 
 # Exporting a view or table is the read side's export whole: which rows (Filters), in which format, to a file or to
 # stdout, every value exact; it returns how many rows.
 from etl.read.export import export as export
-from etl.read.portfolio import Exported, ghostfolio, portfolio_performance, read_lines, summary
+from etl.read.portfolio import PP_COLUMNS, Exported, ghostfolio, portfolio_performance, read_lines, summary
 from etl.read.report import Selection, read_report
 from etl.read.report_html import is_report as is_report  # an earlier report, which a new one may replace
 from etl.read.report_html import write_page
@@ -100,6 +100,11 @@ def export_for_a_tool(
     if deliveries:
         second = deliveries_file(out)
         _write(second, deliveries, protected, force, "--out's sibling")
+    elif fmt == "portfolio-performance" and deliveries_file(out).exists():
+        # An earlier export's transfers, from outside this one's period or account: imported beside this file, they
+        # would come in again. Replaced (as --force allows) by the header alone, the pair says what this export holds.
+        second = deliveries_file(out)
+        _write(second, csv_text([list(PP_COLUMNS)]), protected, force, "--out's sibling")
     return ToolExport(done, deliveries=second, notes=notes)
 
 

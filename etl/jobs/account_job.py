@@ -22,7 +22,16 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import Connection, insert, update
 
 from etl.apis.api import Api, Claim, Rows, RowsApi
-from etl.errors import ApiError, EtlError, NotSupported, SlotClaimed, StorageError, TransformError
+from etl.errors import (
+    ApiError,
+    BadResponse,
+    EtlError,
+    NotSupported,
+    RequestRejected,
+    SlotClaimed,
+    StorageError,
+    TransformError,
+)
 from etl.jobs.job import Job
 from etl.kiwoom.client import KiwoomClient
 from etl.kiwoom.pages import Page
@@ -198,7 +207,10 @@ class AccountJob(Job, Generic[R]):
 
     def _work(self, client: KiwoomClient, run: Run, result: R) -> None:
         """Fetch and store one answer, request by request, setting `result`'s status; raise ApiError or StorageError.
-        The requests after a refused page still load; a stop leaves the rest to the next run."""
+        The requests after a refused page still load, and so do a market API's after one whose answer was unusable
+        (a continuation chain that loops or never ends) or that Kiwoom refused (a code it will not chart): that is
+        the code's, not the server's. A stop leaves the rest to the next run."""
+        broken: list[str] = []  # a market API's requests whose answer was unusable or refused, each named
         for request in self._requests(result):
             # The requests not made yet are the next run's (today's one request, which asks nothing, is made).
             if request.params and self.stop.is_set():
@@ -210,10 +222,18 @@ class AccountJob(Job, Generic[R]):
                     pages.append(page)
                     if self._enough(page, request, result):
                         break
+            except (BadResponse, RequestRejected) as exc:
+                # An account's answer, or a server that does not offer the API: the run stops, as for any API error.
+                if request.asked is None or isinstance(exc, NotSupported):
+                    raise
+                broken.append(f"{request.where}: {exc}")
+                log.warning("%s %s: %s: %s", result.account, self.api.what, request.where, exc)
             finally:  # what came before a failure is kept
                 result.pages += len(pages)
                 self._take(run, request, pages, result)
-        if not result.refused:
+        if broken:
+            result.failed(Reason.API_ERROR, "; ".join([*broken, *result.refused]))
+        elif not result.refused:
             result.status = RunStatus.SUCCESS
         elif self.api.claim is Claim.DAY:
             result.failed(Reason.PAYLOAD_REFUSED, result.refused[0])
@@ -232,6 +252,7 @@ class AccountJob(Job, Generic[R]):
         for page in pages:
             try:
                 read = self._read(page, whose, len(rows))
+                self._check(request, read.rows, page, len(rows))
             except TransformError as exc:
                 where = f"{request.where} page {page.page_no}: " if request.where else ""
                 result.refused.append(f"{where}{exc}")
@@ -253,6 +274,9 @@ class AccountJob(Job, Generic[R]):
     def _read(self, page: Page, account_no: str, first_line: int) -> Rows:
         """One page's rows, numbered on from `first_line` in errors; TransformError when it is off the contract."""
         return self._rows_api().read(page, account_no, first_line)
+
+    def _check(self, request: Request, rows: Sequence[Any], page: Page, first_line: int) -> None:
+        """Refuse (TransformError) a page whose rows are not an answer to `request`; by default every row is."""
 
     def _store(self, connection: Connection, run: Run, rows: Sequence[Any], pages: Sequence[Page], result: R) -> None:
         """Load one request's rows (of `pages`) in the caller's transaction."""

@@ -8,6 +8,7 @@ What every account job does besides (runs, pages, refusals, 8104 and 8200) is et
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -15,7 +16,10 @@ from typing import Any, ClassVar
 from etl.apis.api import RowsApi
 from etl.apis.realized import REALIZED
 from etl.clock import KST
-from etl.jobs.account_job import AccountJob, RangeResult
+from etl.errors import TransformError
+from etl.jobs.account_job import AccountJob, RangeResult, Request
+from etl.kiwoom.pages import Page
+from etl.normalize.realized import LINES
 from etl.store.models import RunStatus
 
 
@@ -42,3 +46,19 @@ class RealizedJob(AccountJob[RealizedResult]):
         today = self.clock().astimezone(KST).date()
         first = since or today - timedelta(days=self.settings.ledger_lookback_days)
         return RealizedResult(account_no, RunStatus.RUNNING, since=first, until=until or today)
+
+    def _check(self, request: Request, rows: Sequence[Any], page: Page, first_line: int) -> None:
+        """A line dated outside the request's strt_dt–end_dt is not its answer: which day it stands for is no one's
+        guess, so the page is refused (as a value off the contract is)."""
+        start, end = request.params["start"], request.params["end"]
+        for number, row in enumerate(rows, start=first_line):
+            day = row["trade_date"]
+            if not start <= day <= end:
+                raise TransformError(
+                    f"not in {start} – {end}, the range asked",
+                    field="dt",
+                    value=f"{day:%Y%m%d}",
+                    line=number,
+                    page=page.page_no,
+                    lines=LINES,
+                )

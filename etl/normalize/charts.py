@@ -2,9 +2,10 @@
 (ka10081, 주식일봉), newest first as Kiwoom lists them.
 
 ka20006 sends index points as integers 100 times the level ("252127" is 2521.27): each is divided by 100 exactly
-into a Decimal of two places. ka10081 sends prices in whole won. Kiwoom may put a sign before a level or a price to
-say which way it moved against the day before: the level is its absolute value. Volume (거래량) is taken as sent;
-ka20006's 거래대금 comes in millions of won (백만원) and is stored in won (× 1,000,000, exact); neither can be below 0.
+into a Decimal of two places (a level index_daily's NUMERIC(12,2) cannot hold is refused). ka10081 sends prices in
+whole won. Kiwoom may put a sign before a level or a price to say which way it moved against the day before: the
+level is its absolute value. Volume (거래량) is taken as sent; ka20006's 거래대금 comes in millions of won (백만원)
+and is stored in won (× 1,000,000, exact); neither can be below 0.
 A line without its day or its close, a day after the page arrived or one an earlier line of the page lists, or a
 value that does not match, refuses the page with the field and line named. The code a page is
 for is what the request asked; a page whose own inds_cd/stk_cd says otherwise is refused.
@@ -34,6 +35,9 @@ INDEX_KEY = "inds_dt_pole_qry"
 STOCK_KEY = "stk_dt_pole_chart_qry"
 MILLION = 1_000_000  # ka20006's trde_prica is in 백만원
 _CENTS = Decimal("0.01")
+# index_daily's levels are NUMERIC(12,2): at most ten digits before the point, so at most twelve in the ×100 integer.
+POINTS_PRECISION, POINTS_SCALE = 12, 2
+_POINTS_MAX = 10**POINTS_PRECISION - 1  # the largest ×100 integer it holds: 9,999,999,999.99 points
 _LINES = "bar"
 _OHLC = {"open_pric": "open", "high_pric": "high", "low_pric": "low", "cur_prc": "close"}
 # What a line carries that is not stored: ka10081's 전일대비, its sign and 거래회전율 (derived from the bars).
@@ -49,8 +53,16 @@ class ChartPage:
 
 
 def index_level(value: Any, field: str, line: int | None = None) -> Decimal | None:
-    """ka20006's "252127" (×100, maybe signed) → Decimal("2521.27"); "" → None; a decimal point is refused."""
+    """ka20006's "252127" (×100, maybe signed) → Decimal("2521.27"); "" → None; a decimal point is refused, and so
+    is a level NUMERIC(12,2) cannot hold (PostgreSQL would fail the load, SQLite would round it)."""
     number = parse_price(value, field, line)
+    if number is not None and number > _POINTS_MAX:
+        raise TransformError(
+            f"too large for NUMERIC({POINTS_PRECISION},{POINTS_SCALE}) once divided by 100",
+            field=field,
+            value=value,
+            line=line,
+        )
     return None if number is None else (Decimal(number) / 100).quantize(_CENTS)
 
 

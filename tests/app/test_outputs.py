@@ -3,8 +3,10 @@ nothing written; stdout when no file is named), and which filters a view or tabl
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from etl.app.collect import DayJobs, run_day
 from etl.app.outputs import deliveries_file, export_for_a_tool, filter_problem
 from etl.clock import KST, krx_calendar
 from etl.files import Protected
+from etl.read.export import Filters
 from etl.sim.accounts import make_account
 from etl.sim.history import make_history
 from etl.sim.simulator import Simulator, serve
@@ -63,3 +66,21 @@ def test_a_filter_a_source_has_no_column_for_is_named() -> None:
     assert filter_problem("account_daily", date(2026, 1, 1), None, "1234", "KRX") is None
     problem = filter_problem("account_transactions", None, None, None, "KRX")
     assert problem is not None and problem.startswith("--exchange cannot be used with account_transactions")
+
+
+def test_a_forced_export_without_transfers_leaves_no_stale_deliveries_file_beside_its_out(
+    ledger: Engine, tmp_path: Path
+) -> None:
+    # The first export writes pp.csv and pp-deliveries.csv; a forced one over a period without a transfer replaces
+    # pp.csv. Left as it was, pp-deliveries.csv would still hold the first export's transfer, and importing the pair
+    # as the README says would bring a transfer from outside the period in.
+    out, protected = tmp_path / "pp.csv", Protected()
+    first = export_for_a_tool(ledger, "portfolio-performance", out=out, protected=protected)
+    assert first.deliveries is not None
+    (transfer,) = csv.DictReader(io.StringIO(first.deliveries.read_text(encoding="utf-8")))
+    after = Filters(since=date.fromisoformat(transfer["Date"]) + timedelta(days=1))
+    again = export_for_a_tool(ledger, "portfolio-performance", after, out=out, protected=protected, force=True)
+    assert again.exported.deliveries == 0 and again.exported.rows > 0
+    sibling = deliveries_file(out)
+    stale = list(csv.DictReader(io.StringIO(sibling.read_text(encoding="utf-8")))) if sibling.exists() else []
+    assert stale == []

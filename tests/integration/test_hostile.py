@@ -810,6 +810,8 @@ def test_a_hostile_market_page_is_refused_naming_field_and_value_and_its_request
         ("tdy_sel_pl", "59813.041", "more than 2 decimal places"),
         ("tdy_sel_pl", "1e3", "not a decimal number"),
         ("dt", "20261231", "after 2026-11-20"),
+        # A November day in October's answer (strt_dt–end_dt): not what was asked, and which day it is no one's guess
+        ("dt", "20261112", "not in 2026-10-19 – 2026-10-31, the range asked"),
     ],
 )
 def test_a_hostile_realised_profit_page_is_refused_and_its_month_loads_nothing(

@@ -244,6 +244,19 @@ def test_a_missing_folder_is_made_0700_by_every_command_and_a_new_file_is_0600(p
         assert modes == [0o700, 0o700, 0o600], name
 
 
+def test_an_out_under_a_file_says_that_file_is_not_a_folder_in_one_line(place: Place) -> None:
+    # --out report.html/out.file, report.html a file: the error named it "File exists", which says nothing of why.
+    blocker = place.root / "report.html"
+    blocker.write_text("kept", encoding="utf-8")
+    for name, words in WRITERS.items():
+        result = place.run(words(blocker / "out.file"))
+        assert result.exit_code == 1, (name, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.output, (name, result.stderr)
+        assert f"{blocker} is a file, not a folder" in lines[0], (name, lines[0])
+    assert blocker.read_text(encoding="utf-8") == "kept"
+
+
 def test_help_of_each_writer_names_force() -> None:
     for command in ("export", "report", "demo"):
         result = CliRunner().invoke(cli, [command, "--help"])

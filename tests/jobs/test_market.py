@@ -143,3 +143,73 @@ def test_a_refused_bar_page_is_kept_counted_and_replayed(engine: Engine, tmp_pat
     assert _count(engine, IndexDaily.__table__) == 21 + 14
     assert replay_rows(engine, STOCK_DAILY, clock=clock) == (0, 0)
     assert replay_rows(engine, INSTRUMENTS, clock=clock) == (0, 0)
+
+
+def test_index_points_past_numeric_12_2_refuse_their_page_naming_the_field_and_the_other_index_loads(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # 999,999,999,999,999.99 points passes as an integer but not into NUMERIC(12,2): PostgreSQL would refuse the
+    # whole run as a database error, SQLite would keep a rounded REAL. The transform refuses the page instead.
+    simulator = _simulator()
+    simulator.inject("bad_value", api_id="ka20006", field="cur_prc", value="99999999999999999")  # 001's page 0
+    clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings, engine, clock=clock)
+        done = daily_bars(jobs, SINCE, END)
+        jobs.close()
+    (indexes,) = done.indexes
+    assert indexes.reason == "payload_refused", indexes.error
+    assert "001 page 0: cur_prc" in (indexes.error or "") and "NUMERIC(12,2)" in (indexes.error or "")
+    assert "'99999999999999999'" in (indexes.error or "")
+    with engine.connect() as connection:
+        loaded = connection.execute(
+            select(IndexDaily.index_code, func.max(IndexDaily.close)).group_by(IndexDaily.index_code)
+        )
+        assert {code: close < 10_000 for code, close in loaded} == {"101": True}  # 001 loaded nothing
+
+
+def test_a_continuation_chain_that_loops_for_one_index_names_it_and_the_other_index_still_loads(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # 001's first two pages both say cont-yn Y with the same next-key: its chain loops. That is 001's answer's fault,
+    # not the server's: the run names 001 and still asks 101, as it does after a refused page.
+    simulator = _simulator()
+    simulator.inject("loop_next_key", api_id="ka20006", count=2)
+    clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings, engine, clock=clock)
+        done = daily_bars(jobs, SINCE, END)
+        jobs.close()
+    (indexes,) = done.indexes
+    assert not indexes.ok and indexes.reason == "api_error"
+    assert (indexes.error or "").startswith("001: ") and "loops" in (indexes.error or ""), indexes.error
+    with engine.connect() as connection:
+        kosdaq = connection.execute(select(func.count()).where(IndexDaily.index_code == "101")).scalar_one()
+        run = connection.execute(select(EtlRun.status, EtlRun.error).where(EtlRun.api_id == "ka20006")).one()
+    assert kosdaq == 21  # 101's three pages of seven
+    assert run.status == "failed" and run.error == indexes.error
+
+
+def test_a_stock_kiwoom_refuses_to_chart_is_named_and_the_other_stocks_still_load(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # ka10081 refuses the first code asked (a delisted or unlisted stock, say: reason 1517). That is
+    # that code's answer, not the server's: the others held must not go without bars every evening because of it.
+    simulator = _simulator()
+    simulator.inject("input_error", api_id="ka10081")
+    clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings, engine, clock=clock)
+        assert all(s.ok for s in Snapshotter(settings, engine, jobs.fetcher, clock=clock).take())
+        done = daily_bars(jobs, SINCE, END)
+        jobs.close()
+    (stocks,) = done.stocks
+    first, *others = stocks.codes
+    assert not stocks.ok and stocks.reason == "api_error"
+    assert (stocks.error or "").startswith(f"{first}: ka10081: ") and "1517" in (stocks.error or ""), stocks.error
+    with engine.connect() as connection:
+        charted = set(connection.execute(select(StockDaily.stock_code).distinct()).scalars())
+    assert others and charted == set(others)

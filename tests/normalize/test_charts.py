@@ -112,6 +112,9 @@ def test_a_stock_sample_reads_in_whole_won_and_its_derived_fields_are_known() ->
         ("trde_qty", "-393564", "below 0"),  # a volume has no direction to sign
         ("trde_prica", "-10582466", "below 0"),
         ("trde_prica", "9223372036855", "outside the BIGINT range once in won"),  # × 1,000,000 > 2⁶³ − 1
+        # 10,000,000,000.00 points: eleven digits before the point, one more than index_daily's NUMERIC(12,2) holds
+        ("cur_prc", "1000000000000", "too large for NUMERIC(12,2)"),
+        ("low_pric", "-99999999999999999", "too large for NUMERIC(12,2)"),
         ("dt", "20261121", "after 2026-11-20, the day the page arrived"),  # tomorrow in Seoul: no bar yet
         ("dt", "20250211", "a day an earlier line of the page lists"),  # which would stand is no one's guess
     ],

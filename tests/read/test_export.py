@@ -325,7 +325,8 @@ def test_an_out_file_that_cannot_be_written_is_one_line_and_a_reader_going_away_
     missing = tmp_path / "a-file" / "x.csv"  # a folder that is a file: it cannot be made
     refused = kiwoom_etl("export", "account_daily", "--out", str(missing), env=env)
     assert refused.returncode == 1
-    assert refused.stderr.strip().splitlines() == [f"kiwoom-etl: error: {missing}: cannot be written: File exists"]
+    why = f"{tmp_path / 'a-file'} is a file, not a folder"
+    assert refused.stderr.strip().splitlines() == [f"kiwoom-etl: error: {missing}: cannot be written: {why}"]
     reader, writer = os.pipe()
     os.close(reader)  # the reader is gone before the export writes its first byte
     base = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
