@@ -326,7 +326,8 @@ def test_a_named_account_s_ledger_and_snapshots_share_its_name_so_the_returns_se
 KOSPI = {D1: "2500.00", D2: "2525.00", D3: "2550.25", D4: "2600.00", D5: "2499.24", D6: "2474.25"}
 
 
-def with_kospi(engine: Engine) -> None:
+def with_kospi(engine: Engine, more: dict[date, str] | None = None) -> None:
+    """KOSPI's bars of the story's days (and `more`) in index_daily."""
     from etl.apis.charts import IndexDaily
     from etl.store.runs import start_run
 
@@ -337,7 +338,7 @@ def with_kospi(engine: Engine) -> None:
             IndexDaily.__table__.insert(),
             [
                 {"index_code": "001", "trade_date": day, "close": Decimal(close), "run_id": run.id, "captured_at": now}
-                for day, close in KOSPI.items()
+                for day, close in (KOSPI | (more or {})).items()
             ],
         )
 
@@ -402,3 +403,30 @@ def test_returns_with_a_benchmark_adds_the_index_s_return_and_the_excess(sqlite_
     assert f"KOSDAQ (101)             no bar in index_daily from {D1} to {D6}: add 101 to [benchmarks]" in kosdaq.stdout
     wrong = kiwoom_etl("returns", "--benchmark", "KOSPI", env=env)
     assert wrong.returncode == 2 and "three-digit index code such as 001 (KOSPI)" in wrong.stderr
+
+
+def test_the_benchmark_of_a_first_deposit_booked_before_the_first_valued_day_starts_before_the_deposit(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """10,000,000 into an empty account on Monday D1, the first snapshot on Tuesday D2 (no estimate on D1: the NXT
+    series never has one): the account's first return counts from D1's start (10,100,000 / 10,000,000), so the index
+    is measured from its close before D1 (Friday's), not from D1's close — the same days for both."""
+    from etl.read.returns import read_returns
+    from etl.read.views import ACCOUNT_BENCHMARK_DAILY
+
+    friday = D1 - timedelta(days=3)
+    books = [
+        Book(ACCOUNT, "KRX", at(D2), (samsung(71000),), deposit_d2=3_000_000),  # 10,100,000
+        Book(ACCOUNT, "KRX", at(D3), (samsung(72000),), deposit_d2=3_000_000),  # 10,200,000
+    ]
+    load(engine, tmp_path, books, [ledger_line(D1, 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
+    with_kospi(engine, {friday: "2400.00"})
+    first, second = read(engine, ACCOUNT_BENCHMARK_DAILY, "KRX")
+    assert first.twr_cumulative == pytest.approx(0.01, rel=1e-12)  # from D1's start
+    assert first.index_cumulative == pytest.approx(2525 / 2400 - 1, rel=1e-12)  # Friday's close to D2's
+    assert second.index_cumulative == pytest.approx(2550.25 / 2400 - 1, rel=1e-12)
+    (returns,) = read_returns(engine, account=ACCOUNT, benchmark="001")
+    assert returns.performance is not None and returns.performance.from_start
+    assert returns.benchmark is not None
+    assert returns.benchmark.index_return == pytest.approx(2550.25 / 2400 - 1, rel=1e-12)
+    assert returns.benchmark.excess == pytest.approx((10_200_000 / 10_000_000 - 1) - (2550.25 / 2400 - 1), rel=1e-12)
