@@ -430,3 +430,19 @@ def test_the_benchmark_of_a_first_deposit_booked_before_the_first_valued_day_sta
     assert returns.benchmark is not None
     assert returns.benchmark.index_return == pytest.approx(2550.25 / 2400 - 1, rel=1e-12)
     assert returns.benchmark.excess == pytest.approx((10_200_000 / 10_000_000 - 1) - (2550.25 / 2400 - 1), rel=1e-12)
+
+
+def test_a_deposit_that_finds_no_cash_but_shares_held_is_no_first_deposit_into_an_empty_account(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The ledger is read from D1 on; the account already held 100 삼성전자 and no cash (fully invested) when
+    1,000,000 was deposited that day: the cash after the line is its amount, but the account was not empty. Its
+    first day's start is unknown (7,100,000 of shares plus the cash), so the day has no return — not +710 %."""
+    books = [
+        Book(ACCOUNT, "KRX", at(D1), (samsung(71000),), deposit_d2=1_000_000),  # 8,100,000
+        Book(ACCOUNT, "KRX", at(D2), (samsung(72000),), deposit_d2=1_000_000),  # 8,200,000
+    ]
+    load(engine, tmp_path, books, [ledger_line(D1, 1, "이체입금", 1_000_000, entra_remn="000000001000000")])
+    first, second = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
+    assert (first.external_flow, first.daily_return, first.twr_cumulative) == (1_000_000, None, 0)
+    assert second.twr_cumulative == pytest.approx(8_200_000 / 8_100_000 - 1, rel=1e-12)
