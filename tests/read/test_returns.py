@@ -446,3 +446,57 @@ def test_a_deposit_that_finds_no_cash_but_shares_held_is_no_first_deposit_into_a
     first, second = read(engine, ACCOUNT_RETURNS_DAILY, "KRX")
     assert (first.external_flow, first.daily_return, first.twr_cumulative) == (1_000_000, None, 0)
     assert second.twr_cumulative == pytest.approx(8_200_000 / 8_100_000 - 1, rel=1e-12)
+
+
+def test_returns_beta_and_correlation_over_enough_days_are_those_of_the_paired_daily_returns(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """30 weekdays of KOSPI; the account has a close on each but two (a gap joins two index days into one pair) and a
+    Saturday close (no bar: its return and the next one pair with nothing). Beta and correlation recomputed here from
+    the definitions (sample covariance / variance; Pearson) over the pairs, each over the same interval."""
+    from etl.apis.charts import IndexDaily
+    from etl.read.returns import read_returns
+    from etl.store.runs import start_run
+
+    start = date(2026, 9, 7)  # a Monday
+    weekdays = [start + timedelta(days=n) for n in range(45) if (start + timedelta(days=n)).weekday() < 5][:30]
+    closes = {day: Decimal(2500) + Decimal(n * 7 % 23) * Decimal("3.17") - n for n, day in enumerate(weekdays)}
+    saturday = weekdays[9] + timedelta(days=1)
+    valued = [d for i, d in enumerate(weekdays) if i not in (5, 17)] + [saturday]
+    valued.sort()
+    books = [
+        Book(ACCOUNT, "KRX", at(day), (samsung(70000 + (n * 13 % 29) * 150 + n * 40),), deposit_d2=1_000_000)
+        for n, day in enumerate(valued)
+    ]
+    load(engine, tmp_path, books, [])
+    now = datetime.combine(weekdays[-1], time(18, 30), tzinfo=KST)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id="ka20006")
+    with engine.begin() as connection:
+        connection.execute(
+            IndexDaily.__table__.insert(),
+            [
+                {"index_code": "001", "trade_date": d, "close": c, "run_id": run.id, "captured_at": now}
+                for d, c in closes.items()
+            ],
+        )
+    equity = {day: 1_000_000 + 100 * (70000 + (n * 13 % 29) * 150 + n * 40) for n, day in enumerate(valued)}
+    pairs = [
+        (equity[day] / equity[before] - 1, float(closes[day] / closes[before]) - 1)
+        for before, day in zip(valued, valued[1:], strict=False)
+        if day in closes and before in closes
+    ]
+    n = len(pairs)
+    assert n == len(valued) - 1 - 2  # the Saturday's own pair and the Monday's after it have no index return
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    mx, my = math.fsum(xs) / n, math.fsum(ys) / n
+    cov = math.fsum((x - mx) * (y - my) for x, y in pairs) / (n - 1)
+    vx = math.fsum((x - mx) ** 2 for x in xs) / (n - 1)
+    vy = math.fsum((y - my) ** 2 for y in ys) / (n - 1)
+    (returns,) = read_returns(engine, account=ACCOUNT, benchmark="001")
+    b = returns.benchmark
+    assert b is not None and b.common_days == n
+    assert b.beta == pytest.approx(cov / vy, abs=1e-9)
+    assert b.correlation == pytest.approx(cov / math.sqrt(vx * vy), abs=1e-9)
+    assert b.index_return == pytest.approx(float(closes[valued[-1]] / closes[valued[0]]) - 1, abs=1e-12)
+    twr = math.prod(1 + x for x in [equity[d] / equity[p] - 1 for p, d in zip(valued, valued[1:], strict=False)]) - 1
+    assert b.excess == pytest.approx(twr - b.index_return, abs=1e-12)
