@@ -832,3 +832,22 @@ def test_every_language_has_every_label() -> None:
     for words in LABELS.values():
         assert len(words.month_names) == 12
         assert set(words.change_kinds) == {"opened", "closed", "increased", "reduced"}
+
+
+def test_the_profit_per_stock_of_an_account_whose_ledger_was_never_read_says_so_instead_of_zero(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """Snapshots only, no ledger ever read: what was sold, paid as dividends or charged is unknown, not 0 — the table
+    showed "+0" realised and a total equal to the unrealised profit, as if nothing had ever been sold."""
+    from tests.support.books import import_books
+
+    import_books(engine, PNL_BOOKS, tmp_path / "books")
+    page, _ = report(db_url, tmp_path)
+    (section,) = page.sections
+    unknown = EN.no_ledger_value
+    assert section.tables["pnl"] == [
+        ["삼성전자 (005930)", unknown, "+110,000", unknown, unknown, unknown],
+        ["KODEX 200 (069500)", unknown, "+10,000", unknown, unknown, unknown],
+        ["SK하이닉스 (000660)", unknown, "+0", unknown, unknown, unknown],
+        [EN.pnl_sum, unknown, "+120,000", unknown, unknown, unknown],
+    ]
