@@ -627,13 +627,19 @@ def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
     leaves out a sale whose cost is unknown is marked, the total's too, and a note says how many sales."""
     if not account.pnl:
         return []
+    # No ledger ever read: the sales, dividends, fees and taxes are unknown, not 0; only the unrealised is known.
+    unread = account.returns is not None and not account.returns.has_ledger
 
     def row(stock: str, p: StockPnl) -> list[str]:
         mark = PARTIAL if p.partial else ""
+        unrealized = _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl))
+        if unread:
+            unknown = _num(words.no_ledger_value)
+            return [stock, unknown, unrealized, unknown, unknown, unknown]
         return [
             stock,
             _num(number(p.realized_pnl, sign=True) + mark, _tone(p.realized_pnl)),
-            _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl)),
+            unrealized,
             _num(number(p.dividends)),
             _num(number(p.fees + p.taxes)),
             _num(number(p.total_pnl, sign=True) + mark, _tone(p.total_pnl)),
