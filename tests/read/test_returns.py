@@ -500,3 +500,28 @@ def test_returns_beta_and_correlation_over_enough_days_are_those_of_the_paired_d
     assert b.index_return == pytest.approx(float(closes[valued[-1]] / closes[valued[0]]) - 1, abs=1e-12)
     twr = math.prod(1 + x for x in [equity[d] / equity[p] - 1 for p, d in zip(valued, valued[1:], strict=False)]) - 1
     assert b.excess == pytest.approx(twr - b.index_return, abs=1e-12)
+
+
+def test_returns_benchmark_over_a_period_that_starts_or_ends_on_a_weekend_snapshot_uses_the_index_s_last_close(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A snapshot taken on Saturday (`--all-hours`) is a valued day like the others, but no index has a bar on a
+    Saturday: the index stands at Friday's close, so a period ending on it is measured to Friday's close, and one
+    starting on it from Friday's close (as account_benchmark_daily bases it) — not refused with "load it with
+    `kiwoom-etl backfill`", which could never load a bar for a Saturday."""
+    from etl.read.returns import read_returns
+
+    saturday, sunday = D6 - timedelta(days=2), D6 - timedelta(days=1)
+    books = [Book(ACCOUNT, "KRX", at(day), (samsung(70000 + 100 * n),)) for n, day in enumerate((D5, saturday, D6))]
+    load(engine, tmp_path, books, [])
+    with_kospi(engine)
+    (ending,) = read_returns(engine, account=ACCOUNT, until=sunday, benchmark="001")
+    assert ending.benchmark is not None and ending.benchmark.problem is None
+    assert ending.benchmark.index_return == pytest.approx(0.0, abs=1e-15)  # D5's close to D5's (Friday's)
+    (starting,) = read_returns(engine, account=ACCOUNT, since=saturday, benchmark="001")
+    assert starting.benchmark is not None and starting.benchmark.problem is None
+    assert starting.benchmark.index_return == pytest.approx(2474.25 / 2499.24 - 1, rel=1e-12)  # Friday's to D6's
+    from etl.read.views import ACCOUNT_BENCHMARK_DAILY
+
+    view = {r.trade_date: r for r in read(engine, ACCOUNT_BENCHMARK_DAILY)}
+    assert view[saturday].index_close is None  # the view: no bar that day, as its column says
