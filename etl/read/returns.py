@@ -329,7 +329,9 @@ def _against(
             " indexes and run `kiwoom-etl backfill` over the period"
         )
         return Benchmark(code, None, None, 0, None, None, problem)
-    paired = [BenchmarkDay(d.trade_date, d.daily_return, closes.get(d.trade_date)) for d in days]
+    paired = [
+        BenchmarkDay(d.trade_date, d.daily_return, _standing(connection, code, closes, d.trade_date)) for d in days
+    ]
     if start is not None:
         before = index_close_before(connection, code, start)
         day_before = start - timedelta(days=1)
@@ -337,6 +339,15 @@ def _against(
             0, BenchmarkDay(before.trade_date, None, before.close) if before else BenchmarkDay(day_before, None, None)
         )
     return compare(code, paired, twr)
+
+
+def _standing(connection: Connection, code: str, closes: dict[date, Decimal], day: date) -> Decimal | None:
+    """Index `code`'s level on `day`: its close, or on a Saturday or Sunday (a snapshot taken with --all-hours),
+    when no index trades, its last close before; None for a weekday without a bar (not loaded yet)."""
+    if day in closes or day.weekday() < 5:
+        return closes.get(day)
+    before = index_close_before(connection, code, day)
+    return None if before is None else before.close
 
 
 def index_close_before(connection: Connection, code: str, day: date) -> Row[date, Decimal] | None:

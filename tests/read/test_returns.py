@@ -452,8 +452,8 @@ def test_returns_beta_and_correlation_over_enough_days_are_those_of_the_paired_d
     engine: Engine, tmp_path: Path
 ) -> None:
     """30 weekdays of KOSPI; the account has a close on each but two (a gap joins two index days into one pair) and a
-    Saturday close (no bar: its return and the next one pair with nothing). Beta and correlation recomputed here from
-    the definitions (sample covariance / variance; Pearson) over the pairs, each over the same interval."""
+    Saturday close (no bar: the index stands at Friday's close). Beta and correlation recomputed here from the
+    definitions (sample covariance / variance; Pearson) over the pairs, each over the same interval."""
     from etl.apis.charts import IndexDaily
     from etl.read.returns import read_returns
     from etl.store.runs import start_run
@@ -480,13 +480,13 @@ def test_returns_beta_and_correlation_over_enough_days_are_those_of_the_paired_d
             ],
         )
     equity = {day: 1_000_000 + 100 * (70000 + (n * 13 % 29) * 150 + n * 40) for n, day in enumerate(valued)}
+    level = closes | {saturday: closes[saturday - timedelta(days=1)]}
     pairs = [
-        (equity[day] / equity[before] - 1, float(closes[day] / closes[before]) - 1)
+        (equity[day] / equity[before] - 1, float(level[day] / level[before]) - 1)
         for before, day in zip(valued, valued[1:], strict=False)
-        if day in closes and before in closes
     ]
     n = len(pairs)
-    assert n == len(valued) - 1 - 2  # the Saturday's own pair and the Monday's after it have no index return
+    assert n == len(valued) - 1  # every day pairs, the Saturday's with the index's 0 since Friday
     xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
     mx, my = math.fsum(xs) / n, math.fsum(ys) / n
     cov = math.fsum((x - mx) * (y - my) for x, y in pairs) / (n - 1)
