@@ -387,12 +387,15 @@ def _gf_activity(line: Line, account_id: str, manual: dict[str, str], done: Expo
             "fee": 0,
             "comment": f"{line.note}; a transfer of securities, not a trade",
         }
+    # Ghostfolio values a trade at quantity × unitPrice: a line without its unit price (trde_unit) is priced from its
+    # amount, never at 0.
+    price = line.unit_price or (Decimal(line.trade_amount or 0) / quantity if quantity else Decimal(0))
     return {
         **base,
         **_gf_security(line, manual, done),
         "type": line.kind.upper(),
         "quantity": _number(quantity),
-        "unitPrice": _number(line.unit_price or Decimal(0)),
+        "unitPrice": _number(price if line.unit_price else price.quantize(Decimal("0.0001"))),
         "fee": (line.commission or 0) + taxes,
     }
 

@@ -641,7 +641,7 @@ def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
         return [
             stock,
             _num(number(p.realized_pnl, sign=True) + mark, _tone(p.realized_pnl)),
-            _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl)),
+            unrealized,
             _num(number(p.dividends)),
             _num(number(p.fees + p.taxes)),
             _num(number(p.total_pnl, sign=True) + mark, _tone(p.total_pnl)),

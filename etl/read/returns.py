@@ -297,15 +297,25 @@ def account_returns(
         moved = moved.where(flows.c.trade_date > days[0].trade_date)
     unvalued = connection.execute(moved.with_only_columns(func.sum(flows.c.unvalued_transfers))).scalar()
     measured = performance(days, [Flow(*row) for row in connection.execute(moved)], from_start=from_start)
-    against = None if benchmark is None else _against(connection, benchmark, days, measured.twr, from_start)
+    start = period_start(connection, account, days[0].trade_date) if from_start else None
+    against = None if benchmark is None else _against(connection, benchmark, days, measured.twr, start)
     return AccountReturns(account, shown, measured, None, note, has_ledger, int(unvalued or 0), days, against)
 
 
+def period_start(connection: Connection, account: str, first: date) -> date:
+    """The day a period starting from nothing starts: its first valued day `first`, or the account's first booking
+    day when earlier (the first deposit, whose flows join the first valued day and count from its own day's start)."""
+    booked = connection.execute(
+        select(func.min(AccountTransaction.settlement_date)).where(AccountTransaction.account_no == account)
+    ).scalar()
+    return first if booked is None else min(first, booked)
+
+
 def _against(
-    connection: Connection, code: str, days: Sequence[Day], twr: float | None, from_start: bool = False
+    connection: Connection, code: str, days: Sequence[Day], twr: float | None, start: date | None = None
 ) -> Benchmark:
-    """The period's days against index `code`'s closes on the same days (index_daily); `from_start`: the index's
-    base is its last close before the first day, as the account's is the first day's start."""
+    """The period's days against index `code`'s closes on the same days (index_daily); `start` (a period from
+    nothing): the index's base is its last close before that day, as the account's is that day's start."""
     closes = dict(
         connection.execute(
             select(IndexDaily.trade_date, IndexDaily.close).where(
@@ -319,14 +329,25 @@ def _against(
             " indexes and run `kiwoom-etl backfill` over the period"
         )
         return Benchmark(code, None, None, 0, None, None, problem)
-    paired = [BenchmarkDay(d.trade_date, d.daily_return, closes.get(d.trade_date)) for d in days]
-    if from_start:
-        before = index_close_before(connection, code, days[0].trade_date)
-        day_before = days[0].trade_date - timedelta(days=1)
+    paired = [
+        BenchmarkDay(d.trade_date, d.daily_return, _standing(connection, code, closes, d.trade_date)) for d in days
+    ]
+    if start is not None:
+        before = index_close_before(connection, code, start)
+        day_before = start - timedelta(days=1)
         paired.insert(
             0, BenchmarkDay(before.trade_date, None, before.close) if before else BenchmarkDay(day_before, None, None)
         )
     return compare(code, paired, twr)
+
+
+def _standing(connection: Connection, code: str, closes: dict[date, Decimal], day: date) -> Decimal | None:
+    """Index `code`'s level on `day`: its close, or on a Saturday or Sunday (a snapshot taken with --all-hours),
+    when no index trades, its last close before; None for a weekday without a bar (not loaded yet)."""
+    if day in closes or day.weekday() < 5:
+        return closes.get(day)
+    before = index_close_before(connection, code, day)
+    return None if before is None else before.close
 
 
 def index_close_before(connection: Connection, code: str, day: date) -> Row[date, Decimal] | None:

@@ -57,7 +57,9 @@ _COLUMNS = ", ".join(column.name for column in RealizedSale.__table__.columns)
 # done, and its sales inserted. The walk carries each line's own columns, so that the sales are read from it alone.
 _WALK = f"""WITH RECURSIVE
 anchors AS (
-    SELECT f.account_no, f.trade_date, COALESCE(k.snapshot_id, x.snapshot_id) AS snapshot_id
+    SELECT f.account_no, f.trade_date,
+           CASE WHEN x.snapshot_id IS NOT NULL AND (k.snapshot_id IS NULL OR x.captured_at > k.captured_at)
+                THEN x.snapshot_id ELSE k.snapshot_id END AS snapshot_id
     FROM (SELECT c.account_no, MIN(c.trade_date) AS trade_date FROM daily_closes c WHERE {{only:c}}
           GROUP BY c.account_no) f
     LEFT JOIN daily_closes k ON k.account_no = f.account_no AND k.exchange = 'KRX' AND k.trade_date = f.trade_date

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, insert, select
 
 from etl.apis.charts import STOCK_DAILY
@@ -292,3 +293,21 @@ def test_each_code_gets_the_symbol_of_its_market_and_the_notes_say_every_choice(
     assert "1 ETF code(s) (069500): written as CODE.KS, as Yahoo quotes KRX's ETFs." in notes
     assert any(n.startswith("1 KONEX code(s) (278990): Yahoo quotes none") for n in notes)
     assert any(n.startswith("2 code(s) not in instruments (000660, 035720): written as CODE.KS.") for n in notes)
+
+
+def test_a_ghostfolio_trade_whose_line_has_no_unit_price_is_priced_from_its_amount(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """kt00015's trde_unit blank on a buy and a sale: Ghostfolio values a trade at quantity × unitPrice, so the price is
+    the line's amount over its quantity (803,000 / 10 = 80,300; 410,001 / 3 = 136,667), never 0 — a buy at 0 would
+    put the shares in the portfolio for nothing and show the whole holding as profit."""
+    lines = [
+        trade(1, "장내매수", 803_000, "10", "", cmsn="120"),
+        trade(2, "장내매도", 410_001, "3", "", cmsn="61", trde_agri_tax="738"),
+    ]
+    load(engine, tmp_path, [], lines)
+    document = json.loads(ghostfolio(read_lines(engine))[0])
+    prices = {a["type"]: (a["quantity"], a["unitPrice"], a["fee"]) for a in document["activities"]}
+    assert prices["BUY"] == (10, 80_300, 120)
+    assert prices["SELL"][0] == 3 and prices["SELL"][2] == 61 + 738
+    assert prices["SELL"][1] * 3 == pytest.approx(410_001, abs=1e-6)

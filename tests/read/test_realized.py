@@ -413,3 +413,25 @@ def test_status_flags_the_days_kiwoom_s_realised_figures_disagree_with_the_ledge
         f"{ACCOUNT}: on 1 day(s) Kiwoom's realised figures (ka10074) disagree with the ledger, newest {D4}"
         " (commission): see the view realized_checks." in shown.stdout
     ), shown.stdout + shown.stderr
+
+
+def test_a_buy_done_on_nxt_after_the_krx_close_of_the_anchor_day_is_in_the_opening_holdings(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """NXT trades until 20:00. On the account's first day KRX's close (15:40) holds 10 삼성전자 (cost 700,000); 5 more
+    are bought on NXT at 17:00 (400,000) and NXT's close (19:40) holds 15 (cost 1,100,000). The buy is done on the
+    anchor day, so the walk leaves it to the snapshot: the opening holdings must be the day's last close, else the 5
+    shares are in neither and the sale of all 15 the next day has no cost."""
+    day_one = [
+        Book(ACCOUNT, "KRX", at(D1), (Line(*SAMSUNG, 10, 80000, 70000),)),
+        Book(ACCOUNT, "NXT", at(D1) + timedelta(hours=4), (Line(*SAMSUNG, 15, 79500, 73333),)),
+    ]
+    # NXT's 매입금액: 15 × 73,333 = 1,099,995 (the book's lines carry a whole cost per share).
+    ledger = [
+        trade(SAMSUNG, D1, 1, "장내매수", 5, 400_000),
+        trade(SAMSUNG, D2, 2, "장내매도", 15, 1_230_000, cmsn="184", trde_agri_tax="2214"),
+    ]
+    load(engine, tmp_path, day_one, ledger)
+    (sale,) = realized(engine)
+    assert (sale["quantity"], sale["cost_basis"]) == (15, 15 * 73_333)
+    assert sale["realized_pnl"] == 1_230_000 - 15 * 73_333 - 184 - 2214

@@ -665,6 +665,31 @@ def test_a_range_from_the_first_deposit_counts_its_first_day_and_measures_the_in
     assert EN.twr_base.format(first=days[0]) not in section.words
 
 
+def test_a_range_from_a_first_deposit_booked_before_the_first_close_measures_the_indexes_from_before_the_deposit(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """10,000,000 deposited into an empty account on Monday NOV2, the first close on NOV3: the account's first return
+    counts from NOV2's start, so KOSPI is measured from its close before NOV2 (OCT30's 2,400): TWR +3 %, KOSPI
+    2,550 / 2,400 − 1 = +6.25 %, excess −3.25 % (from NOV2's close it would read +1.00 %)."""
+    days = [date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 5)]
+    books = [
+        Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash)
+        for day, cash in zip(days, (10_100_000, 10_200_000, 10_300_000), strict=True)
+    ]
+    deposit = ledger_line(date(2026, 11, 2), 1, "이체입금", 10_000_000, entra_remn="000000010000000")
+    load(engine, tmp_path, books, [deposit])
+    closes = {date(2026, 10, 30): "2400.00", date(2026, 11, 2): "2500.00", days[0]: "2550.00"}
+    closes |= {days[1]: "2525.00", days[2]: "2550.00"}
+    rows = [{"index_code": "001", "trade_date": day, "close": Decimal(close)} for day, close in closes.items()]
+    insert_rows(engine, IndexDaily, "ka20006", rows)
+    page, html = report(db_url, tmp_path)
+    (section,) = page.sections
+    assert f'<div class="label">{EN.twr}</div><div class="value rise">+3.00%</div>' in html
+    lines = traces(section.figures["returns"])
+    assert lines["KOSPI (001)"]["y"] == pytest.approx([6.25, 2525 / 24 - 100, 6.25], rel=1e-12)  # close / 2,400 − 1
+    assert '<div class="label">vs KOSPI (001)</div><div class="value fall">-3.25%</div>' in html
+
+
 # Profit per stock and the allocation by market, by hand: 삼성전자 and SK하이닉스 held from the anchor with an ETF,
 # 카카오 bought and sold on D2 (a day trade: in neither close), a dividend of 삼성전자's.
 D1, D2 = date(2026, 11, 2), date(2026, 11, 3)
@@ -842,3 +867,22 @@ def test_every_language_has_every_label() -> None:
     for words in LABELS.values():
         assert len(words.month_names) == 12
         assert set(words.change_kinds) == {"opened", "closed", "increased", "reduced"}
+
+
+def test_the_profit_per_stock_of_an_account_whose_ledger_was_never_read_says_so_instead_of_zero(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """Snapshots only, no ledger ever read: what was sold, paid as dividends or charged is unknown, not 0 — the table
+    showed "+0" realised and a total equal to the unrealised profit, as if nothing had ever been sold."""
+    from tests.support.books import import_books
+
+    import_books(engine, PNL_BOOKS, tmp_path / "books")
+    page, _ = report(db_url, tmp_path)
+    (section,) = page.sections
+    unknown = EN.no_ledger_value
+    assert section.tables["pnl"] == [
+        ["삼성전자 (005930)", unknown, "+110,000", unknown, unknown, unknown],
+        ["KODEX 200 (069500)", unknown, "+10,000", unknown, unknown, unknown],
+        ["SK하이닉스 (000660)", unknown, "+0", unknown, unknown, unknown],
+        [EN.pnl_sum, unknown, "+120,000", unknown, unknown, unknown],
+    ]

@@ -326,7 +326,8 @@ def test_a_named_account_s_ledger_and_snapshots_share_its_name_so_the_returns_se
 KOSPI = {D1: "2500.00", D2: "2525.00", D3: "2550.25", D4: "2600.00", D5: "2499.24", D6: "2474.25"}
 
 
-def with_kospi(engine: Engine) -> None:
+def with_kospi(engine: Engine, more: dict[date, str] | None = None) -> None:
+    """KOSPI's bars of the story's days (and `more`) in index_daily."""
     from etl.apis.charts import IndexDaily
     from etl.store.runs import start_run
 
@@ -337,7 +338,7 @@ def with_kospi(engine: Engine) -> None:
             IndexDaily.__table__.insert(),
             [
                 {"index_code": "001", "trade_date": day, "close": Decimal(close), "run_id": run.id, "captured_at": now}
-                for day, close in KOSPI.items()
+                for day, close in (KOSPI | (more or {})).items()
             ],
         )
 
@@ -402,3 +403,109 @@ def test_returns_with_a_benchmark_adds_the_index_s_return_and_the_excess(sqlite_
     assert f"KOSDAQ (101)             no bar in index_daily from {D1} to {D6}: add 101 to [benchmarks]" in kosdaq.stdout
     wrong = kiwoom_etl("returns", "--benchmark", "KOSPI", env=env)
     assert wrong.returncode == 2 and "three-digit index code such as 001 (KOSPI)" in wrong.stderr
+
+
+def test_the_benchmark_of_a_first_deposit_booked_before_the_first_valued_day_starts_before_the_deposit(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """10,000,000 into an empty account on Monday D1, the first snapshot on Tuesday D2 (no estimate on D1: the NXT
+    series never has one): the account's first return counts from D1's start (10,100,000 / 10,000,000), so the index
+    is measured from its close before D1 (Friday's), not from D1's close — the same days for both."""
+    from etl.read.returns import read_returns
+    from etl.read.views import ACCOUNT_BENCHMARK_DAILY
+
+    friday = D1 - timedelta(days=3)
+    books = [
+        Book(ACCOUNT, "KRX", at(D2), (samsung(71000),), deposit_d2=3_000_000),  # 10,100,000
+        Book(ACCOUNT, "KRX", at(D3), (samsung(72000),), deposit_d2=3_000_000),  # 10,200,000
+    ]
+    load(engine, tmp_path, books, [ledger_line(D1, 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
+    with_kospi(engine, {friday: "2400.00"})
+    first, second = read(engine, ACCOUNT_BENCHMARK_DAILY, "KRX")
+    assert first.twr_cumulative == pytest.approx(0.01, rel=1e-12)  # from D1's start
+    assert first.index_cumulative == pytest.approx(2525 / 2400 - 1, rel=1e-12)  # Friday's close to D2's
+    assert second.index_cumulative == pytest.approx(2550.25 / 2400 - 1, rel=1e-12)
+    (returns,) = read_returns(engine, account=ACCOUNT, benchmark="001")
+    assert returns.performance is not None and returns.performance.from_start
+    assert returns.benchmark is not None
+    assert returns.benchmark.index_return == pytest.approx(2550.25 / 2400 - 1, rel=1e-12)
+    assert returns.benchmark.excess == pytest.approx((10_200_000 / 10_000_000 - 1) - (2550.25 / 2400 - 1), rel=1e-12)
+
+
+def test_returns_beta_and_correlation_over_enough_days_are_those_of_the_paired_daily_returns(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """30 weekdays of KOSPI; the account has a close on each but two (a gap joins two index days into one pair) and a
+    Saturday close (no bar: the index stands at Friday's close). Beta and correlation recomputed here from the
+    definitions (sample covariance / variance; Pearson) over the pairs, each over the same interval."""
+    from etl.apis.charts import IndexDaily
+    from etl.read.returns import read_returns
+    from etl.store.runs import start_run
+
+    start = date(2026, 9, 7)  # a Monday
+    weekdays = [start + timedelta(days=n) for n in range(45) if (start + timedelta(days=n)).weekday() < 5][:30]
+    closes = {day: Decimal(2500) + Decimal(n * 7 % 23) * Decimal("3.17") - n for n, day in enumerate(weekdays)}
+    saturday = weekdays[9] + timedelta(days=1)
+    valued = [d for i, d in enumerate(weekdays) if i not in (5, 17)] + [saturday]
+    valued.sort()
+    books = [
+        Book(ACCOUNT, "KRX", at(day), (samsung(70000 + (n * 13 % 29) * 150 + n * 40),), deposit_d2=1_000_000)
+        for n, day in enumerate(valued)
+    ]
+    load(engine, tmp_path, books, [])
+    now = datetime.combine(weekdays[-1], time(18, 30), tzinfo=KST)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id="ka20006")
+    with engine.begin() as connection:
+        connection.execute(
+            IndexDaily.__table__.insert(),
+            [
+                {"index_code": "001", "trade_date": d, "close": c, "run_id": run.id, "captured_at": now}
+                for d, c in closes.items()
+            ],
+        )
+    equity = {day: 1_000_000 + 100 * (70000 + (n * 13 % 29) * 150 + n * 40) for n, day in enumerate(valued)}
+    level = closes | {saturday: closes[saturday - timedelta(days=1)]}
+    pairs = [
+        (equity[day] / equity[before] - 1, float(level[day] / level[before]) - 1)
+        for before, day in zip(valued, valued[1:], strict=False)
+    ]
+    n = len(pairs)
+    assert n == len(valued) - 1  # every day pairs, the Saturday's with the index's 0 since Friday
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    mx, my = math.fsum(xs) / n, math.fsum(ys) / n
+    cov = math.fsum((x - mx) * (y - my) for x, y in pairs) / (n - 1)
+    vx = math.fsum((x - mx) ** 2 for x in xs) / (n - 1)
+    vy = math.fsum((y - my) ** 2 for y in ys) / (n - 1)
+    (returns,) = read_returns(engine, account=ACCOUNT, benchmark="001")
+    b = returns.benchmark
+    assert b is not None and b.common_days == n
+    assert b.beta == pytest.approx(cov / vy, abs=1e-9)
+    assert b.correlation == pytest.approx(cov / math.sqrt(vx * vy), abs=1e-9)
+    assert b.index_return == pytest.approx(float(closes[valued[-1]] / closes[valued[0]]) - 1, abs=1e-12)
+    twr = math.prod(1 + x for x in [equity[d] / equity[p] - 1 for p, d in zip(valued, valued[1:], strict=False)]) - 1
+    assert b.excess == pytest.approx(twr - b.index_return, abs=1e-12)
+
+
+def test_returns_benchmark_over_a_period_that_starts_or_ends_on_a_weekend_snapshot_uses_the_index_s_last_close(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A snapshot taken on Saturday (`--all-hours`) is a valued day like the others, but no index has a bar on a
+    Saturday: the index stands at Friday's close, so a period ending on it is measured to Friday's close, and one
+    starting on it from Friday's close (as account_benchmark_daily bases it) — not refused with "load it with
+    `kiwoom-etl backfill`", which could never load a bar for a Saturday."""
+    from etl.read.returns import read_returns
+
+    saturday, sunday = D6 - timedelta(days=2), D6 - timedelta(days=1)
+    books = [Book(ACCOUNT, "KRX", at(day), (samsung(70000 + 100 * n),)) for n, day in enumerate((D5, saturday, D6))]
+    load(engine, tmp_path, books, [])
+    with_kospi(engine)
+    (ending,) = read_returns(engine, account=ACCOUNT, until=sunday, benchmark="001")
+    assert ending.benchmark is not None and ending.benchmark.problem is None
+    assert ending.benchmark.index_return == pytest.approx(0.0, abs=1e-15)  # D5's close to D5's (Friday's)
+    (starting,) = read_returns(engine, account=ACCOUNT, since=saturday, benchmark="001")
+    assert starting.benchmark is not None and starting.benchmark.problem is None
+    assert starting.benchmark.index_return == pytest.approx(2474.25 / 2499.24 - 1, rel=1e-12)  # Friday's to D6's
+    from etl.read.views import ACCOUNT_BENCHMARK_DAILY
+
+    view = {r.trade_date: r for r in read(engine, ACCOUNT_BENCHMARK_DAILY)}
+    assert view[saturday].index_close is None  # the view: no bar that day, as its column says

@@ -45,8 +45,9 @@ ACCOUNT_BENCHMARK_DAILY = View(
             "지수누적수익률",
             FRACTION,
             "index_close / the index's close on the account's first valued day (else the last bar before it) − 1;"
-            " from the last bar before that day when the day has a return of its own (a first deposit into an empty"
-            " account counts from the day's start), so that both cover the same days; NULL when either is missing.",
+            " when that day has a return of its own (a first deposit into an empty account counts from the start of"
+            " its booking day, which may be earlier), from the last bar before the account's first booking day, so"
+            " that both cover the same days; NULL when either is missing.",
         ),
         Column(
             "excess",
@@ -64,13 +65,21 @@ ACCOUNT_BENCHMARK_DAILY = View(
                      IS NOT NULL THEN 1 ELSE 0 END AS first_counts
     FROM account_returns_daily r
 ),
+started AS (
+    SELECT a.*,
+           CASE WHEN a.first_counts = 1
+                THEN (SELECT MIN(t.settlement_date) FROM account_transactions t WHERE t.account_no = a.account_no)
+           END AS first_booked
+    FROM returned a
+),
 based AS (
     SELECT a.*, x.index_code,
            (SELECT b.close FROM {_INDEX_DAILY} b
             WHERE b.index_code = x.index_code
               AND (b.trade_date < a.first_date OR (b.trade_date = a.first_date AND a.first_counts = 0))
+              AND (a.first_booked IS NULL OR b.trade_date < a.first_booked)
             ORDER BY b.trade_date DESC LIMIT 1) AS base_close
-    FROM returned a
+    FROM started a
     CROSS JOIN (SELECT DISTINCT index_code FROM {_INDEX_DAILY}) x
 ),
 measured AS (
@@ -81,7 +90,8 @@ measured AS (
 )
 SELECT m.*, m.twr_cumulative - m.index_cumulative AS excess
 FROM measured m""",
-    requires=(*ACCOUNT_RETURNS_DAILY.requires, _INDEX_DAILY),  # it reads account_returns_daily
+    # it reads account_returns_daily, and the ledger's first booking day (the first deposit's)
+    requires=(*ACCOUNT_RETURNS_DAILY.requires, _INDEX_DAILY, "account_transactions"),
     computed={
         "twr_cumulative": Float(),
         "index_code": Text(),

@@ -6,10 +6,11 @@ The convention (docs/data-dictionary.md, "realized_pnl", says it for analysts):
 
 - **Per account × stock_code**, in the order the trades were done: trade date (contract_date, else the booking day
   settlement_date for a transfer), then booking day, transaction_no and original_transaction_no.
-- **Opening holdings.** The account's first close anchors the walk: on its first trade_date with a close, KRX's close
-  (else NXT's, never both summed) gives each stock's quantity and cost, its lines' quantity and 매입금액
-  (purchase_amount) summed. Only the ledger lines done after that day are applied: the snapshot holds the earlier
-  ones, so a sale on or before the anchor day has no row. An account without a snapshot starts from nothing.
+- **Opening holdings.** The account's first close anchors the walk: on its first trade_date with a close, the later
+  of KRX's and NXT's closes (never both summed; NXT's, taken after its 20:00 close, holds the day's after-hours
+  trades, which the walk leaves to the snapshot) gives each stock's quantity and cost, its lines' quantity and
+  매입금액 (purchase_amount) summed. Only the ledger lines done after that day are applied: the snapshot holds the
+  earlier ones, so a sale on or before the anchor day has no row. An account without a snapshot starts from nothing.
 - **Buys** add their quantity and trade_amount; the buy's commission is not in the cost (as a broker's 매입단가),
   and realized_pnl subtracts only the sale's own commission and tax. **Transfers in** add their quantity at the
   transfer's value (etl.store.valuation, as account_flows_daily values it; an unvalued one leaves the cost
