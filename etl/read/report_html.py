@@ -635,9 +635,10 @@ def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
 
     def row(stock: str, p: StockPnl) -> list[str]:
         mark = PARTIAL if p.partial else ""
+        unrealized = _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl))
         if not ledger:
             unknown = _num(escape(words.no_ledger_value))
-            return [stock, unknown, _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl)), *[unknown] * 3]
+            return [stock, unknown, unrealized, unknown, unknown, unknown]
         return [
             stock,
             _num(number(p.realized_pnl, sign=True) + mark, _tone(p.realized_pnl)),

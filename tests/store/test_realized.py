@@ -180,3 +180,19 @@ def test_migration_0018_fills_the_table_from_the_history_there_is(engine: Engine
     assert kept(engine) == before
     with engine.connect() as connection:
         assert [dict(row._mapping) for row in connection.execute(select(REALIZED_PNL.table()))] == shown
+
+
+def test_migration_0021_walks_every_account_again_with_the_anchor_the_code_takes_now(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A database at 0020 kept the sales its older walk computed: 0021 fills the table again from the history."""
+    ledger = [trade(SAMSUNG, D2, 1, "장내매수", 5, 400_000), trade(SAMSUNG, D3, 1, "장내매도", 6, 500_000)]
+    load(engine, tmp_path, books(D1, D2, D3), ledger)
+    before = kept(engine)
+    assert len(before) == 1
+    downgrade(engine, "0020")
+    with engine.begin() as connection:  # what an older walk left: a cost of its own
+        connection.execute(RealizedSale.__table__.update().values(cost_basis=1, realized_pnl=1))
+    assert kept(engine) != before
+    migrate(engine)
+    assert kept(engine) == before

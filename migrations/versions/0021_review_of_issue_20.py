@@ -1,0 +1,33 @@
+"""After issue 20's review, what a database already at 0020 keeps of two defects, made right: realized_sales is
+filled again with the walk anchored on the later of the account's first day's KRX and NXT closes (a buy done on NXT
+after KRX's close that day had no cost at its next sale), and every view is created again as the code defines it
+(account_benchmark_daily measures the index from the close before the account's first booking day when its first
+deposit comes before its first valued day). No table changes; the downgrade leaves the rows and views as they are
+(the older revision's were those of the defects).
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from etl.read.views import views_set_aside
+from etl.store import realized
+
+revision: str = "0021"
+down_revision: str | None = "0020"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    with views_set_aside(connection):
+        realized.rebuild(connection)
+
+
+def downgrade() -> None:
+    pass
