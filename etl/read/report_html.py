@@ -637,7 +637,7 @@ def _pnl_parts(account: AccountReport, words: Labels) -> list[str]:
         mark = PARTIAL if p.partial else ""
         unrealized = _num(number(p.unrealized_pnl, sign=True), _tone(p.unrealized_pnl))
         if not ledger:
-            unknown = _num(escape(words.no_ledger_value))
+            unknown = _num("—")  # the note under the table says why; a word in each cell was only noise
             return [stock, unknown, unrealized, unknown, unknown, unknown]
         return [
             stock,

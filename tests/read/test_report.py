@@ -337,8 +337,8 @@ def test_the_page_opens_offline_names_a_cjk_font_stack_and_the_zone(sqlite_url: 
     assert f'<div class="label">{escape(KO.flows)}</div><div class="value">{KO.no_ledger_value}</div>' in html
     # So is each stock's realised profit, dividends, fees and taxes, and its total: only the unrealised is known.
     pnl = section.tables["pnl"]
-    assert pnl and all(row[1] == row[3] == row[4] == row[5] == KO.no_ledger_value for row in pnl), pnl
-    assert all(row[2] not in ("", KO.no_ledger_value) for row in pnl)
+    assert pnl and all(row[1] == row[3] == row[4] == row[5] == "—" for row in pnl), pnl
+    assert all(row[2] not in ("", "—") for row in pnl)
     assert escape(KO.pnl_no_ledger) in html
     # Times in the configured zone, named: Monday's 15:45 KST close is 06:45 UTC.
     assert section.tables["days"][-1][:2] == ["2026-11-16", "2026-11-16 06:45 UTC"]
@@ -687,7 +687,7 @@ def test_a_range_from_a_first_deposit_booked_before_the_first_close_measures_the
     assert f'<div class="label">{EN.twr}</div><div class="value rise">+3.00%</div>' in html
     lines = traces(section.figures["returns"])
     assert lines["KOSPI (001)"]["y"] == pytest.approx([6.25, 2525 / 24 - 100, 6.25], rel=1e-12)  # close / 2,400 − 1
-    assert '<div class="label">vs KOSPI (001)</div><div class="value fall">-3.25%</div>' in html
+    assert '<div class="label">Excess over KOSPI (001)</div><div class="value fall">-3.25%</div>' in html
 
 
 # Profit per stock and the allocation by market, by hand: 삼성전자 and SK하이닉스 held from the anchor with an ETF,
@@ -879,7 +879,8 @@ def test_the_profit_per_stock_of_an_account_whose_ledger_was_never_read_says_so_
     import_books(engine, PNL_BOOKS, tmp_path / "books")
     page, _ = report(db_url, tmp_path)
     (section,) = page.sections
-    unknown = EN.no_ledger_value
+    unknown = "—"  # the note says why
+    assert EN.pnl_no_ledger in section.words
     assert section.tables["pnl"] == [
         ["삼성전자 (005930)", unknown, "+110,000", unknown, unknown, unknown],
         ["KODEX 200 (069500)", unknown, "+10,000", unknown, unknown, unknown],
