@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from etl.apis import INDEX_DAILY, INSTRUMENTS, STOCK_DAILY
 from etl.apis.charts import IndexDaily, StockDaily
 from etl.apis.instruments import Instrument
-from etl.app.market import MarketJobs, daily_bars, refresh_instruments
+from etl.app.market import MarketData, MarketJobs, daily_bars, refresh_instruments
 from etl.clock import KST
 from etl.jobs.replay import replay_rows
 from etl.jobs.snapshot import Snapshotter
@@ -47,6 +47,17 @@ def _simulator() -> Simulator:
 def _count(engine: Engine, table: object) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def _evening_bars(engine: Engine, tmp_path: Path, simulator: Simulator, clock: Clock) -> MarketData:
+    """The evening's daily bars of [SINCE, END] taken from `simulator` (no snapshot first)."""
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings, engine, clock=clock)
+        try:
+            return daily_bars(jobs, SINCE, END)
+        finally:
+            jobs.close()
 
 
 def test_instruments_come_from_the_list_that_held_them_and_a_code_no_list_had_is_asked_alone(
@@ -123,11 +134,7 @@ def test_a_refused_bar_page_is_kept_counted_and_replayed(engine: Engine, tmp_pat
     simulator = _simulator()
     simulator.inject("bad_value", api_id="ka20006", value="2521.27", after=1)  # a decimal: not ×100
     clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
-    with serve(simulator) as url:
-        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
-        jobs = MarketJobs(settings, engine, clock=clock)
-        done = daily_bars(jobs, SINCE, END)
-        jobs.close()
+    done = _evening_bars(engine, tmp_path, simulator, clock)
     (indexes,) = done.indexes
     assert not indexes.ok and indexes.reason == "payload_refused"
     assert "001 page 1: cur_prc" in (indexes.error or "")
@@ -153,11 +160,7 @@ def test_index_points_past_numeric_12_2_refuse_their_page_naming_the_field_and_t
     simulator = _simulator()
     simulator.inject("bad_value", api_id="ka20006", field="cur_prc", value="99999999999999999")  # 001's page 0
     clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
-    with serve(simulator) as url:
-        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
-        jobs = MarketJobs(settings, engine, clock=clock)
-        done = daily_bars(jobs, SINCE, END)
-        jobs.close()
+    done = _evening_bars(engine, tmp_path, simulator, clock)
     (indexes,) = done.indexes
     assert indexes.reason == "payload_refused", indexes.error
     assert "001 page 0: cur_prc" in (indexes.error or "") and "NUMERIC(12,2)" in (indexes.error or "")
@@ -177,11 +180,7 @@ def test_a_continuation_chain_that_loops_for_one_index_names_it_and_the_other_in
     simulator = _simulator()
     simulator.inject("loop_next_key", api_id="ka20006", count=2)
     clock = Clock(datetime.combine(END, time(18, 30), tzinfo=KST))
-    with serve(simulator) as url:
-        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
-        jobs = MarketJobs(settings, engine, clock=clock)
-        done = daily_bars(jobs, SINCE, END)
-        jobs.close()
+    done = _evening_bars(engine, tmp_path, simulator, clock)
     (indexes,) = done.indexes
     assert not indexes.ok and indexes.reason == "api_error"
     assert (indexes.error or "").startswith("001: ") and "loops" in (indexes.error or ""), indexes.error

@@ -631,6 +631,28 @@ def test_kospi_and_kosdaq_beside_the_twr_are_rebased_to_the_range_s_first_day_wi
     assert '<div class="label">Excess over KOSPI (001)</div><div class="value rise">+5.02%</div>' in html
 
 
+NOV3, NOV4, NOV5 = date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 5)
+
+
+def _report_after_a_first_deposit(
+    engine: Engine, db_url: str, tmp_path: Path, deposited: date, kospi: dict[date, str]
+) -> tuple[list[date], Page, str]:
+    """10,000,000 deposited into an empty account on `deposited` (the cash after the line is its amount), worth
+    10,100,000, 10,200,000 and 10,300,000 at the closes of NOV3, NOV4 and NOV5, beside KOSPI's `kospi` closes: the
+    days and the report, whose TWR card reads +3 % (the first day counted from its start)."""
+    days = [NOV3, NOV4, NOV5]
+    books = [
+        Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash)
+        for day, cash in zip(days, (10_100_000, 10_200_000, 10_300_000), strict=True)
+    ]
+    load(engine, tmp_path, books, [ledger_line(deposited, 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
+    rows = [{"index_code": "001", "trade_date": day, "close": Decimal(close)} for day, close in kospi.items()]
+    insert_rows(engine, IndexDaily, "ka20006", rows)
+    page, html = report(db_url, tmp_path)
+    assert f'<div class="label">{EN.twr}</div><div class="value rise">+3.00%</div>' in html
+    return days, page, html
+
+
 def test_a_range_from_the_first_deposit_counts_its_first_day_and_measures_the_indexes_from_the_close_before(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
@@ -638,18 +660,9 @@ def test_a_range_from_the_first_deposit_counts_its_first_day_and_measures_the_in
     10,100,000, 10,200,000, 10,300,000 at the closes: the range starts from nothing, as the TWR card does. The chart,
     the daily bars and the month count NOV3's +1 %, and KOSPI is measured from its close before NOV3 (NOV2's), so
     that both cover the same days: TWR +3 %, KOSPI +2 %, excess +1.00 % (from NOV3's close it would read +1.98 %)."""
-    days = [date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 5)]
-    books = [
-        Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash)
-        for day, cash in zip(days, (10_100_000, 10_200_000, 10_300_000), strict=True)
-    ]
-    load(engine, tmp_path, books, [ledger_line(days[0], 1, "이체입금", 10_000_000, entra_remn="000000010000000")])
-    closes = {date(2026, 11, 2): "2500.00", days[0]: "2550.00", days[1]: "2525.00", days[2]: "2550.00"}
-    rows = [{"index_code": "001", "trade_date": day, "close": Decimal(close)} for day, close in closes.items()]
-    insert_rows(engine, IndexDaily, "ka20006", rows)
-    page, html = report(db_url, tmp_path)
+    kospi = {date(2026, 11, 2): "2500.00", NOV3: "2550.00", NOV4: "2525.00", NOV5: "2550.00"}
+    days, page, html = _report_after_a_first_deposit(engine, db_url, tmp_path, NOV3, kospi)
     (section,) = page.sections
-    assert f'<div class="label">{EN.twr}</div><div class="value rise">+3.00%</div>' in html
     lines = traces(section.figures["returns"])
     assert lines[EN.twr_line]["y"] == pytest.approx([1, 2, 3], rel=1e-12)
     assert lines["KOSPI (001)"]["x"] == [d.isoformat() for d in days]
@@ -671,20 +684,10 @@ def test_a_range_from_a_first_deposit_booked_before_the_first_close_measures_the
     """10,000,000 deposited into an empty account on Monday NOV2, the first close on NOV3: the account's first return
     counts from NOV2's start, so KOSPI is measured from its close before NOV2 (OCT30's 2,400): TWR +3 %, KOSPI
     2,550 / 2,400 − 1 = +6.25 %, excess −3.25 % (from NOV2's close it would read +1.00 %)."""
-    days = [date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 5)]
-    books = [
-        Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash)
-        for day, cash in zip(days, (10_100_000, 10_200_000, 10_300_000), strict=True)
-    ]
-    deposit = ledger_line(date(2026, 11, 2), 1, "이체입금", 10_000_000, entra_remn="000000010000000")
-    load(engine, tmp_path, books, [deposit])
-    closes = {date(2026, 10, 30): "2400.00", date(2026, 11, 2): "2500.00", days[0]: "2550.00"}
-    closes |= {days[1]: "2525.00", days[2]: "2550.00"}
-    rows = [{"index_code": "001", "trade_date": day, "close": Decimal(close)} for day, close in closes.items()]
-    insert_rows(engine, IndexDaily, "ka20006", rows)
-    page, html = report(db_url, tmp_path)
+    kospi = {date(2026, 10, 30): "2400.00", date(2026, 11, 2): "2500.00", NOV3: "2550.00"}
+    kospi |= {NOV4: "2525.00", NOV5: "2550.00"}
+    days, page, html = _report_after_a_first_deposit(engine, db_url, tmp_path, date(2026, 11, 2), kospi)
     (section,) = page.sections
-    assert f'<div class="label">{EN.twr}</div><div class="value rise">+3.00%</div>' in html
     lines = traces(section.figures["returns"])
     assert lines["KOSPI (001)"]["y"] == pytest.approx([6.25, 2525 / 24 - 100, 6.25], rel=1e-12)  # close / 2,400 − 1
     assert '<div class="label">Excess over KOSPI (001)</div><div class="value fall">-3.25%</div>' in html
