@@ -422,6 +422,9 @@ def test_the_market_settings_from_the_file_and_the_environment(tmp_path: Path) -
     assert (settings.market_instruments_at, settings.market_at) == (time(7, 40), time(18, 45))
     environ = {"KIWOOM_ETL_BENCHMARKS_INDEXES": "101, 001"}
     assert load_settings(config, environ=environ).benchmark_indexes == ("101", "001")
+    # 18:30 in UTC (03:30 KST the next morning) and at the close in Seoul are after the close: accepted.
+    assert load_settings(environ={"KIWOOM_ETL_TIMEZONE": "UTC"}).market_at == time(18, 30)
+    assert load_settings(environ={"KIWOOM_ETL_MARKET_AT": "15:30"}).market_at == time(15, 30)
 
 
 @pytest.mark.parametrize(
@@ -432,6 +435,11 @@ def test_the_market_settings_from_the_file_and_the_environment(tmp_path: Path) -
         ("", {"KIWOOM_ETL_BENCHMARKS_INDEXES": "001,KOSPI"}, "KIWOOM_ETL_BENCHMARKS_INDEXES: .*'KOSPI'"),
         ('[market]\nclose = "18:00"\n', {}, r"unknown \[market\] setting\(s\) close"),
         ('[market]\nat = "25:00"\n', {}, "market.at"),
+        # Before KRX's close: the day's bars would be taken mid-session and stand as its close.
+        ('[market]\nat = "10:00"\n', {}, r"market.at: 10:00 in Asia/Seoul is 10:00 KST, before KRX's close"),
+        ("", {"KIWOOM_ETL_MARKET_AT": "15:29"}, "KIWOOM_ETL_MARKET_AT: 15:29 in Asia/Seoul is 15:29 KST"),
+        # 18:30 in Auckland (UTC+13 in January) is 14:30 in Seoul: the default is refused there, named as such.
+        ("", {"KIWOOM_ETL_TIMEZONE": "Pacific/Auckland"}, r"\[market\] at \(default\): 18:30 .* 14:30 KST"),
         ("benchmarks = 3\n", {}, "benchmarks must be a table"),
     ],
 )
