@@ -93,6 +93,13 @@ def export_for_a_tool(
         if deliveries and out is None:
             return ToolExport(done, needs_out=True)
     notes = tuple(summary(done))
+    if not lines:
+        # An empty file says nothing of why: most often the ledger was never read for that account or period.
+        whose = f" of account {rows.account}" if rows.account else ""
+        notes += (
+            f"account_transactions holds no line{whose} in the period: these exports come from the ledger, which "
+            "`kiwoom-etl ledger` (daily in the daemon) and `kiwoom-etl backfill --since DATE` read.",
+        )
     if out is None:
         return ToolExport(done, stdout=text, notes=notes)
     _write(out, text, protected, force, "--out")

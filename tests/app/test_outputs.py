@@ -84,3 +84,17 @@ def test_a_forced_export_without_transfers_leaves_no_stale_deliveries_file_besid
     sibling = deliveries_file(out)
     stale = list(csv.DictReader(io.StringIO(sibling.read_text(encoding="utf-8")))) if sibling.exists() else []
     assert stale == []
+
+
+def test_an_export_with_no_ledger_line_says_where_the_lines_come_from(ledger: Engine, tmp_path: Path) -> None:
+    """A period (or an account) the ledger was never read for exports an empty file: the notes say why, not only
+    "0 rows"."""
+    account = make_account(1, 3).acct_no  # the fixture's
+    later = Filters(since=END + timedelta(days=30), account=account)
+    for fmt in ("ghostfolio", "portfolio-performance"):
+        done = export_for_a_tool(ledger, fmt, later, out=tmp_path / fmt, protected=Protected())
+        assert done.exported.rows == 0
+        (note,) = [n for n in done.notes if "holds no line" in n]
+        assert f"of account {account}" in note and "kiwoom-etl backfill --since DATE" in note
+    full = export_for_a_tool(ledger, "ghostfolio", protected=Protected())
+    assert not [n for n in full.notes if "holds no line" in n]
