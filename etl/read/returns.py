@@ -328,6 +328,9 @@ def _against(
             f"no bar in index_daily from {days[0].trade_date} to {days[-1].trade_date}: add {code} to [benchmarks]"
             " indexes and run `kiwoom-etl backfill` over the period"
         )
+        failed = _last_failure(connection, code)
+        if failed is not None:  # asked already, and refused: the same advice again would only send them round
+            problem += f"; its last ka20006 run failed: {displayable(failed)}"
         return Benchmark(code, None, None, 0, None, None, problem)
     paired = [
         BenchmarkDay(d.trade_date, d.daily_return, _standing(connection, code, closes, d.trade_date)) for d in days
@@ -339,6 +342,16 @@ def _against(
             0, BenchmarkDay(before.trade_date, None, before.close) if before else BenchmarkDay(day_before, None, None)
         )
     return compare(code, paired, twr)
+
+
+def _last_failure(connection: Connection, code: str) -> str | None:
+    """The error of the newest ka20006 run if it failed for index `code` (its error names the codes it failed for)."""
+    newest = connection.execute(
+        select(EtlRun.status, EtlRun.error).where(EtlRun.api_id == "ka20006").order_by(EtlRun.id.desc()).limit(1)
+    ).first()
+    if newest is None or newest.status != RunStatus.FAILED or code not in (newest.error or ""):
+        return None
+    return str(newest.error)
 
 
 def _standing(connection: Connection, code: str, closes: dict[date, Decimal], day: date) -> Decimal | None:

@@ -5,7 +5,7 @@ idempotent, a refused page kept and replayed, and a day claimed once."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -212,3 +212,27 @@ def test_a_stock_kiwoom_refuses_to_chart_is_named_and_the_other_stocks_still_loa
     with engine.connect() as connection:
         charted = set(connection.execute(select(StockDaily.stock_code).distinct()).scalars())
     assert others and charted == set(others)
+
+
+def test_returns_against_an_index_kiwoom_refused_says_its_run_failed(engine: Engine, tmp_path: Path) -> None:
+    """201 (KOSPI 200) in [benchmarks], refused by the server (the simulator charts 001 and 101 only): `returns
+    --benchmark 201` says the run failed and why, not only "add it and run backfill", which was just done."""
+    from etl.read.returns import read_returns
+
+    simulator = _simulator()
+    clock = Clock(datetime.combine(END - timedelta(days=1), time(18, 30), tzinfo=KST))
+    with serve(simulator) as url:
+        settings = make_settings(url, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        jobs = MarketJobs(settings.with_overrides(benchmark_indexes=("201",)), engine, clock=clock)
+        try:
+            for day in (END - timedelta(days=1), END):  # two closes: a return to hold against the index
+                clock.now = datetime.combine(day, time(18, 30), tzinfo=KST)
+                assert all(s.ok for s in Snapshotter(settings, engine, jobs.fetcher, clock=clock).take())
+            (indexes,) = daily_bars(jobs, SINCE, END).indexes
+        finally:
+            jobs.close()
+    assert not indexes.ok and (indexes.error or "").startswith("201: ")
+    for returns in read_returns(engine, benchmark="201"):
+        assert returns.benchmark is not None and returns.benchmark.problem is not None
+        assert "add 201 to [benchmarks]" in returns.benchmark.problem
+        assert returns.benchmark.problem.endswith(f"its last ka20006 run failed: {indexes.error}")
