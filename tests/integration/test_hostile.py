@@ -843,6 +843,38 @@ def test_a_hostile_realised_profit_page_is_refused_and_its_month_loads_nothing(
     assert days and all(day.month == 11 for day in days)  # October's request loaded nothing, November's loaded
 
 
+def test_replay_keeps_refusing_a_realised_profit_page_dated_outside_its_range(engine: Engine, tmp_path: Path) -> None:
+    """A ka10074 page refused because a line lies outside the strt_dt–end_dt asked must stay refused by `replay`:
+    the transform alone reads it, so replay would load another day's profit and call the run a success."""
+    from etl.apis.realized import REALIZED, AccountRealizedDaily
+    from etl.clock import KST
+    from etl.jobs.realized import RealizedJob
+    from etl.jobs.replay import replay_rows
+    from etl.sim.history import make_history
+    from tests.support import Clock, make_settings, sim_accounts
+
+    start = date(2026, 10, 19)
+    account = make_account(1, 3)
+    account.history = make_history(start, (MARKET_END - start).days + 1, seed=3)
+    simulator = Simulator(accounts=[account], today=lambda: MARKET_END, retry_after=None, rate_per_second=1000)
+    simulator.inject("bad_value", api_id="ka10074", field="dt", value="20261112")  # October's request
+    clock = Clock(datetime.combine(MARKET_END, datetime.min.time().replace(hour=21), tzinfo=KST))
+    with serve(simulator) as sim:
+        settings = make_settings(sim, str(engine.url), tmp_path / "state", sim_accounts(simulator))
+        job = RealizedJob(settings, engine, clock=clock)
+        (done,) = job.run(since=start, until=MARKET_END)
+        job.fetcher.close()
+    assert done.reason == "payload_refused"
+    with engine.connect() as connection:
+        before = connection.execute(select(AccountRealizedDaily.trade_date)).scalars().all()
+    _read, refused = replay_rows(engine, REALIZED)
+    with engine.connect() as connection:
+        after = connection.execute(select(AccountRealizedDaily.trade_date)).scalars().all()
+        run = connection.execute(select(EtlRun.status, EtlRun.reason).where(EtlRun.id == done.run_id)).one()
+    assert refused >= 1 and run.status == "failed", (refused, run)
+    assert sorted(after) == sorted(before)  # October's month still loads nothing
+
+
 def test_no_market_or_realised_profit_run_writes_a_key_or_a_token_anywhere(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
