@@ -691,6 +691,9 @@ def test_a_range_from_a_first_deposit_booked_before_the_first_close_measures_the
     lines = traces(section.figures["returns"])
     assert lines["KOSPI (001)"]["y"] == pytest.approx([6.25, 2525 / 24 - 100, 6.25], rel=1e-12)  # close / 2,400 − 1
     assert '<div class="label">Excess over KOSPI (001)</div><div class="value fall">-3.25%</div>' in html
+    # The chart's words name where its base is: the start of the deposit's day (NOV2), not of the first close's.
+    assert EN.twr_base_from_start.format(first=date(2026, 11, 2)) in section.words
+    assert EN.twr_base_from_start.format(first=NOV3) not in section.words
 
 
 # Profit per stock and the allocation by market, by hand: 삼성전자 and SK하이닉스 held from the anchor with an ETF,
