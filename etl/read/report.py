@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, select
 from etl.apis.instruments import Instrument
 from etl.read.benchmark import index_name
 from etl.read.intraday import Intraday, read_intraday
-from etl.read.returns import AccountReturns, account_returns, choose_exchange, index_close_before, period_start
+from etl.read.returns import AccountReturns, account_returns, choose_exchange, index_close_before
 from etl.read.views import (
     ACCOUNT_BENCHMARK_DAILY,
     ACCOUNT_DAILY,
@@ -488,11 +488,7 @@ def _read_account(connection: Connection, account: str, selection: Selection) ->
         valued=valued,
         dividends=read_dividends(connection, account, dates[0], dates[-1]) if dates else [],
         index_closes=read_index_closes(connection, account, exchange, valued),
-        index_before=(
-            read_index_before(connection, period_start(connection, account, valued[0].trade_date))
-            if valued and _from_start(returns)
-            else None
-        ),
+        index_before=read_index_before(connection, returns.started) if returns and returns.started else None,
         pnl=read_pnl(connection, account),
         listings=read_listings(connection, held),
         intraday=read_intraday(connection, account, exchange, newest) if newest else None,

@@ -301,7 +301,9 @@ def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
     chart each, on the section's dates."""
     words, dates, valued = page.words, [d.isoformat() for d in account.dates], account.valued
     estimated = any(v.source == "estimate" for v in valued)
-    base = words.twr_base_from_start if account.from_start else words.twr_base
+    # From nothing, the base is the start of the first deposit's day, which may come before the first valued day.
+    started = account.returns.started if account.from_start and account.returns else None
+    base = (words.twr_base_from_start if started else words.twr_base).format(first=started or valued[0].trade_date)
     parts = []
     if len(valued) > 1:
         parts += [
@@ -309,7 +311,7 @@ def _over_time_parts(page: _Page, account: AccountReport) -> list[str]:
             f'<p class="meta">{escape(words.net_assets_meta + (words.estimate_note if estimated else ""))}</p>',
             page.chart("net_assets", _net_assets_figure(valued, dates, words)),
             f"<h3>{escape(words.twr_heading)}</h3>",
-            f'<p class="meta">{escape(words.twr_meta.format(base=base.format(first=valued[0].trade_date)))}'
+            f'<p class="meta">{escape(words.twr_meta.format(base=base))}'
             f"{escape(words.benchmark_note) if account.benchmarks else ''}</p>",
             page.chart("returns", _returns_figure(valued, account.benchmarks, dates, words, account.from_start)),
             f"<h3>{escape(words.daily_heading)}</h3>",

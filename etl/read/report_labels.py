@@ -232,8 +232,8 @@ KO = Labels(
     twr_meta="입출금을 뺀 날마다의 수익률, (자기자본 − 그날의 입출금) / 전날 자기자본 − 1, 을 이어 곱한 값입니다."
     " 입금이나 출금은 자기자본을 움직여도 수익률은 움직이지 않습니다. {base} 아래 칸은 고점 대비 낙폭입니다.",
     twr_base="기간의 첫날({first}) 종가가 기준(0%)입니다.",
-    twr_base_from_start="기간이 빈 계좌의 첫 입금으로 시작하므로, 첫날({first})의 시작이 기준(0%)이고 그날의 수익률도"
-    " 들어갑니다.",
+    twr_base_from_start="기간이 빈 계좌의 첫 입금으로 시작하므로, 그 입금일({first})의 시작이 기준(0%)이고 첫날의"
+    " 수익률도 들어갑니다.",
     twr_line="내 계좌",
     drawdown="낙폭",
     benchmark_note=" 지수는 같은 기준부터의 등락률입니다. 지수 자료가 그보다 늦게 시작하면 그날 내 계좌 선에서"
@@ -389,7 +389,7 @@ EN = Labels(
     " from the running peak.",
     twr_base="The range's first day's close ({first}) is the base (0%).",
     twr_base_from_start="The range starts with the first deposit into an empty account, so the base (0%) is the start"
-    " of its first day ({first}), and that day's return counts.",
+    " of that deposit's day ({first}), and the first day's return counts.",
     twr_line="This account",
     drawdown="Drawdown",
     benchmark_note=" An index is its change from the same base; one whose data starts later starts on this"

@@ -219,6 +219,9 @@ class AccountReturns:
     unvalued_transfers: int = 0  # transfers in the period with no close price: counted as 0 in the flows
     days: tuple[Day, ...] = ()  # the period's days with a value, oldest first
     benchmark: Benchmark | None = None  # against the index asked for
+    # A period from nothing (performance.from_start): the day whose start is its base, the first deposit's booking
+    # day when it comes before the first valued day (period_start); None otherwise.
+    started: date | None = None
 
 
 def read_returns(
@@ -299,7 +302,9 @@ def account_returns(
     measured = performance(days, [Flow(*row) for row in connection.execute(moved)], from_start=from_start)
     start = period_start(connection, account, days[0].trade_date) if from_start else None
     against = None if benchmark is None else _against(connection, benchmark, days, measured.twr, start)
-    return AccountReturns(account, shown, measured, None, note, has_ledger, int(unvalued or 0), days, against)
+    return AccountReturns(
+        account, shown, measured, None, note, has_ledger, int(unvalued or 0), days, against, started=start
+    )
 
 
 def period_start(connection: Connection, account: str, first: date) -> date:
