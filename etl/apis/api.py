@@ -7,7 +7,7 @@ the account jobs, replay, status, the metrics — do the how, and none of them n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -48,6 +48,9 @@ class Rows:
 # (page, whose: its account_no, or what a market API's request asked, number of its first line in errors) → its rows;
 # TransformError when a value is off the contract.
 Read = Callable[[Page, str, int], Rows]
+# (a page's rows, what its request asked (raw_responses.asked), the page, number of its first line in errors): a
+# TransformError when the rows are not an answer to what was asked (ka10074: a day outside strt_dt–end_dt).
+Check = Callable[[Sequence[Any], str, Page, int], None]
 
 
 class Store(Protocol):
@@ -103,6 +106,9 @@ class RowsApi(Api):
 
     read: Read
     store: Store
+    # Whether a page's rows answer what its request asked, for an API whose answer need not say it (the job and
+    # replay both hold each page to it; a page kept without what was asked is not checked).
+    check: Check | None = None
 
     def load(self, connection: Connection, rows: Iterable[dict[str, Any]], run_id: int) -> int:
         """Store `rows` of run `run_id` in its table; how many were written."""

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Column, ColumnClause
 from etl.apis.api import Claim, Rows, RowsApi, RunsMetric
 from etl.kiwoom.endpoints import Endpoint
 from etl.kiwoom.pages import Page
-from etl.normalize.realized import PNL_PRECISION, PNL_SCALE, REALIZED_KEY, realized_rows
+from etl.normalize.realized import PNL_PRECISION, PNL_SCALE, REALIZED_KEY, check_range, realized_rows
 from etl.store.daily import key_columns, key_docs, store_daily
 from etl.store.dictionary import DATE, DATE_TYPE, KRW, Counted, Relation, amount
 from etl.store.dictionary import Column as Described  # a documented column, beside SQLAlchemy's Column
@@ -84,4 +84,5 @@ REALIZED = RowsApi(
     runs_metric=RunsMetric("realized", "Daily realised profit"),
     read=_read,
     store=store_daily,
+    check=check_range,  # Kiwoom's lines need not be of the month asked: one that is not is refused
 )

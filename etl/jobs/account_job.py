@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Request:
     """What one request of a run asks: the endpoint's parameters, how errors name it ("" for today's one request),
-    and, for a market API, what it asked (raw_responses.asked: a market list, a code)."""
+    and what it asked, kept in raw_responses.asked: a market API's list or code, ka10074's strt_dt-end_dt."""
 
     params: Mapping[str, Any]
     where: str
@@ -224,7 +224,7 @@ class AccountJob(Job, Generic[R]):
                         break
             except (BadResponse, RequestRejected) as exc:
                 # An account's answer, or a server that does not offer the API: the run stops, as for any API error.
-                if request.asked is None or isinstance(exc, NotSupported):
+                if self.api.per_account or isinstance(exc, NotSupported):
                     raise
                 broken.append(f"{request.where}: {exc}")
                 log.warning("%s %s: %s: %s", result.account, self.api.what, request.where, exc)
@@ -276,7 +276,11 @@ class AccountJob(Job, Generic[R]):
         return self._rows_api().read(page, account_no, first_line)
 
     def _check(self, request: Request, rows: Sequence[Any], page: Page, first_line: int) -> None:
-        """Refuse (TransformError) a page whose rows are not an answer to `request`; by default every row is."""
+        """Refuse (TransformError) a page whose rows are not an answer to `request`, as its API's declaration holds
+        them to what was asked (replay holds the kept page to it again); without a check every row is."""
+        check = self.api.check if isinstance(self.api, RowsApi) else None
+        if check is not None and request.asked is not None:
+            check(rows, request.asked, page, first_line)
 
     def _store(self, connection: Connection, run: Run, rows: Sequence[Any], pages: Sequence[Page], result: R) -> None:
         """Load one request's rows (of `pages`) in the caller's transaction."""

@@ -8,18 +8,16 @@ What every account job does besides (runs, pages, refusals, 8104 and 8200) is et
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from etl.apis.api import RowsApi
 from etl.apis.realized import REALIZED
 from etl.clock import KST
-from etl.errors import TransformError
 from etl.jobs.account_job import AccountJob, RangeResult, Request
-from etl.kiwoom.pages import Page
-from etl.normalize.realized import LINES
+from etl.normalize.realized import asked_range
 from etl.store.models import RunStatus
 
 
@@ -47,18 +45,9 @@ class RealizedJob(AccountJob[RealizedResult]):
         first = since or today - timedelta(days=self.settings.ledger_lookback_days)
         return RealizedResult(account_no, RunStatus.RUNNING, since=first, until=until or today)
 
-    def _check(self, request: Request, rows: Sequence[Any], page: Page, first_line: int) -> None:
-        """A line dated outside the request's strt_dt–end_dt is not its answer: which day it stands for is no one's
-        guess, so the page is refused (as a value off the contract is)."""
-        start, end = request.params["start"], request.params["end"]
-        for number, row in enumerate(rows, start=first_line):
-            day = row["trade_date"]
-            if not start <= day <= end:
-                raise TransformError(
-                    f"not in {start} – {end}, the range asked",
-                    field="dt",
-                    value=f"{day:%Y%m%d}",
-                    line=number,
-                    page=page.page_no,
-                    lines=LINES,
-                )
+    def _requests(self, result: RealizedResult) -> Iterator[Request]:
+        """Each month's request, keeping what it asked (raw_responses.asked), which its page is held to by the job
+        and by replay (REALIZED.check)."""
+        for request in super()._requests(result):
+            start, end = request.params["start"], request.params["end"]
+            yield replace(request, asked=asked_range(start, end))

@@ -10,6 +10,8 @@ the page lists, or a value that does not match, refuses the page with the field 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -65,3 +67,26 @@ def realized_rows(page: Page, *, account_no: str, first_line: int = 0) -> DayLin
     """The rows of one ka10074 page, lines numbered on from `first_line` in errors; TransformError when a value
     does not match the contract (nothing of the page is used then)."""
     return day_lines(page, REALIZED_KEY, _READ, LINES, account_no=account_no, first_line=first_line)
+
+
+def asked_range(start: date, end: date) -> str:
+    """What a ka10074 request asked, as raw_responses.asked keeps it: strt_dt-end_dt."""
+    return f"{start:%Y%m%d}-{end:%Y%m%d}"
+
+
+def check_range(rows: Sequence[Any], asked: str, page: Page, first_line: int) -> None:
+    """A line dated outside the request's strt_dt–end_dt (`asked`, as asked_range writes it) is not its answer:
+    which day it stands for is no one's guess, so the page is refused (as a value off the contract is)."""
+    first, _, last = asked.partition("-")
+    start, end = (datetime.strptime(text, "%Y%m%d").date() for text in (first, last))
+    for number, row in enumerate(rows, start=first_line):
+        day = row["trade_date"]
+        if not start <= day <= end:
+            raise TransformError(
+                f"not in {start} – {end}, the range asked",
+                field="dt",
+                value=f"{day:%Y%m%d}",
+                line=number,
+                page=page.page_no,
+                lines=LINES,
+            )

@@ -460,7 +460,8 @@ RAW_RESPONSES = Relation(
             "요청값",
             CODE,
             "What the request of a market API asked, which its answer need not repeat: ka10099's market list"
-            " (mrkt_tp), the code of ka10100, ka20006 (inds_cd) or ka10081 (stk_cd); NULL for an account API.",
+            " (mrkt_tp), the code of ka10100, ka20006 (inds_cd) or ka10081 (stk_cd); ka10074's strt_dt-end_dt"
+            " (20261001-20261031), which its lines are held to; NULL for another account API.",
         ),
     ),
 )
