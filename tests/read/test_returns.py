@@ -509,3 +509,30 @@ def test_returns_benchmark_over_a_period_that_starts_or_ends_on_a_weekend_snapsh
 
     view = {r.trade_date: r for r in read(engine, ACCOUNT_BENCHMARK_DAILY)}
     assert view[saturday].index_close is None  # the view: no bar that day, as its column says
+
+
+def test_an_index_without_bars_is_not_said_to_have_failed_for_another_index_s_error(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The newest ka20006 run failed for KOSDAQ (101) alone, its error quoting a next-key that holds 001 (a date,
+    20261001): `returns --benchmark 001`, an index never collected, must not be told that run failed for it."""
+    from sqlalchemy import update
+
+    from etl.read.returns import read_returns
+    from etl.store.models import EtlRun, Reason, RunStatus
+    from etl.store.runs import start_run
+
+    load(engine, tmp_path, story(), LEDGER)
+    now = datetime.combine(D6, time(18, 30), tzinfo=KST)
+    run = start_run(engine, trigger="manual", started_at=now, account_no=None, exchange=None, api_id="ka20006")
+    error = "101: ka20006: next-key '20261001' repeats at page 3: the continuation chain loops"
+    with engine.begin() as connection:
+        connection.execute(
+            update(EtlRun)
+            .where(EtlRun.id == run.id)
+            .values(status=RunStatus.FAILED, reason=Reason.API_ERROR, error=error, finished_at=now)
+        )
+    (returns,) = read_returns(engine, account=ACCOUNT, benchmark="001")
+    assert returns.benchmark is not None and returns.benchmark.problem is not None
+    assert "add 001 to [benchmarks]" in returns.benchmark.problem
+    assert "failed" not in returns.benchmark.problem, returns.benchmark.problem
