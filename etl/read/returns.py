@@ -14,6 +14,7 @@ none.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -350,13 +351,16 @@ def _against(
 
 
 def _last_failure(connection: Connection, code: str) -> str | None:
-    """The error of the newest ka20006 run if it failed for index `code` (its error names the codes it failed for)."""
+    """The error of the newest ka20006 run if it failed for index `code`: its error names each code it failed for at
+    the start of that code's part ("001: …", "001 page 2: …", after "; " or "N page(s) refused: "), and a code
+    elsewhere in the text (a next-key, a date) is not one it failed for."""
     newest = connection.execute(
         select(EtlRun.status, EtlRun.error).where(EtlRun.api_id == "ka20006").order_by(EtlRun.id.desc()).limit(1)
     ).first()
-    if newest is None or newest.status != RunStatus.FAILED or code not in (newest.error or ""):
+    if newest is None or newest.status != RunStatus.FAILED:
         return None
-    return str(newest.error)
+    named = re.compile(rf"(?:^|; |page\(s\) refused: ){re.escape(code)}(?::| page \d)")
+    return str(newest.error) if named.search(newest.error or "") else None
 
 
 def _standing(connection: Connection, code: str, closes: dict[date, Decimal], day: date) -> Decimal | None:
