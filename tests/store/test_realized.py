@@ -196,3 +196,24 @@ def test_migration_0021_walks_every_account_again_with_the_anchor_the_code_takes
     assert kept(engine) != before
     migrate(engine)
     assert kept(engine) == before
+
+
+def test_migration_0021_upgrades_a_database_whose_analyst_built_a_view_on_the_project_s_views(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An analyst's own view over account_daily (a Grafana panel's, say): 0021 changes no column of any view, yet it
+    dropped every view, which PostgreSQL refuses while another view depends on one; the upgrade must go through and
+    the analyst's view still read."""
+    from sqlalchemy import text
+
+    load(engine, tmp_path, books(D1, D2, D3), [])
+    downgrade(engine, "0020")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE VIEW analyst_panel AS SELECT account_no, trade_date FROM account_daily"))
+    try:
+        migrate(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM analyst_panel")).scalar_one() > 0
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP VIEW IF EXISTS analyst_panel"))
