@@ -2,8 +2,10 @@
 filled again with the walk anchored on the later of the account's first day's KRX and NXT closes (a buy done on NXT
 after KRX's close that day had no cost at its next sale), and every view is created again as the code defines it
 (account_benchmark_daily measures the index from the close before the account's first booking day when its first
-deposit comes before its first valued day). No table changes; the downgrade leaves the rows and views as they are
-(the older revision's were those of the defects).
+deposit comes before its first valued day). No table changes, and no view's columns: account_benchmark_daily alone
+is replaced in place (the other views are left alone, so that a view of the user's own that reads one of them does
+not stop the upgrade on PostgreSQL). The downgrade leaves the rows and views as they are (the older revision's were
+those of the defects).
 
 Revision ID: 0021
 Revises: 0020
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from etl.read.views import views_set_aside
+from etl.read.views import ACCOUNT_BENCHMARK_DAILY, replace_views
 from etl.store import realized
 
 revision: str = "0021"
@@ -25,8 +27,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     connection = op.get_bind()
-    with views_set_aside(connection):
-        realized.rebuild(connection)
+    realized.rebuild(connection)  # a table: the views that read it need not be set aside
+    replace_views(connection, [ACCOUNT_BENCHMARK_DAILY])
 
 
 def downgrade() -> None:

@@ -19,7 +19,7 @@ ever adds KRX and NXT rows together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, inspect, text
@@ -60,6 +60,7 @@ __all__ = [
     "View",
     "create_views",
     "drop_views",
+    "replace_views",
     "views_set_aside",
 ]
 
@@ -99,6 +100,24 @@ def create_views(connection: Connection) -> None:
         if tables.issuperset(view.requires):  # else the revision that adds its tables creates it
             connection.execute(text(f"CREATE VIEW {view.name} AS\n{view.sql(dialect, columns, closes)}"))
     write_comments(connection, [view.relation for view in VIEWS])  # a dropped view lost its comments
+
+
+def replace_views(connection: Connection, views: Sequence[View]) -> None:
+    """Define `views` again as the code defines them, for a migration that changes their SQL and none of their
+    columns: PostgreSQL replaces each in place, so that a view of the user's own that reads one stays (dropping it
+    would be refused); SQLite, which has no CREATE OR REPLACE VIEW and refuses no drop, drops and creates it. Their
+    comments are written again."""
+    dialect = connection.dialect.name
+    inspector = inspect(connection)
+    columns = {name: [c["name"] for c in inspector.get_columns(name)] for name in _LISTED}
+    for view in views:
+        sql = view.sql(dialect, columns)
+        if dialect == "postgresql":
+            connection.execute(text(f"CREATE OR REPLACE VIEW {view.name} AS\n{sql}"))
+        else:
+            connection.execute(text(f"DROP VIEW IF EXISTS {view.name}"))
+            connection.execute(text(f"CREATE VIEW {view.name} AS\n{sql}"))
+    write_comments(connection, [view.relation for view in views])
 
 
 def drop_views(connection: Connection) -> None:
