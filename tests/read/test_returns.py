@@ -536,3 +536,34 @@ def test_an_index_without_bars_is_not_said_to_have_failed_for_another_index_s_er
     assert returns.benchmark is not None and returns.benchmark.problem is not None
     assert "add 001 to [benchmarks]" in returns.benchmark.problem
     assert "failed" not in returns.benchmark.problem, returns.benchmark.problem
+
+
+def test_flows_booked_on_several_days_before_the_first_value_do_not_start_the_period_from_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """1,000,000 into an empty account in January 2024 (a ledger read back years), 9,000,000 more on D1, the first
+    snapshot on D2 (10,100,000). equity / Σ flows − 1 is no time-weighted return from 2024: it weighs the 9,000,000
+    as if it had been there since, and KOSPI measured from before 2024 (+26 %) set the account 25 points behind on
+    its first day though nine tenths of its money came the day before. Flows on more than one day before the first
+    value: the first day is the base (its close), for the account and the index alike."""
+    from etl.read.returns import read_returns
+    from etl.read.views import ACCOUNT_BENCHMARK_DAILY
+
+    opened = date(2024, 1, 3)
+    books = [
+        Book(ACCOUNT, "KRX", at(D2), (samsung(71000),), deposit_d2=3_000_000),  # 10,100,000
+        Book(ACCOUNT, "KRX", at(D3), (samsung(72000),), deposit_d2=3_000_000),  # 10,200,000
+    ]
+    lines = [
+        ledger_line(opened, 1, "이체입금", 1_000_000, entra_remn="000000001000000"),
+        ledger_line(D1, 1, "이체입금", 9_000_000, entra_remn="000000010000000"),
+    ]
+    load(engine, tmp_path, books, lines)
+    with_kospi(engine, {date(2024, 1, 2): "2000.00"})
+    first, second = read(engine, ACCOUNT_BENCHMARK_DAILY, "KRX")
+    assert first.twr_cumulative == 0 and first.index_cumulative == 0, (first.twr_cumulative, first.index_cumulative)
+    assert second.index_cumulative == pytest.approx(2550.25 / 2525 - 1, rel=1e-12)
+    (returns,) = read_returns(engine, account=ACCOUNT, benchmark="001")
+    assert returns.performance is not None and not returns.performance.from_start and returns.started is None
+    assert returns.benchmark is not None
+    assert returns.benchmark.index_return == pytest.approx(2550.25 / 2525 - 1, rel=1e-12)
