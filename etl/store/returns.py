@@ -17,8 +17,10 @@ them before the table, so that its figures are the same to the last bit.
 
 The flows count at the end of their day: a day's return is (equity − external_flow) / the previous equity − 1. An
 account's first day with a value has no previous equity; when the account was empty before it (its first ledger day
-has a deposit whose cash after it is its amount: nothing was there before), the flows booked up to that day count
-from the start of it, so that the day's return is equity / external_flow − 1 and not lost.
+has a deposit whose cash after it is its amount: nothing was there before) and every flow booked up to that day is
+that first day's, they count from the start of it, so that the day's return is equity / external_flow − 1 and not
+lost. Flows booked on several days before the first value leave that day without a return (its close is the base):
+equity / their sum − 1 would weigh the later money as if it had been there from the first deposit on.
 """
 
 from __future__ import annotations
@@ -257,15 +259,20 @@ def _chain(
         context.prec = 60  # far more than the 18 decimals kept: each figure is rounded once, as it is computed
         for day in days:
             external_flow = dividends = 0
+            flow_days: set[date] = set()  # the booking days of the flows joined to this day
             while pending is not None and pending.trade_date <= day.trade_date:
                 external_flow += pending.external_flow
                 dividends += pending.dividends
+                if pending.external_flow:
+                    flow_days.add(pending.trade_date)
                 pending = next(flow_rows, None)
             equity = day.net_assets - day.collateral_loans
             daily_return = None
             if state.equity is not None and state.equity > 0:
                 daily_return = _ratio(exact, equity - external_flow, state.equity)
-            elif state.trade_date is None and empty and external_flow > 0:  # the first deposit: from the day's start
+            # The first deposit, from its day's start: only when every flow before the first value is that day's,
+            # else equity / Σ flows − 1 would weigh later money as there since the first deposit.
+            elif state.trade_date is None and empty and external_flow > 0 and len(flow_days) == 1:
                 daily_return = _ratio(exact, equity, external_flow)
             index = _kept(exact, state.index * (1 + (daily_return or 0)))
             peak = max(state.peak, index)

@@ -180,8 +180,9 @@ ACCOUNT_RETURNS_DAILY = View(
             "일간수익률",
             FRACTION,
             "(equity − external_flow) / the previous day's equity − 1 (flows at the end of the day); on an empty"
-            " account's first day equity / external_flow − 1 (its first deposit counts from the day's start, see"
-            " daily_returns); else NULL on the first day, and where the previous equity ≤ 0.",
+            " account's first day equity / external_flow − 1 when every flow up to it was booked on its first"
+            " deposit's day (which counts from its start, see daily_returns); else NULL on the first day, and where"
+            " the previous equity ≤ 0.",
         ),
         Column(
             "twr_cumulative",
