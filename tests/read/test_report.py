@@ -893,3 +893,23 @@ def test_the_profit_per_stock_of_an_account_whose_ledger_was_never_read_says_so_
         ["SK하이닉스 (000660)", unknown, "+0", unknown, unknown, unknown],
         [EN.pnl_sum, unknown, "+120,000", unknown, unknown, unknown],
     ]
+
+
+def test_a_range_that_ends_on_a_weekend_snapshot_keeps_its_excess_over_the_index(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """Closes on Thursday and Friday and a snapshot on Saturday (taken with --all-hours): on Saturday KOSPI stands at
+    Friday's close, as `returns --benchmark` measures it. The report's excess card must not vanish because index_daily
+    has no Saturday bar: TWR +1 %, KOSPI 2,525 / 2,500 − 1 = +1 %, excess +0.00 %."""
+    thursday, friday, saturday = date(2026, 11, 5), date(2026, 11, 6), date(2026, 11, 7)
+    books = [
+        Book(ACCOUNT, "KRX", at(day), (), deposit_d2=cash)
+        for day, cash in ((thursday, 10_000_000), (friday, 10_100_000), (saturday, 10_100_000))
+    ]
+    load(engine, tmp_path, books, [])
+    rows = [{"index_code": "001", "trade_date": thursday, "close": Decimal("2500.00")}]
+    rows += [{"index_code": "001", "trade_date": friday, "close": Decimal("2525.00")}]
+    insert_rows(engine, IndexDaily, "ka20006", rows)
+    _page, html = report(db_url, tmp_path)
+    assert f'<div class="label">{EN.twr}</div><div class="value rise">+1.00%</div>' in html
+    assert '<div class="label">Excess over KOSPI (001)</div>' in html
