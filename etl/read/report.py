@@ -327,7 +327,8 @@ def benchmarks(
     nothing, the first deposit counting from its day's start), each index's last close before the first day, which
     the index is measured from, as the account is from that day's start. An index whose first close comes later (its
     history starts after the account's) starts on the account's line that day and moves as the index does from
-    there: where the account would be had it followed the index since; its excess is measured the same way."""
+    there: where the account would be had it followed the index since; its excess is measured the same way. On a
+    Saturday or Sunday snapshot (--all-hours) an index stands at its last close, as `returns --benchmark` has it."""
     if not valued:
         return ()
     first, last = valued[0].trade_date, valued[-1].trade_date
@@ -338,6 +339,10 @@ def benchmarks(
     lines = []
     for code in sorted({c for c, _, _ in closes}):
         dated = {day: close for c, day, close in closes if c == code and close is not None and first <= day <= last}
+        for day in sorted(twr):  # a Saturday or Sunday snapshot: no index trades, it stands at its last close
+            earlier = [d for d in dated if d < day]
+            if day not in dated and day.weekday() >= 5 and earlier:
+                dated[day] = dated[max(earlier)]
         start = min((day for day in dated if day in twr and dated[day] > 0), default=None)
         if start is None:
             continue
