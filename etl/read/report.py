@@ -339,10 +339,10 @@ def benchmarks(
     lines = []
     for code in sorted({c for c, _, _ in closes}):
         dated = {day: close for c, day, close in closes if c == code and close is not None and first <= day <= last}
-        for day in sorted(twr):  # a Saturday or Sunday snapshot: no index trades, it stands at its last close
-            earlier = [d for d in dated if d < day]
-            if day not in dated and day.weekday() >= 5 and earlier:
-                dated[day] = dated[max(earlier)]
+        for on in sorted(twr):  # a Saturday or Sunday snapshot: no index trades, it stands at its last close
+            earlier = [d for d in dated if d < on]
+            if on not in dated and on.weekday() >= 5 and earlier:
+                dated[on] = dated[max(earlier)]
         start = min((day for day in dated if day in twr and dated[day] > 0), default=None)
         if start is None:
             continue
