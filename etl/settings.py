@@ -146,6 +146,19 @@ class Settings:
         """The database URL with its password (in the user information or the query) masked, for messages and logs."""
         return mask_urls(self.database_url)
 
+    def require_market_after_close(self) -> None:
+        """For the daemon, which takes the day's bars at `[market] at`: ConfigError when that falls before KRX's close
+        of the day it takes, in `timezone` (checked in winter and summer, as the zone's offset to KST may change with
+        daylight saving). The run asks that day alone, so a bar taken mid-session would stand as the day's close."""
+        for day in (date(2026, 1, 15), date(2026, 7, 15)):
+            local = datetime.combine(day, self.market_at, tzinfo=ZoneInfo(self.timezone))
+            if local < datetime.combine(day, KRX_SESSION.end, tzinfo=KST):
+                raise ConfigError(
+                    f"[market] at (KIWOOM_ETL_MARKET_AT) {self.market_at:%H:%M} in {self.timezone} is "
+                    f"{local.astimezone(KST):%H:%M} KST, before KRX's close ({KRX_SESSION.end:%H:%M} KST): the day's "
+                    "bars would be taken mid-session and never again; set it after the close"
+                )
+
     def require_accounts(self) -> tuple[Account, ...]:
         """The configured accounts with their keys, for a command that calls Kiwoom; ConfigError when any is missing."""
         if not self.accounts:
@@ -263,8 +276,6 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     ledger = _ledger(env, document.get("ledger", {}), path)
     calendar = _calendar(document.get("calendar", {}), path)
     market = _market(env, document.get("benchmarks", {}), document.get("market", {}), path)
-    given = isinstance(document.get("market"), dict) and "at" in document["market"]
-    _check_market_at(market, schedule.get("timezone", Settings.timezone), env, f"{path}: market.at" if given else None)
     realtime = _realtime(env, document.get("realtime", {}), path, mock)
 
     default_exchanges = ("KRX",) if mock else EXCHANGES
@@ -405,24 +416,6 @@ def _market(env: Mapping[str, str], benchmarks: Any, market: Any, path: object) 
         elif key in market:
             settings[name] = parse_clock(str(market[key]), f"{path}: market.{key}")
     return settings
-
-
-def _check_market_at(market: Mapping[str, Any], zone: str, env: Mapping[str, str], in_file: str | None) -> None:
-    """Refuse a `[market] at` that falls before KRX's close of the day it takes: the run asks that day alone, so a
-    bar taken mid-session would stand as the day's close and never be asked again. Checked in winter and summer, as
-    the time zone's offset to KST may change with daylight saving."""
-    at = market.get("market_at", Settings.market_at)
-    for day in (date(2026, 1, 15), date(2026, 7, 15)):
-        local = datetime.combine(day, at, tzinfo=ZoneInfo(zone))
-        close = datetime.combine(day, KRX_SESSION.end, tzinfo=KST)
-        if local < close:
-            var = _MARKET_TIMES["at"][0]
-            where = var if env.get(var, "") != "" else in_file or "[market] at (default)"
-            raise ConfigError(
-                f"{where}: {at:%H:%M} in {zone} is {local.astimezone(KST):%H:%M} KST, before KRX's close "
-                f"({KRX_SESSION.end:%H:%M} KST): the day's bars would be taken mid-session and never again; "
-                "choose a time after the close"
-            )
 
 
 # [realtime] key → (environment variable, Settings field)

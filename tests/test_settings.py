@@ -422,9 +422,6 @@ def test_the_market_settings_from_the_file_and_the_environment(tmp_path: Path) -
     assert (settings.market_instruments_at, settings.market_at) == (time(7, 40), time(18, 45))
     environ = {"KIWOOM_ETL_BENCHMARKS_INDEXES": "101, 001"}
     assert load_settings(config, environ=environ).benchmark_indexes == ("101", "001")
-    # 18:30 in UTC (03:30 KST the next morning) and at the close in Seoul are after the close: accepted.
-    assert load_settings(environ={"KIWOOM_ETL_TIMEZONE": "UTC"}).market_at == time(18, 30)
-    assert load_settings(environ={"KIWOOM_ETL_MARKET_AT": "15:30"}).market_at == time(15, 30)
 
 
 @pytest.mark.parametrize(
@@ -435,11 +432,6 @@ def test_the_market_settings_from_the_file_and_the_environment(tmp_path: Path) -
         ("", {"KIWOOM_ETL_BENCHMARKS_INDEXES": "001,KOSPI"}, "KIWOOM_ETL_BENCHMARKS_INDEXES: .*'KOSPI'"),
         ('[market]\nclose = "18:00"\n', {}, r"unknown \[market\] setting\(s\) close"),
         ('[market]\nat = "25:00"\n', {}, "market.at"),
-        # Before KRX's close: the day's bars would be taken mid-session and stand as its close.
-        ('[market]\nat = "10:00"\n', {}, r"market.at: 10:00 in Asia/Seoul is 10:00 KST, before KRX's close"),
-        ("", {"KIWOOM_ETL_MARKET_AT": "15:29"}, "KIWOOM_ETL_MARKET_AT: 15:29 in Asia/Seoul is 15:29 KST"),
-        # 18:30 in Auckland (UTC+13 in January) is 14:30 in Seoul: the default is refused there, named as such.
-        ("", {"KIWOOM_ETL_TIMEZONE": "Pacific/Auckland"}, r"\[market\] at \(default\): 18:30 .* 14:30 KST"),
         ("benchmarks = 3\n", {}, "benchmarks must be a table"),
     ],
 )
@@ -448,6 +440,34 @@ def test_bad_market_settings_name_the_setting(tmp_path: Path, text: str, env: di
     config.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_settings(config, environ=env)
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ('[market]\nat = "10:00"\n', {}, r"10:00 in Asia/Seoul is 10:00 KST, before KRX's close \(15:30 KST\)"),
+        ("", {"KIWOOM_ETL_MARKET_AT": "15:29"}, "15:29 in Asia/Seoul is 15:29 KST"),
+        # 18:30 in Auckland (UTC+13 in January) is 14:30 in Seoul: the default is refused there, named as such.
+        ("", {"KIWOOM_ETL_TIMEZONE": "Pacific/Auckland"}, r"\[market\] at \(KIWOOM_ETL_MARKET_AT\) 18:30 .* 14:30 KST"),
+    ],
+)
+def test_a_market_time_before_the_close_is_refused_to_the_daemon_alone(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
+    """The day's bars would be taken mid-session and stand as its close. Only the daemon takes them: every other
+    command (report, status, export) reads such settings as before."""
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    settings = load_settings(config, environ=env)
+    with pytest.raises(ConfigError, match=message):
+        settings.require_market_after_close()
+
+
+def test_a_market_time_after_the_close_is_the_daemon_s() -> None:
+    # 18:30 in UTC (03:30 KST the next morning), 07:00 UTC (16:00 KST) and the close itself in Seoul: accepted.
+    for environ in ({"KIWOOM_ETL_TIMEZONE": "UTC"}, {"KIWOOM_ETL_MARKET_AT": "15:30"}, {}):
+        load_settings(environ=environ).require_market_after_close()
+    load_settings(environ={"KIWOOM_ETL_TIMEZONE": "UTC", "KIWOOM_ETL_MARKET_AT": "07:00"}).require_market_after_close()
 
 
 def test_the_realtime_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:

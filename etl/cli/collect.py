@@ -269,6 +269,7 @@ def run(
         if workers:
             settings = settings.with_overrides(workers=parse_workers(workers, "--workers"))
         settings.require_accounts()
+        settings.require_market_after_close()
         schedule = build_schedule(settings, all_hours=all_hours, check_calendar=True)
         # A database that cannot be used does not stop the daemon (a restart loop would lose every slot): it says
         # why, and fetches and spools until the database is back.

@@ -563,6 +563,23 @@ def test_status_prints_the_calendar_line_and_a_bad_calendar_is_refused_at_start(
         )
 
 
+def test_the_daemon_alone_refuses_a_market_time_before_the_close(settings: Settings, tmp_path: Path) -> None:
+    """`run` would take the day's bars mid-session; `status` (any command but the daemon) still reads the settings."""
+    env = {
+        "KIWOOM_ETL_DATABASE_URL": settings.database_url,
+        "KIWOOM_ETL_STATE_DIR": str(settings.state_dir),
+        "KIWOOM_APPKEY": "app",
+        "KIWOOM_SECRETKEY": "secret",
+        "KIWOOM_ETL_MARKET_AT": "14:00",
+    }
+    refused = kiwoom_etl("run", env=env)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "[market] at (KIWOOM_ETL_MARKET_AT) 14:00 in Asia/Seoul is 14:00 KST, before KRX's close" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    shown = kiwoom_etl("status", env=env)
+    assert "market" not in shown.stderr, shown.stderr
+
+
 def test_the_market_data_has_its_own_daily_jobs_and_worker(
     settings: Settings, daemon_for: Callable[..., Daemon]
 ) -> None:
