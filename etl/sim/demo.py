@@ -478,7 +478,8 @@ def questions(calendar: Calendar) -> list[Question]:
             "WHERE exchange = 'KRX'\nORDER BY account_no, line_no",
         ),
         Question(
-            "What each sale earned, at the moving-average cost (이동평균법): a stock sold out is still here",
+            "What each sale earned, at the moving-average cost (이동평균법): a stock sold out is still here (demo-3's"
+            " sales: the account with a ledger)",
             REALIZED_PNL,
             ("account_no", "trade_date", "stock_code", "stock_name", "quantity", "sell_amount", "cost_basis")
             + ("commission", "tax", "realized_pnl", "average_cost"),
