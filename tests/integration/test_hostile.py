@@ -803,21 +803,9 @@ def test_a_hostile_market_page_is_refused_naming_field_and_value_and_its_request
     engine.dispose()
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "named"),
-    [
-        ("buy_amt", "1000.5", "not an integer"),  # a fraction in a whole-won amount: never rounded
-        ("tdy_sel_pl", "59813.041", "more than 2 decimal places"),
-        ("tdy_sel_pl", "1e3", "not a decimal number"),
-        ("dt", "20261231", "after 2026-11-20"),
-        # A November day in October's answer (strt_dt–end_dt): not what was asked, and which day it is no one's guess
-        ("dt", "20261112", "not in 2026-10-19 – 2026-10-31, the range asked"),
-    ],
-)
-def test_a_hostile_realised_profit_page_is_refused_and_its_month_loads_nothing(
-    engine: Engine, tmp_path: Path, field: str, value: str, named: str
-) -> None:
-    from etl.apis.realized import AccountRealizedDaily
+def _realised_profit_with_a_bad_value(engine: Engine, tmp_path: Path, field: str, value: str) -> Any:
+    """ka10074 of an account with sales in October and November (one request a month), `field` of October's answer
+    set to `value`: the job's result."""
     from etl.clock import KST
     from etl.jobs.realized import RealizedJob
     from etl.sim.history import make_history
@@ -834,8 +822,30 @@ def test_a_hostile_realised_profit_page_is_refused_and_its_month_loads_nothing(
     with serve(simulator) as sim:
         settings = make_settings(sim, str(engine.url), tmp_path / "state", sim_accounts(simulator))
         job = RealizedJob(settings, engine, clock=clock)
-        (done,) = job.run(since=start, until=MARKET_END)
-        job.fetcher.close()
+        try:
+            (done,) = job.run(since=start, until=MARKET_END)
+        finally:
+            job.fetcher.close()
+    return done
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("buy_amt", "1000.5", "not an integer"),  # a fraction in a whole-won amount: never rounded
+        ("tdy_sel_pl", "59813.041", "more than 2 decimal places"),
+        ("tdy_sel_pl", "1e3", "not a decimal number"),
+        ("dt", "20261231", "after 2026-11-20"),
+        # A November day in October's answer (strt_dt–end_dt): not what was asked, and which day it is no one's guess
+        ("dt", "20261112", "not in 2026-10-19 – 2026-10-31, the range asked"),
+    ],
+)
+def test_a_hostile_realised_profit_page_is_refused_and_its_month_loads_nothing(
+    engine: Engine, tmp_path: Path, field: str, value: str, named: str
+) -> None:
+    from etl.apis.realized import AccountRealizedDaily
+
+    done = _realised_profit_with_a_bad_value(engine, tmp_path, field, value)
     assert done.reason == "payload_refused" and field in (done.error or "") and named in (done.error or "")
     assert value in (done.error or "")
     with engine.connect() as connection:
@@ -847,23 +857,9 @@ def test_replay_keeps_refusing_a_realised_profit_page_dated_outside_its_range(en
     """A ka10074 page refused because a line lies outside the strt_dt–end_dt asked must stay refused by `replay`:
     the transform alone reads it, so replay would load another day's profit and call the run a success."""
     from etl.apis.realized import REALIZED, AccountRealizedDaily
-    from etl.clock import KST
-    from etl.jobs.realized import RealizedJob
     from etl.jobs.replay import replay_rows
-    from etl.sim.history import make_history
-    from tests.support import Clock, make_settings, sim_accounts
 
-    start = date(2026, 10, 19)
-    account = make_account(1, 3)
-    account.history = make_history(start, (MARKET_END - start).days + 1, seed=3)
-    simulator = Simulator(accounts=[account], today=lambda: MARKET_END, retry_after=None, rate_per_second=1000)
-    simulator.inject("bad_value", api_id="ka10074", field="dt", value="20261112")  # October's request
-    clock = Clock(datetime.combine(MARKET_END, datetime.min.time().replace(hour=21), tzinfo=KST))
-    with serve(simulator) as sim:
-        settings = make_settings(sim, str(engine.url), tmp_path / "state", sim_accounts(simulator))
-        job = RealizedJob(settings, engine, clock=clock)
-        (done,) = job.run(since=start, until=MARKET_END)
-        job.fetcher.close()
+    done = _realised_profit_with_a_bad_value(engine, tmp_path, "dt", "20261112")  # a November day in October's
     assert done.reason == "payload_refused"
     with engine.connect() as connection:
         before = connection.execute(select(AccountRealizedDaily.trade_date)).scalars().all()
