@@ -94,14 +94,16 @@ class Performance:
         return None if self.xirr is None else (1 + self.xirr) ** (self.days / YEAR) - 1
 
 
-def performance(days: Sequence[Day], flows: Sequence[Flow], *, from_start: bool = False) -> Performance:
-    """The figures of `days` (oldest first, at least two) with the `flows` dated inside the period; `from_start`:
-    the period starts from nothing at the start of the first day, whose return and flows (those dated up to it) are
-    in it."""
+def performance(days: Sequence[Day], flows: Sequence[Flow], *, start: date | None = None) -> Performance:
+    """The figures of `days` (oldest first, at least two) with the `flows` dated inside the period. With `start`,
+    the period starts from nothing at the start of that day (the first deposit's: the first day with a value or
+    earlier), and the first valued day's return and the flows dated up to it are in it; the money-weighted return
+    dates each flow on its own day, so a deposit before the first value is not moved forward to it."""
     if len(days) < 2:
         raise ValueError("a period needs two days with a value: a start and an end")
     base, *rest = days
-    first, last = base.trade_date, days[-1].trade_date
+    from_start = start is not None
+    first, last = min(start or base.trade_date, base.trade_date), days[-1].trade_date
     index = peak = 1.0
     running_peak = peak_day = trough_day = first
     drawdown = 0.0
@@ -300,8 +302,8 @@ def account_returns(
     if not from_start:
         moved = moved.where(flows.c.trade_date > days[0].trade_date)
     unvalued = connection.execute(moved.with_only_columns(func.sum(flows.c.unvalued_transfers))).scalar()
-    measured = performance(days, [Flow(*row) for row in connection.execute(moved)], from_start=from_start)
     start = period_start(connection, account, days[0].trade_date) if from_start else None
+    measured = performance(days, [Flow(*row) for row in connection.execute(moved)], start=start)
     against = None if benchmark is None else _against(connection, benchmark, days, measured.twr, start)
     return AccountReturns(
         account, shown, measured, None, note, has_ledger, int(unvalued or 0), days, against, started=start

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from etl.clock import KST
-from etl.read.returns import Day, performance, xirr
+from etl.read.returns import YEAR, Day, performance, render, xirr
 from etl.read.views import ACCOUNT_FLOWS_DAILY, ACCOUNT_RETURNS_DAILY
 from tests.support import kiwoom_etl
 from tests.support.books import Book, Line, import_books
@@ -430,6 +430,12 @@ def test_the_benchmark_of_a_first_deposit_booked_before_the_first_valued_day_sta
     assert returns.benchmark is not None
     assert returns.benchmark.index_return == pytest.approx(2550.25 / 2400 - 1, rel=1e-12)
     assert returns.benchmark.excess == pytest.approx((10_200_000 / 10_000_000 - 1) - (2550.25 / 2400 - 1), rel=1e-12)
+    # The period is D1's: the money-weighted return dates the deposit on D1 (10,000,000 grown to 10,200,000 over
+    # D1 → D3), not on D2, and the period printed starts there.
+    p = returns.performance
+    assert (p.first, p.last) == (D1, D3)
+    assert p.xirr == pytest.approx(1.02 ** (YEAR / (D3 - D1).days) - 1, rel=1e-9)
+    assert render(returns).startswith(f"{ACCOUNT} · KRX · {D1} – {D3} (")
 
 
 def test_returns_beta_and_correlation_over_enough_days_are_those_of_the_paired_daily_returns(
