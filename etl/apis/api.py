@@ -110,6 +110,13 @@ class RowsApi(Api):
     # replay both hold each page to it; a page kept without what was asked is not checked).
     check: Check | None = None
 
+    def hold_to_asked(self, rows: Sequence[Any], asked: str | None, page: Page, first_line: int) -> None:
+        """Refuse (TransformError) `page`'s rows when they are not an answer to what its request `asked`: the job on
+        each page it receives and replay on each page kept. A page kept without what was asked, or an API without a
+        check, passes."""
+        if self.check is not None and asked is not None:
+            self.check(rows, asked, page, first_line)
+
     def load(self, connection: Connection, rows: Iterable[dict[str, Any]], run_id: int) -> int:
         """Store `rows` of run `run_id` in its table; how many were written."""
         return self.store(connection, self.table, rows, run_id=run_id)

@@ -278,9 +278,8 @@ class AccountJob(Job, Generic[R]):
     def _check(self, request: Request, rows: Sequence[Any], page: Page, first_line: int) -> None:
         """Refuse (TransformError) a page whose rows are not an answer to `request`, as its API's declaration holds
         them to what was asked (replay holds the kept page to it again); without a check every row is."""
-        check = self.api.check if isinstance(self.api, RowsApi) else None
-        if check is not None and request.asked is not None:
-            check(rows, request.asked, page, first_line)
+        if isinstance(self.api, RowsApi):
+            self.api.hold_to_asked(rows, request.asked, page, first_line)
 
     def _store(self, connection: Connection, run: Run, rows: Sequence[Any], pages: Sequence[Page], result: R) -> None:
         """Load one request's rows (of `pages`) in the caller's transaction."""

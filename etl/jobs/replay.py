@@ -192,8 +192,7 @@ def replay_rows(
                 whose = row.account_no if api.per_account else row.asked
                 page = stored_page(row)
                 rows = api.read(page, str(whose), 0).rows
-                if api.check is not None and row.asked is not None:  # the job held the page to what it asked
-                    api.check(rows, row.asked, page, 0)
+                api.hold_to_asked(rows, row.asked, page, 0)  # as the job held it
             except TransformError as exc:
                 log.warning("run %d: today's transform refuses a %s page (%s)", row.run_id, api.api_id, exc)
                 refused += 1

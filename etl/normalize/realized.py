@@ -21,7 +21,7 @@ from etl.normalize.transform import DayLines, day_lines, parse_amount, parse_tex
 
 REALIZED_KEY = "dt_rlzt_pl"
 PNL_PRECISION, PNL_SCALE = 15, 2  # NUMERIC(15,2): SQLite keeps NUMERIC as a REAL, exact to 15 digits
-LINES = "realised profit"  # what its lines are called in errors
+_LINES = "realised profit"  # what its lines are called in errors
 # ka10074 line field → account_realized_daily column, in the order of the API page (dt first).
 REALIZED_FIELDS: dict[str, str] = {
     "buy_amt": "buy_amount",
@@ -41,18 +41,18 @@ def parse_pnl(value: Any, field: str, line: int | None = None) -> Decimal | None
     sign, digits = (text[0], text[1:]) if text[:1] in "+-" else ("", text)
     integer, point, fraction = digits.partition(".")
     if not (integer.isascii() and integer.isdigit()) or (point and not (fraction.isascii() and fraction.isdigit())):
-        raise TransformError("not a decimal number", field=field, value=value, line=line, lines=LINES)
+        raise TransformError("not a decimal number", field=field, value=value, line=line, lines=_LINES)
     if len(fraction.rstrip("0")) > PNL_SCALE:
         raise TransformError(
             f"more than {PNL_SCALE} decimal places cannot be stored exactly",
             field=field,
             value=value,
             line=line,
-            lines=LINES,
+            lines=_LINES,
         )
     if len(integer.lstrip("0")) > PNL_PRECISION - PNL_SCALE:
         raise TransformError(
-            f"too large for NUMERIC({PNL_PRECISION},{PNL_SCALE})", field=field, value=value, line=line, lines=LINES
+            f"too large for NUMERIC({PNL_PRECISION},{PNL_SCALE})", field=field, value=value, line=line, lines=_LINES
         )
     return Decimal(sign + digits).quantize(Decimal(1).scaleb(-PNL_SCALE))
 
@@ -66,7 +66,7 @@ _READ = {
 def realized_rows(page: Page, *, account_no: str, first_line: int = 0) -> DayLines:
     """The rows of one ka10074 page, lines numbered on from `first_line` in errors; TransformError when a value
     does not match the contract (nothing of the page is used then)."""
-    return day_lines(page, REALIZED_KEY, _READ, LINES, account_no=account_no, first_line=first_line)
+    return day_lines(page, REALIZED_KEY, _READ, _LINES, account_no=account_no, first_line=first_line)
 
 
 def asked_range(start: date, end: date) -> str:
@@ -88,5 +88,5 @@ def check_range(rows: Sequence[Any], asked: str, page: Page, first_line: int) ->
                 value=f"{day:%Y%m%d}",
                 line=number,
                 page=page.page_no,
-                lines=LINES,
+                lines=_LINES,
             )
