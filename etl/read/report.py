@@ -339,10 +339,12 @@ def benchmarks(
     lines = []
     for code in sorted({c for c, _, _ in closes}):
         dated = {day: close for c, day, close in closes if c == code and close is not None and first <= day <= last}
-        for on in sorted(twr):  # a Saturday or Sunday snapshot: no index trades, it stands at its last close
-            earlier = [d for d in dated if d < on]
-            if on not in dated and on.weekday() >= 5 and earlier:
-                dated[on] = dated[max(earlier)]
+        standing = None  # a Saturday or Sunday snapshot: no index trades, it stands at its last close
+        for on in sorted({*twr, *dated}):  # one pass, oldest first (not a search of the closes per day)
+            if on in dated:
+                standing = dated[on]
+            elif on.weekday() >= 5 and standing is not None:
+                dated[on] = standing
         start = min((day for day in dated if day in twr and dated[day] > 0), default=None)
         if start is None:
             continue
